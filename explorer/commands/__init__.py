@@ -1,0 +1,1 @@
+"""The glue behind each `explorer` subcommand: parse, load, drive a core generator, print."""

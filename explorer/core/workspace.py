@@ -1,0 +1,98 @@
+"""The workspace: the one shared state every view observes.
+
+It holds the open data set, the loaded encoders, their cached codes, the current layouts and the
+current selection and query. Views never keep their own copy of these: they read the workspace and
+listen to its events (through ``explorer.ui.qworkspace`` on the GUI side), so a lasso in one view
+highlights the same items in every other one (glue's hub, napari's models).
+
+Events (keyword payloads):
+  "dataset"   ()                  a new data set was opened; codes, layouts, selection were cleared
+  "models"    ()                  an encoder was added or removed
+  "codes"     (model=name)        codes of one model were computed or replaced
+  "layout"    (key=(model, method))  a layout was set (also partial layouts while one forms)
+  "selection" ()                  the selected indices changed
+  "query"     ()                  the query item (index or external image) changed
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from explorer.core.events import Emitter
+from explorer.core.imageset import ImageSet
+
+PIXELS = "pixels"
+
+
+class Workspace:
+    def __init__(self) -> None:
+        self.events = Emitter()
+        self.dataset: ImageSet | None = None
+        self.models: dict[str, Any] = {}  # name -> encoder (has .encode(float (N,C,H,W)) -> (N,D))
+        self.codes: dict[str, np.ndarray] = {}  # name -> (N, D) float32 codes of the open data set
+        self.layouts: dict[tuple[str, str], np.ndarray] = {}  # (model, method) -> (N, 2)
+        self.selection: np.ndarray = np.zeros(0, dtype=np.int64)
+        self.query_index: int | None = None  # an item of the data set ...
+        self.query_image: np.ndarray | None = None  # ... or an external (C, H, W) float image
+        self.current_model: str | None = None
+
+    # ---- data set -------------------------------------------------------------------------
+    def set_dataset(self, dataset: ImageSet) -> None:
+        self.dataset = dataset
+        self.codes.clear()
+        self.layouts.clear()
+        self.selection = np.zeros(0, dtype=np.int64)
+        self.query_index = None
+        self.query_image = None
+        if dataset.codes is not None:
+            self.codes["codes"] = np.asarray(dataset.codes, dtype=np.float32)
+        self.events.emit("dataset")
+
+    # ---- models and codes -----------------------------------------------------------------
+    def add_model(self, name: str, encoder: Any) -> None:
+        self.models[name] = encoder
+        self.codes.pop(name, None)
+        for key in [k for k in self.layouts if k[0] == name]:
+            del self.layouts[key]
+        if self.current_model is None or self.current_model == PIXELS:
+            self.current_model = name
+        self.events.emit("models")
+
+    def remove_model(self, name: str) -> None:
+        self.models.pop(name, None)
+        self.codes.pop(name, None)
+        if self.current_model == name:
+            self.current_model = next(iter(self.models), None)
+        self.events.emit("models")
+
+    def set_codes(self, model: str, codes: np.ndarray) -> None:
+        self.codes[model] = np.asarray(codes, dtype=np.float32)
+        self.events.emit("codes", model=model)
+
+    def set_layout(self, model: str, method: str, layout: np.ndarray) -> None:
+        self.layouts[(model, method)] = np.asarray(layout, dtype=np.float32)
+        self.events.emit("layout", key=(model, method))
+
+    # ---- selection and query --------------------------------------------------------------
+    def set_selection(self, indices) -> None:
+        sel = np.unique(np.asarray(indices, dtype=np.int64).ravel())
+        if sel.shape == self.selection.shape and np.array_equal(sel, self.selection):
+            return
+        self.selection = sel
+        self.events.emit("selection")
+
+    def set_query(self, index: int | None = None, image: np.ndarray | None = None) -> None:
+        """Make item ``index`` of the data set, or an external float image (C, H, W), the query."""
+        self.query_index = None if index is None else int(index)
+        self.query_image = None if image is None else np.asarray(image, dtype=np.float32)
+        self.events.emit("query")
+
+    def query_float_image(self) -> np.ndarray | None:
+        """The query as a float32 (C, H, W) image, whichever way it was given."""
+        if self.query_image is not None:
+            return self.query_image
+        if self.query_index is not None and self.dataset is not None and self.dataset.has_images:
+            return self.dataset.float_images([self.query_index])[0]
+        return None

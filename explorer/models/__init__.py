@@ -1,0 +1,1 @@
+"""Torch models, their configs, checkpoint IO, pseudo-encoders and external encoders."""

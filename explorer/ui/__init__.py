@@ -1,0 +1,1 @@
+"""The Qt side of the app: the only package that imports PySide6 or pyqtgraph."""

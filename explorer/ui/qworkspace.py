@@ -1,0 +1,27 @@
+"""Qt adapter over the core Workspace: re-emits its events as signals on the GUI thread."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from explorer.core.workspace import Workspace
+
+
+class QWorkspace(QObject):
+    dataset_changed = Signal()
+    models_changed = Signal()
+    codes_changed = Signal(str)  # model name
+    layout_changed = Signal(object)  # (model, method)
+    selection_changed = Signal()
+    query_changed = Signal()
+
+    def __init__(self, workspace: Workspace, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.ws = workspace
+        ev = workspace.events
+        ev.connect("dataset", lambda: self.dataset_changed.emit())
+        ev.connect("models", lambda: self.models_changed.emit())
+        ev.connect("codes", lambda model: self.codes_changed.emit(model))
+        ev.connect("layout", lambda key: self.layout_changed.emit(key))
+        ev.connect("selection", lambda: self.selection_changed.emit())
+        ev.connect("query", lambda: self.query_changed.emit())

@@ -1,0 +1,158 @@
+"""Run core generators off the GUI thread and turn their progress records into signals.
+
+A job is a generator (see ``explorer.core.progress``). :class:`TaskRunner` runs one job at a
+time for one panel, in the manner of Orange's ``ConcurrentMixin``:
+
+- starting a new job cancels the old one, and every signal carries the job's ``tag`` (the
+  parameters that made it), so a late result for old parameters can be told apart and dropped;
+- progress is rate-limited in the worker thread (at most one ``partial`` per ``min_interval``
+  seconds, and always the last one), so a fast loop never floods the event loop;
+- cancelling is honoured at the next ``yield``; :meth:`TaskRunner.shutdown` joins the thread.
+
+Results arrive on the GUI thread through queued signals: ``partial(tag, record)``,
+``done(tag, result)``, ``failed(tag, message)``, ``cancelled(tag)``.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from typing import Any, Callable, Iterator
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from explorer.core.errors import ExplorerError
+
+
+class _JobThread(QThread):
+    partial = Signal(object, object)
+    done = Signal(object, object)
+    failed = Signal(object, str)
+    cancelled = Signal(object)
+
+    def __init__(self, make_job: Callable[[], Iterator], tag: Any, min_interval: float) -> None:
+        super().__init__()
+        self._make_job = make_job
+        self.tag = tag
+        self._min_interval = min_interval
+        self._abort = False
+
+    def abort(self) -> None:
+        self._abort = True
+
+    @property
+    def aborted(self) -> bool:
+        return self._abort
+
+    def run(self) -> None:  # worker thread
+        gen = None
+        try:
+            gen = self._make_job()
+            last_emit = 0.0
+            pending = None
+            while True:
+                if self._abort:
+                    gen.close()
+                    self.cancelled.emit(self.tag)
+                    return
+                try:
+                    record = next(gen)
+                except StopIteration as stop:
+                    if pending is not None:
+                        self.partial.emit(self.tag, pending)
+                    self.done.emit(self.tag, stop.value)
+                    return
+                now = time.perf_counter()
+                if now - last_emit >= self._min_interval:
+                    self.partial.emit(self.tag, record)
+                    last_emit = now
+                    pending = None
+                else:
+                    pending = record
+        except ExplorerError as err:
+            self.failed.emit(self.tag, str(err))
+        except MemoryError:
+            self.failed.emit(self.tag, "Out of memory: try a smaller data set or batch size.")
+        except Exception as err:  # a bug: show it rather than lose the thread silently
+            traceback.print_exc()
+            self.failed.emit(self.tag, f"Unexpected error: {type(err).__name__}: {err}")
+
+
+class TaskRunner(QObject):
+    """One background job at a time; see the module docstring."""
+
+    partial = Signal(object, object)  # (tag, Progress)
+    done = Signal(object, object)  # (tag, result)
+    failed = Signal(object, str)  # (tag, message)
+    cancelled = Signal(object)  # (tag)
+    running_changed = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None, min_interval: float = 0.05) -> None:
+        super().__init__(parent)
+        self.min_interval = min_interval
+        self._thread: _JobThread | None = None
+        self._old: list[_JobThread] = []  # cancelled threads still finishing their step
+        self.tag: Any = None
+
+    def start(self, make_job: Callable[[], Iterator], tag: Any = None) -> None:
+        """Cancel any running job and start ``make_job()`` (called in the worker thread)."""
+        self.cancel()
+        self.tag = tag
+        thread = _JobThread(make_job, tag, self.min_interval)
+        thread.partial.connect(self._on_partial)
+        thread.done.connect(self._on_done)
+        thread.failed.connect(self._on_failed)
+        thread.cancelled.connect(self._on_cancelled)
+        thread.finished.connect(self._on_thread_finished)
+        self._thread = thread
+        thread.start()
+        self.running_changed.emit(True)
+
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.isRunning()
+
+    def cancel(self) -> None:
+        """Ask the running job to stop at its next yield; its late signals are dropped."""
+        if self._thread is not None:
+            self._thread.abort()
+            self._old.append(self._thread)
+            self._thread = None
+            self.running_changed.emit(False)
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Cancel and wait for every thread of this runner; True if all stopped in time."""
+        self.cancel()
+        ok = True
+        for thread in self._old:
+            ok = thread.wait(timeout_ms) and ok
+        self._old = [t for t in self._old if t.isRunning()]
+        return ok
+
+    # ---- signals from the worker (delivered on the GUI thread) ----------------------------
+    def _current(self) -> _JobThread | None:
+        sender = self.sender()
+        return sender if sender is self._thread and not sender.aborted else None
+
+    def _on_partial(self, tag, record) -> None:
+        if self._current() is not None:
+            self.partial.emit(tag, record)
+
+    def _on_done(self, tag, result) -> None:
+        if self._current() is not None:
+            self.done.emit(tag, result)
+
+    def _on_failed(self, tag, message) -> None:
+        if self._current() is not None:
+            self.failed.emit(tag, message)
+
+    def _on_cancelled(self, tag) -> None:
+        self.cancelled.emit(tag)
+
+    def _on_thread_finished(self) -> None:
+        thread = self.sender()
+        if thread is self._thread:
+            self._thread = None
+            self.running_changed.emit(False)
+        if thread in self._old:
+            self._old.remove(thread)
+        thread.deleteLater()
