@@ -12,6 +12,7 @@ Events (keyword payloads):
   "layout"    (key=(model, method))  a layout was set (also partial layouts while one forms)
   "selection" ()                  the selected indices changed
   "query"     ()                  the query item (index or external image) changed
+  "probe"     (run=name)          a training run sent new codes of its fixed probe set (live scatter)
 """
 
 from __future__ import annotations
@@ -37,12 +38,15 @@ class Workspace:
         self.query_index: int | None = None  # an item of the data set ...
         self.query_image: np.ndarray | None = None  # ... or an external (C, H, W) float image
         self.current_model: str | None = None
+        # live training: run name -> (probe indices into the data set, list of (step, codes) frames)
+        self.probes: dict[str, tuple[np.ndarray, list[tuple[int, np.ndarray]]]] = {}
 
     # ---- data set -------------------------------------------------------------------------
     def set_dataset(self, dataset: ImageSet) -> None:
         self.dataset = dataset
         self.codes.clear()
         self.layouts.clear()
+        self.probes.clear()
         self.selection = np.zeros(0, dtype=np.int64)
         self.query_index = None
         self.query_image = None
@@ -74,6 +78,14 @@ class Workspace:
     def set_layout(self, model: str, method: str, layout: np.ndarray) -> None:
         self.layouts[(model, method)] = np.asarray(layout, dtype=np.float32)
         self.events.emit("layout", key=(model, method))
+
+    def add_probe_frame(self, run: str, indices: np.ndarray, step: int, codes: np.ndarray) -> None:
+        """A training run encoded its probe set (items ``indices`` of the data set) at ``step``."""
+        idx = np.asarray(indices, dtype=np.int64)
+        if run not in self.probes or not np.array_equal(self.probes[run][0], idx):
+            self.probes[run] = (idx, [])
+        self.probes[run][1].append((int(step), np.asarray(codes, dtype=np.float32)))
+        self.events.emit("probe", run=run)
 
     # ---- selection and query --------------------------------------------------------------
     def set_selection(self, indices) -> None:

@@ -14,6 +14,7 @@ class QWorkspace(QObject):
     layout_changed = Signal(object)  # (model, method)
     selection_changed = Signal()
     query_changed = Signal()
+    probe_changed = Signal(str)  # training run name
 
     def __init__(self, workspace: Workspace, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -25,3 +26,4 @@ class QWorkspace(QObject):
         ev.connect("layout", lambda key: self.layout_changed.emit(key))
         ev.connect("selection", lambda: self.selection_changed.emit())
         ev.connect("query", lambda: self.query_changed.emit())
+        ev.connect("probe", lambda run: self.probe_changed.emit(run))
