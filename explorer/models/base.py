@@ -4,10 +4,17 @@ A model module (``ae.py``, ``siamese.py``, ``gae.py``, ...) defines a ``@datacla
 a subclass of :class:`TrainableModel` registered with :func:`register`. The engine in
 ``explorer/training`` knows nothing model-specific: it asks the model for its batches, its loss
 and its validation figures.
+
+Every module in this package is imported on the first call of :func:`model_class` /
+:func:`model_keys`, so a new model only has to exist and use ``@register`` to be trainable from the
+CLI and the GUI.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
+import pkgutil
 from dataclasses import asdict
 from typing import Any, ClassVar, Iterator
 
@@ -15,9 +22,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from explorer.core.errors import ExplorerError
 from explorer.core.imageset import ImageSet
 
 MODELS: dict[str, type["TrainableModel"]] = {}
+
+# modules of this package that hold no model (not imported by the registry scan)
+_NOT_MODELS = {"base", "checkpoint", "encoders", "external", "sampling", "towers"}
 
 
 def register(cls: type["TrainableModel"]) -> type["TrainableModel"]:
@@ -32,6 +43,12 @@ class TrainableModel(nn.Module):
     Config: ClassVar[type] = object  # a @dataclass with defaults for every field
     needs_labels: ClassVar[bool] = False  # metric models need class labels
     needs_pairs: ClassVar[bool] = False  # relational models train on (x, y) pairs
+    # batch keys holding images the engine may shift by a pixel or two when augment is on
+    augment_keys: ClassVar[tuple[str, ...]] = ()
+    # per-model defaults for the training dialog and `explorer train` (epochs, batch_size, lr)
+    defaults: ClassVar[dict[str, Any]] = {"epochs": 10, "batch_size": 128, "lr": 1e-3}
+    # what encode() expects: None means float images in [0, 1] as they come
+    normalisation: dict | None = None
 
     def __init__(self, config: Any, input_shape: tuple[int, int, int]) -> None:
         super().__init__()
@@ -44,6 +61,10 @@ class TrainableModel(nn.Module):
     ) -> Iterator[dict[str, np.ndarray]]:
         """One epoch of training batches from ``data`` as numpy arrays (float32 images in [0, 1])."""
         raise NotImplementedError
+
+    def num_batches(self, data: ImageSet, batch_size: int) -> int:
+        """How many batches :meth:`batches` yields per epoch (for the progress total)."""
+        return -(-data.count // batch_size)
 
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         """Scalar training loss of one batch (tensors on the model's device) and extra numbers."""
@@ -61,11 +82,108 @@ class TrainableModel(nn.Module):
 
     @torch.no_grad()
     def sample_panel(self, images: np.ndarray) -> np.ndarray | None:
-        """Images for the training dialog's live panel (e.g. inputs over reconstructions), or None."""
+        """Images for the training dialog's live panel, or None.
+
+        ``images``: float32 (n, C, H, W) validation images. Returns float32 (rows, n, C, H, W) in
+        [0, 1], e.g. inputs over reconstructions (rows = 2) for autoencoders.
+        """
         return None
 
     def after_step(self) -> None:
         """Hook after each optimiser step (filter normalisation in the gated autoencoder)."""
 
+    def param_groups(self, lr: float) -> list[dict]:
+        """Optimiser parameter groups; fine-tuning overrides this to give new layers more lr."""
+        return [{"params": [p for p in self.parameters() if p.requires_grad], "lr": lr}]
+
     def config_dict(self) -> dict:
         return asdict(self.config)
+
+    # ---- conveniences ---------------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        for p in self.parameters():
+            return p.device
+        return torch.device("cpu")
+
+    @property
+    def code_dim(self) -> int:
+        return int(getattr(self.config, "code_dim", 0))
+
+
+def model_keys() -> list[str]:
+    """Keys of every registered model (imports every model module of this package once)."""
+    _import_model_modules()
+    return sorted(MODELS)
+
+
+def model_class(key: str) -> type[TrainableModel]:
+    """The model class registered under ``key``; ExplorerError naming the known keys if none."""
+    if key not in MODELS:
+        _import_model_modules()
+    if key not in MODELS and key in _BROKEN:
+        raise ExplorerError(f"Model '{key}' could not be loaded ({_BROKEN[key]}).")
+    if key not in MODELS:
+        raise ExplorerError(f"Unknown model '{key}'; choose one of: {', '.join(model_keys())}.")
+    return MODELS[key]
+
+
+def make_config(key: str, code_dim: int | None = None, options: dict | None = None) -> Any:
+    """The model's config with ``options`` (field -> value) and ``code_dim`` applied.
+
+    Lists become tuples (JSON round trips), and an unknown option is an ExplorerError.
+    """
+    cls = model_class(key)
+    fields = {f.name: f for f in dataclasses.fields(cls.Config)}
+    values = dict(options or {})
+    if code_dim is not None:
+        values["code_dim"] = int(code_dim)
+    for name in list(values):
+        if name not in fields:
+            raise ExplorerError(
+                f"Model '{key}' has no option '{name}'; its options are: {', '.join(fields)}."
+            )
+        if isinstance(values[name], list):
+            values[name] = tuple(values[name])
+    return cls.Config(**values)
+
+
+def build_model(
+    key: str, input_shape: tuple[int, int, int], code_dim: int | None = None, options: dict | None = None
+) -> TrainableModel:
+    """A fresh model of kind ``key`` for images of ``input_shape`` (C, H, W)."""
+    return model_class(key)(make_config(key, code_dim, options), tuple(input_shape))
+
+
+_scanned = False
+_BROKEN: dict[str, str] = {}  # module name -> why it failed to import
+
+
+def _import_model_modules() -> None:
+    global _scanned
+    if _scanned:
+        return
+    _scanned = True
+    import explorer.models as pkg
+
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if info.name.startswith("_") or info.name in _NOT_MODELS:
+            continue
+        try:
+            importlib.import_module(f"explorer.models.{info.name}")
+        except Exception as err:  # one broken model module must not take the others down
+            _BROKEN[info.name] = f"{type(err).__name__}: {err}"
+
+
+# ---- small helpers shared by the model modules -----------------------------------------------
+def shuffled_batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """Index arrays covering ``range(n)`` once in a random order (the last batch may be short)."""
+    order = rng.permutation(n)
+    for start in range(0, n, batch_size):
+        yield order[start : start + batch_size]
+
+
+def batched_images(data: ImageSet, batch_size: int = 512) -> Iterator[np.ndarray]:
+    """float32 (b, C, H, W) image batches of ``data`` in order."""
+    for start in range(0, data.count, batch_size):
+        yield data.float_images(slice(start, min(data.count, start + batch_size)))

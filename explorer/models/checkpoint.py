@@ -1,0 +1,180 @@
+"""Checkpoints: one ``.safetensors`` file that rebuilds its own model.
+
+The tensors are the model's ``state_dict``; the file's string metadata carry everything else:
+
+  format          "relate-explorer"           (so a stranger's .safetensors is told apart)
+  format_version  "1"
+  architecture    model key ("ae", "siamese", ...)
+  config          JSON of the model's @dataclass config
+  input_shape     JSON [C, H, W]
+  normalisation   JSON null (images in [0, 1] as they are) or {"mean": [...], "std": [...]}
+  class_names     JSON list of the training set's class names
+  summary         JSON dict: how it was trained (epochs, losses, metrics, data set, seconds)
+  name            what the user sees in the model list
+
+safetensors never executes code on load (no pickle); a file whose header lies about its sizes is
+refused by the library, and every such failure becomes a :class:`ModelFileError`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from explorer.core.atomic import atomic_write
+from explorer.core.errors import ExplorerError, ModelFileError
+
+FORMAT = "relate-explorer"
+FORMAT_VERSION = "1"
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint: the rebuilt model (eval mode, on CPU) and the file's metadata."""
+
+    model: Any  # TrainableModel
+    architecture: str
+    config: dict
+    input_shape: tuple[int, int, int]
+    normalisation: dict | None = None
+    class_names: list[str] = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+    name: str = ""
+    path: str = ""
+
+
+def save(
+    path: str | os.PathLike,
+    model,
+    *,
+    class_names: list[str] | None = None,
+    summary: dict | None = None,
+    name: str = "",
+) -> None:
+    """Write ``model`` (a TrainableModel) and its metadata to ``path`` atomically."""
+    from safetensors.torch import save_file
+
+    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
+    metadata = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "architecture": model.key,
+        "config": json.dumps(model.config_dict()),
+        "input_shape": json.dumps(list(model.input_shape)),
+        "normalisation": json.dumps(getattr(model, "normalisation", None)),
+        "class_names": json.dumps(list(class_names or [])),
+        "summary": json.dumps(summary or {}, default=_jsonable),
+        "name": name or f"{model.key} ({(summary or {}).get('data', '')})".replace(" ()", ""),
+    }
+    atomic_write(os.fspath(path), lambda tmp: save_file(tensors, tmp, metadata=metadata))
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The decoded metadata of a checkpoint without building the model (cheap; for file lists)."""
+    path = os.fspath(path)
+    raw = _raw_metadata(path)
+    return _decode(path, raw)
+
+
+def load(path: str | os.PathLike, device: str = "cpu") -> Checkpoint:
+    """Rebuild the model saved in ``path``; ModelFileError with a reason if the file is not one."""
+    from safetensors.torch import load_file
+
+    from explorer.models.base import make_config, model_class
+
+    path = os.fspath(path)
+    meta = _decode(path, _raw_metadata(path))
+    try:
+        tensors = load_file(path, device=device)
+    except Exception as err:  # SafetensorError, OSError: truncated or corrupted data
+        raise ModelFileError(f"{_short(path)} is damaged: its tensors cannot be read ({err}).") from None
+    try:
+        cls = model_class(meta["architecture"])
+        config = make_config(meta["architecture"], options=meta["config"])
+        model = cls(config, meta["input_shape"])
+    except ExplorerError as err:
+        raise ModelFileError(f"{_short(path)} cannot be rebuilt: {err}") from None
+    except Exception as err:
+        raise ModelFileError(
+            f"{_short(path)} names a '{meta['architecture']}' model whose config does not fit ({err})."
+        ) from None
+    if meta["normalisation"] is not None:
+        model.normalisation = meta["normalisation"]
+    try:
+        model.load_state_dict(tensors, strict=True)
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()
+        detail = first[1].strip() if len(first) > 1 else first[0] if first else ""
+        raise ModelFileError(
+            f"{_short(path)} claims to be a '{meta['architecture']}' model but its weights do not "
+            f"match that architecture ({detail})."
+        ) from None
+    model.to(device).eval()
+    return Checkpoint(
+        model=model,
+        architecture=meta["architecture"],
+        config=meta["config"],
+        input_shape=tuple(meta["input_shape"]),
+        normalisation=meta["normalisation"],
+        class_names=meta["class_names"],
+        summary=meta["summary"],
+        name=meta["name"] or os.path.basename(path),
+        path=path,
+    )
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+def _short(path: str) -> str:
+    return os.path.basename(path) or path
+
+
+def _raw_metadata(path: str) -> dict[str, str]:
+    from safetensors import safe_open
+
+    if not os.path.exists(path):
+        raise ModelFileError(f"There is no model file at {path}.")
+    if os.path.isdir(path):
+        raise ModelFileError(f"{path} is a folder, not a model file.")
+    try:
+        with safe_open(path, framework="pt") as f:
+            return f.metadata() or {}
+    except Exception as err:  # SafetensorError: bad header, sizes that do not add up, not JSON
+        raise ModelFileError(
+            f"{_short(path)} is not a valid .safetensors file ({err}); it may be damaged or another format."
+        ) from None
+
+
+def _decode(path: str, raw: dict[str, str]) -> dict[str, Any]:
+    if raw.get("format") != FORMAT or "architecture" not in raw:
+        raise ModelFileError(
+            f"{_short(path)} is a .safetensors file but not a Relate Explorer checkpoint (it has no "
+            "architecture metadata), so its model cannot be rebuilt; export it as TorchScript, "
+            ".pt2 or ONNX instead."
+        )
+    try:
+        out = {
+            "architecture": raw["architecture"],
+            "config": json.loads(raw.get("config", "{}")),
+            "input_shape": [int(s) for s in json.loads(raw["input_shape"])],
+            "normalisation": json.loads(raw.get("normalisation", "null")),
+            "class_names": [str(c) for c in json.loads(raw.get("class_names", "[]"))],
+            "summary": json.loads(raw.get("summary", "{}")),
+            "name": raw.get("name", ""),
+        }
+    except (KeyError, ValueError, TypeError) as err:
+        raise ModelFileError(f"{_short(path)} has damaged metadata ({err}).") from None
+    if len(out["input_shape"]) != 3 or not isinstance(out["config"], dict):
+        raise ModelFileError(f"{_short(path)} has damaged metadata (input shape or config).")
+    return out
+
+
+def _jsonable(o):
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
