@@ -1,0 +1,202 @@
+"""Image folders: one sub-folder per class (labels = sorted folder names) or a flat folder.
+
+Every regular file is a candidate. Hidden files, obvious sidecars (.txt, .json, ...) and files Pillow
+cannot decode completely (truncated, corrupt, not an image) are skipped, counted and listed in
+``ImageSet.skipped`` as "path: reason"; they never stop the load. Files are read in natural sort
+order ("img2" before "img10"); classes are the first-level sub-folders, in natural order, with every
+image below them (any depth). When a folder has class sub-folders, image files lying directly in
+it are skipped ("outside any class folder").
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from typing import Iterator
+
+import numpy as np
+
+from explorer.core.errors import DataError
+from explorer.core.imageset import ImageSet
+from explorer.core.progress import Progress
+from explorer.data.conform import conform
+
+# never images: skipped without trying to decode them
+SIDECARS = {
+    ".txt", ".json", ".csv", ".tsv", ".md", ".rst", ".xml", ".yaml", ".yml", ".ini", ".cfg",
+    ".py", ".html", ".htm", ".pdf", ".zip", ".gz", ".tar", ".npz", ".npy", ".pkl", ".pt", ".db",
+    ".log", ".safetensors", ".onnx", ".mat", ".h5", ".doc", ".docx",
+}
+MAX_PIXELS = 64_000_000  # per image; larger files are skipped rather than filling memory
+CHUNK = 256  # files per progress step
+
+
+def natural_key(text: str):
+    """Sort key that orders embedded numbers by value: img2 < img10."""
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", text)]
+
+
+def _walk(folder: str) -> list[str]:
+    """All regular files below ``folder`` (hidden folders not entered), natural order per level."""
+    out: list[str] = []
+    stack = [folder]
+    while stack:
+        d = stack.pop()
+        try:
+            entries = sorted(os.scandir(d), key=lambda e: natural_key(e.name))
+        except OSError:
+            continue
+        subdirs = []
+        for e in entries:
+            try:
+                if e.is_dir(follow_symlinks=False):
+                    if not e.name.startswith("."):
+                        subdirs.append(e.path)
+                elif e.is_file():
+                    out.append(e.path)
+            except OSError:
+                continue
+        stack.extend(reversed(subdirs))
+    return out
+
+
+def scan(folder: str) -> tuple[list[str], list[int] | None, list[str], list[str]]:
+    """Candidate files, their labels (None for a flat folder), class names and early skips."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: natural_key(e.name))
+    except OSError as err:
+        raise DataError(f"Cannot read the folder {folder}: {err.strerror or err}.") from err
+    classes = [e for e in entries if e.is_dir() and not e.name.startswith(".")]
+    loose = [e.path for e in entries if e.is_file()]
+    skipped: list[str] = []
+    if not classes:
+        return loose, None, [], skipped
+    files: list[str] = []
+    labels: list[int] = []
+    names: list[str] = []
+    for e in classes:
+        inside = _walk(e.path)
+        if not inside:
+            continue
+        names.append(e.name)
+        files.extend(inside)
+        labels.extend([len(names) - 1] * len(inside))
+    if not files:  # only empty sub-folders: treat the folder as flat
+        return loose, None, [], skipped
+    for p in loose:
+        reason = _precheck(p) or "outside any class folder"
+        skipped.append(f"{p}: {reason}")
+    return files, labels, names, skipped
+
+
+def _precheck(path: str) -> str | None:
+    """A reason to skip ``path`` without decoding it, or None."""
+    name = os.path.basename(path)
+    if name.startswith("."):
+        return "hidden file"
+    ext = os.path.splitext(name)[1].lower()
+    if ext in SIDECARS:
+        return f"not an image ({ext} file)"
+    return None
+
+
+def read_image(path: str) -> np.ndarray:
+    """Decode one image file fully (first frame) to a numpy array; raise ValueError with a reason."""
+    from PIL import Image, UnidentifiedImageError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(path) as img:
+                if img.width * img.height > MAX_PIXELS:
+                    raise ValueError(f"too large ({img.width}x{img.height} pixels)")
+                if img.width == 0 or img.height == 0:
+                    raise ValueError("empty image")
+                img.seek(0)
+                img.load()
+                mode = img.mode
+                if mode in ("1", "L", "RGB", "RGBA", "LA", "I;16", "I;16B", "I;16L", "I", "F"):
+                    pil = img.convert("L") if mode == "1" else img
+                    arr = np.asarray(pil)
+                    if mode.startswith("I;16"):
+                        arr = arr.astype(np.uint16)
+                elif mode == "P":
+                    arr = np.asarray(img.convert("RGBA" if "transparency" in img.info else "RGB"))
+                else:  # CMYK, YCbCr, LAB, HSV, ...
+                    arr = np.asarray(img.convert("RGB"))
+        except UnidentifiedImageError:
+            raise ValueError("not an image Pillow can read") from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ValueError("too large (decompression bomb check)") from None
+        except ValueError:
+            raise
+        except (OSError, SyntaxError, EOFError, IndexError, TypeError, MemoryError) as err:
+            text = str(err) or type(err).__name__
+            if "truncated" in text:
+                text = "truncated image file"
+            raise ValueError(text) from None
+    if arr.ndim not in (2, 3) or arr.size == 0:
+        raise ValueError("unsupported image layout")
+    return arr
+
+
+def _read_one(path: str):
+    reason = _precheck(path)
+    if reason:
+        return None, reason
+    try:
+        return read_image(path), None
+    except ValueError as err:
+        return None, str(err)
+
+
+def load_folder_job(folder: str) -> Iterator[Progress]:
+    """Read an image folder, yielding Progress(files read, total); return an ImageSet."""
+    yield Progress(0, 0, "scanning folder")
+    files, labels, names, skipped = scan(folder)
+    total = len(files)
+    images: list[np.ndarray] = []
+    paths: list[str] = []
+    kept_labels: list[int] = []
+    yield Progress(0, total, "reading images")
+    # Pillow releases the GIL while decoding, so a few threads overlap file IO and decoding
+    with ThreadPoolExecutor(max_workers=min(4, (os.cpu_count() or 1) + 1)) as pool:
+        for start in range(0, total, CHUNK):
+            chunk = files[start : start + CHUNK]
+            for j, (arr, reason) in enumerate(pool.map(_read_one, chunk)):
+                path = chunk[j]
+                if arr is None:
+                    skipped.append(f"{path}: {reason}")
+                    continue
+                images.append(arr)
+                paths.append(path)
+                if labels is not None:
+                    kept_labels.append(labels[start + j])
+            yield Progress(min(start + CHUNK, total), total, "reading images")
+    if not images:
+        what = f"{total} files could not be read" if total else "the folder is empty"
+        first = f" (first: {skipped[0]})" if skipped else ""
+        raise DataError(f"No images found in {folder}: {what}{first}.")
+    yield Progress(total, total, "bringing images to one shape")
+    stacked, notes = conform(images)
+    del images
+    name = os.path.basename(os.path.normpath(folder))
+    if labels is None:
+        return ImageSet(stacked, None, [], paths, name, "folder-flat", skipped=skipped, notes=notes)
+    # classes whose files were all skipped keep their index so names stay in folder order
+    return ImageSet(
+        stacked, np.asarray(kept_labels, dtype=np.int64), names, paths, name, "folder-classes",
+        skipped=skipped, notes=notes,
+    )
+
+
+def load_image_file(path: str) -> ImageSet:
+    """A single image file as a one-item ImageSet."""
+    try:
+        arr = read_image(path)
+    except ValueError as err:
+        raise DataError(f"{path} is not an image explorer can read ({err}).") from None
+    stacked, notes = conform([arr])
+    return ImageSet(stacked, None, [], [path], os.path.basename(path), "image", notes=notes)

