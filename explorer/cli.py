@@ -46,7 +46,9 @@ def _add(sub, name: str, module: str, help_text: str) -> None:
     parser.set_defaults(_run=mod.run)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser, or (``only``: a subcommand name) one that imports just that command's
+    module, so `explorer` opens the GUI without importing torch for the other commands."""
     from explorer import __version__
 
     parser = argparse.ArgumentParser(
@@ -55,8 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"explorer {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
-        if module is not None:
+        if module is not None and (only is None or only == name):
             _add(sub, name, module, help_text)
+    if only is not None and only != "evaluate":
+        return parser
     evaluate = sub.add_parser("evaluate", help=COMMANDS["evaluate"][1])
     ev_sub = evaluate.add_subparsers(dest="what", metavar="WHAT", required=True)
     for name, (module, help_text) in EVALUATE.items():
@@ -68,8 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     from explorer.core.errors import ExplorerError
 
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
-    args = parser.parse_args(argv or ["gui"])
+    argv = argv or ["gui"]
+    parser = build_parser(only=argv[0] if argv[0] in COMMANDS else None)
+    args = parser.parse_args(argv)
     if not hasattr(args, "_run"):
         parser.print_help()
         return 2

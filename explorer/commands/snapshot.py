@@ -1,0 +1,29 @@
+"""`explorer snapshot OUTDIR`: PNG pictures of the main window and every view on the sample data."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("outdir", metavar="OUTDIR", help="folder to write the PNG files into")
+    parser.add_argument("--data", metavar="DATA", default=None,
+                        help="data set to show (default: the bundled sample:mnist)")
+    parser.add_argument("--model", metavar="FILE", action="append", default=None,
+                        help="model file to load (repeatable; default: the bundled models and pixels)")
+    parser.add_argument("--width", type=int, default=1400, help="window width in pixels")
+    parser.add_argument("--height", type=int, default=880, help="window height in pixels")
+    parser.add_argument("--timeout", type=float, default=180.0,
+                        help="seconds to wait for background work before taking the pictures")
+
+
+def run(args) -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display needed
+    from explorer.ui.snapshot import render_snapshots
+
+    paths = render_snapshots(args.outdir, args.data, args.model, (args.width, args.height),
+                             args.timeout, log=lambda m: print(m, file=sys.stderr))
+    for p in paths:
+        print(p)
+    return 0

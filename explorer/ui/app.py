@@ -1,0 +1,86 @@
+"""Start the app: one QApplication, pyqtgraph configured once, the main window shown at once.
+
+Heavy work (importing torch, loading models, encoding) happens after the window is on screen, in
+worker threads, with progress in the status bar.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtWidgets import QApplication
+
+APP_NAME = "Relate Explorer"
+ORG_NAME = "relate-explorer"
+
+_pg_configured = False
+
+
+def configure_pyqtgraph() -> None:
+    """Global pyqtgraph options; must run before any view creates a plot (done once)."""
+    global _pg_configured
+    if _pg_configured:
+        return
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(
+        imageAxisOrder="row-major", antialias=False, background="w", foreground="#333333"
+    )
+    _pg_configured = True
+
+
+def ensure_app(argv: list[str] | None = None) -> QApplication:
+    """The process's QApplication (created with the app's names and style on first call)."""
+    app = QApplication.instance()
+    if app is None:
+        QCoreApplication.setOrganizationName(ORG_NAME)
+        QCoreApplication.setApplicationName(APP_NAME)
+        app = QApplication(list(argv) if argv is not None else sys.argv[:1])
+        app.setStyle("Fusion")
+        app.setStyleSheet(load_style_sheet())
+    configure_pyqtgraph()
+    return app
+
+
+def load_style_sheet() -> str:
+    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "style.qss")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def build_context():
+    """A fresh workspace, its Qt adapter and the shared services."""
+    from explorer.ui.context import AppContext
+    from explorer.ui.services import install_services
+
+    return install_services(AppContext.standalone())
+
+
+def create_main_window(data: str | None = None, models: list[str] | None = None, ctx=None):
+    """Build the main window and start loading ``data`` and ``models`` (defaults: the samples)."""
+    from explorer.ui.main_window import MainWindow
+    from explorer.ui.services import SAMPLE_DATA, default_model_specs
+
+    ctx = ctx if ctx is not None else build_context()
+    win = MainWindow(ctx)
+    data = data or SAMPLE_DATA
+    specs = list(models) if models else default_model_specs()
+    if "pixels" not in specs:
+        specs.insert(0, "pixels")
+    win.start_loading(data, specs)
+    return win
+
+
+def run_gui(data: str | None = None, models: list[str] | None = None) -> int:
+    """Open the main window and run the event loop until it closes; returns the exit status."""
+    app = ensure_app()
+    win = create_main_window(data, models)
+    win.show()
+    if os.environ.get("EXPLORER_EXIT_AFTER_SHOW"):  # startup timing: quit once the window is up
+        QTimer.singleShot(0, app.quit)
+    return app.exec()

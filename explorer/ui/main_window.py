@@ -1,0 +1,443 @@
+"""The main window: views in tabs and docks, menus, drag-and-drop opening, a status line.
+
+Views come from ``explorer.ui.views.VIEW_MODULES``: "center" views become tabs, "left" and
+"bottom" views docks. A module that does not exist yet is skipped, so no panel is ever empty.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from types import ModuleType
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QTabWidget,
+    QToolBar,
+    QWidget,
+)
+
+from explorer.ui.context import AppContext
+from explorer.ui.dialogs.messages import show_about, show_error
+from explorer.ui.views import VIEW_MODULES
+
+DATA_FILTERS = (
+    "Data sets (*.npz *.tsv *ubyte *ubyte.gz *.png *.jpg *.jpeg *.pgm *.bmp *.tif *.tiff);;All files (*)"
+)
+
+
+def load_view_modules(names: list[str] = VIEW_MODULES) -> list[ModuleType]:
+    """The view modules that exist, sorted by ``ORDER``; a missing module is skipped, a broken one
+    raises (that is a bug, not a missing feature)."""
+    mods = []
+    for name in names:
+        try:
+            mods.append(importlib.import_module(name))
+        except ModuleNotFoundError as err:
+            if err.name != name:
+                raise
+    return sorted(mods, key=lambda m: getattr(m, "ORDER", 100))
+
+
+def view_key(module: ModuleType) -> str:
+    return module.__name__.rsplit(".", 1)[-1]
+
+
+class OpenDataDialog(QFileDialog):
+    """A file dialog that opens a file, or the folder it is in when nothing is picked."""
+
+    def __init__(self, parent=None, directory: str = "") -> None:
+        super().__init__(parent, "Open data: pick a file, or open a folder with nothing selected",
+                         directory, DATA_FILTERS)
+        self.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+        self.setFileMode(QFileDialog.FileMode.AnyFile)
+        self.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
+        self.setLabelText(QFileDialog.DialogLabel.FileName, "File or folder:")
+        self.setLabelText(QFileDialog.DialogLabel.Accept, "Open")
+
+    def accept(self) -> None:
+        files = self.selectedFiles()
+        path = files[0] if files else self.directory().absolutePath()
+        current = os.path.normpath(self.directory().absolutePath())
+        if os.path.isdir(path) and os.path.normpath(path) == current:
+            QFileDialog.done(self, QFileDialog.DialogCode.Accepted)  # the folder we are in
+            return
+        super().accept()
+
+    def chosen(self) -> str:
+        files = self.selectedFiles()
+        return files[0] if files else self.directory().absolutePath()
+
+
+class JobIndicator(QWidget):
+    """Status-bar progress of background jobs: the newest job's message and a small bar."""
+
+    def __init__(self, parent=None) -> None:
+        from PySide6.QtWidgets import QHBoxLayout
+
+        super().__init__(parent)
+        self.label = QLabel()
+        self.label.setObjectName("jobLabel")
+        self.bar = QProgressBar()
+        self.bar.setMaximumWidth(140)
+        self.bar.setMaximumHeight(14)
+        self.bar.setTextVisible(False)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.label)
+        lay.addWidget(self.bar)
+        self.jobs: dict[str, tuple[str, float]] = {}
+        self._refresh()
+
+    def update_job(self, key: str, message: str, fraction: float) -> None:
+        self.jobs.pop(key, None)
+        self.jobs[key] = (message, fraction)  # newest last
+        self._refresh()
+
+    def finish_job(self, key: str) -> None:
+        self.jobs.pop(key, None)
+        self._refresh()
+
+    def _refresh(self) -> None:
+        if not self.jobs:
+            self.hide()
+            return
+        message, fraction = next(reversed(self.jobs.values()))
+        more = f"  (+{len(self.jobs) - 1})" if len(self.jobs) > 1 else ""
+        self.label.setText(message + more)
+        if fraction < 0:
+            self.bar.setRange(0, 0)  # busy indicator
+        else:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(int(fraction * 1000))
+        self.show()
+
+
+class MainWindow(QMainWindow):
+    opened = Signal(str)  # a data set finished opening (its spec)
+
+    def __init__(self, ctx: AppContext, parent=None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setWindowTitle("Relate Explorer")
+        self.setAcceptDrops(True)
+        self.setDockNestingEnabled(True)
+        self.resize(1400, 880)
+        self.last_error: str | None = None
+        ctx.show_error = self.show_error
+        ctx.show_status = lambda message: self.statusBar().showMessage(message, 8000)
+        from explorer.ui.services import install_services
+
+        install_services(ctx)
+        self.loader = ctx.services["loader"]
+        self.settings = ctx.services["settings"]
+        self.views: dict[str, QWidget] = {}  # view key -> widget
+        self.docks: dict[str, QDockWidget] = {}
+        self._training_dialog = None
+
+        self._build_views()
+        self._build_status_bar()
+        self._build_menus()
+        self._build_tool_bar()
+
+        self.loader.data_loaded.connect(self._on_data_loaded)
+        for svc in (self.loader, ctx.services["codes"]):
+            svc.job_progress.connect(self.jobs.update_job)
+            svc.job_finished.connect(self.jobs.finish_job)
+        ctx.qws.dataset_changed.connect(self._on_dataset_changed)
+        ctx.qws.models_changed.connect(self._on_models_changed)
+        self._on_dataset_changed()
+        self._on_models_changed()
+
+    # ---- building -------------------------------------------------------------------------
+    def _build_views(self) -> None:
+        mods = load_view_modules()
+        center = [m for m in mods if getattr(m, "AREA", "center") == "center"]
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.setObjectName("viewTabs")
+        for mod in mods:
+            area = getattr(mod, "AREA", "center")
+            widget = mod.View(self.ctx, None)
+            key = view_key(mod)
+            self.views[key] = widget
+            if area == "center" or (not center and area == "left"):
+                self.tabs.addTab(widget, mod.TITLE)
+                continue
+            dock = QDockWidget(mod.TITLE, self)
+            dock.setObjectName(f"dock_{key}")
+            dock.setWidget(widget)
+            dock.setFeatures(
+                QDockWidget.DockWidgetFeature.DockWidgetMovable
+                | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            )
+            where = Qt.DockWidgetArea.BottomDockWidgetArea if area == "bottom" else Qt.DockWidgetArea.LeftDockWidgetArea
+            self.addDockWidget(where, dock)
+            self.docks[key] = dock
+        if self.tabs.count():
+            self.setCentralWidget(self.tabs)
+        left = [d for k, d in self.docks.items() if self.dockWidgetArea(d) == Qt.DockWidgetArea.LeftDockWidgetArea]
+        if left:
+            self.resizeDocks(left, [330] * len(left), Qt.Orientation.Horizontal)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.facts_label = QLabel()
+        self.facts_label.setObjectName("factsLabel")
+        self.jobs = JobIndicator()
+        bar.addWidget(self.facts_label, 1)
+        bar.addPermanentWidget(self.jobs)
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        file = mb.addMenu("&File")
+        act = file.addAction("&Open data…", self.open_data_dialog)
+        act.setShortcut(QKeySequence.StandardKey.Open)
+        self.recent_menu = file.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        samples = file.addMenu("Open &sample")
+        for name in self._sample_names():
+            samples.addAction(name, lambda n=name: self.open_data(n))
+        file.addSeparator()
+        file.addAction("&Load model…", self.load_model_dialog)
+        file.addSeparator()
+        self.export_view_action = file.addAction("&Export view as PNG…", self.export_view_dialog)
+        self.export_view_action.setShortcut(QKeySequence("Ctrl+E"))
+        self.save_codes_action = file.addAction("Save &codes as .npy…", self.save_codes_dialog)
+        file.addSeparator()
+        act = file.addAction("&Quit", self.close)
+        act.setShortcut(QKeySequence.StandardKey.Quit)
+
+        models = mb.addMenu("&Models")
+        act = models.addAction("&Train…", self.open_training_dialog)
+        act.setShortcut(QKeySequence("Ctrl+T"))
+        models.addAction("&Load model…", self.load_model_dialog)
+        models.addSeparator()
+        self.model_menu = models.addMenu("&Current model")
+        self.model_group = QActionGroup(self)
+        self.model_group.setExclusive(True)
+        self.remove_model_menu = models.addMenu("&Remove model")
+
+        view = mb.addMenu("&View")
+        for i in range(self.tabs.count()):
+            act = view.addAction(self.tabs.tabText(i), lambda i=i: self.tabs.setCurrentIndex(i))
+            act.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
+        if self.tabs.count() and self.docks:
+            view.addSeparator()
+        for dock in self.docks.values():
+            view.addAction(dock.toggleViewAction())
+
+        help_menu = mb.addMenu("&Help")
+        help_menu.addAction("&About Relate Explorer", lambda: show_about(self))
+
+    def _build_tool_bar(self) -> None:
+        tb = QToolBar("Main")
+        tb.setObjectName("mainToolBar")
+        tb.setMovable(False)
+        tb.setIconSize(QSize(16, 16))
+        tb.addAction("Open data…", self.open_data_dialog)
+        tb.addAction("Train…", self.open_training_dialog)
+        tb.addSeparator()
+        tb.addWidget(QLabel(" Model: "))
+        self.model_box = QComboBox()
+        self.model_box.setMinimumContentsLength(14)
+        self.model_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.model_box.setToolTip("The model whose codes the views show")
+        self.model_box.activated.connect(lambda i: self.set_current_model(self.model_box.itemText(i)))
+        tb.addWidget(self.model_box)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
+
+    def _sample_names(self) -> list[str]:
+        try:
+            from explorer.data import available_samples
+
+            return [f"sample:{k}" for k in available_samples()]
+        except ImportError:
+            return []
+
+    # ---- actions ------------------------------------------------------------------------------
+    def start_loading(self, data: str | None, models: list[str]) -> None:
+        """Open ``data`` and load ``models`` once the event loop runs (the window shows first)."""
+
+        def go() -> None:
+            if data:
+                self.open_data(data)
+            if models:
+                self.loader.load_models(models)
+
+        QTimer.singleShot(0, go)
+
+    def open_data(self, spec: str) -> None:
+        self.loader.open_data(spec)
+
+    def open_data_dialog(self) -> None:
+        start = self.settings.value("dialogs/data_dir", os.path.expanduser("~"))
+        dlg = OpenDataDialog(self, str(start))
+        if dlg.exec():
+            path = dlg.chosen()
+            self.settings.set_value("dialogs/data_dir", os.path.dirname(os.path.normpath(path)))
+            self.open_data(path)
+
+    def load_model_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Load model", "", "Models (*.safetensors *.pt *.pt2 *.onnx);;All files (*)"
+        )
+        if path:
+            self.loader.load_models([path])
+
+    def export_view_dialog(self) -> None:
+        widget = self.tabs.currentWidget() if self.tabs.count() else None
+        if widget is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export view", "view.png", "PNG (*.png)")
+        if path:
+            from explorer.core.atomic import atomic_write
+
+            pix = widget.grab()
+            atomic_write(path, lambda tmp: pix.save(tmp, "PNG"))
+
+    def save_codes_dialog(self) -> None:
+        ws = self.ctx.workspace
+        name = ws.current_model
+        if name not in ws.codes:
+            self.show_error("The current model has no codes yet; wait until encoding finishes.")
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save codes", f"{name}.npy", "NumPy (*.npy)")
+        if path:
+            from explorer.core.atomic import atomic_write
+
+            codes = ws.codes[name]
+            atomic_write(path, lambda tmp: np.save(tmp, codes))
+
+    def open_training_dialog(self):
+        if self._training_dialog is None:
+            from explorer.ui.dialogs.training import TrainingDialog
+
+            self._training_dialog = TrainingDialog(self.ctx, self)
+        self._training_dialog.show()
+        self._training_dialog.raise_()
+        self._training_dialog.activateWindow()
+        return self._training_dialog
+
+    def set_current_model(self, name: str) -> None:
+        ws = self.ctx.workspace
+        if name in ws.models and name != ws.current_model:
+            ws.current_model = name
+            ws.events.emit("models")  # views re-read the current model
+
+    def show_error(self, message: str) -> None:
+        self.last_error = message
+        self.statusBar().showMessage(message.splitlines()[0] if message else "", 10000)
+        show_error(self, message)
+
+    # ---- workspace -> window ----------------------------------------------------------------
+    def _on_data_loaded(self, spec: str) -> None:
+        self.opened.emit(spec)
+
+    def _on_dataset_changed(self) -> None:
+        ds = self.ctx.workspace.dataset
+        if ds is None:
+            self.facts_label.setText("No data set open: File ▸ Open data… or drop a folder here")
+            return
+        self.setWindowTitle(f"{ds.name or 'data'} — Relate Explorer")
+        self.facts_label.setText(dataset_facts_text(ds))
+        self.facts_label.setToolTip("\n".join(ds.notes + ds.skipped[:20]))
+
+    def _on_models_changed(self) -> None:
+        ws = self.ctx.workspace
+        names = list(ws.models)
+        self.model_box.blockSignals(True)
+        self.model_box.clear()
+        self.model_box.addItems(names)
+        if ws.current_model in names:
+            self.model_box.setCurrentIndex(names.index(ws.current_model))
+        self.model_box.setEnabled(bool(names))
+        self.model_box.blockSignals(False)
+        self.model_menu.clear()
+        self.remove_model_menu.clear()
+        for act in self.model_group.actions():
+            self.model_group.removeAction(act)
+        for name in names:
+            act = self.model_menu.addAction(name, lambda n=name: self.set_current_model(n))
+            act.setCheckable(True)
+            act.setChecked(name == ws.current_model)
+            self.model_group.addAction(act)
+            self.remove_model_menu.addAction(name, lambda n=name: ws.remove_model(n))
+        self.model_menu.setEnabled(bool(names))
+        self.remove_model_menu.setEnabled(bool(names))
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        items = self.settings.recent_data()
+        for spec in items:
+            self.recent_menu.addAction(spec, lambda s=spec: self.open_data(s))
+        if not items:
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    # ---- drag and drop ----------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if _local_paths(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    dragMoveEvent = dragEnterEvent
+
+    def dropEvent(self, event) -> None:
+        paths = _local_paths(event.mimeData())
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        path = paths[0]
+        if path.lower().endswith((".safetensors", ".pt", ".pt2", ".onnx")):
+            self.loader.load_models(paths)
+        else:
+            self.open_data(path)
+
+    # ---- closing -----------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:
+        if self._training_dialog is not None:
+            self._training_dialog.shutdown()
+        for view in self.views.values():
+            stop = getattr(view, "shutdown", None)
+            if callable(stop):
+                stop()
+        from explorer.ui.services import shutdown_services
+
+        shutdown_services(self.ctx)
+        super().closeEvent(event)
+
+
+def _local_paths(md) -> list[str]:
+    if md is None or not md.hasUrls():
+        return []
+    return [u.toLocalFile() for u in md.urls() if u.isLocalFile() and os.path.exists(u.toLocalFile())]
+
+
+def dataset_facts_text(ds) -> str:
+    """One status line: name, count, shape, classes, format, skipped files, notes."""
+    parts = [f"<b>{ds.name or 'data'}</b>", f"{ds.count:,} {'images' if ds.has_images else 'items'}"]
+    if ds.shape:
+        c, h, w = ds.shape
+        parts.append(f"{c}×{h}×{w}")
+    elif ds.codes is not None:
+        parts.append(f"{ds.codes.shape[1]}-D codes")
+    if ds.labels is not None and ds.class_names:
+        parts.append(f"{len(ds.class_names)} classes")
+    if ds.format:
+        parts.append(ds.format)
+    if ds.skipped:
+        parts.append(f"<span style='color:#b35900'>{len(ds.skipped)} skipped</span>")
+    if ds.notes:
+        parts.append(f"<i>{ds.notes[0]}{' …' if len(ds.notes) > 1 else ''}</i>")
+    return "  ·  ".join(parts)

@@ -1,0 +1,401 @@
+"""The app's shared helpers, put into ``ctx.services``: settings, thumbnails, data/model loading and codes.
+
+- ``settings``   :class:`Settings`, recent data sets in QSettings (at most 10, missing ones pruned);
+- ``thumbnails`` :class:`ThumbnailCache`, an LRU of pixmaps shared by every view;
+- ``loader``     :class:`LoadService`, opens data sets and model files in worker threads;
+- ``codes``      :class:`CodeService`, keeps the workspace's codes in step with its data and models.
+
+All of them report their background jobs through ``job_progress(key, message, fraction)`` and
+``job_finished(key)`` signals, which the main window shows in its status bar.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from typing import Any, Iterator
+
+import numpy as np
+from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtGui import QPixmap
+
+from explorer.core.encoder import encode_dataset
+from explorer.core.errors import DataError
+from explorer.core.imageset import ImageSet
+from explorer.core.progress import Progress
+from explorer.ui.context import AppContext
+from explorer.ui.imaging import to_pixmap
+from explorer.ui.workers import TaskRunner
+
+SAMPLE_DATA = "sample:mnist"
+MAX_RECENT = 10
+
+
+def default_model_specs() -> list[str]:
+    """``pixels`` and every bundled model file (``sample_data/models/*.safetensors``)."""
+    folder = sample_models_dir()
+    files = sorted(
+        os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".safetensors")
+    ) if folder and os.path.isdir(folder) else []
+    return ["pixels", *files]
+
+
+def sample_models_dir() -> str | None:
+    try:  # the data layer knows where the bundled data lives
+        from explorer.data import sample_data_dir
+
+        return os.path.join(os.fspath(sample_data_dir()), "models")
+    except ImportError:
+        pass
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.path.join(os.path.dirname(os.path.dirname(here)), "sample_data", "models")
+
+
+# ---- settings -----------------------------------------------------------------------------
+class Settings:
+    """Recent data sets, kept in QSettings under ``recent/data``."""
+
+    def __init__(self, qsettings: QSettings | None = None) -> None:
+        self._qs = qsettings if qsettings is not None else QSettings()
+
+    def recent_data(self) -> list[str]:
+        """Recent data sets, newest first; files and folders that no longer exist are dropped."""
+        items = self._qs.value("recent/data", [])
+        if isinstance(items, str):  # QSettings gives a bare string for a one-item list
+            items = [items]
+        items = [str(s) for s in (items or [])]
+        kept = [s for s in items if s.startswith("sample:") or os.path.exists(s)][:MAX_RECENT]
+        if kept != items:
+            self._qs.setValue("recent/data", kept)
+        return kept
+
+    def add_recent_data(self, spec: str) -> None:
+        if not spec.startswith("sample:"):
+            spec = os.path.abspath(spec)
+        items = [spec] + [s for s in self.recent_data() if s != spec]
+        self._qs.setValue("recent/data", items[:MAX_RECENT])
+
+    def value(self, key: str, default=None):
+        return self._qs.value(key, default)
+
+    def set_value(self, key: str, value) -> None:
+        self._qs.setValue(key, value)
+
+
+# ---- thumbnails ---------------------------------------------------------------------------
+class ThumbnailCache:
+    """Pixmaps of data set items, made on first use and kept in an LRU (GUI thread only)."""
+
+    def __init__(self, max_items: int = 4000) -> None:
+        self.max_items = max_items
+        self._items: OrderedDict[tuple, QPixmap] = OrderedDict()
+
+    def get(self, dataset: ImageSet, index: int, size: int) -> QPixmap:
+        key = (id(dataset), int(index), int(size))
+        pix = self._items.get(key)
+        if pix is not None:
+            self._items.move_to_end(key)
+            return pix
+        pix = to_pixmap(dataset.images[int(index)], size)
+        self._items[key] = pix
+        if len(self._items) > self.max_items:
+            self._items.popitem(last=False)
+        return pix
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+# ---- loading data sets and models -----------------------------------------------------------
+def load_data_job(spec: str) -> Iterator[Progress]:
+    """The data layer's loading job when it has one; else one call to ``load_data``."""
+    import explorer.data as data
+
+    job = getattr(data, "load_data_job", None)
+    if job is not None:
+        return (yield from job(spec))
+    load = getattr(data, "load_data", None)
+    if load is None:
+        raise DataError("This build cannot open data sets yet (explorer.data.load_data is missing).")
+    yield Progress(step=0, total=0, message=f"opening {spec}")
+    return load(spec)
+
+
+class _PixelEncoder:
+    """Raw pixels as codes; used only when ``explorer.models.load_encoder`` is not available."""
+
+    name = "pixels"
+    input_shape = None
+
+    def encode(self, images: np.ndarray) -> np.ndarray:
+        return np.asarray(images, dtype=np.float32).reshape(len(images), -1)
+
+
+def load_models_job(specs: list[str], data: ImageSet | None) -> Iterator[Progress]:
+    """Load each model spec; returns a list of (spec, encoder or None, error message or None)."""
+    yield Progress(step=0, total=len(specs), message="loading models")
+    try:
+        from explorer.models import load_encoder  # imports torch: slow the first time
+    except ImportError:
+        load_encoder = None
+    out = []
+    for i, spec in enumerate(specs):
+        try:
+            if load_encoder is None:
+                if spec != "pixels":
+                    raise DataError(f"Cannot load {spec}: model loading is not available in this build.")
+                enc = _PixelEncoder()
+            else:
+                enc = load_encoder(spec, data=data)
+            out.append((spec, enc, None))
+        except Exception as err:  # one bad file must not stop the others
+            from explorer.core.errors import ExplorerError
+
+            msg = str(err) if isinstance(err, ExplorerError) else f"{type(err).__name__}: {err}"
+            out.append((spec, None, msg))
+        yield Progress(step=i + 1, total=len(specs), message=f"loaded {os.path.basename(spec)}")
+    return out
+
+
+class LoadService(QObject):
+    """Opens data sets and model files in worker threads; failures leave the workspace as it was."""
+
+    job_progress = Signal(str, str, float)  # key, message, fraction (-1: unknown)
+    job_finished = Signal(str)
+    data_loaded = Signal(str)  # spec
+    data_failed = Signal(str, str)  # spec, message
+    models_loaded = Signal(list)  # names added
+
+    def __init__(self, ctx: AppContext, settings: Settings | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.settings = settings
+        self._data = TaskRunner(self, min_interval=0.1)
+        self._models = TaskRunner(self, min_interval=0.1)
+        self._data.partial.connect(lambda tag, rec: self._progress("data", rec))
+        self._data.done.connect(self._on_data_done)
+        self._data.failed.connect(self._on_data_failed)
+        self._models.partial.connect(lambda tag, rec: self._progress("models", rec))
+        self._models.done.connect(self._on_models_done)
+        self._models.failed.connect(self._on_models_failed)
+        self._model_queue: list[str] = []
+
+    def busy(self) -> bool:
+        return self._data.is_running() or self._models.is_running() or bool(self._model_queue)
+
+    def open_data(self, spec: str) -> None:
+        """Open ``spec`` in the background; on success it replaces the workspace's data set."""
+        spec = os.fspath(spec)
+        self.job_progress.emit("data", f"opening {_short(spec)}", -1.0)
+        self._data.start(lambda: load_data_job(spec), tag=spec)
+
+    def load_models(self, specs: list[str]) -> None:
+        """Load model files (or 'pixels', 'pca') in the background and add them to the workspace."""
+        self._model_queue.extend(os.fspath(s) for s in specs)
+        if not self._models.is_running():
+            self._next_models()
+
+    def shutdown(self) -> None:
+        self._data.shutdown()
+        self._models.shutdown()
+
+    # ----
+    def _next_models(self) -> None:
+        specs, self._model_queue = self._model_queue, []
+        if not specs:
+            return
+        data = self.ctx.workspace.dataset
+        self.job_progress.emit("models", "loading models", -1.0)
+        self._models.start(lambda: load_models_job(specs, data), tag=tuple(specs))
+
+    def _progress(self, key: str, rec: Progress) -> None:
+        self.job_progress.emit(key, rec.message, rec.fraction if rec.total else -1.0)
+
+    def _on_data_done(self, spec: str, data: ImageSet) -> None:
+        self.job_finished.emit("data")
+        if not isinstance(data, ImageSet):
+            self._on_data_failed(spec, f"{spec} did not load as a data set.")
+            return
+        if not data.name:
+            data.name = _short(spec)
+        self.ctx.workspace.set_dataset(data)
+        if self.settings is not None:
+            self.settings.add_recent_data(spec)
+        self.data_loaded.emit(spec)
+
+    def _on_data_failed(self, spec: str, message: str) -> None:
+        self.job_finished.emit("data")
+        self.data_failed.emit(spec, message)
+        self.ctx.show_error(message)
+
+    def _on_models_done(self, tag, results) -> None:
+        self.job_finished.emit("models")
+        added, errors = [], []
+        for spec, enc, err in results:
+            if enc is None:
+                errors.append(err)
+                continue
+            name = getattr(enc, "name", None) or _short(spec)
+            self.ctx.workspace.add_model(name, enc)
+            added.append(name)
+        self.models_loaded.emit(added)
+        if errors:
+            self.ctx.show_error("\n".join(errors))
+        self._next_models()
+
+    def _on_models_failed(self, tag, message: str) -> None:
+        self.job_finished.emit("models")
+        self.ctx.show_error(message)
+        self._next_models()
+
+
+def _short(spec: str) -> str:
+    return spec if spec.startswith("sample:") else os.path.basename(os.path.normpath(spec)) or spec
+
+
+# ---- codes ------------------------------------------------------------------------------------
+class CodeService(QObject):
+    """Computes the codes of every loaded model on the open data set, one model at a time.
+
+    Whenever the data set or the model list changes, models without codes are encoded in a worker
+    (``encode_dataset``); results land through ``workspace.set_codes`` on the GUI thread. Each job
+    is tagged ``(dataset id, model name)``; a result for a data set or an encoder that has since
+    been replaced is dropped, and a newer request cancels an older one.
+    """
+
+    job_progress = Signal(str, str, float)
+    job_finished = Signal(str)
+    busy_changed = Signal(bool)
+
+    def __init__(self, ctx: AppContext, parent=None, batch_size: int = 512) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.batch_size = batch_size
+        self._runner = TaskRunner(self, min_interval=0.1)
+        self._runner.partial.connect(self._on_partial)
+        self._runner.done.connect(self._on_done)
+        self._runner.failed.connect(self._on_failed)
+        self._dataset_id = 0
+        self._job: tuple[int, str, int] | None = None  # (dataset id, model, id(encoder))
+        self._failed: set[tuple[int, str, int]] = set()
+        self._busy = False
+        ctx.qws.dataset_changed.connect(self._on_dataset_changed)
+        ctx.qws.models_changed.connect(self._on_models_changed)
+
+    @property
+    def ws(self):
+        return self.ctx.workspace
+
+    def busy(self) -> bool:
+        """True while any loaded model still lacks codes that can be computed."""
+        return self._runner.is_running() or bool(self._pending())
+
+    def request(self, name: str) -> None:
+        """Recompute the codes of model ``name`` (e.g. after it was retrained in place)."""
+        self.ws.codes.pop(name, None)
+        if self._job is not None and self._job[1] == name:
+            self._runner.cancel()
+            self._job = None
+        self._schedule()
+
+    def shutdown(self) -> None:
+        self._runner.shutdown()
+
+    # ----
+    def _pending(self) -> list[str]:
+        ds = self.ws.dataset
+        if ds is None or not ds.has_images:
+            return []
+        names = [
+            n for n, enc in self.ws.models.items()
+            if n not in self.ws.codes and (self._dataset_id, n, id(enc)) not in self._failed
+        ]
+        cur = self.ws.current_model  # the model the user looks at first
+        return sorted(names, key=lambda n: n != cur)
+
+    def _on_dataset_changed(self) -> None:
+        self._dataset_id += 1
+        self._failed.clear()
+        self._runner.cancel()
+        self._job = None
+        self._schedule()
+
+    def _on_models_changed(self) -> None:
+        if self._job is not None:
+            _, name, enc_id = self._job
+            enc = self.ws.models.get(name)
+            if enc is None or id(enc) != enc_id:  # removed or replaced: its codes are stale
+                self._runner.cancel()
+                self._job = None
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if self._job is None:
+            pending = self._pending()
+            if pending:
+                name = pending[0]
+                enc, data = self.ws.models[name], self.ws.dataset
+                self._job = (self._dataset_id, name, id(enc))
+                batch = self.batch_size
+                self.job_progress.emit("codes", f"encoding with {name}", 0.0)
+                self._runner.start(lambda: encode_dataset(enc, data, batch), tag=self._job)
+        self._set_busy(self._job is not None)
+
+    def _set_busy(self, busy: bool) -> None:
+        if busy != self._busy:
+            self._busy = busy
+            self.busy_changed.emit(busy)
+            if not busy:
+                self.job_finished.emit("codes")
+
+    def _on_partial(self, tag, rec: Progress) -> None:
+        self.job_progress.emit("codes", f"codes of {tag[1]}", rec.fraction)
+
+    def _on_done(self, tag, codes) -> None:
+        dsid, name, enc_id = tag
+        enc = self.ws.models.get(name)
+        if tag == self._job:
+            self._job = None
+        if dsid == self._dataset_id and enc is not None and id(enc) == enc_id:
+            self.ws.set_codes(name, codes)
+        self._schedule()
+
+    def _on_failed(self, tag, message: str) -> None:
+        self._failed.add(tag)
+        if tag == self._job:
+            self._job = None
+        self.ctx.show_status(f"No codes for {tag[1]}: {message}")
+        self._schedule()
+
+
+def install_services(ctx: AppContext, settings: QSettings | None = None) -> AppContext:
+    """Create the shared services that ``ctx.services`` lacks (safe to call twice)."""
+    if "settings" not in ctx.services:
+        ctx.services["settings"] = Settings(settings)
+    if "thumbnails" not in ctx.services:
+        ctx.services["thumbnails"] = ThumbnailCache()
+        ctx.qws.dataset_changed.connect(ctx.services["thumbnails"].clear)
+    if "loader" not in ctx.services:
+        ctx.services["loader"] = LoadService(ctx, ctx.services["settings"])
+    if "codes" not in ctx.services:
+        ctx.services["codes"] = CodeService(ctx)
+    return ctx
+
+
+def shutdown_services(ctx: AppContext) -> None:
+    for key in ("codes", "loader"):
+        svc = ctx.services.get(key)
+        if svc is not None:
+            svc.shutdown()
+
+
+def any_busy(ctx: AppContext, views: list[Any] = ()) -> bool:
+    """True while a service or a view (``busy()``) still has background work."""
+    for svc in ctx.services.values():
+        busy = getattr(svc, "busy", None)
+        if callable(busy) and busy():
+            return True
+    return any(callable(getattr(v, "busy", None)) and v.busy() for v in views)

@@ -1,0 +1,79 @@
+"""Render the main window and each view to PNG files without a display (``explorer snapshot``)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from PySide6.QtCore import QEventLoop, QSize
+from PySide6.QtWidgets import QApplication
+
+from explorer.core.atomic import atomic_write
+
+
+def wait_until_idle(win, timeout_s: float = 120.0, settle_s: float = 0.3) -> bool:
+    """Run the event loop until no service or view is busy for ``settle_s``; False on timeout."""
+    from explorer.ui.services import any_busy
+
+    app = QApplication.instance()
+    deadline = time.perf_counter() + timeout_s
+    quiet_since = None
+    while time.perf_counter() < deadline:
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        if any_busy(win.ctx, list(win.views.values())):
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.perf_counter()
+        elif time.perf_counter() - quiet_since >= settle_s:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def save_png(widget, path: str) -> None:
+    pix = widget.grab()
+    atomic_write(path, lambda tmp: pix.save(tmp, "PNG") or (_ for _ in ()).throw(
+        OSError(f"could not write {path}")))
+
+
+def render_snapshots(outdir: str, data: str | None = None, models: list[str] | None = None,
+                     size: tuple[int, int] = (1400, 880), timeout_s: float = 180.0,
+                     log=print) -> list[str]:
+    """Open the app on ``data`` (default: the sample data) and write main_window.png and one
+    <view>.png per view into ``outdir``; returns the paths written."""
+    from explorer.ui.app import create_main_window, ensure_app
+
+    app = ensure_app()
+    os.makedirs(outdir, exist_ok=True)
+    win = create_main_window(data, models)
+    win.resize(QSize(*size))
+    win.show()
+    started = time.perf_counter()
+    if not wait_until_idle(win, timeout_s):
+        log(f"snapshot: still busy after {timeout_s:.0f}s; taking the pictures anyway")
+    for view in win.views.values():
+        prepare = getattr(view, "prepare_snapshot", None)
+        if callable(prepare):
+            prepare()
+    wait_until_idle(win, timeout_s)
+    written = []
+    tabs = win.tabs
+    # each center view in its own tab, the main window showing the first tab
+    for key, view in win.views.items():
+        i = tabs.indexOf(view)
+        if i >= 0:
+            tabs.setCurrentIndex(i)
+        app.processEvents()
+        path = os.path.join(outdir, f"{key}.png")
+        save_png(view, path)
+        written.append(path)
+    if tabs.count():
+        tabs.setCurrentIndex(0)
+    app.processEvents()
+    path = os.path.join(outdir, "main_window.png")
+    save_png(win, path)
+    written.insert(0, path)
+    log(f"snapshot: {len(written)} pictures in {time.perf_counter() - started:.1f}s")
+    win.close()
+    app.processEvents()
+    return written

@@ -1,0 +1,61 @@
+"""Shared fixtures for the GUI tests (pytest-qt, offscreen)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path_factory, qapp):
+    """QSettings go to a fresh folder per test, never the user's real settings."""
+    from PySide6.QtCore import QCoreApplication, QSettings
+
+    QCoreApplication.setOrganizationName("relate-explorer-tests")
+    QCoreApplication.setApplicationName("explorer-tests")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
+                      str(tmp_path_factory.mktemp("settings")))
+    from explorer.ui.app import configure_pyqtgraph
+
+    configure_pyqtgraph()
+    yield
+
+
+@pytest.fixture
+def digits_set():
+    """sklearn's 8x8 digits as an ImageSet (1797 items, 10 classes, float32 in [0, 1])."""
+    from sklearn.datasets import load_digits
+
+    from explorer.core.imageset import ImageSet
+
+    d = load_digits()
+    images = (d.images / 16.0).astype(np.float32)[:, None]
+    return ImageSet(images=images, labels=d.target, class_names=[str(k) for k in range(10)],
+                    name="digits", format="test")
+
+
+@pytest.fixture
+def ctx():
+    """A standalone AppContext with the shared services installed."""
+    from explorer.ui.context import AppContext
+    from explorer.ui.services import install_services, shutdown_services
+
+    c = install_services(AppContext.standalone())
+    yield c
+    shutdown_services(c)
+
+
+@pytest.fixture
+def image_folder(tmp_path):
+    """A class-per-folder tree of 3 classes x 4 small greyscale PNGs; returns its path."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / "shapes"
+    for k, name in enumerate(["circle", "square", "tri"]):
+        (root / name).mkdir(parents=True)
+        for i in range(4):
+            arr = (rng.random((12, 12)) * 60 + 60 * k).astype(np.uint8)
+            Image.fromarray(arr, mode="L").save(root / name / f"{i}.png")
+    return root

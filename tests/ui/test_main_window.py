@@ -1,0 +1,138 @@
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from explorer.ui.main_window import MainWindow, dataset_facts_text, load_view_modules
+from explorer.ui.views.browser import INDEX_ROLE
+
+
+@pytest.fixture
+def window(qtbot, ctx):
+    win = MainWindow(ctx)
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
+def open_and_wait(qtbot, win, spec, timeout=20000):
+    with qtbot.waitSignal(win.opened, timeout=timeout) as blocker:
+        win.open_data(spec)
+    return blocker.args[0]
+
+
+def test_opens_sample_mnist_and_filters_to_one_class(qtbot, window):
+    open_and_wait(qtbot, window, "sample:mnist")
+    ds = window.ctx.workspace.dataset
+    assert ds.count == 5000 and ds.shape == (1, 28, 28)
+    browser = window.views["browser"]
+    assert browser.model.rowCount() == 5000
+    browser.set_class_filter(3)
+    expected = np.flatnonzero(ds.labels == 3)
+    assert 300 < len(expected) < 700
+    np.testing.assert_array_equal(browser.shown_indices(), expected)
+    model = browser.model
+    assert model.rowCount() == len(expected)
+    shown = [model.index(r).data(INDEX_ROLE) for r in range(model.rowCount())]
+    assert np.all(ds.labels[shown] == 3)
+    # the thumbnails are those images: row 0's pixmap is the first class-3 image, scaled
+    img = model.index(0).data(Qt.ItemDataRole.DecorationRole).toImage()
+    assert img.width() == model.thumb_size
+    centre = img.pixelColor(img.width() // 2, img.height() // 2).value()
+    src = ds.float_images([expected[0]])[0, 0]
+    assert abs(centre - 255 * src[14, 14]) <= 40
+    # back to all classes
+    browser.set_class_filter(None)
+    assert model.rowCount() == 5000
+    assert "5,000 images" in window.facts_label.text() and "10 classes" in window.facts_label.text()
+
+
+def test_dropping_a_folder_opens_it(qtbot, window, image_folder):
+    md = QMimeData()
+    md.setUrls([QUrl.fromLocalFile(str(image_folder))])
+    pos = QPointF(window.width() / 2, window.height() / 2)
+    enter_ok = []
+    with qtbot.waitSignal(window.opened, timeout=20000):
+        ev = QDropEvent(pos, Qt.DropAction.CopyAction, md, Qt.MouseButton.LeftButton,
+                        Qt.KeyboardModifier.NoModifier)
+        window.dropEvent(ev)
+        enter_ok.append(ev.isAccepted())
+    assert enter_ok == [True]
+    ds = window.ctx.workspace.dataset
+    assert ds.count == 12 and ds.class_names == ["circle", "square", "tri"]
+    assert window.views["browser"].model.rowCount() == 12
+    assert str(image_folder) in window.settings.recent_data()[0] or "shapes" in window.settings.recent_data()[0]
+
+
+def test_a_failed_open_shows_an_error_and_keeps_the_data(qtbot, window, tmp_path):
+    open_and_wait(qtbot, window, "sample:digits")
+    before = window.ctx.workspace.dataset
+    with qtbot.waitSignal(window.loader.data_failed, timeout=10000):
+        window.open_data(str(tmp_path / "missing"))
+    assert window.ctx.workspace.dataset is before
+    assert window.last_error and "\n" not in window.last_error.strip()
+    boxes = [w for w in QApplication.topLevelWidgets() if w.objectName() == "errorBox" and w.isVisible()]
+    assert boxes
+    for b in boxes:
+        b.close()
+
+
+def test_code_service_computes_codes_for_loaded_models(qtbot, window):
+    open_and_wait(qtbot, window, "sample:digits")
+    codes = window.ctx.services["codes"]
+    with qtbot.waitSignal(window.ctx.qws.codes_changed, timeout=30000) as blocker:
+        window.loader.load_models(["pixels"])
+    assert blocker.args == ["pixels"]
+    ws = window.ctx.workspace
+    assert ws.codes["pixels"].shape == (1797, 64)
+    np.testing.assert_allclose(ws.codes["pixels"], ws.dataset.float_images().reshape(1797, -1), atol=1e-6)
+    qtbot.waitUntil(lambda: not codes.busy(), timeout=5000)
+
+
+def test_code_service_drops_codes_for_a_replaced_data_set(qtbot, ctx, digits_set):
+    class Slow:
+        name = "slow"
+        input_shape = None
+
+        def encode(self, images):
+            import time
+
+            time.sleep(0.02)
+            return images.reshape(len(images), -1)[:, :4]
+
+    svc = ctx.services["codes"]
+    svc.batch_size = 64
+    ctx.workspace.set_dataset(digits_set)
+    ctx.workspace.add_model("slow", Slow())
+    assert svc.busy()
+    small = digits_set.subset(np.arange(100))
+    ctx.workspace.set_dataset(small)  # the first job is cancelled; its late result must not land
+    qtbot.waitUntil(lambda: "slow" in ctx.workspace.codes, timeout=10000)
+    assert ctx.workspace.codes["slow"].shape == (100, 4)
+    qtbot.waitUntil(lambda: not svc.busy(), timeout=5000)
+    qtbot.wait(100)
+    assert ctx.workspace.codes["slow"].shape == (100, 4)
+
+
+def test_recent_list_is_pruned_and_capped(tmp_path, ctx):
+    s = ctx.services["settings"]
+    for i in range(12):
+        (tmp_path / f"d{i}").mkdir()
+        s.add_recent_data(str(tmp_path / f"d{i}"))
+    items = s.recent_data()
+    assert len(items) == 10 and items[0].endswith("d11")
+    (tmp_path / "d11").rmdir()
+    assert s.recent_data()[0].endswith("d10") and len(s.recent_data()) == 9
+
+
+def test_missing_view_modules_are_skipped():
+    mods = load_view_modules(["explorer.ui.views.browser", "explorer.ui.views.no_such_view"])
+    assert [m.__name__ for m in mods] == ["explorer.ui.views.browser"]
+
+
+def test_facts_text_mentions_skipped_and_notes(digits_set):
+    digits_set.skipped = ["a.txt: not an image"]
+    digits_set.notes = ["3 colour images were made grey."]
+    text = dataset_facts_text(digits_set)
+    assert "1,797 images" in text and "1×8×8" in text and "1 skipped" in text and "grey" in text
