@@ -24,11 +24,17 @@ from PySide6.QtCore import QObject, QThread, Signal
 from explorer.core.errors import ExplorerError
 
 
+_LIVE: set = set()  # threads started and not yet ended, whatever happens to their runner
+
+
 class _JobThread(QThread):
-    partial = Signal(object, object)
-    done = Signal(object, object)
-    failed = Signal(object, str)
-    cancelled = Signal(object)
+    # every signal carries the thread itself, so the runner knows which job spoke without
+    # QObject.sender() (unreliable for queued signals in PySide6)
+    partial = Signal(object, object, object)  # (thread, tag, record)
+    done = Signal(object, object, object)  # (thread, tag, result)
+    failed = Signal(object, object, str)  # (thread, tag, message)
+    cancelled = Signal(object, object)  # (thread, tag)
+    ended = Signal(object)  # (thread): the last thing run() does
 
     def __init__(self, make_job: Callable[[], Iterator], tag: Any, min_interval: float) -> None:
         super().__init__()
@@ -45,6 +51,12 @@ class _JobThread(QThread):
         return self._abort
 
     def run(self) -> None:  # worker thread
+        try:
+            self._run()
+        finally:
+            self.ended.emit(self)
+
+    def _run(self) -> None:
         gen = None
         try:
             gen = self._make_job()
@@ -53,29 +65,29 @@ class _JobThread(QThread):
             while True:
                 if self._abort:
                     gen.close()
-                    self.cancelled.emit(self.tag)
+                    self.cancelled.emit(self, self.tag)
                     return
                 try:
                     record = next(gen)
                 except StopIteration as stop:
                     if pending is not None:
-                        self.partial.emit(self.tag, pending)
-                    self.done.emit(self.tag, stop.value)
+                        self.partial.emit(self, self.tag, pending)
+                    self.done.emit(self, self.tag, stop.value)
                     return
                 now = time.perf_counter()
                 if now - last_emit >= self._min_interval:
-                    self.partial.emit(self.tag, record)
+                    self.partial.emit(self, self.tag, record)
                     last_emit = now
                     pending = None
                 else:
                     pending = record
         except ExplorerError as err:
-            self.failed.emit(self.tag, str(err))
+            self.failed.emit(self, self.tag, str(err))
         except MemoryError:
-            self.failed.emit(self.tag, "Out of memory: try a smaller data set or batch size.")
+            self.failed.emit(self, self.tag, "Out of memory: try a smaller data set or batch size.")
         except Exception as err:  # a bug: show it rather than lose the thread silently
             traceback.print_exc()
-            self.failed.emit(self.tag, f"Unexpected error: {type(err).__name__}: {err}")
+            self.failed.emit(self, self.tag, f"Unexpected error: {type(err).__name__}: {err}")
 
 
 class TaskRunner(QObject):
@@ -103,13 +115,15 @@ class TaskRunner(QObject):
         thread.done.connect(self._on_done)
         thread.failed.connect(self._on_failed)
         thread.cancelled.connect(self._on_cancelled)
-        thread.finished.connect(self._on_thread_finished)
+        thread.ended.connect(self._on_ended)
         self._thread = thread
+        _LIVE.add(thread)  # a thread must outlive its Python wrapper until it has ended
         thread.start()
         self.running_changed.emit(True)
 
     def is_running(self) -> bool:
-        return self._thread is not None and self._thread.isRunning()
+        """True from :meth:`start` until the job's last signal has been delivered (or cancel)."""
+        return self._thread is not None
 
     def cancel(self) -> None:
         """Ask the running job to stop at its next yield; its late signals are dropped."""
@@ -128,31 +142,34 @@ class TaskRunner(QObject):
         self._old = [t for t in self._old if t.isRunning()]
         return ok
 
-    # ---- signals from the worker (delivered on the GUI thread) ----------------------------
-    def _current(self) -> _JobThread | None:
-        sender = self.sender()
-        return sender if sender is self._thread and not sender.aborted else None
+    def is_idle(self) -> bool:
+        """True when no thread of this runner (current or cancelled) is still alive."""
+        return self._thread is None and not self._old
 
-    def _on_partial(self, tag, record) -> None:
-        if self._current() is not None:
+    # ---- signals from the worker (delivered on the GUI thread) ----------------------------
+    def _is_current(self, thread: _JobThread) -> bool:
+        return thread is self._thread and not thread.aborted
+
+    def _on_partial(self, thread, tag, record) -> None:
+        if self._is_current(thread):
             self.partial.emit(tag, record)
 
-    def _on_done(self, tag, result) -> None:
-        if self._current() is not None:
+    def _on_done(self, thread, tag, result) -> None:
+        if self._is_current(thread):
             self.done.emit(tag, result)
 
-    def _on_failed(self, tag, message) -> None:
-        if self._current() is not None:
+    def _on_failed(self, thread, tag, message) -> None:
+        if self._is_current(thread):
             self.failed.emit(tag, message)
 
-    def _on_cancelled(self, tag) -> None:
+    def _on_cancelled(self, thread, tag) -> None:
         self.cancelled.emit(tag)
 
-    def _on_thread_finished(self) -> None:
-        thread = self.sender()
+    def _on_ended(self, thread) -> None:
+        thread.wait()  # run() is returning: this is immediate
+        _LIVE.discard(thread)
         if thread is self._thread:
             self._thread = None
             self.running_changed.emit(False)
         if thread in self._old:
             self._old.remove(thread)
-        thread.deleteLater()

@@ -1,0 +1,97 @@
+import time
+
+import pytest
+
+from explorer.core.errors import DataError
+from explorer.core.progress import Progress
+from explorer.ui.workers import TaskRunner
+
+
+def counting_job(n, delay=0.0, result="finished"):
+    def job():
+        for i in range(n):
+            if delay:
+                time.sleep(delay)
+            yield Progress(step=i + 1, total=n, message="counting")
+        return result
+
+    return job
+
+
+@pytest.fixture
+def runner(qtbot):
+    r = TaskRunner(min_interval=0.0)
+    yield r
+    assert r.shutdown(5000)
+
+
+def test_signals_arrive_in_strict_order(qtbot, runner):
+    log = []
+    runner.running_changed.connect(lambda running: log.append(("running", running)))
+    runner.partial.connect(lambda tag, rec: log.append(("partial", tag, rec.step)))
+    runner.done.connect(lambda tag, res: log.append(("done", tag, res)))
+    signals = [runner.running_changed, runner.partial, runner.partial, runner.partial, runner.done,
+               runner.running_changed]
+    with qtbot.waitSignals(signals, order="strict", timeout=5000):
+        runner.start(counting_job(3, delay=0.01), tag="t1")
+    assert log == [("running", True), ("partial", "t1", 1), ("partial", "t1", 2),
+                   ("partial", "t1", 3), ("done", "t1", "finished"), ("running", False)]
+    assert not runner.is_running() and runner.is_idle()
+
+
+def test_cancel_drops_late_results(qtbot, runner):
+    seen = []
+    runner.partial.connect(lambda tag, rec: seen.append(("partial", tag, rec.step)))
+    runner.done.connect(lambda tag, res: seen.append(("done", tag)))
+    with qtbot.waitSignal(runner.partial, timeout=5000):
+        runner.start(counting_job(10_000, delay=0.002), tag="old")
+    with qtbot.waitSignal(runner.cancelled, timeout=5000) as blocker:
+        runner.cancel()
+        n_at_cancel = len(seen)
+    assert blocker.args == ["old"]
+    qtbot.wait(50)
+    assert len(seen) == n_at_cancel  # nothing from the cancelled job after cancel()
+    assert ("done", "old") not in seen
+
+
+def test_a_new_job_cancels_the_old_one(qtbot, runner):
+    done = []
+    runner.done.connect(lambda tag, res: done.append((tag, res)))
+    runner.start(counting_job(10_000, delay=0.002, result="A"), tag="A")
+    with qtbot.waitSignal(runner.done, timeout=5000):
+        runner.start(counting_job(3, result="B"), tag="B")
+    qtbot.wait(50)
+    assert done == [("B", "B")]
+
+
+def test_shutdown_joins_the_threads(qtbot):
+    r = TaskRunner()
+    r.start(counting_job(100_000, delay=0.001), tag="slow")
+    qtbot.wait(20)
+    threads = [r._thread]
+    assert threads[0].isRunning()
+    t0 = time.perf_counter()
+    assert r.shutdown(5000)
+    assert time.perf_counter() - t0 < 1.0  # stopped at the next yield
+    assert not threads[0].isRunning() and not r.is_running()
+
+
+def test_user_errors_arrive_as_failed(qtbot, runner):
+    def job():
+        yield Progress(step=1, total=2)
+        raise DataError("The file is not an image.")
+
+    with qtbot.waitSignal(runner.failed, timeout=5000) as blocker:
+        runner.start(job, tag="bad")
+    assert blocker.args == ["bad", "The file is not an image."]
+
+
+def test_progress_is_rate_limited_and_keeps_the_last_record(qtbot):
+    r = TaskRunner(min_interval=0.05)
+    steps = []
+    r.partial.connect(lambda tag, rec: steps.append(rec.step))
+    with qtbot.waitSignal(r.done, timeout=5000):
+        r.start(counting_job(20_000), tag="fast")
+    assert 1 <= len(steps) < 200 and steps[-1] == 20_000
+    assert steps == sorted(steps)
+    r.shutdown()
