@@ -1,0 +1,891 @@
+"""The retrieval view: a query and its nearest neighbours under several models, side by side.
+
+Top: the query slot (the workspace query: an item picked in the data grid or the scatter, a data
+grid item dragged onto it, or an image file dropped from the file manager, which is brought to
+the data set's shape and encoded on the fly by each column's encoder in a worker), back/forward
+through past queries, k and the distance. Middle: one column of top-k results per chosen model
+(by default the current model, raw pixels and, when loaded, a second model); each result has a
+green tick or red cross frame saying whether its class matches the query's. Clicking a result
+makes it the query. Bottom: leave-one-out figures of every shown model on the whole data set
+(computed in a worker whenever codes change) and that model's worst queries (click to open).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PySide6.QtCore import QPointF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.core.errors import DataError, ExplorerError
+from explorer.core.progress import Progress
+from explorer.core.workspace import PIXELS
+from explorer.retrieval import KnnIndex, RetrievalMetrics, leave_one_out
+from explorer.ui.context import AppContext
+from explorer.ui.imaging import to_pixmap
+from explorer.ui.workers import TaskRunner
+
+TITLE = "Retrieval"
+AREA = "center"
+ORDER = 20
+
+MIME_INDEX = "application/x-explorer-index"  # what the data grid drags: comma-separated indices
+NONE = "(none)"
+INDEX_ROLE = Qt.ItemDataRole.UserRole
+GOOD, BAD, NEUTRAL = QColor("#2e9d4f"), QColor("#d0342c"), QColor("#9a9a9a")
+THUMB, QUERY_THUMB = 64, 112
+FULL_METRICS_MAX = 20_000  # above this many items, metrics use a seeded sample of queries
+SAMPLED_QUERIES = 5_000
+METRIC_COLUMNS = [("precision_at_1", "P@1"), ("r_precision", "R-prec"), ("map_at_r", "MAP@R"),
+                  ("map", "mAP"), ("knn_accuracy", "k-NN acc")]
+
+
+# ---- external query images ----------------------------------------------------------------------
+def load_query_image(path: str, shape: tuple[int, int, int]) -> tuple[np.ndarray, str]:
+    """Read an image file as a float32 (C, H, W) query of the data set's ``shape``.
+
+    Returns the image and a note saying how it was converted or resized ("" when it fit as is).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    c, h, w = shape
+    if c not in (1, 3):
+        raise DataError(f"Cannot turn an image file into a {c}-channel query.")
+    name = os.path.basename(path)
+    try:
+        with Image.open(path) as im:
+            im.load()
+            notes = []
+            mode = "L" if c == 1 else "RGB"
+            if im.mode != mode:
+                notes.append(f"converted {im.mode} to {'grey' if c == 1 else 'RGB'}")
+                im = im.convert(mode)
+            if im.size != (w, h):
+                notes.append(f"resized {im.width}×{im.height} to {w}×{h}")
+                im = im.resize((w, h), Image.Resampling.BILINEAR)
+            arr = np.asarray(im, dtype=np.float32) / np.float32(255)
+    except (OSError, UnidentifiedImageError, ValueError) as err:
+        raise DataError(f"Could not read {name} as an image ({err}).") from None
+    arr = arr[None] if c == 1 else np.transpose(arr, (2, 0, 1))
+    return np.ascontiguousarray(arr, dtype=np.float32), ", ".join(notes)
+
+
+def qimage_to_array(img: QImage, shape: tuple[int, int, int]) -> tuple[np.ndarray, str]:
+    """A dropped QImage as a float32 (C, H, W) query of ``shape`` (converted / resized as needed)."""
+    c, h, w = shape
+    notes = []
+    if (img.width(), img.height()) != (w, h):
+        notes.append(f"resized {img.width()}×{img.height()} to {w}×{h}")
+        img = img.scaled(w, h, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    fmt = QImage.Format.Format_Grayscale8 if c == 1 else QImage.Format.Format_RGB888
+    img = img.convertToFormat(fmt)
+    stride = img.bytesPerLine()
+    raw = np.frombuffer(img.constBits(), dtype=np.uint8, count=stride * h).reshape(h, stride)
+    arr = raw[:, : w * c].reshape(h, w, c).transpose(2, 0, 1).astype(np.float32) / np.float32(255)
+    return np.ascontiguousarray(arr), ", ".join(notes)
+
+
+def _encode_query_job(encoders: dict, image: np.ndarray):
+    """Encode one external query image with each encoder; returns {name: (D,) code}."""
+    out = {}
+    for i, (name, enc) in enumerate(encoders.items()):
+        out[name] = np.asarray(enc.encode(image[None]), dtype=np.float32).reshape(-1)
+        yield Progress(step=i + 1, total=len(encoders), message=f"encoding the query with {name}")
+    return out
+
+
+def _metrics_job(codes: np.ndarray, labels: np.ndarray, metric: str):
+    n = len(codes)
+    if n <= FULL_METRICS_MAX:
+        return (yield from leave_one_out(codes, labels, metric=metric))
+    rng = np.random.default_rng(0)
+    queries = np.sort(rng.choice(n, SAMPLED_QUERIES, replace=False))
+    return (yield from leave_one_out(codes, labels, metric=metric, full_map=False, queries=queries))
+
+
+# ---- painting ---------------------------------------------------------------------------------------
+def marked_tile(pix: QPixmap, match: bool | None, size: int) -> QPixmap:
+    """``pix`` centred in a frame: green with a tick (same class), red with a cross, grey (unknown)."""
+    pad = 4
+    out = QPixmap(size + 2 * pad, size + 2 * pad)
+    out.fill(Qt.GlobalColor.transparent)
+    color = NEUTRAL if match is None else (GOOD if match else BAD)
+    p = QPainter(out)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.fillRect(out.rect(), color)
+    p.fillRect(pad, pad, size, size, QColor("#000000"))
+    p.drawPixmap(pad + (size - pix.width()) // 2, pad + (size - pix.height()) // 2, pix)
+    if match is not None:
+        r = 9.0
+        cx, cy = out.width() - r - 1, r + 1
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(color)
+        p.drawEllipse(QPointF(cx, cy), r, r)
+        pen = QPen(QColor("white"), 2.4)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        p.setPen(pen)
+        path = QPainterPath()
+        if match:  # tick
+            path.moveTo(cx - 4.5, cy + 0.5)
+            path.lineTo(cx - 1.2, cy + 3.8)
+            path.lineTo(cx + 4.5, cy - 3.5)
+        else:  # cross
+            path.moveTo(cx - 3.8, cy - 3.8)
+            path.lineTo(cx + 3.8, cy + 3.8)
+            path.moveTo(cx + 3.8, cy - 3.8)
+            path.lineTo(cx - 3.8, cy + 3.8)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawPath(path)
+    p.end()
+    return out
+
+
+def _thumb_list(size: int, rows_hint: int = 2) -> QListWidget:
+    lst = QListWidget()
+    lst.setViewMode(QListWidget.ViewMode.IconMode)
+    lst.setResizeMode(QListWidget.ResizeMode.Adjust)
+    lst.setMovement(QListWidget.Movement.Static)
+    lst.setDragDropMode(QAbstractItemView.DragDropMode.NoDragDrop)
+    lst.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+    lst.setIconSize(QSize(size + 8, size + 8))
+    lst.setGridSize(QSize(size + 22, size + 48))
+    lst.setUniformItemSizes(True)
+    lst.setWordWrap(True)
+    lst.setMinimumHeight(rows_hint * (size + 48) + 6)
+    return lst
+
+
+# ---- widgets ---------------------------------------------------------------------------------------
+class QuerySlot(QFrame):
+    """Shows the query; accepts drops of image files, images and data grid items."""
+
+    index_dropped = Signal(int)
+    file_dropped = Signal(str)
+    image_dropped = Signal(QImage)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("querySlot")
+        self.setAcceptDrops(True)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setFixedSize(QUERY_THUMB + 16, QUERY_THUMB + 16)
+        self.setToolTip("The query: pick an item in the data grid or the scatter,\n"
+                        "or drop an image file or a data grid item here")
+        self.image = QLabel("Drop an image\nor pick an item", self)
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.setStyleSheet("color: #777;")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.image)
+
+    def show_pixmap(self, pix: QPixmap | None) -> None:
+        if pix is None:
+            self.image.setPixmap(QPixmap())
+            self.image.setText("Drop an image\nor pick an item")
+        else:
+            self.image.setPixmap(pix)
+
+    @staticmethod
+    def _accepts(md) -> bool:
+        return md.hasFormat(MIME_INDEX) or md.hasImage() or any(u.isLocalFile() for u in md.urls())
+
+    def dragEnterEvent(self, event) -> None:
+        if self._accepts(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:
+        md = event.mimeData()
+        if md.hasFormat(MIME_INDEX):
+            raw = bytes(md.data(MIME_INDEX)).decode("ascii", "replace").split(",")
+            first = next((s.strip() for s in raw if s.strip().isdigit()), None)
+            if first is not None:
+                event.acceptProposedAction()
+                self.index_dropped.emit(int(first))
+                return
+        files = [u.toLocalFile() for u in md.urls() if u.isLocalFile()]
+        if files:
+            event.acceptProposedAction()
+            self.file_dropped.emit(files[0])
+        elif md.hasImage():
+            event.acceptProposedAction()
+            self.image_dropped.emit(QImage(md.imageData()))
+        else:
+            event.ignore()
+
+
+class ResultColumn(QWidget):
+    """One model's top-k results: a model chooser over a grid of marked thumbnails."""
+
+    model_chosen = Signal()
+    result_clicked = Signal(int)
+
+    def __init__(self, title: str, parent=None) -> None:
+        super().__init__(parent)
+        self.combo = QComboBox()
+        self.combo.setToolTip(f"Model of the {title.lower()} column")
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(12)
+        self.info = QLabel()
+        self.info.setObjectName("columnInfo")
+        self.info.setStyleSheet("color: #555;")
+        self.list = _thumb_list(THUMB)
+        self.list.setMinimumWidth(3 * (THUMB + 22) + 8)
+        head = QHBoxLayout()
+        head.addWidget(QLabel(f"<b>{title}</b>"))
+        head.addWidget(self.combo, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addLayout(head)
+        lay.addWidget(self.info)
+        lay.addWidget(self.list, 1)
+        self.user_chose = False
+        self.combo.activated.connect(self._on_activated)
+        self.list.itemClicked.connect(lambda item: self.result_clicked.emit(int(item.data(INDEX_ROLE))))
+
+    @property
+    def model(self) -> str | None:
+        name = self.combo.currentText()
+        return None if not name or name == NONE else name
+
+    def set_choices(self, names: list[str], current: str | None) -> None:
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        self.combo.addItems([NONE, *names])
+        self.combo.setCurrentText(current if current in names else NONE)
+        self.combo.blockSignals(False)
+
+    def _on_activated(self, _i: int) -> None:
+        self.user_chose = True
+        self.model_chosen.emit()
+
+    def show_message(self, text: str) -> None:
+        self.list.clear()
+        self.info.setText(text)
+
+    def show_results(self, tiles: list[tuple[int, QPixmap, str, str]], info: str) -> None:
+        """tiles: (data set index, marked pixmap, caption, tooltip), nearest first."""
+        self.list.clear()
+        for index, pix, caption, tip in tiles:
+            item = QListWidgetItem(pix, caption)
+            item.setData(INDEX_ROLE, int(index))
+            item.setToolTip(tip)
+            item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+            self.list.addItem(item)
+        self.info.setText(info)
+
+    def results(self) -> list[int]:
+        return [int(self.list.item(i).data(INDEX_ROLE)) for i in range(self.list.count())]
+
+
+class MetricsPanel(QWidget):
+    """Leave-one-out figures per shown model, and the worst queries of one of them."""
+
+    query_clicked = Signal(int)
+    worst_model_chosen = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.table = QTableWidget(0, len(METRIC_COLUMNS) + 2)
+        self.table.setHorizontalHeaderLabels(["Model", *[h for _, h in METRIC_COLUMNS], "Queries"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.setToolTip(
+            "Leave-one-out retrieval over the whole data set (Musgrave et al. 2020): every item\n"
+            "queries all the others. R = number of other items of its class.\n"
+            "P@1: nearest is same class · R-prec: share of same class in the first R\n"
+            "MAP@R: mean precision at each hit within the first R · mAP: over the full ranking\n"
+            "k-NN acc: 1:N identification by a 5-nearest-neighbour vote")
+        self.progress = QProgressBar()
+        self.progress.setMaximumHeight(14)
+        self.progress.setTextVisible(False)
+        self.progress.hide()
+        self.note = QLabel()
+        self.note.setStyleSheet("color: #555;")
+        self.note.setWordWrap(True)
+        self.worst_combo = QComboBox()
+        self.worst_combo.setToolTip("Whose worst queries to list")
+        self.worst = _thumb_list(48, rows_hint=1)
+        self.worst.setToolTip("The queries with the lowest average precision: click one to open it")
+
+        left = QVBoxLayout()
+        left.addWidget(QLabel("<b>Leave-one-out on the whole data set</b>"))
+        left.addWidget(self.table, 1)
+        left.addWidget(self.progress)
+        left.addWidget(self.note)
+        right = QVBoxLayout()
+        head = QHBoxLayout()
+        head.addWidget(QLabel("<b>Worst queries</b> of"))
+        head.addWidget(self.worst_combo, 1)
+        right.addLayout(head)
+        right.addWidget(self.worst, 1)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addLayout(left, 3)
+        lay.addLayout(right, 2)
+        self.worst.itemClicked.connect(lambda item: self.query_clicked.emit(int(item.data(INDEX_ROLE))))
+        self.worst_combo.activated.connect(lambda _i: self.worst_model_chosen.emit())
+
+
+# ---- the view ----------------------------------------------------------------------------------------
+class View(QWidget):
+    """The retrieval view (centre tab)."""
+
+    def __init__(self, ctx: AppContext, parent=None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self._history: list[tuple[str, object]] = []
+        self._pos = -1
+        self._navigating = False
+        self._indexes: dict[str, tuple[int, str, KnnIndex]] = {}  # name -> (id(codes), metric, index)
+        self._query_token = 0  # changes with every external query image
+        self._query_codes: dict[str, np.ndarray] = {}  # name -> code of the external query image
+        self._query_label: int | None = None  # class of an external image found in the data set
+        self._metrics: dict[str, tuple[tuple, RetrievalMetrics]] = {}  # name -> (key, result)
+        self._metrics_failed: dict[str, tuple] = {}
+        self._encoder = TaskRunner(self)
+        self._encoder.done.connect(self._on_query_encoded)
+        self._encoder.failed.connect(self._on_query_encode_failed)
+        self._evaluator = TaskRunner(self, min_interval=0.1)
+        self._evaluator.partial.connect(self._on_metrics_progress)
+        self._evaluator.done.connect(self._on_metrics_done)
+        self._evaluator.failed.connect(self._on_metrics_failed)
+
+        # query bar
+        self.query_slot = QuerySlot()
+        self.query_label = QLabel()
+        self.query_label.setObjectName("queryLabel")
+        self.query_label.setWordWrap(True)
+        self.status = QLabel()
+        self.status.setObjectName("retrievalStatus")
+        self.status.setWordWrap(True)
+        self.status.setStyleSheet("color: #555;")
+        self.back_button = QToolButton()
+        self.back_button.setText("◀ Back")
+        self.back_button.setToolTip("Previous query")
+        self.forward_button = QToolButton()
+        self.forward_button.setText("Forward ▶")
+        self.forward_button.setToolTip("Next query")
+        self.open_button = QPushButton("Open image…")
+        self.open_button.setToolTip("Use an image file as the query")
+        self.k_spin = QSpinBox()
+        self.k_spin.setRange(1, 100)
+        self.k_spin.setValue(12)
+        self.k_spin.setPrefix("k = ")
+        self.k_spin.setToolTip("Number of results per column")
+        self.metric_box = QComboBox()
+        self.metric_box.addItem("L2 distance", "l2")
+        self.metric_box.addItem("cosine distance", "cosine")
+        self.metric_box.setToolTip("How codes are compared")
+
+        controls = QHBoxLayout()
+        for w in (self.back_button, self.forward_button, self.open_button, self.k_spin, self.metric_box):
+            controls.addWidget(w)
+        controls.addStretch(1)
+        text = QVBoxLayout()
+        text.addLayout(controls)
+        text.addWidget(self.query_label)
+        text.addWidget(self.status)
+        text.addStretch(1)
+        bar = QHBoxLayout()
+        bar.addWidget(self.query_slot)
+        bar.addLayout(text, 1)
+
+        # result columns
+        self.columns = [ResultColumn("Model"), ResultColumn("Pixels"), ResultColumn("Second model")]
+        grid = QHBoxLayout()
+        grid.setSpacing(8)
+        for col in self.columns:
+            grid.addWidget(col, 1)
+            col.model_chosen.connect(self._on_columns_changed)
+            col.result_clicked.connect(self._on_result_clicked)
+        top = QWidget()
+        top_lay = QVBoxLayout(top)
+        top_lay.setContentsMargins(4, 4, 4, 4)
+        top_lay.addLayout(bar)
+        top_lay.addLayout(grid, 1)
+
+        self.metrics = MetricsPanel()
+        self.metrics.query_clicked.connect(self._on_result_clicked)
+        self.metrics.worst_model_chosen.connect(self._show_worst)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(top)
+        split.addWidget(self.metrics)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(split)
+
+        self.back_button.clicked.connect(self.go_back)
+        self.forward_button.clicked.connect(self.go_forward)
+        self.open_button.clicked.connect(self._on_open_image)
+        self.k_spin.valueChanged.connect(lambda _v: self.refresh())
+        self.metric_box.currentIndexChanged.connect(self._on_metric_changed)
+        self.query_slot.index_dropped.connect(lambda i: self._set_query_index(i))
+        self.query_slot.file_dropped.connect(self.query_from_file)
+        self.query_slot.image_dropped.connect(self._on_image_dropped)
+        qws = ctx.qws
+        qws.dataset_changed.connect(self._on_dataset_changed)
+        qws.models_changed.connect(self._on_models_changed)
+        qws.codes_changed.connect(self._on_codes_changed)
+        qws.query_changed.connect(self._on_query_changed)
+        self._on_dataset_changed()
+
+    # ---- public ---------------------------------------------------------------------------------
+    @property
+    def ws(self):
+        return self.ctx.workspace
+
+    @property
+    def k(self) -> int:
+        return self.k_spin.value()
+
+    @property
+    def metric(self) -> str:
+        return self.metric_box.currentData()
+
+    def column_models(self) -> list[str | None]:
+        return [c.model for c in self.columns]
+
+    def set_column_model(self, column: int, name: str | None) -> None:
+        """Show model ``name`` (None: nothing) in ``column`` (0, 1 or 2), as if the user chose it."""
+        col = self.columns[column]
+        col.combo.setCurrentText(name if name else NONE)
+        col.user_chose = True
+        self._on_columns_changed()
+
+    def query_from_file(self, path: str) -> bool:
+        """Make the image file at ``path`` the query (converted to the data set's shape)."""
+        ds = self.ws.dataset
+        if ds is None or not ds.has_images:
+            self._say("Open a data set of images first: a dropped image is compared with its items.")
+            return False
+        try:
+            image, note = load_query_image(path, ds.shape)
+        except ExplorerError as err:
+            self._say(str(err))
+            self.ctx.show_error(str(err))
+            return False
+        self._set_external(image, f"{os.path.basename(path)}: " + (note or "used as is"))
+        return True
+
+    def go_back(self) -> None:
+        if self._pos > 0:
+            self._pos -= 1
+            self._restore(self._history[self._pos])
+
+    def go_forward(self) -> None:
+        if self._pos < len(self._history) - 1:
+            self._pos += 1
+            self._restore(self._history[self._pos])
+
+    def busy(self) -> bool:
+        return self._evaluator.is_running() or self._encoder.is_running() or bool(self._pending_metrics())
+
+    def prepare_snapshot(self) -> None:
+        ds = self.ws.dataset
+        if ds is not None and ds.count and self.ws.query_index is None and self.ws.query_image is None:
+            self.ws.set_query(index=min(7, ds.count - 1))
+
+    def shutdown(self) -> None:
+        self._encoder.shutdown()
+        self._evaluator.shutdown()
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+    # ---- workspace events -----------------------------------------------------------------------------
+    def _on_dataset_changed(self) -> None:
+        self._indexes.clear()
+        self._metrics.clear()
+        self._metrics_failed.clear()
+        self._query_codes.clear()
+        self._query_label = None
+        self._history.clear()
+        self._pos = -1
+        self._encoder.cancel()
+        self._evaluator.cancel()
+        self._say("")
+        self._on_models_changed()
+        self._on_query_changed()
+
+    def _available(self) -> list[str]:
+        names = list(self.ws.models)
+        return names + [n for n in self.ws.codes if n not in names]
+
+    def _on_models_changed(self) -> None:
+        names = self._available()
+        current = self.ws.current_model if self.ws.current_model in names else None
+        others = [n for n in names if n != PIXELS]
+        first = current if current and current != PIXELS else (others[0] if others else None)
+        defaults = [first, PIXELS if PIXELS in names else None,
+                    next((n for n in others if n != first), None)]
+        for col, default in zip(self.columns, defaults):
+            keep = col.model if col.user_chose and col.model in names else default
+            col.set_choices(names, keep)
+        for name in list(self._indexes):
+            if name not in names:
+                del self._indexes[name]
+        self._on_columns_changed()
+
+    def _on_codes_changed(self, model: str) -> None:
+        self._indexes.pop(model, None)
+        self._metrics.pop(model, None)
+        combo = self.columns[0].combo
+        if combo.findText(model) < 0:  # codes without an encoder (projector TSV) are choosable too
+            self._on_models_changed()
+        else:
+            self._on_columns_changed()
+
+    def _on_columns_changed(self) -> None:
+        self._encode_external()
+        self.refresh()
+        self._update_metrics()
+
+    def _on_metric_changed(self) -> None:
+        self._indexes.clear()
+        self.refresh()
+        self._update_metrics()
+
+    def _on_query_changed(self) -> None:
+        ws = self.ws
+        entry = None
+        if ws.query_index is not None:
+            entry = ("index", int(ws.query_index))
+        elif ws.query_image is not None:
+            entry = ("image", ws.query_image)
+        if ws.query_image is None:
+            self._query_codes.clear()
+            self._query_label = None
+        if entry is not None and not self._navigating:
+            current = self._history[self._pos] if self._pos >= 0 else None
+            if not _same_entry(current, entry):
+                del self._history[self._pos + 1:]
+                self._history.append(entry)
+                self._pos = len(self._history) - 1
+        self._update_query_slot()
+        self._encode_external()
+        self.refresh()
+
+    # ---- queries -----------------------------------------------------------------------------------
+    def _set_query_index(self, index: int) -> None:
+        ds = self.ws.dataset
+        if ds is None or not 0 <= index < ds.count:
+            return
+        self._say("")
+        self.ws.set_query(index=index)
+
+    def _on_result_clicked(self, index: int) -> None:
+        self._set_query_index(index)
+
+    def _on_image_dropped(self, img: QImage) -> None:
+        ds = self.ws.dataset
+        if ds is None or not ds.has_images or img.isNull():
+            return
+        image, note = qimage_to_array(img, ds.shape)
+        self._set_external(image, "dropped image: " + (note or "used as is"))
+
+    def _on_open_image(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Query image", "", "Images (*.png *.jpg *.jpeg *.bmp *.pgm *.ppm *.tif *.tiff *.gif)")
+        if path:
+            self.query_from_file(path)
+
+    def _set_external(self, image: np.ndarray, note: str) -> None:
+        self._query_token += 1
+        self._query_codes.clear()
+        self._query_label = None
+        self.ws.set_query(image=image)
+        self._say(note)
+
+    def _restore(self, entry) -> None:
+        self._navigating = True
+        try:
+            kind, value = entry
+            if kind == "index":
+                self.ws.set_query(index=value)
+            else:
+                self._query_token += 1
+                self._query_codes.clear()
+                self.ws.set_query(image=value)
+        finally:
+            self._navigating = False
+
+    def _encode_external(self) -> None:
+        """Start encoding the external query image for shown models that have no code of it yet."""
+        image = self.ws.query_image
+        if image is None:
+            return
+        todo = {n: self.ws.models[n] for n in self.column_models()
+                if n and n not in self._query_codes and n in self.ws.models}
+        if not todo:
+            return
+        self._encoder.start(lambda: _encode_query_job(todo, image), tag=self._query_token)
+
+    def _on_query_encoded(self, tag, codes: dict) -> None:
+        if tag != self._query_token:
+            return
+        self._query_codes.update(codes)
+        self._find_external_in_data()
+        self.refresh()
+
+    def _on_query_encode_failed(self, tag, message: str) -> None:
+        if tag == self._query_token:
+            self._say(f"Could not encode the query: {message}")
+
+    def _find_external_in_data(self) -> None:
+        """An external image identical to an item of the data set takes that item's class."""
+        ds = self.ws.dataset
+        code = self._query_codes.get(PIXELS)
+        if self._query_label is not None or code is None or PIXELS not in self.ws.codes or ds is None:
+            return
+        idx, dist = self._index(PIXELS).search(code, 1)
+        if len(idx[0]) and dist[0, 0] <= 1e-4 and ds.labels is not None:
+            self._query_label = int(ds.labels[idx[0, 0]])
+            self._say(self.status.text() + f" · same as item #{int(idx[0, 0])}")
+
+    def _update_query_slot(self) -> None:
+        ws, ds = self.ws, self.ws.dataset
+        self.back_button.setEnabled(self._pos > 0)
+        self.forward_button.setEnabled(0 <= self._pos < len(self._history) - 1)
+        image = ws.query_float_image()
+        self.query_slot.show_pixmap(None if image is None else to_pixmap(image, QUERY_THUMB))
+        if ws.query_index is not None and ds is not None:
+            name = ds.label_name(ws.query_index)
+            parts = [f"<b>Query: item #{ws.query_index}</b>"]
+            if name:
+                parts.append(f"class <b>{name}</b>")
+            if ds.paths is not None:
+                parts.append(os.path.basename(ds.paths[ws.query_index]))
+            self.query_label.setText(" · ".join(parts))
+        elif ws.query_image is not None:
+            self.query_label.setText("<b>Query: an external image</b> (encoded by each column's model)")
+        else:
+            self.query_label.setText("No query yet: pick an item in the data grid or the scatter, "
+                                     "or drop an image file on the slot.")
+
+    def _say(self, text: str) -> None:
+        self.status.setText(text)
+        if text:
+            self.ctx.show_status(text)
+
+    # ---- results -----------------------------------------------------------------------------------
+    def _index(self, name: str) -> KnnIndex:
+        codes = self.ws.codes[name]
+        cached = self._indexes.get(name)
+        if cached is None or cached[0] != id(codes) or cached[1] != self.metric:
+            cached = (id(codes), self.metric, KnnIndex(codes, self.metric))
+            self._indexes[name] = cached
+        return cached[2]
+
+    def _query_class(self) -> int | None:
+        ds, ws = self.ws.dataset, self.ws
+        if ds is None or ds.labels is None:
+            return None
+        if ws.query_index is not None:
+            label = int(ds.labels[ws.query_index])
+            return label if label >= 0 else None
+        return self._query_label
+
+    def refresh(self) -> None:
+        """Search every column for the current query and show the results."""
+        self._update_query_slot()
+        ws, ds = self.ws, self.ws.dataset
+        qclass = self._query_class()
+        thumbs = self.ctx.services.get("thumbnails")
+        for col in self.columns:
+            name = col.model
+            if name is None:
+                col.show_message("Choose a model to compare." if col is self.columns[2] else "No model.")
+                continue
+            if ds is None:
+                col.show_message("No data set open.")
+                continue
+            codes = ws.codes.get(name)
+            if codes is None:
+                col.show_message(f"Waiting for the codes of {name}…")
+                continue
+            if ws.query_index is not None:
+                query, exclude = codes[ws.query_index], np.array([ws.query_index])
+            elif ws.query_image is not None:
+                query, exclude = self._query_codes.get(name), None
+                if query is None:
+                    col.show_message(f"Encoding the query with {name}…" if name in ws.models
+                                     else f"{name} has no encoder for an external image.")
+                    continue
+            else:
+                col.show_message(f"{codes.shape[1]}-d codes · pick a query")
+                continue
+            idx, dist = self._index(name).search(query, self.k, exclude)
+            tiles, hits = [], 0
+            for i, d in zip(idx[0].tolist(), dist[0].tolist()):
+                label = int(ds.labels[i]) if ds.labels is not None else -1
+                match = None if qclass is None or label < 0 else label == qclass
+                hits += bool(match)
+                pix = (thumbs.get(ds, i, THUMB) if thumbs is not None
+                       else to_pixmap(ds.images[i], THUMB)) if ds.has_images else QPixmap(THUMB, THUMB)
+                mark = "" if match is None else ("✓ " if match else "✗ ")
+                cls = ds.label_name(i)
+                caption = f"{mark}#{i}\nd {d:.3g}"
+                tip = f"item #{i}" + (f", class {cls}" if cls else "") + f"\ndistance {d:.4g}\nclick: make it the query"
+                tiles.append((i, marked_tile(pix, match, THUMB), caption, tip))
+            info = f"{codes.shape[1]}-d codes"
+            if qclass is not None and tiles:
+                info += f" · {hits}/{len(tiles)} of the query's class"
+            col.show_results(tiles, info)
+
+    # ---- metrics -----------------------------------------------------------------------------------
+    def _metrics_key(self, name: str) -> tuple:
+        return (id(self.ws.codes[name]), self.metric)
+
+    def _pending_metrics(self) -> list[str]:
+        ds = self.ws.dataset
+        if ds is None or not ds.has_labels:
+            return []
+        out = []
+        for name in self.column_models():
+            if name and name in self.ws.codes and name not in out:
+                key = self._metrics_key(name)
+                have = self._metrics.get(name)
+                if (have is None or have[0] != key) and self._metrics_failed.get(name) != key:
+                    out.append(name)
+        return out
+
+    def _update_metrics(self) -> None:
+        self._fill_metrics_table()
+        pending = self._pending_metrics()
+        running = self._evaluator.tag
+        if (self._evaluator.is_running() and running is not None and running[0] in pending
+                and running[1] == self._metrics_key(running[0])):
+            return  # the job for a still-wanted model goes on
+        if not pending:
+            self._evaluator.cancel()
+            self.metrics.progress.hide()
+            return
+        name = pending[0]
+        codes, labels, metric = self.ws.codes[name], self.ws.dataset.labels, self.metric
+        self.metrics.progress.setRange(0, 0)
+        self.metrics.progress.show()
+        self.metrics.note.setText(f"Scoring {name}…")
+        self._evaluator.start(lambda: _metrics_job(codes, labels, metric), tag=(name, self._metrics_key(name)))
+
+    def _on_metrics_progress(self, tag, rec: Progress) -> None:
+        self.metrics.progress.setRange(0, 1000)
+        self.metrics.progress.setValue(int(1000 * rec.fraction))
+        self.metrics.note.setText(f"Scoring {tag[0]}: {rec.step:,}/{rec.total:,} queries")
+
+    def _on_metrics_done(self, tag, result: RetrievalMetrics) -> None:
+        name, key = tag
+        if name in self.ws.codes and self._metrics_key(name) == key:
+            self._metrics[name] = (key, result)
+        self.metrics.progress.hide()
+        self._update_metrics()
+
+    def _on_metrics_failed(self, tag, message: str) -> None:
+        self._metrics_failed[tag[0]] = tag[1]
+        self.metrics.progress.hide()
+        self.metrics.note.setText(f"No figures for {tag[0]}: {message}")
+        self._update_metrics()
+
+    def metrics_of(self, name: str) -> RetrievalMetrics | None:
+        have = self._metrics.get(name)
+        return None if have is None or name not in self.ws.codes or have[0] != self._metrics_key(name) else have[1]
+
+    def _fill_metrics_table(self) -> None:
+        ds = self.ws.dataset
+        names = []
+        for n in self.column_models():
+            if n and n not in names:
+                names.append(n)
+        table = self.metrics.table
+        table.setRowCount(len(names))
+        notes = []
+        for row, name in enumerate(names):
+            m = self.metrics_of(name)
+            table.setItem(row, 0, QTableWidgetItem(name))
+            for c, (attr, _h) in enumerate(METRIC_COLUMNS, start=1):
+                value = None if m is None else getattr(m, attr)
+                text = "…" if m is None else ("–" if value is None or not np.isfinite(value) else f"{value:.3f}")
+                item = QTableWidgetItem(text)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                table.setItem(row, c, item)
+            q = "" if m is None else f"{m.n_queries:,}"
+            table.setItem(row, len(METRIC_COLUMNS) + 1, QTableWidgetItem(q))
+            if m is not None and m.n_queries < m.n_gallery - 1 and not np.isfinite(m.map):
+                notes.append(f"{name}: a seeded sample of {m.n_queries:,} queries, mAP skipped")
+        if ds is None:
+            self.metrics.note.setText("No data set open.")
+        elif not ds.has_labels:
+            self.metrics.note.setText("This data set has no class labels, so retrieval cannot be scored.")
+        elif not self._evaluator.is_running():
+            self.metrics.note.setText("; ".join(notes) or
+                                      f"{ds.count:,} items · {self.metric_box.currentText()} · k-NN vote of 5")
+        # worst-query chooser follows the shown models
+        combo = self.metrics.worst_combo
+        current = combo.currentText()
+        combo.blockSignals(True)
+        combo.clear()
+        combo.addItems(names)
+        if current in names:
+            combo.setCurrentText(current)
+        combo.blockSignals(False)
+        self._show_worst()
+
+    def _show_worst(self) -> None:
+        lst = self.metrics.worst
+        lst.clear()
+        name = self.metrics.worst_combo.currentText()
+        m = self.metrics_of(name) if name else None
+        ds = self.ws.dataset
+        if m is None or ds is None or not ds.has_images:
+            return
+        by = "ap" if np.isfinite(m.map) else "map_at_r"
+        values = dict(zip(m.per_query["index"].tolist(), m.per_query[by].tolist()))
+        thumbs = self.ctx.services.get("thumbnails")
+        for i in m.worst_queries(24, by=by).tolist():
+            pix = thumbs.get(ds, i, 48) if thumbs is not None else to_pixmap(ds.images[i], 48)
+            cls = ds.label_name(i)
+            item = QListWidgetItem(marked_tile(pix, None, 48),
+                                   f"#{i}" + (f" ({cls})" if cls else "") + f"\n{'AP' if by == 'ap' else 'MAP@R'} {values[i]:.2f}")
+            item.setData(INDEX_ROLE, int(i))
+            item.setToolTip(f"item #{i}: {'average precision' if by == 'ap' else 'MAP@R'} {values[i]:.3f}\nclick to make it the query")
+            lst.addItem(item)
+
+
+def _same_entry(a, b) -> bool:
+    if a is None or b is None or a[0] != b[0]:
+        return False
+    if a[0] == "index":
+        return a[1] == b[1]
+    return a[1] is b[1] or (a[1].shape == b[1].shape and np.array_equal(a[1], b[1]))

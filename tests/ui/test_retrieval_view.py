@@ -1,0 +1,168 @@
+"""The retrieval view: drops, clicks, history, columns and the metrics panel (pytest-qt)."""
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from explorer.core.imageset import ImageSet
+from explorer.retrieval import retrieval_metrics
+from explorer.ui.context import AppContext
+from explorer.ui.views import retrieval as rv
+
+
+class Pixels:
+    name, input_shape = "pixels", None
+
+    def encode(self, images):
+        return np.asarray(images, np.float32).reshape(len(images), -1)
+
+
+class Projection:
+    """A fixed random projection to 6-d: a stand-in for a trained encoder."""
+
+    name, input_shape = "proj", (1, 8, 8)
+
+    def __init__(self):
+        self.w = np.random.default_rng(0).standard_normal((64, 6)).astype(np.float32)
+
+    def encode(self, images):
+        return np.asarray(images, np.float32).reshape(len(images), -1) @ self.w
+
+
+@pytest.fixture
+def view(qtbot):
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    images = np.round(d.images[:300] * (255 / 16)).astype(np.uint8)[:, None]  # (300, 1, 8, 8)
+    data = ImageSet(images=images, labels=d.target[:300], class_names=[str(k) for k in range(10)],
+                    name="digits")
+    ctx = AppContext.standalone()
+    ws = ctx.workspace
+    ws.set_dataset(data)
+    for enc in (Pixels(), Projection()):
+        ws.add_model(enc.name, enc)
+        ws.set_codes(enc.name, enc.encode(data.float_images()))
+    v = rv.View(ctx)
+    qtbot.addWidget(v)
+    v.resize(1100, 800)
+    v.show()
+    yield v
+    v.shutdown()
+
+
+def _drop(widget, md):
+    assert widget._accepts(md)  # what dragEnterEvent checks
+    drop = QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, md, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    widget.dropEvent(drop)
+
+
+def test_default_columns(view):
+    assert view.column_models() == ["proj", "pixels", None]
+
+
+def test_dropped_file_finds_itself_in_the_pixel_column(view, qtbot, tmp_path):
+    ds = view.ws.dataset
+    path = tmp_path / "item42.png"
+    Image.fromarray(ds.images[42, 0], mode="L").save(path)
+    md = QMimeData()
+    md.setUrls([QUrl.fromLocalFile(str(path))])
+    _drop(view.query_slot, md)
+    assert view.ws.query_index is None and view.ws.query_image.shape == (1, 8, 8)
+    pixels = view.columns[1]
+    qtbot.waitUntil(lambda: pixels.list.count() == view.k, timeout=5000)
+    assert pixels.results()[0] == 42
+    assert pixels.list.item(0).text().endswith("d 0")
+    # identical to item 42, so it takes its class: the first result is marked as a match
+    assert pixels.list.item(0).text().startswith("✓")
+    # the projection column encoded the external image too, and agrees on the nearest item
+    qtbot.waitUntil(lambda: view.columns[0].list.count() == view.k, timeout=5000)
+    assert view.columns[0].results()[0] == 42
+
+
+def test_big_file_is_resized_and_greyed(view, qtbot, tmp_path):
+    path = tmp_path / "big.png"
+    Image.fromarray(np.zeros((40, 30, 3), np.uint8), mode="RGB").save(path)
+    assert view.query_from_file(str(path))
+    assert "resized 30×40 to 8×8" in view.status.text() and "grey" in view.status.text()
+    qtbot.waitUntil(lambda: view.columns[1].list.count() == view.k, timeout=5000)
+    darkest = (view.ws.codes["pixels"] ** 2).sum(1).argmin()  # nearest to an all-black image
+    assert view.columns[1].results()[0] == darkest
+
+
+def test_bad_file_says_so(view, tmp_path):
+    errors = []
+    view.ctx.show_error = errors.append
+    path = tmp_path / "nope.png"
+    path.write_text("not an image")
+    assert not view.query_from_file(str(path))
+    assert "Could not read nope.png" in errors[0]
+
+
+def test_dropped_grid_item_becomes_query(view):
+    md = QMimeData()
+    md.setData(rv.MIME_INDEX, b"17,18")
+    _drop(view.query_slot, md)
+    assert view.ws.query_index == 17
+
+
+def test_click_result_makes_it_the_query_and_history(view, qtbot):
+    ws = view.ws
+    ws.set_query(index=5)
+    col = view.columns[1]
+    assert col.list.count() == view.k and 5 not in col.results()  # leave-one-out
+    # marks agree with the labels
+    label = ws.dataset.labels[5]
+    for row, i in enumerate(col.results()):
+        assert col.list.item(row).text().startswith("✓" if ws.dataset.labels[i] == label else "✗")
+    target = col.results()[2]
+    rect = col.list.visualItemRect(col.list.item(2))
+    qtbot.mouseClick(col.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert ws.query_index == target
+    assert view.back_button.isEnabled() and not view.forward_button.isEnabled()
+    view.back_button.click()
+    assert ws.query_index == 5
+    view.forward_button.click()
+    assert ws.query_index == target
+
+
+def test_k_and_column_choice(view):
+    view.ws.set_query(index=3)
+    view.k_spin.setValue(4)
+    assert [c.list.count() for c in view.columns] == [4, 4, 0]
+    view.set_column_model(2, "pixels")
+    assert view.columns[2].results() == view.columns[1].results()
+    idx = np.argsort(((view.ws.codes["proj"] - view.ws.codes["proj"][3]) ** 2).sum(1), kind="stable")
+    assert view.columns[0].results() == [i for i in idx.tolist() if i != 3][:4]
+
+
+def test_metrics_panel_matches_engine_and_worst_query_opens(view, qtbot):
+    qtbot.waitUntil(lambda: not view.busy(), timeout=10000)
+    want = retrieval_metrics(view.ws.codes["pixels"], view.ws.dataset.labels)
+    table = view.metrics.table
+    rows = {table.item(r, 0).text(): r for r in range(table.rowCount())}
+    assert set(rows) == {"proj", "pixels"}
+    assert table.item(rows["pixels"], 3).text() == f"{want.map_at_r:.3f}"
+    assert view.metrics_of("pixels").map == pytest.approx(want.map)
+    view.metrics.worst_combo.setCurrentText("pixels")
+    view._show_worst()
+    worst = view.metrics.worst
+    assert worst.count() == 24
+    first = worst.item(0).data(rv.INDEX_ROLE)
+    assert first == want.worst_queries(1)[0]
+    worst.itemClicked.emit(worst.item(0))
+    assert view.ws.query_index == first
+
+
+def test_marked_tile_colours(qapp):
+    from PySide6.QtGui import QPixmap
+
+    pix = QPixmap(10, 10)
+    pix.fill(Qt.GlobalColor.white)
+    good = rv.marked_tile(pix, True, 10).toImage()
+    bad = rv.marked_tile(pix, False, 10).toImage()
+    assert good.pixelColor(1, 17).name() == rv.GOOD.name()
+    assert bad.pixelColor(1, 17).name() == rv.BAD.name()
