@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
 import numpy as np
@@ -104,52 +103,63 @@ def _precheck(path: str) -> str | None:
 
 def read_image(path: str) -> np.ndarray:
     """Decode one image file fully (first frame) to a numpy array; raise ValueError with a reason."""
+    with warnings.catch_warnings():
+        return _decode(path)
+
+
+def _decode(path: str) -> np.ndarray:
+    """read_image without its warnings guard (callers reading many files guard a whole chunk)."""
     from PIL import Image, UnidentifiedImageError
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(path) as img:
-                if img.width * img.height > MAX_PIXELS:
-                    raise ValueError(f"too large ({img.width}x{img.height} pixels)")
-                if img.width == 0 or img.height == 0:
-                    raise ValueError("empty image")
-                img.seek(0)
-                img.load()
-                mode = img.mode
-                if mode in ("1", "L", "RGB", "RGBA", "LA", "I;16", "I;16B", "I;16L", "I", "F"):
-                    pil = img.convert("L") if mode == "1" else img
-                    arr = np.asarray(pil)
-                    if mode.startswith("I;16"):
-                        arr = arr.astype(np.uint16)
-                elif mode == "P":
-                    arr = np.asarray(img.convert("RGBA" if "transparency" in img.info else "RGB"))
-                else:  # CMYK, YCbCr, LAB, HSV, ...
-                    arr = np.asarray(img.convert("RGB"))
-        except UnidentifiedImageError:
-            raise ValueError("not an image Pillow can read") from None
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ValueError("too large (decompression bomb check)") from None
-        except ValueError:
-            raise
-        except (OSError, SyntaxError, EOFError, IndexError, TypeError, MemoryError) as err:
-            text = str(err) or type(err).__name__
-            if "truncated" in text:
-                text = "truncated image file"
-            raise ValueError(text) from None
+    warnings.simplefilter("error", Image.DecompressionBombWarning)
+    try:
+        with Image.open(path) as img:
+            if img.width * img.height > MAX_PIXELS:
+                raise ValueError(f"too large ({img.width}x{img.height} pixels)")
+            if img.width == 0 or img.height == 0:
+                raise ValueError("empty image")
+            img.load()
+            mode = img.mode
+            if mode in ("L", "RGB", "RGBA", "LA", "I;16", "I;16B", "I;16L", "I", "F"):
+                arr = np.asarray(img)
+                if mode.startswith("I;16"):
+                    arr = arr.astype(np.uint16)
+            elif mode == "1":
+                arr = np.asarray(img.convert("L"))
+            elif mode == "P":
+                arr = np.asarray(img.convert("RGBA" if "transparency" in img.info else "RGB"))
+            else:  # CMYK, YCbCr, LAB, HSV, ...
+                arr = np.asarray(img.convert("RGB"))
+    except UnidentifiedImageError:
+        raise ValueError("not an image Pillow can read") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ValueError("too large (decompression bomb check)") from None
+    except ValueError:
+        raise
+    except (OSError, SyntaxError, EOFError, IndexError, TypeError, KeyError, MemoryError) as err:
+        text = str(err) or type(err).__name__
+        if "truncated" in text:
+            text = "truncated image file"
+        raise ValueError(text) from None
     if arr.ndim not in (2, 3) or arr.size == 0:
         raise ValueError("unsupported image layout")
     return arr
 
 
-def _read_one(path: str):
-    reason = _precheck(path)
-    if reason:
-        return None, reason
-    try:
-        return read_image(path), None
-    except ValueError as err:
-        return None, str(err)
+def _read_chunk(paths: list[str]) -> list[tuple[np.ndarray | None, str | None]]:
+    """Decode many files: (array, None) or (None, reason to skip) for each."""
+    out = []
+    with warnings.catch_warnings():  # once per chunk: it costs as much as decoding a small PNG
+        for path in paths:
+            reason = _precheck(path)
+            if reason:
+                out.append((None, reason))
+                continue
+            try:
+                out.append((_decode(path), None))
+            except ValueError as err:
+                out.append((None, str(err)))
+    return out
 
 
 def load_folder_job(folder: str) -> Iterator[Progress]:
@@ -161,20 +171,18 @@ def load_folder_job(folder: str) -> Iterator[Progress]:
     paths: list[str] = []
     kept_labels: list[int] = []
     yield Progress(0, total, "reading images")
-    # Pillow releases the GIL while decoding, so a few threads overlap file IO and decoding
-    with ThreadPoolExecutor(max_workers=min(4, (os.cpu_count() or 1) + 1)) as pool:
-        for start in range(0, total, CHUNK):
-            chunk = files[start : start + CHUNK]
-            for j, (arr, reason) in enumerate(pool.map(_read_one, chunk)):
-                path = chunk[j]
-                if arr is None:
-                    skipped.append(f"{path}: {reason}")
-                    continue
-                images.append(arr)
-                paths.append(path)
-                if labels is not None:
-                    kept_labels.append(labels[start + j])
-            yield Progress(min(start + CHUNK, total), total, "reading images")
+    # serial on purpose: small files decode faster than threads can hand them over (GIL)
+    for start in range(0, total, CHUNK):
+        chunk = files[start : start + CHUNK]
+        for j, (arr, reason) in enumerate(_read_chunk(chunk)):
+            if arr is None:
+                skipped.append(f"{chunk[j]}: {reason}")
+                continue
+            images.append(arr)
+            paths.append(chunk[j])
+            if labels is not None:
+                kept_labels.append(labels[start + j])
+        yield Progress(min(start + CHUNK, total), total, "reading images")
     if not images:
         what = f"{total} files could not be read" if total else "the folder is empty"
         first = f" (first: {skipped[0]})" if skipped else ""
