@@ -1,0 +1,219 @@
+"""Factored gated autoencoder (Memisevic, "Learning to Relate Images", TPAMI 2013).
+
+Two images x, y (D pixels each, standardised per image) are projected on factor filters U, V
+(D x F); the products of the factor responses gate the mapping units
+
+    z  = sigmoid(W_in ((Uᵀx) ⊙ (Vᵀy)) + b)                     (B, H)
+    ŷ  = V ((Uᵀx) ⊙ (W_outᵀ z)) + b_y                           (B, D)
+    x̂  = U ((Vᵀy) ⊙ (W_outᵀ z)) + b_x                           (B, D)
+
+and the model is trained on the symmetric objective Σ(y − ŷ)² + Σ(x − x̂)², optionally denoising
+(inputs corrupted by zero-masking, targets clean). z encodes the transformation that takes x to y,
+not the content: inferred from one pair and applied to another image x', it gives an analogy ŷ'.
+The mapping layer is narrow (H well below F) and the filters are renormalised after each step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from explorer.core.imageset import ImageSet
+from explorer.models.base import TrainableModel, register
+from explorer.relational.pairs import image_pairs, quadruple_images
+
+
+@dataclass
+class GaeConfig:
+    factors: int = 256  # F: number of factor filter pairs
+    mapping: int = 64  # H: mapping units (the code), well below F
+    code_dim: int = 0  # alias the CLI's --code-dim sets; > 0 overrides ``mapping``
+    tied: bool = False  # W_in = W_out
+    corruption: float = 0.3  # denoising: fraction of input pixels set to zero (targets clean)
+    normalize_filters: bool = True  # after each step: columns of U, V to their average norm
+    init_scale: float = 0.01  # std of the initial factor filters
+    whiten: float = 0.99  # ZCA-whiten inputs keeping this share of the variance (0 = off)
+    weight_decay: float = 0.0
+
+    @property
+    def hidden(self) -> int:
+        return int(self.code_dim) if self.code_dim and self.code_dim > 0 else int(self.mapping)
+
+
+def standardize(x: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(B, D) -> per-image zero mean, unit std; also the (B, 1) means and stds to undo it."""
+    mean = x.mean(dim=1, keepdim=True)
+    std = x.std(dim=1, keepdim=True, unbiased=False).clamp_min(eps)
+    return (x - mean) / std, mean, std
+
+
+@register
+class GatedAutoencoder(TrainableModel):
+    key = "gae"
+    description = "factored gated (relational) autoencoder: learns the transformation between image pairs"
+    Config = GaeConfig
+    needs_pairs = True
+
+    def __init__(self, config: GaeConfig, input_shape: tuple[int, int, int]) -> None:
+        super().__init__(config, input_shape)
+        c, h, w = self.input_shape
+        d, f, m = c * h * w, int(config.factors), config.hidden
+        g = torch.Generator().manual_seed(0)  # the engine seeds globally; this keeps init fixed too
+        s = float(config.init_scale)
+        # as in Memisevic's reference code: small factor filters and W_in, positive W_out, so
+        # every mapping unit starts by letting its factors through and the output starts near 0
+        self.U = nn.Parameter(torch.randn(d, f, generator=g) * s)  # (D, F)
+        self.V = nn.Parameter(torch.randn(d, f, generator=g) * s)  # (D, F)
+        w_out = torch.exp(torch.rand(f, m, generator=g) - 3.0)  # (F, H) in [e^-3, e^-2]
+        self.W_in = nn.Parameter(w_out.clone() if config.tied else (torch.rand(f, m, generator=g) * 2 - 1) * 0.01)
+        self.W_out = None if config.tied else nn.Parameter(w_out)
+        self.b = nn.Parameter(torch.zeros(m))
+        self.b_x = nn.Parameter(torch.zeros(d))
+        self.b_y = nn.Parameter(torch.zeros(d))
+        # ZCA whitening fitted on the first training batches (saved with the weights)
+        self.register_buffer("pixel_mean", torch.zeros(d))
+        self.register_buffer("whitening", torch.eye(d))  # (D, D)
+        self.register_buffer("dewhitening", torch.eye(d))  # (D, D)
+        self.register_buffer("fitted", torch.zeros((), dtype=torch.bool))
+
+    # ---- the model ------------------------------------------------------------------------
+    @property
+    def dim(self) -> int:
+        return int(np.prod(self.input_shape))
+
+    def _wout(self) -> torch.Tensor:
+        return self.W_in if self.W_out is None else self.W_out
+
+    def flat(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) float in [0, 1] -> (B, D) standardised per image, then whitened."""
+        return self.whiten(standardize(images.reshape(images.shape[0], -1).float())[0])
+
+    def whiten(self, flat: torch.Tensor) -> torch.Tensor:
+        return (flat - self.pixel_mean) @ self.whitening
+
+    def dewhiten(self, white: torch.Tensor) -> torch.Tensor:
+        return white @ self.dewhitening + self.pixel_mean
+
+    @torch.no_grad()
+    def fit_whitening(self, x: np.ndarray, y: np.ndarray) -> None:
+        """ZCA whitening of the standardised images x, y (N, C, H, W) restricted to the leading
+        principal components that hold ``config.whiten`` of the variance."""
+        keep = float(self.config.whiten)
+        if keep <= 0:
+            self.fitted.fill_(True)
+            return
+        sample = np.concatenate([x[:5000], y[:5000]]).reshape(-1, self.dim)
+        flat = standardize(torch.from_numpy(sample).double())[0]
+        mean = flat.mean(0)
+        cov = torch.cov((flat - mean).T)
+        lam, vec = torch.linalg.eigh(cov)  # ascending
+        lam, vec = lam.flip(0).clamp_min(0), vec.flip(1)
+        k = int(np.searchsorted(np.cumsum(lam.numpy()) / max(float(lam.sum()), 1e-12), keep) + 1)
+        k = max(1, min(k, self.dim))
+        p, l = vec[:, :k], lam[:k] + 1e-2 * float(lam.mean())
+        self.pixel_mean.copy_(mean.float())
+        self.whitening.copy_((p @ torch.diag(l.rsqrt()) @ p.T).float())
+        self.dewhitening.copy_((p @ torch.diag(l.sqrt()) @ p.T).float())
+        self.fitted.fill_(True)
+
+    def mappings_flat(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Standardised (B, D) x, y -> (B, H) mapping units z."""
+        fx, fy = x @ self.U, y @ self.V  # (B, F)
+        return torch.sigmoid((fx * fy) @ self.W_in + self.b)
+
+    def predict_y_flat(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Standardised x (B, D) and mappings z (B, H) -> ŷ (B, D), standardised units."""
+        return ((x @ self.U) * (z @ self._wout().T)) @ self.V.T + self.b_y
+
+    def predict_x_flat(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return ((y @ self.V) * (z @ self._wout().T)) @ self.U.T + self.b_x
+
+    def mappings(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) images x, y in [0, 1] -> (B, H) mapping units."""
+        return self.mappings_flat(self.flat(x), self.flat(y))
+
+    def apply(self, z: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
+        """Apply mappings z (B, H) to images x2 (B, C, H, W) in [0, 1]: ŷ2 in pixel units, the
+        standardisation of x2 undone (a transformation keeps an image's mean and contrast)."""
+        flat, mean, std = standardize(x2.reshape(x2.shape[0], -1).float())
+        out = self.dewhiten(self.predict_y_flat(self.whiten(flat), z)) * std + mean
+        return out.reshape(x2.shape)
+
+    # ---- what the engine calls ------------------------------------------------------------
+    def batches(
+        self, data: ImageSet, batch_size: int, rng: np.random.Generator
+    ) -> Iterator[dict[str, np.ndarray]]:
+        x, y = image_pairs(data)
+        if not bool(self.fitted):
+            self.fit_whitening(x, y)
+        order = rng.permutation(len(x))
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            yield {"x": x[idx], "y": y[idx]}
+
+    def _corrupt(self, v: torch.Tensor) -> torch.Tensor:
+        p = float(self.config.corruption)
+        if p <= 0 or not self.training:
+            return v
+        return v * (torch.rand_like(v) >= p).to(v.dtype)
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        x, y = self.flat(batch["x"]), self.flat(batch["y"])  # (B, D) clean targets
+        xc, yc = self._corrupt(x), self._corrupt(y)
+        z = self.mappings_flat(xc, yc)
+        err_y = ((y - self.predict_y_flat(xc, z)) ** 2).sum(1)
+        err_x = ((x - self.predict_x_flat(yc, z)) ** 2).sum(1)
+        loss = (err_y + err_x).mean() / self.dim  # per pixel, so the number reads the same at any size
+        if self.config.weight_decay > 0:
+            loss = loss + self.config.weight_decay * (self.W_in**2).sum()
+        return loss, {
+            "recon_y": float(err_y.detach().mean()) / self.dim,
+            "recon_x": float(err_x.detach().mean()) / self.dim,
+        }
+
+    @torch.no_grad()
+    def after_step(self) -> None:
+        if not self.config.normalize_filters:
+            return
+        for p in (self.U, self.V):
+            norms = p.norm(dim=0, keepdim=True).clamp_min(1e-8)  # (1, F)
+            p.mul_(norms.mean() / norms)
+
+    @torch.no_grad()
+    def validate(self, data: ImageSet) -> dict[str, float]:
+        was = self.training
+        self.eval()
+        try:
+            dev = self.U.device
+            x, y = image_pairs(data)
+            x, y = x[:2000], y[:2000]
+            loss, _ = self.loss({"x": torch.from_numpy(x).to(dev), "y": torch.from_numpy(y).to(dev)})
+            out = {"val_loss": float(loss)}
+            quads = quadruple_images(data, 1000, np.random.default_rng(0))
+            if quads is not None and len(quads[0]):
+                qx, qy, qx2, qy2 = (torch.from_numpy(a).to(dev) for a in quads)
+                pred = self.apply(self.mappings(qx, qy), qx2)
+                var = float(qy2.var())
+                out["nmse"] = float(((pred - qy2) ** 2).mean()) / max(var, 1e-12)
+            return out
+        finally:
+            self.train(was)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Images alone carry no transformation: the code of one image is its factor responses
+        Uᵀx (B, F). Use :meth:`mappings` for the code of a pair."""
+        return self.flat(x) @ self.U
+
+    @torch.no_grad()
+    def sample_panel(self, images: np.ndarray) -> np.ndarray | None:
+        """The first filter pairs: rows of U-filters over V-filters, each scaled to [0, 1]."""
+        k = min(16, self.U.shape[1])
+        c, h, w = self.input_shape
+        f = torch.cat([self.U[:, :k].T, self.V[:, :k].T]).reshape(2 * k, c, h, w)
+        lo = f.amin(dim=(1, 2, 3), keepdim=True)
+        hi = f.amax(dim=(1, 2, 3), keepdim=True)
+        return ((f - lo) / (hi - lo).clamp_min(1e-8)).cpu().numpy().astype(np.float32)

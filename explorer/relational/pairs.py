@@ -1,0 +1,146 @@
+"""Pairs and quadruples from data sets, numpy only (no torch, no models).
+
+A relational model learns from pairs (x, y). They come from an ImageSet either directly (its
+``partners``: the generated shift / rotation / stereo sets) or from sequences: in a folder with
+one sub-folder per sequence (a video, a turning object), consecutive frames in natural sort order
+form the pairs. An analogy test needs quadruples (x, y, x', y') where y' is x' under the same
+transform as y is of x: pairs with equal true transform parameters, or, for sequences whose motion
+is constant, two steps of the same sequence.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+
+from explorer.core.errors import DataError
+from explorer.core.imageset import ImageSet
+
+
+def natural_key(text: str) -> list:
+    """Sort key that orders "frame2" before "frame10"."""
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", text)]
+
+
+def sequence_order(data: ImageSet) -> list[np.ndarray]:
+    """Indices of each sequence (one per class, or one for an unlabelled set), frames in natural
+    order of their file names (the data set's order when it has no paths)."""
+    n = data.count
+    labels = data.labels if data.labels is not None else np.zeros(n, dtype=np.int64)
+    seqs = []
+    for lab in np.unique(labels):
+        idx = np.flatnonzero(labels == lab)
+        if data.paths is not None:
+            idx = np.array(
+                sorted(idx, key=lambda i: natural_key(os.path.basename(str(data.paths[i])))),
+                dtype=np.int64,
+            )
+        seqs.append(idx)
+    return seqs
+
+
+def sequence_pairs(data: ImageSet) -> tuple[np.ndarray, np.ndarray]:
+    """(first, second) index arrays of consecutive frames within each sequence."""
+    firsts, seconds = [], []
+    for idx in sequence_order(data):
+        firsts.append(idx[:-1])
+        seconds.append(idx[1:])
+    first = np.concatenate(firsts) if firsts else np.zeros(0, np.int64)
+    second = np.concatenate(seconds) if seconds else np.zeros(0, np.int64)
+    if len(first) == 0:
+        raise DataError(
+            f"{data.name or 'this data set'} has no image pairs: open a pair set (sample:shifts) "
+            "or a folder of sequences with at least two frames per sub-folder."
+        )
+    return first, second
+
+
+def image_pairs(data: ImageSet) -> tuple[np.ndarray, np.ndarray]:
+    """All training pairs of ``data`` as float32 (N, C, H, W) arrays (x, y) in [0, 1]."""
+    if not data.has_images:
+        raise DataError(f"{data.name or 'this data set'} holds codes, not images: a relational model needs images.")
+    if data.partners is not None:
+        return data.float_images(), data.float_partners()
+    first, second = sequence_pairs(data)
+    images = data.float_images()
+    return images[first], images[second]
+
+
+def transform_keys(transforms: dict[str, np.ndarray], decimals: int = 3) -> np.ndarray | None:
+    """One integer id per item such that equal ids mean equal true transforms, or None."""
+    if not transforms:
+        return None
+    cols = [np.round(np.asarray(transforms[k], dtype=np.float64), decimals) for k in sorted(transforms)]
+    table = np.stack(cols, axis=1)
+    _, ids = np.unique(table, axis=0, return_inverse=True)
+    return ids.ravel().astype(np.int64)
+
+
+def quadruple_indices(
+    data: ImageSet, count: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Index arrays (x, y, x', y') of up to ``count`` quadruples from ``data``.
+
+    Pair sets with true transforms: two different pairs with equal transforms. Sequences: two
+    different steps of the same sequence (constant motion assumed). None when none can be formed.
+    """
+    if data.partners is not None:
+        keys = transform_keys(data.transforms)
+        if keys is None:
+            return None
+        n = data.count
+        order = np.argsort(keys, kind="stable")
+        groups = np.split(order, np.flatnonzero(np.diff(keys[order])) + 1)
+        groups = [g for g in groups if len(g) >= 2]
+        if not groups:
+            return None
+        i = rng.integers(0, n, size=count * 2)
+        group_of = {int(j): g for g in groups for j in g}
+        a, b = [], []
+        for j in i:
+            g = group_of.get(int(j))
+            if g is None:
+                continue
+            k = int(rng.choice(g))
+            if k == j:
+                continue
+            a.append(int(j))
+            b.append(k)
+            if len(a) == count:
+                break
+        a, b = np.array(a, np.int64), np.array(b, np.int64)
+        return a, a, b, b  # partners are indexed like images
+    first, second = sequence_pairs(data)
+    seq_id = np.zeros(data.count, np.int64)
+    for s, idx in enumerate(sequence_order(data)):
+        seq_id[idx] = s
+    pair_seq = seq_id[first]
+    a, b = [], []
+    for _ in range(count * 4):
+        p = int(rng.integers(0, len(first)))
+        same = np.flatnonzero(pair_seq == pair_seq[p])
+        q = int(rng.choice(same))
+        if q != p:
+            a.append(p)
+            b.append(q)
+        if len(a) == count:
+            break
+    if not a:
+        return None
+    a, b = np.array(a, np.int64), np.array(b, np.int64)
+    return first[a], second[a], first[b], second[b]
+
+
+def quadruple_images(
+    data: ImageSet, count: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Float32 images (x, y, x', y') of up to ``count`` quadruples of ``data`` (see above)."""
+    idx = quadruple_indices(data, count, rng)
+    if idx is None:
+        return None
+    ix, iy, jx, jy = idx
+    if data.partners is not None:
+        return data.float_images(ix), data.float_partners(iy), data.float_images(jx), data.float_partners(jy)
+    return data.float_images(ix), data.float_images(iy), data.float_images(jx), data.float_images(jy)
