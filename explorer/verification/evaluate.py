@@ -86,25 +86,43 @@ def summarise(pairs: Pairs, scores: np.ndarray, metric: str = "", seed: int = 0)
     )
 
 
-def _pairs_for(labels, seed) -> Pairs:
+# a pair classifier runs a network per pair: past this many, it is measured on a balanced sample
+SCORER_MAX_PAIRS = 200_000
+
+
+def _pairs_for(labels, seed, max_pairs=None) -> Pairs:
     if labels is None:
         raise ValueError("verification needs a labelled data set")
-    return make_pairs(labels, seed=seed)
+    return make_pairs(labels, seed=seed, max_pairs=max_pairs)
 
 
 def evaluate_codes(
-    codes: np.ndarray, labels: np.ndarray, metric: str = "l2", seed: int = 0
+    codes: np.ndarray,
+    labels: np.ndarray,
+    metric: str = "l2",
+    seed: int = 0,
+    pairs: Pairs | None = None,
+    max_pairs: int | None = None,
 ) -> Iterator[Progress]:
-    """Verification of codes (N, D) of a labelled set; yields Progress, returns VerificationResult."""
-    pairs = _pairs_for(labels, seed)
+    """Verification of codes (N, D) of a labelled set; yields Progress, returns VerificationResult.
+
+    ``pairs`` fixes the pairs (e.g. to compare two models on the same ones); otherwise they come
+    from :func:`make_pairs` (``max_pairs`` caps them)."""
+    pairs = pairs if pairs is not None else _pairs_for(labels, seed, max_pairs)
     scores = yield from pair_code_scores(codes, pairs.i, pairs.j, metric)
     yield Progress(step=1, total=1, message="computing ROC")
     return summarise(pairs, scores, metric, seed)
 
 
-def evaluate_scorer(scorer: PairScorer, data: ImageSet, seed: int = 0) -> Iterator[Progress]:
+def evaluate_scorer(
+    scorer: PairScorer,
+    data: ImageSet,
+    seed: int = 0,
+    pairs: Pairs | None = None,
+    max_pairs: int | None = SCORER_MAX_PAIRS,
+) -> Iterator[Progress]:
     """Verification of a pair classifier on a labelled image set; returns VerificationResult."""
-    pairs = _pairs_for(data.labels, seed)
+    pairs = pairs if pairs is not None else _pairs_for(data.labels, seed, max_pairs)
     scores = yield from pair_model_scores(scorer, data, pairs.i, pairs.j)
     yield Progress(step=1, total=1, message="computing ROC")
     return summarise(pairs, scores, "pair classifier", seed)

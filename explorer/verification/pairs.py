@@ -47,18 +47,27 @@ def make_pairs(
     seed: int = 0,
     all_pairs_limit: int = ALL_PAIRS_LIMIT,
     sample_size: int = SAMPLE_SIZE,
+    max_pairs: int | None = None,
 ) -> Pairs:
-    """The verification pairs of a labelled set (labels (N,) int, -1 = unknown and left out)."""
+    """The verification pairs of a labelled set (labels (N,) int, -1 = unknown and left out).
+
+    ``max_pairs`` caps the count for slow scorers (a pair classifier runs a network per pair):
+    when all pairs would be more, a seeded balanced sample of ``max_pairs`` is drawn instead.
+    """
     labels = np.asarray(labels, dtype=np.int64)
     known = np.flatnonzero(labels >= 0)
     classes, counts = np.unique(labels[known], return_counts=True)
     if len(classes) < 2 or not (counts >= 2).any():
         raise ValueError("verification needs labelled items of at least two classes, one with two or more items")
+    n_all = len(known) * (len(known) - 1) // 2
+    if max_pairs is not None and n_all > max_pairs:
+        return _sample_pairs(labels, known, classes, int(max_pairs), np.random.default_rng(seed))
     if len(known) <= all_pairs_limit:
         a, b = np.triu_indices(len(known), k=1)
         i, j = known[a], known[b]
         return Pairs(i, j, labels[i] == labels[j], "all")
-    return _sample_pairs(labels, known, classes, sample_size, np.random.default_rng(seed))
+    size = sample_size if max_pairs is None else min(sample_size, int(max_pairs))
+    return _sample_pairs(labels, known, classes, size, np.random.default_rng(seed))
 
 
 def _sample_pairs(labels, known, classes, size, rng) -> Pairs:

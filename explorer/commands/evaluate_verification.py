@@ -1,0 +1,102 @@
+"""`explorer evaluate verification --model FILE|pixels --data DATA`: pair verification metrics.
+
+Prints one JSON object (last line of standard output): auc, eer, tar_at_far_1e_2,
+tar_at_far_1e_3, accuracy (10-fold, LFW protocol, balanced), threshold (at the EER), and the
+pair counts and protocol. Encoders are scored by the negative distance between codes; a pair
+classifier (``pairnet``) scores each pair itself.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from explorer.commands._common import drive, print_json
+from explorer.core.errors import DataError
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--model", required=True, help="a model file, or 'pixels' / 'pca'")
+    parser.add_argument("--data", required=True, help="a labelled data set (folder, IDX, .npz, sample:NAME)")
+    parser.add_argument("--metric", choices=("l2", "cosine"), default="l2", help="distance between codes")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the pair sample and the folds")
+    parser.add_argument(
+        "--max-pairs", type=int, default=None,
+        help="measure on a balanced sample of at most this many pairs (default: all pairs up to "
+        "3,000 items, else 200,000 sampled; pair classifiers at most 200,000)",
+    )
+    parser.add_argument(
+        "--classes", default=None,
+        help="only these classes, comma-separated names or indices (e.g. identities unseen in training)",
+    )
+
+
+def select_classes(data, spec: str):
+    """The items of ``data`` whose class is named (or numbered) in the comma list ``spec``."""
+    wanted = [s.strip() for s in spec.split(",") if s.strip()]
+    names = list(data.class_names)
+    keep = set()
+    for w in wanted:
+        if w in names:
+            keep.add(names.index(w))
+        elif w.lstrip("-").isdigit():
+            keep.add(int(w))
+        else:
+            raise DataError(f"{data.name or 'The data set'} has no class '{w}'.")
+    mask = np.isin(data.labels, sorted(keep))
+    if not mask.any():
+        raise DataError(f"No items of the classes {spec} in {data.name or 'the data set'}.")
+    return data.subset(mask)
+
+
+def load_scorer_or_encoder(spec: str, data):
+    """A pair scorer (pairnet file) or an Encoder (anything load_encoder takes)."""
+    if os.path.isfile(spec) and spec.endswith(".safetensors"):
+        from explorer.models.pairnet import load_pair_scorer
+
+        scorer = load_pair_scorer(spec)
+        if scorer is not None:
+            return scorer
+    from explorer.models import load_encoder
+
+    return load_encoder(spec, data)
+
+
+def run(args) -> int:
+    from explorer.core.encoder import encode_dataset
+    from explorer.data import load_data
+    from explorer.verification import evaluate_codes, evaluate_scorer, is_pair_scorer
+
+    data = load_data(args.data)
+    if not data.has_labels:
+        raise DataError(f"{args.data} has no class labels; verification needs labelled items.")
+    if args.classes:
+        data = select_classes(data, args.classes)
+    model = load_scorer_or_encoder(args.model, data)
+    try:
+        if is_pair_scorer(model):
+            if not data.has_images:
+                raise DataError(f"{args.data} holds codes, not images; a pair classifier needs images.")
+            if model.input_shape is not None and tuple(model.input_shape) != data.shape:
+                raise DataError(
+                    f"{args.model} takes images of shape {list(model.input_shape)}, but {args.data} "
+                    f"has {list(data.shape)}."
+                )
+            kwargs = {} if args.max_pairs is None else {"max_pairs": args.max_pairs}
+            result = drive(evaluate_scorer(model, data, seed=args.seed, **kwargs), "verification")
+        else:
+            codes = data.codes if not data.has_images else drive(encode_dataset(model, data), "encoding")
+            result = drive(
+                evaluate_codes(codes, data.labels, args.metric, seed=args.seed, max_pairs=args.max_pairs),
+                "verification",
+            )
+    except ValueError as err:  # too few classes / pairs: say so in one line
+        raise DataError(f"Cannot measure verification on {args.data}: {err}.") from None
+    out = result.summary()
+    out["model"] = getattr(model, "name", args.model)
+    out["data"] = data.name or args.data
+    print_json(out)
+    return 0
+
+
