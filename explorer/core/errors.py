@@ -24,3 +24,7 @@ class DeviceError(ExplorerError):
 
 class TrainingError(ExplorerError):
     """Training stopped for a reason the user should know (NaN loss, out of memory, ...)."""
+
+
+class SessionError(ExplorerError):
+    """A saved session could not be written or read back."""
