@@ -399,7 +399,7 @@ class View(QWidget):
         self.open_button.setToolTip("Use an image file as the query")
         self.k_spin = QSpinBox()
         self.k_spin.setRange(1, 100)
-        self.k_spin.setValue(12)
+        self.k_spin.setValue(16)
         self.k_spin.setPrefix("k = ")
         self.k_spin.setToolTip("Number of results per column")
         self.metric_box = QComboBox()
@@ -442,6 +442,7 @@ class View(QWidget):
         split.addWidget(self.metrics)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
+        split.setSizes([640, 260])
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(split)
@@ -848,7 +849,7 @@ class View(QWidget):
             self.metrics.note.setText("No data set open.")
         elif not ds.has_labels:
             self.metrics.note.setText("This data set has no class labels, so retrieval cannot be scored.")
-        elif not self._evaluator.is_running():
+        elif not self._pending_metrics():
             self.metrics.note.setText("; ".join(notes) or
                                       f"{ds.count:,} items · {self.metric_box.currentText()} · k-NN vote of 5")
         # worst-query chooser follows the shown models
