@@ -1,0 +1,177 @@
+"""The verification panel: drops, score, MATCH / MISMATCH at the threshold, ROC, grids (pytest-qt)."""
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QByteArray, QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from sklearn.datasets import load_digits
+
+from explorer.core.imageset import ImageSet
+from explorer.models.encoders import PixelEncoder
+from explorer.ui.context import AppContext
+from explorer.ui.views import verification as vv
+from explorer.verification import code_scores
+
+
+class Projection:
+    """A fixed random projection of the pixels: a second encoder to compare with."""
+
+    name, input_shape = "proj", None
+
+    def __init__(self):
+        self.w = np.random.default_rng(0).normal(size=(64, 12)).astype(np.float32)
+
+    def encode(self, images):
+        return images.reshape(len(images), -1) @ self.w
+
+
+@pytest.fixture
+def view(qtbot):
+    d = load_digits()
+    images = (d.images[:300] * (255 / 16)).round().astype(np.uint8)[:, None]  # (300, 1, 8, 8)
+    data = ImageSet(images=images, labels=d.target[:300], class_names=[str(k) for k in range(10)],
+                    name="digits")
+    ctx = AppContext.standalone()
+    ws = ctx.workspace
+    ws.set_dataset(data)
+    for enc in (PixelEncoder(), Projection()):
+        ws.add_model(enc.name, enc)
+        ws.set_codes(enc.name, enc.encode(data.float_images()))
+    v = vv.View(ctx)
+    qtbot.addWidget(v)
+    v.resize(1200, 850)
+    v.show()
+    v.model_combo.setCurrentText("pixels")
+    qtbot.waitUntil(lambda: v.evaluation() is not None, timeout=30000)
+    yield v
+    v.shutdown()
+
+
+def _drop(widget, md):
+    assert widget._accepts(md)  # what dragEnterEvent checks
+    drop = QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, md, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    widget.dropEvent(drop)
+
+
+def _drop_file(widget, path):
+    md = QMimeData()
+    md.setUrls([QUrl.fromLocalFile(str(path))])
+    _drop(widget, md)
+
+
+def _drop_index(widget, index):
+    md = QMimeData()
+    md.setData(vv.MIME_INDEX, QByteArray(str(index).encode()))
+    _drop(widget, md)
+
+
+def test_dropped_files_score_like_the_engine_and_the_threshold_flips_the_verdict(view, tmp_path):
+    rng = np.random.default_rng(3)
+    paths = []
+    for name in ("a.png", "b.png"):  # two images of the data set's shape, not items of it
+        arr = (rng.random((8, 8)) * 255).astype(np.uint8)
+        Image.fromarray(arr, mode="L").save(tmp_path / name)
+        paths.append(tmp_path / name)
+    _drop_file(view.slot_a, paths[0])
+    _drop_file(view.slot_b, paths[1])
+    assert view.slots[0].caption == "a.png" and view.slots[1].caption == "b.png"
+    # the engine's score for the same two images: pixel codes, negative L2 distance
+    a, b = (np.asarray(Image.open(p), dtype=np.float32)[None, None] / 255 for p in paths)
+    enc = PixelEncoder()
+    engine = float(code_scores(enc.encode(a), enc.encode(b), "l2")[0])
+    assert view.pair_score() == pytest.approx(engine, abs=1e-9)
+    assert view.score_label.text() == f"score {engine:.4g}"
+    # the threshold slider across the score flips the verdict
+    view.set_threshold(engine - 1e-3)
+    assert view.verdict_text() == "MATCH" and vv.GREEN in view.verdict.styleSheet()
+    view.set_threshold(engine + 1e-3)
+    assert view.verdict_text() == "MISMATCH" and vv.RED in view.verdict.styleSheet()
+    view.slider.setValue(0)  # lowest threshold: everything matches
+    assert view.threshold < engine and view.verdict_text() == "MATCH"
+    view.slider.setValue(view.slider.maximum())
+    assert view.threshold > engine and view.verdict_text() == "MISMATCH"
+
+
+def test_threshold_starts_at_the_eer_and_the_marks_are_there(view):
+    res = view.evaluation().result
+    assert view.threshold == pytest.approx(res.eer_threshold)
+    assert [m[1] for m in view.slider.marks] == ["EER", "FAR 1e-3"]
+    far, tar = view.evaluation().rates(res.eer_threshold)
+    assert far == pytest.approx(res.eer, abs=0.01) and 1 - tar == pytest.approx(res.eer, abs=0.01)
+    view._snap("far")
+    assert view.threshold == pytest.approx(res.threshold_at_far(1e-3))
+    assert view.evaluation().rates(view.threshold)[0] <= 1e-3
+    assert view.threshold_label.text().startswith(f"threshold {view.threshold:.4g}")
+
+
+def test_grid_items_and_a_non_image(view, tmp_path):
+    ds = view.ws.dataset
+    _drop_index(view.slot_a, 5)
+    _drop_index(view.slot_b, 9)
+    assert view.slots[0].index == 5 and view.slots[1].index == 9
+    codes = view.ws.codes["pixels"]
+    assert view.pair_score() == pytest.approx(float(code_scores(codes[[5]], codes[[9]])[0]))
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not an image")
+    _drop_file(view.slot_a, bad)
+    assert view.slots[0].index == 5  # unchanged
+    assert "not an image" in view.slot_a.caption.text()
+    big = tmp_path / "big.png"
+    Image.fromarray((np.random.default_rng(1).random((20, 24, 3)) * 255).astype(np.uint8), "RGB").save(big)
+    assert view.load_file(1, str(big))
+    assert view.slots[1].image.shape == ds.shape and "24×20 → 8×8" in view.slots[1].note
+
+
+def test_hardest_errors_load_into_the_slots(view, qtbot):
+    view._refresh_hardest()
+    assert view.fa_grid.count() == vv.HARDEST and view.fr_grid.count() == vv.HARDEST
+    item = view.fa_grid.item(0)
+    i, j = item.data(Qt.ItemDataRole.UserRole)
+    labels = view.ws.dataset.labels
+    assert labels[i] != labels[j]
+    view._on_pair_clicked(item)
+    assert (view.slots[0].index, view.slots[1].index) == (i, j)
+    assert view.verdict_text() == "MATCH"  # a false accept scores above the threshold
+    assert "wrong: different classes" in view.verdict_note.text()
+    item = view.fr_grid.item(0)
+    view._on_pair_clicked(item)
+    assert view.verdict_text() == "MISMATCH" and "wrong: same class" in view.verdict_note.text()
+
+
+def test_two_rocs_and_the_table(view, qtbot):
+    view.compare_combo.setCurrentText("proj")
+    qtbot.waitUntil(lambda: view.evaluation("proj") is not None, timeout=30000)
+    xs0, _ = view.roc_curves[0].getData()
+    xs1, _ = view.roc_curves[1].getData()
+    assert len(xs0) > 10 and len(xs1) > 10
+    assert view.roc_plot.plotItem.ctrl.logXCheck.isChecked()
+    assert view.table.rowCount() == 2
+    for r, name in enumerate(["pixels", "proj"]):
+        res = view.evaluation(name).result
+        assert view.table.item(r, 0).text() == name
+        assert view.table.item(r, 1).text() == f"{res.auc:.4f}"
+    g = view.evaluation().genuine_hist
+    assert g.sum() > 0 and view.hist_line.isVisible()
+
+
+def test_a_pair_classifier_scores_pairs_itself(view, qtbot, monkeypatch):
+    import torch
+
+    from explorer.models.base import build_model
+    from explorer.models.encoders import model_encoder
+
+    monkeypatch.setattr(vv, "GUI_SCORER_PAIRS", 3000)
+    torch.manual_seed(0)
+    net = build_model("pairnet", (1, 8, 8), options={"channels": [4, 8], "hidden": 16})
+    view.ws.add_model("pairnet", model_encoder(net, name="pairnet"))
+    view.model_combo.setCurrentText("pairnet")
+    qtbot.waitUntil(lambda: view.evaluation("pairnet") is not None, timeout=30000)
+    res = view.evaluation("pairnet").result
+    assert len(res.pairs) == 3000 and res.metric == "pair classifier"
+    _drop_index(view.slot_a, 2)
+    _drop_index(view.slot_b, 7)
+    ds = view.ws.dataset
+    expect = net.score_pairs(ds.float_images([2]), ds.float_images([7]))[0]
+    assert view.pair_score() == pytest.approx(float(expect), abs=1e-6)
