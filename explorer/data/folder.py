@@ -104,14 +104,23 @@ def _precheck(path: str) -> str | None:
 def read_image(path: str) -> np.ndarray:
     """Decode one image file fully (first frame) to a numpy array; raise ValueError with a reason."""
     with warnings.catch_warnings():
+        _quiet_pillow()
         return _decode(path)
+
+
+def _quiet_pillow() -> None:
+    """Inside a catch_warnings block: Pillow's warnings about damaged metadata are not ours to
+    show (the image is kept if it decodes), but a decompression bomb is an error."""
+    from PIL import Image
+
+    warnings.simplefilter("ignore")
+    warnings.simplefilter("error", Image.DecompressionBombWarning)
 
 
 def _decode(path: str) -> np.ndarray:
     """read_image without its warnings guard (callers reading many files guard a whole chunk)."""
     from PIL import Image, UnidentifiedImageError
 
-    warnings.simplefilter("error", Image.DecompressionBombWarning)
     try:
         with Image.open(path) as img:
             if img.width * img.height > MAX_PIXELS:
@@ -136,7 +145,7 @@ def _decode(path: str) -> np.ndarray:
         raise ValueError("too large (decompression bomb check)") from None
     except ValueError:
         raise
-    except (OSError, SyntaxError, EOFError, IndexError, TypeError, KeyError, MemoryError) as err:
+    except Exception as err:  # noqa: BLE001 - Pillow's plugins raise many types on damaged files
         text = str(err) or type(err).__name__
         if "truncated" in text:
             text = "truncated image file"
@@ -150,6 +159,7 @@ def _read_chunk(paths: list[str]) -> list[tuple[np.ndarray | None, str | None]]:
     """Decode many files: (array, None) or (None, reason to skip) for each."""
     out = []
     with warnings.catch_warnings():  # once per chunk: it costs as much as decoding a small PNG
+        _quiet_pillow()
         for path in paths:
             reason = _precheck(path)
             if reason:

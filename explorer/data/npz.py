@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -51,8 +52,10 @@ def _check_members(path: str) -> None:
                         f"{path} is truncated or corrupt: {info.filename} claims shape {shape} "
                         f"but holds only {info.file_size} bytes."
                     )
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, EOFError):
         raise DataError(f"{path} is not a valid .npz file (not a zip archive, or truncated).") from None
+    except (zlib.error, NotImplementedError, RuntimeError, OSError) as err:
+        raise DataError(f"{path} is a damaged .npz file ({err}).") from None
 
 
 def _load_arrays(path: str) -> dict[str, np.ndarray]:
@@ -60,7 +63,8 @@ def _load_arrays(path: str) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as err:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, zlib.error,
+            NotImplementedError, RuntimeError) as err:
         raise DataError(f"{path} could not be read as .npz ({err}).") from None
 
 

@@ -8,8 +8,6 @@ first column. The result has codes and no images.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 
 import numpy as np
@@ -73,8 +71,11 @@ def read_vectors(path: str) -> np.ndarray:
 
 def read_metadata(path: str, n: int) -> tuple[np.ndarray, list[str], list[str]]:
     """Labels and class names from a metadata file with ``n`` items; notes when it does not fit."""
-    rows = list(csv.reader(io.StringIO(_read_text(path)), delimiter="\t"))
-    rows = [r for r in rows if r and any(c.strip() for c in r)]
+    # the projector's format: lines and tabs, no quoting
+    lines = _read_text(path).split("\n")
+    while lines and not lines[-1].strip():  # trailing blank lines are not items
+        lines.pop()
+    rows = [[c.strip() for c in ln.split("\t")] for ln in lines]
     if not rows:
         return None, [], [f"{os.path.basename(path)} is empty; items are unlabelled."]
     if max(len(r) for r in rows) > 1:

@@ -108,3 +108,14 @@ def test_absurd_npy_header_does_not_allocate(tmp_path):
     finally:
         tracemalloc.stop()
     assert peak < 2_000_000
+
+
+def test_damaged_compressed_member(tmp_path):
+    p = _save(tmp_path, images=np.random.default_rng(0).integers(0, 256, (50, 16, 16), dtype=np.uint8))
+    path = tmp_path / "d.npz"
+    data = bytearray(path.read_bytes())
+    for k in range(200, 260):
+        data[k] ^= 0x5A
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataError, match="damaged|not a valid .npz|could not be read"):
+        load_data(p)

@@ -54,3 +54,10 @@ def test_bad_vectors(tmp_path):
     (tmp_path / "vectors.tsv").write_bytes(b"\xff\xfe\x00\x01")
     with pytest.raises(DataError, match="not a text file"):
         load_data(str(tmp_path / "vectors.tsv"))
+
+
+def test_single_column_metadata_keeps_blank_labels_and_odd_characters(tmp_path):
+    vp = _vectors(tmp_path, [[1], [2], [3]])
+    (tmp_path / "metadata.tsv").write_text('a"b\n\nc\r\n\n')
+    data = load_data(str(vp))
+    assert data.class_names == ['a"b', "c"] and data.labels.tolist() == [0, -1, 1]
