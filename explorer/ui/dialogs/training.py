@@ -1,11 +1,522 @@
-"""Placeholder: the training dialog (being written)."""
-from PySide6.QtWidgets import QDialog
+"""The training dialog (modeless): choose a model and its settings, train it live, use it.
+
+Start runs ``explorer.training.engine.train`` in a worker thread (a TaskRunner). Each progress
+record updates the progress bar (with ETA and throughput), the loss curves, the sample panel
+(reconstructions, or the model's validation figure such as the pair AUC) and the live scatter
+(the run's probe codes go to ``workspace.add_probe_frame``). Cancel stops at the next batch and
+keeps the checkpoint written so far. A finished model joins the workspace's models, and the code
+service computes its codes in the background.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import time
+
+from PySide6.QtCore import QStandardPaths, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.core.atomic import atomic_write
+from explorer.core.progress import Progress
+from explorer.ui.context import AppContext
+from explorer.ui.dialogs.training_panels import (
+    Catalogue,
+    LossPlot,
+    MetricPlot,
+    ModelInfo,
+    OptionsForm,
+    SamplePanel,
+    catalogue_job,
+    model_metric_key,
+)
+from explorer.ui.workers import TaskRunner
+
+
+def format_eta(seconds: float) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "–"
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def default_checkpoint_path(key: str, data_name: str) -> str:
+    root = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    folder = os.path.join(root or os.path.expanduser("~"), "models")
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in (data_name or "data"))
+    return os.path.join(folder, f"{key}-{safe}-{time.strftime('%Y%m%d-%H%M%S')}.safetensors")
 
 
 class TrainingDialog(QDialog):
-    def __init__(self, ctx, parent=None):
+    """See the module docstring. ``runner`` is the TaskRunner that drives the engine."""
+
+    finished_model = Signal(str)  # the name the trained model got in the workspace
+    progress = Signal(object)  # every progress record the dialog shows (for tests / other panels)
+
+    def __init__(self, ctx: AppContext, parent=None) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        self.setWindowTitle("Train a model")
+        self.setModal(False)
+        self.setWindowFlag(Qt.WindowType.WindowContextHelpButtonHint, False)
+        self.resize(1100, 760)
+        self.catalogue: Catalogue | None = None
+        self.runner = TaskRunner(self, min_interval=0.1)
+        self.runner.partial.connect(self._on_progress)
+        self.runner.done.connect(self._on_done)
+        self.runner.failed.connect(self._on_failed)
+        self.runner.cancelled.connect(self._on_cancelled)
+        self._catalogue_runner = TaskRunner(self)
+        self._catalogue_runner.done.connect(self._on_catalogue)
+        self._catalogue_runner.failed.connect(lambda tag, msg: self._set_state_text(msg))
+        self.run_name: str | None = None
+        self.last_result = None
+        self.last_checkpoint: str | None = None
+        self._probe_step = -1
+        self._run_started = 0.0
+        self._epochs = 1
+        self._build()
+        self._set_running(False)
+        ctx.qws.dataset_changed.connect(self._on_dataset_changed)
+        self._on_dataset_changed()
+        self._catalogue_runner.start(catalogue_job, tag="catalogue")
 
-    def shutdown(self):
-        pass
+    # ---- layout -------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.model_box = QComboBox()
+        self.model_box.setEnabled(False)
+        self.model_box.addItem("reading model types…")
+        self.model_box.currentIndexChanged.connect(self._on_model_chosen)
+        self.description = QLabel()
+        self.description.setWordWrap(True)
+        self.description.setObjectName("hint")
+        self.data_label = QLabel()
+        self.data_label.setWordWrap(True)
+
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 10_000)
+        self.batch_size = QSpinBox()
+        self.batch_size.setRange(1, 65_536)
+        self.lr = QDoubleSpinBox()
+        self.lr.setDecimals(5)
+        self.lr.setRange(1e-5, 10.0)
+        self.lr.setSingleStep(1e-4)
+        self.code_dim = QSpinBox()
+        self.code_dim.setRange(1, 65_536)
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.val_fraction = QDoubleSpinBox()
+        self.val_fraction.setRange(0.0, 0.5)
+        self.val_fraction.setSingleStep(0.05)
+        self.val_fraction.setValue(0.1)
+        self.augment = QCheckBox("shift images by a pixel or two")
+        self.device_box = QComboBox()
+        self.device_box.addItem("cpu", "cpu")
+
+        common = QFormLayout()
+        common.addRow("epochs", self.epochs)
+        common.addRow("batch size", self.batch_size)
+        common.addRow("learning rate", self.lr)
+        common.addRow("code size", self.code_dim)
+        common.addRow("validation share", self.val_fraction)
+        common.addRow("seed", self.seed)
+        common.addRow("augment", self.augment)
+        common.addRow("device", self.device_box)
+        self.options = OptionsForm()
+
+        self.save_check = QCheckBox("Save checkpoint to")
+        self.save_check.setChecked(True)
+        self.save_path = QLineEdit()
+        browse = QToolButton()
+        browse.setText("…")
+        browse.clicked.connect(self._browse_checkpoint)
+        save_row = QHBoxLayout()
+        save_row.addWidget(self.save_path, 1)
+        save_row.addWidget(browse)
+        self.save_check.toggled.connect(self.save_path.setEnabled)
+
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.addWidget(_group("Model", [self.model_box, self.description]))
+        lv.addWidget(_group("Data", [self.data_label]))
+        hp = QGroupBox("Settings")
+        hp.setLayout(common)
+        lv.addWidget(hp)
+        self.options_group = _group("Model options", [self.options])
+        lv.addWidget(self.options_group)
+        cp = QGroupBox("Checkpoint")
+        cpl = QVBoxLayout(cp)
+        cpl.addWidget(self.save_check)
+        cpl.addLayout(save_row)
+        lv.addWidget(cp)
+        lv.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(left)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(330)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+        # right: progress, curves, samples
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setFormat("%p%")
+        self.state_label = QLabel("Choose a model and press Start.")
+        self.state_label.setObjectName("trainState")
+        self.loss_plot = LossPlot()
+        self.metric_plot = MetricPlot()
+        self.samples = SamplePanel()
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.addWidget(self.samples)
+        bottom.addWidget(self.metric_plot)
+        self.metric_plot.hide()
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.loss_plot)
+        right.addWidget(bottom)
+        right.setSizes([380, 260])
+        rv = QWidget()
+        rl = QVBoxLayout(rv)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.state_label)
+        rl.addWidget(self.bar)
+        rl.addWidget(right, 1)
+
+        self.start_button = QPushButton("Start")
+        self.start_button.setDefault(True)
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton("Cancel training")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.use_stopped_button = QPushButton("Use stopped model")
+        self.use_stopped_button.setToolTip("Load the checkpoint the cancelled run kept")
+        self.use_stopped_button.clicked.connect(self._use_stopped)
+        self.use_stopped_button.hide()
+        self.save_as_button = QPushButton("Save model as…")
+        self.save_as_button.clicked.connect(self._save_as)
+        self.save_as_button.setEnabled(False)
+        close = QPushButton("Close")
+        close.clicked.connect(self.close)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.use_stopped_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.save_as_button)
+        buttons.addWidget(close)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(scroll)
+        split.addWidget(rv)
+        split.setStretchFactor(1, 1)
+        split.setSizes([340, 740])
+        lay = QVBoxLayout(self)
+        lay.addWidget(split, 1)
+        lay.addLayout(buttons)
+
+    # ---- catalogue and choices --------------------------------------------------------------
+    def _on_catalogue(self, tag, cat: Catalogue) -> None:
+        self.catalogue = cat
+        self.model_box.blockSignals(True)
+        self.model_box.clear()
+        for info in cat.models:
+            self.model_box.addItem(info.key, info.key)
+            self.model_box.setItemData(self.model_box.count() - 1, info.description,
+                                       Qt.ItemDataRole.ToolTipRole)
+        self.model_box.setEnabled(True)
+        self.model_box.blockSignals(False)
+        self.device_box.clear()
+        for name, label in cat.devices:
+            self.device_box.addItem(label, name)
+        i = self.model_box.findData("dae")
+        self.model_box.setCurrentIndex(max(i, 0))
+        self._on_model_chosen()
+
+    def ready(self) -> bool:
+        """True once the model types are known (they are read in the background)."""
+        return self.catalogue is not None
+
+    def model_info(self) -> ModelInfo | None:
+        if self.catalogue is None:
+            return None
+        key = self.model_box.currentData()
+        return next((m for m in self.catalogue.models if m.key == key), None)
+
+    def set_model(self, key: str) -> None:
+        i = self.model_box.findData(key)
+        if i >= 0:
+            self.model_box.setCurrentIndex(i)
+
+    def _on_model_chosen(self, *_args) -> None:
+        info = self.model_info()
+        if info is None:
+            return
+        self.description.setText(info.description)
+        d = info.defaults
+        self.epochs.setValue(int(d.get("epochs", 10)))
+        self.batch_size.setValue(int(d.get("batch_size", 128)))
+        self.lr.setValue(float(d.get("lr", 1e-3)))
+        opts = dict(info.options)
+        self.code_dim.setValue(int(opts.get("code_dim", 32)))
+        self.code_dim.setEnabled("code_dim" in opts)
+        self.options.set_options(info.options)
+        self.options_group.setVisible(self.options.has_options())
+        ds = self.ctx.workspace.dataset
+        self.save_path.setText(default_checkpoint_path(info.key, ds.name if ds else "data"))
+        self._update_start_enabled()
+
+    def _on_dataset_changed(self) -> None:
+        ds = self.ctx.workspace.dataset
+        if ds is None:
+            self.data_label.setText("No data set open.")
+        else:
+            facts = f"<b>{ds.name or 'data'}</b>: {ds.count:,} items"
+            if ds.shape:
+                facts += f", {ds.shape[0]}×{ds.shape[1]}×{ds.shape[2]}"
+            if ds.labels is not None and ds.class_names:
+                facts += f", {len(ds.class_names)} classes"
+            if ds.partners is not None:
+                facts += ", image pairs"
+            self.data_label.setText(facts)
+        self._update_start_enabled()
+
+    def _data_problem(self) -> str | None:
+        ds = self.ctx.workspace.dataset
+        info = self.model_info()
+        if ds is None:
+            return "Open a data set first (File ▸ Open data…)."
+        if not ds.has_images:
+            return "This data set holds codes, not images: open an image data set to train."
+        if info is not None and info.needs_labels and not ds.has_labels:
+            return f"'{info.key}' learns from class labels, and {ds.name or 'this data set'} has none."
+        if info is not None and info.needs_pairs and ds.partners is None:
+            return f"'{info.key}' learns from image pairs: open a paired set such as sample:shifts."
+        return None
+
+    def _update_start_enabled(self) -> None:
+        problem = self._data_problem()
+        running = self.runner.is_running()
+        self.start_button.setEnabled(self.ready() and problem is None and not running)
+        if problem and not running:
+            self._set_state_text(problem)
+
+    # ---- running ------------------------------------------------------------------------------
+    def train_config(self):
+        """The TrainConfig the dialog's fields describe."""
+        from explorer.training.engine import TrainConfig
+
+        info = self.model_info()
+        ds = self.ctx.workspace.dataset
+        batch = self.batch_size.value()
+        steps_per_epoch = max(1, math.ceil(ds.count * (1 - self.val_fraction.value()) / batch))
+        return TrainConfig(
+            model=info.key,
+            epochs=self.epochs.value(),
+            batch_size=batch,
+            lr=self.lr.value(),
+            code_dim=self.code_dim.value() if self.code_dim.isEnabled() else None,
+            device=self.device_box.currentData() or "auto",
+            seed=self.seed.value(),
+            val_fraction=self.val_fraction.value(),
+            augment=self.augment.isChecked(),
+            options=self.options.values(),
+            checkpoint=self.save_path.text().strip() if self.save_check.isChecked() else None,
+            probe_size=min(2000, ds.count),
+            probe_every=max(1, steps_per_epoch // 4),  # about four scatter frames per epoch
+        )
+
+    def start(self) -> None:
+        """Start training with the dialog's settings (does nothing if it cannot start)."""
+        if not self.start_button.isEnabled():
+            return
+        from explorer.training.engine import train  # torch is already imported by the catalogue
+
+        config = self.train_config()
+        if config.checkpoint:
+            os.makedirs(os.path.dirname(os.path.abspath(config.checkpoint)), exist_ok=True)
+        data = self.ctx.workspace.dataset
+        self.run_name = self._unique_name(f"{config.model} ({data.name or 'data'})")
+        self.last_result = None
+        self.last_checkpoint = config.checkpoint
+        self._probe_step = -1
+        self.loss_plot.clear_data()
+        self.metric_plot.clear_data()
+        self.metric_plot.set_key(None)
+        self.metric_plot.hide()
+        self.samples.clear_data()
+        self.samples.show()
+        self.bar.setValue(0)
+        self.use_stopped_button.hide()
+        self.save_as_button.setEnabled(False)
+        self._run_started = time.perf_counter()
+        self._epochs = int(config.epochs)
+        self._set_state_text(f"Starting {config.model} on {config.device}…")
+        self.runner.start(lambda: train(config, data), tag=(self.run_name, config))
+        self._set_running(True)
+
+    def cancel(self) -> None:
+        """Stop the run at its next batch; the checkpoint written so far is kept."""
+        if self.runner.is_running():
+            self._set_state_text("Stopping after this batch…")
+            self.runner.cancel()
+
+    def is_training(self) -> bool:
+        return self.runner.is_running()
+
+    def shutdown(self) -> None:
+        self.runner.shutdown(30000)
+        self._catalogue_runner.shutdown()
+
+    def busy(self) -> bool:
+        return self.runner.is_running()
+
+    def _set_running(self, running: bool) -> None:
+        self.cancel_button.setEnabled(running)
+        for w in (self.model_box, self.epochs, self.batch_size, self.lr, self.code_dim, self.seed,
+                  self.val_fraction, self.augment, self.device_box, self.options, self.save_check,
+                  self.save_path):
+            w.setEnabled(not running and (w is not self.model_box or self.ready()))
+        if not running:
+            info = self.model_info()
+            self.code_dim.setEnabled(info is not None and any(n == "code_dim" for n, _ in info.options))
+            self.save_path.setEnabled(self.save_check.isChecked())
+        self._update_start_enabled()
+
+    def _set_state_text(self, text: str) -> None:
+        self.state_label.setText(text)
+
+    # ---- progress from the worker ---------------------------------------------------------------
+    def _on_progress(self, tag, rec: Progress) -> None:
+        if tag[0] != self.run_name:
+            return
+        m = rec.metrics
+        self.bar.setValue(int(rec.fraction * 1000))
+        parts = [rec.message or "training", f"step {rec.step:,}/{rec.total:,}"]
+        if rec.loss is not None and math.isfinite(rec.loss):
+            parts.append(f"loss {rec.loss:.4g}")
+        if "val_loss" in m:
+            parts.append(f"val {m['val_loss']:.4g}")
+        if "items_per_s" in m and m["items_per_s"] > 0:
+            parts.append(f"{m['items_per_s']:,.0f} items/s")
+        parts.append(f"ETA {format_eta(m.get('eta_s', math.nan))}")
+        self._set_state_text("  ·  ".join(parts))
+        self.loss_plot.add(rec, self._epochs)
+        key = model_metric_key(m)
+        if key is not None and self.metric_plot.key != key:
+            self.metric_plot.set_key(key)
+            self.metric_plot.show()
+        self.metric_plot.add(rec)
+        payload = rec.payload if isinstance(rec.payload, dict) else {}
+        samples = payload.get("samples")
+        if samples is not None and payload.get("samples_epoch", -1) != self.samples.epoch:
+            self.samples.set_samples(samples, int(payload["samples_epoch"]))
+        elif samples is None and key is not None:
+            self.samples.hide()  # a metric model: its figure is the panel
+        probe = payload.get("probe_codes")
+        step = int(payload.get("probe_step", -1))
+        if probe is not None and step > self._probe_step:
+            self._probe_step = step
+            self.ctx.workspace.add_probe_frame(self.run_name, payload["probe_indices"], step, probe)
+        self.progress.emit(rec)
+
+    def _on_done(self, tag, result) -> None:
+        from explorer.models.encoders import model_encoder
+
+        self.last_result = result
+        self._set_running(False)
+        name = self.run_name
+        ds = self.ctx.workspace.dataset
+        enc = model_encoder(result.model, name=name, class_names=list(ds.class_names) if ds else None,
+                            summary=result.summary)
+        self.ctx.workspace.add_model(name, enc)
+        s = result.summary
+        secs = s.get("seconds", time.perf_counter() - self._run_started)
+        text = f"Finished: {name} in {secs:.0f}s, {s.get('items_per_s', 0):,.0f} items/s"
+        if "val_loss" in s:
+            text += f", validation loss {s['val_loss']:.4g}"
+        if "auc" in s:
+            text += f", AUC {s['auc']:.3f}"
+        self._set_state_text(text + ". Its codes are being computed.")
+        self.bar.setValue(1000)
+        self.save_as_button.setEnabled(bool(result.checkpoint and os.path.exists(result.checkpoint)))
+        self.ctx.show_status(f"{name} joined the models")
+        self.finished_model.emit(name)
+
+    def _on_failed(self, tag, message: str) -> None:
+        self._set_running(False)
+        self._set_state_text(f"Training stopped: {message}")
+        self.ctx.show_error(message)
+
+    def _on_cancelled(self, tag) -> None:
+        if tag[0] != self.run_name:
+            return
+        self._set_running(False)
+        path = self.last_checkpoint
+        if path and os.path.exists(path):
+            self._set_state_text(f"Cancelled. The checkpoint so far is kept in {path}.")
+            self.use_stopped_button.show()
+            self.save_as_button.setEnabled(True)
+        else:
+            self._set_state_text("Cancelled.")
+
+    # ---- after a run ----------------------------------------------------------------------------
+    def _use_stopped(self) -> None:
+        loader = self.ctx.services.get("loader")
+        if loader is not None and self.last_checkpoint:
+            loader.load_models([self.last_checkpoint])
+            self.use_stopped_button.hide()
+
+    def _save_as(self) -> None:
+        src = self.last_checkpoint
+        if not src or not os.path.exists(src):
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save model", os.path.basename(src),
+                                              "Checkpoints (*.safetensors)")
+        if path:
+            atomic_write(path, lambda tmp: shutil.copyfile(src, tmp))
+
+    def _browse_checkpoint(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Checkpoint file", self.save_path.text(),
+                                              "Checkpoints (*.safetensors)")
+        if path:
+            self.save_path.setText(path if path.endswith(".safetensors") else path + ".safetensors")
+
+    def _unique_name(self, base: str) -> str:
+        names = set(self.ctx.workspace.models) | set(self.ctx.workspace.probes)
+        if base not in names:
+            return base
+        k = 2
+        while f"{base} #{k}" in names:
+            k += 1
+        return f"{base} #{k}"
+
+    def closeEvent(self, event) -> None:
+        # closing the window does not stop a run: it goes on in the background (reopen to watch)
+        super().closeEvent(event)
+
+
+def _group(title: str, widgets: list[QWidget]) -> QGroupBox:
+    box = QGroupBox(title)
+    lay = QVBoxLayout(box)
+    for w in widgets:
+        lay.addWidget(w)
+    return box

@@ -1,0 +1,330 @@
+"""The training dialog's live panels: loss curves, the sample panel, and the model-options form."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QSizePolicy,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.core.progress import Progress
+from explorer.ui.imaging import to_qimage
+
+TRAIN_PEN = pg.mkPen("#1f77b4", width=1.5)
+VAL_PEN = pg.mkPen("#d62728", width=2)
+METRIC_NAMES = {"auc": "validation AUC", "nmse": "validation NMSE", "mse": "validation MSE",
+                "accuracy": "validation accuracy"}
+
+
+# ---- the catalogue of trainable models (read in a worker: it imports torch) -------------------
+@dataclass
+class ModelInfo:
+    key: str
+    description: str
+    options: list[tuple[str, Any]]  # (field name, default) of the model's Config dataclass
+    defaults: dict  # epochs, batch_size, lr
+    needs_labels: bool = False
+    needs_pairs: bool = False
+
+
+@dataclass
+class Catalogue:
+    models: list[ModelInfo] = field(default_factory=list)
+    devices: list[tuple[str, str]] = field(default_factory=list)  # (name, label)
+
+
+def catalogue_job() -> Iterator[Progress]:
+    """Read the registered models and the devices that exist; returns a :class:`Catalogue`."""
+    yield Progress(message="reading model types")
+    from explorer.models.base import model_class, model_keys
+    from explorer.training.devices import available_devices, describe_device
+
+    out = Catalogue()
+    for key in model_keys():
+        cls = model_class(key)
+        options = []
+        for f in dataclasses.fields(cls.Config):
+            if f.default is not dataclasses.MISSING:
+                options.append((f.name, f.default))
+            elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+                options.append((f.name, f.default_factory()))  # type: ignore[misc]
+        out.models.append(ModelInfo(key, cls.description, options, dict(cls.defaults),
+                                    bool(cls.needs_labels), bool(cls.needs_pairs)))
+    devices = available_devices()
+    _warm_up_torch()
+    out.devices = [("auto", f"auto ({devices[0]})")] + [(d, describe_device(d)) for d in devices]
+    return out
+
+
+def _warm_up_torch() -> None:
+    """Import the engine and run one tiny optimiser step here, in the worker, so the first
+    training step does not pay for lazy imports and kernel set-up while the GUI waits on the GIL."""
+    import torch
+
+    import explorer.models.encoders  # noqa: F401
+    import explorer.training.engine  # noqa: F401
+
+    layer = torch.nn.Linear(4, 2)
+    opt = torch.optim.Adam(layer.parameters(), lr=1e-3)
+    layer(torch.zeros(3, 4)).square().mean().backward()
+    opt.step()
+
+
+# ---- model options form ------------------------------------------------------------------------
+class OptionsForm(QWidget):
+    """One editor per field of a model's Config (bool, int, float, str, tuple of numbers)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.form = QFormLayout(self)
+        self.form.setContentsMargins(0, 0, 0, 0)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self._editors: dict[str, tuple[QWidget, Any]] = {}
+
+    def set_options(self, options: list[tuple[str, Any]], skip=("code_dim",)) -> None:
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        self._editors.clear()
+        for name, default in options:
+            if name in skip:
+                continue
+            editor = _editor_for(default)
+            if editor is None:
+                continue
+            editor.setObjectName(f"opt_{name}")
+            self.form.addRow(name.replace("_", " "), editor)
+            self._editors[name] = (editor, default)
+
+    def values(self) -> dict[str, Any]:
+        """The options that differ from the model's defaults."""
+        out = {}
+        for name, (editor, default) in self._editors.items():
+            value = _value_of(editor, default)
+            if value != default:
+                out[name] = value
+        return out
+
+    def has_options(self) -> bool:
+        return bool(self._editors)
+
+    def editor(self, name: str) -> QWidget:
+        return self._editors[name][0]
+
+
+def _editor_for(default) -> QWidget | None:
+    if isinstance(default, bool):
+        w = QCheckBox()
+        w.setChecked(default)
+        return w
+    if isinstance(default, int):
+        w = QSpinBox()
+        w.setRange(-1_000_000, 1_000_000)
+        w.setValue(default)
+        return w
+    if isinstance(default, float):
+        w = QDoubleSpinBox()
+        w.setDecimals(4)
+        w.setRange(-1e6, 1e6)
+        w.setSingleStep(0.05 if abs(default) < 10 else 1.0)
+        w.setValue(default)
+        return w
+    if isinstance(default, str):
+        return QLineEdit(default)
+    if isinstance(default, (tuple, list)) and all(isinstance(v, (int, float)) for v in default):
+        w = QLineEdit(", ".join(str(v) for v in default))
+        w.setToolTip("numbers separated by commas")
+        return w
+    return None
+
+
+def _value_of(editor: QWidget, default):
+    if isinstance(editor, QCheckBox):
+        return editor.isChecked()
+    if isinstance(editor, (QSpinBox, QDoubleSpinBox)):
+        return editor.value()
+    text = editor.text().strip()
+    if isinstance(default, (tuple, list)):
+        kind = float if any(isinstance(v, float) for v in default) else int
+        try:
+            return tuple(kind(s) for s in text.replace(" ", "").split(",") if s)
+        except ValueError:
+            return tuple(default)
+    return text
+
+
+# ---- live panels -------------------------------------------------------------------------------
+class LossPlot(pg.PlotWidget):
+    """Training loss (per reported step) and validation loss (per epoch) against epochs."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setMinimumHeight(200)
+        self.setLabel("bottom", "epoch")
+        self.setLabel("left", "loss")
+        self.setTitle("Loss", size="10pt")
+        self.getAxis("left").enableAutoSIPrefix(False)
+        self.showGrid(x=True, y=True, alpha=0.25)
+        self.addLegend(offset=(-10, 10))
+        self.train_curve = self.plot([], [], pen=TRAIN_PEN, name="train")
+        self.val_curve = self.plot([], [], pen=VAL_PEN, symbol="o", symbolSize=6,
+                                   symbolBrush="#d62728", symbolPen=None, name="validation")
+        self.getPlotItem().setMenuEnabled(False)
+        self.clear_data()
+
+    def clear_data(self) -> None:
+        self.train_x: list[float] = []
+        self.train_y: list[float] = []
+        self.val_x: list[float] = []
+        self.val_y: list[float] = []
+        self.train_curve.setData([], [])
+        self.val_curve.setData([], [])
+
+    def add(self, rec: Progress, epochs: int) -> None:
+        """Add a record of a run of ``epochs`` epochs (x = step / total * epochs)."""
+        m = rec.metrics
+        if rec.loss is not None and math.isfinite(rec.loss) and rec.step > 0 and rec.total:
+            epoch_end = bool(isinstance(rec.payload, dict) and rec.payload.get("epoch_end"))
+            if not epoch_end:  # the epoch-end record repeats the epoch's mean: keep the per-step curve
+                self.train_x.append(rec.step / rec.total * epochs)
+                self.train_y.append(float(rec.loss))
+                self.train_curve.setData(self.train_x, self.train_y)
+        if "val_loss" in m and "val_epoch" in m:
+            ve = float(m["val_epoch"])
+            if not self.val_x or ve > self.val_x[-1]:
+                self.val_x.append(ve)
+                self.val_y.append(float(m["val_loss"]))
+                self.val_curve.setData(self.val_x, self.val_y)
+
+
+class MetricPlot(pg.PlotWidget):
+    """The model's own validation figure per epoch (AUC for metric models, NMSE for gae, ...)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setMinimumHeight(160)
+        self.setLabel("bottom", "epoch")
+        self.getAxis("left").enableAutoSIPrefix(False)
+        self.showGrid(x=True, y=True, alpha=0.25)
+        self.curve = self.plot([], [], pen=pg.mkPen("#2ca02c", width=2), symbol="o", symbolSize=6,
+                               symbolBrush="#2ca02c", symbolPen=None)
+        self.getPlotItem().setMenuEnabled(False)
+        self.key: str | None = None
+        self.clear_data()
+
+    def clear_data(self) -> None:
+        self.xs: list[float] = []
+        self.ys: list[float] = []
+        self.curve.setData([], [])
+
+    def set_key(self, key: str | None) -> None:
+        self.key = key
+        label = METRIC_NAMES.get(key or "", f"validation {key}")
+        self.setLabel("left", label)
+        self.setTitle(label[0].upper() + label[1:], size="10pt")
+        if key == "auc":
+            self.setYRange(0.5, 1.0)
+
+    def add(self, rec: Progress) -> bool:
+        """Append the record's metric if it is from a new epoch; True when it did."""
+        m = rec.metrics
+        if self.key is None or self.key not in m or "val_epoch" not in m:
+            return False
+        ve = float(m["val_epoch"])
+        if self.xs and ve <= self.xs[-1]:
+            return False
+        self.xs.append(ve)
+        self.ys.append(float(m[self.key]))
+        self.curve.setData(self.xs, self.ys)
+        if self.key == "auc":
+            self.setYRange(min(0.5, min(self.ys)), 1.0)
+        return True
+
+
+def model_metric_key(metrics: dict) -> str | None:
+    """The model's own validation figure among ``metrics`` (not the loss, not bookkeeping)."""
+    for key in ("auc", "nmse", "accuracy"):
+        if key in metrics:
+            return key
+    return None
+
+
+def tile_samples(samples: np.ndarray, gap: int = 2) -> np.ndarray:
+    """(rows, n, C, H, W) float images -> one (C, rows*H + gaps, n*W + gaps) image, white gaps."""
+    s = np.clip(np.asarray(samples, dtype=np.float32), 0, 1)
+    rows, n, c, h, w = s.shape
+    out = np.ones((c, rows * h + (rows - 1) * gap, n * w + (n - 1) * gap), dtype=np.float32)
+    for r in range(rows):
+        for i in range(n):
+            y, x = r * (h + gap), i * (w + gap)
+            out[:, y : y + h, x : x + w] = s[r, i]
+    return out
+
+
+class SamplePanel(QWidget):
+    """The model's sample images (inputs over reconstructions), scaled up by whole pixels."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.title = QLabel("Reconstructions appear after the first epoch")
+        self.title.setObjectName("panelTitle")
+        self.image = QLabel()
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.setMinimumHeight(120)
+        self.image.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.image.setStyleSheet("background: white; border: 1px solid #ccc;")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.title)
+        lay.addWidget(self.image, 1)
+        self._tiled: np.ndarray | None = None
+        self.epoch = -1
+
+    def clear_data(self) -> None:
+        self._tiled = None
+        self.epoch = -1
+        self.image.clear()
+        self.title.setText("Reconstructions appear after the first epoch")
+
+    def set_samples(self, samples: np.ndarray, epoch: int) -> None:
+        self._tiled = tile_samples(samples)
+        self.epoch = epoch
+        rows = samples.shape[0]
+        what = {2: "top: input, bottom: reconstruction",
+                3: "rows: input, corrupted input, reconstruction"}.get(rows, f"{rows} rows")
+        self.title.setText(f"Validation samples after epoch {epoch} ({what})")
+        self._render()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._render()
+
+    def _render(self) -> None:
+        if self._tiled is None:
+            return
+        _, h, w = self._tiled.shape
+        avail_w, avail_h = max(1, self.image.width() - 8), max(1, self.image.height() - 8)
+        scale = max(1, int(min(avail_w / w, avail_h / h)))
+        pix = QPixmap.fromImage(to_qimage(self._tiled)).scaled(
+            w * scale, h * scale, Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.FastTransformation)
+        self.image.setPixmap(pix)
+
+    def pixmap_size(self) -> tuple[int, int]:
+        pix = self.image.pixmap()
+        return (0, 0) if pix is None or pix.isNull() else (pix.width(), pix.height())
