@@ -13,6 +13,7 @@ transform_<name>. See README.md beside this file for where each set comes from a
 from __future__ import annotations
 
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -30,10 +31,20 @@ PATCH = 13
 
 
 def save(out_dir: Path, name: str, **arrays) -> Path:
+    """Write a compressed .npz that is byte-for-byte the same on every rebuild (fixed timestamps)."""
     path = out_dir / f"{name}.npz"
-    atomic_write(path, lambda tmp: np.savez_compressed(tmp, **arrays))
+
+    def write(tmp: str) -> None:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for key, value in arrays.items():
+                info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                with zf.open(info, "w", force_zip64=True) as f:
+                    np.lib.format.write_array(f, np.asarray(value), allow_pickle=False)
+
+    atomic_write(path, write)
     path.chmod(0o644)  # the temp file was private
-    # np.savez_compressed appends .npz to names without it; atomic_write's temp name ends in .npz
     print(f"{path.name}: {path.stat().st_size / 1e6:.2f} MB", flush=True)
     return path
 
