@@ -196,7 +196,8 @@ def load_folder_job(folder: str) -> Iterator[Progress]:
     if not images:
         what = f"{total} files could not be read" if total else "the folder is empty"
         first = f" (first: {skipped[0]})" if skipped else ""
-        raise DataError(f"No images found in {folder}: {what}{first}.")
+        hint = _data_files_hint(files)
+        raise DataError(f"No images found in {folder}: {what}{first}{hint}.")
     yield Progress(total, total, "bringing images to one shape")
     stacked, notes = conform(images)
     del images
@@ -208,6 +209,17 @@ def load_folder_job(folder: str) -> Iterator[Progress]:
         stacked, np.asarray(kept_labels, dtype=np.int64), names, paths, name, "folder-classes",
         skipped=skipped, notes=notes,
     )
+
+
+def _data_files_hint(files: list[str]) -> str:
+    """'; open X instead' when the folder holds data set files (IDX, .npz, vectors .tsv)."""
+    names = [os.path.basename(p) for p in files]
+    found = [n for n in names if ("images" in n.lower() and "idx" in n.lower())
+             or n.lower().endswith(".npz") or (n.lower().endswith(".tsv") and "vectors" in n.lower())]
+    if not found:
+        return ""
+    shown = " or ".join(found[:2])
+    return f"; to open the data set in it, open {shown} instead"
 
 
 def load_image_file(path: str) -> ImageSet:
