@@ -1,0 +1,108 @@
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QItemSelectionModel, Qt
+
+from explorer.core.imageset import ImageSet
+from explorer.ui.views.browser import INDEX_ROLE, MIME_INDEX, View, filter_rows, indices_from_mime
+
+
+@pytest.fixture
+def browser(qtbot, ctx, digits_set):
+    digits_set.paths = [f"/data/{'even' if i % 2 == 0 else 'odd'}/img{i}.png" for i in range(digits_set.count)]
+    ctx.workspace.set_dataset(digits_set)
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.resize(400, 500)
+    view.show()
+    return view
+
+
+def test_filter_rows(digits_set):
+    labels = digits_set.labels
+    np.testing.assert_array_equal(filter_rows(digits_set, 7), np.flatnonzero(labels == 7))
+    assert len(filter_rows(digits_set)) == digits_set.count
+    assert filter_rows(digits_set, None, "#12").tolist() == [12]
+    assert np.all(labels[filter_rows(digits_set, None, "3")] == 3)  # text matches class names
+    only = np.array([0, 5, 10, 11])
+    assert filter_rows(digits_set, int(labels[10]), "", only).tolist() == [
+        i for i in only if labels[i] == labels[10]]
+    digits_set.paths = [f"p/{i}.png" for i in range(digits_set.count)]
+    assert filter_rows(digits_set, None, "p/17.").tolist() == [17]
+    assert len(filter_rows(None)) == 0
+
+
+def test_class_and_text_filters_change_the_grid(qtbot, browser, digits_set):
+    browser.set_class_filter(4)
+    assert browser.model.rowCount() == int((digits_set.labels == 4).sum())
+    browser.text_box.setText("odd")
+    qtbot.waitUntil(lambda: browser.model.rowCount() < int((digits_set.labels == 4).sum()), timeout=2000)
+    shown = browser.shown_indices()
+    assert np.all(shown % 2 == 1) and np.all(digits_set.labels[shown] == 4)
+    assert "of 1,797" in browser.count_label.text()
+
+
+def test_selection_is_linked_both_ways(qtbot, browser, ctx):
+    ws = ctx.workspace
+    sm = browser.grid.selectionModel()
+    sm.select(browser.model.index(3), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    sm.select(browser.model.index(5), QItemSelectionModel.SelectionFlag.Select)
+    assert ws.selection.tolist() == [3, 5]
+    ws.set_selection([10, 11, 12, 40])  # e.g. a lasso in the scatter
+    rows = sorted(ix.row() for ix in sm.selectedIndexes())
+    assert rows == [10, 11, 12, 40]
+    assert "4 selected" in browser.count_label.text()
+    browser.only_selected.setChecked(True)
+    assert browser.shown_indices().tolist() == [10, 11, 12, 40]
+    # filtering keeps the workspace selection
+    browser.only_selected.setChecked(False)
+    browser.set_class_filter(int(ctx.workspace.dataset.labels[10]))
+    assert ws.selection.tolist() == [10, 11, 12, 40]
+
+
+def test_double_click_makes_the_query_and_drag_carries_index_and_png(qtbot, browser, ctx):
+    index = browser.model.index(7)
+    browser.grid.doubleClicked.emit(index)
+    assert ctx.workspace.query_index == 7
+    md = browser.model.mimeData([browser.model.index(7), browser.model.index(9)])
+    assert indices_from_mime(md) == [7, 9]
+    assert md.hasFormat(MIME_INDEX) and md.hasImage()
+    png = bytes(md.data("image/png"))
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert md.imageData().width() == 8
+
+
+def test_grid_stays_lazy_and_fast_at_100k(qtbot, ctx):
+    rng = np.random.default_rng(0)
+    n = 100_000
+    images = rng.integers(0, 255, size=(n, 1, 16, 16), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=n)
+    big = ImageSet(images=images, labels=labels, class_names=[str(k) for k in range(10)], name="big")
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.resize(420, 600)
+    view.show()
+    t0 = time.perf_counter()
+    ctx.workspace.set_dataset(big)
+    qtbot.wait(1)
+    open_s = time.perf_counter() - t0
+    assert view.model.rowCount() == n
+    frames = []
+    for frac in (0.25, 0.5, 0.75, 1.0):  # jump through the grid, painting each screen
+        sb = view.grid.verticalScrollBar()
+        t0 = time.perf_counter()
+        sb.setValue(int(sb.maximum() * frac))
+        view.grid.viewport().repaint()
+        frames.append(time.perf_counter() - t0)
+    cached = len(ctx.services["thumbnails"])
+    print(f"\n100k items: open {open_s * 1000:.0f} ms, worst screen {max(frames) * 1000:.0f} ms, "
+          f"{cached} thumbnails made")
+    assert cached < 2000  # only what was shown, not 100,000
+    assert open_s < 2.0 and max(frames) < 0.5
+    last = view.model.index(n - 1)
+    assert view.grid.visualRect(last).isValid()  # the last item is laid out on screen
+    assert last.data(INDEX_ROLE) == n - 1
+    view.set_class_filter(3)
+    assert view.model.rowCount() == int((labels == 3).sum())
+    assert view.grid.model().index(0).data(Qt.ItemDataRole.DecorationRole) is not None
