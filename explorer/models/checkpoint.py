@@ -93,7 +93,12 @@ def load(path: str | os.PathLike, device: str = "cpu") -> Checkpoint:
     try:
         cls = model_class(meta["architecture"])
         config = make_config(meta["architecture"], options=meta["config"])
+        # build it without memory first: metadata claiming a huge input or code would otherwise
+        # allocate gigabytes before the weights are found not to fit
+        _check_shapes(path, meta["architecture"], cls, config, meta["input_shape"], tensors)
         model = cls(config, meta["input_shape"])
+    except ModelFileError:
+        raise
     except ExplorerError as err:
         raise ModelFileError(f"{_short(path)} cannot be rebuilt: {err}") from None
     except Exception as err:
@@ -126,6 +131,29 @@ def load(path: str | os.PathLike, device: str = "cpu") -> Checkpoint:
 
 
 # ---- helpers ---------------------------------------------------------------------------------
+def _check_shapes(path: str, arch: str, cls, config, input_shape, tensors: dict) -> None:
+    """Refuse a file whose weights do not have the shapes its metadata imply (checked on torch's
+    meta device, which allocates nothing)."""
+    import torch
+
+    with torch.device("meta"):
+        expected = {k: tuple(v.shape) for k, v in cls(config, input_shape).state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in tensors.items()}
+    if expected == found:
+        return
+    missing = sorted(set(expected) - set(found))
+    extra = sorted(set(found) - set(expected))
+    if missing or extra:
+        detail = f"missing {missing[0]}" if missing else f"unexpected {extra[0]}"
+    else:
+        k = next(k for k in expected if expected[k] != found[k])
+        detail = f"{k} is {list(found[k])} in the file, {list(expected[k])} in the model"
+    raise ModelFileError(
+        f"{_short(path)} claims to be a '{arch}' model but its weights do not match that "
+        f"architecture ({detail})."
+    )
+
+
 def _short(path: str) -> str:
     return os.path.basename(path) or path
 
