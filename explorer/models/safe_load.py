@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import os
 import pickletools
+import warnings
 import zipfile
 
 from explorer.core.errors import ModelFileError
@@ -264,7 +265,9 @@ def load_torchscript(path: str | os.PathLike, device: str = "cpu"):
     check_archive(path)
     where = os.path.basename(path)
     try:
-        return torch.jit.load(path, map_location=device)
+        with warnings.catch_warnings():  # torch 2.9+ deprecates TorchScript; users still have such files
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return torch.jit.load(path, map_location=device)
     except Exception as err:  # RuntimeError / ValueError from the C++ loader
         first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
         raise ModelFileError(
