@@ -68,7 +68,11 @@ def save(
         "summary": json.dumps(summary or {}, default=_jsonable),
         "name": name or f"{model.key} ({(summary or {}).get('data', '')})".replace(" ()", ""),
     }
-    atomic_write(os.fspath(path), lambda tmp: save_file(tensors, tmp, metadata=metadata))
+    path = os.fspath(path)
+    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)  # the temp file was private; give the usual permissions
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:

@@ -252,11 +252,12 @@ def train(
         metrics = {
             "epoch": state["epoch"] + (0.0 if epoch_end else (step % per_epoch) / per_epoch),
             "items_per_s": state["items"] / max(state["train_seconds"], 1e-9),
-            "eta_s": elapsed / step * max(total - step, 0) if step else math.nan,
             "lr": lr,
             **extra,
             **val_metrics,
         }
+        if step:  # no estimate before the first step
+            metrics["eta_s"] = elapsed / step * max(total - step, 0)
         return Progress(step=step, total=max(total, step), message=message, loss=loss,
                         metrics=metrics, payload=dict(payload, epoch_end=epoch_end))
 

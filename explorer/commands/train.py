@@ -1,0 +1,92 @@
+"""`explorer train`: train a model on a data set and save it as one .safetensors checkpoint.
+
+    explorer train --model dae --data sample:mnist --epochs 5 --out dae.safetensors
+
+Prints a text progress bar on standard error and the training summary as one JSON line on
+standard output. Fine-tune an existing encoder with ``--model finetune --backbone FILE``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from explorer.commands._common import drive, print_json
+from explorer.core.errors import ExplorerError
+
+DEVICES = ("auto", "cpu", "cuda", "mps")  # explorer.training.devices.DEVICE_CHOICES, without torch
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, metavar="KEY",
+                        help="ae, dae, cae, siamese, triplet, gae, finetune, ... (see DESIGN.md)")
+    parser.add_argument("--data", required=True, metavar="DATA", help="a data set, e.g. sample:mnist")
+    parser.add_argument("--out", required=True, metavar="FILE.safetensors", help="checkpoint to write")
+    parser.add_argument("--epochs", type=int, default=None, help="passes over the data (model default)")
+    parser.add_argument("--code-dim", type=int, default=None, help="size of the code (model default)")
+    parser.add_argument("--batch-size", type=int, default=None, help="items per step (model default)")
+    parser.add_argument("--lr", type=float, default=None, help="learning rate (model default)")
+    parser.add_argument("--device", choices=DEVICES, default="auto",
+                        help="auto picks CUDA, then MPS, then the CPU")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (runs repeat exactly)")
+    parser.add_argument("--val-fraction", type=float, default=0.1, help="share held out for validation")
+    parser.add_argument("--augment", action="store_true", help="shift training images by a pixel or two")
+    parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                        help="a model option, e.g. linear=true, distance=cosine, hidden=[256,64]")
+    parser.add_argument("--backbone", metavar="FILE",
+                        help="with --model finetune: the encoder to fine-tune (.safetensors, .pt, .pt2)")
+    parser.add_argument("--freeze", action="store_true",
+                        help="with --backbone: train only the new head, keep the backbone fixed")
+
+
+def parse_options(pairs: list[str]) -> dict:
+    """['linear=true', 'hidden=[256,64]', 'distance=cosine'] -> {'linear': True, ...}."""
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ExplorerError(f"--option {pair}: write NAME=VALUE, e.g. --option margin=0.5.")
+        name, text = pair.split("=", 1)
+        low = text.strip().lower()
+        if low in ("true", "false"):
+            value = low == "true"
+        else:
+            try:
+                value = json.loads(text)
+            except ValueError:
+                value = text
+        out[name.strip().replace("-", "_")] = value
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from explorer.data import load_data_job
+    from explorer.training.engine import TrainConfig, train
+
+    if not args.out.lower().endswith(".safetensors"):
+        raise ExplorerError(f"--out {args.out}: checkpoints are .safetensors files; name it FILE.safetensors.")
+    options = parse_options(args.option)
+    data = drive(load_data_job(args.data), label="loading")
+    model = None
+    if args.backbone or args.model == "finetune":
+        from explorer.training.finetune import finetune_model
+
+        if not args.backbone:
+            raise ExplorerError("--model finetune needs --backbone FILE, the encoder to fine-tune.")
+        model = finetune_model(args.backbone, data, code_dim=args.code_dim,
+                               freeze=args.freeze, options=options)
+    config = TrainConfig(
+        model=args.model if model is None else model.key,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        code_dim=args.code_dim,
+        device=args.device,
+        seed=args.seed,
+        val_fraction=args.val_fraction,
+        augment=args.augment,
+        options=options if model is None else {},
+        checkpoint=args.out,
+    )
+    result = drive(train(config, data, model=model), label="training")
+    print_json({"out": args.out, **result.summary})
+    return 0
