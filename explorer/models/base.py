@@ -28,7 +28,7 @@ from explorer.core.imageset import ImageSet
 MODELS: dict[str, type["TrainableModel"]] = {}
 
 # modules of this package that hold no model (not imported by the registry scan)
-_NOT_MODELS = {"base", "checkpoint", "encoders", "external", "sampling", "towers"}
+_NOT_MODELS = {"base", "checkpoint", "encoders", "external", "safe_load", "sampling", "towers"}
 
 
 def register(cls: type["TrainableModel"]) -> type["TrainableModel"]:

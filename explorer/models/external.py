@@ -1,7 +1,10 @@
 """Encoders from files made elsewhere: TorchScript, torch.export (.pt2), ONNX, and the one safe
 case of a pickled torch file.
 
-What loading each format can do (why we accept it):
+Every torch archive (.pt/.pth/.ckpt/TorchScript/.pt2) is first scanned by
+:func:`explorer.models.safe_load.check_archive`, which reads each pickle inside it opcode by opcode
+(running nothing) and refuses the file if any pickle names a callable outside torch's own
+tensor-rebuilding functions. Then, as a second line of defence:
 
 - TorchScript (``torch.jit.save``; a zip with ``code/`` and ``constants.pkl``): ``torch.jit.load``
   reads it with TorchScript's own C++ unpickler, which builds only tensors and TorchScript types and
@@ -69,8 +72,11 @@ def load_torch_file(path: str, device: str = "cpu") -> TorchEncoder:
     """A TorchScript archive, or a weights-only torch.save of one of our checkpoints."""
     import torch
 
+    from explorer.models.safe_load import check_archive
+
     name = os.path.basename(path)
     info = sidecar(path)
+    check_archive(path)  # refuses pickles that would import anything but tensor rebuilders
     if _is_torchscript(path):
         try:
             with warnings.catch_warnings():  # "torch.jit.load is deprecated": not the user's business
@@ -125,8 +131,11 @@ def load_exported(path: str, device: str = "cpu") -> TorchEncoder:
     """A ``torch.export`` program (.pt2), with its input shape read from the program itself."""
     import torch
 
+    from explorer.models.safe_load import check_archive
+
     name = os.path.basename(path)
     info = sidecar(path)
+    check_archive(path)
     with _ENV_LOCK:
         saved = {k: os.environ.get(k) for k in ("TORCH_FORCE_WEIGHTS_ONLY_LOAD",
                                                  "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD")}
