@@ -19,7 +19,10 @@ _pg_configured = False
 
 
 def configure_pyqtgraph() -> None:
-    """Global pyqtgraph options; must run before any view creates a plot (done once)."""
+    """Global pyqtgraph options; must run before any view creates a plot (done once).
+
+    The main window calls it before it creates views; at start-up that happens in the worker that
+    imports the views, so importing pyqtgraph (about a second) does not delay the window."""
     global _pg_configured
     if _pg_configured:
         return
@@ -40,7 +43,6 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
         app = QApplication(list(argv) if argv is not None else sys.argv[:1])
         app.setStyle("Fusion")
         app.setStyleSheet(load_style_sheet())
-    configure_pyqtgraph()
     return app
 
 
@@ -61,13 +63,15 @@ def build_context():
     return install_services(AppContext.standalone())
 
 
-def create_main_window(data: str | None = None, models: list[str] | None = None, ctx=None):
-    """Build the main window and start loading ``data`` and ``models`` (defaults: the samples)."""
+def create_main_window(data: str | None = None, models: list[str] | None = None, ctx=None,
+                       lazy_views: bool = True):
+    """Build the main window and start loading ``data`` and ``models`` (defaults: the samples);
+    the views other than the data browser load in the background (``lazy_views``)."""
     from explorer.ui.main_window import MainWindow
     from explorer.ui.services import SAMPLE_DATA, default_model_specs
 
     ctx = ctx if ctx is not None else build_context()
-    win = MainWindow(ctx)
+    win = MainWindow(ctx, lazy_views=lazy_views)
     data = data or SAMPLE_DATA
     specs = list(models) if models else default_model_specs()
     if "pixels" not in specs:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from types import ModuleType
+from typing import Iterator
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
@@ -25,9 +27,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.core.progress import Progress
 from explorer.ui.context import AppContext
 from explorer.ui.dialogs.messages import show_about, show_error
 from explorer.ui.views import VIEW_MODULES
+from explorer.ui.workers import TaskRunner
+
+# part of the shell and cheap to import: created at once even when the other views load lazily
+SHELL_VIEWS = ("explorer.ui.views.browser",)
 
 DATA_FILTERS = (
     "Data sets (*.npz *.tsv *ubyte *ubyte.gz *.png *.jpg *.jpeg *.pgm *.bmp *.tif *.tiff);;All files (*)"
@@ -45,6 +52,28 @@ def load_view_modules(names: list[str] = VIEW_MODULES) -> list[ModuleType]:
             if err.name != name:
                 raise
     return sorted(mods, key=lambda m: getattr(m, "ORDER", 100))
+
+
+def import_views_job(names: list[str]) -> Iterator[Progress]:
+    """Import view modules off the GUI thread (they pull in torch and the engines).
+
+    Returns (names imported, [(name, error message)] of modules that exist but failed)."""
+    from explorer.ui.app import configure_pyqtgraph
+
+    yield Progress(step=0, total=len(names) + 1, message="loading views")
+    configure_pyqtgraph()  # imports pyqtgraph: before any view module does
+    ok, failed = [], []
+    for i, name in enumerate(names):
+        yield Progress(step=i + 1, total=len(names) + 1, message="loading views")
+        try:
+            importlib.import_module(name)
+            ok.append(name)
+        except ModuleNotFoundError as err:
+            if err.name != name:
+                failed.append((name, f"{type(err).__name__}: {err}"))
+        except Exception as err:  # a broken view must not keep the app from starting
+            failed.append((name, f"{type(err).__name__}: {err}"))
+    return ok, failed
 
 
 def view_key(module: ModuleType) -> str:
@@ -122,9 +151,13 @@ class JobIndicator(QWidget):
 
 
 class MainWindow(QMainWindow):
-    opened = Signal(str)  # a data set finished opening (its spec)
+    """The app's window. With ``lazy_views`` the views other than the data browser are imported
+    in a worker after the window shows (``views_ready`` fires when they are in place)."""
 
-    def __init__(self, ctx: AppContext, parent=None) -> None:
+    opened = Signal(str)  # a data set finished opening (its spec)
+    views_ready = Signal()
+
+    def __init__(self, ctx: AppContext, parent=None, lazy_views: bool = False) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.setWindowTitle("Relate Explorer")
@@ -142,11 +175,29 @@ class MainWindow(QMainWindow):
         self.views: dict[str, QWidget] = {}  # view key -> widget
         self.docks: dict[str, QDockWidget] = {}
         self._training_dialog = None
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.setObjectName("viewTabs")
+        self._view_loader: TaskRunner | None = None
 
-        self._build_views()
         self._build_status_bar()
         self._build_menus()
         self._build_tool_bar()
+        if lazy_views:
+            self._add_views([importlib.import_module(n) for n in SHELL_VIEWS if n in VIEW_MODULES],
+                            final=False)
+            rest = [n for n in VIEW_MODULES if n not in SHELL_VIEWS]
+            placeholder = QLabel("Loading views…")
+            placeholder.setObjectName("placeholder")
+            placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.setCentralWidget(placeholder)
+            self._view_loader = TaskRunner(self)
+            self._view_loader.partial.connect(
+                lambda tag, rec: self.jobs.update_job("views", rec.message, rec.fraction))
+            self._view_loader.done.connect(self._on_views_imported)
+            self._view_loader.start(lambda: import_views_job(rest), tag="views")
+        else:
+            self._add_views(load_view_modules(), final=True)
 
         self.loader.data_loaded.connect(self._on_data_loaded)
         for svc in (self.loader, ctx.services["codes"]):
@@ -158,19 +209,22 @@ class MainWindow(QMainWindow):
         self._on_models_changed()
 
     # ---- building -------------------------------------------------------------------------
-    def _build_views(self) -> None:
-        mods = load_view_modules()
-        center = [m for m in mods if getattr(m, "AREA", "center") == "center"]
-        self.tabs = QTabWidget()
-        self.tabs.setDocumentMode(True)
-        self.tabs.setObjectName("viewTabs")
+    def _add_views(self, mods: list[ModuleType], final: bool) -> None:
+        """Create the views of ``mods``: "center" ones as tabs, "left"/"bottom" ones as docks.
+        ``final``: these complete the set (with no center view, the left views become tabs)."""
+        from explorer.ui.app import configure_pyqtgraph
+
+        if any(m.__name__ not in SHELL_VIEWS for m in mods):  # the shell's views need no plots
+            configure_pyqtgraph()
+        mods = sorted(mods, key=lambda m: getattr(m, "ORDER", 100))
+        has_center = any(getattr(m, "AREA", "center") == "center" for m in mods) or self.tabs.count()
         for mod in mods:
             area = getattr(mod, "AREA", "center")
             widget = mod.View(self.ctx, None)
             key = view_key(mod)
             self.views[key] = widget
-            if area == "center" or (not center and area == "left"):
-                self.tabs.addTab(widget, mod.TITLE)
+            if area == "center" or (final and not has_center and area == "left"):
+                self._insert_tab(mod, widget)
                 continue
             dock = QDockWidget(mod.TITLE, self)
             dock.setObjectName(f"dock_{key}")
@@ -183,11 +237,41 @@ class MainWindow(QMainWindow):
             where = Qt.DockWidgetArea.BottomDockWidgetArea if area == "bottom" else Qt.DockWidgetArea.LeftDockWidgetArea
             self.addDockWidget(where, dock)
             self.docks[key] = dock
-        if self.tabs.count():
+        if final and not self.tabs.count():  # only docks: the left ones move to the centre
+            for key, dock in list(self.docks.items()):
+                if self.dockWidgetArea(dock) == Qt.DockWidgetArea.LeftDockWidgetArea:
+                    widget = dock.widget()
+                    self.tabs.addTab(widget, dock.windowTitle())
+                    self.removeDockWidget(dock)
+                    dock.deleteLater()
+                    del self.docks[key]
+        if final and self.tabs.count() and self.centralWidget() is not self.tabs:
             self.setCentralWidget(self.tabs)
-        left = [d for k, d in self.docks.items() if self.dockWidgetArea(d) == Qt.DockWidgetArea.LeftDockWidgetArea]
+            self.tabs.setCurrentIndex(0)
+        left = [d for d in self.docks.values() if self.dockWidgetArea(d) == Qt.DockWidgetArea.LeftDockWidgetArea]
         if left:
             self.resizeDocks(left, [330] * len(left), Qt.Orientation.Horizontal)
+
+    def _insert_tab(self, mod: ModuleType, widget: QWidget) -> None:
+        order = getattr(mod, "ORDER", 100)
+        i = 0
+        while i < self.tabs.count() and getattr(self.tabs.widget(i), "_view_order", 0) <= order:
+            i += 1
+        widget._view_order = order
+        self.tabs.insertTab(i, widget, mod.TITLE)
+
+    def _on_views_imported(self, tag, result) -> None:
+        ok, failed = result
+        self.jobs.finish_job("views")
+        self._add_views([sys.modules[n] for n in ok], final=True)
+        for name, message in failed:
+            self.show_error(f"The {name.rsplit('.', 1)[-1]} view could not be loaded ({message}).")
+        self._view_loader = None
+        self.views_ready.emit()
+
+    def busy(self) -> bool:
+        """True while the views are still being loaded."""
+        return self._view_loader is not None
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -227,14 +311,8 @@ class MainWindow(QMainWindow):
         self.model_group.setExclusive(True)
         self.remove_model_menu = models.addMenu("&Remove model")
 
-        view = mb.addMenu("&View")
-        for i in range(self.tabs.count()):
-            act = view.addAction(self.tabs.tabText(i), lambda i=i: self.tabs.setCurrentIndex(i))
-            act.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
-        if self.tabs.count() and self.docks:
-            view.addSeparator()
-        for dock in self.docks.values():
-            view.addAction(dock.toggleViewAction())
+        self.view_menu = mb.addMenu("&View")
+        self.view_menu.aboutToShow.connect(self._fill_view_menu)
 
         help_menu = mb.addMenu("&Help")
         help_menu.addAction("&About Relate Explorer", lambda: show_about(self))
@@ -375,6 +453,17 @@ class MainWindow(QMainWindow):
         self.model_menu.setEnabled(bool(names))
         self.remove_model_menu.setEnabled(bool(names))
 
+    def _fill_view_menu(self) -> None:
+        menu = self.view_menu
+        menu.clear()
+        for i in range(self.tabs.count()):
+            act = menu.addAction(self.tabs.tabText(i), lambda i=i: self.tabs.setCurrentIndex(i))
+            act.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
+        if self.tabs.count() and self.docks:
+            menu.addSeparator()
+        for dock in self.docks.values():
+            menu.addAction(dock.toggleViewAction())
+
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         items = self.settings.recent_data()
@@ -406,6 +495,8 @@ class MainWindow(QMainWindow):
 
     # ---- closing -----------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
+        if self._view_loader is not None:
+            self._view_loader.shutdown(30000)
         if self._training_dialog is not None:
             self._training_dialog.shutdown()
         for view in self.views.values():

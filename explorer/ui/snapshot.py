@@ -20,7 +20,7 @@ def wait_until_idle(win, timeout_s: float = 120.0, settle_s: float = 0.3) -> boo
     quiet_since = None
     while time.perf_counter() < deadline:
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-        if any_busy(win.ctx, list(win.views.values())):
+        if win.busy() or any_busy(win.ctx, list(win.views.values())):
             quiet_since = None
         elif quiet_since is None:
             quiet_since = time.perf_counter()

@@ -48,6 +48,20 @@ def test_opens_sample_mnist_and_filters_to_one_class(qtbot, window):
     assert "5,000 images" in window.facts_label.text() and "10 classes" in window.facts_label.text()
 
 
+def test_lazy_views_arrive_after_the_window_shows(qtbot, ctx):
+    win = MainWindow(ctx, lazy_views=True)
+    qtbot.addWidget(win)
+    win.show()
+    assert "browser" in win.views and win.busy()  # the shell is there at once
+    with qtbot.waitSignal(win.views_ready, timeout=60000):
+        pass
+    assert not win.busy() and win.centralWidget() is win.tabs
+    expected = [m for m in load_view_modules() if getattr(m, "AREA", "center") == "center"]
+    assert win.tabs.count() == max(1, len(expected))
+    titles = [win.tabs.tabText(i) for i in range(win.tabs.count())]
+    assert titles == ([m.TITLE for m in expected] or ["Data"])
+
+
 def test_dropping_a_folder_opens_it(qtbot, window, image_folder):
     md = QMimeData()
     md.setUrls([QUrl.fromLocalFile(str(image_folder))])

@@ -59,6 +59,7 @@ def test_train_progress_in_order_then_cancel(qtbot, dialog, tmp_path, record_pro
     dialog.set_model("ae")
     dialog.epochs.setValue(50)
     dialog.batch_size.setValue(32)
+    dialog.options.editor("hidden").setText("64")
     ckpt = tmp_path / "run.safetensors"
     dialog.save_path.setText(str(ckpt))
     steps = []
@@ -93,6 +94,8 @@ def test_a_finished_model_joins_the_workspace_with_codes(qtbot, dialog, tmp_path
     dialog.set_model("ae")
     dialog.epochs.setValue(2)
     dialog.code_dim.setValue(8)
+    dialog.options.editor("hidden").setText("64")
+    dialog.batch_size.setValue(256)
     dialog.save_path.setText(str(tmp_path / "ae.safetensors"))
     with qtbot.waitSignal(dialog.finished_model, timeout=60000) as blocker:
         dialog.start()

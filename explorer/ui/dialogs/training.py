@@ -39,8 +39,11 @@ from PySide6.QtWidgets import (
 
 from explorer.core.atomic import atomic_write
 from explorer.core.progress import Progress
+from explorer.ui.app import configure_pyqtgraph
 from explorer.ui.context import AppContext
-from explorer.ui.dialogs.training_panels import (
+
+configure_pyqtgraph()  # before the panels module creates pens and plots
+from explorer.ui.dialogs.training_panels import (  # noqa: E402
     Catalogue,
     LossPlot,
     MetricPlot,

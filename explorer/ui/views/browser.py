@@ -211,8 +211,7 @@ class View(QWidget):
 
         self.class_box = QComboBox()
         self.class_box.setToolTip("Show one class")
-        self.class_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.class_box.setMinimumContentsLength(10)
+        self.class_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.text_box = QLineEdit()
         self.text_box.setPlaceholderText("Filter: name, path or #index")
         self.text_box.setClearButtonEnabled(True)
@@ -245,8 +244,8 @@ class View(QWidget):
         self.grid.setMinimumWidth(200)
 
         top = QHBoxLayout()
-        top.addWidget(self.class_box, 1)
-        top.addWidget(self.text_box, 2)
+        top.addWidget(self.class_box)
+        top.addWidget(self.text_box, 1)
         bottom = QHBoxLayout()
         bottom.addWidget(self.count_label, 1)
         bottom.addWidget(self.only_selected)
@@ -268,6 +267,7 @@ class View(QWidget):
         self.grid.doubleClicked.connect(self._on_double_click)
         self.grid.customContextMenuRequested.connect(self._on_context_menu)
         self._update_grid_size()
+        self.setFocusProxy(self.grid)
 
         q = ctx.qws
         q.dataset_changed.connect(self._on_dataset_changed)
@@ -312,8 +312,7 @@ class View(QWidget):
         ds = self.ctx.workspace.dataset
         self.class_box.blockSignals(True)
         self.class_box.clear()
-        total = ds.count if ds is not None else 0
-        self.class_box.addItem(f"All classes ({total:,})", -2)
+        self.class_box.addItem("All classes", -2)
         if ds is not None and ds.labels is not None and ds.class_names:
             counts = np.bincount(ds.labels[ds.labels >= 0], minlength=len(ds.class_names))
             for k, name in enumerate(ds.class_names):
