@@ -36,6 +36,7 @@ class GaeConfig:
     corruption: float = 0.3  # denoising: fraction of input pixels set to zero (targets clean)
     normalize_filters: bool = True  # after each step: columns of U, V to their average norm
     init_scale: float = 0.01  # std of the initial factor filters
+    same_init: bool = True  # V starts as a copy of U
     whiten: float = 0.99  # ZCA-whiten inputs keeping this share of the variance (0 = off)
     weight_decay: float = 0.0
 
@@ -67,7 +68,10 @@ class GatedAutoencoder(TrainableModel):
         # as in Memisevic's reference code: small factor filters and W_in, positive W_out, so
         # every mapping unit starts by letting its factors through and the output starts near 0
         self.U = nn.Parameter(torch.randn(d, f, generator=g) * s)  # (D, F)
-        self.V = nn.Parameter(torch.randn(d, f, generator=g) * s)  # (D, F)
+        # V starts equal to U: each factor pair then responds to how y moved against x from the
+        # first step on (for y = x the product is an energy), which lets training find the
+        # transformation filters instead of settling on coding content
+        self.V = nn.Parameter(self.U.detach().clone() if config.same_init else torch.randn(d, f, generator=g) * s)
         w_out = torch.exp(torch.rand(f, m, generator=g) - 3.0)  # (F, H) in [e^-3, e^-2]
         self.W_in = nn.Parameter(w_out.clone() if config.tied else (torch.rand(f, m, generator=g) * 2 - 1) * 0.01)
         self.W_out = None if config.tied else nn.Parameter(w_out)
@@ -210,10 +214,10 @@ class GatedAutoencoder(TrainableModel):
 
     @torch.no_grad()
     def sample_panel(self, images: np.ndarray) -> np.ndarray | None:
-        """The first filter pairs: rows of U-filters over V-filters, each scaled to [0, 1]."""
-        k = min(16, self.U.shape[1])
-        c, h, w = self.input_shape
-        f = torch.cat([self.U[:, :k].T, self.V[:, :k].T]).reshape(2 * k, c, h, w)
-        lo = f.amin(dim=(1, 2, 3), keepdim=True)
-        hi = f.amax(dim=(1, 2, 3), keepdim=True)
-        return ((f - lo) / (hi - lo).clamp_min(1e-8)).cpu().numpy().astype(np.float32)
+        """The 16 strongest filter pairs as they act on pixels: U-filters (row 0) over their
+        V-filters (row 1), float32 (2, 16, C, H, W), each pair scaled together to [0, 1]."""
+        from explorer.relational.engine import filter_pairs
+
+        u, v = filter_pairs(self)
+        k = min(16, len(u))
+        return np.stack([u[:k], v[:k]]).astype(np.float32)

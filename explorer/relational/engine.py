@@ -88,8 +88,13 @@ def filter_pairs(model, order: str = "norm") -> tuple[np.ndarray, np.ndarray]:
     "norm" puts the pairs with the strongest mapping weights first; "index" keeps the model's order.
     """
     c, h, w = model.input_shape
-    u = model.U.detach().cpu().numpy().T.reshape(-1, c, h, w)  # (F, C, H, W)
-    v = model.V.detach().cpu().numpy().T.reshape(-1, c, h, w)
+    u, v = model.U.detach().cpu().numpy(), model.V.detach().cpu().numpy()  # (D, F)
+    white = getattr(model, "whitening", None)
+    if white is not None:  # what the filters do to pixels: the whitening folded in
+        white = white.detach().cpu().numpy()
+        u, v = white @ u, white @ v
+    u = u.T.reshape(-1, c, h, w)  # (F, C, H, W)
+    v = v.T.reshape(-1, c, h, w)
     scale = np.maximum(np.abs(u).reshape(len(u), -1).max(1), np.abs(v).reshape(len(v), -1).max(1))
     scale = np.maximum(scale, 1e-8)[:, None, None, None]
     u_img = (0.5 + 0.5 * u / scale).astype(np.float32)

@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+
+from explorer.core.errors import DataError
+from explorer.core.imageset import ImageSet
+from explorer.relational.pairs import (
+    image_pairs, natural_key, quadruple_images, quadruple_indices, sequence_order, sequence_pairs,
+    transform_keys,
+)
+
+
+def folder_like(frames_per_seq=(3, 4)):
+    """Two sequences whose paths are stored out of natural order (frame10 before frame2)."""
+    images, labels, paths = [], [], []
+    for s, t in enumerate(frames_per_seq):
+        names = [f"seq{s}/frame{k}.png" for k in range(t)]
+        for name in sorted(names):  # lexical: frame10 would come before frame2
+            k = int(name.split("frame")[1].split(".")[0])
+            images.append(np.full((1, 2, 2), 10 * s + k, np.float32) / 100)
+            labels.append(s)
+            paths.append(name)
+    return ImageSet(images=np.stack(images), labels=np.array(labels), paths=paths)
+
+
+def test_natural_key_orders_numbers_by_value():
+    assert sorted(["f10", "f2", "f1"], key=natural_key) == ["f1", "f2", "f10"]
+
+
+def test_sequence_pairs_are_consecutive_frames_within_each_sequence():
+    data = folder_like((3, 12))
+    first, second = sequence_pairs(data)
+    assert len(first) == 2 + 11
+    val = (data.images[:, 0, 0, 0] * 100).round().astype(int)
+    assert np.all(val[second] - val[first] == 1)  # frame k -> k + 1, never across sequences
+    assert [len(s) for s in sequence_order(data)] == [3, 12]
+
+
+def test_image_pairs_use_partners_when_present():
+    x = np.random.default_rng(0).random((5, 1, 3, 3)).astype(np.float32)
+    data = ImageSet(images=x, partners=x[:, :, ::-1].copy())
+    a, b = image_pairs(data)
+    assert np.array_equal(a, x) and np.array_equal(b, x[:, :, ::-1])
+
+
+def test_a_set_without_pairs_or_sequences_is_a_data_error():
+    data = ImageSet(images=np.zeros((3, 1, 2, 2), np.float32), labels=np.array([0, 1, 2]))
+    with pytest.raises(DataError, match="no image pairs"):
+        sequence_pairs(data)
+
+
+def test_quadruples_pair_items_with_equal_transforms():
+    rng = np.random.default_rng(0)
+    dx = rng.integers(-1, 2, 200)
+    dy = rng.integers(-1, 2, 200)
+    x = rng.random((200, 1, 4, 4)).astype(np.float32)
+    data = ImageSet(images=x, partners=x + 1, transforms={"dx": dx, "dy": dy})
+    ix, iy, jx, jy = quadruple_indices(data, 50, rng)
+    assert len(ix) == 50
+    assert np.all(ix != jx)
+    assert np.all(dx[ix] == dx[jx]) and np.all(dy[ix] == dy[jx])
+    keys = transform_keys(data.transforms)
+    assert len(np.unique(keys)) == 9
+
+
+def test_sequence_quadruples_come_from_one_sequence():
+    data = folder_like((6, 6))
+    q = quadruple_images(data, 20, np.random.default_rng(1))
+    x, y, x2, y2 = (a[:, 0, 0, 0] * 100 for a in q)
+    assert np.allclose(y - x, 1) and np.allclose(y2 - x2, 1)
+    assert np.all((x // 10) == (x2 // 10))  # same sequence

@@ -1,0 +1,93 @@
+import numpy as np
+import pytest
+import torch
+
+from explorer.core.imageset import ImageSet
+from explorer.models.gae import GaeConfig, GatedAutoencoder
+from explorer.relational.engine import analogy, infer_mappings
+from explorer.relational.transforms import transform_images
+from explorer.ui.context import AppContext
+from explorer.ui.imaging import to_pixmap
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    m = GatedAutoencoder(GaeConfig(factors=24, mapping=8, whiten=0), (1, 9, 9))
+    with torch.no_grad():
+        m.W_in.normal_(0, 1.0)
+        m.W_out.normal_(0, 0.3)
+        m.U.normal_(0, 0.2)
+        m.V.normal_(0, 0.2)
+    return m.eval()
+
+
+@pytest.fixture
+def ctx():
+    rng = np.random.default_rng(0)
+    x = rng.random((30, 1, 9, 9)).astype(np.float32)
+    dx = rng.integers(-2, 3, 30)
+    dy = rng.integers(-2, 3, 30)
+    y = transform_images(x, "shift", {"dx": 1, "dy": 0})
+    c = AppContext.standalone()
+    c.workspace.set_dataset(ImageSet(images=x, partners=y, transforms={"dx": dx, "dy": dy}, name="toy"))
+    return c
+
+
+def pixmap_bytes(pixmap):
+    img = pixmap.toImage()
+    return bytes(img.constBits())[: img.sizeInBytes()]
+
+
+def test_view_shows_the_engines_analogy(qtbot, ctx, model):
+    from explorer.ui.views.relational import N_APPLY, View
+
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.set_model(model, "toy gae")
+    with qtbot.waitSignal(view.analogy_changed, timeout=2000):
+        view.set_pair(3, "shift", dx=2, dy=-1)
+    with qtbot.waitSignal(view.analogy_changed, timeout=2000):
+        view.set_apply_start(10)
+
+    data = ctx.workspace.dataset
+    x = data.float_images([3])
+    y = transform_images(x, "shift", {"dx": 2, "dy": -1})
+    x2 = data.float_images(slice(10, 10 + N_APPLY))
+    expected = analogy(model, x, y, x2)
+    np.testing.assert_allclose(view.z, infer_mappings(model, x, y)[0], atol=1e-6)
+    np.testing.assert_allclose(view.prediction, expected, atol=1e-6)
+    np.testing.assert_allclose(view.truth, transform_images(x2, "shift", {"dx": 2, "dy": -1}))
+    # what is on screen is that array, pixel for pixel
+    for k in range(N_APPLY):
+        shown = view.pred_slots[k].pixmap()
+        assert pixmap_bytes(shown) == pixmap_bytes(to_pixmap(np.clip(expected[k], 0, 1), shown.width()))
+    # the bar chart holds z
+    heights = view.z_bars.opts["height"]
+    np.testing.assert_allclose(heights, view.z, atol=1e-6)
+    assert "nmse" in view.nmse_label.text()
+    view.runner.shutdown()
+
+
+def test_partner_mode_uses_the_data_sets_partner(qtbot, ctx, model):
+    from explorer.ui.views.relational import View
+
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.set_model(model, "toy gae")
+    view.set_pair(5)  # y = partner of item 5
+    x, y = view.current_pair()
+    np.testing.assert_allclose(y, ctx.workspace.dataset.partners[5])
+    assert view.transformation() == ("shift", {"dx": float(ctx.workspace.dataset.transforms["dx"][5]),
+                                               "dy": float(ctx.workspace.dataset.transforms["dy"][5])})
+    view.runner.shutdown()
+
+
+def test_mapping_layout_job_colours_by_the_true_transform(model, ctx):
+    from explorer.core.progress import run_to_end
+    from explorer.ui.views.relational import mapping_layout_job
+
+    out = run_to_end(mapping_layout_job(model, ctx.workspace.dataset, count=30, tsne=False))
+    assert out["layout"].shape == (30, 2)
+    assert out["colour"].shape == (30,)
+    assert "direction" in out["colour_label"]
