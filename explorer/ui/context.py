@@ -6,6 +6,14 @@ a QWidget. It reads state from ``ctx.workspace``, listens to ``ctx.qws`` signals
 ``_on_<thing>_changed`` slots, and keeps no copy of what the workspace already holds. Optionally
 ``View.prepare_snapshot()`` puts the view in a state worth a picture (e.g. picks a query) and
 ``View.busy()`` says whether it is still computing (the snapshot waits while it is).
+A module-level ``SNAPSHOT_DATA = "sample:shifts"`` (and ``SNAPSHOT_MODELS = [file, ...]``) makes
+``explorer snapshot`` picture that view on other data than the main window's sample:mnist, and
+``View.shutdown()``, if present, is called when the main window closes (stop your TaskRunners).
+
+Services in ``ctx.services`` (installed by the main window, see ``explorer/ui/services.py``):
+``"codes"`` (CodeService: ``busy()``, ``request(model)``), ``"thumbnails"`` (ThumbnailCache:
+``get(dataset, index, size) -> QPixmap``), ``"loader"`` (LoadService: ``open_data(spec)``,
+``load_models(specs)``) and ``"settings"``.
 """
 
 from __future__ import annotations

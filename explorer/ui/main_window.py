@@ -248,9 +248,15 @@ class MainWindow(QMainWindow):
         if final and self.tabs.count() and self.centralWidget() is not self.tabs:
             self.setCentralWidget(self.tabs)
             self.tabs.setCurrentIndex(0)
+        self._size_docks()
+        if final:  # once the new central widget is laid out
+            QTimer.singleShot(0, self._size_docks)
+
+    def _size_docks(self) -> None:
         left = [d for d in self.docks.values() if self.dockWidgetArea(d) == Qt.DockWidgetArea.LeftDockWidgetArea]
         if left:
-            self.resizeDocks(left, [330] * len(left), Qt.Orientation.Horizontal)
+            width = max(300, min(420, self.width() // 4))
+            self.resizeDocks(left, [width] * len(left), Qt.Orientation.Horizontal)
 
     def _insert_tab(self, mod: ModuleType, widget: QWidget) -> None:
         order = getattr(mod, "ORDER", 100)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 from PySide6.QtCore import QEventLoop, QSize
@@ -40,8 +41,12 @@ def render_snapshots(outdir: str, data: str | None = None, models: list[str] | N
                      size: tuple[int, int] = (1400, 880), timeout_s: float = 180.0,
                      log=print) -> list[str]:
     """Open the app on ``data`` (default: the sample data) and write main_window.png and one
-    <view>.png per view into ``outdir``; returns the paths written."""
+    <view>.png per view into ``outdir``; returns the paths written.
+
+    A view module may name other data to be pictured on (``SNAPSHOT_DATA = "sample:shifts"``) and
+    models to load for it (``SNAPSHOT_MODELS = [path, ...]``); those pictures are taken last."""
     from explorer.ui.app import create_main_window, ensure_app
+    from explorer.ui.services import SAMPLE_DATA
 
     app = ensure_app()
     os.makedirs(outdir, exist_ok=True)
@@ -58,12 +63,9 @@ def render_snapshots(outdir: str, data: str | None = None, models: list[str] | N
     wait_until_idle(win, timeout_s)
     written = []
     tabs = win.tabs
-    # each center view in its own tab, the main window showing the first tab
+    # each view in its own picture, the main window showing the first tab
     for key, view in win.views.items():
-        i = tabs.indexOf(view)
-        if i >= 0:
-            tabs.setCurrentIndex(i)
-        app.processEvents()
+        _show_view(win, view)
         path = os.path.join(outdir, f"{key}.png")
         save_png(view, path)
         written.append(path)
@@ -73,7 +75,33 @@ def render_snapshots(outdir: str, data: str | None = None, models: list[str] | N
     path = os.path.join(outdir, "main_window.png")
     save_png(win, path)
     written.insert(0, path)
+    # views that are best shown on other data (module SNAPSHOT_DATA / SNAPSHOT_MODELS) come last
+    shown = data or SAMPLE_DATA
+    for key, view in win.views.items():
+        mod = sys.modules.get(type(view).__module__)
+        other = getattr(mod, "SNAPSHOT_DATA", None)
+        if not other or other == shown:
+            continue
+        win.open_data(other)
+        extra = list(getattr(mod, "SNAPSHOT_MODELS", []) or [])
+        if extra:
+            win.loader.load_models(extra)
+        shown = other
+        wait_until_idle(win, timeout_s)
+        prepare = getattr(view, "prepare_snapshot", None)
+        if callable(prepare):
+            prepare()
+            wait_until_idle(win, timeout_s)
+        _show_view(win, view)
+        save_png(view, os.path.join(outdir, f"{key}.png"))
     log(f"snapshot: {len(written)} pictures in {time.perf_counter() - started:.1f}s")
     win.close()
     app.processEvents()
     return written
+
+
+def _show_view(win, view) -> None:
+    i = win.tabs.indexOf(view)
+    if i >= 0:
+        win.tabs.setCurrentIndex(i)
+    QApplication.instance().processEvents()

@@ -14,6 +14,7 @@ from PySide6.QtCore import (
     QAbstractListModel,
     QBuffer,
     QByteArray,
+    QEvent,
     QIODevice,
     QItemSelection,
     QItemSelectionModel,
@@ -179,7 +180,7 @@ class _ThumbDelegate(QStyledItemDelegate):
         self.browser = browser
 
     def sizeHint(self, option, index) -> QSize:
-        return self.browser.cell_size()
+        return self.browser.grid.gridSize()
 
     def paint(self, painter: QPainter, option, index) -> None:
         pix = index.data(Qt.ItemDataRole.DecorationRole)
@@ -268,6 +269,7 @@ class View(QWidget):
         self.grid.customContextMenuRequested.connect(self._on_context_menu)
         self._update_grid_size()
         self.setFocusProxy(self.grid)
+        self.grid.viewport().installEventFilter(self)
 
         q = ctx.qws
         q.dataset_changed.connect(self._on_dataset_changed)
@@ -405,8 +407,19 @@ class View(QWidget):
         self._update_grid_size()
 
     def _update_grid_size(self) -> None:
-        self.grid.setGridSize(self.cell_size())
+        """Cells of the thumbnail size, widened a little so the columns fill the grid's width."""
+        cell = self.cell_size()
+        avail = self.grid.viewport().width()
+        cols = max(1, avail // cell.width())
+        width = max(cell.width(), avail // cols) if avail > 0 else cell.width()
+        if self.grid.gridSize() != QSize(width, cell.height()):
+            self.grid.setGridSize(QSize(width, cell.height()))
         self.grid.setIconSize(QSize(self.model.thumb_size, self.model.thumb_size))
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.grid.viewport() and event.type() == QEvent.Type.Resize:
+            self._update_grid_size()
+        return False
 
     def _update_count(self) -> None:
         ds = self.ctx.workspace.dataset
