@@ -63,7 +63,8 @@ class TrainConfig:
     probe_every:      encode the probe set every this many steps (0 = never; also at step 0).
     panel_size:       how many validation images go in the sample panel after each epoch.
     amp:              mixed precision (float16 autocast + grad scaling) when on CUDA.
-    threads:          CPU threads for torch (None = all cores this process may use).
+    threads:          CPU threads for torch (None: one on a busy machine, else all cores;
+                      see devices.set_cpu_threads).
     weight_decay:     Adam weight decay.
     """
 
@@ -162,8 +163,7 @@ def train(
         raise TrainingError("Epochs and batch size must be at least 1 and the learning rate above 0.")
 
     device = resolve_device(config.device)
-    if device.type == "cpu":
-        set_cpu_threads(config.threads)
+    threads = set_cpu_threads(config.threads) if device.type == "cpu" else None
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
 
@@ -217,6 +217,7 @@ def train(
             "lr": lr,
             "seed": config.seed,
             "device": str(device),
+            "threads": threads,
             "augment": bool(config.augment),
             "seconds": round(seconds, 3),
             "items_per_s": round(state["items"] / max(state["train_seconds"], 1e-9), 1),

@@ -1,0 +1,135 @@
+"""Every model of ours trains on sample:digits, its loss falls, and its shapes are right."""
+
+import numpy as np
+import pytest
+import torch
+
+from explorer.core.progress import run_to_end
+from explorer.data import load_data
+from explorer.models.base import build_model, model_keys
+from explorer.training.engine import TrainConfig, train
+
+# small, quick settings: the point is that each model learns, not how well
+QUICK = {
+    "ae": {"hidden": [64, 32]},
+    "dae": {"hidden": [64, 32]},
+    "cae": {"channels": [8, 16]},
+    "siamese": {"channels": [8, 16], "hidden": 32, "pairs_per_item": 1.0},
+    "triplet": {"channels": [8, 16], "hidden": 32},
+}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    data = load_data("sample:digits")
+    return data.subset(np.arange(480))
+
+
+def test_our_models_are_registered():
+    assert set(QUICK) | {"finetune"} <= set(model_keys())
+
+
+@pytest.mark.parametrize("key", sorted(QUICK))
+def test_model_trains_and_its_loss_falls(digits, key):
+    config = TrainConfig(model=key, epochs=4, batch_size=32, lr=3e-3, code_dim=8, seed=1, options=QUICK[key])
+    result = run_to_end(train(config, digits))
+    losses = [h["loss"] for h in result.history]
+    assert len(losses) == 4 and all(np.isfinite(losses))
+    assert losses[-1] < 0.85 * losses[0], losses
+    assert np.isfinite(result.history[-1]["val_loss"])
+    if key in ("siamese", "triplet"):
+        assert result.history[-1]["auc"] > 0.8  # well above chance on held-out pairs
+    codes = result.model.encode(torch.from_numpy(digits.float_images(slice(0, 5))))
+    assert codes.shape == (5, 8)
+
+
+@pytest.mark.parametrize("shape", [(1, 8, 8), (1, 13, 13), (1, 28, 28), (3, 13, 13)])
+@pytest.mark.parametrize("decoder", ["transpose", "unpool"])
+def test_cae_reconstructs_any_size(shape, decoder):
+    model = build_model("cae", shape, code_dim=6, options={"decoder": decoder})
+    x = torch.rand(2, *shape)
+    assert model.encode(x).shape == (2, 6)
+    assert model.reconstruct(x).shape == (2, *shape)
+    assert model.decode(model.encode(x)).shape == (2, *shape)  # without switches too
+
+
+@pytest.mark.parametrize("key", ["siamese", "triplet"])
+def test_metric_towers_take_odd_sizes(key):
+    for shape in [(1, 8, 8), (1, 13, 13), (1, 28, 28)]:
+        model = build_model(key, shape, code_dim=4, options={"tower": "conv"})
+        assert model.encode(torch.rand(3, *shape)).shape == (3, 4)
+
+
+def test_linear_ae_matches_pca(digits):
+    """The linear AE's optimum spans the principal subspace: its error approaches PCA's."""
+    from sklearn.decomposition import PCA
+
+    config = TrainConfig(model="ae", epochs=40, batch_size=64, lr=1e-2, code_dim=6, seed=0,
+                         val_fraction=0, options={"linear": True})
+    model = run_to_end(train(config, digits)).model
+    x = digits.float_images()
+    with torch.no_grad():
+        ae_mse = float(((model.reconstruct(torch.from_numpy(x)).numpy() - x) ** 2).mean())
+    flat = x.reshape(len(x), -1)
+    pca = PCA(6).fit(flat)
+    pca_mse = float(((pca.inverse_transform(pca.transform(flat)) - flat) ** 2).mean())
+    assert ae_mse < 1.1 * pca_mse, (ae_mse, pca_mse)
+
+
+def test_dae_corrupts_as_configured():
+    torch.manual_seed(0)
+    x = torch.full((4, 1, 28, 28), 0.5)
+    masked = build_model("dae", (1, 28, 28), options={"noise": 0.3}).corrupt(x)
+    assert abs(float((masked == 0).float().mean()) - 0.3) < 0.03
+    noisy = build_model("dae", (1, 28, 28), options={"corruption": "gaussian", "noise": 0.1}).corrupt(x)
+    assert 0.08 < float((noisy - x).std()) < 0.12
+
+
+def test_dae_sample_panel_rows(digits):
+    model = build_model("dae", digits.shape)
+    panel = model.sample_panel(digits.float_images(slice(0, 5)))
+    assert panel.shape == (3, 5, 1, 8, 8) and panel.dtype == np.float32  # clean, corrupted, reconstructed
+    assert panel.min() >= 0 and panel.max() <= 1
+
+
+def test_contrastive_loss_formula():
+    from explorer.models._metric import contrastive_loss
+
+    d = torch.tensor([0.5, 0.5, 2.0])
+    same = torch.tensor([1.0, 0.0, 0.0])
+    # 0.25 for the positive, (1 - 0.5)^2 for the near negative, 0 for the far one
+    assert float(contrastive_loss(d, same, margin=1.0)) == pytest.approx((0.25 + 0.25 + 0) / 3)
+
+
+def test_triplet_semihard_picks_the_closest_negative_beyond_the_positive():
+    from explorer.models.triplet import triplet_loss
+
+    # anchor 0 and positive 1 at distance 1; negatives at 1.1 (semi-hard), 1.15, 0.5 (hard), 3
+    codes = torch.tensor([[0.0], [1.0], [1.1], [1.15], [-0.5], [3.0]])
+    labels = torch.tensor([0, 0, 1, 1, 2, 3])
+    loss, _ = triplet_loss(codes, labels, margin=0.2, mining="semihard")
+    # (a, p) = (0, 1): d_ap 1; semi-hard negatives in (1, 1.2) are 1.1 and 1.15 -> 1.1: 0.1
+    # (1, 0): d_ap 1; negatives at 0.1, 0.15, 1.5, 2, none in (1, 1.2) -> farthest (2): 0
+    # (2, 3): d_ap 0.05; semi-hard in (0.05, 0.25): 0.1 -> 0.05 - 0.1 + 0.2 = 0.15
+    # (3, 2): d_ap 0.05; semi-hard: 0.15 -> 0.1
+    assert float(loss) == pytest.approx((0.1 + 0 + 0.15 + 0.1) / 4, abs=1e-6)
+    hard, _ = triplet_loss(codes, labels, margin=0.2, mining="hard")
+    # hardest negatives: 0.5, 0.1, 0.1, 0.15 -> 0.7, 1.1, 0.15, 0.1
+    assert float(hard) == pytest.approx((0.7 + 1.1 + 0.15 + 0.1) / 4, abs=1e-6)
+
+
+def test_untied_siamese_has_two_towers():
+    model = build_model("siamese", (1, 8, 8), code_dim=4, options={"untied": True, "tower": "mlp"})
+    x = torch.rand(3, 1, 8, 8)
+    assert not torch.allclose(model.encode(x), model.encode_gallery(x))
+    tied = build_model("siamese", (1, 8, 8), code_dim=4, options={"tower": "mlp"})
+    assert torch.equal(tied.encode(x), tied.encode_gallery(x))
+
+
+def test_unknown_option_is_a_clear_error():
+    from explorer.core.errors import ExplorerError
+
+    with pytest.raises(ExplorerError, match="no option 'depth'.*code_dim"):
+        build_model("ae", (1, 8, 8), options={"depth": 3})
+    with pytest.raises(ExplorerError, match="Unknown model 'resnet'"):
+        build_model("resnet", (1, 8, 8))
