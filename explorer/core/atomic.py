@@ -10,6 +10,15 @@ import tempfile
 from typing import Callable
 
 
+def _read_umask() -> int:
+    mask = os.umask(0o022)  # read once, at import (os.umask can only be read by setting it)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_read_umask()  # what open() would give a new file (mkstemp gives 0600)
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
     """Call ``write(tmp_path)`` to produce the file, then move it over ``path`` in one step."""
     path = os.fspath(path)
@@ -22,6 +31,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
         write(tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
