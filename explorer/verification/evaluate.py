@@ -11,7 +11,7 @@ from explorer.core.imageset import ImageSet
 from explorer.core.progress import Progress
 from explorer.verification import metrics
 from explorer.verification.pairs import Pairs, make_pairs
-from explorer.verification.scores import PairScorer, pair_code_scores, pair_model_scores
+from explorer.verification.scores import PairScorer, all_pair_code_scores, pair_code_scores, pair_model_scores
 
 FARS = (1e-2, 1e-3)
 
@@ -109,7 +109,11 @@ def evaluate_codes(
     ``pairs`` fixes the pairs (e.g. to compare two models on the same ones); otherwise they come
     from :func:`make_pairs` (``max_pairs`` caps them)."""
     pairs = pairs if pairs is not None else _pairs_for(labels, seed, max_pairs)
-    scores = yield from pair_code_scores(codes, pairs.i, pairs.j, metric)
+    if pairs.protocol == "all":  # every pair of the labelled items: Gram blocks, much faster
+        known = np.flatnonzero(np.asarray(labels) >= 0)
+        scores = yield from all_pair_code_scores(np.asarray(codes)[known], metric)
+    else:
+        scores = yield from pair_code_scores(codes, pairs.i, pairs.j, metric)
     yield Progress(step=1, total=1, message="computing ROC")
     return summarise(pairs, scores, metric, seed)
 
