@@ -14,6 +14,7 @@ Public functions (all raise ModelFileError with a sentence the user can act on):
   load_weights(path)               torch.load(weights_only=True) of a checked file -> object
   load_torchscript(path, device)   torch.jit.load of a checked archive -> ScriptModule
   load_exported(path)              torch.export.load of a checked archive -> ExportedProgram
+  load_onnx_session(path)          onnxruntime.InferenceSession on the CPU -> session
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import os
 import pickletools
 import warnings
 import zipfile
+import zlib
 
 from explorer.core.errors import ModelFileError
 
@@ -238,8 +240,8 @@ def check_archive(path: str | os.PathLike) -> None:
             f"{where} is not a torch archive (not a zip file, or truncated); it may be damaged "
             "or another format."
         ) from None
-    except (OSError, EOFError, RuntimeError, NotImplementedError, ValueError) as err:
-        # zlib errors, unsupported compression, encrypted members, bad offsets
+    except (OSError, EOFError, RuntimeError, NotImplementedError, ValueError, zlib.error) as err:
+        # damaged deflate data, unsupported compression, encrypted members, bad offsets
         raise ModelFileError(f"{where} is damaged: {err}.") from None
 
 
@@ -289,3 +291,31 @@ def load_exported(path: str | os.PathLike):
         raise ModelFileError(
             f"{where} is not a torch.export program explorer can load ({first}); save it with torch.export.save."
         ) from None
+
+
+def load_onnx_session(path: str | os.PathLike):
+    """An onnxruntime CPU session for the ONNX file at ``path``.
+
+    ONNX files hold no pickles; onnxruntime itself refuses external-data paths that leave the
+    model's folder. Every failure (bad protobuf, bad graph, text that is not UTF-8) becomes a
+    ModelFileError.
+    """
+    path = os.fspath(path)
+    where = os.path.basename(path) or path
+    if not os.path.isfile(path):
+        raise ModelFileError(f"There is no model file at {path}.")
+    if os.path.getsize(path) == 0:
+        raise ModelFileError(f"{where} is an empty file.")
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise ModelFileError(
+            f"{where} is an ONNX model; install onnxruntime (pip install 'relate-explorer[onnx]') to use it."
+        ) from None
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only: no provider fall-back chatter on stderr
+    try:
+        return ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception as err:  # InvalidProtobuf, InvalidGraph, Fail, UnicodeDecodeError, ...
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        raise ModelFileError(f"{where} is not an ONNX model onnxruntime can load ({first}).") from None

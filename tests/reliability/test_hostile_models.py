@@ -37,18 +37,10 @@ needs_external = pytest.mark.xfail(
 PAYLOADS = list(_craft.payloads("MARKER"))
 
 
-@pytest.fixture(scope="module")
-def archives(tmp_path_factory):
+@pytest.fixture
+def archives(sound_models):
     """Sound files to start from: a torch.save state dict, a TorchScript module, a .pt2 program."""
-    folder = tmp_path_factory.mktemp("sound")
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3)).eval()
-    torch.save(model.state_dict(), folder / "sd.pt")
-    with warnings.catch_warnings():  # torch.jit.script is deprecated in favour of torch.export
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.jit.save(torch.jit.script(model), folder / "ts.pt")
-    torch.export.save(torch.export.export(model, (torch.zeros(2, 1, 4, 4),)), folder / "m.pt2")
-    return {k: (folder / f).read_bytes() for k, f in [("sd", "sd.pt"), ("ts", "ts.pt"), ("pt2", "m.pt2")]}
+    return sound_models
 
 
 def _marker(tmp_path):
@@ -151,6 +143,7 @@ def test_sound_archives_still_load(tmp_path, archives):
         (tmp_path / name).write_bytes(archives[key])
     sd = safe_load.load_weights(tmp_path / "a.pt")
     assert sorted(sd) == ["1.bias", "1.weight"] and sd["1.weight"].shape == (3, 16)
+
     x = torch.rand(2, 1, 4, 4)
     ts = safe_load.load_torchscript(tmp_path / "b.pt")
     ep = safe_load.load_exported(tmp_path / "c.pt2")
@@ -192,7 +185,7 @@ def _checkpoint_bytes(tmp_path) -> bytes:
     from explorer.models.checkpoint import save
 
     torch.manual_seed(0)
-    model = build_model("ae", (1, 4, 4), 2, {})
+    model = build_model("ae", (1, 4, 4), 2, {"hidden": (8,)})
     save(tmp_path / "good.safetensors", model, class_names=["a"], summary={})
     return (tmp_path / "good.safetensors").read_bytes()
 
