@@ -53,11 +53,23 @@ def generated_quadruples(kind: str, count: int, size: int, seed: int = TEST_SEED
 
 
 def knn_accuracy(train_codes, train_labels, test_codes, test_labels, k: int = 5) -> float:
-    """Accuracy of a k-NN classifier (Euclidean) fitted on one set of codes and tested on another."""
-    from sklearn.neighbors import KNeighborsClassifier
+    """Accuracy of a k-NN vote (Euclidean; ties to the nearest) fitted on one set, tested on another."""
+    import torch
 
-    clf = KNeighborsClassifier(n_neighbors=k).fit(train_codes, train_labels)
-    return float((clf.predict(test_codes) == test_labels).mean())
+    a = torch.as_tensor(np.asarray(train_codes, np.float32))
+    b = torch.as_tensor(np.asarray(test_codes, np.float32))
+    train_labels = np.asarray(train_labels)
+    k = min(k, len(a))
+    correct = 0
+    for s in range(0, len(b), 1024):
+        near = torch.cdist(b[s : s + 1024], a).topk(k, largest=False).indices.numpy()  # (n, k) nearest first
+        votes = train_labels[near]
+        for row, truth in zip(votes, np.asarray(test_labels)[s : s + 1024]):
+            values, counts = np.unique(row, return_counts=True)
+            best = values[counts == counts.max()]
+            pick = next(v for v in row if v in best)  # the nearest among the tied classes
+            correct += int(pick == truth)
+    return correct / max(len(b), 1)
 
 
 def evaluate_analogy_job(

@@ -94,3 +94,15 @@ def test_load_relational_model_rebuilds_a_gae_and_refuses_others(model, tmp_path
     save(tmp_path / "ae.safetensors", ae)
     with pytest.raises(ModelFileError, match="gated autoencoder"):
         load_relational_model(str(tmp_path / "ae.safetensors"))
+
+
+def test_knn_accuracy_matches_a_plain_vote():
+    from explorer.relational.evaluate import knn_accuracy
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(4, 3)) * 5
+    lab = rng.integers(0, 4, 200)
+    codes = centres[lab] + rng.normal(size=(200, 3))
+    assert knn_accuracy(codes[:100], lab[:100], codes[100:], lab[100:]) > 0.9
+    noise = rng.normal(size=(200, 3))
+    assert knn_accuracy(noise[:100], lab[:100], noise[100:], lab[100:]) < 0.5
