@@ -1,0 +1,159 @@
+"""The training loop: progress records, seeds, stopping, checkpoints, NaN, devices, splits."""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+
+from explorer.core.errors import DeviceError, TrainingError
+from explorer.core.progress import Progress, run_to_end
+from explorer.data import load_data
+from explorer.models.base import TrainableModel, shuffled_batches
+from explorer.training.devices import available_devices, resolve_device
+from explorer.training.engine import TrainConfig, shift_images, split_indices, train
+
+SMALL = {"hidden": [32, 16]}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_data("sample:digits").subset(np.arange(300))
+
+
+def collect(gen):
+    records = []
+    while True:
+        try:
+            records.append(next(gen))
+        except StopIteration as stop:
+            return records, stop.value
+
+
+def test_records_in_order_with_probe_and_panel(digits):
+    config = TrainConfig(model="ae", epochs=2, batch_size=64, code_dim=4, options=SMALL,
+                         probe_every=3, probe_size=100)
+    records, result = collect(train(config, digits))
+    assert all(isinstance(r, Progress) for r in records)
+    steps = [r.step for r in records]
+    assert steps == sorted(steps) and steps[0] == 0 and steps[-1] == records[-1].total == 10
+    assert records[0].loss is None and all(math.isfinite(r.loss) for r in records[1:])
+    ends = [r for r in records if r.payload["epoch_end"]]
+    assert [r.metrics["val_epoch"] for r in ends] == [1.0, 2.0]
+    assert "val_loss" not in records[1].metrics and "val_loss" in records[-1].metrics
+    last = records[-1]
+    assert {"epoch", "items_per_s", "eta_s"} <= set(last.metrics) and last.metrics["eta_s"] == 0
+    probe = last.payload["probe_codes"]
+    assert probe.shape == (100, 4) and probe.dtype == np.float32
+    assert len(last.payload["probe_indices"]) == 100 and last.payload["probe_step"] == 10
+    assert records[0].payload["probe_codes"].shape == (100, 4)  # the layout before training
+    assert last.payload["samples"].shape == (2, 8, 1, 8, 8) and last.payload["samples_epoch"] == 2
+    assert [h["epoch"] for h in result.history] == [1, 2]
+    assert result.summary["stopped"] == "completed" and result.summary["steps"] == 10
+    assert not result.model.training
+
+
+def test_same_seed_same_model(digits):
+    config = TrainConfig(model="dae", epochs=2, batch_size=64, code_dim=4, seed=3, augment=True, options=SMALL)
+    a = run_to_end(train(config, digits))
+    b = run_to_end(train(config, digits))
+    c = run_to_end(train(TrainConfig(**{**config.__dict__, "seed": 4}), digits))
+    x = torch.from_numpy(digits.float_images(slice(0, 10)))
+    assert [h["loss"] for h in a.history] == [h["loss"] for h in b.history]
+    assert torch.equal(a.model.encode(x), b.model.encode(x))
+    assert not torch.equal(a.model.encode(x), c.model.encode(x))
+
+
+def test_closing_stops_between_steps_and_keeps_the_checkpoint(digits, tmp_path):
+    from explorer.models.checkpoint import load
+
+    path = tmp_path / "run.safetensors"
+    gen = train(TrainConfig(model="ae", epochs=50, batch_size=32, code_dim=4, options=SMALL,
+                            checkpoint=str(path)), digits)
+    for _ in range(6):
+        record = next(gen)
+    gen.close()
+    assert record.step == 5 and record.total == 50 * 9
+    ck = load(path)
+    assert ck.summary["stopped"] == "cancelled" and ck.summary["steps"] == 5
+    assert ck.architecture == "ae" and ck.input_shape == (1, 8, 8)
+
+
+@dataclass
+class BlowUpConfig:
+    code_dim: int = 2
+    after: int = 3
+
+
+class BlowUp(TrainableModel):
+    """A model whose loss turns NaN after a few steps."""
+
+    key = "blowup"
+    Config = BlowUpConfig
+
+    def __init__(self, config, input_shape):
+        super().__init__(config, input_shape)
+        self.lin = torch.nn.Linear(int(np.prod(input_shape)), config.code_dim)
+        self.calls = 0
+
+    def batches(self, data, batch_size, rng):
+        for idx in shuffled_batches(data.count, batch_size, rng):
+            yield {"x": data.float_images(idx)}
+
+    def loss(self, batch):
+        self.calls += 1
+        out = self.encode(batch["x"]).pow(2).mean()
+        return (out * float("nan") if self.calls > self.config.after else out), {}
+
+    def validate(self, data):
+        return {"val_loss": 0.0}
+
+    def encode(self, x):
+        return self.lin(x.flatten(1))
+
+
+def test_nan_loss_stops_with_a_training_error(digits, tmp_path):
+    path = tmp_path / "b.safetensors"
+    model = BlowUp(BlowUpConfig(after=12), digits.shape)
+    gen = train(TrainConfig(model="blowup", epochs=5, batch_size=32, checkpoint=str(path)), digits, model=model)
+    with pytest.raises(TrainingError, match="loss became nan at step 13"):
+        collect(gen)
+    assert path.exists()  # the checkpoint of the last good epoch is still there
+    assert torch.isfinite(model.lin.weight).all()  # the NaN step was never applied
+
+
+def test_devices():
+    assert resolve_device("auto").type == available_devices()[0]
+    assert resolve_device("cpu").type == "cpu"
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceError, match="no usable CUDA"):
+            resolve_device("cuda")
+    with pytest.raises(DeviceError, match="Unknown device"):
+        resolve_device("tpu")
+
+
+def test_labels_and_pairs_are_checked(digits):
+    from explorer.core.imageset import ImageSet
+
+    unlabelled = ImageSet(images=digits.images[:50])
+    with pytest.raises(TrainingError, match="class labels"):
+        next(train(TrainConfig(model="siamese"), unlabelled))
+
+
+def test_split_is_stratified_and_seeded(digits):
+    tr, va = split_indices(digits, 0.2, seed=5)
+    assert len(np.intersect1d(tr, va)) == 0 and len(tr) + len(va) == digits.count
+    share = np.bincount(digits.labels[va], minlength=10) / np.bincount(digits.labels, minlength=10)
+    assert np.all(np.abs(share - 0.2) < 0.06)
+    assert np.array_equal(va, split_indices(digits, 0.2, seed=5)[1])
+    assert not np.array_equal(va, split_indices(digits, 0.2, seed=6)[1])
+
+
+def test_shift_images_moves_content():
+    img = np.zeros((1, 1, 8, 8), np.float32)
+    img[0, 0, 4, 4] = 1
+    rng = np.random.default_rng(0)
+    out = shift_images(np.repeat(img, 50, 0), 2, rng)
+    ys, xs = np.nonzero(out[:, 0].sum(0))
+    assert out.sum() == 50 and set(ys) <= set(range(2, 7)) and len(set(ys)) > 1 and len(set(xs)) > 1
