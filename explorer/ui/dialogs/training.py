@@ -91,6 +91,7 @@ class TrainingDialog(QDialog):
         self.runner.done.connect(self._on_done)
         self.runner.failed.connect(self._on_failed)
         self.runner.cancelled.connect(self._on_cancelled)
+        self.runner.running_changed.connect(self._set_running)
         self._catalogue_runner = TaskRunner(self)
         self._catalogue_runner.done.connect(self._on_catalogue)
         self._catalogue_runner.failed.connect(lambda tag, msg: self._set_state_text(msg))
@@ -178,8 +179,8 @@ class TrainingDialog(QDialog):
         scroll = QScrollArea()
         scroll.setWidget(left)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(330)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._left, self._scroll = left, scroll
 
         # right: progress, curves, samples
         self.bar = QProgressBar()
@@ -231,10 +232,16 @@ class TrainingDialog(QDialog):
         split.addWidget(scroll)
         split.addWidget(rv)
         split.setStretchFactor(1, 1)
-        split.setSizes([340, 740])
+        split.setSizes([380, 720])
+        self._fit_left()
         lay = QVBoxLayout(self)
         lay.addWidget(split, 1)
         lay.addLayout(buttons)
+
+    def _fit_left(self) -> None:
+        """Make the settings column wide enough for its widest row (it never scrolls sideways)."""
+        bar = self._scroll.verticalScrollBar().sizeHint().width()
+        self._scroll.setMinimumWidth(self._left.sizeHint().width() + bar + 6)
 
     # ---- catalogue and choices --------------------------------------------------------------
     def _on_catalogue(self, tag, cat: Catalogue) -> None:
@@ -282,6 +289,7 @@ class TrainingDialog(QDialog):
         self.code_dim.setValue(int(opts.get("code_dim", 32)))
         self.code_dim.setEnabled("code_dim" in opts)
         self.options.set_options(info.options)
+        self._fit_left()
         self.options_group.setVisible(self.options.has_options())
         ds = self.ctx.workspace.dataset
         self.save_path.setText(default_checkpoint_path(info.key, ds.name if ds else "data"))

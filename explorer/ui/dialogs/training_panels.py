@@ -139,7 +139,7 @@ def _editor_for(default) -> QWidget | None:
         return w
     if isinstance(default, float):
         w = QDoubleSpinBox()
-        w.setDecimals(4)
+        w.setDecimals(min(6, max(2, len(repr(default).split(".")[-1]))))
         w.setRange(-1e6, 1e6)
         w.setSingleStep(0.05 if abs(default) < 10 else 1.0)
         w.setValue(default)
@@ -199,9 +199,11 @@ class LossPlot(pg.PlotWidget):
         """Add a record of a run of ``epochs`` epochs (x = step / total * epochs)."""
         m = rec.metrics
         if rec.loss is not None and math.isfinite(rec.loss) and rec.step > 0 and rec.total:
-            epoch_end = bool(isinstance(rec.payload, dict) and rec.payload.get("epoch_end"))
-            if not epoch_end:  # the epoch-end record repeats the epoch's mean: keep the per-step curve
-                self.train_x.append(rec.step / rec.total * epochs)
+            # (the epoch-end record carries the epoch's mean loss: it closes the curve at the
+            # epoch's end even when the worker's rate limit dropped the last steps' records)
+            x = rec.step / rec.total * epochs
+            if not self.train_x or x > self.train_x[-1]:
+                self.train_x.append(x)
                 self.train_y.append(float(rec.loss))
                 self.train_curve.setData(self.train_x, self.train_y)
         if "val_loss" in m and "val_epoch" in m:
