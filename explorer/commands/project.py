@@ -1,0 +1,51 @@
+"""`explorer project --codes CODES.npy --method pca|tsne|umap --out XY.npy [--seed S]`"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from explorer.commands._common import atomic_save_npy, drive, print_json
+from explorer.core.errors import DataError, ExplorerError
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--codes", required=True, help="(N, D) codes as a .npy file (from `explorer encode`)")
+    parser.add_argument("--method", required=True, choices=["pca", "tsne", "umap"])
+    parser.add_argument("--out", required=True, help="where to write the (N, 2) float32 layout (.npy)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--perplexity", type=float, default=None, help="t-SNE perplexity (default 30)")
+    parser.add_argument("--neighbors", type=int, default=None, help="UMAP n_neighbors (default 15)")
+    parser.add_argument("--labels", default=None, help="optional (N,) int labels .npy: also report 10-NN label accuracy")
+    parser.add_argument("--faithfulness", action="store_true", help="also report the 10-NN neighbourhood preservation")
+
+
+def _load_npy(path: str, what: str) -> np.ndarray:
+    if not os.path.isfile(path):
+        raise DataError(f"No such file: {path}; give the {what} as a .npy file.")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as err:
+        raise DataError(f"{path} is not a readable .npy array ({err}).") from None
+
+
+def run(args) -> int:
+    from explorer.projection import faithfulness, knn_label_accuracy, project_job
+
+    codes = _load_npy(args.codes, "codes")
+    if not args.out.endswith(".npy"):
+        raise ExplorerError("--out must end in .npy.")
+    job = project_job(codes, args.method, seed=args.seed, perplexity=args.perplexity, n_neighbors=args.neighbors)
+    layout = drive(job, label=args.method)
+    atomic_save_npy(args.out, np.asarray(layout, dtype=np.float32))
+    report = {"out": args.out, "method": args.method, "count": int(len(layout))}
+    if args.labels:
+        labels = _load_npy(args.labels, "labels")
+        if len(labels) != len(layout):
+            raise DataError(f"{args.labels} has {len(labels)} labels for {len(layout)} codes.")
+        report["knn_accuracy"] = knn_label_accuracy(layout, labels.astype(np.int64))
+    if args.faithfulness:
+        report["faithfulness"] = faithfulness(codes, layout)[0]
+    print_json(report)
+    return 0

@@ -1,0 +1,232 @@
+"""UMAP (umap-learn) as a step generator, with its numba compile paid once per machine.
+
+umap-learn has no per-epoch callback, so the layout is watched from inside: the fit runs in a
+helper thread, and a thin wrapper around umap's single-epoch function (installed once, active
+only in threads that ask for it) hands out a copy of the layout every few epochs and stops the
+fit when the job is closed. The first frame is the spectral initialisation, the last UMAP's own
+result, so the layout is exactly what ``UMAP(random_state=seed).fit_transform`` gives.
+
+Compile cost: most of umap-learn's numba functions are compiled without ``cache=True``, so
+every fresh process spent about a minute compiling them (72 s and 95 s measured on 2 busy
+cores). :func:`prepare_numba` turns numba's on-disk cache on for them (in the package's
+``__pycache__`` or, when that is read-only, a per-user cache dir) and
+:func:`warm_up` runs UMAP once on a tiny random set, so the GUI can pay the compile in the
+background at start and later fits, in this and every later process, start at once.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import threading
+from typing import Iterator
+
+import numpy as np
+
+from explorer.core.progress import Progress
+
+_watch = threading.local()  # .observer(epoch, layout) in a thread whose UMAP fit is watched
+_prepared = False
+_lock = threading.Lock()
+
+
+class _Stopped(Exception):
+    """Raised inside the UMAP thread to end a fit whose job was closed."""
+
+
+def user_cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "relate-explorer", "numba")
+
+
+def ensure_numba_cache_dir() -> str | None:
+    """Point NUMBA_CACHE_DIR at a writable per-user dir when umap's package dir is read-only.
+
+    Returns the cache dir set (or already set), or None when numba's default (the package's
+    ``__pycache__``) is writable. Call before numba compiles anything.
+    """
+    import importlib.util
+
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return os.environ["NUMBA_CACHE_DIR"]
+    spec = importlib.util.find_spec("umap")
+    folder = os.path.dirname(spec.origin) if spec and spec.origin else None
+    pycache = os.path.join(folder, "__pycache__") if folder else None
+    if pycache and (os.access(pycache, os.W_OK) or (not os.path.exists(pycache) and os.access(folder, os.W_OK))):
+        return None
+    path = user_cache_dir()
+    os.makedirs(path, exist_ok=True)
+    os.environ["NUMBA_CACHE_DIR"] = path
+    if "numba" in sys.modules:
+        import numba
+
+        numba.config.CACHE_DIR = path
+    return path
+
+
+def _enable_caching() -> int:
+    """Turn numba's disk cache on for umap/pynndescent functions compiled without it.
+
+    Two dispatchers made from one Python function with different options (umap's serial and
+    parallel epoch) would share one cache entry, so only the serial one is cached.
+    """
+    from numba.core.caching import NullCache
+    from numba.core.dispatcher import Dispatcher
+
+    dispatchers: dict[int, list] = {}
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name.startswith("umap.") or name.startswith("pynndescent.")):
+            continue
+        for obj in list(vars(module).values()):
+            if isinstance(obj, Dispatcher):
+                dispatchers.setdefault(id(obj.py_func), []).append(obj)
+    enabled = 0
+    for group in dispatchers.values():
+        unique = {id(d): d for d in group}.values()
+        serial = [d for d in unique if not d.targetoptions.get("parallel")]
+        if len(unique) > 1:
+            unique = serial[:1]
+        for d in unique:
+            if isinstance(d._cache, NullCache):
+                try:
+                    d.enable_caching()
+                    enabled += 1
+                except Exception:  # e.g. a function numba cannot locate on disk: stays uncached
+                    pass
+    return enabled
+
+
+def _install_epoch_watch() -> None:
+    import umap.layouts as layouts
+
+    if getattr(layouts, "_explorer_watch", False):
+        return
+    original = layouts._get_optimize_layout_euclidean_single_epoch_fn
+
+    def get_epoch_fn(parallel: bool = False):
+        fn = original(parallel)
+        observer = getattr(_watch, "observer", None)
+        if observer is None:
+            return fn
+
+        def watched_epoch(head_embedding, *args):
+            observer(int(args[15]), head_embedding)  # args[15] is the epoch number n
+            return fn(head_embedding, *args)
+
+        return watched_epoch
+
+    layouts._get_optimize_layout_euclidean_single_epoch_fn = get_epoch_fn
+    layouts._explorer_watch = True
+
+
+def prepare_numba() -> None:
+    """Cache dir, disk caching and the epoch watch; idempotent and thread-safe."""
+    global _prepared
+    with _lock:
+        if _prepared:
+            return
+        ensure_numba_cache_dir()
+        import umap  # noqa: F401  (imports pynndescent and compiles nothing else yet)
+
+        _enable_caching()
+        _install_epoch_watch()
+        _prepared = True
+
+
+def default_epochs(n: int) -> int:
+    return 500 if n <= 10000 else 200
+
+
+def warm_up(n: int = 4200, seed: int = 0) -> float:
+    """Run UMAP once on a tiny random set so every numba function is compiled (and cached on
+    disk); returns the seconds it took. Safe to call from a background thread at start-up."""
+    import time
+
+    start = time.perf_counter()
+    # 4,096+ points make umap use its approximate (pynndescent) neighbour search, which real
+    # data sets of that size use too; a second, smaller fit covers the exact search
+    for count in (n, 200):
+        pts = np.random.default_rng(seed).normal(size=(count, 8)).astype(np.float32)
+        for _ in umap_job(pts, seed=seed, n_epochs=5, preview=False):
+            pass
+    return time.perf_counter() - start
+
+
+def umap_job(
+    codes: np.ndarray,
+    seed: int = 0,
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+    n_epochs: int | None = None,
+    every: int = 10,
+    preview: bool = True,
+) -> Iterator[Progress]:
+    """(N, D) codes -> yields Progress (payload (N, 2) float32 when a layout is ready), returns
+    the final layout. First a PCA preview (instant), then the spectral start, then every
+    ``every`` epochs."""
+    prepare_numba()
+    from umap import UMAP
+
+    x = np.ascontiguousarray(codes, dtype=np.float32)
+    n = len(x)
+    if n < 4:
+        layout = np.zeros((n, 2), dtype=np.float32)
+        yield Progress(step=1, total=1, message="UMAP: too few points", payload=layout.copy())
+        return layout
+    total = n_epochs or default_epochs(n)
+    if preview:
+        from explorer.projection.pca import pca_layout
+
+        yield Progress(step=0, total=total, message="UMAP: PCA preview", payload=pca_layout(x, seed))
+
+    frames: queue.Queue = queue.Queue(maxsize=4)
+    stop = threading.Event()
+    outcome: dict = {}
+
+    def observe(epoch: int, layout: np.ndarray) -> None:
+        if stop.is_set():
+            raise _Stopped
+        if epoch % every == 0:
+            try:
+                frames.put_nowait((epoch, layout.copy()))
+            except queue.Full:  # the consumer is slow: skip a frame rather than wait
+                pass
+
+    def fit() -> None:
+        _watch.observer = observe
+        try:
+            model = UMAP(
+                n_neighbors=max(2, min(n_neighbors, n - 1)), min_dist=min_dist, n_epochs=n_epochs,
+                random_state=seed, n_jobs=1,
+            )
+            outcome["layout"] = model.fit_transform(x)
+        except _Stopped:
+            pass
+        except BaseException as err:  # handed to the generator's thread below
+            outcome["error"] = err
+        finally:
+            _watch.observer = None
+            done.set()
+
+    done = threading.Event()
+    thread = threading.Thread(target=fit, name="umap-fit", daemon=True)
+    thread.start()
+    step, message = 0, "UMAP: neighbours and graph"
+    try:
+        while not (done.is_set() and frames.empty()):
+            try:
+                epoch, layout = frames.get(timeout=0.1)
+            except queue.Empty:
+                yield Progress(step=step, total=total, message=message)  # a point to cancel at
+                continue
+            step, message = epoch, "UMAP: optimising"
+            yield Progress(step=epoch, total=total, message="UMAP: optimising", payload=layout.astype(np.float32))
+    finally:
+        stop.set()  # a closed job ends the fit at its next epoch
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    layout = np.asarray(outcome["layout"], dtype=np.float32)
+    yield Progress(step=total, total=total, message="UMAP: done", payload=layout.copy())
+    return layout
