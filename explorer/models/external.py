@@ -54,7 +54,34 @@ def sidecar(path: str) -> dict:
             info = json.load(f)
     except (OSError, ValueError) as err:
         raise ModelFileError(f"{os.path.basename(side)} is not readable JSON ({err}).") from None
-    return info if isinstance(info, dict) else {}
+    return _checked_sidecar(info, os.path.basename(side)) if isinstance(info, dict) else {}
+
+
+def _checked_sidecar(info: dict, where: str) -> dict:
+    """The sidecar's fields, checked: a wrong one is a ModelFileError now, not a crash at encode."""
+    out = {}
+    if info.get("name") is not None:
+        out["name"] = str(info["name"])
+    shape = info.get("input_shape")
+    if shape is not None:
+        if not (isinstance(shape, list) and len(shape) == 3
+                and all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape)):
+            raise ModelFileError(f"{where}: input_shape must be three positive whole numbers [C, H, W].")
+        out["input_shape"] = shape
+    norm = info.get("normalisation")
+    if norm is not None:
+        ok = isinstance(norm, dict) and all(
+            isinstance(norm.get(k), list) and norm[k]
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in norm[k])
+            for k in ("mean", "std")
+        )
+        if not ok or len(norm["mean"]) != len(norm["std"]) or any(v == 0 for v in norm["std"]):
+            raise ModelFileError(
+                f"{where}: normalisation must be {{\"mean\": [...], \"std\": [...]}} with one finite "
+                "number per channel and no zero std."
+            )
+        out["normalisation"] = {"mean": list(norm["mean"]), "std": list(norm["std"])}
+    return out
 
 
 def _is_torchscript(path: str) -> bool:
