@@ -203,3 +203,55 @@ def test_load_encoder_missing_and_folder(tmp_path):
         with pytest.raises(ExplorerError) as err:
             load_encoder(spec)
         assert_sentence(err.value)
+
+
+# ---- load_encoder end to end, with fuzzed files and fuzzed <file>.json sidecars ------------------
+EXT_KIND = {".pt": "torchscript", ".pth": "sd", ".ckpt": "weights", ".pt2": "pt2", ".onnx": "onnx",
+            ".safetensors": "safetensors"}
+sidecars = st.one_of(
+    st.none(),
+    st.binary(max_size=16),
+    st.fixed_dictionaries({}, optional={
+        "name": st.one_of(st.text(max_size=5), st.integers()),
+        "input_shape": st.one_of(st.lists(st.one_of(st.integers(-2, 5), st.text(max_size=2)), max_size=4),
+                                 st.integers(), st.none()),
+        "normalisation": st.one_of(st.none(), st.integers(), st.fixed_dictionaries(
+            {}, optional={"mean": st.lists(st.floats(allow_nan=True), max_size=4),
+                          "std": st.lists(st.floats(allow_nan=True), max_size=4)})),
+    }).map(lambda d: json.dumps(d).encode()),
+)
+
+
+@FUZZ
+@given(data=st.data(), ext=st.sampled_from(sorted(EXT_KIND)), side=sidecars)
+def test_fuzz_load_encoder_and_encode(sound, data, ext, side):
+    import numpy as np
+
+    from explorer.models import load_encoder
+
+    base = sound[EXT_KIND[ext]]
+    body = data.draw(archive_cases(base)) if ext not in (".onnx", ".safetensors") else data.draw(
+        st.one_of(st.just(base), mutation.map(lambda m: _mutate(base, *m))))
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "model" + ext)
+        with open(path, "wb") as f:
+            f.write(body)
+        if side is not None:
+            with open(path + ".json", "wb") as f:
+                f.write(side)
+        with time_limit(10), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            try:
+                enc = load_encoder(path)
+            except ExplorerError as err:
+                assert_sentence(err)
+                record("load_encoder", "refused")
+                return
+            try:
+                codes = enc.encode(np.zeros((2, 1, 4, 4), np.float32))
+            except ExplorerError as err:
+                assert_sentence(err)
+                record("load_encoder", "loaded, encode refused")
+                return
+        assert codes.shape[0] == 2 and codes.dtype == np.float32
+        record("load_encoder", "loaded and encoded")
