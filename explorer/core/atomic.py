@@ -9,6 +9,8 @@ import os
 import tempfile
 from typing import Callable
 
+from explorer.core.errors import ExplorerError
+
 
 def _read_umask() -> int:
     mask = os.umask(0o022)  # read once, at import (os.umask can only be read by setting it)
@@ -25,7 +27,12 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     base = os.path.basename(path)
     root, ext = os.path.splitext(base)
-    fd, tmp = tempfile.mkstemp(prefix=f".{root}.", suffix=f".tmp{ext}", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{root}.", suffix=f".tmp{ext}", dir=folder)
+    except OSError as err:  # no such folder, read-only, permission denied: a sentence, not a traceback
+        raise ExplorerError(
+            f"Cannot write {path}: {err.strerror or err}; choose a folder that exists and is writable."
+        ) from None
     os.close(fd)
     try:
         write(tmp)
@@ -33,6 +40,8 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
             os.fsync(f.fileno())
         os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
+    except OSError as err:  # disk full, quota, a target we may not replace, ...
+        raise ExplorerError(f"Cannot write {path}: {err.strerror or err}; the previous file is unchanged.") from None
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
