@@ -166,3 +166,20 @@ def test_marked_tile_colours(qapp):
     bad = rv.marked_tile(pix, False, 10).toImage()
     assert good.pixelColor(1, 17).name() == rv.GOOD.name()
     assert bad.pixelColor(1, 17).name() == rv.BAD.name()
+
+
+def test_snapshot_picks_a_query_the_model_gets_right_and_pixels_wrong(view):
+    view.prepare_snapshot()
+    q = view.ws.query_index
+    labels = view.ws.dataset.labels
+    hits = [sum(labels[i] == labels[q] for i in c.results()) for c in view.columns[:2]]
+    assert q == view.telling_query()
+    best = 0
+    for i in range(300):  # the same search, by brute force
+        h = []
+        for name in ("proj", "pixels"):
+            d = ((view.ws.codes[name] - view.ws.codes[name][i]) ** 2).sum(1)
+            d[i] = np.inf
+            h.append(int((labels[np.argsort(d, kind="stable")[:view.k]] == labels[i]).sum()))
+        best = max(best, h[0] - h[1])
+    assert hits[0] - hits[1] == best

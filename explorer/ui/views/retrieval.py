@@ -514,9 +514,25 @@ class View(QWidget):
         return self._evaluator.is_running() or self._encoder.is_running() or bool(self._pending_metrics())
 
     def prepare_snapshot(self) -> None:
-        ds = self.ws.dataset
-        if ds is not None and ds.count and self.ws.query_index is None and self.ws.query_image is None:
-            self.ws.set_query(index=min(7, ds.count - 1))
+        """Pick a telling query: one the first column gets right where raw pixels go wrong."""
+        ds, ws = self.ws.dataset, self.ws
+        if ds is None or not ds.count or ws.query_index is not None or ws.query_image is not None:
+            return
+        ws.set_query(index=self.telling_query())
+
+    def telling_query(self, candidates: int = 300) -> int:
+        """Among the first ``candidates`` items, the one where column 1's top k holds the most more
+        items of the query's class than the pixel column's (0 when that cannot be said)."""
+        ds, ws = self.ws.dataset, self.ws
+        names = [self.columns[0].model, self.columns[1].model]
+        if ds.labels is None or any(n is None or n not in ws.codes for n in names):
+            return 0
+        q = np.arange(min(candidates, ds.count))
+        hits = []
+        for name in names:
+            idx, _ = self._index(name).search(ws.codes[name][q], self.k, exclude=q)
+            hits.append((ds.labels[idx] == ds.labels[q][:, None]).sum(1))
+        return int(q[np.argmax(hits[0] - hits[1])])
 
     def shutdown(self) -> None:
         self._encoder.shutdown()
@@ -689,9 +705,9 @@ class View(QWidget):
                 parts.append(f"class <b>{name}</b>")
             if ds.paths is not None:
                 parts.append(os.path.basename(ds.paths[ws.query_index]))
-            self.query_label.setText(" · ".join(parts))
+            self.query_label.setText(" · ".join(parts) + _LEGEND)
         elif ws.query_image is not None:
-            self.query_label.setText("<b>Query: an external image</b> (encoded by each column's model)")
+            self.query_label.setText("<b>Query: an external image</b> (encoded by each column's model)" + _LEGEND)
         else:
             self.query_label.setText("No query yet: pick an item in the data grid or the scatter, "
                                      "or drop an image file on the slot.")
@@ -882,6 +898,11 @@ class View(QWidget):
             item.setData(INDEX_ROLE, int(i))
             item.setToolTip(f"item #{i}: {'average precision' if by == 'ap' else 'MAP@R'} {values[i]:.3f}\nclick to make it the query")
             lst.addItem(item)
+
+
+_LEGEND = (f"<br><span style='color:{GOOD.name()}'>✓ green</span>: same class as the query · "
+           f"<span style='color:{BAD.name()}'>✗ red</span>: another class · d: distance in the "
+           "column's code space · click a result to make it the query")
 
 
 def _same_entry(a, b) -> bool:
