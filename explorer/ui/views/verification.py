@@ -494,9 +494,9 @@ class View(QWidget):
         grid.setViewMode(QListWidget.ViewMode.IconMode)
         grid.setFlow(QListWidget.Flow.LeftToRight)
         grid.setWrapping(False)
-        grid.setIconSize(QSize(2 * 44 + 4, 44))
-        grid.setGridSize(QSize(2 * 44 + 4 + 12, 50))
-        grid.setFixedHeight(50 + 8 + grid.horizontalScrollBar().sizeHint().height())
+        grid.setIconSize(QSize(2 * 44 + 8, 50))
+        grid.setGridSize(QSize(2 * 44 + 8 + 14, 56))
+        grid.setFixedHeight(56 + 8 + grid.horizontalScrollBar().sizeHint().height())
         grid.setMovement(QListWidget.Movement.Static)
         grid.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         grid.itemClicked.connect(self._on_pair_clicked)
@@ -857,7 +857,10 @@ class View(QWidget):
             self._set_verdict("", note)
             self.hist_pair.hide()
             return
-        self.score_label.setText(f"score {score:.4g}")
+        text = f"score {score:.4g}"
+        if pair_scorer_of(self.ws.models[self.model_name()]) is not None:  # a logit: say p(same) too
+            text += f"  ·  p(same) {1 / (1 + np.exp(-np.clip(score, -50, 50))):.2f}"
+        self.score_label.setText(text)
         ev = self.evaluation()
         if ev is not None:
             self.hist_pair.setValue(score)
@@ -911,13 +914,14 @@ class View(QWidget):
         thumbs = self.ctx.services.get("thumbnails")
         pa, pb = ((thumbs.get(ds, k, size) if thumbs is not None else to_pixmap(ds.images[k], size))
                   for k in (i, j))
-        out = QPixmap(2 * size + 4, size)
-        out.fill(QColor("white"))
+        m = 3  # a frame around the pair, so neighbouring pairs read as separate tiles
+        out = QPixmap(2 * size + 2 * m + 2, size + 2 * m)
+        out.fill(QColor("#e8e8e8"))
         p = QPainter(out)
-        p.drawPixmap((size - pa.width()) // 2, (size - pa.height()) // 2, pa)
-        p.drawPixmap(size + 4 + (size - pb.width()) // 2, (size - pb.height()) // 2, pb)
-        p.setPen(QPen(QColor("#cccccc")))
-        p.drawLine(size + 2, 0, size + 2, size)
+        p.drawPixmap(m + (size - pa.width()) // 2, m + (size - pa.height()) // 2, pa)
+        p.drawPixmap(m + size + 2 + (size - pb.width()) // 2, m + (size - pb.height()) // 2, pb)
+        p.setPen(QPen(QColor("#9a9a9a")))
+        p.drawRect(0, 0, out.width() - 1, out.height() - 1)
         p.end()
         return out
 
