@@ -183,3 +183,37 @@ def test_snapshot_picks_a_query_the_model_gets_right_and_pixels_wrong(view):
             h.append(int((labels[np.argsort(d, kind="stable")[:view.k]] == labels[i]).sum()))
         best = max(best, h[0] - h[1])
     assert hits[0] - hits[1] == best
+
+
+def test_history_returns_to_an_external_image(view, qtbot, tmp_path):
+    path = tmp_path / "item9.png"
+    Image.fromarray(view.ws.dataset.images[9, 0], mode="L").save(path)
+    assert view.query_from_file(str(path))
+    pixels = view.columns[1]
+    qtbot.waitUntil(lambda: pixels.list.count() == view.k, timeout=5000)
+    view.ws.set_query(index=100)
+    assert 100 not in pixels.results()
+    view.go_back()
+    assert view.ws.query_index is None and view.ws.query_image is not None
+    qtbot.waitUntil(lambda: pixels.list.count() == view.k and pixels.results()[0] == 9, timeout=5000)
+    # another view setting a new external image: the old image's codes are not reused
+    view.ws.set_query(image=np.zeros((1, 8, 8), np.float32))
+    qtbot.waitUntil(lambda: pixels.list.count() == view.k, timeout=5000)
+    darkest = (view.ws.codes["pixels"] ** 2).sum(1).argmin()
+    assert pixels.results()[0] == darkest
+
+
+def test_code_only_data_set(qtbot):
+    rng = np.random.default_rng(0)
+    codes = np.concatenate([rng.normal(0, 0.1, (20, 3)), rng.normal(5, 0.1, (20, 3))]).astype(np.float32)
+    ctx = AppContext.standalone()
+    ctx.workspace.set_dataset(ImageSet(images=None, codes=codes, labels=np.repeat([0, 1], 20)))
+    v = rv.View(ctx)
+    qtbot.addWidget(v)
+    assert v.column_models() == ["codes", None, None]
+    ctx.workspace.set_query(index=25)
+    assert v.columns[0].list.count() == v.k
+    assert all(i >= 20 for i in v.columns[0].results())
+    qtbot.waitUntil(lambda: v.metrics_of("codes") is not None, timeout=5000)
+    assert v.metrics_of("codes").map_at_r == 1.0
+    v.shutdown()

@@ -368,6 +368,7 @@ class View(QWidget):
         self._navigating = False
         self._indexes: dict[str, tuple[int, str, KnnIndex]] = {}  # name -> (id(codes), metric, index)
         self._query_token = 0  # changes with every external query image
+        self._coded_image: np.ndarray | None = None  # the external image _query_codes belong to
         self._query_codes: dict[str, np.ndarray] = {}  # name -> code of the external query image
         self._query_label: int | None = None  # class of an external image found in the data set
         self._metrics: dict[str, tuple[tuple, RetrievalMetrics]] = {}  # name -> (key, result)
@@ -549,6 +550,7 @@ class View(QWidget):
         self._metrics_failed.clear()
         self._query_codes.clear()
         self._query_label = None
+        self._coded_image = None
         self._history.clear()
         self._pos = -1
         self._encoder.cancel()
@@ -602,7 +604,9 @@ class View(QWidget):
             entry = ("index", int(ws.query_index))
         elif ws.query_image is not None:
             entry = ("image", ws.query_image)
-        if ws.query_image is None:
+        if ws.query_image is not self._coded_image:  # a new external image (or none): new codes
+            self._coded_image = ws.query_image
+            self._query_token += 1
             self._query_codes.clear()
             self._query_label = None
         if entry is not None and not self._navigating:
@@ -640,9 +644,6 @@ class View(QWidget):
             self.query_from_file(path)
 
     def _set_external(self, image: np.ndarray, note: str) -> None:
-        self._query_token += 1
-        self._query_codes.clear()
-        self._query_label = None
         self.ws.set_query(image=image)
         self._say(note)
 
@@ -653,8 +654,6 @@ class View(QWidget):
             if kind == "index":
                 self.ws.set_query(index=value)
             else:
-                self._query_token += 1
-                self._query_codes.clear()
                 self.ws.set_query(image=value)
         finally:
             self._navigating = False
@@ -771,7 +770,7 @@ class View(QWidget):
                 match = None if qclass is None or label < 0 else label == qclass
                 hits += bool(match)
                 pix = (thumbs.get(ds, i, THUMB) if thumbs is not None
-                       else to_pixmap(ds.images[i], THUMB)) if ds.has_images else QPixmap(THUMB, THUMB)
+                       else to_pixmap(ds.images[i], THUMB)) if ds.has_images else _blank(THUMB)
                 mark = "" if match is None else ("✓ " if match else "✗ ")
                 cls = ds.label_name(i)
                 caption = f"{mark}#{i}\nd {d:.3g}"
@@ -903,6 +902,13 @@ class View(QWidget):
 _LEGEND = (f"<br><span style='color:{GOOD.name()}'>✓ green</span>: same class as the query · "
            f"<span style='color:{BAD.name()}'>✗ red</span>: another class · d: distance in the "
            "column's code space · click a result to make it the query")
+
+
+def _blank(size: int) -> QPixmap:
+    """Stand-in thumbnail for code-only data sets (projector TSV)."""
+    pix = QPixmap(size, size)
+    pix.fill(QColor("#d8d8d8"))
+    return pix
 
 
 def _same_entry(a, b) -> bool:
