@@ -33,14 +33,19 @@ def test_perfect_clusters_score_one():
     assert (m.precision_at_1, m.r_precision, m.map_at_r, m.map, m.knn_accuracy) == (1, 1, 1, 1, 1)
 
 
-@pytest.mark.parametrize("full_map", [True, False])
-def test_agrees_with_reference_on_digits(full_map):
+@pytest.fixture(scope="module")
+def digits_reference():
     d = load_digits()
     rng = np.random.default_rng(0)
     pick = rng.choice(len(d.target), 400, replace=False)
     codes, labels = (d.data[pick] / 16).astype(np.float32), d.target[pick].copy()
     labels[:7] = -1  # unknown labels are left out
-    ref = reference_metrics(codes, labels)
+    return codes, labels, reference_metrics(codes, labels)
+
+
+@pytest.mark.parametrize("full_map", [True, False])
+def test_agrees_with_reference_on_digits(full_map, digits_reference):
+    codes, labels, ref = digits_reference
     m = retrieval_metrics(codes, labels, full_map=full_map)
     assert m.n_queries == ref["queries"] == 393
     for key in ("precision_at_1", "r_precision", "map_at_r", "knn_accuracy"):
