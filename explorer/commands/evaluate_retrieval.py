@@ -47,7 +47,8 @@ def subset_indices(count: int, subset: str = "all", indices_file: str | None = N
         try:
             chosen = np.load(indices_file, allow_pickle=False)
         except (OSError, ValueError) as err:
-            raise DataError(f"Could not read indices from {indices_file}: {err}.") from None
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+            raise DataError(f"Could not read indices from {indices_file} ({reason}).") from None
         chosen = np.asarray(chosen).ravel()
         if chosen.dtype == bool:
             chosen = np.nonzero(chosen)[0]
