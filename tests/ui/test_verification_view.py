@@ -175,3 +175,18 @@ def test_a_pair_classifier_scores_pairs_itself(view, qtbot, monkeypatch):
     ds = view.ws.dataset
     expect = net.score_pairs(ds.float_images([2]), ds.float_images([7]))[0]
     assert view.pair_score() == pytest.approx(float(expect), abs=1e-6)
+
+
+def test_one_class_and_unlabelled_sets_do_not_break_the_panel(view, qtbot, tmp_path):
+    ws = view.ws
+    d = load_digits()
+    images = (d.images[:40] * (255 / 16)).round().astype(np.uint8)[:, None]
+    ws.set_dataset(ImageSet(images=images, labels=np.zeros(40, int), class_names=["0"], name="one"))
+    ws.set_codes("pixels", PixelEncoder().encode(ws.dataset.float_images()))
+    qtbot.waitUntil(lambda: "Cannot measure" in view.status.text(), timeout=20000)
+    assert view.evaluation() is None and view.slots == [None, None]
+    ws.set_dataset(ImageSet(images=images, name="unlabelled"))
+    assert "no labels" in view.status.text()
+    _drop_index(view.slot_a, 1)
+    _drop_index(view.slot_b, 2)
+    assert view.score_label.text().startswith("score ") and view.verdict_text() == ""

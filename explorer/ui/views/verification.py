@@ -50,7 +50,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.core.errors import DataError
+from explorer.core.errors import DataError, ExplorerError
 from explorer.core.imageset import ImageSet
 from explorer.core.progress import Progress
 from explorer.ui.context import AppContext
@@ -173,7 +173,8 @@ class Evaluation:
 
 
 def _evaluation_job(jobs: list[tuple], data: ImageSet):
-    """Evaluate each (key, kind, model-or-codes, metric); returns {key: Evaluation}."""
+    """Evaluate each (key, kind, model-or-codes, metric); returns {key: Evaluation, or the
+    sentence saying why that model could not be evaluated}."""
     out = {}
     for n, (key, kind, what, metric) in enumerate(jobs):
         if kind == "scorer":
@@ -186,8 +187,17 @@ def _evaluation_job(jobs: list[tuple], data: ImageSet):
             except StopIteration as stop:
                 res = stop.value
                 break
+            except ValueError as err:  # one class only, no genuine pairs, scores not finite, ...
+                res = f"Cannot measure verification of {key[1]} on this data set: {err}."
+                break
+            except ExplorerError as err:  # a model that cannot take these images
+                res = str(err)
+                break
             frac = (n + rec.fraction) / len(jobs)
             yield Progress(step=int(frac * 1000), total=1000, message=f"{key[1]}: {rec.message}")
+        if isinstance(res, str):
+            out[key] = res
+            continue
         s, same = res.scores, res.pairs.same
         lo, hi = float(s.min()), float(s.max())
         if not hi > lo:
@@ -597,7 +607,11 @@ class View(QWidget):
         elif not keys:
             self._job_keys = ()
             self.progress.hide()
-            self.status.setText(f"waiting for the codes of {', '.join(waiting)} …" if waiting else "")
+            failed = [self._failed[k] for k in self._wanted() if k in self._failed]
+            notes = [f"<span style='color:{RED}'>{m}</span>" for m in dict.fromkeys(failed)]
+            if waiting:
+                notes.append(f"waiting for the codes of {', '.join(waiting)} …")
+            self.status.setText("<br>".join(notes))
 
     def busy(self) -> bool:
         return self._runner.is_running()
@@ -617,7 +631,10 @@ class View(QWidget):
         self._job_keys = ()
         for key, ev in results.items():
             if key[0] == self._ds_token:
-                self._results[key] = ev
+                if isinstance(ev, str):
+                    self._failed[key] = ev
+                else:
+                    self._results[key] = ev
         self.progress.hide()
         self.status.setText("")
         self._schedule()
@@ -628,7 +645,6 @@ class View(QWidget):
         for key in tag:
             self._failed[key] = message
         self.progress.hide()
-        self.status.setText(f"<span style='color:{RED}'>{message}</span>")
         self._schedule()
 
     def evaluation(self, name: str | None = None) -> Evaluation | None:
