@@ -159,7 +159,7 @@ def train(
     epochs = int(config.epochs or cls.defaults.get("epochs", 10))
     batch_size = int(config.batch_size or cls.defaults.get("batch_size", 128))
     lr = float(config.lr or cls.defaults.get("lr", 1e-3))
-    if epochs < 1 or batch_size < 1 or not lr > 0:
+    if epochs < 1 or batch_size < 1 or not lr > 0 or not math.isfinite(lr):
         raise TrainingError("Epochs and batch size must be at least 1 and the learning rate above 0.")
 
     device = resolve_device(config.device)
@@ -226,13 +226,24 @@ def train(
             "stopped": state["stopped"],
         }
 
-    def save_checkpoint() -> None:
-        if config.checkpoint:
-            from explorer.models.checkpoint import save
+    def save_checkpoint() -> bool:
+        """Write the checkpoint, unless the weights went NaN/Inf: then the last good one stays."""
+        if not config.checkpoint:
+            return True
+        if not all(bool(torch.isfinite(t).all()) for t in model.state_dict().values() if t.is_floating_point()):
+            return False
+        from explorer.models.checkpoint import save
 
-            was_training = model.training
-            save(config.checkpoint, model, class_names=list(data.class_names), summary=summary())
-            model.train(was_training)
+        was_training = model.training
+        save(config.checkpoint, model, class_names=list(data.class_names), summary=summary())
+        model.train(was_training)
+        state["saved"] = True
+        return True
+
+    def diverged(what: str) -> TrainingError:
+        state["stopped"] = "diverged"
+        keep = f" ({config.checkpoint} keeps the last good state)" if state.get("saved") else ""
+        return TrainingError(f"Training stopped: {what}{keep}; try a lower learning rate.")
 
     def probe() -> None:
         if n_probe == 0:
@@ -279,20 +290,20 @@ def train(
                     loss, extra = model.loss(tensors)
                 value = float(loss.detach())
                 if not math.isfinite(value):
-                    state["stopped"] = "diverged"
-                    where = f" ({config.checkpoint} keeps the last good state)" if history else ""
-                    raise TrainingError(
-                        f"Training stopped: the loss became {value} at step {state['step'] + 1} "
-                        f"(epoch {epoch + 1}){where}; try a lower learning rate."
-                    )
+                    raise diverged(f"the loss became {value} at step {state['step'] + 1} (epoch {epoch + 1})")
                 optimizer.zero_grad(set_to_none=True)
-                if scaler is not None:
-                    scaler.scale(loss).backward()
-                    scaler.step(optimizer)
-                    scaler.update()
-                else:
-                    loss.backward()
-                    optimizer.step()
+                try:
+                    if scaler is not None:
+                        scaler.scale(loss).backward()
+                        scaler.step(optimizer)
+                        scaler.update()
+                    else:
+                        loss.backward()
+                        optimizer.step()
+                except RuntimeError as err:  # e.g. Adam: "value cannot be converted ... without overflow"
+                    if "overflow" not in str(err):
+                        raise
+                    raise diverged(f"the weights overflowed at step {state['step'] + 1} (epoch {epoch + 1})") from None
                 model.after_step()
                 losses.append(value)
                 state["step"] += 1
@@ -302,7 +313,8 @@ def train(
                 if config.probe_every > 0 and state["step"] % config.probe_every == 0:
                     probe()
                 if config.checkpoint_every > 0 and state["step"] % config.checkpoint_every == 0:
-                    save_checkpoint()
+                    if not save_checkpoint():
+                        raise diverged(f"the weights became NaN or infinite at step {state['step']}")
                 yield record(value, f"epoch {epoch + 1}/{epochs}", {k: float(v) for k, v in extra.items()})
                 tick = time.perf_counter()
             # ---- end of epoch: validate, sample panel, checkpoint ----
@@ -320,7 +332,11 @@ def train(
                 payload["samples_epoch"] = epoch + 1
             mean_loss = float(np.mean(losses)) if losses else math.nan
             history.append({"epoch": epoch + 1, "step": state["step"], "loss": mean_loss, **val_metrics})
-            save_checkpoint()
+            bad = [k for k, v in val_metrics.items() if k == "val_loss" and not math.isfinite(v)]
+            if bad:
+                raise diverged(f"the validation loss became {val_metrics['val_loss']} after epoch {epoch + 1}")
+            if not save_checkpoint():
+                raise diverged(f"the weights became NaN or infinite in epoch {epoch + 1}")
             yield record(mean_loss, f"epoch {epoch + 1}/{epochs} done", {}, epoch_end=True)
     except GeneratorExit:
         state["stopped"] = "cancelled"
