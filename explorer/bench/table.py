@@ -35,6 +35,11 @@ class Row:
         d["ratio"] = self.ratio
         return d
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "Row":
+        names = ("measure", "ours", "reference", "unit", "target", "met", "lower_is_better", "note")
+        return cls(**{k: d[k] for k in names if k in d})
+
 
 def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
     """Median wall time of ``fn()`` in seconds over ``repeats`` runs after ``warmup`` runs."""
@@ -64,3 +69,16 @@ def format_table(rows: list[Row]) -> str:
             out.append("-+-".join("-" * w for w in widths))
     notes = [f"- {r.measure}: {r.note}" for r in rows if r.note]
     return "\n".join(out + ([""] + notes if notes else []))
+
+
+def format_report(report: dict) -> str:
+    """The table of a :func:`explorer.bench.runner.run_bench` report, under a line about the
+    machine and its load (the cores are shared, so the load says how far to trust the times)."""
+    m = report.get("machine", {})
+    head = (
+        f"explorer bench ({report.get('plan')}): {m.get('nproc')} cores, {m.get('cpu')}, "
+        f"Python {m.get('python')}; load average {m.get('loadavg')} at start, "
+        f"{report.get('loadavg_end')} at end; {report.get('seconds')} s"
+    )
+    rows = [Row.from_dict(d) for d in report.get("rows", [])]
+    return head + "\n\n" + format_table(rows)

@@ -1,0 +1,42 @@
+"""How big and how often each bench row measures: full, --quick, and tiny (for the test)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str = "full"
+    scatter_sizes: tuple[int, ...] = (100_000, 1_000_000)
+    scatter_frames: tuple[int, ...] = (20, 6)  # frames per repeat, per size
+    scatter_repeats: int = 3  # ours/reference alternations, per size
+    tsne_n: int = 10_000
+    tsne_repeats: int = 2
+    umap_n: int = 10_000
+    knn_n: int = 1_000_000
+    knn_d: int = 32
+    knn_repeats: int = 30
+    train_data: str = "sample:mnist"
+    train_epochs: int = 2
+    train_repeats: int = 3
+    stall_seconds: float = 15.0
+    stall_tsne_n: int = 5_000
+    encode_n: int = 5_000
+    encode_repeats: int = 5
+    startup_repeats: int = 4
+
+
+FULL = Plan()
+QUICK = replace(
+    FULL, name="quick", scatter_frames=(8, 3), scatter_repeats=2, tsne_n=2_500, tsne_repeats=1,
+    umap_n=5_000, knn_repeats=10, train_epochs=1, train_repeats=2, stall_seconds=6.0,
+    stall_tsne_n=2_500, encode_repeats=3, startup_repeats=2,
+)
+TINY = replace(
+    FULL, name="tiny", scatter_sizes=(2_000, 5_000), scatter_frames=(2, 2), scatter_repeats=1,
+    tsne_n=300, tsne_repeats=1, umap_n=300, knn_n=5_000, knn_d=8, knn_repeats=3,
+    train_data="sample:digits", train_epochs=1, train_repeats=1, stall_seconds=0.5, stall_tsne_n=200,
+    encode_n=200, encode_repeats=1, startup_repeats=1,
+)
+PLANS = {"full": FULL, "quick": QUICK, "tiny": TINY}

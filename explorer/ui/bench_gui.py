@@ -1,0 +1,347 @@
+"""The bench rows that need Qt (the layer rule keeps them here; `explorer bench` calls them).
+
+- scatter pan/zoom frame time: the scatter view's renderer vs a plain pyqtgraph ScatterPlotItem
+  with a brush per point, each in an 800 x 600 plot, a frame being one view-range change plus a
+  full synchronous render of the widget (``grab``);
+- training throughput in the GUI worker (TaskRunner with a running event loop) vs headless;
+- the longest GUI event-loop stall while training and t-SNE run together in workers;
+- time from a fresh process to the main window shown (``python -m explorer.ui.bench_gui startup``).
+
+Every function returns a list of :class:`explorer.bench.table.Row`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from explorer.bench.plan import Plan
+from explorer.bench.table import Row
+
+PLOT_SIZE = (800, 600)
+
+
+def _app():
+    from explorer.ui.app import configure_pyqtgraph, ensure_app
+
+    app = ensure_app()
+    configure_pyqtgraph()
+    return app
+
+
+def _order(repeats: int) -> list[bool]:
+    from explorer.bench.rows import _order as order
+
+    return order(repeats)
+
+
+# ---- scatter ----------------------------------------------------------------------------------
+def scatter_points(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 2) float32 points in 10 seeded Gaussian clusters and their int64 labels."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n)
+    centres = rng.normal(scale=8.0, size=(10, 2))
+    xy = centres[labels] + rng.normal(size=(n, 2))
+    return xy.astype(np.float32), labels.astype(np.int64)
+
+
+def pan_zoom_ranges(xy: np.ndarray, frames: int) -> list[tuple[float, float, float, float]]:
+    """A fixed sequence of view rectangles (x0, x1, y0, y1): zoom in towards a point while panning,
+    then back out, as a user's wheel-and-drag would."""
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    centre, half = (lo + hi) / 2, (hi - lo) / 2
+    out = []
+    for k in range(frames):
+        phase = k / max(1, frames - 1)
+        zoom = 1.0 - 0.7 * np.sin(np.pi * phase)  # 1 -> 0.3 -> 1
+        shift = half * 0.3 * np.array([np.cos(2 * np.pi * phase), np.sin(2 * np.pi * phase)])
+        c, h = centre + shift, half * zoom
+        out.append((float(c[0] - h[0]), float(c[0] + h[0]), float(c[1] - h[1]), float(c[1] + h[1])))
+    return out
+
+
+class PlainScatter:
+    """The reference: a PlotWidget with one ScatterPlotItem, a brush per point (pyqtgraph's
+    fastest settings otherwise: pxMode, no outline)."""
+
+    def __init__(self, xy: np.ndarray, labels: np.ndarray) -> None:
+        import pyqtgraph as pg
+
+        self.widget = pg.PlotWidget()
+        self.widget.resize(*PLOT_SIZE)
+        colours = [pg.intColor(i, hues=10) for i in range(10)]
+        palette = [pg.mkBrush(c) for c in colours]
+        brushes = np.empty(len(labels), dtype=object)
+        brushes[:] = [palette[i] for i in labels % 10]
+        self.item = pg.ScatterPlotItem(
+            x=xy[:, 0], y=xy[:, 1], pxMode=True, size=3, pen=None, brush=brushes,
+            data=np.arange(len(xy)),
+        )
+        self.widget.addItem(self.item)
+        self.widget.show()
+
+    def frame(self, rect) -> None:
+        x0, x1, y0, y1 = rect
+        self.widget.getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+        self.widget.grab()
+
+    def close(self) -> None:
+        self.widget.close()
+        self.widget.deleteLater()
+
+
+def _our_scatter(xy: np.ndarray, labels: np.ndarray):
+    """The scatter view's renderer behind the same ``frame(rect)`` / ``close()`` surface, or a
+    string saying why it is not there."""
+    try:
+        from explorer.ui import scatter_bench  # the scatter view's own bench adapter
+    except ImportError:
+        scatter_bench = None
+    if scatter_bench is not None and hasattr(scatter_bench, "make_renderer"):
+        return scatter_bench.make_renderer(xy, labels, PLOT_SIZE)
+    try:
+        import explorer.ui.views.scatter  # noqa: F401
+    except ImportError:
+        return "the scatter view (explorer/ui/views/scatter.py) is not there yet"
+    return "the scatter view offers no bench adapter (explorer.ui.scatter_bench.make_renderer)"
+
+
+def scatter_rows(plan: Plan) -> list[Row]:
+    from PySide6.QtWidgets import QApplication
+
+    app = _app()
+    rows = []
+    for n, frames in zip(plan.scatter_sizes, plan.scatter_frames):
+        target_ms = 10.0 if n <= 100_000 else 50.0
+        measure = f"scatter pan/zoom frame, {n:,} points"
+        xy, labels = scatter_points(n)
+        rects = pan_zoom_ranges(xy, frames)
+        t0 = time.perf_counter()
+        ref = PlainScatter(xy, labels)
+        ref_setup = time.perf_counter() - t0
+        ours = _our_scatter(xy, labels)
+        app.processEvents()
+        ours_t, ref_t = [], []
+        note = f"median over {plan.scatter_repeats} x {frames} frames of {PLOT_SIZE[0]}x{PLOT_SIZE[1]} " \
+               f"(setRange + grab); reference setData {ref_setup:.2f} s"
+        kinds = _order(plan.scatter_repeats) if not isinstance(ours, str) else [False] * plan.scatter_repeats
+        for is_ours in kinds:
+            subject = ours if is_ours else ref
+            subject.frame(rects[0])  # warm-up: caches, first paint
+            for rect in rects:
+                t = time.perf_counter()
+                subject.frame(rect)
+                (ours_t if is_ours else ref_t).append(1e3 * (time.perf_counter() - t))
+            QApplication.processEvents()
+        ref.close()
+        if isinstance(ours, str):
+            rows.append(Row(measure, None, statistics.median(ref_t), "ms", f"< {target_ms:g} ms", None,
+                            True, f"{ours}; {note}"))
+        else:
+            ours.close()
+            o = statistics.median(ours_t)
+            rows.append(Row(measure, o, statistics.median(ref_t), "ms", f"< {target_ms:g} ms",
+                            o < target_ms, True, note))
+        del ref, ours
+        app.processEvents()
+    return rows
+
+
+# ---- training in the GUI worker ---------------------------------------------------------------
+def _run_in_worker(make_job, timeout_s: float = 3600.0):
+    """Run ``make_job()`` in a TaskRunner while this thread spins a QEventLoop; (seconds, result)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from explorer.ui.workers import TaskRunner
+
+    runner = TaskRunner()
+    loop = QEventLoop()
+    out: dict = {}
+    runner.done.connect(lambda tag, result: (out.__setitem__("result", result), loop.quit()))
+    runner.failed.connect(lambda tag, message: (out.__setitem__("error", message), loop.quit()))
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    t0 = time.perf_counter()
+    runner.start(make_job, tag="bench")
+    loop.exec()
+    seconds = time.perf_counter() - t0
+    runner.shutdown()
+    if "error" in out:
+        raise RuntimeError(out["error"])
+    if "result" not in out:
+        raise TimeoutError("the worker did not finish in time")
+    return seconds, out["result"]
+
+
+def training_rows(plan: Plan) -> list[Row]:
+    from explorer.bench.rows import train_headless_seconds, train_setup
+    from explorer.training.engine import train
+
+    _app()
+    data, config, items = train_setup(plan)
+    train_headless_seconds(data, config)  # warm-up: torch's first-use costs hit neither side
+    gui_t, cli_t = [], []
+    for in_gui in _order(plan.train_repeats):
+        if in_gui:
+            gui_t.append(_run_in_worker(lambda: train(config, data))[0])
+        else:
+            cli_t.append(train_headless_seconds(data, config))
+    gui, cli = items / statistics.median(gui_t), items / statistics.median(cli_t)
+    note = (f"ae on {plan.train_data}, {plan.train_epochs} epoch(s), {config.threads} torch thread(s), "
+            f"CPU; items/s over the whole run (validation included), median of {plan.train_repeats}")
+    return [Row("training throughput: GUI worker vs `explorer train`", gui, cli, "items/s",
+                "ratio >= 0.95", gui / cli >= 0.95, False, note)]
+
+
+# ---- event-loop stalls ------------------------------------------------------------------------
+class GapMeter:
+    """A 5 ms QTimer on the GUI thread; ``gaps`` are the times between its ticks (ms)."""
+
+    def __init__(self, interval_ms: int = 5) -> None:
+        from PySide6.QtCore import Qt, QTimer
+
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self._tick)
+        self.gaps: list[float] = []
+        self._last: float | None = None
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        if self._last is not None:
+            self.gaps.append(1e3 * (now - self._last))
+        self._last = now
+
+    def run_for(self, seconds: float) -> float:
+        """Spin the event loop for ``seconds`` with the timer on; the longest gap (ms)."""
+        from PySide6.QtCore import QEventLoop, QTimer
+
+        loop = QEventLoop()
+        self.gaps, self._last = [], None
+        self.timer.start()
+        QTimer.singleShot(int(seconds * 1000), loop.quit)
+        loop.exec()
+        self.timer.stop()
+        return max(self.gaps) if self.gaps else float("nan")
+
+
+def stall_rows(plan: Plan) -> list[Row]:
+    """Longest gap between 5 ms timer ticks while a training run and a t-SNE run work in two
+    TaskRunners and the t-SNE frames are drawn into a scatter plot; reference: the same with no
+    work running (the machine's own scheduling noise)."""
+    import pyqtgraph as pg
+
+    from explorer.bench.codes import mnist_codes
+    from explorer.bench.rows import train_setup
+    from explorer.projection import project_job
+    from explorer.training.engine import train
+    from explorer.ui.workers import TaskRunner
+
+    _app()
+    data, config, _ = train_setup(plan)
+    long_config = type(config)(**{**config.__dict__, "epochs": 1000})
+    codes, labels = mnist_codes(plan.stall_tsne_n)
+    plot = pg.PlotWidget()
+    plot.resize(*PLOT_SIZE)
+    item = pg.ScatterPlotItem(pxMode=True, size=3, pen=None, brush=pg.mkBrush(40, 90, 200))
+    plot.addItem(item)
+    plot.show()
+    meter = GapMeter()
+    frames = {"n": 0}
+
+    def draw(tag, record) -> None:
+        if getattr(record, "payload", None) is not None:
+            item.setData(pos=record.payload)
+            frames["n"] += 1
+
+    idle = meter.run_for(plan.stall_seconds)
+    trainer, projector = TaskRunner(), TaskRunner()
+    projector.partial.connect(draw)
+    trainer.start(lambda: train(long_config, data), tag="train")
+    projector.start(lambda: project_job(codes, "tsne", seed=0), tag="tsne")
+    busy = meter.run_for(plan.stall_seconds)
+    ticks = len(meter.gaps)
+    over = sum(g > 50 for g in meter.gaps)
+    trainer.shutdown(30_000)
+    projector.shutdown(60_000)
+    plot.close()
+    plot.deleteLater()
+    note = (f"{plan.stall_seconds:g} s with ae training ({plan.train_data}) and t-SNE of "
+            f"{plan.stall_tsne_n:,} codes in workers, {frames['n']} t-SNE frames drawn, {ticks} ticks, "
+            f"{over} gaps > 50 ms; reference: the same timer with nothing running")
+    return [Row("longest GUI event-loop stall, training + t-SNE", busy, idle, "ms", "< 50 ms",
+                busy < 50.0, True, note)]
+
+
+# ---- start-up ---------------------------------------------------------------------------------
+def _startup_child(reference: bool) -> None:
+    """In a fresh process: open the main window (or, as the reference, a bare QMainWindow), and
+    print the wall-clock times when it was shown and when the sample data had opened."""
+    from PySide6.QtCore import QTimer
+
+    marks: dict = {}
+    if reference:
+        from PySide6.QtWidgets import QApplication, QMainWindow
+
+        app = QApplication(sys.argv[:1])
+        win = QMainWindow()
+        win.resize(1200, 800)
+        win.show()
+        QTimer.singleShot(0, lambda: (marks.__setitem__("shown", time.time()), app.quit()))
+    else:
+        from explorer.ui.app import create_main_window, ensure_app
+
+        app = ensure_app()
+        win = create_main_window()  # the sample data and the default models, as `explorer` does
+        win.show()
+        QTimer.singleShot(0, lambda: marks.__setitem__("shown", time.time()))
+        win.opened.connect(lambda spec: (marks.__setitem__("opened", time.time()), app.quit()))
+        QTimer.singleShot(60_000, app.quit)
+    app.exec()
+    sys.stdout.write(json.dumps(marks) + "\n")
+    sys.stdout.flush()
+    os._exit(0)  # do not wait for background loaders: only the marks matter
+
+
+def _startup_once(reference: bool) -> dict:
+    env = dict(os.environ)
+    if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
+        env["QT_QPA_PLATFORM"] = "offscreen"
+    cmd = [sys.executable, "-m", "explorer.ui.bench_gui", "startup-reference" if reference else "startup"]
+    t0 = time.time()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    lines = proc.stdout.strip().splitlines()
+    marks = json.loads(lines[-1]) if lines else {}
+    return {k: v - t0 for k, v in marks.items()}
+
+
+def startup_rows(plan: Plan) -> list[Row]:
+    ours, ref, opened = [], [], []
+    for is_ours in _order(plan.startup_repeats):
+        marks = _startup_once(reference=not is_ours)
+        if "shown" not in marks:
+            raise RuntimeError("the start-up child printed no time")
+        (ours if is_ours else ref).append(marks["shown"])
+        if is_ours and "opened" in marks:
+            opened.append(marks["opened"])
+    o = statistics.median(ours)
+    note = (f"process start to main window shown (first event-loop turn), median of {len(ours)}; "
+            + (f"sample data open after {statistics.median(opened):.2f} s; " if opened else "")
+            + "reference: python + PySide6 showing an empty QMainWindow")
+    return [Row("start-up: `explorer` to window shown", o, statistics.median(ref), "s", "< 2 s",
+                o < 2.0, True, note)]
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["startup"]:
+        _startup_child(reference=False)
+    elif sys.argv[1:] == ["startup-reference"]:
+        _startup_child(reference=True)
+    else:
+        sys.exit("usage: python -m explorer.ui.bench_gui startup|startup-reference")
