@@ -33,10 +33,16 @@ class GaeConfig:
     mapping: int = 64  # H: mapping units (the code), well below F
     code_dim: int = 0  # alias the CLI's --code-dim sets; > 0 overrides ``mapping``
     tied: bool = False  # W_in = W_out
-    corruption: float = 0.3  # denoising: fraction of input pixels set to zero (targets clean)
+    corruption: float = 0.0  # denoising: fraction of input pixels set to zero (targets clean)
     normalize_filters: bool = True  # after each step: columns of U, V to their average norm
     init_scale: float = 0.01  # std of the initial factor filters
     same_init: bool = True  # V starts as a copy of U
+    # start narrow: only the first ``warmup_units`` mapping units are used for ``warmup_steps``
+    # optimiser steps (0 = all from the start). A wide mapping layer first learns to pass the
+    # content of y through (a conditional autoencoder); a narrow one has to code the transformation,
+    # and once it does, the rest of the units join in and refine it.
+    warmup_units: int = 16
+    warmup_steps: int = 3000
     whiten: float = 0.99  # ZCA-whiten inputs keeping this share of the variance (0 = off)
     weight_decay: float = 0.0
 
@@ -58,6 +64,7 @@ class GatedAutoencoder(TrainableModel):
     description = "factored gated (relational) autoencoder: learns the transformation between image pairs"
     Config = GaeConfig
     needs_pairs = True
+    defaults = {"epochs": 30, "batch_size": 100, "lr": 3e-3}
 
     def __init__(self, config: GaeConfig, input_shape: tuple[int, int, int]) -> None:
         super().__init__(config, input_shape)
@@ -83,6 +90,7 @@ class GatedAutoencoder(TrainableModel):
         self.register_buffer("whitening", torch.eye(d))  # (D, D)
         self.register_buffer("dewhitening", torch.eye(d))  # (D, D)
         self.register_buffer("fitted", torch.zeros((), dtype=torch.bool))
+        self.register_buffer("steps", torch.zeros((), dtype=torch.int64))  # optimiser steps taken
 
     # ---- the model ------------------------------------------------------------------------
     @property
@@ -127,7 +135,11 @@ class GatedAutoencoder(TrainableModel):
     def mappings_flat(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Standardised (B, D) x, y -> (B, H) mapping units z."""
         fx, fy = x @ self.U, y @ self.V  # (B, F)
-        return torch.sigmoid((fx * fy) @ self.W_in + self.b)
+        z = torch.sigmoid((fx * fy) @ self.W_in + self.b)  # (B, H)
+        k = int(self.config.warmup_units)
+        if 0 < k < z.shape[1] and int(self.steps) < int(self.config.warmup_steps):
+            z = torch.cat([z[:, :k], torch.zeros_like(z[:, k:])], dim=1)
+        return z
 
     def predict_y_flat(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """Standardised x (B, D) and mappings z (B, H) -> ŷ (B, D), standardised units."""
@@ -181,6 +193,10 @@ class GatedAutoencoder(TrainableModel):
 
     @torch.no_grad()
     def after_step(self) -> None:
+        self.steps += 1
+        k = int(self.config.warmup_units)
+        if 0 < k < self.W_in.shape[1] and int(self.steps) < int(self.config.warmup_steps):
+            self._wout()[:, k:] = 0.0  # the waiting units join without disturbing the others
         if not self.config.normalize_filters:
             return
         for p in (self.U, self.V):

@@ -144,3 +144,25 @@ def quadruple_images(
     if data.partners is not None:
         return data.float_images(ix), data.float_partners(iy), data.float_images(jx), data.float_partners(jy)
     return data.float_images(ix), data.float_images(iy), data.float_images(jx), data.float_images(jy)
+
+
+def as_pair_set(data: ImageSet) -> ImageSet:
+    """``data`` as a pair set the training engine takes: unchanged when it has partners, else one
+    item per pair of consecutive frames (x = frame t, partner = frame t + 1, label = sequence)."""
+    if data.partners is not None:
+        return data
+    if not data.has_images:
+        raise DataError(f"{data.name or 'this data set'} holds codes, not images: a relational model needs images.")
+    first, second = sequence_pairs(data)
+    return ImageSet(
+        images=data.images[first],
+        partners=data.images[second],
+        labels=None if data.labels is None else data.labels[first],
+        class_names=list(data.class_names),
+        paths=None if data.paths is None else [f"{data.paths[i]} -> {os.path.basename(str(data.paths[j]))}"
+                                               for i, j in zip(first, second)],
+        name=data.name,
+        format=data.format,
+        skipped=list(data.skipped),
+        notes=list(data.notes) + [f"{len(first)} pairs of consecutive frames from {len(sequence_order(data))} sequences"],
+    )

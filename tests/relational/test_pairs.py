@@ -68,3 +68,14 @@ def test_sequence_quadruples_come_from_one_sequence():
     x, y, x2, y2 = (a[:, 0, 0, 0] * 100 for a in q)
     assert np.allclose(y - x, 1) and np.allclose(y2 - x2, 1)
     assert np.all((x // 10) == (x2 // 10))  # same sequence
+
+
+def test_as_pair_set_makes_partners_from_sequences():
+    from explorer.relational.pairs import as_pair_set
+
+    data = folder_like((3, 12))
+    pairs = as_pair_set(data)
+    assert pairs.count == 13 and pairs.partners is not None
+    assert np.allclose((pairs.partners - pairs.images) * 100, 1)
+    assert list(pairs.labels[:2]) == [0, 0] and pairs.labels[-1] == 1
+    assert as_pair_set(pairs) is pairs

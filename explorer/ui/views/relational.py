@@ -180,10 +180,12 @@ class View(QWidget):
         self.y_slot.file_dropped.connect(lambda p: self._on_file("y", p))
         for cap, slot in (("x", self.x_slot), ("y", self.y_slot)):
             col = QVBoxLayout()
+            col.setSpacing(2)
             col.addWidget(slot)
             col.addWidget(QLabel(cap, alignment=Qt.AlignmentFlag.AlignCenter))
+            col.addStretch(1)
             slots.addLayout(col)
-        box = QVBoxLayout(pair)
+        box = QHBoxLayout(pair)
         box.addLayout(slots)
         box.addLayout(form)
 
@@ -196,28 +198,34 @@ class View(QWidget):
         self.z_plot.setMouseEnabled(x=True, y=False)
         self.z_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#1f77d0", pen=None)
         self.z_plot.addItem(self.z_bars)
-        self.z_plot.setMinimumHeight(180)
+        self.z_plot.setMinimumHeight(170)
 
         # analogy rows
-        ana = QGroupBox("Analogy: x : y :: x' : ŷ'")
-        grid = QGridLayout(ana)
+        ana = QGroupBox("Analogy: x : y :: x' : ŷ'  (the transformation z applied to other images)")
+        outer = QVBoxLayout(ana)
+        controls = QHBoxLayout()
         self.x2_start = QSpinBox()
         self.x2_start.setRange(0, 0)
-        self.x2_start.setValue(1)
         self.x2_start.valueChanged.connect(lambda _: self.update_analogy())
-        grid.addWidget(QLabel("x' from item"), 0, 0)
-        grid.addWidget(self.x2_start, 0, 1, 1, 2)
+        controls.addWidget(QLabel("x' from item"))
+        controls.addWidget(self.x2_start)
         self.nmse_label = QLabel("")
-        grid.addWidget(self.nmse_label, 0, 3, 1, N_APPLY - 2)
+        controls.addWidget(self.nmse_label, 1)
+        outer.addLayout(controls)
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(6)
+        grid.setVerticalSpacing(2)
+        outer.addLayout(grid)
         self.x2_slots, self.pred_slots, self.true_slots = [], [], []
         for r, (name, store) in enumerate((("x'", self.x2_slots), ("ŷ' (model)", self.pred_slots),
                                            ("y' (true)", self.true_slots)), start=1):
-            grid.addWidget(QLabel(name), r, 0)
+            grid.addWidget(QLabel(name), r - 1, 0)
             for k in range(N_APPLY):
                 slot = ImageSlot("", ROW_PX)
                 slot.setAcceptDrops(False)
                 store.append(slot)
-                grid.addWidget(slot, r, k + 1)
+                grid.addWidget(slot, r - 1, k + 1)
+        grid.setColumnStretch(N_APPLY + 1, 1)
 
         # filters and layout
         self.tabs = QTabWidget()
@@ -256,6 +264,7 @@ class View(QWidget):
         upper.addWidget(self.z_plot, 1)
         root.addLayout(upper)
         root.addWidget(ana)
+        self.tabs.setMinimumHeight(320)
         root.addWidget(self.tabs, 1)
         self._on_y_mode()
         self._on_kind()
@@ -282,9 +291,11 @@ class View(QWidget):
     def _on_model_chosen(self, name: str) -> None:
         if not name:
             return
+        if name == self.model_name and self.model is not None:
+            return
         if name in self._models:
             model = self._models[name]
-        else:
+        elif name.startswith("default"):
             try:
                 from explorer.relational.engine import load_relational_model
 
@@ -292,12 +303,21 @@ class View(QWidget):
             except ExplorerError as err:
                 self.ctx.show_error(str(err))
                 return
+        else:
+            return
         self.set_model(model, name)
 
     def set_model(self, model, name: str = "gae") -> None:
         """Use ``model`` (a gated autoencoder) in every panel."""
         self.model = model
         self.model_name = name
+        if self.model_box.findText(name) < 0:
+            self.model_box.blockSignals(True)
+            self.model_box.addItem(name)
+            self.model_box.blockSignals(False)
+        self.model_box.blockSignals(True)
+        self.model_box.setCurrentText(name)
+        self.model_box.blockSignals(False)
         self._pool = None
         self._refresh_source()
         self._show_filters()
@@ -345,6 +365,10 @@ class View(QWidget):
             box.blockSignals(True)
             box.setRange(0, n - 1)
             box.blockSignals(False)
+        if self.x2_start.value() == self.x_index.value() and n > 1:
+            self.x2_start.blockSignals(True)
+            self.x2_start.setValue((self.x_index.value() + 1) % n)  # x' other than x
+            self.x2_start.blockSignals(False)
         has_partners = data is not None and data.partners is not None
         self.y_mode.blockSignals(True)
         current = self.y_mode.currentText()
@@ -550,6 +574,7 @@ class View(QWidget):
     def prepare_snapshot(self) -> None:
         if self.model is not None:
             self.set_pair(0, "shift", dx=2, dy=-1)
+            self.set_apply_start(1)
             self.tabs.setCurrentIndex(1)
 
     def closeEvent(self, event) -> None:  # noqa: N802
