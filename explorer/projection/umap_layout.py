@@ -3,8 +3,10 @@
 umap-learn has no per-epoch callback, so the layout is watched from inside: the fit runs in a
 helper thread, and a thin wrapper around umap's single-epoch function (installed once, active
 only in threads that ask for it) hands out a copy of the layout every few epochs and stops the
-fit when the job is closed. The first frame is the spectral initialisation, the last UMAP's own
-result, so the layout is exactly what ``UMAP(random_state=seed).fit_transform`` gives.
+fit when the job is closed. The first frame is the spectral initialisation, the last the
+result of umap's own pipeline (``fuzzy_simplicial_set`` + ``simplicial_set_embedding``, as
+``UMAP(random_state=seed).fit_transform`` runs it), with an exact neighbour search up to
+20,000 points.
 
 Compile cost: most of umap-learn's numba functions are compiled without ``cache=True``, so
 every fresh process spent about a minute compiling them (72 s and 95 s measured on 2 busy
@@ -20,6 +22,7 @@ import os
 import queue
 import sys
 import threading
+import warnings
 from typing import Iterator
 
 import numpy as np
@@ -127,29 +130,72 @@ def prepare_numba() -> None:
         if _prepared:
             return
         ensure_numba_cache_dir()
-        import umap  # noqa: F401  (imports pynndescent and compiles nothing else yet)
+        with warnings.catch_warnings():  # "Tensorflow not installed; ParametricUMAP ..."
+            warnings.filterwarnings("ignore", category=ImportWarning)
+            import umap  # noqa: F401
 
         _enable_caching()
         _install_epoch_watch()
         _prepared = True
 
 
+EXACT_KNN_MAX = 20000
+
+
+def _neighbours(x: np.ndarray, k: int, random_state) -> tuple[np.ndarray, np.ndarray]:
+    """Each point's k nearest points (itself first) as (indices int64, distances float32).
+
+    Up to EXACT_KNN_MAX points the search is exact (scikit-learn): as fast as umap's
+    approximate search at that size, and unlike pynndescent's ``nn_descent`` (numba code that
+    cannot be cached: it uses ctypes pointers) it costs no compile in a fresh process.
+    """
+    if len(x) <= EXACT_KNN_MAX:
+        from sklearn.neighbors import NearestNeighbors
+
+        dist, idx = NearestNeighbors(n_neighbors=k).fit(x).kneighbors(x)
+        return idx.astype(np.int64), dist.astype(np.float32)
+    from umap.umap_ import nearest_neighbors
+
+    idx, dist, _ = nearest_neighbors(x, k, "euclidean", {}, False, random_state, n_jobs=1)
+    return idx, dist
+
+
+def _fit(x: np.ndarray, seed: int, n_neighbors: int, min_dist: float, n_epochs: int | None) -> np.ndarray:
+    """What ``UMAP(n_neighbors, min_dist, n_epochs, random_state=seed).fit_transform(x)`` does
+    for Euclidean codes, step by step through umap's functions, with our neighbour search."""
+    import umap.distances as dist
+    from sklearn.utils import check_random_state
+    from umap.umap_ import find_ab_params, fuzzy_simplicial_set, simplicial_set_embedding
+
+    random_state = check_random_state(seed)
+    k = max(2, min(n_neighbors, len(x) - 1))
+    knn_indices, knn_dists = _neighbours(x, k, random_state)
+    graph, _, _ = fuzzy_simplicial_set(
+        x, k, random_state, "euclidean", knn_indices=knn_indices, knn_dists=knn_dists
+    )
+    a, b = find_ab_params(1.0, min_dist)
+    layout, _ = simplicial_set_embedding(
+        x, graph, 2, 1.0, a, b, 1.0, 5, n_epochs, "spectral", random_state,
+        dist.named_distances["euclidean"], {}, False, {}, False,
+        dist.named_distances_with_gradients["euclidean"], {}, True, False, False,
+        tqdm_kwds={"disable": True},
+    )
+    return layout
+
+
 def default_epochs(n: int) -> int:
     return 500 if n <= 10000 else 200
 
 
-def warm_up(n: int = 4200, seed: int = 0) -> float:
-    """Run UMAP once on a tiny random set so every numba function is compiled (and cached on
+def warm_up(n: int = 300, seed: int = 0) -> float:
+    """Run UMAP once on a tiny random set so its numba functions are compiled (and cached on
     disk); returns the seconds it took. Safe to call from a background thread at start-up."""
     import time
 
     start = time.perf_counter()
-    # 4,096+ points make umap use its approximate (pynndescent) neighbour search, which real
-    # data sets of that size use too; a second, smaller fit covers the exact search
-    for count in (n, 200):
-        pts = np.random.default_rng(seed).normal(size=(count, 8)).astype(np.float32)
-        for _ in umap_job(pts, seed=seed, n_epochs=5, preview=False):
-            pass
+    pts = np.random.default_rng(seed).normal(size=(n, 8)).astype(np.float32)
+    for _ in umap_job(pts, seed=seed, n_epochs=11, preview=False):
+        pass
     return time.perf_counter() - start
 
 
@@ -166,7 +212,6 @@ def umap_job(
     the final layout. First a PCA preview (instant), then the spectral start, then every
     ``every`` epochs."""
     prepare_numba()
-    from umap import UMAP
 
     x = np.ascontiguousarray(codes, dtype=np.float32)
     n = len(x)
@@ -196,11 +241,7 @@ def umap_job(
     def fit() -> None:
         _watch.observer = observe
         try:
-            model = UMAP(
-                n_neighbors=max(2, min(n_neighbors, n - 1)), min_dist=min_dist, n_epochs=n_epochs,
-                random_state=seed, n_jobs=1,
-            )
-            outcome["layout"] = model.fit_transform(x)
+            outcome["layout"] = _fit(x, seed, n_neighbors, min_dist, n_epochs)
         except _Stopped:
             pass
         except BaseException as err:  # handed to the generator's thread below
