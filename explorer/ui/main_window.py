@@ -16,6 +16,7 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDockWidget,
     QFileDialog,
@@ -408,8 +409,9 @@ class MainWindow(QMainWindow):
 
             self._training_dialog = TrainingDialog(self.ctx, self)
         self._training_dialog.show()
-        self._training_dialog.raise_()
-        self._training_dialog.activateWindow()
+        if QApplication.platformName() != "offscreen":  # (offscreen warns it cannot raise)
+            self._training_dialog.raise_()
+            self._training_dialog.activateWindow()
         return self._training_dialog
 
     def set_current_model(self, name: str) -> None:

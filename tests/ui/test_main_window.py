@@ -150,3 +150,20 @@ def test_facts_text_mentions_skipped_and_notes(digits_set):
     digits_set.notes = ["3 colour images were made grey."]
     text = dataset_facts_text(digits_set)
     assert "1,797 images" in text and "1×8×8" in text and "1 skipped" in text and "grey" in text
+
+
+def test_open_dialog_accepts_the_folder_it_shows(qtbot, image_folder):
+    from explorer.ui.main_window import OpenDataDialog
+
+    dlg = OpenDataDialog(None, str(image_folder))
+    qtbot.addWidget(dlg)
+    dlg.accept()  # nothing picked: the folder itself is the answer
+    assert dlg.result() == OpenDataDialog.DialogCode.Accepted
+    assert dlg.chosen().rstrip("/") == str(image_folder)
+
+
+def test_models_menu_opens_the_training_dialog(qtbot, window):
+    dlg = window.open_training_dialog()
+    assert dlg.isVisible() and not dlg.isModal()
+    assert window.open_training_dialog() is dlg  # one dialog, raised again
+    dlg.close()

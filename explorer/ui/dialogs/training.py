@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 
 from explorer.core.atomic import atomic_write
 from explorer.core.progress import Progress
-from explorer.ui.app import configure_pyqtgraph
+from explorer.ui.app import configure_pyqtgraph, keep_gui_responsive
 from explorer.ui.context import AppContext
 
 configure_pyqtgraph()  # before the panels module creates pens and plots
@@ -86,7 +86,7 @@ class TrainingDialog(QDialog):
         self.setWindowFlag(Qt.WindowType.WindowContextHelpButtonHint, False)
         self.resize(1100, 760)
         self.catalogue: Catalogue | None = None
-        self.runner = TaskRunner(self, min_interval=0.1)
+        self.runner = TaskRunner(self, min_interval=0.2)  # 5 updates a second are plenty
         self.runner.partial.connect(self._on_progress)
         self.runner.done.connect(self._on_done)
         self.runner.failed.connect(self._on_failed)
@@ -361,6 +361,7 @@ class TrainingDialog(QDialog):
             return
         from explorer.training.engine import train  # torch is already imported by the catalogue
 
+        keep_gui_responsive()
         config = self.train_config()
         if config.checkpoint:
             os.makedirs(os.path.dirname(os.path.abspath(config.checkpoint)), exist_ok=True)
