@@ -128,23 +128,22 @@ def test_hardest_errors_load_into_the_slots(view, qtbot):
     view._refresh_hardest()
     assert view.fa_grid.count() == vv.HARDEST and view.fr_grid.count() == vv.HARDEST
     item = view.fa_grid.item(0)
-    i, j = item.data(Qt.ItemDataRole.UserRole)
+    i, j = view.fa_grid.pair_at(0)
     labels = view.ws.dataset.labels
     assert labels[i] != labels[j]
-    view._on_pair_clicked(item)
+    view.fa_grid.itemClicked.emit(item)
     assert (view.slots[0].index, view.slots[1].index) == (i, j)
     assert view.verdict_text() == "MATCH"  # a false accept scores above the threshold
     assert "wrong: different classes" in view.verdict_note.text()
-    item = view.fr_grid.item(0)
-    view._on_pair_clicked(item)
+    view.fr_grid.itemClicked.emit(view.fr_grid.item(0))
     assert view.verdict_text() == "MISMATCH" and "wrong: same class" in view.verdict_note.text()
 
 
 def test_two_rocs_and_the_table(view, qtbot):
     view.compare_combo.setCurrentText("proj")
     qtbot.waitUntil(lambda: view.evaluation("proj") is not None, timeout=30000)
-    xs0, _ = view.roc_curves[0].getData()
-    xs1, _ = view.roc_curves[1].getData()
+    xs0, _ = view.roc_plot.curves[0].getData()
+    xs1, _ = view.roc_plot.curves[1].getData()
     assert len(xs0) > 10 and len(xs1) > 10
     assert view.roc_plot.plotItem.ctrl.logXCheck.isChecked()
     assert view.table.rowCount() == 2
@@ -153,16 +152,16 @@ def test_two_rocs_and_the_table(view, qtbot):
         assert view.table.item(r, 0).text() == name
         assert view.table.item(r, 1).text() == f"{res.auc:.4f}"
     g = view.evaluation().genuine_hist
-    assert g.sum() > 0 and view.hist_line.isVisible()
+    assert g.sum() > 0 and view.hist_plot.line.isVisible()
 
 
-def test_a_pair_classifier_scores_pairs_itself(view, qtbot, monkeypatch):
+def test_a_pair_classifier_scores_pairs_itself(view, qtbot):
     import torch
 
     from explorer.models.base import build_model
     from explorer.models.encoders import model_encoder
 
-    monkeypatch.setattr(vv, "GUI_SCORER_PAIRS", 3000)
+    view.scorer_max_pairs = 3000
     torch.manual_seed(0)
     net = build_model("pairnet", (1, 8, 8), options={"channels": [4, 8], "hidden": 16})
     view.ws.add_model("pairnet", model_encoder(net, name="pairnet"))

@@ -1,0 +1,525 @@
+"""The verification panel itself: slots, verdict, threshold, model choice and the evaluation job."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QFont, QImage
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.core.errors import DataError
+from explorer.core.progress import Progress
+from explorer.ui.context import AppContext
+from explorer.ui.views.verification.charts import (
+    GREEN,
+    RED,
+    ErrorGrid,
+    MetricsTable,
+    RocPlot,
+    ScoreHistogram,
+    ThresholdSlider,
+)
+from explorer.ui.views.verification.scoring import GUI_SCORER_PAIRS, Evaluation, evaluation_job, pair_scorer_of
+from explorer.ui.views.verification.slots import PairSlot, SlotItem, load_pair_image, qimage_to_array
+from explorer.ui.workers import TaskRunner
+from explorer.verification import code_scores
+
+NONE = "(none)"
+HARDEST = 12
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.pgm *.gif *.tif *.tiff);;All files (*)"
+MODEL_FILTER = "Models (*.safetensors *.pt *.pth *.pt2 *.onnx);;All files (*)"
+
+
+class View(QWidget):
+    scorer_max_pairs = GUI_SCORER_PAIRS  # pairs a pair classifier is measured on in the panel
+
+    def __init__(self, ctx: AppContext, parent=None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.ws = ctx.workspace
+        self.slots: list[SlotItem | None] = [None, None]
+        self.threshold: float | None = None
+        self._threshold_key = None  # the evaluation the threshold was last set from
+        self._ds_token = 0  # bumped when the data set changes: older results are dropped
+        self._results: dict[tuple, Evaluation] = {}  # (ds token, model, id(encoder), metric) -> ...
+        self._failed: dict[tuple, str] = {}
+        self._job_keys: tuple = ()
+        self._runner = TaskRunner(self, min_interval=0.1)
+        self._runner.partial.connect(self._on_partial)
+        self._runner.done.connect(self._on_done)
+        self._runner.failed.connect(self._on_failed)
+        self._build()
+        self._grid_timer = QTimer(self, singleShot=True, interval=120)  # grids follow a dragged slider
+        self._grid_timer.timeout.connect(self._refresh_hardest)
+        ctx.qws.dataset_changed.connect(self._on_dataset_changed)
+        ctx.qws.models_changed.connect(self._on_models_changed)
+        ctx.qws.codes_changed.connect(self._on_codes_changed)
+        self._on_models_changed()
+
+    # ---- layout ---------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.slot_a, self.slot_b = PairSlot("A"), PairSlot("B")
+        for k, slot in enumerate((self.slot_a, self.slot_b)):
+            slot.dropped_files.connect(lambda paths, k=k: self._on_files(k, paths))
+            slot.dropped_indices.connect(lambda idx, k=k: self._on_indices(k, idx))
+            slot.dropped_image.connect(lambda img, k=k: self._on_qimage(k, img))
+            slot.open_clicked.connect(lambda k=k: self._open_file(k))
+
+        self.score_label = QLabel("score —", alignment=Qt.AlignmentFlag.AlignCenter)
+        font = QFont(self.font())
+        font.setPointSize(17)
+        self.score_label.setFont(font)
+        self.verdict = QLabel("", alignment=Qt.AlignmentFlag.AlignCenter)
+        font = QFont(self.font())
+        font.setPointSize(28)
+        font.setBold(True)
+        self.verdict.setFont(font)
+        self.verdict.setMinimumSize(250, 64)
+        self.verdict_note = QLabel("", alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
+        verdict_box = QVBoxLayout()
+        verdict_box.addStretch(1)
+        for w in (self.score_label, self.verdict, self.verdict_note):
+            verdict_box.addWidget(w)
+        verdict_box.addStretch(1)
+
+        self.model_combo = QComboBox(toolTip="The model that scores pairs")
+        self.compare_combo = QComboBox(toolTip="A second model whose ROC is drawn on the same plot")
+        self.metric_combo = QComboBox(toolTip="Distance between codes (encoders only)")
+        self.metric_combo.addItems(["l2", "cosine"])
+        for combo in (self.model_combo, self.compare_combo):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+            combo.setMinimumContentsLength(14)
+        for combo in (self.model_combo, self.compare_combo, self.metric_combo):
+            combo.currentTextChanged.connect(self._on_choice_changed)
+        load_btn = QToolButton(text="Load…", toolTip="Load a model file (.safetensors, .pt, .pt2, .onnx)")
+        load_btn.clicked.connect(self._load_model)
+        self.progress = QProgressBar(maximum=1000, textVisible=False, maximumHeight=10)
+        self.progress.hide()
+        self.status = QLabel("", wordWrap=True)
+        self.status.setStyleSheet("color: #555;")
+        controls = QGridLayout()
+        controls.addWidget(QLabel("Model"), 0, 0)
+        controls.addWidget(self.model_combo, 0, 1)
+        controls.addWidget(load_btn, 0, 2)
+        controls.addWidget(QLabel("Compare"), 1, 0)
+        controls.addWidget(self.compare_combo, 1, 1)
+        controls.addWidget(QLabel("Distance"), 2, 0)
+        controls.addWidget(self.metric_combo, 2, 1)
+        controls.addWidget(self.progress, 3, 0, 1, 3)
+        controls.addWidget(self.status, 4, 0, 1, 3)
+        controls.setRowStretch(5, 1)
+        top = QHBoxLayout()
+        top.addWidget(self.slot_a)
+        top.addWidget(self.slot_b)
+        top.addLayout(verdict_box, 2)
+        top.addLayout(controls, 1)
+
+        self.slider = ThresholdSlider()
+        self.slider.score_changed.connect(self._on_slider)
+        self.threshold_label = QLabel("threshold —")
+        self.threshold_label.setMinimumWidth(300)
+        eer_btn = QToolButton(text="EER", toolTip="Set the threshold where FAR = FRR")
+        far_btn = QToolButton(text="FAR 1e-3", toolTip="Set the threshold for a false accept rate of 0.1%")
+        eer_btn.clicked.connect(lambda: self._snap("eer"))
+        far_btn.clicked.connect(lambda: self._snap("far"))
+        thr_row = QHBoxLayout()
+        for w, stretch in ((QLabel("Threshold"), 0), (self.slider, 1), (eer_btn, 0), (far_btn, 0),
+                           (self.threshold_label, 0)):
+            thr_row.addWidget(w, stretch)
+
+        self.roc_plot = RocPlot()
+        self.hist_plot = ScoreHistogram()
+        self.hist_plot.threshold_dragged.connect(self.set_threshold)
+        self.table = MetricsTable()
+        self.fa_grid, self.fr_grid = ErrorGrid(), ErrorGrid()
+        self.fa_title = QLabel("<b>Hardest false accepts</b>")
+        self.fr_title = QLabel("<b>Hardest false rejects</b>")
+        grids = QGridLayout()
+        for col, (title, grid) in enumerate(((self.fa_title, self.fa_grid), (self.fr_title, self.fr_grid))):
+            grid.pair_clicked.connect(self.load_pair)
+            grids.addWidget(title, 0, col)
+            grids.addWidget(grid, 1, col)
+
+        plots = QHBoxLayout()
+        plots.addWidget(self.roc_plot, 1)
+        plots.addWidget(self.hist_plot, 1)
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addLayout(thr_row)
+        lay.addLayout(plots, 1)
+        lay.addWidget(self.table)
+        lay.addLayout(grids)
+        self.setMinimumSize(900, 700)
+
+    # ---- model choice ---------------------------------------------------------------------
+    def model_name(self) -> str | None:
+        name = self.model_combo.currentText()
+        return name if name and name != NONE and name in self.ws.models else None
+
+    def compare_name(self) -> str | None:
+        name = self.compare_combo.currentText()
+        return name if name and name != NONE and name in self.ws.models and name != self.model_name() else None
+
+    def distance(self) -> str:
+        return self.metric_combo.currentText() or "l2"
+
+    def _on_models_changed(self) -> None:
+        names = list(self.ws.models)
+        for combo, extra in ((self.model_combo, []), (self.compare_combo, [NONE])):
+            keep = combo.currentText()
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems(extra + names)
+            if keep in extra + names:
+                combo.setCurrentText(keep)
+            combo.blockSignals(False)
+        if self.model_combo.currentText() not in names and names:
+            pick = self.ws.current_model if self.ws.current_model in names else names[0]
+            self.model_combo.setCurrentText(pick)
+        if self.compare_combo.currentText() in (NONE, "") and len(names) > 1:
+            other = [n for n in names if n != self.model_combo.currentText()]
+            self.compare_combo.setCurrentText("pixels" if "pixels" in other else other[0])
+        ids = {n: id(e) for n, e in self.ws.models.items()}  # results of a replaced encoder are stale
+        self._results = {k: v for k, v in self._results.items() if ids.get(k[1]) == k[2]}
+        self._on_choice_changed()
+
+    def _on_dataset_changed(self) -> None:
+        self._ds_token += 1
+        self._results.clear()
+        self._failed.clear()
+        self.slots = [None, None]
+        self.slot_a.show_item(None)
+        self.slot_b.show_item(None)
+        self.threshold = None
+        self._threshold_key = None
+        self._on_choice_changed()
+
+    def _on_codes_changed(self, model: str) -> None:
+        self._results = {k: v for k, v in self._results.items() if k[1] != model}
+        self._on_choice_changed()
+
+    def _load_model(self) -> None:
+        loader = self.ctx.services.get("loader")
+        if loader is None:
+            self.ctx.show_status("Model loading is not available here.")
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Load a model", "", MODEL_FILTER)
+        if path:
+            loader.load_models([path])
+
+    def _on_choice_changed(self, *_) -> None:
+        # the distance applies to encoders only; a pair classifier scores pairs itself
+        shown = [self.ws.models[n] for n in (self.model_name(), self.compare_name()) if n is not None]
+        self.metric_combo.setEnabled(any(pair_scorer_of(e) is None for e in shown))
+        self._schedule()
+        self._refresh_all()
+
+    # ---- evaluation -----------------------------------------------------------------------
+    def _key(self, name: str | None) -> tuple | None:
+        if name is None:
+            return None
+        enc = self.ws.models[name]
+        metric = "pair" if pair_scorer_of(enc) is not None else self.distance()
+        return (self._ds_token, name, id(enc), metric)
+
+    def _wanted(self) -> list[tuple]:
+        return [k for k in (self._key(self.model_name()), self._key(self.compare_name())) if k is not None]
+
+    def evaluation(self, name: str | None = None) -> Evaluation | None:
+        """The finished evaluation of model ``name`` (default: the chosen model), if any."""
+        key = self._key(name if name is not None else self.model_name())
+        return self._results.get(key) if key is not None else None
+
+    def _schedule(self) -> None:
+        ds = self.ws.dataset
+        if ds is None or not ds.has_labels:
+            self._runner.cancel()
+            self._job_keys = ()
+            self.progress.hide()
+            self.status.setText("" if ds is None else "This data set has no labels: drop two images to score them.")
+            return
+        jobs, waiting = [], []
+        for key in self._wanted():
+            if key in self._results or key in self._failed:
+                continue
+            name = key[1]
+            scorer = pair_scorer_of(self.ws.models[name])
+            if scorer is not None:
+                if ds.has_images:
+                    jobs.append((key, "scorer", scorer, "pair"))
+            elif name in self.ws.codes:
+                jobs.append((key, "codes", self.ws.codes[name], key[3]))
+            else:
+                waiting.append(name)
+        keys = tuple(j[0] for j in jobs)
+        if keys and keys != self._job_keys:
+            self._job_keys = keys
+            self.progress.setValue(0)
+            self.progress.show()
+            self.status.setText("evaluating " + ", ".join(k[1] for k in keys) + " …")
+            limit = self.scorer_max_pairs
+            self._runner.start(lambda: evaluation_job(jobs, ds, limit), tag=keys)
+        elif not keys:
+            self._job_keys = ()
+            self.progress.hide()
+            failed = [self._failed[k] for k in self._wanted() if k in self._failed]
+            notes = [f"<span style='color:{RED}'>{m}</span>" for m in dict.fromkeys(failed)]
+            if waiting:
+                notes.append(f"waiting for the codes of {', '.join(waiting)} …")
+            self.status.setText("<br>".join(notes))
+
+    def busy(self) -> bool:
+        return self._runner.is_running()
+
+    def shutdown(self) -> None:
+        self._runner.shutdown()
+
+    def closeEvent(self, event) -> None:
+        self._runner.shutdown()
+        super().closeEvent(event)
+
+    def _on_partial(self, tag, rec: Progress) -> None:
+        self.progress.setValue(int(rec.fraction * 1000))
+        self.status.setText(rec.message)
+
+    def _on_done(self, tag, results: dict) -> None:
+        self._job_keys = ()
+        for key, ev in results.items():
+            if key[0] == self._ds_token:
+                if isinstance(ev, str):
+                    self._failed[key] = ev
+                else:
+                    self._results[key] = ev
+        self.progress.hide()
+        self.status.setText("")
+        self._schedule()
+        self._refresh_all()
+
+    def _on_failed(self, tag, message: str) -> None:
+        self._job_keys = ()
+        for key in tag:
+            self._failed[key] = message
+        self.progress.hide()
+        self._schedule()
+
+    # ---- the slots ------------------------------------------------------------------------
+    def _target_shape(self, k: int) -> tuple[int, int, int] | None:
+        ds = self.ws.dataset
+        if ds is not None and ds.has_images:
+            return ds.shape
+        other = self.slots[1 - k]
+        return tuple(other.image.shape) if other is not None else None
+
+    def _slot_widget(self, k: int) -> PairSlot:
+        return (self.slot_a, self.slot_b)[k]
+
+    def set_slot(self, k: int, item: SlotItem | None) -> None:
+        self.slots[k] = item
+        self._slot_widget(k).show_item(item)
+        self._refresh_pair()
+
+    def set_slot_index(self, k: int, index: int) -> None:
+        """Put item ``index`` of the open data set in slot ``k`` (0 = A, 1 = B)."""
+        ds = self.ws.dataset
+        if ds is None or not ds.has_images or not 0 <= index < ds.count:
+            self._slot_error(k, f"There is no item #{index} with an image in the open data set.")
+            return
+        cls = ds.label_name(index)
+        caption = f"#{index}" + (f" · class {cls}" if cls else "")
+        self.set_slot(k, SlotItem(ds.float_images([index])[0], caption, index=index))
+
+    def load_pair(self, i: int, j: int) -> None:
+        self.set_slot_index(0, i)
+        self.set_slot_index(1, j)
+
+    def load_file(self, k: int, path: str) -> bool:
+        """Put the image file at ``path`` in slot ``k``; False (and a message) if it is not one."""
+        try:
+            image, note = load_pair_image(path, self._target_shape(k))
+        except DataError as err:
+            self._slot_error(k, str(err))
+            return False
+        self.set_slot(k, SlotItem(image, os.path.basename(path), note=note))
+        return True
+
+    def _slot_error(self, k: int, message: str) -> None:
+        self._slot_widget(k).show_item(self.slots[k], error=message)
+        self.ctx.show_status(message)
+
+    def _on_files(self, k: int, paths: list[str]) -> None:
+        if self.load_file(k, paths[0]) and len(paths) > 1:
+            self.load_file(1 - k, paths[1])  # two files dropped at once fill both slots
+
+    def _on_indices(self, k: int, idx: list[int]) -> None:
+        self.set_slot_index(k, idx[0])
+        if len(idx) > 1:
+            self.set_slot_index(1 - k, idx[1])
+
+    def _on_qimage(self, k: int, img: QImage) -> None:
+        image, note = qimage_to_array(img, self._target_shape(k))
+        self.set_slot(k, SlotItem(image, "dropped image", note=note))
+
+    def _open_file(self, k: int) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, f"Image for {'AB'[k]}", "", IMAGE_FILTER)
+        if path:
+            self.load_file(k, path)
+
+    # ---- scoring the pair -----------------------------------------------------------------
+    def pair_score(self) -> float | None:
+        """The score of the pair in A and B under the chosen model (None if it cannot be had)."""
+        name = self.model_name()
+        if name is None or self.slots[0] is None or self.slots[1] is None:
+            return None
+        a, b = self.slots
+        if a.image.shape != b.image.shape:
+            raise DataError("A and B have different shapes; open a data set so both are brought to its shape.")
+        enc = self.ws.models[name]
+        scorer = pair_scorer_of(enc)
+        if scorer is not None:
+            return float(scorer.score_pairs(a.image[None], b.image[None])[0])
+        codes = self.ws.codes.get(name)  # data set items: the very codes the evaluation used
+        ca, cb = (codes[s.index] if s.index is not None and codes is not None else
+                  np.asarray(enc.encode(s.image[None]), dtype=np.float32)[0] for s in (a, b))
+        return float(code_scores(ca[None], cb[None], self.distance())[0])
+
+    # ---- threshold ------------------------------------------------------------------------
+    def set_threshold(self, value: float) -> None:
+        self.threshold = float(value)
+        self.slider.show_score(self.threshold)
+        self._refresh_threshold()
+
+    def _on_slider(self, score: float) -> None:
+        self.threshold = score
+        self._refresh_threshold()
+
+    def _snap(self, which: str) -> None:
+        ev = self.evaluation()
+        if ev is not None:
+            self.set_threshold(ev.result.eer_threshold if which == "eer" else ev.result.threshold_at_far(1e-3))
+
+    # ---- refreshing the view --------------------------------------------------------------
+    def _refresh_all(self) -> None:
+        ev = self.evaluation()
+        key = self._key(self.model_name())
+        if ev is not None:
+            lo, hi = float(ev.bins[0]), float(ev.bins[-1])
+            pad = 0.02 * (hi - lo)
+            self.slider.set_score_range(lo - pad, hi + pad)
+            if self._threshold_key != key:  # a newly chosen model starts at its EER threshold
+                self._threshold_key = key
+                self.threshold = ev.result.eer_threshold
+            self.slider.set_marks([(ev.result.eer_threshold, "EER", GREEN),
+                                   (ev.result.threshold_at_far(1e-3), "FAR 1e-3", RED)])
+            self.slider.show_score(self.threshold)
+        else:
+            self.slider.set_marks([])
+        self.slider.setEnabled(ev is not None)
+        shown = [(n, self.evaluation(n)) for n in (self.model_name(), self.compare_name()) if n is not None]
+        self.roc_plot.show_curves(shown)
+        self.hist_plot.show_evaluation(ev)
+        self.table.show_rows(shown)
+        self._refresh_threshold()
+
+    def _refresh_threshold(self) -> None:
+        ev = self.evaluation()
+        t = self.threshold
+        self.hist_plot.set_threshold(t)
+        if ev is not None and t is not None:
+            far, tar = ev.rates(t)
+            self.threshold_label.setText(f"threshold {t:.4g}  ·  FAR {far:.2%}  ·  TAR {tar:.2%}")
+            self.roc_plot.show_point(far, tar)
+        else:
+            self.threshold_label.setText("threshold —" if t is None else f"threshold {t:.4g}")
+            self.roc_plot.show_point(None, None)
+        self._refresh_pair()
+        self._grid_timer.start()
+
+    def _refresh_pair(self) -> None:
+        try:
+            score = self.pair_score()
+        except Exception as err:  # a model that cannot take these images: say so, keep going
+            self.score_label.setText("score —")
+            self._set_verdict("", str(err))
+            self.hist_plot.set_pair_score(None)
+            return
+        self.hist_plot.set_pair_score(score)
+        if score is None:
+            self.score_label.setText("score —")
+            missing = [s for s, v in zip("AB", self.slots) if v is None]
+            self._set_verdict("", f"Put images in {' and '.join(missing)}." if missing else
+                              "Load a model to score pairs.")
+            return
+        text = f"score {score:.4g}"
+        if pair_scorer_of(self.ws.models[self.model_name()]) is not None:  # a logit: say p(same) too
+            text += f"  ·  p(same) {1 / (1 + np.exp(-np.clip(score, -50, 50))):.2f}"
+        self.score_label.setText(text)
+        if self.threshold is None:
+            self._set_verdict("", "No threshold yet: it comes from evaluating a labelled data set.")
+            return
+        match = score >= self.threshold
+        self._set_verdict("MATCH" if match else "MISMATCH",
+                          f"score {'≥' if match else '<'} threshold {self.threshold:.4g}{self._truth(match)}")
+
+    def _truth(self, match: bool) -> str:
+        """Whether the verdict is right, when both slots hold labelled items of the data set."""
+        a, b = self.slots
+        ds = self.ws.dataset
+        if a.index is None or b.index is None or ds is None or not ds.has_labels:
+            return ""
+        la, lb = ds.labels[a.index], ds.labels[b.index]
+        if la < 0 or lb < 0:
+            return ""
+        same = la == lb
+        if same == match:
+            return " (correct: same class)" if same else " (correct: different classes)"
+        return " — wrong: same class" if same else " — wrong: different classes"
+
+    def _set_verdict(self, verdict: str, note: str) -> None:
+        self.verdict.setText(verdict)
+        colour = GREEN if verdict == "MATCH" else RED if verdict == "MISMATCH" else None
+        self.verdict.setStyleSheet(
+            f"color: white; background: {colour}; border-radius: 8px; padding: 4px 14px;" if colour else "")
+        self.verdict_note.setText(note)
+
+    def verdict_text(self) -> str:
+        return self.verdict.text()
+
+    def _refresh_hardest(self) -> None:
+        ev = self.evaluation()
+        ds = self.ws.dataset
+        if ev is None or self.threshold is None or ds is None or not ds.has_images:
+            self.fa_grid.clear()
+            self.fr_grid.clear()
+            return
+        fa, fr = ev.result.hardest(self.threshold, HARDEST)
+        thumbs = self.ctx.services.get("thumbnails")
+        for grid, pairs, title, label in ((self.fa_grid, fa, self.fa_title, "false accepts"),
+                                           (self.fr_grid, fr, self.fr_title, "false rejects")):
+            title.setText(f"<b>Hardest {label}</b> at this threshold" + ("" if len(pairs) else ": none"))
+            grid.show_pairs(ds, pairs, thumbs)
+
+    # ---- snapshots ------------------------------------------------------------------------
+    def prepare_snapshot(self) -> None:
+        """Put a telling pair in A and B: the hardest false accept, or the first two items."""
+        ev = self.evaluation()
+        ds = self.ws.dataset
+        if ds is None or not ds.has_images:
+            return
+        if ev is not None and self.threshold is not None:
+            fa, _ = ev.result.hardest(self.threshold, 1)
+            if len(fa):
+                self.load_pair(int(fa[0][0]), int(fa[0][1]))
+                return
+        self.load_pair(0, 1 if ds.count > 1 else 0)
