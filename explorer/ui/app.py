@@ -101,5 +101,26 @@ def run_gui(data: str | None = None, models: list[str] | None = None) -> int:
     win = create_main_window(data, models)
     win.show()
     if os.environ.get("EXPLORER_EXIT_AFTER_SHOW"):  # startup timing: quit once the window is up
-        QTimer.singleShot(0, app.quit)
-    return app.exec()
+        def report_and_quit() -> None:
+            age = _process_age_s()
+            if age is not None:
+                print(f"explorer: window shown {age:.2f} s after the process started", file=sys.stderr)
+            app.quit()
+
+        QTimer.singleShot(0, report_and_quit)
+    status = app.exec()
+    if win.isVisible():  # quit without closing (e.g. from the session manager): stop the workers
+        win.close()
+    return status
+
+
+def _process_age_s() -> float | None:
+    """Seconds since this process started (Linux /proc), for start-up timing."""
+    try:
+        with open("/proc/self/stat") as f:
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
