@@ -101,6 +101,7 @@ class TrainingDialog(QDialog):
         self._probe_step = -1
         self._run_started = 0.0
         self._epochs = 1
+        self._run_data = None
         self._build()
         self._set_running(False)
         ctx.qws.dataset_changed.connect(self._on_dataset_changed)
@@ -370,6 +371,7 @@ class TrainingDialog(QDialog):
         self.last_result = None
         self.last_checkpoint = config.checkpoint
         self._probe_step = -1
+        self._run_data = data
         self.loss_plot.clear_data()
         self.metric_plot.clear_data()
         self.metric_plot.set_key(None)
@@ -445,7 +447,8 @@ class TrainingDialog(QDialog):
             self.samples.hide()  # a metric model: its figure is the panel
         probe = payload.get("probe_codes")
         step = int(payload.get("probe_step", -1))
-        if probe is not None and step > self._probe_step:
+        same_data = self.ctx.workspace.dataset is self._run_data  # probe indices refer to it
+        if probe is not None and step > self._probe_step and same_data:
             self._probe_step = step
             self.ctx.workspace.add_probe_frame(self.run_name, payload["probe_indices"], step, probe)
         self.progress.emit(rec)
