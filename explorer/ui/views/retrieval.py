@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
+    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
     QToolButton,
@@ -161,7 +162,7 @@ def marked_tile(pix: QPixmap, match: bool | None, size: int) -> QPixmap:
     return out
 
 
-def _thumb_list(size: int, rows_hint: int = 2) -> QListWidget:
+def _thumb_list(size: int, rows_hint: int = 2, extra_width: int = 22) -> QListWidget:
     lst = QListWidget()
     lst.setViewMode(QListWidget.ViewMode.IconMode)
     lst.setResizeMode(QListWidget.ResizeMode.Adjust)
@@ -169,7 +170,7 @@ def _thumb_list(size: int, rows_hint: int = 2) -> QListWidget:
     lst.setDragDropMode(QAbstractItemView.DragDropMode.NoDragDrop)
     lst.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
     lst.setIconSize(QSize(size + 8, size + 8))
-    lst.setGridSize(QSize(size + 22, size + 48))
+    lst.setGridSize(QSize(size + extra_width, size + 48))
     lst.setUniformItemSizes(True)
     lst.setWordWrap(True)
     lst.setMinimumHeight(rows_hint * (size + 48) + 6)
@@ -263,7 +264,15 @@ class ResultColumn(QWidget):
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addLayout(head)
         lay.addWidget(self.info)
-        lay.addWidget(self.list, 1)
+        self.placeholder = QLabel()
+        self.placeholder.setObjectName("columnPlaceholder")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setStyleSheet("color: #777; border: 1px dashed #bbb; padding: 12px;")
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.list)
+        self.stack.addWidget(self.placeholder)
+        lay.addWidget(self.stack, 1)
         self.user_chose = False
         self.combo.activated.connect(self._on_activated)
         self.list.itemClicked.connect(lambda item: self.result_clicked.emit(int(item.data(INDEX_ROLE))))
@@ -284,9 +293,12 @@ class ResultColumn(QWidget):
         self.user_chose = True
         self.model_chosen.emit()
 
-    def show_message(self, text: str) -> None:
+    def show_message(self, text: str, info: str = "") -> None:
+        """No results: say why (``text``, in place of the grid) and what the column holds (``info``)."""
         self.list.clear()
-        self.info.setText(text)
+        self.placeholder.setText(text)
+        self.stack.setCurrentWidget(self.placeholder)
+        self.info.setText(info)
 
     def show_results(self, tiles: list[tuple[int, QPixmap, str, str]], info: str) -> None:
         """tiles: (data set index, marked pixmap, caption, tooltip), nearest first."""
@@ -297,6 +309,7 @@ class ResultColumn(QWidget):
             item.setToolTip(tip)
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
             self.list.addItem(item)
+        self.stack.setCurrentWidget(self.list)
         self.info.setText(info)
 
     def results(self) -> list[int]:
@@ -334,7 +347,7 @@ class MetricsPanel(QWidget):
         self.note.setWordWrap(True)
         self.worst_combo = QComboBox()
         self.worst_combo.setToolTip("Whose worst queries to list")
-        self.worst = _thumb_list(48, rows_hint=1)
+        self.worst = _thumb_list(48, rows_hint=1, extra_width=40)
         self.worst.setToolTip("The queries with the lowest average precision: click one to open it")
 
         left = QVBoxLayout()
@@ -743,7 +756,9 @@ class View(QWidget):
         for col in self.columns:
             name = col.model
             if name is None:
-                col.show_message("Choose a model to compare." if col is self.columns[2] else "No model.")
+                col.show_message("Choose a second model above to compare three ways."
+                                 if col is self.columns[2] else
+                                 "Load or train a model (Models menu) to compare it with raw pixels.")
                 continue
             if ds is None:
                 col.show_message("No data set open.")
@@ -761,7 +776,9 @@ class View(QWidget):
                                      else f"{name} has no encoder for an external image.")
                     continue
             else:
-                col.show_message(f"{codes.shape[1]}-d codes · pick a query")
+                col.show_message("Pick a query: double-click an item in the data grid, click a point "
+                                 "in the scatter, or drop an image file on the query slot.",
+                                 f"{codes.shape[1]}-d codes")
                 continue
             idx, dist = self._index(name).search(query, self.k, exclude)
             tiles, hits = [], 0
@@ -893,9 +910,11 @@ class View(QWidget):
             pix = thumbs.get(ds, i, 48) if thumbs is not None else to_pixmap(ds.images[i], 48)
             cls = ds.label_name(i)
             item = QListWidgetItem(marked_tile(pix, None, 48),
-                                   f"#{i}" + (f" ({cls})" if cls else "") + f"\n{'AP' if by == 'ap' else 'MAP@R'} {values[i]:.2f}")
+                                   f"#{i}\n{'AP' if by == 'ap' else 'MAP@R'} {values[i]:.2f}")
             item.setData(INDEX_ROLE, int(i))
-            item.setToolTip(f"item #{i}: {'average precision' if by == 'ap' else 'MAP@R'} {values[i]:.3f}\nclick to make it the query")
+            what = "average precision" if by == "ap" else "MAP@R"
+            item.setToolTip(f"item #{i}" + (f", class {cls}" if cls else "")
+                            + f": {what} {values[i]:.3f}\nclick to make it the query")
             lst.addItem(item)
 
 
