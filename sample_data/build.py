@@ -166,31 +166,65 @@ SETS = {
 
 
 # --- default models -------------------------------------------------------------------------------
-def build_models(out_dir: Path) -> None:
-    """HOOK for the models helper: train the default models into ``out_dir / "models"``.
+# Each default model: (file name, sample set, items used for training, TrainConfig fields).
+# They train on the FIRST HALF of sample:mnist only, so the second half (items 2500..4999) is a
+# fair held-out set for `explorer evaluate retrieval` / verification of these very files.
+DEFAULT_MODELS = [
+    ("dae_mnist", "mnist", 2500, dict(model="dae", epochs=30, batch_size=64, lr=2e-3, code_dim=32)),
+    ("siamese_mnist", "mnist", 2500, dict(model="siamese", epochs=20, batch_size=128, lr=1e-3, code_dim=32)),
+]
+MODEL_SEED = 20101
+MAX_MODEL_BYTES = 2_000_000
+
+
+def build_models(out_dir: Path, only: list[str] | None = None) -> None:
+    """Train the default models into ``out_dir / "models"`` (seeded; a few minutes on 2 cores).
 
     Called after the data sets are built (they can be loaded with
     ``explorer.data.load_data("sample:NAME")`` once EXPLORER_SAMPLE_DATA points at ``out_dir``).
-    Keep it seeded and small (a few MB in total).
     """
-    return None
+    import time
+
+    from explorer.commands._common import drive
+    from explorer.data import load_data
+    from explorer.training.engine import TrainConfig, train
+
+    folder = out_dir / "models"
+    folder.mkdir(exist_ok=True)
+    for name, sample, count, fields in DEFAULT_MODELS:
+        if only and name not in only:
+            continue
+        data = load_data(f"sample:{sample}")
+        data = data.subset(np.arange(count))
+        data.name = f"{sample}[0:{count}]"
+        path = folder / f"{name}.safetensors"
+        start = time.perf_counter()
+        config = TrainConfig(seed=MODEL_SEED, checkpoint=str(path), **fields)
+        result = drive(train(config, data), label=name)
+        size = path.stat().st_size
+        print(f"{path.name}: {size / 1e6:.2f} MB, {time.perf_counter() - start:.0f} s, "
+              f"last epoch {result.history[-1]}", flush=True)
+        if size >= MAX_MODEL_BYTES:
+            raise SystemExit(f"{path.name} is {size} bytes; default models must stay under 2 MB")
 
 
 def main(argv: list[str]) -> int:
     import os
 
+    model_names = [m[0] for m in DEFAULT_MODELS]
     wanted = argv or list(SETS) + ["models"]
-    unknown = [w for w in wanted if w not in SETS and w != "models"]
+    unknown = [w for w in wanted if w not in SETS and w != "models" and w not in model_names]
     if unknown:
         print(f"unknown set(s): {', '.join(unknown)}; choose from {', '.join(SETS)}, models")
         return 2
     for name in wanted:
         if name in SETS:
             SETS[name](HERE)
-    if "models" in wanted:
+    only = [w for w in wanted if w in model_names]
+    if "models" in wanted or only:
         os.environ["EXPLORER_SAMPLE_DATA"] = str(HERE)
         try:
-            build_models(HERE)
+            build_models(HERE, only or None)
         except ImportError as err:  # the models package may not be complete in every checkout
             print(f"default models not built: {err}")
     return 0

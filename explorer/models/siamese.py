@@ -38,7 +38,7 @@ class Siamese(MetricModel):
     description = "Siamese encoder with tied weights and the contrastive loss (same class: pull, else push)."
     Config = SiameseConfig
     augment_keys = ("x1", "x2")
-    defaults = {"epochs": 15, "batch_size": 128, "lr": 1e-3}
+    defaults = {"epochs": 20, "batch_size": 128, "lr": 1e-3}
 
     def __init__(self, config, input_shape) -> None:
         super().__init__(config, input_shape)
