@@ -13,6 +13,7 @@ makes it the query. Bottom: leave-one-out figures of every shown model on the wh
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 from PySide6.QtCore import QPointF, QSize, Qt, Signal
@@ -58,6 +59,7 @@ GOOD, BAD, NEUTRAL = QColor("#2e9d4f"), QColor("#d0342c"), QColor("#9a9a9a")
 THUMB, QUERY_THUMB = 64, 112
 FULL_METRICS_MAX = 20_000  # above this many items, metrics use a seeded sample of queries
 SAMPLED_QUERIES = 5_000
+MAX_QUERY_PIXELS = 64_000_000  # a dropped file above this is refused, not decoded (Pillow bombs)
 METRIC_COLUMNS = [("precision_at_1", "P@1"), ("r_precision", "R-prec"), ("map_at_r", "MAP@R"),
                   ("map", "mAP"), ("knn_accuracy", "k-NN acc")]
 
@@ -75,7 +77,14 @@ def load_query_image(path: str, shape: tuple[int, int, int]) -> tuple[np.ndarray
         raise DataError(f"Cannot turn an image file into a {c}-channel query.")
     name = os.path.basename(path)
     try:
-        with Image.open(path) as im:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(path)
+        with im:
+            im.draft("L" if c == 1 else "RGB", (w, h))  # JPEG: decode at a reduced scale
+            if im.width * im.height > MAX_QUERY_PIXELS:
+                raise DataError(f"{name} is too large ({im.width}×{im.height} pixels); "
+                                "scale it down before using it as a query.")
             im.load()
             notes = []
             mode = "L" if c == 1 else "RGB"
@@ -86,6 +95,8 @@ def load_query_image(path: str, shape: tuple[int, int, int]) -> tuple[np.ndarray
                 notes.append(f"resized {im.width}×{im.height} to {w}×{h}")
                 im = im.resize((w, h), Image.Resampling.BILINEAR)
             arr = np.asarray(im, dtype=np.float32) / np.float32(255)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise DataError(f"{name} is too large to open safely; scale it down before using it as a query.") from None
     except (OSError, UnidentifiedImageError, ValueError) as err:
         raise DataError(f"Could not read {name} as an image ({err}).") from None
     arr = arr[None] if c == 1 else np.transpose(arr, (2, 0, 1))
