@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 
 from explorer.core.atomic import atomic_write
 from explorer.core.errors import DataError
+
+MAX_PIXELS = 64_000_000  # larger files are refused, not decoded (decompression bombs)
 
 
 def read_image(path: str, shape: tuple[int, int, int]) -> tuple[np.ndarray, tuple[int, int] | None]:
@@ -16,11 +19,19 @@ def read_image(path: str, shape: tuple[int, int, int]) -> tuple[np.ndarray, tupl
 
     c, h, w = shape
     try:
-        with Image.open(path) as im:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(path)
+        with im:
+            im.draft("L" if c == 1 else "RGB", (w, h))  # JPEG: decode at a reduced scale
+            if im.width * im.height > MAX_PIXELS:
+                raise DataError(f"{path} is too large ({im.width}x{im.height} pixels); scale it down first.")
             im.load()
             im = im.convert("L" if c == 1 else "RGB")
     except FileNotFoundError:
         raise DataError(f"There is no image file at {path}.") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise DataError(f"{path} is too large to open safely; scale it down first.") from None
     except (UnidentifiedImageError, OSError, ValueError) as err:
         raise DataError(f"{path} could not be read as an image ({err}).") from None
     original = None
