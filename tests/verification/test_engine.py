@@ -104,3 +104,23 @@ def test_needs_two_kinds_of_pair():
         make_pairs(np.zeros(10, int))
     with pytest.raises(ValueError):
         metrics.roc_points(np.ones(3), np.ones(3, bool))
+
+
+@pytest.mark.parametrize("metric", ["l2", "cosine"])
+def test_all_pairs_from_gram_blocks_equal_pair_by_pair(digits, metric):
+    from explorer.verification.scores import all_pair_code_scores, pair_code_scores
+
+    x = digits[0][:300]
+    i, j = np.triu_indices(len(x), k=1)
+    fast = run_to_end(all_pair_code_scores(x, metric, budget=5000))  # many small blocks
+    slow = run_to_end(pair_code_scores(x, i, j, metric))
+    assert fast.shape == slow.shape and np.allclose(fast, slow, atol=1e-9)
+
+
+def test_models_compared_on_the_same_pairs(digits):
+    x, y = digits[0][:800], digits[1][:800]
+    pairs = make_pairs(y, seed=5, max_pairs=5000)
+    assert pairs.protocol == "sampled" and len(pairs) == 5000
+    a = run_to_end(evaluate_codes(x, y, pairs=pairs))
+    b = run_to_end(evaluate_codes(x, y, "cosine", pairs=pairs))
+    assert a.pairs is pairs and b.pairs is pairs and a.auc != b.auc
