@@ -50,7 +50,10 @@ def test_defaults_follow_the_model(dialog):
     dialog.set_model("dae")
     assert dialog.options.has_options() and dialog.options.editor("noise").value() == pytest.approx(0.3)
     dialog.set_model("siamese")
-    assert dialog.epochs.value() == 15
+    from explorer.models.base import model_class
+
+    defaults = model_class("siamese").defaults
+    assert dialog.epochs.value() == defaults["epochs"] and dialog.lr.value() == pytest.approx(defaults["lr"])
     assert dialog.device_box.itemData(0) == "auto" and "cpu" in [
         dialog.device_box.itemData(i) for i in range(dialog.device_box.count())]
 

@@ -458,6 +458,13 @@ class TrainingDialog(QDialog):
 
         self.last_result = result
         self._set_running(False)
+        self.loss_plot.set_history(result.history)
+        if self.metric_plot.key is None and result.history:
+            key = model_metric_key(result.history[-1])
+            if key is not None:
+                self.metric_plot.set_key(key)
+                self.metric_plot.show()
+        self.metric_plot.set_history(result.history)
         name = self.run_name
         ds = self.ctx.workspace.dataset
         enc = model_encoder(result.model, name=name, class_names=list(ds.class_names) if ds else None,

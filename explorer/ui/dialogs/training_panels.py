@@ -214,6 +214,15 @@ class LossPlot(pg.PlotWidget):
                 self.val_curve.setData(self.val_x, self.val_y)
 
 
+    def set_history(self, history: list[dict]) -> None:
+        """The run's per-epoch validation losses from its result (complete, whatever the live
+        records that the worker's rate limit let through)."""
+        pts = [(float(h["epoch"]), float(h["val_loss"])) for h in history if "val_loss" in h]
+        if pts:
+            self.val_x, self.val_y = [p[0] for p in pts], [p[1] for p in pts]
+            self.val_curve.setData(self.val_x, self.val_y)
+
+
 class MetricPlot(pg.PlotWidget):
     """The model's own validation figure per epoch (AUC for metric models, NMSE for gae, ...)."""
 
@@ -256,6 +265,15 @@ class MetricPlot(pg.PlotWidget):
         if self.key == "auc":
             self.setYRange(min(0.5, min(self.ys)), 1.0)
         return True
+
+
+    def set_history(self, history: list[dict]) -> None:
+        if self.key is None:
+            return
+        pts = [(float(h["epoch"]), float(h[self.key])) for h in history if self.key in h]
+        if pts:
+            self.xs, self.ys = [p[0] for p in pts], [p[1] for p in pts]
+            self.curve.setData(self.xs, self.ys)
 
 
 def model_metric_key(metrics: dict) -> str | None:
