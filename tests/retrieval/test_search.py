@@ -57,3 +57,16 @@ def test_search_job_and_numpy_reference():
 def test_bench_query_reports_both_timings():
     out = bench_query(20_000, 8, repeats=3)
     assert out["agree"] and out["ms"] > 0 and out["numpy_ms"] > 0 and out["n"] == 20_000
+
+
+def test_single_query_path_matches_block_path_and_restores_threads():
+    import torch
+
+    rng = np.random.default_rng(4)
+    codes = rng.standard_normal((3000, 12)).astype(np.float32)
+    index = KnnIndex(codes)
+    threads = torch.get_num_threads()
+    one = [index.search(codes[i], 5, np.array([i]))[0][0].tolist() for i in range(8)]
+    many = index.search(codes[:8], 5, np.arange(8))[0].tolist()  # 8 queries: the multi-thread path
+    assert one == many
+    assert torch.get_num_threads() == threads
