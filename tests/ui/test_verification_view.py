@@ -189,3 +189,18 @@ def test_one_class_and_unlabelled_sets_do_not_break_the_panel(view, qtbot, tmp_p
     _drop_index(view.slot_a, 1)
     _drop_index(view.slot_b, 2)
     assert view.score_label.text().startswith("score ") and view.verdict_text() == ""
+
+
+def test_sixteen_bit_and_damaged_files(view, tmp_path):
+    wide = tmp_path / "wide.png"
+    Image.fromarray((np.arange(64).reshape(8, 8) * 1000).astype(np.uint16)).save(wide)
+    assert view.load_file(0, str(wide))
+    img = view.slots[0].image
+    assert img.max() == pytest.approx(1.0) and img[0, 0, 1] == pytest.approx(1000 / 63000, abs=1 / 255)
+    assert "scaled to 8 bits" in view.slots[0].note
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    assert not view.load_file(1, str(broken))
+    assert view.slots[1] is None and "damaged" in view.slot_b.caption.text()
+    assert not view.load_file(1, str(tmp_path))  # a folder
+    assert "folder" in view.slot_b.caption.text()

@@ -37,6 +37,11 @@ def load_pair_image(path: str, shape: tuple[int, int, int] | None) -> tuple[np.n
             if c not in (1, 3):
                 raise DataError(f"Cannot compare an image file with {c}-channel images.")
             mode = "L" if c == 1 else "RGB"
+            if im.mode in ("I", "I;16", "I;16B", "F"):  # 16-bit / float grey: scale, don't clip, to 8 bits
+                wide = np.asarray(im, dtype=np.float64)
+                top = wide.max() if wide.max() > 0 else 1.0
+                notes.append(f"{im.mode} scaled to 8 bits")
+                im = Image.fromarray((np.clip(wide / top, 0, 1) * 255 + 0.5).astype(np.uint8), "L")
             if im.mode != mode:
                 notes.append(f"{im.mode} → {'grey' if c == 1 else 'RGB'}")
                 im = im.convert(mode)
@@ -45,7 +50,8 @@ def load_pair_image(path: str, shape: tuple[int, int, int] | None) -> tuple[np.n
                 im = im.resize((shape[2], shape[1]), Image.Resampling.BILINEAR)
             arr = np.asarray(im, dtype=np.float32) / np.float32(255)
     except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as err:
-        raise DataError(f"{name} is not an image that can be read ({type(err).__name__}).") from None
+        raise DataError(f"{name} could not be read: it is not an image, or it is damaged or of an "
+                        "unknown format; drop a PNG, JPEG, BMP, PGM, GIF or TIFF file.") from None
     arr = arr[None] if arr.ndim == 2 else np.transpose(arr, (2, 0, 1))
     return np.ascontiguousarray(arr, dtype=np.float32), ", ".join(notes)
 
