@@ -266,6 +266,25 @@ def state_from_workspace(
     }
 
 
+def model_specs_from_workspace(ws) -> tuple[dict[str, str], list[str]]:
+    """What to reopen each loaded encoder from: name -> spec (its file, "pixels", "pca:N").
+
+    Encoders with no file behind them (a model trained in this session and not saved) cannot be
+    reopened; they are left out and named in the notes (the second value)."""
+    specs: dict[str, str] = {}
+    notes: list[str] = []
+    for name, enc in ws.models.items():
+        source = getattr(enc, "source", "") or ""
+        label = str(getattr(enc, "name", name))
+        if source:
+            specs[name] = str(source)
+        elif label == "pixels" or label == "pca" or label.startswith("pca:"):
+            specs[name] = label
+        else:
+            notes.append(f"{name} has no file to reopen it from; save it to keep it in the session.")
+    return specs, notes
+
+
 def restore_into_workspace(ws, state: dict[str, Any]) -> list[str]:
     """Put cached codes, layouts, selection and query of ``state`` back into ``ws``.
 
@@ -274,12 +293,19 @@ def restore_into_workspace(ws, state: dict[str, Any]) -> list[str]:
     """
     notes: list[str] = []
     n = ws.dataset.count if ws.dataset is not None else None
+    known = set(ws.models) | {"codes"}  # "codes": the precomputed codes of a TSV data set
     for name, codes in state.get("codes", {}).items():
+        if name not in known:
+            notes.append(f"cached codes of {name} left out: that model is not loaded.")
+            continue
         if n is not None and len(codes) != n:
             notes.append(f"cached codes of {name} left out: {len(codes)} rows for {n} items.")
             continue
         ws.set_codes(name, codes)
     for (model, method), layout in state.get("layouts", {}).items():
+        if model not in known:
+            notes.append(f"{method} layout of {model} left out: that model is not loaded.")
+            continue
         if n is not None and len(layout) != n:
             notes.append(f"{method} layout of {model} left out: {len(layout)} points for {n} items.")
             continue

@@ -14,6 +14,7 @@ from explorer.core.imageset import ImageSet
 from explorer.core.session import (
     autosave,
     load_session,
+    model_specs_from_workspace,
     needs_recovery,
     restore_into_workspace,
     save_session,
@@ -96,6 +97,8 @@ def test_restore_leaves_out_what_no_longer_fits(tmp_path):
     save_session(path, state_from_workspace(ws, "x", {}))
     small = Workspace()
     small.set_dataset(_dataset(10))
+    small.add_model("pixels", object())
+    small.add_model("ae (toy)", object())
     notes = restore_into_workspace(small, load_session(path))
     assert small.codes == {} and small.layouts == {}
     assert small.query_index == 7  # item 7 still exists
@@ -184,3 +187,29 @@ def test_garbage_files(tmp_path, content):
         load_session(path)
     with pytest.raises(SessionError, match="no session file"):
         load_session(tmp_path / "missing.session")
+
+
+def test_codes_of_models_not_reopened_are_left_out(tmp_path):
+    ws = _workspace()
+    save_session(tmp_path / "s.session", state_from_workspace(ws, "x", {}))
+    fresh = Workspace()
+    fresh.set_dataset(_dataset())
+    fresh.add_model("pixels", object())  # the ae file has gone missing
+    notes = restore_into_workspace(fresh, load_session(tmp_path / "s.session"))
+    assert set(fresh.codes) == {"pixels"} and set(fresh.layouts) == {("pixels", "pca")}
+    assert len(notes) == 2 and all("ae (toy)" in n for n in notes)
+
+
+def test_model_specs_from_workspace():
+    class Enc:
+        def __init__(self, name, source=""):
+            self.name, self.source = name, source
+
+    ws = Workspace()
+    ws.add_model("pixels", Enc("pixels"))
+    ws.add_model("pca:16", Enc("pca:16"))
+    ws.add_model("dae (mnist)", Enc("dae (mnist)", "/models/dae.safetensors"))
+    ws.add_model("new ae", Enc("ae"))  # trained just now, never saved
+    specs, notes = model_specs_from_workspace(ws)
+    assert specs == {"pixels": "pixels", "pca:16": "pca:16", "dae (mnist)": "/models/dae.safetensors"}
+    assert len(notes) == 1 and "new ae" in notes[0]
