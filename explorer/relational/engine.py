@@ -133,4 +133,5 @@ def load_relational_model(path: str):
             f"{path} holds a '{ckpt.architecture}' model; analogies need a gated autoencoder "
             "(train one with: explorer train --model gae --data sample:shifts)."
         )
+    ckpt.model.trained_on = str(ckpt.summary.get("data", ""))  # which pairs the view generates
     return ckpt.model
