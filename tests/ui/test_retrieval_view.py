@@ -217,3 +217,13 @@ def test_code_only_data_set(qtbot):
     qtbot.waitUntil(lambda: v.metrics_of("codes") is not None, timeout=5000)
     assert v.metrics_of("codes").map_at_r == 1.0
     v.shutdown()
+
+
+def test_results_drag_out_as_item_indices(view):
+    view.ws.set_query(index=11)
+    col = view.columns[0]
+    first, second = col.results()[:2]
+    md = col.list.mimeData([col.list.item(0), col.list.item(1)])
+    assert bytes(md.data(rv.MIME_INDEX)).decode() == f"{first},{second}"
+    _drop(view.query_slot, md)  # dropping a result on the query slot opens it
+    assert view.ws.query_index == first
