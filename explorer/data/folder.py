@@ -29,6 +29,7 @@ SIDECARS = {
     ".log", ".safetensors", ".onnx", ".mat", ".h5", ".doc", ".docx",
 }
 MAX_PIXELS = 64_000_000  # per image; larger files are skipped rather than filling memory
+MAX_TOTAL_BYTES: int | None = None  # decoded pixels of one folder; None: 40% of the free memory
 CHUNK = 256  # files per progress step
 
 
@@ -155,8 +156,21 @@ def _decode(path: str) -> np.ndarray:
     return arr
 
 
-def _read_chunk(paths: list[str]) -> list[tuple[np.ndarray | None, str | None]]:
-    """Decode many files: (array, None) or (None, reason to skip) for each."""
+def _decode_budget() -> int:
+    """Bytes of decoded pixels a folder may take (the stacked copy needs as much again)."""
+    if MAX_TOTAL_BYTES is not None:
+        return MAX_TOTAL_BYTES
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") * 0.4)
+    except (ValueError, OSError, AttributeError):  # not available on this system
+        return 4 << 30
+
+
+def _read_chunk(paths: list[str], budget: dict | None = None) -> list[tuple[np.ndarray | None, str | None]]:
+    """Decode many files: (array, None) or (None, reason to skip) for each.
+
+    ``budget`` ({"left": bytes, "folder": path, "read": count}) stops the load with a DataError once
+    the decoded images would not fit in memory (a few KB of PNG can claim 64 Mpixels each)."""
     out = []
     with warnings.catch_warnings():  # once per chunk: it costs as much as decoding a small PNG
         _quiet_pillow()
@@ -166,9 +180,20 @@ def _read_chunk(paths: list[str]) -> list[tuple[np.ndarray | None, str | None]]:
                 out.append((None, reason))
                 continue
             try:
-                out.append((_decode(path), None))
+                arr = _decode(path)
             except ValueError as err:
                 out.append((None, str(err)))
+                continue
+            if budget is not None:
+                budget["left"] -= arr.nbytes
+                budget["read"] += 1
+                if budget["left"] < 0:
+                    raise DataError(
+                        f"The images in {budget['folder']} need more memory than is free (the first "
+                        f"{budget['read']} already take {(budget['used'] - budget['left']) / 1e6:,.0f} MB decoded); "
+                        "open a smaller folder or scale the images down."
+                    )
+            out.append((arr, None))
     return out
 
 
@@ -181,10 +206,12 @@ def load_folder_job(folder: str) -> Iterator[Progress]:
     paths: list[str] = []
     kept_labels: list[int] = []
     yield Progress(0, total, "reading images")
+    limit = _decode_budget()
+    budget = {"left": limit, "used": limit, "read": 0, "folder": folder}
     # serial on purpose: small files decode faster than threads can hand them over (GIL)
     for start in range(0, total, CHUNK):
         chunk = files[start : start + CHUNK]
-        for j, (arr, reason) in enumerate(_read_chunk(chunk)):
+        for j, (arr, reason) in enumerate(_read_chunk(chunk, budget)):
             if arr is None:
                 skipped.append(f"{chunk[j]}: {reason}")
                 continue
