@@ -355,3 +355,30 @@ def test_empty_folders(tmp_path):
             load_data(str(tmp_path / name))
     with pytest.raises(DataError, match="does not exist"):
         load_data(str(tmp_path / "nowhere"))
+
+
+def test_folder_of_small_files_claiming_huge_images_stops_before_memory_runs_out(tmp_path, monkeypatch):
+    """Each 3000x3000 PNG of zeros is ~9 KB on disk and 9 MB decoded: a folder of thousands of them
+    would fill any memory. Loading stops with a DataError once the decoded images pass the budget."""
+    import zlib
+
+    import explorer.data.folder as folder
+
+    comp = zlib.compressobj(9)
+    body = comp.compress(bytes(3001) * 3000) + comp.flush()
+    ihdr = struct.pack(">IIBBBBB", 3000, 3000, 8, 0, 0, 0, 0)
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+    for i in range(6):
+        (tmp_path / f"big{i}.png").write_bytes(png)
+    monkeypatch.setattr(folder, "MAX_TOTAL_BYTES", 20_000_000)
+    with peak_memory(trace=False) as peak, pytest.raises(DataError, match="more memory than is free") as err:
+        load_data(str(tmp_path))
+    assert_sentence(err.value)
+    assert "first 3" in str(err.value)
+    assert peak.rss_growth < 60_000_000
+    monkeypatch.setattr(folder, "MAX_TOTAL_BYTES", None)
+    assert folder._decode_budget() > 100_000_000  # the default follows the free memory
