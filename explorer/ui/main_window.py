@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import traceback
 from types import ModuleType
 from typing import Iterator
 
@@ -221,8 +222,13 @@ class MainWindow(QMainWindow):
         has_center = any(getattr(m, "AREA", "center") == "center" for m in mods) or self.tabs.count()
         for mod in mods:
             area = getattr(mod, "AREA", "center")
-            widget = mod.View(self.ctx, None)
             key = view_key(mod)
+            try:
+                widget = mod.View(self.ctx, None)
+            except Exception as err:  # a broken view is left out; the app goes on
+                traceback.print_exc()
+                self.show_error(f"The {key} view could not be opened ({type(err).__name__}: {err}).")
+                continue
             self.views[key] = widget
             if area == "center" or (final and not has_center and area == "left"):
                 self._insert_tab(mod, widget)

@@ -56,6 +56,9 @@ from explorer.ui.dialogs.training_panels import (  # noqa: E402
 from explorer.ui.workers import TaskRunner
 
 
+PROBE_SIZE = 1000  # items encoded for the live scatter (forward passes only: cheap)
+
+
 def format_eta(seconds: float) -> str:
     if seconds is None or not math.isfinite(seconds):
         return "–"
@@ -137,6 +140,10 @@ class TrainingDialog(QDialog):
         self.val_fraction.setSingleStep(0.05)
         self.val_fraction.setValue(0.1)
         self.augment = QCheckBox("shift images by a pixel or two")
+        self.live_scatter = QCheckBox("1,000 items, twice an epoch")
+        self.live_scatter.setChecked(True)
+        self.live_scatter.setToolTip("Encode a fixed probe set during training so the scatter view "
+                                     "shows the codes move (costs a little speed)")
         self.device_box = QComboBox()
         self.device_box.addItem("cpu", "cpu")
 
@@ -148,6 +155,7 @@ class TrainingDialog(QDialog):
         common.addRow("validation share", self.val_fraction)
         common.addRow("seed", self.seed)
         common.addRow("augment", self.augment)
+        common.addRow("live scatter", self.live_scatter)
         common.addRow("device", self.device_box)
         self.options = OptionsForm()
 
@@ -352,8 +360,8 @@ class TrainingDialog(QDialog):
             augment=self.augment.isChecked(),
             options=self.options.values(),
             checkpoint=self.save_path.text().strip() if self.save_check.isChecked() else None,
-            probe_size=min(2000, ds.count),
-            probe_every=max(1, steps_per_epoch // 4),  # about four scatter frames per epoch
+            probe_size=min(PROBE_SIZE, ds.count),
+            probe_every=max(1, steps_per_epoch // 2) if self.live_scatter.isChecked() else 0,
         )
 
     def start(self) -> None:
@@ -406,8 +414,8 @@ class TrainingDialog(QDialog):
     def _set_running(self, running: bool) -> None:
         self.cancel_button.setEnabled(running)
         for w in (self.model_box, self.epochs, self.batch_size, self.lr, self.code_dim, self.seed,
-                  self.val_fraction, self.augment, self.device_box, self.options, self.save_check,
-                  self.save_path):
+                  self.val_fraction, self.augment, self.live_scatter, self.device_box, self.options,
+                  self.save_check, self.save_path):
             w.setEnabled(not running and (w is not self.model_box or self.ready()))
         if not running:
             info = self.model_info()
