@@ -71,6 +71,13 @@ def read_idx(path: str) -> np.ndarray:
                     f"{path} is truncated or corrupt: its header claims {_shape_text(shape)} values "
                     f"({_bytes_text(nbytes)}) but the file holds {_bytes_text(size)}."
                 )
+            from explorer.data.folder import _decode_budget
+
+            if nbytes > _decode_budget():  # a gzip of zeros can honestly hold ~1000x its size
+                raise DataError(
+                    f"{path} holds {_bytes_text(nbytes)} of data, more than the free memory can take; "
+                    "use a smaller subset of it."
+                )
             chunks, got = [], 0
             while got < nbytes:
                 block = f.read(min(READ_CHUNK, nbytes - got))

@@ -24,7 +24,11 @@ CHANNELS = (1, 3, 4)
 
 
 def _check_members(path: str) -> None:
-    """Refuse members whose npy header claims more data than the archive can hold."""
+    """Refuse members whose npy header claims more data than the archive can hold, and archives
+    whose arrays would not fit in the free memory (deflate packs zeros ~1000:1)."""
+    from explorer.data.folder import _decode_budget
+
+    budget = _decode_budget()
     try:
         with zipfile.ZipFile(path) as zf:
             for info in zf.infolist():
@@ -51,6 +55,12 @@ def _check_members(path: str) -> None:
                     raise DataError(
                         f"{path} is truncated or corrupt: {info.filename} claims shape {shape} "
                         f"but holds only {info.file_size} bytes."
+                    )
+                budget -= nbytes
+                if budget < 0:
+                    raise DataError(
+                        f"{path} holds more array data than the free memory can take ({info.filename} "
+                        f"alone is {nbytes / 1e6:,.0f} MB); use a smaller subset of it."
                     )
     except (zipfile.BadZipFile, EOFError):
         raise DataError(f"{path} is not a valid .npz file (not a zip archive, or truncated).") from None
