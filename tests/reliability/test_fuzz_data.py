@@ -382,3 +382,24 @@ def test_folder_of_small_files_claiming_huge_images_stops_before_memory_runs_out
     assert peak.rss_growth < 60_000_000
     monkeypatch.setattr(folder, "MAX_TOTAL_BYTES", None)
     assert folder._decode_budget() > 100_000_000  # the default follows the free memory
+
+
+@pytest.mark.parametrize("kind", ["npz", "idx.gz"])
+def test_honest_but_oversized_archives_are_refused_before_reading(tmp_path, monkeypatch, kind):
+    """Deflate packs zeros ~1000:1, so a small file can honestly hold more than memory: refused."""
+    import explorer.data.folder as folder
+
+    monkeypatch.setattr(folder, "MAX_TOTAL_BYTES", 1_000_000)  # pretend only 1 MB is free
+    images = np.zeros((40, 1, 200, 200), np.uint8)  # 1.6 MB
+    if kind == "npz":
+        path = tmp_path / "big.npz"
+        np.savez_compressed(path, images=images)
+    else:
+        path = tmp_path / "big-images-idx3-ubyte.gz"
+        path.write_bytes(gzip.compress(struct.pack(">BBBBIII", 0, 0, 8, 3, 40, 200, 200) + images.tobytes()))
+    assert path.stat().st_size < 20_000
+    with pytest.raises(DataError, match="free memory") as err:
+        load_data(str(path))
+    assert_sentence(err.value)
+    monkeypatch.setattr(folder, "MAX_TOTAL_BYTES", None)
+    assert load_data(str(path)).count == 40
