@@ -227,3 +227,17 @@ def test_results_drag_out_as_item_indices(view):
     assert bytes(md.data(rv.MIME_INDEX)).decode() == f"{first},{second}"
     _drop(view.query_slot, md)  # dropping a result on the query slot opens it
     assert view.ws.query_index == first
+
+
+def test_new_codes_are_scored_again_and_per_class_tooltip(view, qtbot):
+    qtbot.waitUntil(lambda: not view.busy(), timeout=10000)
+    before = view.metrics_of("proj").map_at_r
+    ws = view.ws
+    ws.set_codes("proj", ws.codes["pixels"].copy())  # the model was retrained: new codes
+    assert view.metrics_of("proj") is None
+    qtbot.waitUntil(lambda: view.metrics_of("proj") is not None, timeout=10000)
+    assert view.metrics_of("proj").map_at_r == pytest.approx(view.metrics_of("pixels").map_at_r)
+    assert view.metrics_of("proj").map_at_r != pytest.approx(before)
+    qtbot.waitUntil(lambda: not view.busy(), timeout=10000)
+    tip = view.metrics.table.item(0, 0).toolTip()
+    assert "per class" in tip and tip.count("\n") == 11  # a header, a title and 10 classes

@@ -565,7 +565,10 @@ class View(QWidget):
         notes = []
         for row, name in enumerate(names):
             m = self.metrics_of(name)
-            table.setItem(row, 0, QTableWidgetItem(name))
+            name_item = QTableWidgetItem(name)
+            if m is not None and ds is not None:
+                name_item.setToolTip(_per_class_text(name, m, ds))
+            table.setItem(row, 0, name_item)
             for c, (attr, _h) in enumerate(METRIC_COLUMNS, start=1):
                 value = None if m is None else getattr(m, attr)
                 text = "…" if m is None else ("–" if value is None or not np.isfinite(value) else f"{value:.3f}")
@@ -620,6 +623,17 @@ class View(QWidget):
 _LEGEND = (f"<br><span style='color:{GOOD.name()}'>✓ green</span>: same class as the query · "
            f"<span style='color:{BAD.name()}'>✗ red</span>: another class · d: distance in the "
            "column's code space · click a result to make it the query")
+
+
+def _per_class_text(name: str, m: RetrievalMetrics, ds) -> str:
+    """Per-class figures of ``m`` as a tooltip table, worst MAP@R first."""
+    rows = sorted(m.per_class, key=lambda c: c["map_at_r"])
+    lines = [f"{name}: per class (worst MAP@R first)", "class     n   P@1  R-prec  MAP@R"]
+    for c in rows:
+        label = ds.class_names[c["label"]] if c["label"] < len(ds.class_names) else str(c["label"])
+        lines.append(f"{label[:8]:<8} {c['count']:>4}  {c['precision_at_1']:.2f}   {c['r_precision']:.2f}   "
+                     f"{c['map_at_r']:.2f}")
+    return "<pre>" + "\n".join(lines) + "</pre>"
 
 
 def _same_entry(a, b) -> bool:
