@@ -380,7 +380,7 @@ class MainWindow(QMainWindow):
 
     def load_model_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Load model", "", "Models (*.safetensors *.pt *.pt2 *.onnx);;All files (*)"
+            self, "Load model", "", "Models (*.safetensors *.pt *.pth *.ckpt *.pt2 *.onnx);;All files (*)"
         )
         if path:
             self.loader.load_models([path])
@@ -502,7 +502,7 @@ class MainWindow(QMainWindow):
             return
         event.acceptProposedAction()
         path = paths[0]
-        if path.lower().endswith((".safetensors", ".pt", ".pt2", ".onnx")):
+        if path.lower().endswith((".safetensors", ".pt", ".pth", ".ckpt", ".ts", ".jit", ".pt2", ".onnx")):
             self.loader.load_models(paths)
         else:
             self.open_data(path)
