@@ -241,3 +241,15 @@ def test_new_codes_are_scored_again_and_per_class_tooltip(view, qtbot):
     qtbot.waitUntil(lambda: not view.busy(), timeout=10000)
     tip = view.metrics.table.item(0, 0).toolTip()
     assert "per class" in tip and tip.count("\n") == 11  # a header, a title and 10 classes
+
+
+def test_unscorable_labels_are_explained(qtbot):
+    ctx = AppContext.standalone()
+    images = np.arange(4 * 16, dtype=np.uint8).reshape(4, 1, 4, 4)
+    ctx.workspace.set_dataset(ImageSet(images=images, labels=np.arange(4)))  # every class alone
+    ctx.workspace.set_codes("pixels", images.reshape(4, -1).astype(np.float32))
+    v = rv.View(ctx)
+    qtbot.addWidget(v)
+    qtbot.waitUntil(lambda: not v.busy(), timeout=5000)
+    assert "two or more labelled items" in v.metrics.note.text()
+    v.shutdown()

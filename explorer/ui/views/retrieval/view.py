@@ -60,12 +60,16 @@ def _encode_query_job(encoders: dict, image: np.ndarray):
 
 
 def _metrics_job(codes: np.ndarray, labels: np.ndarray, metric: str):
+    """Leave-one-out figures; above FULL_METRICS_MAX items on a seeded sample of queries."""
     n = len(codes)
-    if n <= FULL_METRICS_MAX:
-        return (yield from leave_one_out(codes, labels, metric=metric))
-    rng = np.random.default_rng(0)
-    queries = np.sort(rng.choice(n, SAMPLED_QUERIES, replace=False))
-    return (yield from leave_one_out(codes, labels, metric=metric, full_map=False, queries=queries))
+    kwargs = {}
+    if n > FULL_METRICS_MAX:
+        rng = np.random.default_rng(0)
+        kwargs = {"full_map": False, "queries": np.sort(rng.choice(n, SAMPLED_QUERIES, replace=False))}
+    try:
+        return (yield from leave_one_out(codes, labels, metric=metric, **kwargs))
+    except ValueError as err:  # e.g. no class with two items: say so in the panel
+        raise ExplorerError(f"{str(err)[0].upper()}{str(err)[1:]}.") from None
 
 
 # ---- the view ----------------------------------------------------------------------------------------
@@ -84,7 +88,7 @@ class View(QWidget):
         self._query_codes: dict[str, np.ndarray] = {}  # name -> code of the external query image
         self._query_label: int | None = None  # class of an external image found in the data set
         self._metrics: dict[str, tuple[tuple, RetrievalMetrics]] = {}  # name -> (key, result)
-        self._metrics_failed: dict[str, tuple] = {}
+        self._metrics_failed: dict[str, tuple[tuple, str]] = {}  # name -> (key, message)
         self._encoder = TaskRunner(self)
         self._encoder.done.connect(self._on_query_encoded)
         self._encoder.failed.connect(self._on_query_encode_failed)
@@ -510,7 +514,7 @@ class View(QWidget):
             if name and name in self.ws.codes and name not in out:
                 key = self._metrics_key(name)
                 have = self._metrics.get(name)
-                if (have is None or have[0] != key) and self._metrics_failed.get(name) != key:
+                if (have is None or have[0] != key) and self._metrics_failed.get(name, ((),))[0] != key:
                     out.append(name)
         return out
 
@@ -545,9 +549,8 @@ class View(QWidget):
         self._update_metrics()
 
     def _on_metrics_failed(self, tag, message: str) -> None:
-        self._metrics_failed[tag[0]] = tag[1]
+        self._metrics_failed[tag[0]] = (tag[1], message)
         self.metrics.progress.hide()
-        self.metrics.note.setText(f"No figures for {tag[0]}: {message}")
         self._update_metrics()
 
     def metrics_of(self, name: str) -> RetrievalMetrics | None:
@@ -579,6 +582,11 @@ class View(QWidget):
             table.setItem(row, len(METRIC_COLUMNS) + 1, QTableWidgetItem(q))
             if m is not None and m.n_queries < m.n_gallery - 1 and not np.isfinite(m.map):
                 notes.append(f"{name}: a seeded sample of {m.n_queries:,} queries, mAP skipped")
+            failed = self._metrics_failed.get(name)
+            if m is None and failed is not None and name in self.ws.codes and failed[0] == self._metrics_key(name):
+                notes.append(f"No figures for {name}: {failed[1]}")
+                for c in range(1, len(METRIC_COLUMNS) + 1):
+                    table.item(row, c).setText("–")
         if ds is None:
             self.metrics.note.setText("No data set open.")
         elif not ds.has_labels:
