@@ -2,8 +2,9 @@
 
 A gated autoencoder trained on consecutive frames learns the motion, not the shapes, so it should
 carry a motion over to objects it never saw. Each sequence is one object (a random polygon, an
-ellipse or a letter-like glyph) on a dark background, turning by ``omega`` degrees and moving by
-``(vx, vy)`` pixels per frame; rendering at 4x and averaging down keeps sub-pixel motion smooth.
+ellipse or a letter-like glyph with its own striped texture) on a dark background, turning by
+``omega`` degrees and moving by ``(vx, vy)`` pixels per frame; rendering at 4x and averaging down
+keeps sub-pixel motion smooth.
 
     frames, motions = render_sequences(40, np.random.default_rng(0))  # (S, T, H, W), dict of (S,)
     write_sequence_folder("seqs/", frames)      # seqs/seq_000/frame_00.png ... (explorer.data loads it)
@@ -56,10 +57,17 @@ def render_sequences(
     omegas: tuple[float, ...] = OMEGAS,
     velocities: tuple[int, ...] = VELOCITIES,
     motions: dict[str, np.ndarray] | None = None,
+    motion: str = "both",
+    textured: bool = True,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """``count`` sequences of ``frames`` float32 frames (count, frames, size, size) in [0, 1], and
     their per-sequence motions {"omega", "vx", "vy", "kind"} (given ``motions`` are reused, so two
-    calls can render different objects under the same motions)."""
+    calls can render different objects under the same motions).
+
+    motion: "turn" (about the image centre), "move" (constant velocity) or "both".
+    textured: fill each object with its own random pattern of stripes that moves with it
+    (otherwise flat grey), so that its motion can be seen inside it and not only at its edge.
+    """
     from PIL import Image, ImageDraw
 
     if motions is None:
@@ -68,20 +76,29 @@ def render_sequences(
             "vx": rng.choice(np.asarray(velocities, dtype=np.int64), count),
             "vy": rng.choice(np.asarray(velocities, dtype=np.int64), count),
         }
-    motions = {k: np.asarray(v)[:count] for k, v in motions.items() if k != "kind"}
+        if motion == "turn":
+            motions["vx"][:] = 0
+            motions["vy"][:] = 0
+        elif motion == "move":
+            motions["omega"][:] = 0
+    motions = {k: np.asarray(v)[:count].copy() for k, v in motions.items() if k != "kind"}
     kind_idx = rng.integers(0, len(kinds), count)
     motions["kind"] = kind_idx
     big = size * SUPER
     out = np.empty((count, frames, size, size), dtype=np.float32)
-    radius = size * 0.3
+    radius = size * 0.3 if motion != "turn" else size * 0.42
+    grid = (np.arange(big) + 0.5) / SUPER  # pixel-centre coordinates of the supersampled grid
+    gx, gy = np.meshgrid(grid, grid)
     for s in range(count):
         outlines = _shape_points(kinds[kind_idx[s]], rng, radius)
         shade = rng.uniform(0.6, 1.0, len(outlines))
+        waves = rng.normal(size=(3, 2)) * 0.7  # the object's own texture: 3 random plane waves
+        phases = rng.uniform(0, 2 * np.pi, 3)
         theta0 = rng.uniform(0, 360)
         vx, vy, om = float(motions["vx"][s]), float(motions["vy"][s]), float(motions["omega"][s])
-        # start so the whole path stays inside the frame
-        travel = np.array([vx, vy]) * (frames - 1)
-        centre = np.array([size / 2.0, size / 2.0]) - travel / 2 + rng.uniform(-1, 1, 2)
+        travel = np.array([vx, vy]) * (frames - 1)  # start so the whole path stays in the frame
+        jitter = rng.uniform(-1, 1, 2) if motion != "turn" else np.zeros(2)
+        centre = np.array([size / 2.0, size / 2.0]) - travel / 2 + jitter
         for t in range(frames):
             a = np.deg2rad(theta0 + om * t)
             rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
@@ -91,8 +108,14 @@ def render_sequences(
             for pts, g in zip(outlines, shade):
                 p = (pts @ rot.T + c) * SUPER
                 draw.polygon([tuple(q) for q in p], fill=int(255 * g))
-            small = np.asarray(canvas, dtype=np.float32).reshape(size, SUPER, size, SUPER).mean((1, 3))
-            out[s, t] = small / 255.0
+            img = np.asarray(canvas, dtype=np.float32) / 255.0
+            if textured:
+                # object-frame coordinates of every pixel: the texture turns and moves with it
+                qx = (gx - c[0]) * rot[0, 0] + (gy - c[1]) * rot[1, 0]
+                qy = (gx - c[0]) * rot[0, 1] + (gy - c[1]) * rot[1, 1]
+                tex = sum(np.sin(w[0] * qx + w[1] * qy + ph) for w, ph in zip(waves, phases))
+                img = img * (0.55 + 0.45 * np.tanh(tex))
+            out[s, t] = img.reshape(size, SUPER, size, SUPER).mean((1, 3))
     return out, motions
 
 
@@ -118,12 +141,13 @@ def sequence_pairs_arrays(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def cross_object_quadruples(
-    count: int, rng: np.random.Generator, frames: int = 8, size: int = 16, kinds: tuple[str, ...] = SHAPES
+    count: int, rng: np.random.Generator, frames: int = 8, size: int = 16, kinds: tuple[str, ...] = SHAPES,
+    **render,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Quadruples (x, y, x', y'), each float32 (count, 1, size, size): (x, y) two consecutive frames
     of one new object, (x', y') of another new object under the same motion."""
-    a, motions = render_sequences(count, rng, frames, size, kinds)
-    b, _ = render_sequences(count, rng, frames, size, kinds, motions=motions)
+    a, motions = render_sequences(count, rng, frames, size, kinds, **render)
+    b, _ = render_sequences(count, rng, frames, size, kinds, motions=motions, **render)
     t = rng.integers(0, frames - 1, count)
     u = rng.integers(0, frames - 1, count)
     idx = np.arange(count)

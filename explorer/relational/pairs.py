@@ -68,11 +68,16 @@ def image_pairs(data: ImageSet) -> tuple[np.ndarray, np.ndarray]:
     return images[first], images[second]
 
 
+# transform parameters (other keys, such as a patch's row and column, say where, not how)
+TRANSFORM_KEYS = ("dx", "dy", "angle", "disparity", "omega", "vx", "vy", "factor")
+
+
 def transform_keys(transforms: dict[str, np.ndarray], decimals: int = 3) -> np.ndarray | None:
     """One integer id per item such that equal ids mean equal true transforms, or None."""
-    if not transforms:
+    names = sorted(k for k in transforms if k in TRANSFORM_KEYS)
+    if not names:
         return None
-    cols = [np.round(np.asarray(transforms[k], dtype=np.float64), decimals) for k in sorted(transforms)]
+    cols = [np.round(np.asarray(transforms[k], dtype=np.float64), decimals) for k in names]
     table = np.stack(cols, axis=1)
     _, ids = np.unique(table, axis=0, return_inverse=True)
     return ids.ravel().astype(np.int64)
@@ -88,6 +93,8 @@ def quadruple_indices(
     """
     if data.partners is not None:
         keys = transform_keys(data.transforms)
+        if keys is None and data.labels is not None and len(np.unique(data.labels)) < data.count:
+            keys = data.labels  # pairs of one sequence (as_pair_set): its motion is constant
         if keys is None:
             return None
         n = data.count

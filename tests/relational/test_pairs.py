@@ -79,3 +79,16 @@ def test_as_pair_set_makes_partners_from_sequences():
     assert np.allclose((pairs.partners - pairs.images) * 100, 1)
     assert list(pairs.labels[:2]) == [0, 0] and pairs.labels[-1] == 1
     assert as_pair_set(pairs) is pairs
+
+
+def test_pair_sets_from_sequences_give_quadruples_within_a_sequence():
+    from explorer.relational.pairs import as_pair_set
+
+    pairs = as_pair_set(folder_like((6, 6)))
+    ix, iy, jx, jy = quadruple_indices(pairs, 20, np.random.default_rng(0))
+    assert len(ix) > 0 and np.all(pairs.labels[ix] == pairs.labels[jx]) and np.all(ix != jx)
+
+
+def test_where_keys_do_not_count_as_transforms():
+    keys = transform_keys({"disparity": np.array([1, 1, 2]), "row": np.array([0, 5, 9])})
+    assert keys[0] == keys[1] != keys[2]

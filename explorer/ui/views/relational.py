@@ -574,7 +574,13 @@ class View(QWidget):
 
     def prepare_snapshot(self) -> None:
         if self.model is not None:
-            self.set_pair(0, "shift", dx=2, dy=-1)
+            data = self._dataset()
+            if data is not None and data.partners is not None:
+                self.set_pair(0)  # the data set's own pair
+            elif "rot" in str(getattr(self.model, "trained_on", "")):
+                self.set_pair(0, "rotation", angle=45.0)
+            else:
+                self.set_pair(0, "shift", dx=2, dy=-1)
             self.set_apply_start(1)
             self.tabs.setCurrentIndex(1)
 
