@@ -14,12 +14,13 @@ class Plan:
     tsne_n: int = 10_000
     tsne_repeats: int = 2
     umap_n: int = 10_000
+    umap_reference_starts: int = 2  # umap-learn compiles in every process: once is its second start too
     knn_n: int = 1_000_000
     knn_d: int = 32
     knn_repeats: int = 30
     train_data: str = "sample:mnist"
     train_epochs: int = 2
-    train_repeats: int = 3
+    train_repeats: int = 6
     stall_seconds: float = 15.0
     stall_tsne_n: int = 5_000
     encode_n: int = 5_000
@@ -30,7 +31,7 @@ class Plan:
 FULL = Plan()
 QUICK = replace(
     FULL, name="quick", scatter_frames=(8, 3), scatter_repeats=2, tsne_n=2_500, tsne_repeats=1,
-    umap_n=5_000, knn_repeats=10, train_epochs=1, train_repeats=2, stall_seconds=6.0,
+    umap_n=5_000, umap_reference_starts=1, knn_repeats=10, train_epochs=1, train_repeats=4, stall_seconds=6.0,
     stall_tsne_n=2_500, encode_repeats=3, startup_repeats=2,
 )
 TINY = replace(
