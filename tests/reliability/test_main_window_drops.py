@@ -129,19 +129,14 @@ def test_a_folder_of_thousands_of_files_loads_without_freezing(qtbot, window, tm
     assert max(stalls) < 1000
 
 
-def test_hostile_model_drop_is_refused_and_runs_nothing(qtbot, window, tmp_path, sound_models):
+def test_hostile_model_drops_are_refused_and_run_nothing(qtbot, window, tmp_path, sound_models):
+    """.pt (TorchScript), .pth and .ckpt (torch.save) with code in their pickles: all go to the model
+    loader (not "not a data set"), are refused with a message, and nothing runs."""
     marker = tmp_path / "MARKER"
-    evil = tmp_path / "evil.pt"
-    evil.write_bytes(_craft.replace_members(sound_models["ts"], {"/data.pkl": _craft.payloads(str(marker))["open/proto2"]}))
-    message = _drop_and_expect_error(qtbot, window, evil, window.loader.job_finished)
-    assert "run Python code" in message and not marker.exists()
-
-
-@pytest.mark.parametrize("ext", [".pth", ".ckpt"])
-def test_pth_and_ckpt_drops_are_treated_as_models(qtbot, window, tmp_path, sound_models, ext):
-    marker = tmp_path / "MARKER"
-    evil = tmp_path / f"evil{ext}"
-    evil.write_bytes(_craft.replace_members(sound_models["sd"], {"/data.pkl": _craft.payloads(str(marker))["open/proto2"]}))
-    message = _drop_and_expect_error(qtbot, window, evil, window.loader.job_finished)
-    assert not marker.exists()
-    assert "run Python code" in message, message  # not "is not a data set explorer can read"
+    payload = _craft.payloads(str(marker))["open/proto2"]
+    for ext, base in [(".pt", "ts"), (".pth", "sd"), (".ckpt", "sd")]:
+        evil = tmp_path / f"evil{ext}"
+        evil.write_bytes(_craft.replace_members(sound_models[base], {"/data.pkl": payload}))
+        message = _drop_and_expect_error(qtbot, window, evil, window.loader.job_finished)
+        assert "run Python code" in message, message
+        assert not marker.exists()
