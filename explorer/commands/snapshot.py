@@ -14,6 +14,8 @@ def add_arguments(parser) -> None:
                         help="model file to load (repeatable; default: the bundled models and pixels)")
     parser.add_argument("--width", type=int, default=1400, help="window width in pixels")
     parser.add_argument("--height", type=int, default=880, help="window height in pixels")
+    parser.add_argument("--training-epochs", type=int, default=8,
+                        help="epochs to train in the training dialog's picture (0: no picture)")
     parser.add_argument("--timeout", type=float, default=180.0,
                         help="seconds to wait for background work before taking the pictures")
 
@@ -23,7 +25,8 @@ def run(args) -> int:
     from explorer.ui.snapshot import render_snapshots
 
     paths = render_snapshots(args.outdir, args.data, args.model, (args.width, args.height),
-                             args.timeout, log=lambda m: print(m, file=sys.stderr))
+                             args.timeout, log=lambda m: print(m, file=sys.stderr),
+                             training_epochs=args.training_epochs)
     for p in paths:
         print(p)
     return 0

@@ -39,7 +39,7 @@ def save_png(widget, path: str) -> None:
 
 def render_snapshots(outdir: str, data: str | None = None, models: list[str] | None = None,
                      size: tuple[int, int] = (1400, 880), timeout_s: float = 180.0,
-                     log=print) -> list[str]:
+                     log=print, training_epochs: int = 8) -> list[str]:
     """Open the app on ``data`` (default: the sample data) and write main_window.png and one
     <view>.png per view into ``outdir``; returns the paths written.
 
@@ -75,6 +75,10 @@ def render_snapshots(outdir: str, data: str | None = None, models: list[str] | N
     path = os.path.join(outdir, "main_window.png")
     save_png(win, path)
     written.insert(0, path)
+    if training_epochs > 0:
+        path = os.path.join(outdir, "training_dialog.png")
+        if snapshot_training_dialog(win, path, training_epochs, timeout_s):
+            written.append(path)
     # views that are best shown on other data (module SNAPSHOT_DATA / SNAPSHOT_MODELS) come last
     shown = data or SAMPLE_DATA
     for key, view in win.views.items():
@@ -98,6 +102,36 @@ def render_snapshots(outdir: str, data: str | None = None, models: list[str] | N
     win.close()
     app.processEvents()
     return written
+
+
+def snapshot_training_dialog(win, path: str, epochs: int, timeout_s: float,
+                             model: str = "dae") -> bool:
+    """Train ``model`` for ``epochs`` in the training dialog (checkpoint in a temp folder) and
+    picture the dialog when it has finished; False if it could not run."""
+    import tempfile
+
+    app = QApplication.instance()
+    dlg = win.open_training_dialog()
+    dlg.resize(1100, 760)
+    deadline = time.perf_counter() + timeout_s
+    while not dlg.ready() and time.perf_counter() < deadline:
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    dlg.set_model(model)
+    if not dlg.ready() or not dlg.start_button.isEnabled():
+        return False
+    dlg.epochs.setValue(epochs)
+    with tempfile.TemporaryDirectory() as tmp:
+        dlg.save_path.setText(os.path.join(tmp, f"{model}.safetensors"))
+        dlg.start()
+        while dlg.is_training() and time.perf_counter() < deadline:
+            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            time.sleep(0.01)
+        dlg.cancel()
+        dlg.runner.shutdown(30000)
+    app.processEvents()
+    save_png(dlg, path)
+    dlg.close()
+    return True
 
 
 def _show_view(win, view) -> None:
