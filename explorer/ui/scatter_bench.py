@@ -1,0 +1,76 @@
+"""Measurements of the scatter view's drawing, for ``explorer bench`` (explorer.ui.bench_gui).
+
+``make_renderer(xy, labels, size)`` gives the view's renderer behind a ``frame(rect)`` /
+``close()`` surface; ``frame_times`` and ``hover_pick_ms`` measure it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+class _Renderer:
+    def __init__(self, xy: np.ndarray, labels: np.ndarray, size: tuple[int, int]) -> None:
+        import pyqtgraph as pg
+
+        from explorer.ui.scatter_plot import class_palette
+        from explorer.ui.scatter_render import PointCloud
+
+        self.widget = pg.PlotWidget()
+        self.widget.resize(*size)
+        self.cloud = PointCloud(self.widget.getPlotItem())
+        k = int(labels.max()) + 1 if len(labels) else 1
+        self.cloud.set_points(xy, labels, class_palette(k))
+        self.widget.show()
+
+    def frame(self, rect) -> None:
+        x0, x1, y0, y1 = rect
+        self.widget.getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+        self.widget.grab()
+
+    def close(self) -> None:
+        self.widget.close()
+        self.widget.deleteLater()
+
+
+def make_renderer(xy: np.ndarray, labels: np.ndarray, size: tuple[int, int] = (800, 600)) -> _Renderer:
+    return _Renderer(np.asarray(xy, np.float32), np.asarray(labels, np.int64), size)
+
+
+def frame_times(n: int, frames: int = 20, size: tuple[int, int] = (800, 600), seed: int = 0) -> list[float]:
+    """Milliseconds per pan/zoom frame (setRange + grab) of ``n`` clustered points."""
+    from explorer.ui.bench_gui import pan_zoom_ranges, scatter_points
+
+    xy, labels = scatter_points(n, seed)
+    r = make_renderer(xy, labels, size)
+    rects = pan_zoom_ranges(xy, frames)
+    r.frame(rects[0])
+    out = []
+    for rect in rects:
+        t = time.perf_counter()
+        r.frame(rect)
+        out.append(1e3 * (time.perf_counter() - t))
+    r.close()
+    return out
+
+
+def hover_pick_ms(n: int, queries: int = 200, seed: int = 0) -> tuple[float, float]:
+    """(index build seconds, median milliseconds per nearest-point pick) over ``n`` points."""
+    from explorer.ui.bench_gui import scatter_points
+    from explorer.ui.scatter_render import PointIndex
+
+    xy, _ = scatter_points(n, seed)
+    t = time.perf_counter()
+    index = PointIndex(xy)
+    build = time.perf_counter() - t
+    rng = np.random.default_rng(seed)
+    pts = xy[rng.integers(0, n, queries)] + rng.normal(scale=0.01, size=(queries, 2))
+    scale = ((xy[:, 0].max() - xy[:, 0].min()) / 800, (xy[:, 1].max() - xy[:, 1].min()) / 600)
+    times = []
+    for x, y in pts:
+        t = time.perf_counter()
+        index.nearest(float(x), float(y), scale)
+        times.append(1e3 * (time.perf_counter() - t))
+    return build, float(np.median(times))

@@ -1,0 +1,216 @@
+"""The scatter view: layouts drawn and stored, lasso/box/hover/click, legend, live frames, export."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from explorer.ui.context import AppContext
+
+
+@pytest.fixture
+def small_set(digits_set):
+    return digits_set.subset(np.arange(300))
+
+
+def _wait_done(qtbot, view, side=0, timeout=20000):
+    s = view.sides[side]
+    qtbot.waitUntil(lambda: not view.busy() and s.layout is not None and s.faith is not None, timeout=timeout)
+    return s
+
+
+@pytest.fixture
+def view(qtbot, small_set):
+    from explorer.ui.views.scatter import View
+
+    ctx = AppContext.standalone()
+    ctx.workspace.set_dataset(small_set)
+    ctx.workspace.set_codes("pixels", small_set.float_images().reshape(300, -1))
+    v = View(ctx)
+    qtbot.addWidget(v)
+    v.resize(1000, 650)
+    v.show()
+    qtbot.waitExposed(v)
+    _wait_done(qtbot, v)
+    yield v
+    for s in v.sides:
+        s.runner.shutdown()
+
+
+def test_pca_layout_is_drawn_stored_and_measured(view):
+    ws = view.ctx.workspace
+    layout = ws.layouts[("pixels", "pca")]
+    assert layout.shape == (300, 2)
+    np.testing.assert_array_equal(view.sides[0].layout, layout)
+    assert view.panel.cloud.scatter.data.shape[0] == 300  # small set: one ScatterPlotItem
+    mean = view.sides[0].faith[0]
+    assert 0.0 < mean < 1.0 and f"{mean:.2f}" in view.faith_label.text()
+    assert view.legend.count() == 10
+
+
+def test_lasso_selects_exactly_the_points_inside(view):
+    xy = view.sides[0].layout
+    lo, hi = np.percentile(xy, 30, axis=0), np.percentile(xy, 70, axis=0)
+    rect = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
+    view.lasso_finished(rect)
+    want = np.flatnonzero((xy[:, 0] > lo[0]) & (xy[:, 0] < hi[0]) & (xy[:, 1] > lo[1]) & (xy[:, 1] < hi[1]))
+    assert len(want) > 10
+    np.testing.assert_array_equal(view.ctx.workspace.selection, want)
+    # a triangle: lower-left half of the same box
+    tri = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [lo[0], hi[1]]])
+    view.lasso_finished(tri)
+    u = (xy[:, 0] - lo[0]) / (hi[0] - lo[0])
+    v = (xy[:, 1] - lo[1]) / (hi[1] - lo[1])
+    want_tri = np.flatnonzero((u > 0) & (v > 0) & (u + v < 1))
+    np.testing.assert_array_equal(view.ctx.workspace.selection, want_tri)
+    # the selection is drawn last (on top) and ringed
+    assert set(view.panel.cloud.scatter.data["data"].astype(int)[-len(want_tri):]) == set(want_tri)
+    assert len(view.panel.ring.data) == len(want_tri)
+
+
+def test_box_selection_and_hidden_classes(view):
+    xy = view.sides[0].layout
+    labels = view.ctx.workspace.dataset.labels
+    view.set_class_visible(3, False)
+    x0, y0 = xy.min(axis=0) - 1
+    x1, y1 = xy.max(axis=0) + 1
+    view.box_finished(x0, y0, x1, y1)
+    np.testing.assert_array_equal(view.ctx.workspace.selection, np.flatnonzero(labels != 3))
+    assert 3 not in set(labels[view.panel.cloud.scatter.data["data"].astype(int)])
+
+
+def _isolated_row(xy: np.ndarray) -> int:
+    d = np.linalg.norm(xy[:, None] - xy[None], axis=2)
+    np.fill_diagonal(d, np.inf)
+    return int(np.argmax(d.min(axis=1)))
+
+
+def test_hover_shows_that_items_thumbnail_and_click_makes_it_the_query(view, qtbot):
+    from explorer.ui.imaging import to_pixmap
+    from explorer.ui.views.scatter import THUMB
+
+    panel = view.panel
+    row = _isolated_row(view.sides[0].layout)
+    panel.hover_scene_pos(panel.scene_pos_of(row))
+    assert panel.card.isVisible() and panel.card.row == row
+    ds = view.ctx.workspace.dataset
+    want = to_pixmap(ds.float_images([row])[0], THUMB).toImage()
+    got = panel.card.image_label.pixmap().toImage()
+    assert got.size() == want.size() and got == want
+    assert panel.card.text_label.text() == f"#{row} · {ds.label_name(row)}"
+    # far from every point: the card goes away
+    panel.hover_scene_pos(panel.view_box.sceneBoundingRect().topLeft() + panel.view_box.sceneBoundingRect().center() * 0)
+    x, y = view.sides[0].layout[row]
+    panel.view_box.on_click(float(x), float(y))
+    assert view.ctx.workspace.query_index == row
+    assert len(panel.marker.data) == 1
+
+
+def test_stale_results_are_dropped_and_partials_arrive_in_order(view, qtbot):
+    side = view.sides[0]
+    steps = []
+    side.runner.partial.connect(lambda tag, rec: steps.append(rec.step) if rec.payload is not None else None)
+    old_tag, old_layout = side.tag, side.layout.copy()
+    view.set_method("tsne")
+    assert side.tag != old_tag and side.tag[3] == "tsne"
+    # a late result for the old (PCA) parameters changes nothing
+    view._on_done(side, old_tag, (np.zeros((300, 2), np.float32), 0.0, np.zeros(300)))
+    view._on_partial(side, old_tag, __import__("explorer.core.progress", fromlist=["Progress"]).Progress(
+        payload=np.zeros((300, 2), np.float32)))
+    assert not np.array_equal(side.layout, np.zeros((300, 2)))
+    _wait_done(qtbot, view, timeout=60000)
+    assert steps == sorted(steps) and len(steps) >= 2
+    assert ("pixels", "tsne") in view.ctx.workspace.layouts
+    assert np.std(side.layout) > 3 * np.std(old_layout)  # t-SNE spreads the digits out
+
+
+def test_search_highlights_a_class(view):
+    view.search_edit.setText("7")
+    labels = view.ctx.workspace.dataset.labels
+    drawn = view.panel.cloud.scatter.data["data"].astype(int)
+    n7 = int((labels == 7).sum())
+    assert set(labels[drawn[-n7:]]) == {7}  # the found class is drawn on top
+    assert view.legend.item(7).font().bold()
+
+
+def test_live_probe_frames_glide_and_scrub(view, qtbot):
+    ws = view.ctx.workspace
+    idx = np.arange(0, 300, 3)
+    codes = ws.codes["pixels"][idx]
+    ws.add_probe_frame("run1", idx, 10, codes)
+    qtbot.waitUntil(lambda: not view.busy() and view.sides[0].tag[0] == "live" and view._live_prev is not None,
+                    timeout=20000)
+    first = view.sides[0].layout.copy()
+    assert first.shape == (100, 2)
+    ws.add_probe_frame("run1", idx, 20, -codes)  # the same structure, mirrored: PCA would flip
+    qtbot.waitUntil(lambda: not view.busy() and view.sides[0].tag[2] == 1, timeout=20000)
+    np.testing.assert_allclose(view.sides[0].layout, first, atol=1e-3)  # aligned: no jump
+    assert view.frame_slider.maximum() == 1 and "step 20" in view.frame_label.text()
+    view.frame_slider.setValue(0)  # scrub back: the cached first frame
+    assert view.sides[0].tag[2] == 0 and "step 10" in view.frame_label.text()
+    # a lasso in the live plot selects data set items, not plot rows
+    xy = view.sides[0].layout
+    big = np.array([[-1e9, -1e9], [1e9, -1e9], [1e9, 1e9], [-1e9, 1e9]])
+    view.lasso_finished(big)
+    np.testing.assert_array_equal(ws.selection, idx)
+    view.live_check.setChecked(False)
+    assert view.sides[0].tag[0] == "pixels" and len(xy) == 100
+
+
+def test_compare_shows_a_second_model_with_the_same_selection(view, qtbot):
+    ws = view.ctx.workspace
+    ws.set_codes("half", ws.codes["pixels"][:, :32])
+    view.compare_check.setChecked(True)
+    view.compare_combo.setCurrentText("half")
+    _wait_done(qtbot, view, side=1)
+    assert view.sides[1].panel.isVisible() and view.sides[1].model == "half"
+    ws.set_selection([5, 6, 7])
+    assert len(view.sides[1].panel.ring.data) == 3 and len(view.sides[0].panel.ring.data) == 3
+    assert view.faith_label.text().count("|") == 1
+
+
+def test_exports(view, tmp_path):
+    view.export_layout(str(tmp_path / "xy.npy"))
+    np.testing.assert_array_equal(np.load(tmp_path / "xy.npy"), view.sides[0].layout)
+    view.export_layout(str(tmp_path / "xy.csv"))
+    lines = (tmp_path / "xy.csv").read_text().splitlines()
+    assert lines[0] == "index,x,y,label,class,faithfulness" and len(lines) == 301
+    view.export_projector(str(tmp_path))
+    vec = np.loadtxt(tmp_path / "vectors.tsv", delimiter="\t")
+    np.testing.assert_allclose(vec, view.ctx.workspace.codes["pixels"], atol=1e-5)
+    assert (tmp_path / "metadata.tsv").read_text().splitlines()[1] == "0\t0"
+    view.export_plot(str(tmp_path / "plot.png"))
+    view.export_plot(str(tmp_path / "plot.svg"))
+    from PySide6.QtGui import QImage
+
+    assert QImage(str(tmp_path / "plot.png")).width() >= 800
+    assert "<svg" in (tmp_path / "plot.svg").read_text()[:2000]
+
+
+def test_large_sets_are_rasterised_and_still_picked(qtbot):
+    from explorer.core.imageset import ImageSet
+    from explorer.ui.views.scatter import View
+
+    rng = np.random.default_rng(0)
+    n = 60_000
+    labels = rng.integers(0, 4, n)
+    codes = (np.array([[0, 0], [10, 0], [0, 10], [10, 10]])[labels] + rng.normal(size=(n, 2))).astype(np.float32)
+    ctx = AppContext.standalone()
+    ctx.workspace.set_dataset(ImageSet(images=None, codes=codes, labels=labels, class_names=list("abcd")))
+    v = View(ctx)
+    qtbot.addWidget(v)
+    v.resize(900, 600)
+    v.show()
+    qtbot.waitExposed(v)
+    side = _wait_done(qtbot, v)
+    assert v.panel.cloud.raster and not v.panel.cloud.scatter.isVisible()
+    img = v.panel.cloud.image._buffer
+    qtbot.wait(50)
+    img = v.panel.cloud.image._buffer
+    assert img.shape[:2] == (np.ceil(v.panel.view_box.height()), np.ceil(v.panel.view_box.width()))
+    assert (img[..., 3] > 0).mean() > 0.05  # points cover the picture
+    xy = side.layout
+    v.box_finished(-1e9, -1e9, 1e9, 0.0)
+    np.testing.assert_array_equal(ctx.workspace.selection, np.flatnonzero(xy[:, 1] <= 0.0))
+    row = _isolated_row(xy[:2000])
+    assert v.panel.pick(float(xy[row, 0]), float(xy[row, 1])) is not None
