@@ -167,3 +167,19 @@ def test_models_menu_opens_the_training_dialog(qtbot, window):
     assert dlg.isVisible() and not dlg.isModal()
     assert window.open_training_dialog() is dlg  # one dialog, raised again
     dlg.close()
+
+
+def test_snapshot_writes_pictures(qtbot, tmp_path, monkeypatch):
+    import explorer.ui.main_window as mw
+    from PySide6.QtGui import QImage
+
+    from explorer.ui.snapshot import render_snapshots
+
+    monkeypatch.setattr(mw, "VIEW_MODULES", ["explorer.ui.views.browser"])  # fast: the shell only
+    paths = render_snapshots(str(tmp_path), "sample:digits", ["pixels"], size=(800, 500),
+                             timeout_s=30, log=lambda m: None, training_epochs=0)
+    assert [p.rsplit("/", 1)[-1] for p in paths] == ["main_window.png", "browser.png"]
+    img = QImage(paths[0])
+    assert img.width() >= 800 and img.height() >= 500
+    colours = {img.pixel(x, y) for x in range(0, img.width(), 7) for y in range(0, img.height(), 7)}
+    assert len(colours) > 20  # thumbnails and text, not an empty frame
