@@ -8,6 +8,11 @@ read here first, opcode by opcode with :mod:`pickletools` (which executes nothin
 refused with :class:`ModelFileError` when a pickle names any callable outside a small allow-list of
 torch's tensor-rebuilding functions, or when we cannot tell what it names.
 
+TorchScript and .pt2 files also carry code (TorchScript source, a graph of torch operators) that
+runs torch operators only, never Python; but two operators touch the file system (``torch.save``,
+``torch.from_file``), and TorchScript runs code already while loading (``__setstate__``). Archives
+whose code names them are refused too.
+
 Public functions (all raise ModelFileError with a sentence the user can act on):
   check_pickle(data, where)        one pickle's bytes
   check_archive(path)              every pickle in a torch zip archive (.pt/.pth/.ckpt/TorchScript/.pt2)
@@ -22,6 +27,7 @@ from __future__ import annotations
 import io
 import os
 import pickletools
+import re
 import warnings
 import zipfile
 import zlib
@@ -141,6 +147,10 @@ def check_pickle(data: bytes, where: str) -> None:
             )
 
 
+# torch operators that touch the file system; TorchScript code (code/*.py, run on load by
+# __setstate__ and on every call) and .pt2 graphs (models/*.json) may name them like any other op
+FILE_OPS = re.compile(rb"\b(?:torch|aten)\s*\.\s*(?:save|from_file)\b")
+CODE_SUFFIXES = (".py", ".json")
 PICKLE_SUFFIXES = (".pkl", ".debug_pkl")
 TORCH_FILE_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".pickle")
 
@@ -178,6 +188,17 @@ def _check_zip(zf: zipfile.ZipFile, where: str, depth: int, outer_size: int) -> 
         if total > outer_size * MAX_DEFLATE_RATIO + 4096:
             raise ModelFileError(f"{where} is damaged: its members claim more data than it can hold.")
         base = os.path.basename(name)
+        if name.endswith(CODE_SUFFIXES):
+            if info.file_size > MAX_PICKLE_BYTES:
+                raise ModelFileError(f"{where} is damaged: {name} is implausibly large.")
+            found = FILE_OPS.search(zf.read(info))
+            if found:
+                op = found.group(0).decode("ascii", "replace")
+                raise ModelFileError(
+                    f"{where} holds code that reads or writes files ({op} in {name}), so explorer "
+                    "refuses to open it; export the model without file access."
+                )
+            continue
         is_pickle = name.endswith(PICKLE_SUFFIXES)
         # what torch's loaders unpickle besides *.pkl: nested torch.save files, pickled payloads
         is_pickled_file = name.lower().endswith(TORCH_FILE_SUFFIXES) or base in payloads or (

@@ -243,3 +243,58 @@ def test_lying_safetensors_are_refused_without_allocating(tmp_path):
         if peak.rss_bytes > 1_000_000_000 or peak.traced_bytes > 50_000_000:  # torch alone is ~0.3 GB RSS
             failures[what] = f"peak {peak.rss_bytes / 1e6:.0f} MB"
     assert failures == {}
+
+
+# ---- TorchScript code that touches files ----------------------------------------------------------
+class _WritesOnLoad(torch.nn.Module):
+    """__setstate__ runs while torch.jit.load reads the archive: it creates a file (from_file)."""
+
+    def __init__(self, marker: str) -> None:
+        super().__init__()
+        self.marker = marker
+        self.w = torch.ones(2)
+
+    def forward(self, x):
+        return x * self.w.sum()
+
+    @torch.jit.export
+    def __getstate__(self) -> tuple[torch.Tensor, str, bool]:
+        return (self.w, self.marker, self.training)
+
+    @torch.jit.export
+    def __setstate__(self, state: tuple[torch.Tensor, str, bool]) -> None:
+        self.marker = state[1]
+        self.training = state[2]
+        self.w = state[0] + torch.from_file(self.marker, True, 2)
+
+
+class _WritesOnCall(torch.nn.Module):
+    def __init__(self, marker: str) -> None:
+        super().__init__()
+        self.marker = marker
+
+    def forward(self, x):
+        torch.save(x, self.marker)
+        return x
+
+
+@pytest.mark.parametrize("cls", [_WritesOnLoad, _WritesOnCall])
+def test_torchscript_that_writes_files_is_refused(tmp_path, cls):
+    from explorer.models import load_encoder
+
+    marker = tmp_path / "MARKER"
+    path = tmp_path / "writer.pt"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.save(torch.jit.script(cls(str(marker))), str(path))
+        if cls is _WritesOnLoad:  # canary: plain torch.jit.load does create the file
+            marker.unlink(missing_ok=True)
+            torch.jit.load(str(path))
+            assert marker.exists()
+            marker.unlink()
+    assert not marker.exists()
+    with pytest.raises(ModelFileError, match="reads or writes files"):
+        safe_load.load_torchscript(path)
+    with pytest.raises(ModelFileError, match="reads or writes files"):
+        load_encoder(str(path))
+    assert not marker.exists()
