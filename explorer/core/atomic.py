@@ -40,11 +40,35 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
             os.fsync(f.fileno())
         os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
+        _remove_stale_temps(folder, root, ext)
     except OSError as err:  # disk full, quota, a target we may not replace, ...
         raise ExplorerError(f"Cannot write {path}: {err.strerror or err}; the previous file is unchanged.") from None
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+STALE_SECONDS = 600  # temp files this old are leftovers of a killed save, not a save in progress
+
+
+def _remove_stale_temps(folder: str, root: str, ext: str) -> None:
+    """Delete temp files that earlier saves of the same target left when they were killed."""
+    import time
+
+    prefix, suffix = f".{root}.", f".tmp{ext}"
+    cutoff = time.time() - STALE_SECONDS
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if name.startswith(prefix) and name.endswith(suffix) and len(name) == len(prefix) + 8 + len(suffix):
+            full = os.path.join(folder, name)
+            try:
+                if os.path.getmtime(full) < cutoff:
+                    os.remove(full)
+            except OSError:
+                pass
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

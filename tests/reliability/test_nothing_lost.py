@@ -192,3 +192,18 @@ def test_unwritable_target_is_a_sentence_and_keeps_nothing(tmp_path):
     with pytest.raises(ExplorerError, match="No space left.*previous file is unchanged"):
         atomic_write(target, failing)
     assert target.read_bytes() == b"old" and os.listdir(tmp_path) == ["x.bin"]
+
+
+def test_temp_files_left_by_killed_saves_are_cleaned_up_later(tmp_path):
+    from explorer.core.atomic import STALE_SECONDS, atomic_write_bytes
+
+    old = tmp_path / ".m.abcd1234.tmp.safetensors"  # what a save killed long ago left behind
+    fresh = tmp_path / ".m.efgh5678.tmp.safetensors"  # a save running right now in another process
+    other = tmp_path / ".n.abcd1234.tmp.safetensors"  # another target's
+    for p in (old, fresh, other):
+        p.write_bytes(b"partial")
+    past = time.time() - STALE_SECONDS - 60
+    os.utime(old, (past, past))
+    os.utime(other, (past, past))
+    atomic_write_bytes(tmp_path / "m.safetensors", b"whole")
+    assert sorted(os.listdir(tmp_path)) == sorted(["m.safetensors", fresh.name, other.name])
