@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QToolButton,
@@ -52,6 +53,7 @@ from explorer.ui.dialogs.training_panels import (  # noqa: E402
     SamplePanel,
     catalogue_job,
     model_metric_key,
+    record_steps,
 )
 from explorer.ui.workers import TaskRunner
 
@@ -89,7 +91,9 @@ class TrainingDialog(QDialog):
         self.setWindowFlag(Qt.WindowType.WindowContextHelpButtonHint, False)
         self.resize(1100, 760)
         self.catalogue: Catalogue | None = None
-        self.runner = TaskRunner(self, min_interval=0.2)  # 5 updates a second are plenty
+        # two updates a second: the curves still get every step (record_steps), and repainting
+        # the plots more often costs the training loop measurable speed
+        self.runner = TaskRunner(self, min_interval=0.5)
         self.runner.partial.connect(self._on_progress)
         self.runner.done.connect(self._on_done)
         self.runner.failed.connect(self._on_failed)
@@ -105,6 +109,7 @@ class TrainingDialog(QDialog):
         self._run_started = 0.0
         self._epochs = 1
         self._run_data = None
+        self._steps: list = []
         self._build()
         self._set_running(False)
         ctx.qws.dataset_changed.connect(self._on_dataset_changed)
@@ -197,6 +202,8 @@ class TrainingDialog(QDialog):
         self.bar.setFormat("%p%")
         self.state_label = QLabel("Choose a model and press Start.")
         self.state_label.setObjectName("trainState")
+        # changing text must not re-lay out (and repaint) the plots below it
+        self.state_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.loss_plot = LossPlot()
         self.metric_plot = MetricPlot()
         self.samples = SamplePanel()
@@ -392,7 +399,9 @@ class TrainingDialog(QDialog):
         self._run_started = time.perf_counter()
         self._epochs = int(config.epochs)
         self._set_state_text(f"Starting {config.model} on {config.device}…")
-        self.runner.start(lambda: train(config, data), tag=(self.run_name, config))
+        steps: list = []
+        self._steps = steps
+        self.runner.start(lambda: record_steps(train(config, data), steps), tag=(self.run_name, config))
         self._set_running(True)
 
     def cancel(self) -> None:
@@ -441,7 +450,7 @@ class TrainingDialog(QDialog):
             parts.append(f"{m['items_per_s']:,.0f} items/s")
         parts.append(f"ETA {format_eta(m.get('eta_s', math.nan))}")
         self._set_state_text("  ·  ".join(parts))
-        self.loss_plot.add(rec, self._epochs)
+        self.loss_plot.add(rec, self._epochs, self._steps)
         key = model_metric_key(m)
         if key is not None and self.metric_plot.key != key:
             self.metric_plot.set_key(key)

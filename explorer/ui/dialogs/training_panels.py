@@ -168,6 +168,24 @@ def _value_of(editor: QWidget, default):
     return text
 
 
+def record_steps(gen: Iterator[Progress], log: list):
+    """Drive ``gen`` (a training job) and append (step, total, loss) of every optimiser step to
+    ``log``; runs in the worker, so the GUI can draw every step while getting few records.
+    Closing this generator closes ``gen`` (the engine then keeps its checkpoint)."""
+    try:
+        while True:
+            try:
+                rec = next(gen)
+            except StopIteration as stop:
+                return stop.value
+            epoch_end = isinstance(rec.payload, dict) and rec.payload.get("epoch_end")
+            if rec.loss is not None and rec.step > 0 and not epoch_end and math.isfinite(rec.loss):
+                log.append((rec.step, max(rec.total, 1), float(rec.loss)))
+            yield rec
+    finally:
+        gen.close()
+
+
 # ---- live panels -------------------------------------------------------------------------------
 class LossPlot(pg.PlotWidget):
     """Training loss (per reported step) and validation loss (per epoch) against epochs."""
@@ -179,7 +197,7 @@ class LossPlot(pg.PlotWidget):
         self.setLabel("left", "loss")
         self.setTitle("Loss", size="10pt")
         self.getAxis("left").enableAutoSIPrefix(False)
-        self.showGrid(x=True, y=True, alpha=0.25)
+        # no grid: its alpha-blended lines were 40% of the dialog's painting while training
         self.addLegend(offset=(-10, 10))
         self.train_curve = self.plot([], [], pen=TRAIN_PEN, name="train")
         self.val_curve = self.plot([], [], pen=VAL_PEN, symbol="o", symbolSize=6,
@@ -195,14 +213,19 @@ class LossPlot(pg.PlotWidget):
         self.train_curve.setData([], [])
         self.val_curve.setData([], [])
 
-    def add(self, rec: Progress, epochs: int) -> None:
-        """Add a record of a run of ``epochs`` epochs (x = step / total * epochs)."""
+    def add(self, rec: Progress, epochs: int, steps: list | None = None) -> None:
+        """Show a record of a run of ``epochs`` epochs (x = step / total * epochs). ``steps`` is
+        the run's :func:`record_steps` log: every step's loss, not only the records that the
+        worker's rate limit let through."""
         m = rec.metrics
-        if rec.loss is not None and math.isfinite(rec.loss) and rec.step > 0 and rec.total:
-            # (the epoch-end record carries the epoch's mean loss: it closes the curve at the
-            # epoch's end even when the worker's rate limit dropped the last steps' records)
+        if steps is not None and len(steps) > len(self.train_x):
+            new = steps[len(self.train_x):]  # appended by the worker: read a copy
+            self.train_x.extend(step / total * epochs for step, total, _ in new)
+            self.train_y.extend(loss for _, _, loss in new)
+            self.train_curve.setData(self.train_x, self.train_y)
+        elif steps is None and rec.loss is not None and math.isfinite(rec.loss) and rec.total:
             x = rec.step / rec.total * epochs
-            if not self.train_x or x > self.train_x[-1]:
+            if rec.step > 0 and (not self.train_x or x > self.train_x[-1]):
                 self.train_x.append(x)
                 self.train_y.append(float(rec.loss))
                 self.train_curve.setData(self.train_x, self.train_y)
@@ -212,7 +235,6 @@ class LossPlot(pg.PlotWidget):
                 self.val_x.append(ve)
                 self.val_y.append(float(m["val_loss"]))
                 self.val_curve.setData(self.val_x, self.val_y)
-
 
     def set_history(self, history: list[dict]) -> None:
         """The run's per-epoch validation losses from its result (complete, whatever the live
@@ -231,7 +253,6 @@ class MetricPlot(pg.PlotWidget):
         self.setMinimumHeight(160)
         self.setLabel("bottom", "epoch")
         self.getAxis("left").enableAutoSIPrefix(False)
-        self.showGrid(x=True, y=True, alpha=0.25)
         self.curve = self.plot([], [], pen=pg.mkPen("#2ca02c", width=2), symbol="o", symbolSize=6,
                                symbolBrush="#2ca02c", symbolPen=None)
         self.getPlotItem().setMenuEnabled(False)
