@@ -43,6 +43,9 @@ class GaeConfig:
     # and once it does, the rest of the units join in and refine it.
     warmup_units: int = 16
     warmup_steps: int = 3000
+    # each training pair also appears mirrored, turned by 90 degrees steps and with x and y
+    # swapped (the same change to both images keeps them related): 16 x the pairs, less overfitting
+    symmetries: bool = True
     whiten: float = 0.99  # ZCA-whiten inputs keeping this share of the variance (0 = off)
     weight_decay: float = 0.0
 
@@ -56,6 +59,26 @@ def standardize(x: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch
     mean = x.mean(dim=1, keepdim=True)
     std = x.std(dim=1, keepdim=True, unbiased=False).clamp_min(eps)
     return (x - mean) / std, mean, std
+
+
+def pair_symmetries(x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Each pair (x, y) of a batch (B, C, H, W) under one random symmetry of the square applied to
+    both images (a flip, a turn by 90 degrees steps; only flips and 180 degrees for non-square
+    images), and with x and y swapped half the time: still a pair related by a transformation."""
+    x, y = x.copy(), y.copy()
+    square = x.shape[-1] == x.shape[-2]
+    for i, (flip, turns, swap) in enumerate(zip(rng.integers(0, 2, len(x)), rng.integers(0, 4, len(x)),
+                                                rng.integers(0, 2, len(x)))):
+        a, b = x[i], y[i]
+        if flip:
+            a, b = a[..., ::-1], b[..., ::-1]
+        k = int(turns) if square else 2 * (int(turns) % 2)
+        if k:
+            a, b = np.rot90(a, k, axes=(-2, -1)), np.rot90(b, k, axes=(-2, -1))
+        if swap:
+            a, b = b, a
+        x[i], y[i] = a.copy(), b.copy()  # copies: a and b may be views of x[i] and y[i]
+    return x, y
 
 
 @register
@@ -169,7 +192,10 @@ class GatedAutoencoder(TrainableModel):
         order = rng.permutation(len(x))
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            yield {"x": x[idx], "y": y[idx]}
+            bx, by = x[idx], y[idx]
+            if self.config.symmetries:
+                bx, by = pair_symmetries(bx, by, rng)
+            yield {"x": bx, "y": by}
 
     def _corrupt(self, v: torch.Tensor) -> torch.Tensor:
         p = float(self.config.corruption)

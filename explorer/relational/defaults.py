@@ -56,7 +56,47 @@ def build_relational_models(out_dir: str, seed: int = 0, **overrides) -> list[st
     return [path]
 
 
-if __name__ == "__main__":  # python -m explorer.relational.defaults OUT_DIR
+if __name__ == "__main__":  # python -m explorer.relational.defaults OUT_DIR  (or: transfer FOLDER)
+    import json
     import sys
 
-    print(build_relational_models(sys.argv[1] if len(sys.argv) > 1 else "sample_data/models"))
+    if len(sys.argv) > 2 and sys.argv[1] == "transfer":
+        print(json.dumps(run_to_end(sequence_transfer_job(sys.argv[2]))))
+    else:
+        print(build_relational_models(sys.argv[1] if len(sys.argv) > 1 else "sample_data/models"))
+
+
+def sequence_transfer_job(
+    folder: str, sequences: int = 1000, frames: int = 10, size: int = 16, epochs: int = 40,
+    test_count: int = 1000, seed: int = 0,
+) -> Iterator[Progress]:
+    """Does a gated autoencoder trained on sequence folders carry motions over to unseen objects?
+
+    Renders ``sequences`` turning polygons and ellipses into ``folder``/train (one sub-folder per
+    sequence), trains a gae on that folder through the data loader and the engine, then scores
+    analogies on objects of a kind it never saw (letter-like glyphs): (x, y) two frames of one
+    glyph, (x', y') of another glyph turning at the same rate. Returns nmse and nmse_copy for the
+    unseen glyphs and for new polygons / ellipses.
+    """
+    from explorer.data import load_data
+    from explorer.data.sequences import cross_object_quadruples, render_sequences, write_sequence_folder
+    from explorer.relational.engine import analogy, nmse
+    from explorer.relational.pairs import as_pair_set
+    from explorer.training.engine import TrainConfig, train
+
+    yield Progress(step=0, total=3, message="rendering sequences")
+    frames_arr, _ = render_sequences(sequences, np.random.default_rng(seed), frames, size,
+                                     kinds=("polygon", "ellipse"), motion="turn")
+    train_dir = os.path.join(folder, "train")
+    write_sequence_folder(train_dir, frames_arr)
+    data = as_pair_set(load_data(train_dir))
+    config = TrainConfig(model="gae", epochs=epochs, seed=seed, device="cpu", val_fraction=0.05,
+                         options={"warmup_steps": 1500}, checkpoint=os.path.join(folder, "gae_turning.safetensors"))
+    result = yield from train(config, data)
+    out = {"train_pairs": int(data.count), "train_sequences": sequences}
+    for name, kinds in (("unseen_glyphs", ("glyph",)), ("new_polygons_ellipses", ("polygon", "ellipse"))):
+        x, y, x2, y2 = cross_object_quadruples(test_count, np.random.default_rng(seed + 7), frames, size,
+                                               kinds, motion="turn")
+        out[name] = {"nmse": nmse(analogy(result.model, x, y, x2), y2), "nmse_copy": nmse(x2, y2)}
+    yield Progress(step=3, total=3, message="done")
+    return out

@@ -76,3 +76,22 @@ def test_sample_panel_is_rows_of_filter_pairs():
     panel = m.sample_panel(np.zeros((4, 1, 5, 5), np.float32))
     assert panel.shape == (2, 16, 1, 5, 5)
     assert panel.min() >= 0 and panel.max() <= 1
+
+
+def test_pair_symmetries_keep_pairs_related_by_a_shift():
+    from explorer.data.generators import apply_shift
+    from explorer.models.gae import pair_symmetries
+
+    x, y, dx, dy = shift_pairs(40, np.random.default_rng(3), size=9, max_shift=2)
+    a, b = pair_symmetries(x[:, None], y[:, None], np.random.default_rng(0))
+    changed = 0
+    for i in range(40):
+        ok = []
+        for sx in range(-2, 3):
+            for sy in range(-2, 3):
+                moved = apply_shift(a[i, 0], sx, sy, fill=np.nan)
+                mask = ~np.isnan(moved)
+                ok.append(np.allclose(moved[mask], b[i, 0][mask]) and abs(sx) + abs(sy) == abs(dx[i]) + abs(dy[i]))
+        assert any(ok)
+        changed += not np.array_equal(a[i, 0], x[i])
+    assert changed > 20  # most pairs were mirrored, turned or swapped
