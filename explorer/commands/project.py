@@ -25,9 +25,19 @@ def _load_npy(path: str, what: str) -> np.ndarray:
     if not os.path.isfile(path):
         raise DataError(f"No such file: {path}; give the {what} as a .npy file.")
     try:
+        with open(path, "rb") as f:  # check the header against the file before numpy allocates
+            version = np.lib.format.read_magic(f)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read_header(f)
+        if dtype.kind not in "biuf":
+            raise DataError(f"{path} holds {dtype} values; the {what} must be numbers.")
+        if int(np.prod(shape, dtype=object)) * dtype.itemsize > os.path.getsize(path):
+            raise DataError(f"{path} is truncated or corrupt: its header claims shape {shape}.")
         return np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as err:
-        raise DataError(f"{path} is not a readable .npy array ({err}).") from None
+    except DataError:
+        raise
+    except Exception as err:  # ValueError, EOFError, tokenize errors in a damaged header, ...
+        raise DataError(f"{path} is not a readable .npy array ({type(err).__name__}: {err}).") from None
 
 
 def run(args) -> int:
