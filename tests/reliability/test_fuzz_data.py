@@ -9,6 +9,7 @@ import io
 import os
 import struct
 import tempfile
+import warnings
 import zipfile
 
 import numpy as np
@@ -17,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from explorer.core.errors import DataError
+from explorer.core.errors import DataError, ExplorerError
 from explorer.data import load_data
 
 from ._fuzz import FUZZ, assert_sentence, assert_sound_imageset, record
@@ -403,3 +404,50 @@ def test_honest_but_oversized_archives_are_refused_before_reading(tmp_path, monk
     assert_sentence(err.value)
     monkeypatch.setattr(folder, "MAX_TOTAL_BYTES", None)
     assert load_data(str(path)).count == 40
+
+
+# ---- .npy codes (explorer project --codes / --labels) ----------------------------------------
+_WARM: list = []
+
+
+@st.composite
+def npy_files(draw) -> bytes:
+    kind = draw(st.sampled_from(["random", "valid", "valid", "lying"]))
+    if kind == "random":
+        return draw(st.binary(max_size=96))
+    if kind == "lying":
+        b = io.BytesIO()
+        np.lib.format.write_array_header_1_0(b, {
+            "descr": draw(st.sampled_from(["<f4", "<f8", "|u1", "|O", "<U3"])), "fortran_order": False,
+            "shape": tuple(draw(st.lists(st.integers(0, 2**40), min_size=1, max_size=3)))})
+        return b.getvalue() + draw(st.binary(max_size=32))
+    b = io.BytesIO()
+    np.save(b, draw(arrays(max_dims=3)), allow_pickle=True)
+    return _mutate(b.getvalue(), *draw(mutation))
+
+
+@FUZZ
+@given(body=npy_files())
+def test_fuzz_npy_codes_for_project(body):
+    from explorer.commands.project import _load_npy
+    from explorer.core.progress import run_to_end
+    from explorer.projection import project_job
+
+    if not _WARM:  # the first PCA imports scikit-learn: not part of any case's time limit
+        run_to_end(project_job(np.eye(3, dtype=np.float32), "pca"))
+        _WARM.append(True)
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "codes.npy")
+        with open(path, "wb") as f:
+            f.write(body)
+        # constant codes make scikit-learn's PCA warn (0/0 explained variance); harmless, not ours
+        with time_limit(5), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            try:
+                layout = run_to_end(project_job(_load_npy(path, "codes"), "pca"))
+            except ExplorerError as err:
+                assert_sentence(err)
+                record("npy codes", "refused")
+                return
+    assert layout.ndim == 2 and layout.shape[1] == 2 and np.isfinite(layout).all()
+    record("npy codes", "projected")
