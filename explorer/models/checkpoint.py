@@ -195,7 +195,7 @@ def _decode(path: str, raw: dict[str, str]) -> dict[str, Any]:
             "summary": json.loads(raw.get("summary", "{}")),
             "name": raw.get("name", ""),
         }
-    except (KeyError, ValueError, TypeError) as err:
+    except (KeyError, ValueError, TypeError, RecursionError) as err:
         raise ModelFileError(f"{_short(path)} has damaged metadata ({err}).") from None
     if len(out["input_shape"]) != 3 or not isinstance(out["config"], dict):
         raise ModelFileError(f"{_short(path)} has damaged metadata (input shape or config).")
