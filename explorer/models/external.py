@@ -52,7 +52,7 @@ def sidecar(path: str) -> dict:
     try:
         with open(side, encoding="utf-8") as f:
             info = json.load(f)
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, RecursionError) as err:
         raise ModelFileError(f"{os.path.basename(side)} is not readable JSON ({err}).") from None
     return _checked_sidecar(info, os.path.basename(side)) if isinstance(info, dict) else {}
 
