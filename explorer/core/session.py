@@ -187,7 +187,7 @@ def _read_document(zf: zipfile.ZipFile, name: str) -> dict:
         raise SessionError(f"{name} is damaged: its session.json is implausibly large.")
     try:
         doc = json.loads(zf.read(info).decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, zipfile.BadZipFile) as err:
+    except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, RecursionError) as err:
         raise SessionError(f"{name} is damaged: its session.json is not valid JSON ({err}).") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise SessionError(f"{name} is not a Relate Explorer session file.")

@@ -211,6 +211,7 @@ EXT_KIND = {".pt": "torchscript", ".pth": "sd", ".ckpt": "weights", ".pt2": "pt2
 sidecars = st.one_of(
     st.none(),
     st.binary(max_size=16),
+    st.just(b"[" * 100_000 + b"]" * 100_000),
     st.fixed_dictionaries({}, optional={
         "name": st.one_of(st.text(max_size=5), st.integers()),
         "input_shape": st.one_of(st.lists(st.one_of(st.integers(-2, 5), st.text(max_size=2)), max_size=4),

@@ -218,6 +218,8 @@ def _lies(good: bytes) -> dict[str, bytes]:
     out["metadata claims a 3x1000x1000 input (12 GB of weights)"] = _craft.safetensors_bytes(h, data)
     h = json.loads(json.dumps(header)); h["__metadata__"]["config"] = '{"code_dim": 1000000000}'
     out["metadata claims a 10^9 code"] = _craft.safetensors_bytes(h, data)
+    h = json.loads(json.dumps(header)); h["__metadata__"]["summary"] = "[" * 100_000 + "]" * 100_000
+    out["metadata JSON nested 100000 deep"] = _craft.safetensors_bytes(h, data)
     h = json.loads(json.dumps(header)); h["__metadata__"]["architecture"] = "os.system"
     out["unknown architecture"] = _craft.safetensors_bytes(h, data)
     return out

@@ -138,6 +138,7 @@ GOOD_DOC = {"format": "relate-explorer-session", "version": 1, "selection": "arr
     [
         ({}, "no session.json"),
         ({"session.json": b"{not json"}, "not valid JSON"),
+        ({"session.json": b"[" * 100_000 + b"]" * 100_000}, "not valid JSON"),
         ({"session.json": json.dumps({"format": "other"}).encode()}, "not a Relate Explorer session"),
         ({"session.json": json.dumps(dict(GOOD_DOC, version=99)).encode()}, "newer"),
         ({"session.json": json.dumps(GOOD_DOC).encode()}, "does not hold"),
