@@ -25,7 +25,7 @@ class ReconstructionModel(TrainableModel):
     """An autoencoder: ``encode`` (B, C, H, W) -> (B, code_dim), ``decode`` back to images."""
 
     augment_keys = ("x",)
-    defaults = {"epochs": 10, "batch_size": 128, "lr": 1e-3}
+    defaults = {"epochs": 20, "batch_size": 64, "lr": 2e-3}
 
     def decode(self, code: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -18,6 +18,7 @@ def digits():
 
 @pytest.mark.parametrize("freeze", [True, False])
 def test_param_groups_and_what_learns(digits, tmp_path, freeze):
+    torch.manual_seed(0)  # the backbone is built before the engine seeds anything
     backbone = build_model("ae", digits.shape, code_dim=8, options={"hidden": [32]})
     model = finetune_model(backbone, digits, code_dim=4, freeze=freeze)
     groups = {g["name"]: g for g in model.param_groups(1e-3)}
@@ -31,7 +32,7 @@ def test_param_groups_and_what_learns(digits, tmp_path, freeze):
     before = {k: v.clone() for k, v in model.backbone.state_dict().items()}
     head_before = model.head.weight.detach().clone()
     path = tmp_path / "ft.safetensors"
-    result = run_to_end(train(TrainConfig(model="finetune", epochs=2, batch_size=32, lr=1e-3,
+    result = run_to_end(train(TrainConfig(model="finetune", epochs=3, batch_size=32, lr=3e-3,
                                           checkpoint=str(path)), digits, model=model))
     changed = any(not torch.equal(before[k], v) for k, v in model.backbone.state_dict().items())
     assert changed is not freeze
@@ -46,6 +47,7 @@ def test_param_groups_and_what_learns(digits, tmp_path, freeze):
 
 @pytest.mark.parametrize("objective", ["contrastive", "triplet"])
 def test_metric_objectives(digits, objective):
+    torch.manual_seed(0)
     backbone = build_model("ae", digits.shape, code_dim=8, options={"hidden": [32]})
     model = finetune_model(backbone, digits, code_dim=4, options={"objective": objective})
     result = run_to_end(train(TrainConfig(model="finetune", epochs=1, batch_size=32), digits, model=model))
