@@ -140,3 +140,30 @@ def test_hostile_model_drops_are_refused_and_run_nothing(qtbot, window, tmp_path
         message = _drop_and_expect_error(qtbot, window, evil, window.loader.job_finished)
         assert "run Python code" in message, message
         assert not marker.exists()
+
+
+def test_closing_the_window_while_training_stops_the_worker_within_a_second(qtbot, window, tmp_path):
+    import threading
+
+    with qtbot.waitSignal(window.opened, timeout=30_000):
+        window.open_data("sample:digits")
+    threads_before = threading.active_count()
+    dialog = window.open_training_dialog() or window._training_dialog
+    qtbot.waitUntil(dialog.ready, timeout=60_000)
+    dialog.set_model("ae")
+    dialog.epochs.setValue(100)
+    dialog.batch_size.setValue(32)
+    dialog.options.editor("hidden").setText("32")
+    dialog.save_path.setText(str(tmp_path / "run.safetensors"))
+    steps = []
+    dialog.progress.connect(lambda rec: steps.append(rec.step))
+    dialog.start()
+    qtbot.waitUntil(lambda: len(steps) >= 3, timeout=60_000)
+    thread = dialog.runner._thread
+    t0 = time.perf_counter()
+    window.close()
+    seconds = time.perf_counter() - t0
+    print(f"\nclosing the window while training: {seconds:.2f} s until the worker had stopped")
+    assert not thread.isRunning() and dialog.runner.is_idle()
+    assert seconds < 1.0
+    assert threading.active_count() <= threads_before
