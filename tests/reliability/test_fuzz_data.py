@@ -451,3 +451,35 @@ def test_fuzz_npy_codes_for_project(body):
                 return
     assert layout.ndim == 2 and layout.shape[1] == 2 and np.isfinite(layout).all()
     record("npy codes", "projected")
+
+
+# ---- `explorer info` end to end (in-process CLI) ----------------------------------------------
+@FUZZ
+@given(case=st.one_of(
+    idx_files().map(lambda b: ("train-images-idx3-ubyte", b)),
+    npz_files().map(lambda b: ("data.npz", b)),
+    tsv_text.map(lambda t: ("vectors.tsv", t.encode())),
+    image_files().map(lambda f: ("picture" + f[0], f[1])),
+))
+def test_fuzz_explorer_info(case):
+    import contextlib
+    import json
+
+    from explorer.cli import main
+
+    name, body = case
+    out, err = io.StringIO(), io.StringIO()
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, name)
+        with open(path, "wb") as f:
+            f.write(body)
+        with time_limit(5), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["info", path])
+    if code == 0:
+        facts = json.loads(out.getvalue().strip().splitlines()[-1])
+        assert facts["count"] >= 1
+        record("explorer info", "facts printed")
+    else:
+        lines = [ln for ln in err.getvalue().splitlines() if ln.startswith("explorer: ")]
+        assert code == 2 and len(lines) == 1 and "Traceback" not in err.getvalue()
+        record("explorer info", "one-line error, exit 2")
