@@ -48,6 +48,10 @@ class Siamese(MetricModel):
                                   tuple(config.channels), config.hidden)
         self.tower_q = make()
         self.tower_b = make() if config.untied else None
+        if self.tower_b is not None:
+            # both towers start from the same weights and drift apart as the domains require;
+            # from two random starts the conv towers sat on a plateau (codes a constant apart)
+            self.tower_b.load_state_dict(self.tower_q.state_dict())
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.tower_q(x)  # (B, code_dim)
