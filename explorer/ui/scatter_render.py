@@ -47,7 +47,12 @@ class RasterItem(QGraphicsItem):
         self.prepareGeometryChange()
         self._buffer = np.ascontiguousarray(rgba)
         h, w = self._buffer.shape[:2]
-        self._image = QImage(self._buffer.data, w, h, 4 * w, QImage.Format.Format_RGBA8888)
+        if self._image.width() != w or self._image.height() != h:
+            self._image = QImage(w, h, QImage.Format.Format_RGBA8888)
+        # copy into memory the QImage owns (a QImage over a numpy buffer is fragile in PySide6)
+        bits = np.frombuffer(self._image.bits(), dtype=np.uint8)
+        stride = self._image.bytesPerLine()
+        bits.reshape(h, stride)[:, : 4 * w] = self._buffer.reshape(h, 4 * w)
         self._blank = False
         self.update()
 
@@ -168,53 +173,53 @@ def _raster_kernel():
             h, w = out.shape
             n = x.shape[0]
             visible = 0
-            for i in range(n):
-                px = (x[i] - x0) * sx
-                py = (ytop - y[i]) * sy
-                if px >= 0 and px < w and py >= 0 and py < h:
-                    visible += 1
-            if visible < stamp_below:  # "+"-shaped halos first ...
-                for i in range(n):
-                    px = (x[i] - x0) * sx
-                    py = (ytop - y[i]) * sy
-                    if px >= -1 and px < w + 1 and py >= -1 and py < h + 1:
-                        ix = int(np.floor(px))
-                        iy = int(np.floor(py))
-                        c = packed[i]
-                        if 0 <= iy < h:
-                            if ix >= 1 and ix - 1 < w:
-                                out[iy, ix - 1] = c
-                            if 0 <= ix + 1 < w:
-                                out[iy, ix + 1] = c
-                        if 0 <= ix < w:
-                            if iy >= 1 and iy - 1 < h:
-                                out[iy - 1, ix] = c
-                            if 0 <= iy + 1 < h:
-                                out[iy + 1, ix] = c
-            for i in range(n):  # ... then the points, in order: later ones on top
+            for i in range(n):  # the points, in order: later ones on top
                 px = (x[i] - x0) * sx
                 py = (ytop - y[i]) * sy
                 if px >= 0 and px < w and py >= 0 and py < h:
                     out[int(py), int(px)] = packed[i]
+                    visible += 1
+            if visible >= stamp_below:
+                return
+            for i in range(n):  # then a "+" around each, on empty pixels only
+                px = (x[i] - x0) * sx
+                py = (ytop - y[i]) * sy
+                if px >= -1 and px < w + 1 and py >= -1 and py < h + 1:
+                    ix = int(np.floor(px))
+                    iy = int(np.floor(py))
+                    c = packed[i]
+                    if 0 <= iy < h:
+                        if 1 <= ix <= w and out[iy, ix - 1] == 0:
+                            out[iy, ix - 1] = c
+                        if 0 <= ix + 1 < w and out[iy, ix + 1] == 0:
+                            out[iy, ix + 1] = c
+                    if 0 <= ix < w:
+                        if 1 <= iy <= h and out[iy - 1, ix] == 0:
+                            out[iy - 1, ix] = c
+                        if 0 <= iy + 1 < h and out[iy + 1, ix] == 0:
+                            out[iy + 1, ix] = c
 
         _KERNEL.append(raster)
     return _KERNEL[0]
 
 
 def _raster_numpy(x, y, packed, x0, ytop, sx, sy, stamp_below, out) -> None:
-    """The same picture as the numba kernel, in numpy (about 5x slower)."""
+    """The same picture as the numba kernel, in numpy (about 3x slower)."""
     h, w = out.shape
-    stride = w + 2  # a one-pixel frame takes the halos' spill and every point outside the view
+    stride = w + 2  # a one-pixel frame takes the crosses' spill and every point outside the view
     px = (x - np.float32(x0)) * np.float32(sx)
     py = (np.float32(ytop) - y) * np.float32(sy)
     inside = (px >= 0) & (px < w) & (py >= 0) & (py < h)
     flat = (py.astype(np.int32) + 1) * stride + px.astype(np.int32) + 1
     flat[~inside] = 0  # a frame corner
     buf = np.zeros((h + 2) * stride, dtype=np.uint32)
-    if np.count_nonzero(inside) < stamp_below:
+    buf[flat] = packed  # numpy writes in order: later points win
+    if np.count_nonzero(inside) < stamp_below:  # a "+" around each point, under every point
+        centres = buf.copy()
         for off in (-stride, -1, 1, stride):
             buf[flat + off] = packed
-    buf[flat] = packed  # numpy writes in order: later points win
+        hit = centres != 0
+        buf[hit] = centres[hit]
     out[...] = buf.reshape(h + 2, stride)[1:-1, 1:-1]
 
 

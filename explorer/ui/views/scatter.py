@@ -52,7 +52,7 @@ ORDER = 10
 METHODS = [("PCA", "pca"), ("t-SNE", "tsne"), ("UMAP", "umap")]
 THUMB = 72
 GREY = (150, 150, 150, 255)
-DIM_ALPHA = 45
+DIM_ALPHA = 70
 _warm_started = False
 
 
@@ -252,7 +252,7 @@ class View(QWidget):
         self.compare_check.toggled.connect(self._on_compare_toggled)
         self.compare_combo.currentIndexChanged.connect(lambda *_: self._params_changed())
         self.search_edit.textChanged.connect(lambda *_: self._redraw())
-        self.colour_combo.currentIndexChanged.connect(lambda *_: self._redraw())
+        self.colour_combo.currentIndexChanged.connect(lambda *_: (self._redraw(), self._show_faith()))
         self.live_check.toggled.connect(lambda *_: self._params_changed())
         self.frame_slider.valueChanged.connect(lambda *_: self._params_changed())
         self._update_param_widgets()
@@ -486,7 +486,10 @@ class View(QWidget):
         for k, side in enumerate(self.sides):
             if side.panel.isVisible() and side.faith is not None:
                 parts.append(f"{side.faith[0]:.2f}")
-        self.faith_label.setText("10-NN kept: " + (" | ".join(parts) if parts else "–"))
+        text = "10-NN kept: " + (" | ".join(parts) if parts else "–")
+        if self.colour_combo.currentIndex() == 1:
+            text += "  (colour: red 0 → green 1)"
+        self.faith_label.setText(text)
 
     # ---- drawing ------------------------------------------------------------------------
     def _labels(self, side: _Side) -> np.ndarray:
