@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,7 @@ from explorer.ui.imaging import to_pixmap
 MIME_INDEX = "application/x-explorer-index"  # comma-separated item indices (data grid, scatter, ...)
 SLOT_PX = 150
 RED = "#d0342c"
+MAX_PIXELS = 64_000_000  # a dropped file above this is refused, not decoded (decompression bombs)
 
 
 def load_pair_image(path: str, shape: tuple[int, int, int] | None) -> tuple[np.ndarray, str]:
@@ -30,7 +32,14 @@ def load_pair_image(path: str, shape: tuple[int, int, int] | None) -> tuple[np.n
     if os.path.isdir(path):
         raise DataError(f"{name} is a folder; drop an image file (PNG, JPEG, ...).")
     try:
-        with Image.open(path) as im:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(path)
+        with im:
+            if shape:
+                im.draft("L" if shape[0] == 1 else "RGB", (shape[2], shape[1]))  # JPEG: reduced-scale decode
+            if im.width * im.height > MAX_PIXELS:
+                raise DataError(f"{name} is too large ({im.width}×{im.height} pixels); scale it down first.")
             im.load()
             notes = []
             c = shape[0] if shape else (1 if im.mode in ("1", "L", "I", "I;16", "F") else 3)
@@ -49,7 +58,9 @@ def load_pair_image(path: str, shape: tuple[int, int, int] | None) -> tuple[np.n
                 notes.append(f"{im.width}×{im.height} → {shape[2]}×{shape[1]}")
                 im = im.resize((shape[2], shape[1]), Image.Resampling.BILINEAR)
             arr = np.asarray(im, dtype=np.float32) / np.float32(255)
-    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as err:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise DataError(f"{name} is too large to open safely; scale it down first.") from None
+    except (OSError, UnidentifiedImageError, ValueError) as err:
         raise DataError(f"{name} could not be read: it is not an image, or it is damaged or of an "
                         "unknown format; drop a PNG, JPEG, BMP, PGM, GIF or TIFF file.") from None
     arr = arr[None] if arr.ndim == 2 else np.transpose(arr, (2, 0, 1))
