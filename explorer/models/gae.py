@@ -87,7 +87,7 @@ class GatedAutoencoder(TrainableModel):
     description = "factored gated (relational) autoencoder: learns the transformation between image pairs"
     Config = GaeConfig
     needs_pairs = True
-    defaults = {"epochs": 30, "batch_size": 100, "lr": 3e-3}
+    defaults = {"epochs": 60, "batch_size": 100, "lr": 3e-3}
 
     def __init__(self, config: GaeConfig, input_shape: tuple[int, int, int]) -> None:
         super().__init__(config, input_shape)

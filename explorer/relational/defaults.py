@@ -20,7 +20,7 @@ from explorer.core.progress import Progress, run_to_end
 SHIFTS_FILE = "gae_shifts.safetensors"
 # 16 mapping units for the first 3000 steps, then 64: a wide layer from the start first learns to
 # pass the content of y through (a conditional autoencoder) instead of the transformation
-SHIFTS_OPTIONS = {"factors": 256, "mapping": 64, "warmup_units": 16, "warmup_steps": 3000}
+SHIFTS_OPTIONS = {"factors": 256, "mapping": 64, "warmup_units": 16, "warmup_steps": 3000, "symmetries": False}
 SHIFTS_TRAIN = {"pairs": 30_000, "epochs": 30, "batch_size": 100, "lr": 3e-3}
 
 

@@ -174,6 +174,9 @@ class View(QWidget):
         self._param_rows = {"dx": self.dx, "dy": self.dy, "angle": self.angle, "factor": self.factor}
         for name, box in self._param_rows.items():
             form.addRow(name, box)
+        self.pair_note = QLabel("")
+        self.pair_note.setWordWrap(True)
+        form.addRow(self.pair_note)
         self._form = form
         slots = QHBoxLayout()
         self.x_slot, self.y_slot = ImageSlot("x", SLOT_PX), ImageSlot("y", SLOT_PX)
@@ -497,6 +500,12 @@ class View(QWidget):
         self.prediction = apply_mappings(self.model, self.z, self.x2)
         known = self.transformation()
         self.truth = transform_images(self.x2, *known) if known is not None else None
+        if known is None:
+            self.pair_note.setText("y: a dropped image or a partner of unknown transformation")
+        else:
+            kind, params = known
+            keys = {"shift": ("dx", "dy"), "rotation": ("angle",), "scale": ("factor",)}[kind]
+            self.pair_note.setText(f"y = x under {kind} " + ", ".join(f"{k} = {params[k]:g}" for k in keys))
         for k in range(N_APPLY):
             self.x2_slots[k].show_image(self.x2[k])
             self.pred_slots[k].show_image(self.prediction[k])
