@@ -91,3 +91,28 @@ def test_mapping_layout_job_colours_by_the_true_transform(model, ctx):
     assert out["layout"].shape == (30, 2)
     assert out["colour"].shape == (30,)
     assert "direction" in out["colour_label"]
+
+
+def test_dropped_files_become_x_and_y(qtbot, ctx, model, tmp_path):
+    from PIL import Image
+
+    from explorer.ui.views.relational import View
+
+    rng = np.random.default_rng(2)
+    a = (rng.random((18, 18)) * 255).astype(np.uint8)  # not the model's 9x9: resized
+    Image.fromarray(a).save(tmp_path / "a.png")
+    Image.fromarray(a[:, ::-1].copy()).save(tmp_path / "b.png")
+    notes = []
+    ctx.show_status = notes.append
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.set_model(model, "toy gae")
+    view._on_file("x", str(tmp_path / "a.png"))
+    view._on_file("y", str(tmp_path / "b.png"))
+    x, y = view.current_pair()
+    assert x.shape == y.shape == (1, 9, 9)
+    assert np.allclose(x[0, :, ::-1], y[0], atol=2 / 255)
+    assert view.truth is None and "unknown" in view.pair_note.text()
+    assert any("resized to the model's 9x9" in n for n in notes)
+    np.testing.assert_allclose(view.prediction, analogy(model, x[None], y[None], view.x2), atol=1e-6)
+    view.runner.shutdown()
