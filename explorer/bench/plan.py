@@ -21,7 +21,8 @@ class Plan:
     train_data: str = "sample:mnist"
     train_epochs: int = 2
     train_repeats: int = 6
-    stall_seconds: float = 15.0
+    stall_seconds: float = 8.0
+    stall_windows: int = 3  # the row reports the median of each window's longest gap
     stall_tsne_n: int = 5_000
     encode_n: int = 5_000
     encode_repeats: int = 5
@@ -31,13 +32,13 @@ class Plan:
 FULL = Plan()
 QUICK = replace(
     FULL, name="quick", scatter_frames=(8, 3), scatter_repeats=2, tsne_n=2_500, tsne_repeats=1,
-    umap_n=5_000, umap_reference_starts=1, knn_repeats=10, train_epochs=1, train_repeats=4, stall_seconds=6.0,
+    umap_n=5_000, umap_reference_starts=1, knn_repeats=10, train_epochs=1, train_repeats=4, stall_seconds=5.0, stall_windows=2,
     stall_tsne_n=2_500, encode_repeats=3, startup_repeats=2,
 )
 TINY = replace(
     FULL, name="tiny", scatter_sizes=(2_000, 5_000), scatter_frames=(2, 2), scatter_repeats=1,
     tsne_n=300, tsne_repeats=1, umap_n=300, knn_n=5_000, knn_d=8, knn_repeats=3,
-    train_data="sample:digits", train_epochs=1, train_repeats=1, stall_seconds=0.5, stall_tsne_n=200,
+    train_data="sample:digits", train_epochs=1, train_repeats=1, stall_seconds=0.5, stall_windows=1, stall_tsne_n=200,
     encode_n=200, encode_repeats=1, startup_repeats=1,
 )
 PLANS = {"full": FULL, "quick": QUICK, "tiny": TINY}

@@ -31,5 +31,5 @@ def test_bench_json_has_every_row_key(capsys, monkeypatch, qapp):
     scatter = [r for m, r in rows.items() if m.startswith("scatter pan/zoom frame")]
     assert len(scatter) == 2 and all(r["reference"] > 0 for r in scatter)
     assert any(m.startswith("encode throughput") and r["ours"] > 0 for m, r in rows.items())
-    stall = rows["longest GUI event-loop stall, training + t-SNE"]
+    stall = rows["longest GUI event-loop stall, training + t-SNE"]  # the section's failure row
     assert stall["met"] is None and stall["ours"] is None and "boom" in stall["note"]
