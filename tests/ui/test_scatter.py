@@ -111,6 +111,7 @@ def test_stale_results_are_dropped_and_partials_arrive_in_order(view, qtbot):
     steps = []
     side.runner.partial.connect(lambda tag, rec: steps.append(rec.step) if rec.payload is not None else None)
     old_tag, old_layout = side.tag, side.layout.copy()
+    view.job_overrides = {"early_iter": 100, "n_iter": 150}
     view.set_method("tsne")
     assert side.tag != old_tag and side.tag[3] == "tsne"
     # a late result for the old (PCA) parameters changes nothing

@@ -53,6 +53,7 @@ METHODS = [("PCA", "pca"), ("t-SNE", "tsne"), ("UMAP", "umap")]
 THUMB = 72
 GREY = (150, 150, 150, 255)
 DIM_ALPHA = 70
+GLIDE_FRAMES = 8  # a new live frame moves the points there in 8 steps of 30 ms
 _warm_started = False
 
 
@@ -100,7 +101,12 @@ class _Side:
         self.layout: np.ndarray | None = None
         self.faith: tuple[float, np.ndarray] | None = None
         self.tag = None
+        self.shown_tag = None  # the tag of the layout on screen (partial or final)
         self.follow = True  # keep the whole layout in view while it forms
+        self.glide_timer = QTimer()
+        self.glide_timer.setInterval(30)
+        self.glide_from: np.ndarray | None = None
+        self.glide_step = 0
 
     def rows_of(self, indices: np.ndarray) -> np.ndarray:
         """Rows of this panel showing data set items ``indices``."""
@@ -122,6 +128,7 @@ class View(QWidget):
         self._codes_version: dict[str, int] = {}
         self._hidden: set[int] = set()
         self._live_prev: np.ndarray | None = None
+        self.job_overrides: dict = {}  # extra projection parameters (tests use shorter t-SNE runs)
         self._build()
         q = ctx.qws
         q.dataset_changed.connect(self._on_dataset_changed)
@@ -219,6 +226,8 @@ class View(QWidget):
             runner = TaskRunner(self)
             side = _Side(panel, runner)
             panel.describe = lambda row, s=side: self._describe(s, row)
+            side.glide_timer.setParent(self)
+            side.glide_timer.timeout.connect(lambda s=side: self._glide_frame(s))
             panel.lasso_done.connect(lambda poly, s=side: self.lasso_finished(poly, side=s))
             panel.rect_done.connect(lambda *r, s=side: self.box_finished(*r, side=s))
             panel.clicked.connect(lambda row, s=side: self.ws.set_query(s.item_of(row)))
@@ -440,11 +449,17 @@ class View(QWidget):
             side.runner.cancel()
             layout, mean, per_point = self._cache[tag]
             self._show_layout(side, layout, (mean, per_point))
+            side.shown_tag = tag
             side.panel.status.setText("")
             return
         side.follow = True
-        previous = self._live_prev if live else None
-        side.runner.start(lambda: layout_job(codes, method, seed, params, previous, live), tag=tag)
+        previous = None
+        if live:  # continue from what is on screen (even a partial layout of a cancelled frame)
+            same_run = side.shown_tag is not None and side.shown_tag[:2] == tag[:2]
+            shown = side.layout if same_run else None
+            previous = shown if shown is not None and len(shown) == len(codes) else None
+        job_params = {**params, **self.job_overrides}
+        side.runner.start(lambda: layout_job(codes, method, seed, job_params, previous, live), tag=tag)
         side.panel.status.setText("working…")
 
     # ---- job results --------------------------------------------------------------------
@@ -454,7 +469,9 @@ class View(QWidget):
         frac = f" {100 * rec.fraction:.0f}%" if rec.total else ""
         side.panel.status.setText(f"{rec.message}{frac}")
         if rec.payload is not None:
-            self._show_layout(side, np.asarray(rec.payload), None)
+            glide = tag[0] == "live" and side.shown_tag is not None and side.shown_tag[:2] == tag[:2]
+            self._show_layout(side, np.asarray(rec.payload), None, glide=glide and rec.step <= 1)
+            side.shown_tag = tag
 
     def _on_done(self, side: _Side, tag, result) -> None:
         if tag != side.tag:
@@ -462,7 +479,14 @@ class View(QWidget):
         layout, mean, per_point = result
         self._cache[tag] = (layout, mean, per_point)
         side.panel.status.setText("")
-        self._show_layout(side, layout, (mean, per_point))
+        if side.glide_timer.isActive() and side.layout is not None and np.array_equal(side.layout, layout):
+            side.faith = (mean, per_point)  # the glide under way already ends at this layout
+            self._show_faith()
+        else:
+            glide = tag[0] == "live" and side.shown_tag is not None and side.shown_tag[:2] == tag[:2] \
+                and side.shown_tag != tag
+            self._show_layout(side, layout, (mean, per_point), glide=glide)
+        side.shown_tag = tag
         if tag[0] == "live":
             self._live_prev = layout
         elif side.model is not None:
@@ -473,13 +497,30 @@ class View(QWidget):
             side.panel.status.setText("failed")
             self.ctx.show_error(message)
 
-    def _show_layout(self, side: _Side, layout: np.ndarray, faith) -> None:
+    def _show_layout(self, side: _Side, layout: np.ndarray, faith, glide: bool = False) -> None:
+        """Show ``layout``; with ``glide``, points move to it from where they are in a few frames."""
+        before = side.layout
         side.layout = np.asarray(layout, dtype=np.float32)
         side.faith = faith
-        self._draw(side)
+        side.glide_timer.stop()
+        if glide and before is not None and before.shape == side.layout.shape:
+            side.glide_from, side.glide_step = before, 0
+            side.glide_timer.start()
+        else:
+            self._draw(side)
         if side.follow:
             side.panel.reset_view()
         self._show_faith()
+
+    def _glide_frame(self, side: _Side) -> None:
+        side.glide_step += 1
+        t = side.glide_step / GLIDE_FRAMES
+        if t >= 1.0:
+            side.glide_timer.stop()
+            self._draw(side)
+            return
+        t = t * t * (3 - 2 * t)  # ease in and out
+        self._draw(side, xy=side.glide_from + (side.layout - side.glide_from) * np.float32(t))
 
     def _show_faith(self) -> None:
         parts = []
@@ -529,8 +570,9 @@ class View(QWidget):
                 self._draw(side)
         self._mark_legend()
 
-    def _draw(self, side: _Side) -> None:
-        xy = side.layout
+    def _draw(self, side: _Side, xy: np.ndarray | None = None) -> None:
+        """Draw ``side``'s layout (or ``xy``, an in-between frame of a glide)."""
+        xy = side.layout if xy is None else xy
         n = len(xy)
         labels = self._labels(side)
         by_faith = self.colour_combo.currentIndex() == 1 and side.faith is not None
