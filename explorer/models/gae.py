@@ -10,7 +10,11 @@ Two images x, y (D pixels each, standardised per image) are projected on factor 
 and the model is trained on the symmetric objective Σ(y − ŷ)² + Σ(x − x̂)², optionally denoising
 (inputs corrupted by zero-masking, targets clean). z encodes the transformation that takes x to y,
 not the content: inferred from one pair and applied to another image x', it gives an analogy ŷ'.
-The mapping layer is narrow (H well below F) and the filters are renormalised after each step.
+Details that matter in practice: inputs standardised per image and ZCA-whitened (fitted on the
+first epoch, saved with the weights); the factor filters renormalised to their average norm after
+each step; and a mapping layer that starts narrow (16 units for the first 3000 steps, then all H)
+because a wide one first learns to pass the content of y through z instead of the transformation.
+Training pairs also appear mirrored, turned and swapped, the same change applied to both images.
 """
 
 from __future__ import annotations
@@ -116,6 +120,11 @@ class GatedAutoencoder(TrainableModel):
         self.register_buffer("steps", torch.zeros((), dtype=torch.int64))  # optimiser steps taken
 
     # ---- the model ------------------------------------------------------------------------
+    @property
+    def code_dim(self) -> int:
+        """Size of :meth:`encode`'s code (the factor responses); the mapping code has ``config.hidden``."""
+        return int(self.U.shape[1])
+
     @property
     def dim(self) -> int:
         return int(np.prod(self.input_shape))
