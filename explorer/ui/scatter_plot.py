@@ -157,8 +157,9 @@ class ScatterPanel(QWidget):
         self.plot_widget = pg.PlotWidget(viewBox=self.view_box)
         self.plot_item = self.plot_widget.getPlotItem()
         self.plot_item.showGrid(x=False, y=False)
-        self.plot_item.setLabel("bottom", "x")
-        self.plot_item.setLabel("left", "y")
+        for axis in ("bottom", "left"):  # layout units are arbitrary: no "(x0.001)" prefixes
+            self.plot_item.getAxis(axis).enableAutoSIPrefix(False)
+        self.set_axis_names("x", "y")
         self.plot_item.hideButtons()
         self.view_box.setMenuEnabled(False)
         self.cloud = PointCloud(self.plot_item)
@@ -228,6 +229,10 @@ class ScatterPanel(QWidget):
         rect = self.cloud.bounds()
         if rect is not None:
             self.view_box.setRange(rect=rect, padding=0.04)
+
+    def set_axis_names(self, x: str, y: str) -> None:
+        self.plot_item.setLabel("bottom", x)
+        self.plot_item.setLabel("left", y)
 
     def set_mode(self, mode: str) -> None:
         self.view_box.mode = mode

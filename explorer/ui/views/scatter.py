@@ -162,6 +162,7 @@ class View(QWidget):
         self.compare_combo = QComboBox()
         self.compare_combo.setEnabled(False)
         self.faith_label = QLabel("10-NN kept: –")
+        self.faith_label.setMinimumWidth(self.faith_label.fontMetrics().horizontalAdvance("10-NN kept: 0.00 | 0.00") + 8)
         self.faith_label.setToolTip(
             "Faithfulness: the share of each point's 10 nearest neighbours in code space that are also\n"
             "its 10 nearest in the plot (1 = neighbourhoods kept exactly)."
@@ -442,6 +443,8 @@ class View(QWidget):
 
     def _start(self, side: _Side, tag, codes, method, seed, params, title: str, live: bool = False) -> None:
         side.panel.title.setText(title)
+        name = dict(METHODS_KEYS)[method]
+        side.panel.set_axis_names(f"{name} 1", f"{name} 2")
         if tag == side.tag and (side.runner.is_running() or tag in self._cache):
             return
         side.tag = tag
