@@ -614,10 +614,14 @@ def mapping_layout_job(model, data=None, count: int = N_LAYOUT, seed: int = 0, t
     colour = None
     if data is not None and data.partners is not None and data.transforms:
         colour = transform_colour_values(data.transforms)
+    if colour is None and data is not None and data.partners is not None and data.labels is not None:
+        # pairs of sequences (as_pair_set): each sequence moves one way, so colour by sequence
+        colour = (data.labels.astype(np.float32), "sequence (one motion each)")
     if colour is not None:
         n = min(count, data.count)
-        x, y = data.float_images(slice(0, n)), data.float_partners(slice(0, n))
-        values, label = colour[0][:n], colour[1]
+        pick = np.sort(np.random.default_rng(seed).permutation(data.count)[:n])
+        x, y = data.float_images(pick), data.float_partners(pick)
+        values, label = colour[0][pick], colour[1]
         source = data.name or "data set"
     else:
         from explorer.relational.evaluate import generated_quadruples
