@@ -68,7 +68,7 @@ def test_tsne_streams_ordered_layouts_and_separates_digits(digits):
             steps.append(rec.step)
             layouts.append(rec.payload)
     assert steps == sorted(steps) and steps[0] == 0 and steps[-1] == 250
-    assert len(layouts) == 1 + 250 // 25
+    assert len(layouts) == 2 + 250 // 25  # the start, one per 25 iterations, the final layout
     assert all(lay.shape == (600, 2) and lay.dtype == np.float32 for lay in layouts)
     assert layouts[0] is not layouts[-1] and not np.shares_memory(layouts[-1], final)
     assert final.shape == (600, 2)
