@@ -273,50 +273,73 @@ def train(
         return Progress(step=step, total=max(total, step), message=message, loss=loss,
                         metrics=metrics, payload=dict(payload, epoch_end=epoch_end))
 
+    def run_epoch(epoch: int):
+        """One pass over the training batches; yields a record per step, returns the losses."""
+        losses: list[float] = []
+        tick = time.perf_counter()
+        for batch in model.batches(train_set, batch_size, rng):
+            if config.augment and model.augment_keys:
+                batch = dict(batch)
+                for k in model.augment_keys:
+                    if k in batch:
+                        batch[k] = shift_images(batch[k], max_shift, rng)
+            tensors = {k: _to_tensor(v, device) for k, v in batch.items()}
+            with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=use_amp):
+                loss, extra = model.loss(tensors)
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise diverged(f"the loss became {value} at step {state['step'] + 1} (epoch {epoch + 1})")
+            optimizer.zero_grad(set_to_none=True)
+            try:
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                    scaler.step(optimizer)
+                    scaler.update()
+                else:
+                    loss.backward()
+                    optimizer.step()
+            except RuntimeError as err:  # e.g. Adam: "value cannot be converted ... without overflow"
+                if "overflow" not in str(err):
+                    raise
+                raise diverged(f"the weights overflowed at step {state['step'] + 1} (epoch {epoch + 1})") from None
+            model.after_step()
+            losses.append(value)
+            state["step"] += 1
+            state["items"] += len(next(iter(batch.values())))
+            now = time.perf_counter()
+            state["train_seconds"] += now - tick
+            if config.probe_every > 0 and state["step"] % config.probe_every == 0:
+                probe()
+            if config.checkpoint_every > 0 and state["step"] % config.checkpoint_every == 0:
+                if not save_checkpoint():
+                    raise diverged(f"the weights became NaN or infinite at step {state['step']}")
+            yield record(value, f"epoch {epoch + 1}/{epochs}", {k: float(v) for k, v in extra.items()})
+            tick = time.perf_counter()
+        return losses
+
     try:
         probe()
         yield record(None, f"epoch 1/{epochs}", {})
         for epoch in range(epochs):
-            losses = []
-            tick = time.perf_counter()
-            for batch in model.batches(train_set, batch_size, rng):
-                if config.augment and model.augment_keys:
-                    batch = dict(batch)
-                    for k in model.augment_keys:
-                        if k in batch:
-                            batch[k] = shift_images(batch[k], max_shift, rng)
-                tensors = {k: _to_tensor(v, device) for k, v in batch.items()}
-                with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=use_amp):
-                    loss, extra = model.loss(tensors)
-                value = float(loss.detach())
-                if not math.isfinite(value):
-                    raise diverged(f"the loss became {value} at step {state['step'] + 1} (epoch {epoch + 1})")
-                optimizer.zero_grad(set_to_none=True)
+            while True:
                 try:
-                    if scaler is not None:
-                        scaler.scale(loss).backward()
-                        scaler.step(optimizer)
-                        scaler.update()
-                    else:
-                        loss.backward()
-                        optimizer.step()
-                except RuntimeError as err:  # e.g. Adam: "value cannot be converted ... without overflow"
-                    if "overflow" not in str(err):
+                    losses = yield from run_epoch(epoch)
+                    break
+                except RuntimeError as err:  # torch.OutOfMemoryError is a RuntimeError too
+                    if not _is_out_of_memory(err):
                         raise
-                    raise diverged(f"the weights overflowed at step {state['step'] + 1} (epoch {epoch + 1})") from None
-                model.after_step()
-                losses.append(value)
-                state["step"] += 1
-                state["items"] += len(next(iter(batch.values())))
-                now = time.perf_counter()
-                state["train_seconds"] += now - tick
-                if config.probe_every > 0 and state["step"] % config.probe_every == 0:
-                    probe()
-                if config.checkpoint_every > 0 and state["step"] % config.checkpoint_every == 0:
-                    if not save_checkpoint():
-                        raise diverged(f"the weights became NaN or infinite at step {state['step']}")
-                yield record(value, f"epoch {epoch + 1}/{epochs}", {k: float(v) for k, v in extra.items()})
-                tick = time.perf_counter()
+                    if state.get("halved") or batch_size < 2:
+                        raise TrainingError(
+                            f"Out of memory on {device} even at batch size {batch_size}; choose a "
+                            "smaller batch size or model, or train on the CPU.") from None
+                    # once: free what the failed step held and redo this epoch at half the batch
+                    state["halved"] = True
+                    batch_size //= 2
+                    per_epoch = max(1, model.num_batches(train_set, batch_size))
+                    total = state["step"] + (epochs - epoch) * per_epoch
+                    optimizer.zero_grad(set_to_none=True)
+                    if device.type == "cuda":
+                        torch.cuda.empty_cache()
             # ---- end of epoch: validate, sample panel, checkpoint ----
             state["epoch"] = epoch + 1
             model.eval()
@@ -347,6 +370,10 @@ def train(
     model.eval()
     result = TrainResult(model=model, history=history, summary=summary(), checkpoint=config.checkpoint)
     return result
+
+
+def _is_out_of_memory(err: BaseException) -> bool:
+    return isinstance(err, torch.OutOfMemoryError) or "out of memory" in str(err).lower()
 
 
 def _to_tensor(value, device: torch.device) -> torch.Tensor:

@@ -121,7 +121,6 @@ def _oom_once(model, exc):
     return calls
 
 
-@pytest.mark.xfail(strict=False, reason="engine has no out-of-memory retry yet (routed to the training owner)")
 @pytest.mark.parametrize("exc", [torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
                                  RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")],
                          ids=["OutOfMemoryError", "RuntimeError"])
@@ -135,7 +134,6 @@ def test_out_of_memory_retries_once_at_half_the_batch(tmp_path, digits, exc):
     assert result.summary["batch_size"] == 8
 
 
-@pytest.mark.xfail(strict=False, reason="engine has no out-of-memory handling yet (routed to the training owner)")
 def test_out_of_memory_twice_explains(tmp_path, digits):
     from explorer.models.base import build_model
 
