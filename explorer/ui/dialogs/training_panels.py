@@ -77,6 +77,8 @@ def _warm_up_torch() -> None:
     training step does not pay for lazy imports and kernel set-up while the GUI waits on the GIL."""
     import torch
 
+    import sklearn.metrics  # noqa: F401  (metric models import it at their first validation)
+
     import explorer.models.encoders  # noqa: F401
     import explorer.training.engine  # noqa: F401
 
