@@ -5,7 +5,6 @@ headers that lie: each case loads or ends in ModelFileError, never another excep
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -28,7 +27,6 @@ torch = pytest.importorskip("torch")
 from explorer.models import safe_load  # noqa: E402
 from explorer.models.checkpoint import load as load_checkpoint  # noqa: E402
 
-HAS_EXTERNAL = importlib.util.find_spec("explorer.models.external") is not None
 
 
 @pytest.fixture
@@ -183,12 +181,9 @@ BAD_CONTENT = {"empty": b"", "random": bytes(range(7, 250, 3)), "zip stub": b"PK
 
 @pytest.mark.parametrize("content", list(BAD_CONTENT))
 @pytest.mark.parametrize("ext", [".safetensors", ".pt", ".pth", ".ckpt", ".pt2", ".onnx", ".xyz"])
-def test_load_encoder_bad_files_give_model_file_error(tmp_path, ext, content, request):
+def test_load_encoder_bad_files_give_model_file_error(tmp_path, ext, content):
     from explorer.models import load_encoder
 
-    if ext not in (".safetensors", ".xyz") and not HAS_EXTERNAL:
-        request.applymarker(pytest.mark.xfail(
-            strict=False, reason="load_encoder imports explorer.models.external, which does not exist yet"))
     path = tmp_path / f"model{ext}"
     path.write_bytes(BAD_CONTENT[content])
     with pytest.raises(ModelFileError) as err:

@@ -6,7 +6,6 @@ appears. A canary test first proves the payloads are live (plain pickle.loads do
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -28,12 +27,6 @@ torch = pytest.importorskip("torch")
 
 from explorer.models import safe_load  # noqa: E402
 
-HAS_EXTERNAL = importlib.util.find_spec("explorer.models.external") is not None
-needs_external = pytest.mark.xfail(
-    not HAS_EXTERNAL, strict=False,
-    reason="explorer.models.load_encoder imports explorer.models.external, which is not written yet "
-    "(ModuleNotFoundError instead of ModelFileError for .pt/.pth/.ckpt/.pt2/.onnx)",
-)
 PAYLOADS = list(_craft.payloads("MARKER"))
 
 
@@ -150,7 +143,6 @@ def test_sound_archives_still_load(tmp_path, archives):
     torch.testing.assert_close(ts(x), ep.module()(x))
 
 
-@needs_external
 @pytest.mark.parametrize("ext", [".pt", ".pth", ".ckpt"])
 def test_load_encoder_refuses_code_in_pickles(tmp_path, archives, ext):
     from explorer.models import load_encoder
@@ -167,7 +159,6 @@ def test_load_encoder_refuses_code_in_pickles(tmp_path, archives, ext):
         assert not os.path.exists(_marker(tmp_path)), name
 
 
-@needs_external
 def test_load_encoder_refuses_code_in_pt2(tmp_path, archives):
     from explorer.models import load_encoder
 
