@@ -237,6 +237,11 @@ class ScatterPanel(QWidget):
     def set_mode(self, mode: str) -> None:
         self.view_box.mode = mode
 
+    def set_index(self, index: PointIndex) -> None:
+        """Use a point index built elsewhere (a worker) for the layout on show."""
+        if len(index.xy) == len(self.xy) and np.array_equal(index.xy, self.xy):
+            self._index = index
+
     def index(self) -> PointIndex:
         if self._index is None:  # built on first use after a layout change (hover, click, lasso)
             self._index = PointIndex(self.xy)

@@ -115,7 +115,7 @@ def test_stale_results_are_dropped_and_partials_arrive_in_order(view, qtbot):
     view.set_method("tsne")
     assert side.tag != old_tag and side.tag[3] == "tsne"
     # a late result for the old (PCA) parameters changes nothing
-    view._on_done(side, old_tag, (np.zeros((300, 2), np.float32), 0.0, np.zeros(300)))
+    view._on_done(side, old_tag, (np.zeros((300, 2), np.float32), 0.0, np.zeros(300), None))
     view._on_partial(side, old_tag, __import__("explorer.core.progress", fromlist=["Progress"]).Progress(
         payload=np.zeros((300, 2), np.float32)))
     assert not np.array_equal(side.layout, np.zeros((300, 2)))

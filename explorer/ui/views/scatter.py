@@ -43,6 +43,7 @@ from explorer.core.progress import Progress
 from explorer.ui.context import AppContext
 from explorer.ui.imaging import to_pixmap
 from explorer.ui.scatter_plot import ScatterPanel, class_palette, ramp_palette
+from explorer.ui.scatter_render import PointIndex
 from explorer.ui.workers import TaskRunner
 
 TITLE = "Scatter"
@@ -78,7 +79,7 @@ def warm_up_umap_in_background() -> None:
 
 def layout_job(codes: np.ndarray, method: str, seed: int, params: dict, previous=None, live: bool = False):
     """Worker job: the layout (partials as Progress payloads), then its faithfulness.
-    Returns (layout (N, 2), faithfulness mean, per-point (N,))."""
+    Returns (layout (N, 2), faithfulness mean, per-point (N,), its PointIndex)."""
     from explorer.projection import faithfulness, live_frame_job, project_job
 
     if live:
@@ -87,7 +88,8 @@ def layout_job(codes: np.ndarray, method: str, seed: int, params: dict, previous
         layout = yield from project_job(codes, method, seed=seed, **params)
     yield Progress(step=1, total=1, message="measuring faithfulness")
     mean, per_point = faithfulness(codes, layout)
-    return layout, mean, per_point
+    index = PointIndex(layout)  # built here, not on the GUI thread (about 1 s per million points)
+    return layout, mean, per_point, index
 
 
 class _Side:
@@ -450,9 +452,10 @@ class View(QWidget):
         side.tag = tag
         if tag in self._cache:
             side.runner.cancel()
-            layout, mean, per_point = self._cache[tag]
+            layout, mean, per_point, index = self._cache[tag]
             self._show_layout(side, layout, (mean, per_point))
             side.shown_tag = tag
+            side.panel.set_index(index)
             side.panel.status.setText("")
             return
         side.follow = True
@@ -479,8 +482,8 @@ class View(QWidget):
     def _on_done(self, side: _Side, tag, result) -> None:
         if tag != side.tag:
             return
-        layout, mean, per_point = result
-        self._cache[tag] = (layout, mean, per_point)
+        layout, mean, per_point, index = result
+        self._cache[tag] = (layout, mean, per_point, index)
         side.panel.status.setText("")
         if side.glide_timer.isActive() and side.layout is not None and np.array_equal(side.layout, layout):
             side.faith = (mean, per_point)  # the glide under way already ends at this layout
@@ -490,6 +493,7 @@ class View(QWidget):
                 and side.shown_tag != tag
             self._show_layout(side, layout, (mean, per_point), glide=glide)
         side.shown_tag = tag
+        side.panel.set_index(index)
         if tag[0] == "live":
             self._live_prev = layout
         elif side.model is not None:
