@@ -56,16 +56,6 @@ def build_relational_models(out_dir: str, seed: int = 0, **overrides) -> list[st
     return [path]
 
 
-if __name__ == "__main__":  # python -m explorer.relational.defaults OUT_DIR  (or: transfer FOLDER)
-    import json
-    import sys
-
-    if len(sys.argv) > 2 and sys.argv[1] == "transfer":
-        print(json.dumps(run_to_end(sequence_transfer_job(sys.argv[2]))))
-    else:
-        print(build_relational_models(sys.argv[1] if len(sys.argv) > 1 else "sample_data/models"))
-
-
 def sequence_transfer_job(
     folder: str, sequences: int = 1000, frames: int = 10, size: int = 16, epochs: int = 40,
     test_count: int = 1000, seed: int = 0,
@@ -100,3 +90,13 @@ def sequence_transfer_job(
         out[name] = {"nmse": nmse(analogy(result.model, x, y, x2), y2), "nmse_copy": nmse(x2, y2)}
     yield Progress(step=3, total=3, message="done")
     return out
+
+
+if __name__ == "__main__":  # python -m explorer.relational.defaults OUT_DIR  (or: transfer FOLDER)
+    import json
+    import sys
+
+    if len(sys.argv) > 2 and sys.argv[1] == "transfer":
+        print(json.dumps(run_to_end(sequence_transfer_job(sys.argv[2]))))
+    else:
+        print(build_relational_models(sys.argv[1] if len(sys.argv) > 1 else "sample_data/models"))

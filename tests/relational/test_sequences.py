@@ -30,3 +30,14 @@ def test_cross_object_quadruples_share_the_motion_not_the_object():
     assert x.shape == (5, 1, 12, 12)
     assert not np.allclose(x, x2)  # different objects
     assert np.all(np.abs(x - y).reshape(5, -1).max(1) > 0.05)  # they moved
+
+
+def test_sequence_transfer_job_runs_end_to_end_on_a_tiny_folder(tmp_path):
+    from explorer.core.progress import run_to_end
+    from explorer.relational.defaults import sequence_transfer_job
+
+    out = run_to_end(sequence_transfer_job(str(tmp_path), sequences=6, frames=4, size=8, epochs=1, test_count=8))
+    assert out["train_pairs"] == 6 * 3
+    for key in ("unseen_glyphs", "new_polygons_ellipses"):
+        assert np.isfinite(out[key]["nmse"]) and out[key]["nmse_copy"] > 0
+    assert (tmp_path / "gae_turning.safetensors").is_file()
