@@ -82,3 +82,25 @@ def format_report(report: dict) -> str:
     )
     rows = [Row.from_dict(d) for d in report.get("rows", [])]
     return head + "\n\n" + format_table(rows)
+
+
+def format_markdown(report: dict) -> str:
+    """The report as a Markdown table (for the README), notes under it."""
+    m = report.get("machine", {})
+    rows = [Row.from_dict(d) for d in report.get("rows", [])]
+    fmt = lambda v, unit: "–" if v is None else f"{v:.4g} {unit}".strip()  # noqa: E731
+    lines = [
+        f"`explorer bench --{report.get('plan')}` on {m.get('nproc')} cores ({m.get('cpu')}), "
+        f"Python {m.get('python')}, {m.get('platform')}; load average {m.get('loadavg')} at the "
+        f"start and {report.get('loadavg_end')} at the end; {report.get('seconds')} s in all.",
+        "",
+        "| measure | ours | reference | ratio | target | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        met = {True: "yes", False: "**no**", None: "–"}[r.met]
+        ratio = "–" if r.ratio is None else f"{r.ratio:.2f}"
+        lines.append(f"| {r.measure} | {fmt(r.ours, r.unit)} | {fmt(r.reference, r.unit)} | {ratio} "
+                     f"| {r.target} | {met} |")
+    notes = [f"- *{r.measure}*: {r.note}" for r in rows if r.note]
+    return "\n".join(lines + ([""] + notes if notes else []))

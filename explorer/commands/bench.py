@@ -1,6 +1,6 @@
 """`explorer bench`: the performance table, each row measured beside its reference.
 
-    explorer bench [--quick] [--json] [--only scatter,tsne,...]
+    explorer bench [--quick] [--json | --markdown] [--only scatter,tsne,...]
 
 Prints the table (or, with --json, one JSON object as the last line of standard output) with, per
 row: measure, ours, reference, ratio (ours / reference), target, met, unit, note. Progress goes to
@@ -20,6 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="smaller sizes and fewer repeats (a few minutes on 2 cores)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object with every row as the last line")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print the table as Markdown (as in the README)")
     parser.add_argument("--only", metavar="KEYS", default=None,
                         help="comma-separated sections: scatter, tsne, umap, knn, training, stall, "
                              "encode, startup")
@@ -32,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from explorer.bench.plan import PLANS
     from explorer.bench.runner import SECTIONS, run_bench
-    from explorer.bench.table import format_report
+    from explorer.bench.table import format_markdown, format_report
     from explorer.commands._common import print_json
 
     keys = [k for k, *_ in SECTIONS]
@@ -44,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
     report = run_bench(plan, only=only)
     if args.json:
         print_json(report)
+    elif args.markdown:
+        print(format_markdown(report))
     else:
         print(format_report(report))
     return 0
