@@ -185,7 +185,9 @@ def train(
     max_shift = max(1, round(min(data.shape[1:]) / 14))
 
     probe_rng = np.random.default_rng([config.seed, 11])
-    n_probe = min(config.probe_size, data.count) if config.probe_every > 0 else 0
+    # pair scorers (pairnet) have no per-image code to lay out
+    has_codes = getattr(model, "has_codes", True)
+    n_probe = min(config.probe_size, data.count) if config.probe_every > 0 and has_codes else 0
     probe_idx = np.sort(probe_rng.choice(data.count, n_probe, replace=False)).astype(np.int64)
     panel_source = val_set if val_set is not None else train_set
     panel_images = panel_source.float_images(slice(0, min(config.panel_size, panel_source.count)))
