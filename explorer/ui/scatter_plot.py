@@ -177,6 +177,8 @@ class ScatterPanel(QWidget):
         self.title.setStyleSheet("font-weight: bold;")
         self.status = QLabel()
         self.status.setStyleSheet("color: #555;")
+        self.status.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.status.setMinimumWidth(self.status.fontMetrics().horizontalAdvance("t-SNE: early exaggeration 100%") + 8)
         head = QHBoxLayout()
         head.addWidget(self.title, 1)
         head.addWidget(self.status)
