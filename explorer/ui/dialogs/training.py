@@ -74,7 +74,11 @@ def default_checkpoint_path(key: str, data_name: str) -> str:
     root = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
     folder = os.path.join(root or os.path.expanduser("~"), "models")
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in (data_name or "data"))
-    return os.path.join(folder, f"{key}-{safe}-{time.strftime('%Y%m%d-%H%M%S')}.safetensors")
+    base = os.path.join(folder, f"{key}-{safe}-{time.strftime('%Y%m%d-%H%M%S')}")
+    path, k = base + ".safetensors", 2
+    while os.path.exists(path):
+        path, k = f"{base}-{k}.safetensors", k + 1
+    return path
 
 
 class TrainingDialog(QDialog):
@@ -110,6 +114,7 @@ class TrainingDialog(QDialog):
         self._epochs = 1
         self._run_data = None
         self._steps: list = []
+        self._auto_path = ""
         self._build()
         self._set_running(False)
         ctx.qws.dataset_changed.connect(self._on_dataset_changed)
@@ -307,9 +312,17 @@ class TrainingDialog(QDialog):
         self.options.set_options(info.options)
         self._fit_left()
         self.options_group.setVisible(self.options.has_options())
-        ds = self.ctx.workspace.dataset
-        self.save_path.setText(default_checkpoint_path(info.key, ds.name if ds else "data"))
+        self._new_default_path()
         self._update_start_enabled()
+
+    def _new_default_path(self) -> None:
+        """A fresh time-stamped checkpoint path, unless the user typed one of their own."""
+        info = self.model_info()
+        if info is None or (self.save_path.text() and self.save_path.text() != self._auto_path):
+            return
+        ds = self.ctx.workspace.dataset
+        self._auto_path = default_checkpoint_path(info.key, ds.name if ds else "data")
+        self.save_path.setText(self._auto_path)
 
     def _on_dataset_changed(self) -> None:
         ds = self.ctx.workspace.dataset
@@ -498,6 +511,7 @@ class TrainingDialog(QDialog):
         self.bar.setValue(1000)
         self.save_as_button.setEnabled(bool(result.checkpoint and os.path.exists(result.checkpoint)))
         self.ctx.show_status(f"{name} joined the models")
+        self._new_default_path()  # the next run must not overwrite this one's file
         self.finished_model.emit(name)
 
     def _on_failed(self, tag, message: str) -> None:
@@ -516,6 +530,7 @@ class TrainingDialog(QDialog):
             self.save_as_button.setEnabled(True)
         else:
             self._set_state_text("Cancelled.")
+        self._new_default_path()
 
     # ---- after a run ----------------------------------------------------------------------------
     def _use_stopped(self) -> None:
