@@ -143,3 +143,34 @@ def test_umap_streams_spectral_start_then_final(digits):
     assert final.shape == (500, 2) and np.isfinite(final).all()
     np.testing.assert_array_equal(layouts[-1], final)
     assert knn_label_accuracy(final, y) > 0.9
+
+
+def test_live_tsne_frame_warm_starts_from_the_previous_layout(digits):
+    x = digits[0][:250]
+    rng = np.random.default_rng(0)
+    previous = rng.normal(scale=20.0, size=(250, 2)).astype(np.float32)
+    gen = live_frame_job(x, "tsne", previous=previous, seed=0)
+    first = next(gen)
+    while first.payload is None:
+        first = next(gen)
+    np.testing.assert_allclose(first.payload, previous, atol=1e-4)  # starts where the last frame ended
+    final = list(_drain(gen))[-1]
+    assert final.shape == (250, 2)
+    # a short run (100 iterations) keeps the arrangement: positions stay correlated with the start
+    assert np.corrcoef(final[:, 0], previous[:, 0])[0, 1] > 0.5
+
+
+def test_umap_warm_up_and_cache_dir(tmp_path, monkeypatch):
+    import numba
+
+    from explorer.projection import umap_layout
+
+    assert umap_layout.warm_up(n=120) > 0
+    # a read-only package dir sends numba's cache to a per-user dir
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(numba.config, "CACHE_DIR", numba.config.CACHE_DIR)
+    monkeypatch.setattr(umap_layout.os, "access", lambda path, mode: False)
+    path = umap_layout.ensure_numba_cache_dir()
+    assert path == str(tmp_path / "relate-explorer" / "numba") and (tmp_path / "relate-explorer").is_dir()
+    assert umap_layout.os.environ["NUMBA_CACHE_DIR"] == path and numba.config.CACHE_DIR == path
