@@ -33,7 +33,7 @@ FULL = Plan()
 # --quick: a few minutes on 2 idle cores. t-SNE and UMAP run on fewer codes (the measure's name
 # says how many), umap-learn starts once, every row repeats less.
 QUICK = replace(
-    FULL, name="quick", scatter_frames=(8, 3), scatter_repeats=2, tsne_n=2_500, tsne_repeats=1,
+    FULL, name="quick", scatter_frames=(8, 3), scatter_repeats=2, tsne_n=2_500, tsne_repeats=2,
     umap_n=5_000, umap_reference_starts=1, knn_repeats=10, train_epochs=1, train_repeats=6,
     stall_seconds=4.0, stall_windows=2, stall_tsne_n=2_500, encode_n=2_000, encode_repeats=3,
     startup_repeats=2,
