@@ -66,7 +66,6 @@ def import_views_job(names: list[str]) -> Iterator[Progress]:
     configure_pyqtgraph()  # imports pyqtgraph: before any view module does
     ok, failed = [], []
     for i, name in enumerate(names):
-        yield Progress(step=i + 1, total=len(names) + 1, message="loading views")
         try:
             importlib.import_module(name)
             ok.append(name)
@@ -75,6 +74,9 @@ def import_views_job(names: list[str]) -> Iterator[Progress]:
                 failed.append((name, f"{type(err).__name__}: {err}"))
         except Exception as err:  # a broken view must not keep the app from starting
             failed.append((name, f"{type(err).__name__}: {err}"))
+        # the payload is every module imported so far, so a record the runner's rate limit
+        # drops loses nothing: the window creates each view as soon as its module is in
+        yield Progress(step=i + 1, total=len(names) + 1, message="loading views", payload=tuple(ok))
     return ok, failed
 
 
@@ -194,8 +196,7 @@ class MainWindow(QMainWindow):
             placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
             self.setCentralWidget(placeholder)
             self._view_loader = TaskRunner(self)
-            self._view_loader.partial.connect(
-                lambda tag, rec: self.jobs.update_job("views", rec.message, rec.fraction))
+            self._view_loader.partial.connect(self._on_views_partial)
             self._view_loader.done.connect(self._on_views_imported)
             self._view_loader.start(lambda: import_views_job(rest), tag="views")
         else:
@@ -252,7 +253,7 @@ class MainWindow(QMainWindow):
                     self.removeDockWidget(dock)
                     dock.deleteLater()
                     del self.docks[key]
-        if final and self.tabs.count() and self.centralWidget() is not self.tabs:
+        if self.tabs.count() and self.centralWidget() is not self.tabs:
             self.setCentralWidget(self.tabs)
             self.tabs.setCurrentIndex(0)
         self._size_docks()
@@ -273,10 +274,17 @@ class MainWindow(QMainWindow):
         widget._view_order = order
         self.tabs.insertTab(i, widget, mod.TITLE)
 
+    def _on_views_partial(self, tag, rec: Progress) -> None:
+        self.jobs.update_job("views", rec.message, rec.fraction)
+        self._add_views(self._not_created(rec.payload or ()), final=False)
+
+    def _not_created(self, names) -> list[ModuleType]:
+        return [sys.modules[n] for n in names if n in sys.modules and view_key(sys.modules[n]) not in self.views]
+
     def _on_views_imported(self, tag, result) -> None:
         ok, failed = result
         self.jobs.finish_job("views")
-        self._add_views([sys.modules[n] for n in ok], final=True)
+        self._add_views(self._not_created(ok), final=True)
         for name, message in failed:
             self.show_error(f"The {name.rsplit('.', 1)[-1]} view could not be loaded ({message}).")
         self._view_loader = None
