@@ -157,3 +157,24 @@ def test_shift_images_moves_content():
     out = shift_images(np.repeat(img, 50, 0), 2, rng)
     ys, xs = np.nonzero(out[:, 0].sum(0))
     assert out.sum() == 50 and set(ys) <= set(range(2, 7)) and len(set(ys)) > 1 and len(set(xs)) > 1
+
+
+def test_a_pair_model_trains_on_a_folder_of_sequences(tmp_path):
+    """Consecutive frames (natural order) of each class folder are the pairs of a gated AE."""
+    from PIL import Image
+
+    from explorer.core.progress import run_to_end
+    from explorer.data import load_data
+    from explorer.training.engine import TrainConfig, train
+
+    rng = np.random.default_rng(0)
+    for s in range(3):
+        (tmp_path / f"seq{s}").mkdir()
+        base = rng.random((20, 20))
+        for t in range(11):  # frame10 sorts after frame9
+            img = (np.roll(base, t, axis=1)[:13, :13] * 255).astype(np.uint8)
+            Image.fromarray(img).save(tmp_path / f"seq{s}" / f"frame{t}.png")
+    data = load_data(str(tmp_path))
+    result = run_to_end(train(TrainConfig(model="gae", epochs=1, val_fraction=0.0), data))
+    assert result.summary["train_items"] == 3 * 10
+    assert np.isfinite(result.summary["loss"])
