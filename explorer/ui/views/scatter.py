@@ -195,6 +195,7 @@ class View(QWidget):
         self.search_edit = QLineEdit()
         self.search_edit.setPlaceholderText("Find class…")
         self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.setMinimumWidth(110)
         self.search_edit.setMaximumWidth(160)
         self.colour_combo = QComboBox()
         self.colour_combo.addItems(["Colour: class", "Colour: faithfulness"])
