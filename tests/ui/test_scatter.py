@@ -158,7 +158,7 @@ def test_live_probe_frames_glide_and_scrub(view, qtbot):
     assert view.sides[0].tag[0] == "pixels" and len(xy) == 100
 
 
-def test_compare_shows_a_second_model_with_the_same_selection(view, qtbot):
+def test_compare_shows_a_second_model_with_the_same_selection(view, qtbot, tmp_path):
     ws = view.ctx.workspace
     ws.set_codes("half", ws.codes["pixels"][:, :32])
     view.compare_check.setChecked(True)
@@ -168,6 +168,11 @@ def test_compare_shows_a_second_model_with_the_same_selection(view, qtbot):
     ws.set_selection([5, 6, 7])
     assert len(view.sides[1].panel.ring.data) == 3 and len(view.sides[0].panel.ring.data) == 3
     assert view.faith_label.text().count("|") == 1
+    view.export_plot(str(tmp_path / "both.png"))
+    from PySide6.QtGui import QImage
+
+    both = QImage(str(tmp_path / "both.png"))
+    assert both.width() >= view.sides[0].panel.width() + view.sides[1].panel.width()
 
 
 def test_exports(view, tmp_path):

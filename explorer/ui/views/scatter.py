@@ -140,7 +140,8 @@ class View(QWidget):
         q.query_changed.connect(self._on_query_changed)
         q.probe_changed.connect(self._on_probe_changed)
         self._on_dataset_changed()
-        warm_up_umap_in_background()
+        # a few seconds after start-up, so the warm-up does not compete with opening the app
+        QTimer.singleShot(3000, warm_up_umap_in_background)
 
     # ---- construction -------------------------------------------------------------------
     def _build(self) -> None:
@@ -224,7 +225,7 @@ class View(QWidget):
             tools.addWidget(w)
 
         self.sides = []
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter = self.splitter = QSplitter(Qt.Orientation.Horizontal)
         for _ in range(2):
             panel = ScatterPanel()
             runner = TaskRunner(self)
@@ -698,12 +699,16 @@ class View(QWidget):
             self.ctx.show_error(f"Could not save: {err}")
 
     def export_plot(self, path: str) -> None:
-        """The (first) plot as PNG (pyqtgraph's exporter) or SVG, by the file's extension;
-        written atomically. SVG goes through QSvgGenerator: pyqtgraph's SVG exporter cannot read
+        """The plot as PNG (pyqtgraph's exporter; both plots when comparing) or SVG (the first
+        plot), by the file's extension; written atomically. SVG goes through QSvgGenerator: pyqtgraph's SVG exporter cannot read
         the path data this Qt writes (ValueError in its correctCoordinates)."""
         item = self.panel.plot_item
         if path.lower().endswith(".svg"):
             atomic_write(path, lambda tmp: _write_svg(item, tmp))
+            return
+        if self.sides[1].panel.isVisible():  # compare: both plots side by side, as on screen
+            pix = self.splitter.grab()
+            atomic_write(path, lambda tmp: pix.save(tmp, "PNG") or _raise(OSError(f"could not write {path}")))
             return
         import pyqtgraph.exporters as exporters
 
@@ -753,6 +758,10 @@ class View(QWidget):
 
 
 METHODS_KEYS = [(key, label) for label, key in METHODS]
+
+
+def _raise(err: Exception):
+    raise err
 
 
 def _write_svg(item, path: str) -> None:
