@@ -259,6 +259,9 @@ class View(QWidget):
         lay.addLayout(body, 1)
 
         self.model_combo.currentIndexChanged.connect(lambda *_: self._params_changed())
+        # until the user picks a model here, follow the app's current model once its codes arrive
+        self._model_picked = False
+        self.model_combo.activated.connect(lambda *_: setattr(self, "_model_picked", True))
         self.method_combo.currentIndexChanged.connect(lambda *_: self._params_changed())
         self.seed_spin.valueChanged.connect(lambda *_: self._params_changed())
         self.perplexity_spin.valueChanged.connect(lambda *_: self._params_changed())
@@ -363,6 +366,8 @@ class View(QWidget):
         names = list(self.ws.codes)
         for combo, prefer in ((self.model_combo, self.ws.current_model), (self.compare_combo, None)):
             current = combo.currentText() or prefer
+            if combo is self.model_combo and not self._model_picked and prefer in names:
+                current = prefer
             combo.blockSignals(True)
             combo.clear()
             combo.addItems(names)
