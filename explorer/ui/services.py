@@ -195,8 +195,8 @@ class LoadService(QObject):
     def load_models(self, specs: list[str]) -> None:
         """Load model files (or 'pixels', 'pca') in the background and add them to the workspace."""
         self._model_queue.extend(os.fspath(s) for s in specs)
-        if not self._models.is_running():
-            self._next_models()
+        if not self._models.is_running() and not self._data.is_running():
+            self._next_models()  # (else once the data set is in: 'pca' is fitted on it)
 
     def shutdown(self) -> None:
         self._data.shutdown()
@@ -225,11 +225,15 @@ class LoadService(QObject):
         if self.settings is not None:
             self.settings.add_recent_data(spec)
         self.data_loaded.emit(spec)
+        if not self._models.is_running():
+            self._next_models()
 
     def _on_data_failed(self, spec: str, message: str) -> None:
         self.job_finished.emit("data")
         self.data_failed.emit(spec, message)
         self.ctx.show_error(message)
+        if not self._models.is_running():
+            self._next_models()
 
     def _on_models_done(self, tag, results) -> None:
         self.job_finished.emit("models")

@@ -183,3 +183,11 @@ def test_snapshot_writes_pictures(qtbot, tmp_path, monkeypatch):
     assert img.width() >= 800 and img.height() >= 500
     colours = {img.pixel(x, y) for x in range(0, img.width(), 7) for y in range(0, img.height(), 7)}
     assert len(colours) > 20  # thumbnails and text, not an empty frame
+
+
+def test_pca_given_with_the_data_is_fitted_on_it(qtbot, window):
+    window.start_loading("sample:digits", ["pca"])
+    qtbot.waitUntil(lambda: any(n.startswith("pca") for n in window.ctx.workspace.models), timeout=30000)
+    name = next(n for n in window.ctx.workspace.models if n.startswith("pca"))
+    qtbot.waitUntil(lambda: name in window.ctx.workspace.codes, timeout=30000)
+    assert window.ctx.workspace.codes[name].shape[0] == 1797 and window.last_error is None
