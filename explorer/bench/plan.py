@@ -41,7 +41,7 @@ QUICK = replace(
 TINY = replace(
     FULL, name="tiny", scatter_sizes=(2_000, 5_000), scatter_frames=(2, 2), scatter_repeats=1,
     tsne_n=300, tsne_repeats=1, umap_n=300, knn_n=5_000, knn_d=8, knn_repeats=3,
-    train_data="sample:digits", train_epochs=1, train_repeats=1, stall_seconds=0.5, stall_windows=1, stall_tsne_n=200,
-    encode_n=200, encode_repeats=1, startup_repeats=1,
+    train_data="sample:digits", train_epochs=1, train_repeats=1, stall_seconds=0.5, stall_windows=1,
+    stall_tsne_n=200, encode_n=200, encode_repeats=1, startup_repeats=1,
 )
 PLANS = {"full": FULL, "quick": QUICK, "tiny": TINY}
