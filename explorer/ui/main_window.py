@@ -21,9 +21,11 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QProgressBar,
+    QScrollArea,
     QTabWidget,
     QToolBar,
     QWidget,
@@ -249,7 +251,7 @@ class MainWindow(QMainWindow):
             for key, dock in list(self.docks.items()):
                 if self.dockWidgetArea(dock) == Qt.DockWidgetArea.LeftDockWidgetArea:
                     widget = dock.widget()
-                    self.tabs.addTab(widget, dock.windowTitle())
+                    self.tabs.addTab(_scrolling(widget), dock.windowTitle())
                     self.removeDockWidget(dock)
                     dock.deleteLater()
                     del self.docks[key]
@@ -271,8 +273,27 @@ class MainWindow(QMainWindow):
         i = 0
         while i < self.tabs.count() and getattr(self.tabs.widget(i), "_view_order", 0) <= order:
             i += 1
-        widget._view_order = order
-        self.tabs.insertTab(i, widget, mod.TITLE)
+        page = _scrolling(widget)
+        page._view_order = order
+        self.tabs.insertTab(i, page, mod.TITLE)
+
+    def tab_index(self, view: QWidget) -> int:
+        """The tab showing ``view`` (a view widget, as in ``self.views``), or -1."""
+        for i in range(self.tabs.count()):
+            page = self.tabs.widget(i)
+            if page is view or (isinstance(page, QScrollArea) and page.widget() is view):
+                return i
+        return -1
+
+    def show_view(self, key: str) -> None:
+        """Bring view ``key`` (e.g. "scatter") to the front."""
+        view = self.views.get(key)
+        i = self.tab_index(view) if view is not None else -1
+        if i >= 0:
+            self.tabs.setCurrentIndex(i)
+        elif key in self.docks:
+            self.docks[key].show()
+            self.docks[key].raise_()
 
     def _on_views_partial(self, tag, rec: Progress) -> None:
         self.jobs.update_job("views", rec.message, rec.fraction)
@@ -395,6 +416,8 @@ class MainWindow(QMainWindow):
 
     def export_view_dialog(self) -> None:
         widget = self.tabs.currentWidget() if self.tabs.count() else None
+        if isinstance(widget, QScrollArea):
+            widget = widget.widget()
         if widget is None:
             return
         path, _ = QFileDialog.getSaveFileName(self, "Export view", "view.png", "PNG (*.png)")
@@ -529,6 +552,16 @@ class MainWindow(QMainWindow):
 
         shutdown_services(self.ctx)
         super().closeEvent(event)
+
+
+def _scrolling(view: QWidget) -> QScrollArea:
+    """``view`` in a frameless scroll area: it fills the tab, and scrolls instead of forcing the
+    window taller than the screen when its minimum size is large (a 768-pixel-high laptop)."""
+    area = QScrollArea()
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidgetResizable(True)
+    area.setWidget(view)
+    return area
 
 
 def _local_paths(md) -> list[str]:

@@ -135,7 +135,7 @@ def snapshot_training_dialog(win, path: str, epochs: int, timeout_s: float,
 
 
 def _show_view(win, view) -> None:
-    i = win.tabs.indexOf(view)
+    i = win.tab_index(view)
     if i >= 0:
         win.tabs.setCurrentIndex(i)
     QApplication.instance().processEvents()
