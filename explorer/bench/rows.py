@@ -21,7 +21,8 @@ import numpy as np
 from explorer.bench.codes import DESCRIPTION, mnist_codes
 from explorer.bench.plan import Plan
 from explorer.bench.table import Row
-from explorer.bench.umap_child import find_projection_job, run_job
+from explorer.bench.umap_child import find_projection_job
+from explorer.core.progress import run_to_end
 
 
 def _order(repeats: int) -> list[bool]:
@@ -65,7 +66,7 @@ def tsne_rows(plan: Plan, seed: int = 0) -> list[Row]:
     for is_ours in _order(plan.tsne_repeats):
         t0 = time.perf_counter()
         if is_ours:
-            layout = run_job(job(codes, seed=seed))
+            layout = run_to_end(job(codes, seed=seed))
             ours_t.append(time.perf_counter() - t0)
             ours_acc.append(knn_accuracy(np.asarray(layout), labels))
         else:
@@ -205,7 +206,6 @@ def _tiny_model(folder: str) -> str:
 
 def encode_rows(plan: Plan) -> list[Row]:
     """Images per second through each default model (``sample_data/models``), pixels beside it."""
-    from explorer.core.imageset import ImageSet  # noqa: F401  (the encoders take float images)
     from explorer.models import load_encoder
 
     files = default_model_files()

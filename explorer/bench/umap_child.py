@@ -27,15 +27,6 @@ def find_projection_job(method: str):
     return lambda codes, seed=0: project_job(codes, method, seed=seed)
 
 
-def run_job(gen):
-    """Drive a progress generator to its end; return its value."""
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
-
-
 def main(argv: list[str]) -> int:
     started = time.perf_counter()
     mode, path = argv[0], argv[1]
@@ -52,7 +43,9 @@ def main(argv: list[str]) -> int:
         if job is None:
             print(json.dumps({"missing": "explorer.projection offers no umap method yet"}))
             return 3
-        layout = run_job(job(codes, seed=seed))
+        from explorer.core.progress import run_to_end
+
+        layout = run_to_end(job(codes, seed=seed))
     layout = np.asarray(layout)
     print(json.dumps({"shape": list(layout.shape), "seconds": time.perf_counter() - started,
                       "finite": bool(np.isfinite(layout).all())}))
