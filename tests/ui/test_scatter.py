@@ -220,3 +220,15 @@ def test_large_sets_are_rasterised_and_still_picked(qtbot):
     np.testing.assert_array_equal(ctx.workspace.selection, np.flatnonzero(xy[:, 1] <= 0.0))
     row = _isolated_row(xy[:2000])
     assert v.panel.pick(float(xy[row, 0]), float(xy[row, 1])) is not None
+
+
+def test_follows_the_current_model_when_its_codes_arrive_after_pixels(view, qtbot):
+    ws = view.ctx.workspace
+    ws.add_model("enc", object())  # the app's current model; its codes come later than pixels'
+    assert ws.current_model == "enc"
+    codes = np.random.default_rng(0).normal(size=(300, 5)).astype(np.float32)
+    ws.set_codes("enc", codes)
+    qtbot.waitUntil(lambda: ("enc", "pca") in ws.layouts and not view.busy(), timeout=20000)
+    assert view.model_combo.currentText() == "enc"
+    assert view.sides[0].model == "enc"
+    np.testing.assert_array_equal(view.sides[0].layout, ws.layouts[("enc", "pca")])

@@ -333,12 +333,13 @@ class View(QWidget):
         self._params_changed()
 
     def _on_models_changed(self) -> None:
-        self._fill_models()
+        if self._fill_models():
+            self._params_changed()
 
     def _on_codes_changed(self, model: str) -> None:
         self._codes_version[model] = self._codes_version.get(model, 0) + 1
-        self._fill_models()
-        if model in (self.sides[0].model, self.sides[1].model) or self.sides[0].model is None:
+        switched = self._fill_models()
+        if switched or model in (self.sides[0].model, self.sides[1].model) or self.sides[0].model is None:
             self._params_changed()
 
     def _on_selection_changed(self) -> None:
@@ -362,7 +363,9 @@ class View(QWidget):
             self._params_changed()
 
     # ---- models and parameters ----------------------------------------------------------
-    def _fill_models(self) -> None:
+    def _fill_models(self) -> bool:
+        """Refill the model boxes; True when the chosen models changed (the plot must follow)."""
+        before = (self.model_combo.currentText(), self.compare_combo.currentText())
         names = list(self.ws.codes)
         for combo, prefer in ((self.model_combo, self.ws.current_model), (self.compare_combo, None)):
             current = combo.currentText() or prefer
@@ -378,6 +381,7 @@ class View(QWidget):
             if combo is self.compare_combo and combo.currentText() == self.model_combo.currentText() and len(names) > 1:
                 combo.setCurrentIndex(1 if combo.currentIndex() == 0 else 0)
             combo.blockSignals(False)
+        return (self.model_combo.currentText(), self.compare_combo.currentText()) != before
 
     def _update_param_widgets(self) -> None:
         m = self.method()
