@@ -64,6 +64,16 @@ class Workspace:
             self.current_model = name
         self.events.emit("models")
 
+    def models_for_dataset(self) -> list[str]:
+        """Names of the loaded models that can encode the open data set: those whose input shape
+        is the data set's, or that take any shape (a 13x13 gated AE is no use on 28x28 digits)."""
+        shape = None if self.dataset is None else self.dataset.shape
+        return [
+            name for name, enc in self.models.items()
+            if getattr(enc, "input_shape", None) is None or shape is None
+            or tuple(enc.input_shape) == tuple(shape)
+        ]
+
     def remove_model(self, name: str) -> None:
         self.models.pop(name, None)
         self.codes.pop(name, None)

@@ -276,7 +276,7 @@ class View(QWidget):
         self._on_query_changed()
 
     def _available(self) -> list[str]:
-        names = list(self.ws.models)
+        names = self.ws.models_for_dataset()
         return names + [n for n in self.ws.codes if n not in names]
 
     def _on_models_changed(self) -> None:

@@ -176,7 +176,7 @@ class View(QWidget):
         return self.metric_combo.currentText() or "l2"
 
     def _on_models_changed(self) -> None:
-        names = list(self.ws.models)
+        names = self.ws.models_for_dataset()
         for combo, extra in ((self.model_combo, []), (self.compare_combo, [NONE])):
             keep = combo.currentText()
             combo.blockSignals(True)
@@ -204,7 +204,7 @@ class View(QWidget):
         self.slot_b.show_item(None)
         self.threshold = None
         self._threshold_key = None
-        self._on_choice_changed()
+        self._on_models_changed()  # which models fit depends on the data set's shape; rescores
 
     def _on_codes_changed(self, model: str) -> None:
         self._results = {k: v for k, v in self._results.items() if k[1] != model}

@@ -1,0 +1,38 @@
+"""The workspace: one shared state, its events, and which models fit the open data set."""
+
+import numpy as np
+
+from explorer.core.imageset import ImageSet
+from explorer.core.workspace import Workspace
+
+
+class _Enc:
+    def __init__(self, shape):
+        self.input_shape = shape
+
+
+def _set(n=4, shape=(1, 8, 8)):
+    return ImageSet(images=np.zeros((n, *shape), np.uint8), labels=np.arange(n) % 2, class_names=["a", "b"])
+
+
+def test_events_and_selection():
+    ws, seen = Workspace(), []
+    for ev in ("dataset", "selection", "query"):
+        ws.events.connect(ev, lambda ev=ev, **kw: seen.append(ev))
+    ws.set_dataset(_set())
+    ws.set_selection([3, 1, 3])
+    ws.set_selection([1, 3])  # no change: no event
+    ws.set_query(index=2)
+    assert seen == ["dataset", "selection", "query"]
+    np.testing.assert_array_equal(ws.selection, [1, 3])
+    assert ws.query_float_image().shape == (1, 8, 8)
+
+
+def test_models_for_dataset_leaves_out_models_of_another_input_shape():
+    ws = Workspace()
+    ws.add_model("pixels", _Enc(None))
+    ws.add_model("digits_ae", _Enc((1, 8, 8)))
+    ws.add_model("gae_13", _Enc((1, 13, 13)))
+    ws.set_dataset(_set())
+    assert ws.models_for_dataset() == ["pixels", "digits_ae"]
+    assert ws.current_model == "digits_ae"
