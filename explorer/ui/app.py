@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 
 from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication
@@ -79,14 +80,15 @@ def build_context():
 
 
 def create_main_window(data: str | None = None, models: list[str] | None = None, ctx=None,
-                       lazy_views: bool = True):
+                       lazy_views: bool = True, autosave: bool = False):
     """Build the main window and start loading ``data`` and ``models`` (defaults: the samples);
-    the views other than the data browser load in the background (``lazy_views``)."""
+    the views other than the data browser load in the background (``lazy_views``). ``autosave``:
+    keep the autosave session (only the interactive app does; snapshots and tests do not)."""
     from explorer.ui.main_window import MainWindow
     from explorer.ui.services import SAMPLE_DATA, default_model_specs
 
     ctx = ctx if ctx is not None else build_context()
-    win = MainWindow(ctx, lazy_views=lazy_views)
+    win = MainWindow(ctx, lazy_views=lazy_views, autosave=autosave)
     data = data or SAMPLE_DATA
     specs = list(models) if models else default_model_specs()
     if "pixels" not in specs:
@@ -98,8 +100,12 @@ def create_main_window(data: str | None = None, models: list[str] | None = None,
 def run_gui(data: str | None = None, models: list[str] | None = None) -> int:
     """Open the main window and run the event loop until it closes; returns the exit status."""
     app = ensure_app()
-    win = create_main_window(data, models)
+    autosave = not os.environ.get(NO_AUTOSAVE_ENV)
+    win = create_main_window(data, models, autosave=autosave)
+    previous_hook = install_excepthook(win)
     win.show()
+    if win.recovery_available:  # the last run crashed: offer its autosave (non-blocking)
+        QTimer.singleShot(0, win.offer_recovery)
     if os.environ.get("EXPLORER_EXIT_AFTER_SHOW"):  # startup timing: quit once the window is up
         def report_and_quit() -> None:
             age = _process_age_s()
@@ -111,7 +117,39 @@ def run_gui(data: str | None = None, models: list[str] | None = None) -> int:
     status = app.exec()
     if win.isVisible():  # quit without closing (e.g. from the session manager): stop the workers
         win.close()
+    sys.excepthook = previous_hook
     return status
+
+
+NO_AUTOSAVE_ENV = "EXPLORER_NO_AUTOSAVE"  # set: no autosave and no crash-recovery prompt
+
+
+def make_excepthook(win, stream=None):
+    """An excepthook that prints the traceback to stderr and shows one line in ``win``.
+
+    Qt calls slots from its event loop; an exception escaping one would otherwise only be printed,
+    and the user would see nothing. KeyboardInterrupt and SystemExit keep Python's behaviour."""
+
+    def hook(exc_type, exc, tb) -> None:
+        if issubclass(exc_type, (KeyboardInterrupt, SystemExit)):
+            sys.__excepthook__(exc_type, exc, tb)
+            return
+        traceback.print_exception(exc_type, exc, tb, file=stream or sys.stderr)
+        text = str(exc).strip().splitlines()
+        line = f"Unexpected error: {exc_type.__name__}" + (f": {text[0]}" if text else "")
+        try:
+            win.show_error(line + " (details on the console; the app keeps running).")
+        except Exception:  # the window is gone (e.g. during shutdown): the console has it
+            pass
+
+    return hook
+
+
+def install_excepthook(win):
+    """Route uncaught exceptions (e.g. in Qt slots) to ``win.show_error``; returns the old hook."""
+    previous = sys.excepthook
+    sys.excepthook = make_excepthook(win)
+    return previous
 
 
 def _process_age_s() -> float | None:

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from typing import Any, Iterator
 
 import numpy as np
-from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtCore import QObject, QSettings, QStandardPaths, Signal
 from PySide6.QtGui import QPixmap
 
 from explorer.core.encoder import encode_dataset
@@ -29,6 +29,16 @@ from explorer.ui.workers import TaskRunner
 
 SAMPLE_DATA = "sample:mnist"
 MAX_RECENT = 10
+STATE_DIR_ENV = "EXPLORER_STATE_DIR"
+
+
+def autosave_file() -> str:
+    """Where the GUI keeps its autosave session: ``$EXPLORER_STATE_DIR/autosave.session``, else
+    the per-user application data folder (QStandardPaths.AppDataLocation)."""
+    root = os.environ.get(STATE_DIR_ENV) or QStandardPaths.writableLocation(
+        QStandardPaths.StandardLocation.AppDataLocation
+    ) or os.path.join(os.path.expanduser("~"), ".relate-explorer")
+    return os.path.join(root, "autosave.session")
 
 
 def default_model_specs() -> list[str]:
@@ -168,6 +178,7 @@ class LoadService(QObject):
     data_loaded = Signal(str)  # spec
     data_failed = Signal(str, str)  # spec, message
     models_loaded = Signal(list)  # names added
+    models_idle = Signal()  # a batch of models finished (or failed) and none is queued
 
     def __init__(self, ctx: AppContext, settings: Settings | None = None, parent=None) -> None:
         super().__init__(parent)
@@ -182,6 +193,7 @@ class LoadService(QObject):
         self._models.done.connect(self._on_models_done)
         self._models.failed.connect(self._on_models_failed)
         self._model_queue: list[str] = []
+        self.model_specs: dict[str, str] = {}  # workspace name -> the spec it was loaded from
 
     def busy(self) -> bool:
         return self._data.is_running() or self._models.is_running() or bool(self._model_queue)
@@ -203,13 +215,14 @@ class LoadService(QObject):
         self._models.shutdown()
 
     # ----
-    def _next_models(self) -> None:
+    def _next_models(self) -> bool:
         specs, self._model_queue = self._model_queue, []
         if not specs:
-            return
+            return False
         data = self.ctx.workspace.dataset
         self.job_progress.emit("models", "loading models", -1.0)
         self._models.start(lambda: load_models_job(specs, data), tag=tuple(specs))
+        return True
 
     def _progress(self, key: str, rec: Progress) -> None:
         self.job_progress.emit(key, rec.message, rec.fraction if rec.total else -1.0)
@@ -243,17 +256,20 @@ class LoadService(QObject):
                 errors.append(err)
                 continue
             name = getattr(enc, "name", None) or _short(spec)
+            self.model_specs[name] = spec
             self.ctx.workspace.add_model(name, enc)
             added.append(name)
         self.models_loaded.emit(added)
         if errors:
             self.ctx.show_error("\n".join(errors))
-        self._next_models()
+        if not self._next_models():
+            self.models_idle.emit()
 
     def _on_models_failed(self, tag, message: str) -> None:
         self.job_finished.emit("models")
         self.ctx.show_error(message)
-        self._next_models()
+        if not self._next_models():
+            self.models_idle.emit()
 
 
 def _short(spec: str) -> str:
@@ -288,6 +304,7 @@ class CodeService(QObject):
         self._busy = False
         ctx.qws.dataset_changed.connect(self._on_dataset_changed)
         ctx.qws.models_changed.connect(self._on_models_changed)
+        ctx.qws.codes_changed.connect(self._on_codes_changed)
 
     @property
     def ws(self):
@@ -335,6 +352,13 @@ class CodeService(QObject):
                 self._runner.cancel()
                 self._job = None
         self._schedule()
+
+    def _on_codes_changed(self, name: str) -> None:
+        """Codes arrived from elsewhere (a restored session): stop encoding that model again."""
+        if self._job is not None and self._job[1] == name and name in self.ws.codes:
+            self._runner.cancel()
+            self._job = None
+            self._schedule()
 
     def _schedule(self) -> None:
         if self._job is None:
