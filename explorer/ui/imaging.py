@@ -32,3 +32,18 @@ def to_pixmap(image: np.ndarray, size: int) -> QPixmap:
     return QPixmap.fromImage(
         qimg.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio, mode)
     )
+
+
+def qimage_to_array(img: QImage, shape: tuple[int, int, int] | None) -> tuple[np.ndarray, str]:
+    """A dropped QImage as float32 (C, H, W), brought to ``shape`` when given."""
+    c = shape[0] if shape else (1 if img.isGrayscale() else 3)
+    h, w = (shape[1], shape[2]) if shape else (img.height(), img.width())
+    notes = []
+    if (img.width(), img.height()) != (w, h):
+        notes.append(f"{img.width()}×{img.height()} → {w}×{h}")
+        img = img.scaled(w, h, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    img = img.convertToFormat(QImage.Format.Format_Grayscale8 if c == 1 else QImage.Format.Format_RGB888)
+    stride = img.bytesPerLine()
+    raw = np.frombuffer(img.constBits(), dtype=np.uint8, count=stride * h).reshape(h, stride)
+    arr = raw[:, : w * c].reshape(h, w, c).transpose(2, 0, 1).astype(np.float32) / np.float32(255)
+    return np.ascontiguousarray(arr), ", ".join(notes)

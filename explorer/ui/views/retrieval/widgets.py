@@ -3,8 +3,6 @@ the result columns and the metrics panel."""
 
 from __future__ import annotations
 
-import os
-import warnings
 
 import numpy as np
 from PySide6.QtCore import QByteArray, QMimeData, QPointF, QSize, Qt, Signal
@@ -25,14 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.core.errors import DataError
+from explorer.data.image_file import read_image_file
+from explorer.ui.imaging import qimage_to_array  # noqa: F401 (re-exported for the view)
 
 MIME_INDEX = "application/x-explorer-index"  # what the data grid drags: comma-separated indices
 NONE = "(none)"
 INDEX_ROLE = Qt.ItemDataRole.UserRole
 GOOD, BAD, NEUTRAL = QColor("#2e9d4f"), QColor("#d0342c"), QColor("#9a9a9a")
 THUMB, QUERY_THUMB = 64, 112
-MAX_QUERY_PIXELS = 64_000_000  # a dropped file above this is refused, not decoded (Pillow bombs)
 METRIC_COLUMNS = [("precision_at_1", "P@1"), ("r_precision", "R-prec"), ("map_at_r", "MAP@R"),
                   ("map", "mAP"), ("knn_accuracy", "k-NN acc")]
 
@@ -43,52 +41,7 @@ def load_query_image(path: str, shape: tuple[int, int, int]) -> tuple[np.ndarray
 
     Returns the image and a note saying how it was converted or resized ("" when it fit as is).
     """
-    from PIL import Image, UnidentifiedImageError
-
-    c, h, w = shape
-    if c not in (1, 3):
-        raise DataError(f"Cannot turn an image file into a {c}-channel query.")
-    name = os.path.basename(path)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(path)
-        with im:
-            im.draft("L" if c == 1 else "RGB", (w, h))  # JPEG: decode at a reduced scale
-            if im.width * im.height > MAX_QUERY_PIXELS:
-                raise DataError(f"{name} is too large ({im.width}×{im.height} pixels); "
-                                "scale it down before using it as a query.")
-            im.load()
-            notes = []
-            mode = "L" if c == 1 else "RGB"
-            if im.mode != mode:
-                notes.append(f"converted {im.mode} to {'grey' if c == 1 else 'RGB'}")
-                im = im.convert(mode)
-            if im.size != (w, h):
-                notes.append(f"resized {im.width}×{im.height} to {w}×{h}")
-                im = im.resize((w, h), Image.Resampling.BILINEAR)
-            arr = np.asarray(im, dtype=np.float32) / np.float32(255)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise DataError(f"{name} is too large to open safely; scale it down before using it as a query.") from None
-    except (OSError, UnidentifiedImageError, ValueError) as err:
-        raise DataError(f"Could not read {name} as an image ({err}).") from None
-    arr = arr[None] if c == 1 else np.transpose(arr, (2, 0, 1))
-    return np.ascontiguousarray(arr, dtype=np.float32), ", ".join(notes)
-
-
-def qimage_to_array(img: QImage, shape: tuple[int, int, int]) -> tuple[np.ndarray, str]:
-    """A dropped QImage as a float32 (C, H, W) query of ``shape`` (converted / resized as needed)."""
-    c, h, w = shape
-    notes = []
-    if (img.width(), img.height()) != (w, h):
-        notes.append(f"resized {img.width()}×{img.height()} to {w}×{h}")
-        img = img.scaled(w, h, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
-    fmt = QImage.Format.Format_Grayscale8 if c == 1 else QImage.Format.Format_RGB888
-    img = img.convertToFormat(fmt)
-    stride = img.bytesPerLine()
-    raw = np.frombuffer(img.constBits(), dtype=np.uint8, count=stride * h).reshape(h, stride)
-    arr = raw[:, : w * c].reshape(h, w, c).transpose(2, 0, 1).astype(np.float32) / np.float32(255)
-    return np.ascontiguousarray(arr), ", ".join(notes)
+    return read_image_file(path, shape)
 
 
 # ---- painting ---------------------------------------------------------------------------------------
