@@ -147,6 +147,9 @@ class View(QWidget):
     def _build(self) -> None:
         self.model_combo = QComboBox()
         self.model_combo.setToolTip("Whose codes to lay out")
+        # model names like "siamese (mnist[0:2500])" must stay readable
+        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.model_combo.setMinimumContentsLength(14)
         self.method_combo = QComboBox()
         for label, key in METHODS:
             self.method_combo.addItem(label, key)
@@ -163,6 +166,8 @@ class View(QWidget):
         self.neighbours_spin.setPrefix("neighbours ")
         self.compare_check = QCheckBox("Compare with")
         self.compare_combo = QComboBox()
+        self.compare_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.compare_combo.setMinimumContentsLength(14)
         self.compare_combo.setEnabled(False)
         self.faith_label = QLabel("10-NN kept: –")
         self.faith_label.setMinimumWidth(self.faith_label.fontMetrics().horizontalAdvance("10-NN kept: 0.00 | 0.00") + 8)
@@ -244,7 +249,7 @@ class View(QWidget):
             self.sides.append(side)
         self.sides[1].panel.hide()
         self.legend = QListWidget()
-        self.legend.setMaximumWidth(170)
+        self.legend.setMaximumWidth(120)
         self.legend.setToolTip("Click a class to hide or show it")
         self.legend.itemChanged.connect(self._on_legend_changed)
         self.legend.itemClicked.connect(self._on_legend_clicked)
