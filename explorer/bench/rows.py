@@ -62,8 +62,10 @@ def tsne_rows(plan: Plan, seed: int = 0) -> list[Row]:
     codes, labels = mnist_codes(n)
     # warm-up, shared by both sides (same library): imports, and whatever compiles on first use
     TSNE(n_iter=5, early_exaggeration_iter=5, random_state=seed).fit(codes[:min(n, 200)])
-    ours_t, ref_t, ours_acc, ref_acc = [], [], [], []
+    ours_t, ref_t, ours_acc, ref_acc, threads = [], [], [], [], []
     for is_ours in _order(plan.tsne_repeats):
+        if is_ours:
+            threads.append(_tsne_threads())
         t0 = time.perf_counter()
         if is_ours:
             layout = run_to_end(job(codes, seed=seed))
@@ -78,13 +80,24 @@ def tsne_rows(plan: Plan, seed: int = 0) -> list[Row]:
     runs = lambda ts: ", ".join(f"{t:.1f}" for t in ts)  # noqa: E731
     note = (f"codes: {DESCRIPTION}; reference openTSNE.TSNE(random_state={seed}).fit (its default "
             f"n_jobs=1), ours project_job(codes, 'tsne'); runs (s): ours {runs(ours_t)}, "
-            f"reference {runs(ref_t)}")
+            f"reference {runs(ref_t)}"
+            + (f"; ours' openTSNE threads (its choice by load): {', '.join(map(str, threads))}"
+               if None not in threads else ""))
     return [
         Row(time_measure, ours, ref, "s", "ratio <= 1.05 (no slower, 5% noise)",
             _ratio_met(ours, ref, 1.05), True, note),
         Row(acc_measure, acc_o, acc_r, "", ">= reference - 0.01", acc_o >= acc_r - 0.01, False,
             "share of points whose 10 nearest layout neighbours vote their label"),
     ]
+
+
+def _tsne_threads() -> int | None:
+    """How many threads the projection engine's t-SNE would use now (it chooses by load)."""
+    try:
+        from explorer.projection.tsne import free_cores
+    except ImportError:
+        return None
+    return free_cores()
 
 
 # ---- UMAP -------------------------------------------------------------------------------------
