@@ -41,11 +41,17 @@ def autosave_file() -> str:
     return os.path.join(root, "autosave.session")
 
 
+# the bundled model the app opens on (the current model): the one whose codes show the most
+FIRST_MODEL = "siamese_mnist.safetensors"
+
+
 def default_model_specs() -> list[str]:
-    """``pixels`` and every bundled model file (``sample_data/models/*.safetensors``)."""
+    """``pixels`` and every bundled model file (``sample_data/models/*.safetensors``),
+    FIRST_MODEL first so it becomes the current model."""
     folder = sample_models_dir()
     files = sorted(
-        os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".safetensors")
+        (os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".safetensors")),
+        key=lambda path: (os.path.basename(path) != FIRST_MODEL, path),
     ) if folder and os.path.isdir(folder) else []
     return ["pixels", *files]
 

@@ -191,3 +191,13 @@ def test_pca_given_with_the_data_is_fitted_on_it(qtbot, window):
     name = next(n for n in window.ctx.workspace.models if n.startswith("pca"))
     qtbot.waitUntil(lambda: name in window.ctx.workspace.codes, timeout=30000)
     assert window.ctx.workspace.codes[name].shape[0] == 1797 and window.last_error is None
+
+
+def test_default_models_open_on_the_siamese():
+    import os
+
+    from explorer.ui.services import FIRST_MODEL, default_model_specs
+
+    specs = default_model_specs()
+    assert specs[0] == "pixels"
+    assert os.path.basename(specs[1]) == FIRST_MODEL  # the first model loaded becomes the current one
