@@ -24,6 +24,7 @@ import numpy as np
 
 from explorer.bench.plan import Plan
 from explorer.bench.table import Row
+from explorer.ui.scatter_bench import PlotFrames
 
 PLOT_SIZE = (800, 600)
 
@@ -67,7 +68,7 @@ def pan_zoom_ranges(xy: np.ndarray, frames: int) -> list[tuple[float, float, flo
     return out
 
 
-class PlainScatter:
+class PlainScatter(PlotFrames):
     """The reference: a PlotWidget with one ScatterPlotItem, a brush per point (pyqtgraph's
     fastest settings otherwise: pxMode, no outline)."""
 
@@ -87,14 +88,6 @@ class PlainScatter:
         self.widget.addItem(self.item)
         self.widget.show()
 
-    def frame(self, rect) -> None:
-        x0, x1, y0, y1 = rect
-        self.widget.getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
-        self.widget.grab()
-
-    def close(self) -> None:
-        self.widget.close()
-        self.widget.deleteLater()
 
 
 def _our_scatter(xy: np.ndarray, labels: np.ndarray):

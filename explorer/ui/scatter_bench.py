@@ -11,7 +11,22 @@ import time
 import numpy as np
 
 
-class _Renderer:
+class PlotFrames:
+    """A PlotWidget measured frame by frame: ``frame(rect)`` moves the view and renders it."""
+
+    widget = None  # a pyqtgraph PlotWidget, set by the subclass
+
+    def frame(self, rect) -> None:
+        x0, x1, y0, y1 = rect
+        self.widget.getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+        self.widget.grab()
+
+    def close(self) -> None:
+        self.widget.close()
+        self.widget.deleteLater()
+
+
+class _Renderer(PlotFrames):
     def __init__(self, xy: np.ndarray, labels: np.ndarray, size: tuple[int, int]) -> None:
         import pyqtgraph as pg
 
@@ -25,14 +40,6 @@ class _Renderer:
         self.cloud.set_points(xy, labels, class_palette(k))
         self.widget.show()
 
-    def frame(self, rect) -> None:
-        x0, x1, y0, y1 = rect
-        self.widget.getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
-        self.widget.grab()
-
-    def close(self) -> None:
-        self.widget.close()
-        self.widget.deleteLater()
 
 
 def make_renderer(xy: np.ndarray, labels: np.ndarray, size: tuple[int, int] = (800, 600)) -> _Renderer:
