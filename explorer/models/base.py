@@ -56,6 +56,12 @@ class TrainableModel(nn.Module):
         self.input_shape = tuple(int(s) for s in input_shape)
 
     # ---- what the engine calls ------------------------------------------------------------
+    @classmethod
+    def prepare_data(cls, data: ImageSet) -> ImageSet:
+        """The data set this model trains on, made from what the user opened (default: as is).
+        The gated autoencoder turns a folder of sequences into pairs of consecutive frames."""
+        return data
+
     def batches(
         self, data: ImageSet, batch_size: int, rng: np.random.Generator
     ) -> Iterator[dict[str, np.ndarray]]:

@@ -28,7 +28,7 @@ from torch import nn
 
 from explorer.core.imageset import ImageSet
 from explorer.models.base import TrainableModel, register
-from explorer.relational.pairs import image_pairs, quadruple_images
+from explorer.relational.pairs import as_pair_set, image_pairs, quadruple_images
 
 
 @dataclass
@@ -92,6 +92,13 @@ class GatedAutoencoder(TrainableModel):
     Config = GaeConfig
     needs_pairs = True
     defaults = {"epochs": 60, "batch_size": 100, "lr": 3e-3}
+
+    @classmethod
+    def prepare_data(cls, data: ImageSet) -> ImageSet:
+        """A folder of sequences trains on consecutive frames (natural order within each sub-folder)."""
+        if data.partners is None and data.format.startswith("folder"):
+            return as_pair_set(data)
+        return data
 
     def __init__(self, config: GaeConfig, input_shape: tuple[int, int, int]) -> None:
         super().__init__(config, input_shape)

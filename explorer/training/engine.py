@@ -153,11 +153,7 @@ def train(
     if cls.needs_labels and not data.has_labels:
         raise TrainingError(f"A '{cls.key}' model learns from class labels, and {label} has none; "
                             "open a labelled data set (a folder with one sub-folder per class).")
-    if cls.needs_pairs and data.partners is None and data.format.startswith("folder"):
-        # a folder of sequences: consecutive frames (natural order) of each sub-folder make the pairs
-        from explorer.relational.pairs import as_pair_set
-
-        data = as_pair_set(data)
+    data = cls.prepare_data(data)  # e.g. a folder of sequences -> pairs of frames for a gated AE
     if cls.needs_pairs and data.partners is None:
         raise TrainingError(f"A '{cls.key}' model learns from image pairs, and {label} has none; "
                             "open a paired data set such as sample:shifts.")
