@@ -19,7 +19,7 @@ def drive(gen: Iterator[Progress], label: str = "", stream=None):
     stream = sys.stderr if stream is None else stream
     interactive = stream.isatty()
     start = time.perf_counter()
-    last_draw = 0.0
+    last_draw = 0.0 if interactive else start  # a log gets a line every 5 s, not one per short job
     rec: Progress | None = None
     while True:
         try:
