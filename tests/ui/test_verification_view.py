@@ -204,3 +204,36 @@ def test_sixteen_bit_and_damaged_files(view, tmp_path):
     assert view.slots[1] is None and "damaged" in view.slot_b.caption.text()
     assert not view.load_file(1, str(tmp_path))  # a folder
     assert "folder" in view.slot_b.caption.text()
+
+
+def test_shows_the_current_model_against_pixels_until_the_user_picks(qtbot):
+    import numpy as np
+
+    from explorer.core.imageset import ImageSet
+    from explorer.ui.context import AppContext
+    from explorer.ui.views.verification import View
+
+    class Enc:
+        input_shape = None
+
+        def __init__(self, name):
+            self.name = name
+
+        def encode(self, images):
+            return images.reshape(len(images), -1)
+
+    ctx = AppContext.standalone()
+    ws = ctx.workspace
+    ws.set_dataset(ImageSet(images=np.zeros((6, 1, 4, 4), np.uint8), labels=np.arange(6) % 2,
+                            class_names=["a", "b"]))
+    view = View(ctx)
+    qtbot.addWidget(view)
+    ws.add_model("pixels", Enc("pixels"))
+    ws.add_model("siamese", Enc("siamese"))  # arrives later, and is the app's current model
+    assert ws.current_model == "siamese"
+    assert view.model_combo.currentText() == "siamese"
+    assert view.compare_combo.currentText() == "pixels"
+    view.compare_combo.setCurrentText("(none)")
+    view.compare_combo.activated.emit(0)  # the user chose no second model: it stays so
+    ws.add_model("other", Enc("other"))
+    assert view.compare_combo.currentText() == "(none)"

@@ -96,6 +96,10 @@ class View(QWidget):
 
         self.model_combo = QComboBox(toolTip="The model that scores pairs")
         self.compare_combo = QComboBox(toolTip="A second model whose ROC is drawn on the same plot")
+        # until the user picks, the panel shows the app's current model against pixels
+        self._picked = {self.model_combo: False, self.compare_combo: False}
+        for combo in self._picked:
+            combo.activated.connect(lambda *_, c=combo: self._picked.__setitem__(c, True))
         self.metric_combo = QComboBox(toolTip="Distance between codes (encoders only)")
         self.metric_combo.addItems(["l2", "cosine"])
         for combo in (self.model_combo, self.compare_combo):
@@ -185,12 +189,18 @@ class View(QWidget):
             if keep in extra + names:
                 combo.setCurrentText(keep)
             combo.blockSignals(False)
-        if self.model_combo.currentText() not in names and names:
-            pick = self.ws.current_model if self.ws.current_model in names else names[0]
-            self.model_combo.setCurrentText(pick)
-        if self.compare_combo.currentText() in (NONE, "") and len(names) > 1:
-            other = [n for n in names if n != self.model_combo.currentText()]
+        current = self.ws.current_model
+        if names and (self.model_combo.currentText() not in names
+                      or (not self._picked[self.model_combo] and current in names)):
+            self.model_combo.blockSignals(True)
+            self.model_combo.setCurrentText(current if current in names else names[0])
+            self.model_combo.blockSignals(False)
+        other = [n for n in names if n != self.model_combo.currentText()]
+        if other and (not self._picked[self.compare_combo]
+                      or self.compare_combo.currentText() in ("", self.model_combo.currentText())):
+            self.compare_combo.blockSignals(True)
             self.compare_combo.setCurrentText("pixels" if "pixels" in other else other[0])
+            self.compare_combo.blockSignals(False)
         ids = {n: id(e) for n, e in self.ws.models.items()}  # results of a replaced encoder are stale
         self._results = {k: v for k, v in self._results.items() if ids.get(k[1]) == k[2]}
         self._on_choice_changed()
