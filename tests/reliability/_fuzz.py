@@ -7,6 +7,20 @@ from hypothesis import HealthCheck, settings
 
 from explorer.core.errors import ExplorerError
 
+
+def mutate(data: bytes, how: str, at: int, byte: int) -> bytes:
+    """``data`` truncated at, flipped at, or with 7 bytes inserted at ``at`` ("none": as is)."""
+    if not data:
+        return data
+    at %= len(data)
+    if how == "truncate":
+        return data[:at]
+    if how == "flip":
+        return data[:at] + bytes([data[at] ^ (byte or 1)]) + data[at + 1 :]
+    if how == "insert":
+        return data[:at] + bytes([byte]) * 7 + data[at:]
+    return data
+
 # at least 200 generated cases per reader, repeatable (derandomize), no per-example deadline
 FUZZ = settings(
     max_examples=200,

@@ -21,7 +21,7 @@ from PIL import Image
 from explorer.core.errors import DataError, ExplorerError
 from explorer.data import load_data
 
-from ._fuzz import FUZZ, assert_sentence, assert_sound_imageset, record
+from ._fuzz import FUZZ, assert_sentence, assert_sound_imageset, mutate, record
 from ._limits import peak_memory, time_limit
 
 IDX_CODES = [0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E]
@@ -39,19 +39,6 @@ def _load(path: str, reader: str = "other"):
     assert_sound_imageset(ds)
     record(reader, "loaded" if not ds.skipped else "loaded, some files skipped")
     return ds
-
-
-def _mutate(data: bytes, how: str, at: int, byte: int) -> bytes:
-    if not data:
-        return data
-    at %= len(data)
-    if how == "truncate":
-        return data[:at]
-    if how == "flip":
-        return data[:at] + bytes([data[at] ^ (byte or 1)]) + data[at + 1 :]
-    if how == "insert":
-        return data[:at] + bytes([byte]) * 7 + data[at:]
-    return data
 
 
 mutation = st.tuples(st.sampled_from(["truncate", "flip", "insert", "none", "none", "none"]), st.integers(0, 10**6), st.integers(0, 255))
@@ -81,9 +68,9 @@ def idx_files(draw) -> bytes:
             dims = draw(st.lists(st.integers(0, 2**32 - 1), min_size=min(ndim, 6), max_size=min(ndim, 6)))
             payload = draw(st.binary(max_size=64))
         head = bytes([0, 0, code % 256, ndim % 256]) + struct.pack(f">{len(dims)}I", *dims)
-        body = _mutate(head + payload, *draw(mutation))
+        body = mutate(head + payload, *draw(mutation))
     if draw(st.booleans()):
-        body = _mutate(gzip.compress(body, mtime=0), *draw(mutation))
+        body = mutate(gzip.compress(body, mtime=0), *draw(mutation))
     return body
 
 
@@ -184,7 +171,7 @@ def npz_files(draw) -> bytes:
         np.savez(buf, **members) if draw(st.booleans()) else np.savez_compressed(buf, **members)
         if draw(st.booleans()):
             return buf.getvalue()
-    return _mutate(buf.getvalue(), *draw(mutation))
+    return mutate(buf.getvalue(), *draw(mutation))
 
 
 @FUZZ
@@ -293,7 +280,7 @@ def image_files(draw) -> tuple[str, bytes]:
         img.save(buf, format=fmt)
     except (OSError, ValueError, KeyError):  # this format cannot store this mode
         img.convert("RGB" if fmt in ("JPEG",) else "L").save(buf, format=fmt)
-    return ext, _mutate(buf.getvalue(), *draw(mutation))
+    return ext, mutate(buf.getvalue(), *draw(mutation))
 
 
 @FUZZ
@@ -423,7 +410,7 @@ def npy_files(draw) -> bytes:
         return b.getvalue() + draw(st.binary(max_size=32))
     b = io.BytesIO()
     np.save(b, draw(arrays(max_dims=3)), allow_pickle=True)
-    return _mutate(b.getvalue(), *draw(mutation))
+    return mutate(b.getvalue(), *draw(mutation))
 
 
 @FUZZ

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from explorer.core.errors import ExplorerError, ModelFileError
 
-from ._fuzz import FUZZ, assert_sentence, record
+from ._fuzz import FUZZ, assert_sentence, mutate, record
 from ._limits import time_limit
 
 torch = pytest.importorskip("torch")
@@ -32,19 +32,6 @@ from explorer.models.checkpoint import load as load_checkpoint  # noqa: E402
 @pytest.fixture
 def sound(sound_models):
     return sound_models
-
-
-def _mutate(data: bytes, how: str, at: int, byte: int) -> bytes:
-    if not data:
-        return data
-    at %= len(data)
-    if how == "truncate":
-        return data[:at]
-    if how == "flip":
-        return data[:at] + bytes([data[at] ^ (byte or 1)]) + data[at + 1 :]
-    if how == "insert":
-        return data[:at] + bytes([byte]) * 7 + data[at:]
-    return data
 
 
 mutation = st.tuples(st.sampled_from(["truncate", "flip", "insert", "none"]), st.integers(0, 10**7), st.integers(0, 255))
@@ -69,7 +56,7 @@ def archive_cases(draw, base: bytes) -> bytes:
     if kind == "member":
         new = draw(st.one_of(st.binary(max_size=48), st.sampled_from([b"", b"\x80\x02}q\x00.", b"{}", b"PK"])))
         return _swap_member(base, draw(st.integers(0, 100)), new)
-    return _mutate(base, *draw(mutation))
+    return mutate(base, *draw(mutation))
 
 
 def _run(reader: str, load, data: bytes, suffix: str) -> None:
@@ -97,7 +84,7 @@ def safetensors_cases(draw, good: bytes) -> bytes:
     if kind == "random":
         return draw(st.binary(max_size=64))
     if kind == "mutate":
-        return _mutate(good, *draw(mutation))
+        return mutate(good, *draw(mutation))
     if kind == "length":
         return struct.pack("<Q", draw(st.integers(0, 2**64 - 1))) + good[8:]
     names = sorted(k for k in header if k != "__metadata__")
@@ -156,7 +143,7 @@ def test_fuzz_pt2(sound, data):
 @given(data=st.data())
 def test_fuzz_onnx(sound, data):
     base = sound["onnx"]
-    body = data.draw(st.one_of(st.binary(max_size=64), mutation.map(lambda m: _mutate(base, *m))))
+    body = data.draw(st.one_of(st.binary(max_size=64), mutation.map(lambda m: mutate(base, *m))))
     _run("ONNX", safe_load.load_onnx_session, body, ".onnx")
 
 
@@ -227,7 +214,7 @@ def test_fuzz_load_encoder_and_encode(sound, data, ext, side):
 
     base = sound[EXT_KIND[ext]]
     body = data.draw(archive_cases(base)) if ext not in (".onnx", ".safetensors") else data.draw(
-        st.one_of(st.just(base), mutation.map(lambda m: _mutate(base, *m))))
+        st.one_of(st.just(base), mutation.map(lambda m: mutate(base, *m))))
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "model" + ext)
         with open(path, "wb") as f:

@@ -23,6 +23,19 @@ def _isolated_settings(tmp_path_factory, qapp):
 
 
 @pytest.fixture
+def digits_300():
+    """The first 300 of sklearn's 8x8 digits as a uint8 ImageSet (300, 1, 8, 8), as files would load."""
+    from sklearn.datasets import load_digits
+
+    from explorer.core.imageset import ImageSet
+
+    d = load_digits()
+    images = np.round(d.images[:300] * (255 / 16)).astype(np.uint8)[:, None]
+    return ImageSet(images=images, labels=d.target[:300], class_names=[str(k) for k in range(10)],
+                    name="digits")
+
+
+@pytest.fixture
 def digits_set():
     """sklearn's 8x8 digits as an ImageSet (1797 items, 10 classes, float32 in [0, 1])."""
     from sklearn.datasets import load_digits

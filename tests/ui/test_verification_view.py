@@ -27,11 +27,8 @@ class Projection:
 
 
 @pytest.fixture
-def view(qtbot):
-    d = load_digits()
-    images = (d.images[:300] * (255 / 16)).round().astype(np.uint8)[:, None]  # (300, 1, 8, 8)
-    data = ImageSet(images=images, labels=d.target[:300], class_names=[str(k) for k in range(10)],
-                    name="digits")
+def view(qtbot, digits_300):
+    data = digits_300
     ctx = AppContext.standalone()
     ws = ctx.workspace
     ws.set_dataset(data)
