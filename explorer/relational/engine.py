@@ -39,13 +39,8 @@ def infer_mappings(model, x: np.ndarray, y: np.ndarray, batch_size: int = 2048) 
     x, y = _check(model, x, "x"), _check(model, y, "y")
     if len(x) != len(y):
         raise ExplorerError(f"{len(x)} x images but {len(y)} y images: give one y per x.")
-    dev = _device(model)
-    out = [
-        model.mappings(torch.from_numpy(x[s : s + batch_size]).to(dev),
-                       torch.from_numpy(y[s : s + batch_size]).to(dev)).cpu().numpy()
-        for s in range(0, len(x), batch_size)
-    ]
-    return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 0), np.float32)
+    out = _batched(model.mappings, model, x, y, batch_size)
+    return out if out is not None else np.zeros((0, 0), np.float32)
 
 
 @torch.no_grad()
@@ -59,13 +54,18 @@ def apply_mappings(model, z: np.ndarray, x2: np.ndarray, batch_size: int = 2048)
         z = np.repeat(z, len(x2), axis=0)
     if len(z) != len(x2):
         raise ExplorerError(f"{len(z)} mappings for {len(x2)} x' images.")
+    out = _batched(model.apply, model, z, x2, batch_size)
+    return out if out is not None else np.zeros_like(x2)
+
+
+def _batched(fn, model, a: np.ndarray, b: np.ndarray, batch_size: int) -> np.ndarray | None:
+    """fn(a, b) over matching batches on the model's device, as one float32 array (None if empty)."""
     dev = _device(model)
     out = [
-        model.apply(torch.from_numpy(z[s : s + batch_size]).to(dev),
-                    torch.from_numpy(x2[s : s + batch_size]).to(dev)).cpu().numpy()
-        for s in range(0, len(x2), batch_size)
+        fn(torch.from_numpy(a[s : s + batch_size]).to(dev), torch.from_numpy(b[s : s + batch_size]).to(dev)).cpu().numpy()
+        for s in range(0, len(a), batch_size)
     ]
-    return np.concatenate(out).astype(np.float32) if out else np.zeros_like(x2)
+    return np.concatenate(out).astype(np.float32) if out else None
 
 
 def analogy(model, x: np.ndarray, y: np.ndarray, x2: np.ndarray) -> np.ndarray:

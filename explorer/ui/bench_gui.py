@@ -24,7 +24,7 @@ import numpy as np
 
 from explorer.bench.plan import Plan
 from explorer.bench.table import Row
-from explorer.ui.scatter_bench import PlotFrames
+from explorer.ui.scatter_bench import PlotFrames, make_renderer
 
 PLOT_SIZE = (800, 600)
 
@@ -90,32 +90,11 @@ class PlainScatter(PlotFrames):
 
 
 
-def _our_scatter(xy: np.ndarray, labels: np.ndarray):
-    """The scatter view's renderer behind the same ``frame(rect)`` / ``close()`` surface, or a
-    string saying why it is not there."""
-    try:
-        from explorer.ui import scatter_bench  # the scatter view's own bench adapter
-    except ImportError:
-        scatter_bench = None
-    if scatter_bench is not None and hasattr(scatter_bench, "make_renderer"):
-        return scatter_bench.make_renderer(xy, labels, PLOT_SIZE)
-    try:
-        import explorer.ui.views.scatter  # noqa: F401
-    except ImportError:
-        return "the scatter view (explorer/ui/views/scatter.py) is not there yet"
-    return "the scatter view offers no bench adapter (explorer.ui.scatter_bench.make_renderer)"
-
-
 def _empty_frame_ms(rects) -> float:
     """Median frame time of the same plot with no points: axes, grid and ``grab`` alone, the floor
     under both renderers on this machine."""
     empty = PlainScatter(np.zeros((0, 2), np.float32), np.zeros(0, np.int64))
-    empty.frame(rects[0])
-    times = []
-    for rect in rects:
-        t = time.perf_counter()
-        empty.frame(rect)
-        times.append(1e3 * (time.perf_counter() - t))
+    times = empty.frame_times_ms(rects)
     empty.close()
     return statistics.median(times)
 
@@ -144,32 +123,21 @@ def scatter_rows(plan: Plan) -> list[Row]:
         ref = PlainScatter(xy, labels)
         ref_setup = time.perf_counter() - t0
         t0 = time.perf_counter()
-        ours = _our_scatter(xy, labels)
+        ours = make_renderer(xy, labels, PLOT_SIZE)  # the scatter view's own renderer
         ours_setup = time.perf_counter() - t0
         app.processEvents()
         ours_t, ref_t = [], []
         note = f"median over {plan.scatter_repeats} x {frames} frames of {PLOT_SIZE[0]}x{PLOT_SIZE[1]} " \
-               f"(setRange + grab); set-up: reference {ref_setup:.2f} s" + \
-            ("" if isinstance(ours, str) else f", ours {ours_setup:.2f} s")
-        kinds = _order(plan.scatter_repeats) if not isinstance(ours, str) else [False] * plan.scatter_repeats
-        for is_ours in kinds:
-            subject = ours if is_ours else ref
-            subject.frame(rects[0])  # warm-up: caches, first paint
-            for rect in rects:
-                t = time.perf_counter()
-                subject.frame(rect)
-                (ours_t if is_ours else ref_t).append(1e3 * (time.perf_counter() - t))
+               f"(setRange + grab); set-up: reference {ref_setup:.2f} s, ours {ours_setup:.2f} s"
+        for is_ours in _order(plan.scatter_repeats):
+            (ours_t if is_ours else ref_t).extend((ours if is_ours else ref).frame_times_ms(rects))
             QApplication.processEvents()
         ref.close()
         note += f"; an empty plot takes {_empty_frame_ms(rects):.1f} ms a frame here" + _hover_note(n)
-        if isinstance(ours, str):
-            rows.append(Row(measure, None, statistics.median(ref_t), "ms", f"< {target_ms:g} ms", None,
-                            True, f"{ours}; {note}"))
-        else:
-            ours.close()
-            o = statistics.median(ours_t)
-            rows.append(Row(measure, o, statistics.median(ref_t), "ms", f"< {target_ms:g} ms",
-                            o < target_ms, True, note))
+        ours.close()
+        o = statistics.median(ours_t)
+        rows.append(Row(measure, o, statistics.median(ref_t), "ms", f"< {target_ms:g} ms",
+                        o < target_ms, True, note))
         del ref, ours
         app.processEvents()
     return rows
