@@ -15,7 +15,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QElapsedTimer, QMimeData, QPointF, Qt, QTimer, QUrl  # noqa: E402
 from PySide6.QtGui import QDropEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from . import _craft  # noqa: E402
 from .test_gui_input import _png_claiming, _real_bomb  # noqa: E402
@@ -40,17 +40,18 @@ def window(qtbot, tmp_path_factory, qapp):
     qtbot.addWidget(win)
     win.show()
     yield win
-    _close_boxes()
+    _close_boxes(win)
     win.close()
     shutdown_services(ctx)
 
 
-def _close_boxes() -> list[str]:
+def _close_boxes(window) -> list[str]:
+    """Close the error boxes ``window`` opened (its live children only); their texts."""
     texts = []
-    for w in QApplication.topLevelWidgets():
-        if w.objectName() == "errorBox" and w.isVisible():
-            texts.append(w.text())
-            w.close()
+    for box in window.findChildren(QMessageBox, "errorBox"):
+        if box.isVisible():
+            texts.append(box.text())
+            box.close()
     return texts
 
 
@@ -70,7 +71,7 @@ def _drop_and_expect_error(qtbot, window, path, signal) -> str:
     qtbot.waitUntil(lambda: window.last_error is not None, timeout=5000)
     message = window.last_error
     assert message and "Traceback" not in message and len(message.strip().splitlines()) == 1, message
-    assert _close_boxes()  # the user saw it
+    assert _close_boxes(window)  # the user saw it
     return message
 
 

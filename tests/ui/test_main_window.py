@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QMessageBox
 
 from explorer.ui.main_window import MainWindow, dataset_facts_text, load_view_modules
 from explorer.ui.views.browser import INDEX_ROLE
@@ -86,7 +86,7 @@ def test_a_failed_open_shows_an_error_and_keeps_the_data(qtbot, window, tmp_path
         window.open_data(str(tmp_path / "missing"))
     assert window.ctx.workspace.dataset is before
     assert window.last_error and "\n" not in window.last_error.strip()
-    boxes = [w for w in QApplication.topLevelWidgets() if w.objectName() == "errorBox" and w.isVisible()]
+    boxes = [b for b in window.findChildren(QMessageBox, "errorBox") if b.isVisible()]
     assert boxes
     for b in boxes:
         b.close()

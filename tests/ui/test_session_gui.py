@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QMessageBox
 
 import explorer.ui.main_window as mw
 from explorer.core import session as sessions
@@ -40,10 +40,14 @@ def fresh_ctx():
         shutdown_services(c)
 
 
-def _close_boxes():
-    for w in QApplication.topLevelWidgets():
-        if w.objectName() in ("errorBox", "recoveryBox") and w.isVisible():
-            w.close()
+def _close_boxes(*windows):
+    """Close the message boxes these windows opened. Only live children are touched: walking
+    QApplication.topLevelWidgets() can reach widgets of windows deleted by earlier tests, and
+    one CI run segfaulted there."""
+    for win in windows:
+        for box in win.findChildren(QMessageBox):
+            if box.isVisible():
+                box.close()
 
 
 def loaded_window(qtbot, ctx, autosave=False):
@@ -130,10 +134,10 @@ def test_crash_leaves_an_autosave_that_restores(qtbot, ctx, fresh_ctx, tmp_path)
     with qtbot.waitSignal(win2.session_restored, timeout=30000):
         restore_button.click()
     assert_same_state(ctx.workspace, ctx2.workspace)
+    _close_boxes(win, win2)
     win2.close()  # a normal close marks the autosave clean
     assert not sessions.needs_recovery(path)
     win.close()
-    _close_boxes()
 
 
 def test_a_corrupt_session_shows_a_message_and_keeps_the_state(qtbot, ctx, tmp_path):
@@ -154,7 +158,7 @@ def test_a_corrupt_session_shows_a_message_and_keeps_the_state(qtbot, ctx, tmp_p
     assert ws.dataset is before[0] and set(ws.codes) == set(before[1])
     np.testing.assert_array_equal(ws.selection, before[2])
     assert ws.query_index == before[3]
-    _close_boxes()
+    _close_boxes(win)
 
 
 def test_excepthook_routes_to_show_error(qtbot, ctx):
@@ -169,7 +173,7 @@ def test_excepthook_routes_to_show_error(qtbot, ctx):
     assert win.last_error.startswith("Unexpected error: ValueError: the widget had no rows")
     assert "second line" not in win.last_error
     assert "Traceback" in stream.getvalue() and "second line" in stream.getvalue()
-    _close_boxes()
+    _close_boxes(win)
 
 
 @pytest.mark.qt_no_exception_capture
@@ -190,4 +194,4 @@ def test_an_exception_in_a_slot_keeps_the_app_running(qtbot, ctx, capsys):
     assert win.last_error.startswith("Unexpected error: RuntimeError: slot failed")
     assert "slot failed" in capsys.readouterr().err
     assert win.isVisible()
-    _close_boxes()
+    _close_boxes(win)
