@@ -5,3 +5,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 # the scatter view warms UMAP's numba code in a background thread at start; not in tests
 os.environ.setdefault("EXPLORER_UMAP_WARMUP", "0")
+# the app's cache and config folders (renditions, codes, trusted models) go to one fresh temporary
+# folder per test run, never the user's real ones
+if "EXPLORER_CACHE_DIR" not in os.environ or "EXPLORER_CONFIG_DIR" not in os.environ:
+    import tempfile
+
+    _home = tempfile.mkdtemp(prefix="explorer-tests-")
+    os.environ.setdefault("EXPLORER_CACHE_DIR", os.path.join(_home, "cache"))
+    os.environ.setdefault("EXPLORER_CONFIG_DIR", os.path.join(_home, "config"))
