@@ -188,7 +188,7 @@ def train_setup(plan: Plan):
 
 def train_headless_seconds(data, config) -> float:
     """Wall time of one run driven as `explorer train` drives it (text progress bar)."""
-    from explorer.commands._common import drive
+    from explorer.core.progress import drive
     from explorer.training.engine import train
 
     t0 = time.perf_counter()
@@ -207,7 +207,7 @@ def default_model_files() -> list[str]:
 
 
 def _tiny_model(folder: str) -> str:
-    from explorer.commands._common import drive
+    from explorer.core.progress import drive
     from explorer.data import load_data
     from explorer.training.engine import TrainConfig, train
 

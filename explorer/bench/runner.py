@@ -15,9 +15,9 @@ from explorer.bench.table import Row
 
 def _gui(name: str) -> Callable[[Plan], list[Row]]:
     def call(plan: Plan) -> list[Row]:
-        from explorer.ui import bench_gui
+        from explorer.bench import gui
 
-        return getattr(bench_gui, name)(plan)
+        return getattr(gui, name)(plan)
 
     return call
 

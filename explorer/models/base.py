@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import os
 import pkgutil
 from dataclasses import asdict
 from typing import Any, ClassVar, Iterator
@@ -28,7 +29,9 @@ from explorer.core.imageset import ImageSet
 MODELS: dict[str, type["TrainableModel"]] = {}
 
 # modules of this package that hold no model (not imported by the registry scan)
-_NOT_MODELS = {"base", "checkpoint", "encoders", "external", "safe_load", "sampling", "towers"}
+_NOT_MODELS = {
+    "base", "checkpoint", "encoders", "external", "safe_load", "sampling", "torch_encoder", "towers",
+}
 
 
 def register(cls: type["TrainableModel"]) -> type["TrainableModel"]:
@@ -170,9 +173,9 @@ def _import_model_modules() -> None:
     if _scanned:
         return
     _scanned = True
-    import explorer.models as pkg
-
-    for info in pkgutil.iter_modules(pkg.__path__):
+    # the package's folder, not ``explorer.models.__path__``: importing the package from here
+    # would make models/__init__ -> encoders -> checkpoint -> base -> models a cycle
+    for info in pkgutil.iter_modules([os.path.dirname(os.path.abspath(__file__))]):
         if info.name.startswith("_") or info.name in _NOT_MODELS:
             continue
         try:

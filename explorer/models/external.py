@@ -33,7 +33,7 @@ import zipfile
 import numpy as np
 
 from explorer.core.errors import ModelFileError
-from explorer.models.encoders import TorchEncoder
+from explorer.models.torch_encoder import TorchEncoder, check_shape, match_channels
 
 _ENV_LOCK = threading.Lock()
 REFUSED = (
@@ -259,10 +259,8 @@ class OnnxEncoder:
         self.normalisation = info.get("normalisation")
 
     def encode(self, images: np.ndarray) -> np.ndarray:
-        from explorer.models.encoders import _check_shape, _match_channels
-
-        images = _match_channels(self.input_shape, np.asarray(images, dtype=np.float32))
-        _check_shape(self.name, self.input_shape, images)
+        images = match_channels(self.input_shape, np.asarray(images, dtype=np.float32))
+        check_shape(self.name, self.input_shape, images)
         if self.normalisation:
             mean = np.asarray(self.normalisation["mean"], np.float32).reshape(1, -1, 1, 1)
             std = np.asarray(self.normalisation["std"], np.float32).reshape(1, -1, 1, 1)

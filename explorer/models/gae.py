@@ -28,7 +28,7 @@ from torch import nn
 
 from explorer.core.imageset import ImageSet
 from explorer.models.base import TrainableModel, register
-from explorer.relational.pairs import as_pair_set, image_pairs, quadruple_images
+from explorer.data.pairs import as_pair_set, image_pairs, quadruple_images
 
 
 @dataclass
@@ -274,8 +274,32 @@ class GatedAutoencoder(TrainableModel):
     def sample_panel(self, images: np.ndarray) -> np.ndarray | None:
         """The 16 strongest filter pairs as they act on pixels: U-filters (row 0) over their
         V-filters (row 1), float32 (2, 16, C, H, W), each pair scaled together to [0, 1]."""
-        from explorer.relational.engine import filter_pairs
-
         u, v = filter_pairs(self)
         k = min(16, len(u))
         return np.stack([u[:k], v[:k]]).astype(np.float32)
+
+
+@torch.no_grad()
+def filter_pairs(model, order: str = "norm") -> tuple[np.ndarray, np.ndarray]:
+    """The factor filter pairs as images: (U, V), each float32 (F, C, H, W) in [0, 1].
+
+    Each pair shares one scale (so the two filters can be compared), zero at mid-grey. ``order``
+    "norm" puts the pairs with the strongest mapping weights first; "index" keeps the model's order.
+    """
+    c, h, w = model.input_shape
+    u, v = model.U.detach().cpu().numpy(), model.V.detach().cpu().numpy()  # (D, F)
+    white = getattr(model, "whitening", None)
+    if white is not None:  # what the filters do to pixels: the whitening folded in
+        white = white.detach().cpu().numpy()
+        u, v = white @ u, white @ v
+    u = u.T.reshape(-1, c, h, w)  # (F, C, H, W)
+    v = v.T.reshape(-1, c, h, w)
+    scale = np.maximum(np.abs(u).reshape(len(u), -1).max(1), np.abs(v).reshape(len(v), -1).max(1))
+    scale = np.maximum(scale, 1e-8)[:, None, None, None]
+    u_img = (0.5 + 0.5 * u / scale).astype(np.float32)
+    v_img = (0.5 + 0.5 * v / scale).astype(np.float32)
+    if order == "norm":
+        strength = np.abs(model.W_in.detach().cpu().numpy()).sum(1)  # (F,)
+        idx = np.argsort(-strength, kind="stable")
+        u_img, v_img = u_img[idx], v_img[idx]
+    return u_img, v_img

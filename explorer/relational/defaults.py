@@ -71,7 +71,7 @@ def sequence_transfer_job(
     from explorer.data import load_data
     from explorer.data.sequences import cross_object_quadruples, render_sequences, write_sequence_folder
     from explorer.relational.engine import analogy, nmse
-    from explorer.relational.pairs import as_pair_set
+    from explorer.data.pairs import as_pair_set
     from explorer.training.engine import TrainConfig, train
 
     yield Progress(step=0, total=3, message="rendering sequences")

@@ -19,7 +19,7 @@ from explorer.core.errors import DataError
 from explorer.core.imageset import ImageSet
 from explorer.core.progress import Progress
 from explorer.relational.engine import analogy, infer_mappings, nmse
-from explorer.relational.pairs import quadruple_images
+from explorer.data.pairs import quadruple_images
 
 GENERATED = ("shifts", "rotations")
 TEST_SEED = 20_130_001  # fresh test data: no sample set is built with this seed

@@ -73,7 +73,7 @@ def import_views_job(names: list[str]) -> Iterator[Progress]:
     """Import view modules off the GUI thread (they pull in torch and the engines).
 
     Returns (names imported, [(name, error message)] of modules that exist but failed)."""
-    from explorer.ui.app import configure_pyqtgraph
+    from explorer.ui.qt_setup import configure_pyqtgraph
 
     yield Progress(step=0, total=len(names) + 1, message="loading views")
     configure_pyqtgraph()  # imports pyqtgraph: before any view module does
@@ -259,7 +259,7 @@ class MainWindow(QMainWindow):
     def _add_views(self, mods: list[ModuleType], final: bool) -> None:
         """Create the views of ``mods``: "center" ones as tabs, "left"/"bottom" ones as docks.
         ``final``: these complete the set (with no center view, the left views become tabs)."""
-        from explorer.ui.app import configure_pyqtgraph
+        from explorer.ui.qt_setup import configure_pyqtgraph
 
         if any(m.__name__ not in SHELL_VIEWS for m in mods):  # the shell's views need no plots
             configure_pyqtgraph()

@@ -3,9 +3,9 @@ import pytest
 import torch
 
 from explorer.core.errors import ExplorerError, ModelFileError
-from explorer.models.gae import GaeConfig, GatedAutoencoder
+from explorer.models.gae import GaeConfig, GatedAutoencoder, filter_pairs
 from explorer.relational.engine import (
-    analogy, apply_mappings, filter_grid, filter_pairs, infer_mappings, load_relational_model, nmse,
+    analogy, apply_mappings, filter_grid, infer_mappings, load_relational_model, nmse,
 )
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 
 from explorer.data.sequences import cross_object_quadruples, render_sequences, write_sequence_folder
-from explorer.relational.pairs import as_pair_set
+from explorer.data.pairs import as_pair_set
 
 
 def test_rendered_folder_loads_as_consecutive_frame_pairs(tmp_path):

@@ -29,7 +29,7 @@ def window(qtbot, tmp_path_factory, qapp):
     QCoreApplication.setApplicationName("explorer-tests")
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path_factory.mktemp("settings")))
-    from explorer.ui.app import configure_pyqtgraph
+    from explorer.ui.qt_setup import configure_pyqtgraph
     from explorer.ui.context import AppContext
     from explorer.ui.main_window import MainWindow
     from explorer.ui.services import install_services, shutdown_services

@@ -16,7 +16,7 @@ def _isolated_settings(tmp_path_factory, qapp):
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
                       str(tmp_path_factory.mktemp("settings")))
-    from explorer.ui.app import configure_pyqtgraph
+    from explorer.ui.qt_setup import configure_pyqtgraph
 
     configure_pyqtgraph()
     yield

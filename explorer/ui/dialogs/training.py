@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 
 from explorer.core.atomic import atomic_write
 from explorer.core.progress import Progress
-from explorer.ui.app import configure_pyqtgraph, keep_gui_responsive
+from explorer.ui.qt_setup import configure_pyqtgraph, keep_gui_responsive
 from explorer.ui.context import AppContext
 
 configure_pyqtgraph()  # before the panels module creates pens and plots

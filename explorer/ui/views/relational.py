@@ -521,7 +521,8 @@ class View(QWidget):
         self.analogy_changed.emit()
 
     def _show_filters(self) -> None:
-        from explorer.relational.engine import filter_grid, filter_pairs
+        from explorer.models.gae import filter_pairs
+        from explorer.relational.engine import filter_grid
 
         u, v = filter_pairs(self.model)
         self.filter_grid = filter_grid(u, v, count=min(96, len(u)), columns=8)

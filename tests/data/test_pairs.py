@@ -3,7 +3,7 @@ import pytest
 
 from explorer.core.errors import DataError
 from explorer.core.imageset import ImageSet
-from explorer.relational.pairs import (
+from explorer.data.pairs import (
     image_pairs, natural_key, quadruple_images, quadruple_indices, sequence_order, sequence_pairs,
     transform_keys,
 )
@@ -71,7 +71,7 @@ def test_sequence_quadruples_come_from_one_sequence():
 
 
 def test_as_pair_set_makes_partners_from_sequences():
-    from explorer.relational.pairs import as_pair_set
+    from explorer.data.pairs import as_pair_set
 
     data = folder_like((3, 12))
     pairs = as_pair_set(data)
@@ -82,7 +82,7 @@ def test_as_pair_set_makes_partners_from_sequences():
 
 
 def test_pair_sets_from_sequences_give_quadruples_within_a_sequence():
-    from explorer.relational.pairs import as_pair_set
+    from explorer.data.pairs import as_pair_set
 
     pairs = as_pair_set(folder_like((6, 6)))
     ix, iy, jx, jy = quadruple_indices(pairs, 20, np.random.default_rng(0))

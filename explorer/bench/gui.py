@@ -1,4 +1,4 @@
-"""The bench rows that need Qt (the layer rule keeps them here; `explorer bench` calls them).
+"""The bench rows that need Qt (bench is the top layer, the one besides ui that may use Qt).
 
 - scatter pan/zoom frame time: the scatter view's renderer vs a plain pyqtgraph ScatterPlotItem
   with a brush per point, each in an 800 x 600 plot, a frame being one view-range change plus a
@@ -6,7 +6,7 @@
 - training throughput in the GUI worker (TaskRunner with a running event loop) vs headless;
 - the longest GUI event-loop stall while training and t-SNE run together in workers (reference:
   the same jobs in two other processes);
-- time from a fresh process to the main window shown (``python -m explorer.ui.bench_gui startup``).
+- time from a fresh process to the main window shown (``python -m explorer.bench.gui startup``).
 
 Every function returns a list of :class:`explorer.bench.table.Row`.
 """
@@ -24,13 +24,13 @@ import numpy as np
 
 from explorer.bench.plan import Plan
 from explorer.bench.table import Row
-from explorer.ui.scatter_bench import PlotFrames, make_renderer
+from explorer.bench.gui_scatter import PlotFrames, make_renderer, pan_zoom_ranges, scatter_points
 
 PLOT_SIZE = (800, 600)
 
 
 def _app():
-    from explorer.ui.app import configure_pyqtgraph, ensure_app
+    from explorer.ui.qt_setup import configure_pyqtgraph, ensure_app
 
     app = ensure_app()
     configure_pyqtgraph()
@@ -44,30 +44,6 @@ def _order(repeats: int) -> list[bool]:
 
 
 # ---- scatter ----------------------------------------------------------------------------------
-def scatter_points(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(n, 2) float32 points in 10 seeded Gaussian clusters and their int64 labels."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 10, n)
-    centres = rng.normal(scale=8.0, size=(10, 2))
-    xy = centres[labels] + rng.normal(size=(n, 2))
-    return xy.astype(np.float32), labels.astype(np.int64)
-
-
-def pan_zoom_ranges(xy: np.ndarray, frames: int) -> list[tuple[float, float, float, float]]:
-    """A fixed sequence of view rectangles (x0, x1, y0, y1): zoom in towards a point while panning,
-    then back out, as a user's wheel-and-drag would."""
-    lo, hi = xy.min(axis=0), xy.max(axis=0)
-    centre, half = (lo + hi) / 2, (hi - lo) / 2
-    out = []
-    for k in range(frames):
-        phase = k / max(1, frames - 1)
-        zoom = 1.0 - 0.7 * np.sin(np.pi * phase)  # 1 -> 0.3 -> 1
-        shift = half * 0.3 * np.array([np.cos(2 * np.pi * phase), np.sin(2 * np.pi * phase)])
-        c, h = centre + shift, half * zoom
-        out.append((float(c[0] - h[0]), float(c[0] + h[0]), float(c[1] - h[1]), float(c[1] + h[1])))
-    return out
-
-
 class PlainScatter(PlotFrames):
     """The reference: a PlotWidget with one ScatterPlotItem, a brush per point (pyqtgraph's
     fastest settings otherwise: pxMode, no outline)."""
@@ -100,11 +76,9 @@ def _empty_frame_ms(rects) -> float:
 
 
 def _hover_note(n: int) -> str:
-    """The scatter view's hover pick time, when its bench adapter measures it."""
-    try:
-        from explorer.ui.scatter_bench import hover_pick_ms
-    except ImportError:
-        return ""
+    """The scatter view's hover pick time."""
+    from explorer.bench.gui_scatter import hover_pick_ms
+
     build, ms = hover_pick_ms(n)
     return f"; ours: hover pick {ms:.2f} ms (spatial index built in {build:.2f} s)"
 
@@ -328,7 +302,7 @@ def _stall_cold(plan: Plan) -> dict:
     env = dict(os.environ)
     if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
         env["QT_QPA_PLATFORM"] = "offscreen"
-    cmd = [sys.executable, "-m", "explorer.ui.bench_gui", "stall", plan.name]
+    cmd = [sys.executable, "-m", "explorer.bench.gui", "stall", plan.name]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
@@ -408,7 +382,7 @@ def _startup_once(reference: bool) -> dict:
     env = dict(os.environ)
     if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
         env["QT_QPA_PLATFORM"] = "offscreen"
-    cmd = [sys.executable, "-m", "explorer.ui.bench_gui", "startup-reference" if reference else "startup"]
+    cmd = [sys.executable, "-m", "explorer.bench.gui", "startup-reference" if reference else "startup"]
     t0 = time.time()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
     lines = proc.stdout.strip().splitlines()
@@ -441,4 +415,4 @@ if __name__ == "__main__":
     elif len(sys.argv) == 3 and sys.argv[1] == "stall":
         _stall_child(sys.argv[2])
     else:
-        sys.exit("usage: python -m explorer.ui.bench_gui startup|startup-reference|stall PLAN")
+        sys.exit("usage: python -m explorer.bench.gui startup|startup-reference|stall PLAN")

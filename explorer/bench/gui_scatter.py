@@ -1,7 +1,7 @@
-"""Measurements of the scatter view's drawing, for ``explorer bench`` (explorer.ui.bench_gui).
+"""Measurements of the scatter view's drawing, for ``explorer bench`` (explorer.bench.gui).
 
 ``make_renderer(xy, labels, size)`` gives the view's renderer behind a ``frame(rect)`` /
-``close()`` surface; ``frame_times`` and ``hover_pick_ms`` measure it.
+``close()`` surface; ``frame_times`` and ``hover_pick_ms`` measure it on ``scatter_points``.
 """
 
 from __future__ import annotations
@@ -9,6 +9,30 @@ from __future__ import annotations
 import time
 
 import numpy as np
+
+
+def scatter_points(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 2) float32 points in 10 seeded Gaussian clusters and their int64 labels."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n)
+    centres = rng.normal(scale=8.0, size=(10, 2))
+    xy = centres[labels] + rng.normal(size=(n, 2))
+    return xy.astype(np.float32), labels.astype(np.int64)
+
+
+def pan_zoom_ranges(xy: np.ndarray, frames: int) -> list[tuple[float, float, float, float]]:
+    """A fixed sequence of view rectangles (x0, x1, y0, y1): zoom in towards a point while panning,
+    then back out, as a user's wheel-and-drag would."""
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    centre, half = (lo + hi) / 2, (hi - lo) / 2
+    out = []
+    for k in range(frames):
+        phase = k / max(1, frames - 1)
+        zoom = 1.0 - 0.7 * np.sin(np.pi * phase)  # 1 -> 0.3 -> 1
+        shift = half * 0.3 * np.array([np.cos(2 * np.pi * phase), np.sin(2 * np.pi * phase)])
+        c, h = centre + shift, half * zoom
+        out.append((float(c[0] - h[0]), float(c[0] + h[0]), float(c[1] - h[1]), float(c[1] + h[1])))
+    return out
 
 
 class PlotFrames:
@@ -58,8 +82,6 @@ def make_renderer(xy: np.ndarray, labels: np.ndarray, size: tuple[int, int] = (8
 
 def frame_times(n: int, frames: int = 20, size: tuple[int, int] = (800, 600), seed: int = 0) -> list[float]:
     """Milliseconds per pan/zoom frame (setRange + grab) of ``n`` clustered points."""
-    from explorer.ui.bench_gui import pan_zoom_ranges, scatter_points
-
     xy, labels = scatter_points(n, seed)
     r = make_renderer(xy, labels, size)
     out = r.frame_times_ms(pan_zoom_ranges(xy, frames))
@@ -69,7 +91,6 @@ def frame_times(n: int, frames: int = 20, size: tuple[int, int] = (800, 600), se
 
 def hover_pick_ms(n: int, queries: int = 200, seed: int = 0) -> tuple[float, float]:
     """(index build seconds, median milliseconds per nearest-point pick) over ``n`` points."""
-    from explorer.ui.bench_gui import scatter_points
     from explorer.ui.scatter_render import PointIndex
 
     xy, _ = scatter_points(n, seed)
