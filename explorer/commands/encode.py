@@ -1,8 +1,12 @@
-"""`explorer encode`: encode every image of a data set to a float32 (N, D) .npy array.
+"""`explorer encode`: encode every image of a data set to float32 (N, D) codes.
 
     explorer encode --model dae.safetensors --data sample:mnist --out codes.npy
+    explorer encode --model resnet.onnx --data ~/photos --out codes.parquet --preprocess imagenet
 
 MODEL is pixels, pca (pca:N) or a model file (.safetensors, TorchScript .pt, .pt2, .onnx).
+Codes also go to the cache (keyed by data, model file and settings): the GUI shows them at once,
+and an interrupted encode started again resumes where it stopped. ``.parquet`` output has one row
+per item with image_path (relative to the output), label and embedding.
 """
 
 from __future__ import annotations
@@ -18,23 +22,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, metavar="FILE|pixels|pca",
                         help="pixels, pca, pca:N, or a .safetensors / .pt / .pt2 / .onnx file")
     parser.add_argument("--data", required=True, metavar="DATA", help="a data set, e.g. sample:mnist")
-    parser.add_argument("--out", required=True, metavar="CODES.npy", help="where to write the codes")
+    parser.add_argument("--out", required=True, metavar="CODES.npy|CODES.parquet", help="where to write the codes")
     parser.add_argument("--batch-size", type=int, default=256, help="images per batch")
+    parser.add_argument("--preprocess", choices=["imagenet", "clip", "plain"], default=None,
+                        help="how an external model's input is made (default: what its sidecar or file says, "
+                             "else what was chosen for it before, else plain: resize, centre crop, 0..1)")
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the codes cache")
 
 
 def run(args: argparse.Namespace) -> int:
-    from explorer.core.encoder import encode_dataset
+    from explorer.core.codes_store import encode_job
     from explorer.core.errors import ExplorerError
     from explorer.data import load_data_job
     from explorer.models import load_encoder
 
+    out = str(args.out)
+    if not out.lower().endswith((".npy", ".parquet")):
+        raise ExplorerError("--out must end in .npy or .parquet.")
     data = drive(load_data_job(args.data), label="loading")
     if not data.has_images:
         raise ExplorerError(f"{args.data} holds precomputed codes, not images; there is nothing to encode.")
     encoder = load_encoder(args.model, data)
-    codes = drive(encode_dataset(encoder, data, batch_size=max(1, args.batch_size)), label="encoding")
-    codes = np.ascontiguousarray(codes, dtype=np.float32)
-    atomic_save_npy(args.out, codes)
-    print_json({"out": args.out, "model": encoder.name, "count": int(codes.shape[0]),
-                "code_dim": int(codes.shape[1]) if codes.ndim == 2 else 0})
+    if args.preprocess:
+        if getattr(encoder, "input_shape", None) is None:
+            raise ExplorerError(f"--preprocess: {encoder.name} takes images of any size; there is nothing to set.")
+        from explorer.core.preprocess import preset
+        from explorer.models.preprocessing import set_spec
+
+        set_spec(encoder, preset(args.preprocess, encoder.input_shape), "command line")
+    job = encode_job(encoder, data, batch_size=max(1, args.batch_size), key=None if args.no_cache else "auto")
+    codes = np.ascontiguousarray(drive(job, label="encoding"), dtype=np.float32)
+    if out.lower().endswith(".parquet"):
+        from explorer.data.parquet import write_table
+
+        write_table(out, data, codes, model=encoder.name)
+    else:
+        atomic_save_npy(out, codes)
+    print_json({"out": out, "model": encoder.name, "count": int(codes.shape[0]),
+                "code_dim": int(codes.shape[1]) if codes.ndim == 2 else 0,
+                "preprocess": getattr(getattr(encoder, "preprocess", None), "preset", None) or None,
+                "skipped": len(data.skipped)})
     return 0

@@ -43,7 +43,12 @@ def _load_npy(path: str, what: str) -> np.ndarray:
 def run(args) -> int:
     from explorer.projection import faithfulness, knn_label_accuracy, project_job
 
-    codes = _load_npy(args.codes, "codes")
+    if args.codes.lower().endswith((".parquet", ".pq")):
+        from explorer.data.parquet import read_codes
+
+        codes = read_codes(args.codes)
+    else:
+        codes = _load_npy(args.codes, "codes")
     if not args.out.endswith(".npy"):
         raise ExplorerError("--out must end in .npy.")
     job = project_job(codes, args.method, seed=args.seed, perplexity=args.perplexity, n_neighbors=args.neighbors)

@@ -52,6 +52,8 @@ class Workspace:
         self.query_image = None
         if dataset.codes is not None:
             self.codes["codes"] = np.asarray(dataset.codes, dtype=np.float32)
+            if getattr(dataset, "xy", None) is not None:  # a table's own layout of its embedding
+                self.layouts[("codes", "table")] = np.asarray(dataset.xy, dtype=np.float32)
         self.events.emit("dataset")
 
     # ---- models and codes -----------------------------------------------------------------
@@ -72,6 +74,8 @@ class Workspace:
             name for name, enc in self.models.items()
             if getattr(enc, "input_shape", None) is None or shape is None
             or tuple(enc.input_shape) == tuple(shape)
+            or getattr(enc, "preprocess", None) is not None  # it brings any image to its input
+            or self.dataset.file_backed  # made from the original files at the model's size
         ]
 
     def remove_model(self, name: str) -> None:

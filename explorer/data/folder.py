@@ -31,6 +31,9 @@ SIDECARS = {
 MAX_PIXELS = 64_000_000  # per image; larger files are skipped rather than filling memory
 MAX_TOTAL_BYTES: int | None = None  # decoded pixels of one folder; None: 40% of the free memory
 CHUNK = 256  # files per progress step
+# a folder whose images would take more than this decoded is opened file-backed (pixels decoded on
+# demand into cached renditions) instead of being read into one array
+IN_MEMORY_BYTES = 256 << 20
 
 
 def natural_key(text: str):
@@ -197,10 +200,22 @@ def _read_chunk(paths: list[str], budget: dict | None = None) -> list[tuple[np.n
     return out
 
 
-def load_folder_job(folder: str) -> Iterator[Progress]:
-    """Read an image folder, yielding Progress(files read, total); return an ImageSet."""
+def load_folder_job(folder: str, file_backed: bool | None = None,
+                    working: tuple[int, int] | None = None) -> Iterator[Progress]:
+    """Read an image folder, yielding Progress(files read, total); return an ImageSet.
+
+    file_backed: None decides by size (IN_MEMORY_BYTES, from a sample of file headers); True keeps
+                 only paths in memory (explorer.data.files); False reads every image into one array.
+    working:     (H, W) working resolution of a file-backed set (default: the images' own size when
+                 small, else explorer.data.files.WORKING)."""
     yield Progress(0, 0, "scanning folder")
     files, labels, names, skipped = scan(folder)
+    if file_backed is None:
+        file_backed = _decoded_estimate(files) > IN_MEMORY_BYTES
+    if file_backed:
+        from explorer.data.folder_files import file_backed_job
+
+        return (yield from file_backed_job(folder, files, labels, names, skipped, working))
     total = len(files)
     images: list[np.ndarray] = []
     paths: list[str] = []
@@ -236,6 +251,25 @@ def load_folder_job(folder: str) -> Iterator[Progress]:
         stacked, np.asarray(kept_labels, dtype=np.int64), names, paths, name, "folder-classes",
         skipped=skipped, notes=notes,
     )
+
+
+def _decoded_estimate(files: list[str], sample: int = 48) -> float:
+    """Bytes the folder's images would take decoded, from the headers of an even sample of files."""
+    from explorer.data.decode import probe
+
+    if not files:
+        return 0.0
+    pick = np.unique(np.linspace(0, len(files) - 1, min(sample, len(files))).astype(int))
+    sizes = []
+    for i in pick:
+        if _precheck(files[i]):
+            continue
+        try:
+            w, h, colour = probe(files[i])
+        except ValueError:
+            continue
+        sizes.append(w * h * (3 if colour else 1))
+    return float(np.mean(sizes)) * len(files) if sizes else 0.0
 
 
 def _data_files_hint(files: list[str]) -> str:

@@ -16,15 +16,19 @@ from explorer.core.imageset import ImageSet
 from explorer.core.progress import Progress
 
 
-def load_data(spec: str) -> ImageSet:
-    """Load a data set; raise DataError with a sentence the user can act on."""
+def load_data(spec: str, **options) -> ImageSet:
+    """Load a data set; raise DataError with a sentence the user can act on (options: see load_data_job)."""
     from explorer.core.progress import run_to_end
 
-    return run_to_end(load_data_job(spec))
+    return run_to_end(load_data_job(spec, **options))
 
 
-def load_data_job(spec: str) -> Generator[Progress, None, ImageSet]:
-    """Load a data set, yielding Progress (files read / total for folders); return the ImageSet."""
+def load_data_job(spec: str, file_backed: bool | None = None,
+                  working: tuple[int, int] | None = None) -> Generator[Progress, None, ImageSet]:
+    """Load a data set, yielding Progress (files read / total for folders); return the ImageSet.
+
+    file_backed: folders only: None decides by size, True keeps pixels in files, False reads them all.
+    working:     (H, W) working resolution of a file-backed set (folders and Parquet tables)."""
     spec = os.fspath(spec)
     if spec.startswith("sample:"):
         from explorer.data.samples import load_sample
@@ -39,11 +43,15 @@ def load_data_job(spec: str) -> Generator[Progress, None, ImageSet]:
     if os.path.isdir(path):
         from explorer.data.folder import load_folder_job
 
-        return (yield from load_folder_job(path))
+        return (yield from load_folder_job(path, file_backed=file_backed, working=working))
     if not os.access(path, os.R_OK):
         raise DataError(f"{spec} cannot be read (permission denied).")
     if os.path.getsize(path) == 0:
         raise DataError(f"{spec} is an empty file.")
+    if path.lower().endswith((".parquet", ".pq")):
+        from explorer.data.parquet import load_parquet_job
+
+        return (yield from load_parquet_job(path, working=working))
     yield Progress(0, 1, f"reading {os.path.basename(path)}")
     data = _load_file(path)
     yield Progress(1, 1, f"read {os.path.basename(path)}")
@@ -71,7 +79,7 @@ def _load_file(path: str) -> ImageSet:
     except DataError:
         raise DataError(
             f"{path} is not a data set explorer can read: use a folder of images, an MNIST IDX "
-            "file, a .npz, a projector vectors.tsv or sample:NAME."
+            "file, a .npz, a projector vectors.tsv, a Parquet table or sample:NAME."
         ) from None
 
 

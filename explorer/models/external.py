@@ -108,17 +108,18 @@ def load_torch_file(path: str, device: str = "cpu") -> TorchEncoder:
         try:
             with warnings.catch_warnings():  # "torch.jit.load is deprecated": not the user's business
                 warnings.simplefilter("ignore")
-                module = torch.jit.load(path, map_location=device)
+                extra = {"preprocess.json": ""}  # the file's own preprocessing, if it carries one
+                module = torch.jit.load(path, map_location=device, _extra_files=extra)
         except Exception as err:
             raise ModelFileError(f"{name} looks like TorchScript but cannot be loaded ({_first(err)}).") from None
-        return TorchEncoder(
+        return _with_preprocessing(TorchEncoder(
             module,
             name=info.get("name", name),
             input_shape=_shape(info.get("input_shape")),
             normalisation=info.get("normalisation"),
             device=device,
             source=path,
-        )
+        ), path, info, _extra_meta(extra))
     try:
         with warnings.catch_warnings():  # pickle-protocol notes from the weights-only unpickler
             warnings.simplefilter("ignore")
@@ -171,7 +172,8 @@ def load_exported(path: str, device: str = "cpu") -> TorchEncoder:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                program = torch.export.load(path)
+                extra = {"preprocess.json": ""}
+                program = torch.export.load(path, extra_files=extra)
         except Exception as err:
             if _is_refusal(err):
                 raise ModelFileError(REFUSED.format(name=name, why=_forbidden(str(err)))) from None
@@ -188,7 +190,7 @@ def load_exported(path: str, device: str = "cpu") -> TorchEncoder:
     module = program.module()
     if device != "cpu":
         module = module.to(device)
-    return TorchEncoder(
+    return _with_preprocessing(TorchEncoder(
         _Callable(module),
         name=info.get("name", name),
         input_shape=_shape(info.get("input_shape")) or shape,
@@ -196,7 +198,7 @@ def load_exported(path: str, device: str = "cpu") -> TorchEncoder:
         device=device,
         source=path,
         fixed_batch=batch,
-    )
+    ), path, info, _extra_meta(extra))
 
 
 class _Callable:
@@ -240,7 +242,14 @@ def load_onnx(path: str) -> "OnnxEncoder":
         session = ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
     except Exception as err:
         raise ModelFileError(f"{name} is not an ONNX model onnxruntime can run ({_first(err)}).") from None
-    return OnnxEncoder(session, name, sidecar(path))
+    info = sidecar(path)
+    try:
+        meta = dict(session.get_modelmeta().custom_metadata_map or {})
+    except Exception:  # noqa: BLE001 - metadata is optional
+        meta = {}
+    enc = OnnxEncoder(session, name, info)
+    enc.source = path
+    return _with_preprocessing(enc, path, info, meta)
 
 
 class OnnxEncoder:
@@ -278,6 +287,31 @@ class OnnxEncoder:
                 raise ModelFileError(f"{self.name} could not encode these images ({_first(err)}).") from None
             parts.append(np.asarray(out, np.float32).reshape(len(chunk), -1)[:real])
         return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
+
+
+# ---- preprocessing (explorer.models.preprocessing decides; these only collect what files say) ----
+def _sidecar_preprocessing(path: str) -> dict:
+    """The sidecar's "preprocess"/"preset" entries (the checked sidecar() keeps only its own fields)."""
+    side = path + ".json"
+    try:
+        with open(side, encoding="utf-8") as f:
+            info = json.load(f)
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return {k: info[k] for k in ("preprocess", "preset") if isinstance(info, dict) and k in info}
+
+
+def _extra_meta(extra: dict) -> dict:
+    text = extra.get("preprocess.json") or ""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return {"preprocess": text} if text.strip() else {}
+
+
+def _with_preprocessing(encoder, path: str, info: dict, meta: dict):
+    from explorer.models.preprocessing import attach
+
+    return attach(encoder, path, {**info, **_sidecar_preprocessing(path)}, meta)
 
 
 def _shape(value) -> tuple[int, int, int] | None:
