@@ -19,6 +19,7 @@ COMMANDS = {
     "encode": ("encode", "encode a data set to a .npy array of codes"),
     "project": ("project", "lay codes out in 2-D with PCA, t-SNE or UMAP"),
     "evaluate": (None, "measure a model: retrieval, verification or analogy"),
+    "inspect": ("inspect", "find likely label mistakes, near-duplicates, outliers and clusters (JSON)"),
     "analogy": ("analogy", "apply the transformation x -> y to a third image"),
     "snapshot": ("snapshot", "render every main view on the sample data to PNG files"),
     "bench": ("bench", "print the performance table"),

@@ -69,3 +69,23 @@ def test_the_check_catches_a_violation(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("from PySide6.QtCore import QObject\nimport torch.nn\n")
     assert {"PySide6.QtCore", "torch.nn"} <= imports_of(bad)
+
+
+def test_inspection_uses_only_core_and_retrievals_public_api():
+    """explorer.inspection sits on core and on retrieval's neighbour search (through the
+    package's public names, so a faster index there is picked up); nothing below imports it."""
+    bad = [
+        f"{p.relative_to(PKG)} imports {n}"
+        for p in files("inspection")
+        for n in imports_of(p)
+        if n.startswith("explorer.") and not n.startswith(("explorer.core", "explorer.inspection"))
+        and n != "explorer.retrieval"
+    ]
+    users = [
+        f"{p.relative_to(PKG)} imports {n}"
+        for pkg in ANALYSIS + ("core",)
+        for p in files(pkg)
+        for n in imports_of(p)
+        if n.startswith("explorer.inspection")
+    ]
+    assert not bad and not users, bad + users

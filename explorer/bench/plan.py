@@ -27,6 +27,9 @@ class Plan:
     encode_n: int = 5_000
     encode_repeats: int = 5
     startup_repeats: int = 4
+    inspect_data: str = "sample:mnist"
+    inspect_copy_kinds: tuple[str, ...] = ("noise", "shift", "crop")
+    inspect_scale_n: int = 1_000_000
 
 
 FULL = Plan()
@@ -36,12 +39,13 @@ QUICK = replace(
     FULL, name="quick", scatter_frames=(8, 3), scatter_repeats=2, tsne_n=2_500, tsne_repeats=2,
     umap_n=5_000, umap_reference_starts=1, knn_repeats=10, train_epochs=1, train_repeats=6,
     stall_seconds=4.0, stall_windows=2, stall_tsne_n=2_500, encode_n=2_000, encode_repeats=3,
-    startup_repeats=2,
+    startup_repeats=2, inspect_scale_n=200_000,
 )
 TINY = replace(
     FULL, name="tiny", scatter_sizes=(2_000, 5_000), scatter_frames=(2, 2), scatter_repeats=1,
     tsne_n=300, tsne_repeats=1, umap_n=300, knn_n=5_000, knn_d=8, knn_repeats=3,
     train_data="sample:digits", train_epochs=1, train_repeats=1, stall_seconds=0.5, stall_windows=1,
     stall_tsne_n=200, encode_n=200, encode_repeats=1, startup_repeats=1,
+    inspect_data="sample:digits", inspect_copy_kinds=("noise",), inspect_scale_n=5_000,
 )
 PLANS = {"full": FULL, "quick": QUICK, "tiny": TINY}

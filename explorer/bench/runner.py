@@ -31,6 +31,12 @@ def _rows(name: str) -> Callable[[Plan], list[Row]]:
     return call
 
 
+def _inspection(plan: Plan) -> list[Row]:
+    from explorer.bench.inspection_rows import inspection_rows
+
+    return inspection_rows(plan)
+
+
 # (key, measure shown if the whole section fails, unit, target, lower is better, function)
 SECTIONS: list[tuple[str, str, str, str, bool, Callable[[Plan], list[Row]]]] = [
     ("scatter", "scatter pan/zoom frame", "ms", "< 10 ms / < 50 ms", True, _gui("scatter_rows")),
@@ -42,6 +48,8 @@ SECTIONS: list[tuple[str, str, str, str, bool, Callable[[Plan], list[Row]]]] = [
     ("stall", "longest GUI event-loop stall, training + t-SNE", "ms", "< 50 ms", True,
      _gui("stall_rows")),
     ("encode", "encode throughput", "img/s", "(none)", False, _rows("encode_rows")),
+    ("inspect", "inspection: planted label flips and near-copies", "recall", ">= cleanlab", False,
+     _inspection),
     ("startup", "start-up: `explorer` to window shown", "s", "< 2 s", True, _gui("startup_rows")),
 ]
 

@@ -1,0 +1,86 @@
+"""`explorer inspect`: what the codes say about a data set, as one JSON object.
+
+    explorer inspect --model siamese.safetensors --data sample:mnist [--out REPORT.json]
+
+Prints {"label_issues": [{index, label, suggested, score, confident}, ...] ranked,
+"duplicates": {"threshold", "groups": [{indices, pairs, distances}]}, "outliers": [{index, score}],
+"clusters": {count, sizes, purity, noise, clusters: [...]}, "nn_histogram", "notes"} as the last
+line of standard output (definitions in explorer.inspection). Past --max-queries items the
+quadratic parts run on a seeded sample of them, and "notes" says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from explorer.commands._common import drive, print_json
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from explorer.inspection.neighbours import MAX_QUERIES
+
+    parser.add_argument("--model", required=True, metavar="FILE|pixels",
+                        help="pixels, pca, or a .safetensors / .pt / .pt2 / .onnx file")
+    parser.add_argument("--data", required=True, metavar="DATA", help="a data set, e.g. sample:mnist")
+    parser.add_argument("--out", metavar="REPORT.json", help="also write the report here")
+    parser.add_argument("--metric", choices=("l2", "cosine"), default="l2", help="distance between codes")
+    parser.add_argument("--k", type=int, default=10, help="neighbours in the k-NN vote (10)")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="near-duplicate distance (default: a tenth of the median nearest-neighbour distance)")
+    parser.add_argument("--cluster", choices=("hdbscan", "kmeans", "none"), default="hdbscan",
+                        help="how to cluster the codes (hdbscan; kmeans is faster)")
+    parser.add_argument("--outliers", type=int, default=50, help="how many outliers to list (50)")
+    parser.add_argument("--max-issues", type=int, default=1000, help="label issues listed at most (1000)")
+    parser.add_argument("--max-queries", type=int, default=MAX_QUERIES,
+                        help=f"items searched at most; a seeded sample past this ({MAX_QUERIES:,})")
+    parser.add_argument("--seed", type=int, default=0, help="seed of folds, samples and clusters")
+
+
+def _check(args: argparse.Namespace) -> None:
+    from explorer.core.errors import ExplorerError
+
+    if args.k < 1:
+        raise ExplorerError("--k must be at least 1.")
+    if args.threshold is not None and not (np.isfinite(args.threshold) and args.threshold >= 0):
+        raise ExplorerError("--threshold must be a distance of 0 or more.")
+    if args.outliers < 0 or args.max_issues < 0:
+        raise ExplorerError("--outliers and --max-issues must be 0 or more.")
+    if args.max_queries < 2:
+        raise ExplorerError("--max-queries must be at least 2.")
+    if args.out:  # before the work, not after it
+        import os
+
+        folder = os.path.dirname(os.path.abspath(args.out))
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            raise ExplorerError(f"Cannot write {args.out}: choose a folder that exists and is writable.")
+
+
+def run(args: argparse.Namespace) -> int:
+    from explorer.commands.evaluate_retrieval import codes_of
+    from explorer.core.atomic import atomic_write_bytes
+    from explorer.core.errors import ExplorerError
+    from explorer.data import load_data_job
+    from explorer.inspection.report import inspect_job
+
+    _check(args)
+    data = drive(load_data_job(args.data), label="loading")
+    if data.count < 2:
+        raise ExplorerError(f"{args.data} has {data.count} item(s); inspection needs at least two.")
+    codes = codes_of(args.model, data)
+    labels = data.labels if data.has_labels else None
+    try:
+        report = drive(inspect_job(
+            codes, labels, cluster_method="hdbscan" if args.cluster == "none" else args.cluster,
+            clusters=args.cluster != "none", metric=args.metric, k=args.k, threshold=args.threshold,
+            outliers=args.outliers, max_queries=args.max_queries, seed=args.seed), label="inspect")
+    except ValueError as err:
+        raise ExplorerError(f"Cannot inspect this data: {err}.") from None
+    out = {"model": args.model, "data": args.data}
+    out.update(report.as_dict(max_issues=args.max_issues, class_names=data.class_names or None))
+    if args.out:
+        atomic_write_bytes(args.out, (json.dumps(out) + "\n").encode("utf-8"))
+    print_json(out)
+    return 0
