@@ -1,126 +1,31 @@
-"""Scatter: PCA / t-SNE / UMAP layouts of a model's codes, forming live, linked to every view.
-
-The view reads ``workspace.codes[model]`` and lays it out in a worker (``TaskRunner``); partial
-layouts are drawn as they arrive and the finished one goes to ``workspace.set_layout``. Jobs are
-tagged with the parameters that made them, so a late result for old parameters is dropped.
-Points are coloured by class (the legend toggles classes) or by faithfulness; hover shows the
-item's thumbnail, a click makes it the query, box and lasso set the workspace selection, which is
-highlighted wherever it came from. "Compare" shows a second model's layout beside the first, with
-the same (linked) selection. During training the view follows the run's probe frames: each new
-frame is aligned with the one before (Procrustes for PCA, a warm start for t-SNE) so the points
-glide, and a slider scrubs back through the run.
-"""
+"""The scatter View: its controls and two plot panels, the workspace events it follows, the layout
+jobs it starts and the results it draws (the package docstring says what the user sees)."""
 
 from __future__ import annotations
 
-import os
-import threading
-
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
-    QFileDialog,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
-    QMenu,
-    QPushButton,
-    QSlider,
-    QSpinBox,
-    QSplitter,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QSplitter, QVBoxLayout, QWidget
 
-from explorer.core.atomic import atomic_write, atomic_write_bytes
 from explorer.core.progress import Progress
 from explorer.ui.context import AppContext
 from explorer.ui.imaging import to_pixmap
-from explorer.ui.scatter_plot import ScatterPanel, class_palette, ramp_palette
-from explorer.ui.scatter_render import PointIndex
+from explorer.ui.scatter_plot import ScatterPanel
+from explorer.ui.views.scatter.export import export_dialog, write_layout, write_plot, write_projector
+from explorer.ui.views.scatter.colours import point_colours
+from explorer.ui.views.scatter.controls import METHODS, ScatterControls
+from explorer.ui.views.scatter.jobs import layout_job, warm_up_umap_in_background
+from explorer.ui.views.scatter.legend import ClassLegend
+from explorer.ui.views.scatter.side import PanelSide
 from explorer.ui.workers import TaskRunner
 
 TITLE = "Scatter"
 AREA = "center"
 ORDER = 10
 
-METHODS = [("PCA", "pca"), ("t-SNE", "tsne"), ("UMAP", "umap")]
+METHODS_KEYS = [(key, label) for label, key in METHODS]
 THUMB = 72
-GREY = (150, 150, 150, 255)
-DIM_ALPHA = 70
 GLIDE_FRAMES = 8  # a new live frame moves the points there in 8 steps of 30 ms
-_warm_started = False
-
-
-def warm_up_umap_in_background() -> None:
-    """Compile (or load from the disk cache) UMAP's numba code in a daemon thread, once per process,
-    so the first UMAP layout starts at once. Set EXPLORER_UMAP_WARMUP=0 to skip (tests do)."""
-    global _warm_started
-    if _warm_started or os.environ.get("EXPLORER_UMAP_WARMUP", "1") == "0":
-        return
-    _warm_started = True
-
-    def run() -> None:
-        try:
-            from explorer.projection.umap_layout import warm_up
-
-            warm_up()
-        except Exception:  # a failed warm-up only means the first UMAP compiles on demand
-            pass
-
-    threading.Thread(target=run, name="umap-warm-up", daemon=True).start()
-
-
-def layout_job(codes: np.ndarray, method: str, seed: int, params: dict, previous=None, live: bool = False):
-    """Worker job: the layout (partials as Progress payloads), then its faithfulness.
-    Returns (layout (N, 2), faithfulness mean, per-point (N,), its PointIndex)."""
-    from explorer.projection import faithfulness, live_frame_job, project_job
-
-    if live:
-        layout = yield from live_frame_job(codes, method, previous=previous, seed=seed, **params)
-    else:
-        layout = yield from project_job(codes, method, seed=seed, **params)
-    yield Progress(step=1, total=1, message="measuring faithfulness")
-    mean, per_point = faithfulness(codes, layout)
-    index = PointIndex(layout)  # built here, not on the GUI thread (about 1 s per million points)
-    return layout, mean, per_point, index
-
-
-class _Side:
-    """What one plot panel shows: its model, the rows it draws and the job that makes them."""
-
-    def __init__(self, panel: ScatterPanel, runner: TaskRunner) -> None:
-        self.panel = panel
-        self.runner = runner
-        self.model: str | None = None
-        self.items: np.ndarray | None = None  # data set index of each row (None: row i is item i)
-        self.layout: np.ndarray | None = None
-        self.faith: tuple[float, np.ndarray] | None = None
-        self.tag = None
-        self.shown_tag = None  # the tag of the layout on screen (partial or final)
-        self.follow = True  # keep the whole layout in view while it forms
-        self.glide_timer = QTimer()
-        self.glide_timer.setInterval(30)
-        self.glide_from: np.ndarray | None = None
-        self.glide_step = 0
-
-    def rows_of(self, indices: np.ndarray) -> np.ndarray:
-        """Rows of this panel showing data set items ``indices``."""
-        if self.items is None:
-            n = 0 if self.layout is None else len(self.layout)
-            return indices[(indices >= 0) & (indices < n)]
-        return np.flatnonzero(np.isin(self.items, indices))
-
-    def item_of(self, row: int) -> int:
-        return int(row if self.items is None else self.items[row])
-
-
 class View(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -145,96 +50,20 @@ class View(QWidget):
 
     # ---- construction -------------------------------------------------------------------
     def _build(self) -> None:
-        self.model_combo = QComboBox()
-        self.model_combo.setToolTip("Whose codes to lay out")
-        # model names like "siamese (mnist[0:2500])" must stay readable
-        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.model_combo.setMinimumContentsLength(14)
-        self.method_combo = QComboBox()
-        for label, key in METHODS:
-            self.method_combo.addItem(label, key)
-        self.seed_spin = QSpinBox()
-        self.seed_spin.setRange(0, 99999)
-        self.seed_spin.setPrefix("seed ")
-        self.perplexity_spin = QDoubleSpinBox()
-        self.perplexity_spin.setRange(2, 200)
-        self.perplexity_spin.setValue(30)
-        self.perplexity_spin.setPrefix("perplexity ")
-        self.neighbours_spin = QSpinBox()
-        self.neighbours_spin.setRange(2, 200)
-        self.neighbours_spin.setValue(15)
-        self.neighbours_spin.setPrefix("neighbours ")
-        self.compare_check = QCheckBox("Compare with")
-        self.compare_combo = QComboBox()
-        self.compare_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.compare_combo.setMinimumContentsLength(14)
-        self.compare_combo.setEnabled(False)
-        self.faith_label = QLabel("10-NN kept: –")
-        self.faith_label.setMinimumWidth(self.faith_label.fontMetrics().horizontalAdvance("10-NN kept: 0.00 | 0.00") + 8)
-        self.faith_label.setToolTip(
-            "Faithfulness: the share of each point's 10 nearest neighbours in code space that are also\n"
-            "its 10 nearest in the plot (1 = neighbourhoods kept exactly)."
-        )
-        top = QHBoxLayout()
-        for w in (QLabel("Model"), self.model_combo, self.method_combo, self.seed_spin,
-                  self.perplexity_spin, self.neighbours_spin, self.compare_check, self.compare_combo):
-            top.addWidget(w)
-        top.addStretch(1)
-        top.addWidget(self.faith_label)
-
-        self.mode_buttons = {}
-        tools = QHBoxLayout()
-        for mode, text, tip in (("pan", "Pan", "Drag to pan, wheel to zoom"),
-                                ("box", "Box", "Drag a rectangle to select"),
-                                ("lasso", "Lasso", "Draw around points to select")):
-            b = QPushButton(text)
-            b.setCheckable(True)
-            b.setToolTip(tip)
-            b.clicked.connect(lambda _=False, m=mode: self.set_mode(m))
-            self.mode_buttons[mode] = b
-            tools.addWidget(b)
-        self.mode_buttons["pan"].setChecked(True)
-        self.reset_button = QPushButton("Reset view")
+        c = self.controls = ScatterControls(on_export=lambda kind: export_dialog(self, kind))
+        for name in ScatterControls.WIDGETS:
+            setattr(self, name, getattr(c, name))
+        for mode, button in self.mode_buttons.items():
+            button.clicked.connect(lambda _=False, m=mode: self.set_mode(m))
         self.reset_button.clicked.connect(self.reset_view)
-        self.clear_button = QPushButton("Clear selection")
         self.clear_button.clicked.connect(lambda: self.ws.set_selection([]))
-        self.search_edit = QLineEdit()
-        self.search_edit.setPlaceholderText("Find class…")
-        self.search_edit.setClearButtonEnabled(True)
-        self.search_edit.setMinimumWidth(110)
-        self.search_edit.setMaximumWidth(160)
-        self.colour_combo = QComboBox()
-        self.colour_combo.addItems(["Colour: class", "Colour: faithfulness"])
-        self.export_button = QToolButton()
-        self.export_button.setText("Export")
-        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        menu = QMenu(self.export_button)
-        menu.addAction("Plot as PNG…", lambda: self._export_dialog("png"))
-        menu.addAction("Plot as SVG…", lambda: self._export_dialog("svg"))
-        menu.addAction("Layout as CSV…", lambda: self._export_dialog("csv"))
-        menu.addAction("Layout as .npy…", lambda: self._export_dialog("npy"))
-        menu.addAction("Codes as projector TSV…", lambda: self._export_dialog("tsv"))
-        self.export_button.setMenu(menu)
-        self.live_check = QCheckBox("Follow training")
-        self.live_check.setChecked(True)
-        self.live_check.setToolTip("Show the probe items of the current training run, frame by frame")
-        self.frame_slider = QSlider(Qt.Orientation.Horizontal)
-        self.frame_slider.setEnabled(False)
-        self.frame_slider.setMinimumWidth(120)
-        self.frame_label = QLabel("")
-        for w in (self.reset_button, self.clear_button, self.search_edit, self.colour_combo,
-                  self.export_button):
-            tools.addWidget(w)
-        tools.addStretch(1)
-        for w in (self.live_check, self.frame_slider, self.frame_label):
-            tools.addWidget(w)
 
         self.sides = []
         splitter = self.splitter = QSplitter(Qt.Orientation.Horizontal)
         for _ in range(2):
             panel = ScatterPanel()
             runner = TaskRunner(self)
-            side = _Side(panel, runner)
+            side = PanelSide(panel, runner)
             panel.describe = lambda row, s=side: self._describe(s, row)
             side.glide_timer.setParent(self)
             side.glide_timer.timeout.connect(lambda s=side: self._glide_frame(s))
@@ -248,19 +77,16 @@ class View(QWidget):
             splitter.addWidget(panel)
             self.sides.append(side)
         self.sides[1].panel.hide()
-        self.legend = QListWidget()
-        self.legend.setMaximumWidth(120)
-        self.legend.setToolTip("Click a class to hide or show it")
-        self.legend.itemChanged.connect(self._on_legend_changed)
-        self.legend.itemClicked.connect(self._on_legend_clicked)
+        self.legend = ClassLegend()
+        self.legend.class_toggled.connect(self._on_class_toggled)
         body = QHBoxLayout()
         body.addWidget(splitter, 1)
         body.addWidget(self.legend)
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        lay.addLayout(top)
-        lay.addLayout(tools)
+        lay.addLayout(c.top)
+        lay.addLayout(c.tools)
         lay.addLayout(body, 1)
 
         self.model_combo.currentIndexChanged.connect(lambda *_: self._params_changed())
@@ -312,20 +138,20 @@ class View(QWidget):
     def busy(self) -> bool:
         return any(s.runner.is_running() for s in self.sides)
 
-    def lasso_finished(self, polygon: np.ndarray, side: _Side | None = None) -> None:
+    def lasso_finished(self, polygon: np.ndarray, side: PanelSide | None = None) -> None:
         """Select the items inside ``polygon`` (M, 2), in data coordinates of ``side``'s plot."""
         side = side or self.sides[0]
         if side.layout is None:
             return
         rows = side.panel.index().in_polygon(polygon, self._allowed(side))
-        self.ws.set_selection(self._items(side, rows))
+        self.ws.set_selection(side.items_of(rows))
 
-    def box_finished(self, x0: float, y0: float, x1: float, y1: float, side: _Side | None = None) -> None:
+    def box_finished(self, x0: float, y0: float, x1: float, y1: float, side: PanelSide | None = None) -> None:
         side = side or self.sides[0]
         if side.layout is None:
             return
         rows = side.panel.index().in_rect(x0, y0, x1, y1, self._allowed(side))
-        self.ws.set_selection(self._items(side, rows))
+        self.ws.set_selection(side.items_of(rows))
 
     # ---- workspace events ---------------------------------------------------------------
     def _on_dataset_changed(self) -> None:
@@ -459,7 +285,7 @@ class View(QWidget):
             self._start(side, tag, codes, method, seed, params, f"{model} · {dict(METHODS_KEYS)[method]}")
         self._show_faith()
 
-    def _start(self, side: _Side, tag, codes, method, seed, params, title: str, live: bool = False) -> None:
+    def _start(self, side: PanelSide, tag, codes, method, seed, params, title: str, live: bool = False) -> None:
         side.panel.title.setText(title)
         name = dict(METHODS_KEYS)[method]
         side.panel.set_axis_names(f"{name} 1", f"{name} 2")
@@ -485,7 +311,7 @@ class View(QWidget):
         side.panel.status.setText("working…")
 
     # ---- job results --------------------------------------------------------------------
-    def _on_partial(self, side: _Side, tag, rec: Progress) -> None:
+    def _on_partial(self, side: PanelSide, tag, rec: Progress) -> None:
         if tag != side.tag:
             return  # a late record for old parameters
         frac = f" {100 * rec.fraction:.0f}%" if rec.total else ""
@@ -495,7 +321,7 @@ class View(QWidget):
             self._show_layout(side, np.asarray(rec.payload), None, glide=glide and rec.step <= 1)
             side.shown_tag = tag
 
-    def _on_done(self, side: _Side, tag, result) -> None:
+    def _on_done(self, side: PanelSide, tag, result) -> None:
         if tag != side.tag:
             return
         layout, mean, per_point, index = result
@@ -515,12 +341,12 @@ class View(QWidget):
         elif side.model is not None:
             self.ws.set_layout(side.model, self.method(), layout)
 
-    def _on_failed(self, side: _Side, tag, message: str) -> None:
+    def _on_failed(self, side: PanelSide, tag, message: str) -> None:
         if tag == side.tag:
             side.panel.status.setText("failed")
             self.ctx.show_error(message)
 
-    def _show_layout(self, side: _Side, layout: np.ndarray, faith, glide: bool = False) -> None:
+    def _show_layout(self, side: PanelSide, layout: np.ndarray, faith, glide: bool = False) -> None:
         """Show ``layout``; with ``glide``, points move to it from where they are in a few frames."""
         before = side.layout
         side.layout = np.asarray(layout, dtype=np.float32)
@@ -535,7 +361,7 @@ class View(QWidget):
             side.panel.reset_view()
         self._show_faith()
 
-    def _glide_frame(self, side: _Side) -> None:
+    def _glide_frame(self, side: PanelSide) -> None:
         side.glide_step += 1
         t = side.glide_step / GLIDE_FRAMES
         if t >= 1.0:
@@ -556,7 +382,7 @@ class View(QWidget):
         self.faith_label.setText(text)
 
     # ---- drawing ------------------------------------------------------------------------
-    def _labels(self, side: _Side) -> np.ndarray:
+    def _labels(self, side: PanelSide) -> np.ndarray:
         ds = self.ws.dataset
         n = 0 if side.layout is None else len(side.layout)
         if ds is None or ds.labels is None:
@@ -570,14 +396,11 @@ class View(QWidget):
             return 0
         return max(len(ds.class_names), int(ds.labels.max()) + 1 if len(ds.labels) else 0)
 
-    def _allowed(self, side: _Side) -> np.ndarray:
+    def _allowed(self, side: PanelSide) -> np.ndarray:
         labels = self._labels(side)
         if not self._hidden:
             return np.ones(len(labels), dtype=bool)
         return ~np.isin(labels, list(self._hidden))
-
-    def _items(self, side: _Side, rows: np.ndarray) -> np.ndarray:
-        return rows if side.items is None else side.items[rows]
 
     def _search_classes(self) -> set[int]:
         text = self.search_edit.text().strip().lower()
@@ -591,27 +414,13 @@ class View(QWidget):
         for side in self.sides:
             if side.layout is not None:
                 self._draw(side)
-        self._mark_legend()
+        self.legend.mark(self._search_classes())
 
-    def _draw(self, side: _Side, xy: np.ndarray | None = None) -> None:
+    def _draw(self, side: PanelSide, xy: np.ndarray | None = None) -> None:
         """Draw ``side``'s layout (or ``xy``, an in-between frame of a glide)."""
         xy = side.layout if xy is None else xy
         n = len(xy)
         labels = self._labels(side)
-        by_faith = self.colour_combo.currentIndex() == 1 and side.faith is not None
-        if by_faith:
-            base = ramp_palette(11)
-            per = side.faith[1]
-            cidx = np.where(np.isfinite(per), np.round(np.nan_to_num(per) * 10), 11).astype(np.int64)
-        else:
-            k = max(1, self._n_classes())
-            base = class_palette(k)
-            cidx = np.where(labels >= 0, labels, k).astype(np.int64)
-        base = np.vstack([base, GREY])
-        dim = base.copy()
-        dim[:, :3] = (dim[:, :3].astype(np.int32) + 2 * 235) // 3  # washed out towards white
-        dim[:, 3] = DIM_ALPHA
-        palette = np.vstack([base, dim])
         # emphasis: the selection and the searched classes; the rest is dimmed while there is any
         emph = np.zeros(n, dtype=bool)
         sel_rows = side.rows_of(self.ws.selection) if len(self.ws.selection) else np.zeros(0, np.int64)
@@ -619,8 +428,8 @@ class View(QWidget):
         found = self._search_classes()
         if found:
             emph |= np.isin(labels, list(found))
-        if emph.any():
-            cidx = np.where(emph, cidx, cidx + len(base))
+        by_faith = self.colour_combo.currentIndex() == 1 and side.faith is not None
+        cidx, palette = point_colours(labels, self._n_classes(), side.faith[1] if by_faith else None, emph)
         allowed = self._allowed(side)
         order = np.concatenate([np.flatnonzero(allowed & ~emph), np.flatnonzero(allowed & emph)])
         side.panel.set_layout(xy, cidx, palette, order, allowed, ring_rows=sel_rows)
@@ -630,58 +439,22 @@ class View(QWidget):
 
     # ---- legend -------------------------------------------------------------------------
     def _fill_legend(self) -> None:
-        from PySide6.QtGui import QColor, QIcon, QPixmap
-
-        self.legend.blockSignals(True)
-        self.legend.clear()
-        k = self._n_classes()
         ds = self.ws.dataset
-        pal = class_palette(max(k, 1))
-        for i in range(k):
-            name = ds.class_names[i] if i < len(ds.class_names) else str(i)
-            pix = QPixmap(12, 12)
-            pix.fill(QColor(*map(int, pal[i][:3])))
-            item = QListWidgetItem(QIcon(pix), str(name))
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked)
-            item.setData(Qt.ItemDataRole.UserRole, i)
-            self.legend.addItem(item)
-        self.legend.setVisible(k > 0)
-        self.legend.blockSignals(False)
+        k = self._n_classes()
+        self.legend.fill([ds.class_names[i] if i < len(ds.class_names) else str(i) for i in range(k)])
 
-    def _on_legend_clicked(self, item: QListWidgetItem) -> None:
-        """A click anywhere on an entry toggles its class (the check box toggles by itself)."""
-        if getattr(self, "_legend_toggled", False):
-            self._legend_toggled = False
-            return
-        on = item.checkState() == Qt.CheckState.Checked
-        item.setCheckState(Qt.CheckState.Unchecked if on else Qt.CheckState.Checked)
-
-    def _on_legend_changed(self, item: QListWidgetItem) -> None:
-        self._legend_toggled = True
-        QTimer.singleShot(0, lambda: setattr(self, "_legend_toggled", False))
-        k = int(item.data(Qt.ItemDataRole.UserRole))
-        if item.checkState() == Qt.CheckState.Checked:
+    def _on_class_toggled(self, k: int, visible: bool) -> None:
+        if visible:
             self._hidden.discard(k)
         else:
             self._hidden.add(k)
         self._redraw()
 
     def set_class_visible(self, k: int, visible: bool) -> None:
-        self.legend.item(k).setCheckState(Qt.CheckState.Checked if visible else Qt.CheckState.Unchecked)
-
-    def _mark_legend(self) -> None:
-        found = self._search_classes()
-        self.legend.blockSignals(True)
-        for i in range(self.legend.count()):
-            item = self.legend.item(i)
-            font = item.font()
-            font.setBold(i in found)
-            item.setFont(font)
-        self.legend.blockSignals(False)
+        self.legend.set_class_visible(k, visible)
 
     # ---- hover --------------------------------------------------------------------------
-    def _describe(self, side: _Side, row: int):
+    def _describe(self, side: PanelSide, row: int):
         item = side.item_of(row)
         ds = self.ws.dataset
         pixmap = None
@@ -692,77 +465,26 @@ class View(QWidget):
         return pixmap, text
 
     # ---- export -------------------------------------------------------------------------
-    def _export_dialog(self, kind: str) -> None:
-        filters = {"png": "PNG image (*.png)", "svg": "SVG image (*.svg)", "csv": "CSV (*.csv)",
-                   "npy": "NumPy array (*.npy)"}
-        try:
-            if kind == "tsv":
-                folder = QFileDialog.getExistingDirectory(self, "Folder for vectors.tsv and metadata.tsv")
-                if folder:
-                    self.export_projector(folder)
-                return
-            path, _ = QFileDialog.getSaveFileName(self, "Export", f"scatter.{kind}", filters[kind])
-            if not path:
-                return
-            if kind in ("png", "svg"):
-                self.export_plot(path)
-            else:
-                self.export_layout(path)
-            self.ctx.show_status(f"Saved {path}")
-        except OSError as err:
-            self.ctx.show_error(f"Could not save: {err}")
-
     def export_plot(self, path: str) -> None:
-        """The plot as PNG (pyqtgraph's exporter; both plots when comparing) or SVG (the first
-        plot), by the file's extension; written atomically. SVG goes through QSvgGenerator: pyqtgraph's SVG exporter cannot read
-        the path data this Qt writes (ValueError in its correctCoordinates)."""
-        item = self.panel.plot_item
-        if path.lower().endswith(".svg"):
-            atomic_write(path, lambda tmp: _write_svg(item, tmp))
-            return
-        if self.sides[1].panel.isVisible():  # compare: both plots side by side, as on screen
-            pix = self.splitter.grab()
-            atomic_write(path, lambda tmp: pix.save(tmp, "PNG") or _raise(OSError(f"could not write {path}")))
-            return
-        import pyqtgraph.exporters as exporters
-
-        exporter = exporters.ImageExporter(item)
-        exporter.parameters()["width"] = max(800, int(item.width()))
-        atomic_write(path, lambda tmp: exporter.export(tmp))
+        """The plot as PNG (both plots when comparing) or SVG (the first plot), by the extension."""
+        both = self.splitter if self.sides[1].panel.isVisible() else None
+        write_plot(self.panel.plot_item, path, both=both)
 
     def export_layout(self, path: str) -> None:
         """The shown layout as .npy ((N, 2) float32) or CSV (index, x, y, label, class, faithfulness)."""
         side = self.sides[0]
         if side.layout is None:
             raise OSError("there is no layout to save yet")
-        if path.lower().endswith(".npy"):
-            atomic_write(path, lambda tmp: np.save(tmp, side.layout.astype(np.float32)))
-            return
-        labels = self._labels(side)
-        ds = self.ws.dataset
-        per = side.faith[1] if side.faith is not None else np.full(len(side.layout), np.nan)
-        lines = ["index,x,y,label,class,faithfulness"]
-        for row, (x, y) in enumerate(side.layout):
-            item = side.item_of(row)
-            name = ds.label_name(item).replace(",", " ") if ds is not None and item < ds.count else ""
-            lines.append(f"{item},{x:.6g},{y:.6g},{labels[row]},{name},{per[row]:.3f}")
-        atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
+        items = side.items_of(np.arange(len(side.layout)))
+        per = side.faith[1] if side.faith is not None else None
+        write_layout(path, side.layout, items, self._labels(side), self.ws.dataset, per)
 
     def export_projector(self, folder: str) -> None:
         """The current model's codes as TensorBoard-projector ``vectors.tsv`` + ``metadata.tsv``."""
-        side = self.sides[0]
-        model = side.model or self.model_combo.currentText()
+        model = self.sides[0].model or self.model_combo.currentText()
         if model not in self.ws.codes:
             raise OSError("there are no codes to save yet")
-        codes = self.ws.codes[model]
-        ds = self.ws.dataset
-        vec = "".join("\t".join(f"{v:.6g}" for v in row) + "\n" for row in codes).encode()
-        meta_rows = ["index\tlabel"] + [
-            f"{i}\t{ds.label_name(i) if ds is not None else ''}" for i in range(len(codes))
-        ]
-        meta = ("\n".join(meta_rows) + "\n").encode()
-        atomic_write_bytes(os.path.join(folder, "vectors.tsv"), vec)
-        atomic_write_bytes(os.path.join(folder, "metadata.tsv"), meta)
+        write_projector(folder, self.ws.codes[model], self.ws.dataset)
 
     # ---- lifetime -----------------------------------------------------------------------
     def closeEvent(self, event) -> None:
@@ -771,27 +493,3 @@ class View(QWidget):
         super().closeEvent(event)
 
 
-METHODS_KEYS = [(key, label) for label, key in METHODS]
-
-
-def _raise(err: Exception):
-    raise err
-
-
-def _write_svg(item, path: str) -> None:
-    from PySide6.QtCore import QRectF
-    from PySide6.QtGui import QPainter
-    from PySide6.QtSvg import QSvgGenerator
-
-    rect = item.sceneBoundingRect()
-    target = QRectF(0, 0, rect.width(), rect.height())
-    gen = QSvgGenerator()
-    gen.setFileName(path)
-    gen.setSize(target.size().toSize())
-    gen.setViewBox(target)
-    gen.setTitle("Relate Explorer scatter")
-    painter = QPainter(gen)
-    try:
-        item.scene().render(painter, target, rect)
-    finally:
-        painter.end()

@@ -1,0 +1,119 @@
+"""The scatter view's two rows of controls: model, method and its parameters, compare; the
+selection modes, search, colour, export and the training-run slider. Widgets only: the view
+connects them and keeps them in step with its state."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QToolButton,
+)
+
+METHODS = [("PCA", "pca"), ("t-SNE", "tsne"), ("UMAP", "umap")]
+
+
+class ScatterControls:
+    """``top`` and ``tools``: the two rows (QHBoxLayouts); ``on_export(kind)`` is called with "png",
+    "svg", "csv", "npy" or "tsv" from the export menu."""
+
+    # the widgets the view exposes under the same names (tests and the main window use them)
+    WIDGETS = (
+        "model_combo", "method_combo", "seed_spin", "perplexity_spin", "neighbours_spin",
+        "compare_check", "compare_combo", "faith_label", "mode_buttons", "reset_button",
+        "clear_button", "search_edit", "colour_combo", "export_button", "live_check",
+        "frame_slider", "frame_label",
+    )
+
+    def __init__(self, on_export: Callable[[str], None]) -> None:
+        self.model_combo = QComboBox()
+        self.model_combo.setToolTip("Whose codes to lay out")
+        # model names like "siamese (mnist[0:2500])" must stay readable
+        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.model_combo.setMinimumContentsLength(14)
+        self.method_combo = QComboBox()
+        for label, key in METHODS:
+            self.method_combo.addItem(label, key)
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, 99999)
+        self.seed_spin.setPrefix("seed ")
+        self.perplexity_spin = QDoubleSpinBox()
+        self.perplexity_spin.setRange(2, 200)
+        self.perplexity_spin.setValue(30)
+        self.perplexity_spin.setPrefix("perplexity ")
+        self.neighbours_spin = QSpinBox()
+        self.neighbours_spin.setRange(2, 200)
+        self.neighbours_spin.setValue(15)
+        self.neighbours_spin.setPrefix("neighbours ")
+        self.compare_check = QCheckBox("Compare with")
+        self.compare_combo = QComboBox()
+        self.compare_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.compare_combo.setMinimumContentsLength(14)
+        self.compare_combo.setEnabled(False)
+        self.faith_label = QLabel("10-NN kept: –")
+        self.faith_label.setMinimumWidth(self.faith_label.fontMetrics().horizontalAdvance("10-NN kept: 0.00 | 0.00") + 8)
+        self.faith_label.setToolTip(
+            "Faithfulness: the share of each point's 10 nearest neighbours in code space that are also\n"
+            "its 10 nearest in the plot (1 = neighbourhoods kept exactly)."
+        )
+        top = self.top = QHBoxLayout()
+        for w in (QLabel("Model"), self.model_combo, self.method_combo, self.seed_spin,
+                  self.perplexity_spin, self.neighbours_spin, self.compare_check, self.compare_combo):
+            top.addWidget(w)
+        top.addStretch(1)
+        top.addWidget(self.faith_label)
+
+        self.mode_buttons = {}
+        tools = self.tools = QHBoxLayout()
+        for mode, text, tip in (("pan", "Pan", "Drag to pan, wheel to zoom"),
+                                ("box", "Box", "Drag a rectangle to select"),
+                                ("lasso", "Lasso", "Draw around points to select")):
+            b = QPushButton(text)
+            b.setCheckable(True)
+            b.setToolTip(tip)
+            self.mode_buttons[mode] = b
+            tools.addWidget(b)
+        self.mode_buttons["pan"].setChecked(True)
+        self.reset_button = QPushButton("Reset view")
+        self.clear_button = QPushButton("Clear selection")
+        self.search_edit = QLineEdit()
+        self.search_edit.setPlaceholderText("Find class…")
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.setMinimumWidth(110)
+        self.search_edit.setMaximumWidth(160)
+        self.colour_combo = QComboBox()
+        self.colour_combo.addItems(["Colour: class", "Colour: faithfulness"])
+        self.export_button = QToolButton()
+        self.export_button.setText("Export")
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.export_button)
+        menu.addAction("Plot as PNG…", lambda: on_export("png"))
+        menu.addAction("Plot as SVG…", lambda: on_export("svg"))
+        menu.addAction("Layout as CSV…", lambda: on_export("csv"))
+        menu.addAction("Layout as .npy…", lambda: on_export("npy"))
+        menu.addAction("Codes as projector TSV…", lambda: on_export("tsv"))
+        self.export_button.setMenu(menu)
+        self.live_check = QCheckBox("Follow training")
+        self.live_check.setChecked(True)
+        self.live_check.setToolTip("Show the probe items of the current training run, frame by frame")
+        self.frame_slider = QSlider(Qt.Orientation.Horizontal)
+        self.frame_slider.setEnabled(False)
+        self.frame_slider.setMinimumWidth(120)
+        self.frame_label = QLabel("")
+        for w in (self.reset_button, self.clear_button, self.search_edit, self.colour_combo,
+                  self.export_button):
+            tools.addWidget(w)
+        tools.addStretch(1)
+        for w in (self.live_check, self.frame_slider, self.frame_label):
+            tools.addWidget(w)

@@ -1,0 +1,104 @@
+"""What the scatter view writes: the plot as PNG or SVG, the layout as .npy or CSV, the codes as
+TensorBoard-projector TSV. Every file is written atomically (temp + rename)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from explorer.core.atomic import atomic_write, atomic_write_bytes
+
+
+def export_dialog(view, kind: str) -> None:
+    """Ask where, then write ``kind`` ("png", "svg", "csv", "npy" or "tsv") through the scatter
+    ``view``'s export methods; the outcome goes to the status bar or an error message."""
+    from PySide6.QtWidgets import QFileDialog
+
+    filters = {"png": "PNG image (*.png)", "svg": "SVG image (*.svg)", "csv": "CSV (*.csv)",
+               "npy": "NumPy array (*.npy)"}
+    try:
+        if kind == "tsv":
+            folder = QFileDialog.getExistingDirectory(view, "Folder for vectors.tsv and metadata.tsv")
+            if folder:
+                view.export_projector(folder)
+            return
+        path, _ = QFileDialog.getSaveFileName(view, "Export", f"scatter.{kind}", filters[kind])
+        if not path:
+            return
+        if kind in ("png", "svg"):
+            view.export_plot(path)
+        else:
+            view.export_layout(path)
+        view.ctx.show_status(f"Saved {path}")
+    except OSError as err:
+        view.ctx.show_error(f"Could not save: {err}")
+
+
+def write_plot(plot_item, path: str, both=None) -> None:
+    """``plot_item`` (a pyqtgraph PlotItem) as PNG (pyqtgraph's exporter) or SVG, by the file's
+    extension. ``both``: a widget holding both plots when comparing; a PNG is then its grab, as on
+    screen. SVG goes through QSvgGenerator: pyqtgraph's SVG exporter cannot read the path data this
+    Qt writes (ValueError in its correctCoordinates)."""
+    if path.lower().endswith(".svg"):
+        atomic_write(path, lambda tmp: _write_svg(plot_item, tmp))
+        return
+    if both is not None:
+        pix = both.grab()
+        atomic_write(path, lambda tmp: pix.save(tmp, "PNG") or _raise(OSError(f"could not write {path}")))
+        return
+    import pyqtgraph.exporters as exporters
+
+    exporter = exporters.ImageExporter(plot_item)
+    exporter.parameters()["width"] = max(800, int(plot_item.width()))
+    atomic_write(path, lambda tmp: exporter.export(tmp))
+
+
+def write_layout(path: str, layout: np.ndarray, items: np.ndarray, labels: np.ndarray, dataset,
+                  faith_per_point: np.ndarray | None) -> None:
+    """``layout`` (N, 2) as .npy (float32) or CSV (index, x, y, label, class, faithfulness), by the
+    file's extension; ``items`` (N,) is the data set index of each row."""
+    if path.lower().endswith(".npy"):
+        atomic_write(path, lambda tmp: np.save(tmp, layout.astype(np.float32)))
+        return
+    per = faith_per_point if faith_per_point is not None else np.full(len(layout), np.nan)
+    lines = ["index,x,y,label,class,faithfulness"]
+    for row, (x, y) in enumerate(layout):
+        item = int(items[row])
+        name = dataset.label_name(item).replace(",", " ") if dataset is not None and item < dataset.count else ""
+        lines.append(f"{item},{x:.6g},{y:.6g},{labels[row]},{name},{per[row]:.3f}")
+    atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
+
+
+def write_projector(folder: str, codes: np.ndarray, dataset) -> None:
+    """``codes`` (N, D) as TensorBoard-projector ``vectors.tsv`` + ``metadata.tsv`` in ``folder``."""
+    vec = "".join("\t".join(f"{v:.6g}" for v in row) + "\n" for row in codes).encode()
+    meta_rows = ["index\tlabel"] + [
+        f"{i}\t{dataset.label_name(i) if dataset is not None else ''}" for i in range(len(codes))
+    ]
+    meta = ("\n".join(meta_rows) + "\n").encode()
+    atomic_write_bytes(os.path.join(folder, "vectors.tsv"), vec)
+    atomic_write_bytes(os.path.join(folder, "metadata.tsv"), meta)
+
+
+def _raise(err: Exception):
+    raise err
+
+
+def _write_svg(item, path: str) -> None:
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    rect = item.sceneBoundingRect()
+    target = QRectF(0, 0, rect.width(), rect.height())
+    gen = QSvgGenerator()
+    gen.setFileName(path)
+    gen.setSize(target.size().toSize())
+    gen.setViewBox(target)
+    gen.setTitle("Relate Explorer scatter")
+    painter = QPainter(gen)
+    try:
+        item.scene().render(painter, target, rect)
+    finally:
+        painter.end()

@@ -1,0 +1,42 @@
+"""One plot panel of the scatter view: its model, the rows it draws and the job that makes them."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QTimer
+
+from explorer.ui.scatter_plot import ScatterPanel
+from explorer.ui.workers import TaskRunner
+
+
+class PanelSide:
+    """What one plot panel shows: its model, the rows it draws and the job that makes them."""
+
+    def __init__(self, panel: ScatterPanel, runner: TaskRunner) -> None:
+        self.panel = panel
+        self.runner = runner
+        self.model: str | None = None
+        self.items: np.ndarray | None = None  # data set index of each row (None: row i is item i)
+        self.layout: np.ndarray | None = None
+        self.faith: tuple[float, np.ndarray] | None = None
+        self.tag = None
+        self.shown_tag = None  # the tag of the layout on screen (partial or final)
+        self.follow = True  # keep the whole layout in view while it forms
+        self.glide_timer = QTimer()
+        self.glide_timer.setInterval(30)
+        self.glide_from: np.ndarray | None = None
+        self.glide_step = 0
+
+    def rows_of(self, indices: np.ndarray) -> np.ndarray:
+        """Rows of this panel showing data set items ``indices``."""
+        if self.items is None:
+            n = 0 if self.layout is None else len(self.layout)
+            return indices[(indices >= 0) & (indices < n)]
+        return np.flatnonzero(np.isin(self.items, indices))
+
+    def item_of(self, row: int) -> int:
+        return int(row if self.items is None else self.items[row])
+
+    def items_of(self, rows: np.ndarray) -> np.ndarray:
+        """Data set items shown by ``rows``."""
+        return rows if self.items is None else self.items[rows]
