@@ -1,9 +1,8 @@
 """The main window: views in tabs and docks, menus, drag-and-drop opening, a status line.
 
 Sessions: File ▸ Save session… / Open session… (or dropping a ``.session`` file) write and read
-:mod:`explorer.core.session` files. With ``autosave`` the window also saves the session to
-:func:`explorer.ui.services.autosave_file` every two minutes when something changed, and once more
-on a normal close; :meth:`MainWindow.offer_recovery` offers to restore it after a crash.
+:mod:`explorer.core.session` files; the window's :class:`explorer.ui.session_controller.SessionController`
+restores them in phases and keeps the autosave (``autosave``) with its crash recovery.
 
 Views come from ``explorer.ui.views.VIEW_MODULES``: "center" views become tabs, "left" and
 "bottom" views docks. A module that does not exist yet is skipped, so no panel is ever empty.
@@ -16,7 +15,6 @@ import os
 import sys
 import traceback
 from types import ModuleType
-from typing import Iterator
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
@@ -29,7 +27,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QLabel,
     QMainWindow,
-    QProgressBar,
     QScrollArea,
     QTabWidget,
     QToolBar,
@@ -37,141 +34,24 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core import session as sessions
-from explorer.core.errors import SessionError
 from explorer.core.progress import Progress
 from explorer.ui.context import AppContext
 from explorer.ui.dialogs.messages import show_about, show_error
+from explorer.ui.dialogs.open_data import OpenDataDialog
+from explorer.ui.session_controller import SessionController
+from explorer.ui.status_bar import JobIndicator, dataset_facts_text
+from explorer.ui.view_loading import SHELL_VIEWS, import_views_job, load_view_modules, view_key
 from explorer.ui.views import VIEW_MODULES
 from explorer.ui.workers import TaskRunner
 
-# part of the shell and cheap to import: created at once even when the other views load lazily
-SHELL_VIEWS = ("explorer.ui.views.browser",)
-
-SESSION_FILTER = "Sessions (*.session);;All files (*)"
-AUTOSAVE_INTERVAL_MS = 120_000
 MODEL_SUFFIXES = (".safetensors", ".pt", ".pth", ".ckpt", ".ts", ".jit", ".pt2", ".onnx")
-
-DATA_FILTERS = (
-    "Data sets (*.npz *.tsv *ubyte *ubyte.gz *.png *.jpg *.jpeg *.pgm *.bmp *.tif *.tiff);;All files (*)"
-)
-
-
-def load_view_modules(names: list[str] = VIEW_MODULES) -> list[ModuleType]:
-    """The view modules that exist, sorted by ``ORDER``; a missing module is skipped, a broken one
-    raises (that is a bug, not a missing feature)."""
-    mods = []
-    for name in names:
-        try:
-            mods.append(importlib.import_module(name))
-        except ModuleNotFoundError as err:
-            if err.name != name:
-                raise
-    return sorted(mods, key=lambda m: getattr(m, "ORDER", 100))
-
-
-def import_views_job(names: list[str]) -> Iterator[Progress]:
-    """Import view modules off the GUI thread (they pull in torch and the engines).
-
-    Returns (names imported, [(name, error message)] of modules that exist but failed)."""
-    from explorer.ui.qt_setup import configure_pyqtgraph
-
-    yield Progress(step=0, total=len(names) + 1, message="loading views")
-    configure_pyqtgraph()  # imports pyqtgraph: before any view module does
-    ok, failed = [], []
-    for i, name in enumerate(names):
-        try:
-            importlib.import_module(name)
-            ok.append(name)
-        except ModuleNotFoundError as err:
-            if err.name != name:
-                failed.append((name, f"{type(err).__name__}: {err}"))
-        except Exception as err:  # a broken view must not keep the app from starting
-            failed.append((name, f"{type(err).__name__}: {err}"))
-        # the payload is every module imported so far, so a record the runner's rate limit
-        # drops loses nothing: the window creates each view as soon as its module is in
-        yield Progress(step=i + 1, total=len(names) + 1, message="loading views", payload=tuple(ok))
-    return ok, failed
-
-
-def view_key(module: ModuleType) -> str:
-    return module.__name__.rsplit(".", 1)[-1]
-
-
-class OpenDataDialog(QFileDialog):
-    """A file dialog that opens a file, or the folder it is in when nothing is picked."""
-
-    def __init__(self, parent=None, directory: str = "") -> None:
-        super().__init__(parent, "Open data: pick a file, or open a folder with nothing selected",
-                         directory, DATA_FILTERS)
-        self.setOption(QFileDialog.Option.DontUseNativeDialog, True)
-        self.setFileMode(QFileDialog.FileMode.AnyFile)
-        self.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
-        self.setLabelText(QFileDialog.DialogLabel.FileName, "File or folder:")
-        self.setLabelText(QFileDialog.DialogLabel.Accept, "Open")
-
-    def accept(self) -> None:
-        files = self.selectedFiles()
-        path = files[0] if files else self.directory().absolutePath()
-        current = os.path.normpath(self.directory().absolutePath())
-        if os.path.isdir(path) and os.path.normpath(path) == current:
-            QFileDialog.done(self, QFileDialog.DialogCode.Accepted)  # the folder we are in
-            return
-        super().accept()
-
-    def chosen(self) -> str:
-        files = self.selectedFiles()
-        return files[0] if files else self.directory().absolutePath()
-
-
-class JobIndicator(QWidget):
-    """Status-bar progress of background jobs: the newest job's message and a small bar."""
-
-    def __init__(self, parent=None) -> None:
-        from PySide6.QtWidgets import QHBoxLayout
-
-        super().__init__(parent)
-        self.label = QLabel()
-        self.label.setObjectName("jobLabel")
-        self.bar = QProgressBar()
-        self.bar.setMaximumWidth(140)
-        self.bar.setMaximumHeight(14)
-        self.bar.setTextVisible(False)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.label)
-        lay.addWidget(self.bar)
-        self.jobs: dict[str, tuple[str, float]] = {}
-        self._refresh()
-
-    def update_job(self, key: str, message: str, fraction: float) -> None:
-        self.jobs.pop(key, None)
-        self.jobs[key] = (message, fraction)  # newest last
-        self._refresh()
-
-    def finish_job(self, key: str) -> None:
-        self.jobs.pop(key, None)
-        self._refresh()
-
-    def _refresh(self) -> None:
-        if not self.jobs:
-            self.hide()
-            return
-        message, fraction = next(reversed(self.jobs.values()))
-        more = f"  (+{len(self.jobs) - 1})" if len(self.jobs) > 1 else ""
-        self.label.setText(message + more)
-        if fraction < 0:
-            self.bar.setRange(0, 0)  # busy indicator
-        else:
-            self.bar.setRange(0, 1000)
-            self.bar.setValue(int(fraction * 1000))
-        self.show()
 
 
 class MainWindow(QMainWindow):
     """The app's window. With ``lazy_views`` the views other than the data browser are imported
     in a worker after the window shows (``views_ready`` fires when they are in place).
 
-    With ``autosave`` the session is saved to ``autosave_path`` periodically and on close, and
+    With ``autosave`` the session is saved to the autosave file periodically and on close, and
     ``recovery_available`` says whether the last run's autosave was left by a crash (the caller
     decides whether to :meth:`offer_recovery`; tests and snapshots never do)."""
 
@@ -185,12 +65,6 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.ctx = ctx
         self.data_spec: str | None = None  # what the open data set was opened from
-        self._session: dict | None = None  # a session being restored
-        self._session_phase = ""
-        self._dirty = False
-        self.autosave_path: str | None = None
-        self.recovery_available = False
-        self._recovery_pending = False
         self.setWindowTitle("Relate Explorer")
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
@@ -230,23 +104,9 @@ class MainWindow(QMainWindow):
             self._add_views(load_view_modules(), final=True)
 
         self.loader.data_loaded.connect(self._on_data_loaded)
-        self.loader.data_failed.connect(self._on_data_failed)
-        self.loader.models_idle.connect(self._on_models_idle)
-        q = ctx.qws
-        for sig in (q.dataset_changed, q.models_changed, q.selection_changed, q.query_changed):
-            sig.connect(self._mark_dirty)
-        q.codes_changed.connect(self._mark_dirty)
-        q.layout_changed.connect(self._mark_dirty)
-        self.autosave_timer = QTimer(self)
-        self.autosave_timer.setInterval(AUTOSAVE_INTERVAL_MS)
-        self.autosave_timer.timeout.connect(lambda: self.autosave_now())
-        if autosave:
-            from explorer.ui.services import autosave_file
-
-            self.autosave_path = autosave_file()
-            self.recovery_available = sessions.needs_recovery(self.autosave_path)
-            self._recovery_pending = self.recovery_available  # keep that file until answered
-            self.autosave_timer.start()
+        self.sessions = SessionController(self, autosave=autosave)
+        self.sessions.restored.connect(self.session_restored)
+        self.sessions.failed.connect(self.session_failed)
         for svc in (self.loader, ctx.services["codes"]):
             svc.job_progress.connect(self.jobs.update_job)
             svc.job_finished.connect(self.jobs.finish_job)
@@ -378,9 +238,9 @@ class MainWindow(QMainWindow):
         file.addSeparator()
         file.addAction("&Load model…", self.load_model_dialog)
         file.addSeparator()
-        act = file.addAction("Open sess&ion…", self.open_session_dialog)
+        act = file.addAction("Open sess&ion…", lambda: self.sessions.open_session_dialog())
         act.setShortcut(QKeySequence("Ctrl+Shift+O"))
-        self.save_session_action = file.addAction("&Save session…", self.save_session_dialog)
+        self.save_session_action = file.addAction("&Save session…", lambda: self.sessions.save_session_dialog())
         self.save_session_action.setShortcut(QKeySequence.StandardKey.Save)
         file.addSeparator()
         self.export_view_action = file.addAction("&Export view as PNG…", self.export_view_dialog)
@@ -487,139 +347,26 @@ class MainWindow(QMainWindow):
             codes = ws.codes[name]
             atomic_write(path, lambda tmp: np.save(tmp, codes))
 
-    # ---- sessions -----------------------------------------------------------------------------
-    def session_state(self) -> dict:
-        """The session of this window: data spec, model specs, codes, layouts, selection, query."""
-        ws = self.ctx.workspace
-        specs, _ = self.model_specs()
-        settings = {"view": self.tabs.tabText(self.tabs.currentIndex()) if self.tabs.count() else ""}
-        return sessions.state_from_workspace(ws, self.data_spec, specs, settings)
-
-    def model_specs(self) -> tuple[dict[str, str], list[str]]:
-        """name -> spec of every loaded model that can be reopened, and notes on those that cannot."""
-        specs, notes = sessions.model_specs_from_workspace(self.ctx.workspace)
-        known = self.loader.model_specs
-        for name in self.ctx.workspace.models:
-            if name not in specs and name in known:
-                specs[name] = known[name]
-        notes = [n for n in notes if n.split(" ", 1)[0] not in specs]
-        return specs, notes
-
+    # ---- sessions (explorer.ui.session_controller does the work) ------------------------------
     def save_session(self, path: str) -> bool:
-        """Write the session to ``path`` (atomically); a failure is shown, never raised."""
-        try:
-            sessions.save_session(path, self.session_state())
-        except SessionError as err:
-            self.show_error(str(err))
-            return False
-        _, notes = self.model_specs()
-        self.ctx.show_status(" ".join([f"Session saved to {os.path.basename(path)}.", *notes]))
-        return True
-
-    def save_session_dialog(self) -> None:
-        start = self.settings.value("dialogs/session_dir", os.path.expanduser("~"))
-        path, _ = QFileDialog.getSaveFileName(self, "Save session", os.path.join(str(start), "explorer.session"),
-                                              SESSION_FILTER)
-        if path:
-            if not path.endswith(sessions.SESSION_EXT):
-                path += sessions.SESSION_EXT
-            self.settings.set_value("dialogs/session_dir", os.path.dirname(path))
-            self.save_session(path)
-
-    def open_session_dialog(self) -> None:
-        start = self.settings.value("dialogs/session_dir", os.path.expanduser("~"))
-        path, _ = QFileDialog.getOpenFileName(self, "Open session", str(start), SESSION_FILTER)
-        if path:
-            self.settings.set_value("dialogs/session_dir", os.path.dirname(path))
-            self.open_session(path)
+        return self.sessions.save_session(path)
 
     def open_session(self, path: str) -> bool:
-        """Read a session file, then reopen its data (in a worker), its models, and put its codes,
-        layouts, selection and query back. A bad file is shown and changes nothing; returns
-        whether the restore started (``session_restored`` fires when it is done)."""
-        try:
-            state = sessions.load_session(path)
-        except SessionError as err:
-            self.show_error(str(err))
-            self.session_failed.emit(str(err))
-            return False
-        self._session = state
-        self.ctx.show_status(f"Restoring session {os.path.basename(path)}…")
-        if state.get("data"):
-            self._session_phase = "data"
-            self.open_data(state["data"])
-        else:
-            self._session_load_models()
-        return True
-
-    def _session_load_models(self) -> None:
-        state = self._session
-        ws = self.ctx.workspace
-        missing = [spec for name, spec in state["models"].items() if name not in ws.models]
-        if missing:
-            self._session_phase = "models"
-            self.loader.load_models(missing)
-        else:
-            self._finish_session()
-
-    def _on_models_idle(self) -> None:
-        if self._session is not None and self._session_phase == "models":
-            self._finish_session()
-
-    def _finish_session(self) -> None:
-        state, self._session, self._session_phase = self._session, None, ""
-        ws = self.ctx.workspace
-        notes = [f"{name} was not reopened." for name in state["models"] if name not in ws.models]
-        notes += sessions.restore_into_workspace(ws, state)
-        if state.get("current_model") in ws.models:
-            ws.events.emit("models")  # views re-read the current model
-        view = (state.get("settings") or {}).get("view")
-        for i in range(self.tabs.count()):
-            if view and self.tabs.tabText(i) == view:
-                self.tabs.setCurrentIndex(i)
-        self.ctx.show_status("Session restored." + (" " + " ".join(notes) if notes else ""))
-        self.session_restored.emit(notes)
-
-    # ---- autosave and crash recovery ----------------------------------------------------------
-    def _mark_dirty(self, *args) -> None:
-        self._dirty = True
+        return self.sessions.open_session(path)
 
     def autosave_now(self, clean_exit: bool = False, force: bool = False) -> str | None:
-        """Save the autosave session when something changed (or ``force``); returns its path."""
-        if self.autosave_path is None or self._recovery_pending or (not self._dirty and not force):
-            return None
-        specs, _ = self.model_specs()
-        try:
-            sessions.autosave(self.ctx.workspace, self.data_spec, specs, clean_exit=clean_exit,
-                              path=self.autosave_path)
-        except (SessionError, OSError) as err:
-            self.statusBar().showMessage(f"Autosave failed: {err}", 10000)
-            return None
-        self._dirty = False
-        return self.autosave_path
+        return self.sessions.autosave_now(clean_exit=clean_exit, force=force)
 
     def offer_recovery(self):
-        """Ask (without blocking) whether to restore the autosave a crash left; returns the box."""
-        from PySide6.QtWidgets import QMessageBox
+        return self.sessions.offer_recovery()
 
-        box = QMessageBox(QMessageBox.Icon.Question, "Relate Explorer",
-                          "Relate Explorer did not close normally last time. "
-                          "Restore the session it saved automatically?", QMessageBox.StandardButton.NoButton, self)
-        box.setObjectName("recoveryBox")
-        restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton("Discard", QMessageBox.ButtonRole.RejectRole)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.buttonClicked.connect(lambda b: self.answer_recovery(b is restore))
-        self.recovery_box = box
-        box.open()
-        return box
+    @property
+    def recovery_available(self) -> bool:
+        return self.sessions.recovery_available
 
-    def answer_recovery(self, restore: bool) -> None:
-        self._recovery_pending = False
-        self.recovery_available = False
-        if restore and self.autosave_path:
-            self.open_session(self.autosave_path)
-        self._dirty = True  # the next autosave replaces the crash's
+    @property
+    def autosave_timer(self) -> QTimer:
+        return self.sessions.autosave_timer
 
     def open_training_dialog(self):
         if self._training_dialog is None:
@@ -647,14 +394,6 @@ class MainWindow(QMainWindow):
     def _on_data_loaded(self, spec: str) -> None:
         self.data_spec = spec if spec.startswith("sample:") else os.path.abspath(spec)
         self.opened.emit(spec)
-        if self._session is not None and self._session_phase == "data" and spec == self._session["data"]:
-            self._session_load_models()
-
-    def _on_data_failed(self, spec: str, message: str) -> None:
-        if self._session is not None and self._session_phase == "data" and spec == self._session["data"]:
-            self._session, self._session_phase = None, ""
-            self.ctx.show_status(f"Session not restored: {message}")
-            self.session_failed.emit(message)
 
     def _on_dataset_changed(self) -> None:
         ds = self.ctx.workspace.dataset
@@ -732,9 +471,7 @@ class MainWindow(QMainWindow):
 
     # ---- closing -----------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
-        self.autosave_timer.stop()
-        if self.autosave_path is not None:  # a normal close: the next start offers no recovery
-            self.autosave_now(clean_exit=True, force=True)
+        self.sessions.close()  # a normal close: the next start offers no recovery
         if self._view_loader is not None:
             self._view_loader.shutdown(30000)
         if self._training_dialog is not None:
@@ -763,22 +500,3 @@ def _local_paths(md) -> list[str]:
     if md is None or not md.hasUrls():
         return []
     return [u.toLocalFile() for u in md.urls() if u.isLocalFile() and os.path.exists(u.toLocalFile())]
-
-
-def dataset_facts_text(ds) -> str:
-    """One status line: name, count, shape, classes, format, skipped files, notes."""
-    parts = [f"<b>{ds.name or 'data'}</b>", f"{ds.count:,} {'images' if ds.has_images else 'items'}"]
-    if ds.shape:
-        c, h, w = ds.shape
-        parts.append(f"{c}×{h}×{w}")
-    elif ds.codes is not None:
-        parts.append(f"{ds.codes.shape[1]}-D codes")
-    if ds.labels is not None and ds.class_names:
-        parts.append(f"{len(ds.class_names)} classes")
-    if ds.format:
-        parts.append(ds.format)
-    if ds.skipped:
-        parts.append(f"<span style='color:#b35900'>{len(ds.skipped)} skipped</span>")
-    if ds.notes:
-        parts.append(f"<i>{ds.notes[0]}{' …' if len(ds.notes) > 1 else ''}</i>")
-    return "  ·  ".join(parts)

@@ -1,0 +1,54 @@
+"""Which views the main window shows and how their modules are imported (``VIEW_MODULES``; the
+heavy ones in a worker, after the window is on screen)."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Iterator
+
+from explorer.core.progress import Progress
+from explorer.ui.views import VIEW_MODULES
+
+# part of the shell and cheap to import: created at once even when the other views load lazily
+SHELL_VIEWS = ("explorer.ui.views.browser",)
+
+def load_view_modules(names: list[str] = VIEW_MODULES) -> list[ModuleType]:
+    """The view modules that exist, sorted by ``ORDER``; a missing module is skipped, a broken one
+    raises (that is a bug, not a missing feature)."""
+    mods = []
+    for name in names:
+        try:
+            mods.append(importlib.import_module(name))
+        except ModuleNotFoundError as err:
+            if err.name != name:
+                raise
+    return sorted(mods, key=lambda m: getattr(m, "ORDER", 100))
+
+
+def import_views_job(names: list[str]) -> Iterator[Progress]:
+    """Import view modules off the GUI thread (they pull in torch and the engines).
+
+    Returns (names imported, [(name, error message)] of modules that exist but failed)."""
+    from explorer.ui.qt_setup import configure_pyqtgraph
+
+    yield Progress(step=0, total=len(names) + 1, message="loading views")
+    configure_pyqtgraph()  # imports pyqtgraph: before any view module does
+    ok, failed = [], []
+    for i, name in enumerate(names):
+        try:
+            importlib.import_module(name)
+            ok.append(name)
+        except ModuleNotFoundError as err:
+            if err.name != name:
+                failed.append((name, f"{type(err).__name__}: {err}"))
+        except Exception as err:  # a broken view must not keep the app from starting
+            failed.append((name, f"{type(err).__name__}: {err}"))
+        # the payload is every module imported so far, so a record the runner's rate limit
+        # drops loses nothing: the window creates each view as soon as its module is in
+        yield Progress(step=i + 1, total=len(names) + 1, message="loading views", payload=tuple(ok))
+    return ok, failed
+
+
+def view_key(module: ModuleType) -> str:
+    return module.__name__.rsplit(".", 1)[-1]
