@@ -14,6 +14,41 @@ from explorer.core.progress import drive
 __all__ = ["atomic_save_npy", "drive", "print_json"]
 
 
+def add_trust_argument(parser) -> None:
+    """``--trust-model``: open program-format model files (TorchScript, .pt2, pickled torch files)
+    given on this command line; see explorer.models.trust. Every subcommand with --model has it."""
+    parser.add_argument(
+        "--trust-model", action="store_true",
+        help="open TorchScript / .pt2 / pickled torch model files given here, which can run code "
+             "(the file's hash is remembered; EXPLORER_TRUST_MODELS=1 does the same for scripts)",
+    )
+
+
+def require_trust(spec: str, trust: bool) -> None:
+    """Before any data is read: refuse (UntrustedModelError) a program-format model file the user
+    has not trusted, or remember it with ``--trust-model``; other specs pass."""
+    import os
+
+    from explorer.models import trust as gate
+
+    if gate.is_program(spec) and os.path.isfile(spec):
+        gate.check(spec, trust=trust)
+
+
+def trust_given_models(specs: list[str] | None, trust: bool) -> None:
+    """With ``--trust-model``: remember the program-format files among ``specs`` as trusted, so the
+    GUI opens them without asking (files that do not exist are left to the loader to report)."""
+    if not trust:
+        return
+    import os
+
+    from explorer.models import trust as gate
+
+    for spec in specs or []:
+        if gate.is_program(spec) and os.path.isfile(spec):
+            gate.check(spec, trust=True)
+
+
 def print_json(obj) -> None:
     """Print one JSON object as the last line of standard output (numpy scalars allowed)."""
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from explorer.commands._common import add_trust_argument
 from explorer.relational.imageio import read_image, write_image
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="gated autoencoder checkpoint (.safetensors)")
+    add_trust_argument(parser)  # accepted everywhere --model is; checkpoints never need it
     parser.add_argument("--x", required=True, metavar="A.png", help="the first image of the example pair")
     parser.add_argument("--y", required=True, metavar="B.png", help="the second image of the example pair")
     parser.add_argument("--apply", required=True, metavar="C.png", help="the image to transform the same way")

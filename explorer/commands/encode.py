@@ -15,7 +15,7 @@ import argparse
 
 import numpy as np
 
-from explorer.commands._common import atomic_save_npy, drive, print_json
+from explorer.commands._common import add_trust_argument, atomic_save_npy, drive, print_json, require_trust
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how an external model's input is made (default: what its sidecar or file says, "
                              "else what was chosen for it before, else plain: resize, centre crop, 0..1)")
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the codes cache")
+    add_trust_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,10 +40,11 @@ def run(args: argparse.Namespace) -> int:
     out = str(args.out)
     if not out.lower().endswith((".npy", ".parquet")):
         raise ExplorerError("--out must end in .npy or .parquet.")
+    require_trust(args.model, args.trust_model)  # nothing is read before the model may open
     data = drive(load_data_job(args.data), label="loading")
     if not data.has_images:
         raise ExplorerError(f"{args.data} holds precomputed codes, not images; there is nothing to encode.")
-    encoder = load_encoder(args.model, data)
+    encoder = load_encoder(args.model, data, trust=args.trust_model)
     if args.preprocess:
         if getattr(encoder, "input_shape", None) is None:
             raise ExplorerError(f"--preprocess: {encoder.name} takes images of any size; there is nothing to set.")

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 
-from explorer.commands._common import drive, print_json
+from explorer.commands._common import add_trust_argument, drive, print_json
 from explorer.relational.evaluate import GENERATED, TEST_SEED, evaluate_analogy_job
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="gated autoencoder checkpoint (.safetensors)")
+    add_trust_argument(parser)  # accepted everywhere --model is; checkpoints never need it
     parser.add_argument("--data", required=True,
                         help="sample:shifts | sample:rotations (fresh quadruples) | any DATA with pairs or sequences")
     parser.add_argument("--count", type=int, default=2000, help="test quadruples (2000)")

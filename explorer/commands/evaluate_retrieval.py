@@ -10,7 +10,7 @@ import argparse
 
 import numpy as np
 
-from explorer.commands._common import drive, print_json
+from explorer.commands._common import add_trust_argument, drive, print_json, require_trust
 from explorer.core.encoder import encode_dataset
 from explorer.core.errors import DataError, ExplorerError
 from explorer.core.imageset import ImageSet
@@ -30,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--per-class", action="store_true", help="add per-class figures to the JSON")
     parser.add_argument("--fast", action="store_true",
                         help="rank only the first R places (skips the full-ranking mAP; for big sets)")
+    add_trust_argument(parser)
 
 
 def subset_indices(count: int, subset: str = "all", indices_file: str | None = None) -> np.ndarray:
@@ -58,26 +59,27 @@ def subset_indices(count: int, subset: str = "all", indices_file: str | None = N
     return idx
 
 
-def codes_of(model: str, data: ImageSet) -> np.ndarray:
+def codes_of(model: str, data: ImageSet, trust: bool = False) -> np.ndarray:
     """Encode ``data`` with the encoder named by ``model`` (codes of a code-only set as they are)."""
     if not data.has_images:
         return np.asarray(data.codes, dtype=np.float32)
     from explorer.models import load_encoder
 
-    encoder = load_encoder(model, data=data)
+    encoder = load_encoder(model, data=data, trust=trust)
     return drive(encode_dataset(encoder, data), label="encode")
 
 
 def run(args: argparse.Namespace) -> int:
     from explorer.data import load_data
 
+    require_trust(args.model, args.trust_model)
     data = load_data(args.data)
     if not data.has_labels:
         raise DataError(f"{args.data} has no class labels, so retrieval cannot be scored.")
     idx = subset_indices(data.count, args.subset, args.indices)
     if len(idx) < data.count:
         data = data.subset(idx)
-    codes = codes_of(args.model, data)
+    codes = codes_of(args.model, data, trust=args.trust_model)
     try:
         result = drive(leave_one_out(codes, data.labels, metric=args.metric, k=args.k,
                                      full_map=not args.fast), label="retrieval")

@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from explorer.commands._common import drive, print_json
+from explorer.commands._common import add_trust_argument, drive, print_json, require_trust
 from explorer.core.errors import DataError
 
 
@@ -30,6 +30,7 @@ def add_arguments(parser) -> None:
         "--classes", default=None,
         help="only these classes, comma-separated names or indices (e.g. identities unseen in training)",
     )
+    add_trust_argument(parser)
 
 
 def select_classes(data, spec: str):
@@ -50,7 +51,7 @@ def select_classes(data, spec: str):
     return data.subset(mask)
 
 
-def load_scorer_or_encoder(spec: str, data):
+def load_scorer_or_encoder(spec: str, data, trust: bool = False):
     """A pair scorer (pairnet file) or an Encoder (anything load_encoder takes)."""
     if os.path.isfile(spec) and spec.endswith(".safetensors"):
         from explorer.models.pairnet import load_pair_scorer
@@ -60,7 +61,7 @@ def load_scorer_or_encoder(spec: str, data):
             return scorer
     from explorer.models import load_encoder
 
-    return load_encoder(spec, data)
+    return load_encoder(spec, data, trust=trust)
 
 
 def run(args) -> int:
@@ -68,12 +69,13 @@ def run(args) -> int:
     from explorer.data import load_data
     from explorer.verification import evaluate_codes, evaluate_scorer, is_pair_scorer
 
+    require_trust(args.model, args.trust_model)
     data = load_data(args.data)
     if not data.has_labels:
         raise DataError(f"{args.data} has no class labels; verification needs labelled items.")
     if args.classes:
         data = select_classes(data, args.classes)
-    model = load_scorer_or_encoder(args.model, data)
+    model = load_scorer_or_encoder(args.model, data, trust=args.trust_model)
     try:
         if is_pair_scorer(model):
             if not data.has_images:

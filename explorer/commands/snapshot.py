@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
+from explorer.commands._common import add_trust_argument, trust_given_models
+
 
 def add_arguments(parser) -> None:
     parser.add_argument("outdir", metavar="OUTDIR", help="folder to write the PNG files into")
@@ -12,6 +14,7 @@ def add_arguments(parser) -> None:
                         help="data set to show (default: the bundled sample:mnist)")
     parser.add_argument("--model", metavar="FILE", action="append", default=None,
                         help="model file to load (repeatable; default: the bundled models and pixels)")
+    add_trust_argument(parser)
     parser.add_argument("--width", type=int, default=1400, help="window width in pixels")
     parser.add_argument("--height", type=int, default=880, help="window height in pixels")
     parser.add_argument("--training-epochs", type=int, default=8,
@@ -21,6 +24,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    trust_given_models(args.model, args.trust_model)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display needed
     from explorer.ui.snapshot import render_snapshots
 

@@ -13,7 +13,11 @@ header against its stored size, so a damaged or hostile file costs no more memor
 The state is a plain dict (see :func:`save_session`); :func:`state_from_workspace` and
 :func:`restore_into_workspace` move it in and out of a :class:`~explorer.core.workspace.Workspace`.
 Loading the data set and the models again is the caller's job (the GUI does it with its own
-services): the session only remembers their specs.
+services): the session only remembers their specs. A session names files but never makes anything
+open them by itself: :func:`load_session` resolves relative paths against the session file's
+folder (never the working directory), and :func:`named_files` lists the files a restore would
+open, so the GUI can show them first; model files that are programs still go through the trust
+gate (explorer/models/trust.py) one by one.
 
 Autosave: :func:`autosave_path` is where the GUI keeps its autosave; it saves with
 ``clean_exit=False`` while running and once more with ``clean_exit=True`` on a normal close, so
@@ -175,7 +179,33 @@ def load_session(path: str | os.PathLike) -> dict[str, Any]:
         raise SessionError(f"{name} is not a session file (not a zip archive, or truncated).") from None
     except (OSError, EOFError, zipfile.LargeZipFile, RuntimeError) as err:
         raise SessionError(f"{name} could not be read ({err}).") from None
+    folder = os.path.dirname(os.path.abspath(path))
+    if state["data"] is not None:
+        state["data"] = resolve_spec(state["data"], folder)
+    state["models"] = {k: resolve_spec(v, folder) for k, v in state["models"].items()}
     return state
+
+
+NOT_FILES = ("pixels", "pca")
+
+
+def is_file_spec(spec: str) -> bool:
+    """False for specs that name no file: ``sample:NAME``, ``pixels``, ``pca``, ``pca:N``."""
+    low = spec.strip().lower()
+    return not (low.startswith("sample:") or low in NOT_FILES or low.startswith("pca:"))
+
+
+def resolve_spec(spec: str, folder: str) -> str:
+    """A file spec made absolute against ``folder`` (the session file's folder); others as they are."""
+    if not is_file_spec(spec) or os.path.isabs(spec):
+        return spec
+    return os.path.normpath(os.path.join(folder, os.path.expanduser(spec) if spec.startswith("~") else spec))
+
+
+def named_files(state: dict[str, Any]) -> list[str]:
+    """The files restoring ``state`` would open: its data spec (if a file) and its model files."""
+    specs = ([state["data"]] if state.get("data") else []) + list((state.get("models") or {}).values())
+    return [s for s in specs if is_file_spec(s)]
 
 
 def _read_document(zf: zipfile.ZipFile, name: str) -> dict:

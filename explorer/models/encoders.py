@@ -63,14 +63,21 @@ class PCAEncoder:
         return self.pca.transform(images.reshape(len(images), -1)).astype(np.float32)
 
 
-def load_encoder(spec: str, data: ImageSet | None = None, device: str = "cpu"):
+def load_encoder(spec: str, data: ImageSet | None = None, device: str = "cpu", trust: bool | str = False):
     """An Encoder from what the user typed.
 
-    spec: ``pixels``; ``pca`` or ``pca:N`` (fitted on ``data``); or a file:
-          ``.safetensors`` (our checkpoints), ``.pt``/``.pth``/``.ts`` (TorchScript, or a
-          weights-only torch.save of one of our checkpoints), ``.pt2`` (torch.export), ``.onnx``.
+    spec:  ``pixels``; ``pca`` or ``pca:N`` (fitted on ``data``); or a file:
+           ``.safetensors`` (our checkpoints), ``.pt``/``.pth``/``.ts`` (TorchScript, or a
+           weights-only torch.save of one of our checkpoints), ``.pt2`` (torch.export), ``.onnx``.
+    trust: the user trusts this file: True (``--trust-model``) or the SHA-256 the GUI's trust dialog
+           asked about (see :func:`explorer.models.trust.check`). Program formats
+           (TorchScript, .pt2, any pickled torch file) open only when trusted: now, before (its
+           hash is remembered), or by ``EXPLORER_TRUST_MODELS=1``; see :mod:`explorer.models.trust`.
+           ONNX and .safetensors never need it.
     A file that is missing, damaged, not what it claims, or would need unpickling of Python
-    objects raises ModelFileError with a sentence saying why.
+    objects raises ModelFileError with a sentence saying why; an untrusted program format raises
+    :class:`explorer.models.trust.UntrustedModelError` (a ModelFileError) before anything of it
+    is read.
     """
     spec = os.fspath(spec).strip()
     low = spec.lower()
@@ -91,11 +98,16 @@ def load_encoder(spec: str, data: ImageSet | None = None, device: str = "cpu"):
         )
     if os.path.isdir(spec):
         raise ModelFileError(f"{spec} is a folder; give a model file (.safetensors, .pt, .pt2, .onnx).")
+    if not os.path.isfile(spec):  # a FIFO or device would block or never end
+        raise ModelFileError(f"{os.path.basename(spec)} is not a regular file, so explorer does not open it.")
     ext = os.path.splitext(low)[1]
     if ext in CHECKPOINT_EXTS:
         return checkpoint_encoder(spec, device)
     from explorer.models import external
+    from explorer.models import trust as gate
 
+    if ext in TORCH_EXTS or ext in EXPORT_EXTS:
+        gate.check(spec, trust=trust)  # first line: the user's say-so; the archive scan is the second
     if ext in TORCH_EXTS:
         return external.load_torch_file(spec, device)
     if ext in EXPORT_EXTS:

@@ -8,13 +8,17 @@ Two ways to train it (``freeze``):
 Objectives: "classify" (cross-entropy through a classifier on top of the code; the code is the
 layer before it), "contrastive" (siamese pairs) or "triplet" (in-batch semi-hard mining).
 
-The checkpoint rebuilds the backbone from the config: one of our models by its architecture key
-(weights come from the checkpoint itself), or an external TorchScript / .pt2 file by its path
-(which must still exist; the fine-tuned weights come from the checkpoint).
+The checkpoint carries its backbone: the backbone's architecture key and config are in the
+config, its weights in the checkpoint's tensors, so the file rebuilds itself without opening any
+other file. Only our own architectures can be carried that way (a fine-tune of a fine-tune nests:
+``backbone_architecture="finetune"``). A TorchScript / .pt2 / ONNX backbone is a program that a
+.safetensors file cannot hold, so fine-tuning one is refused (see explorer/training/finetune.py),
+and an old checkpoint that names its backbone by a file path is refused rather than opening it.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,8 +35,8 @@ from explorer.models.triplet import triplet_loss
 @dataclass
 class FineTuneConfig:
     code_dim: int = 32
-    backbone: str = ""  # file the backbone came from
-    backbone_architecture: str = ""  # our model key, or "" for an external TorchScript / .pt2
+    backbone: str = ""  # where the backbone came from: shown to the user, never opened
+    backbone_architecture: str = ""  # our model key (required to rebuild)
     backbone_config: dict = field(default_factory=dict)
     backbone_dim: int = 0  # size of the backbone's output (found on first build)
     freeze: bool = False
@@ -152,18 +156,37 @@ class FineTune(MetricModel):
         return out
 
 
+MAX_NESTED_FINETUNES = 8
+
+
+def _nesting(config: dict) -> int:
+    """How many fine-tunes are nested inside a backbone config."""
+    depth = 0
+    while isinstance(config, dict) and config.get("backbone_architecture") == FineTune.key:
+        depth, config = depth + 1, config.get("backbone_config")
+    return depth
+
+
 def _rebuild_backbone(config: FineTuneConfig, input_shape) -> nn.Module:
-    """The backbone named by the config (its weights are loaded afterwards from the checkpoint)."""
+    """The backbone described by the config (its weights are loaded afterwards from the same
+    checkpoint). Never opens another file: a config without an architecture is refused."""
     from explorer.core.errors import ModelFileError
     from explorer.models.base import build_model
+    from explorer.models.trust import printable
 
     if config.backbone_architecture:
+        if _nesting(config.backbone_config) > MAX_NESTED_FINETUNES:
+            raise ModelFileError(
+                f"This fine-tuned model nests more than {MAX_NESTED_FINETUNES} fine-tunes inside each "
+                "other; explorer refuses to rebuild it."
+            )
         return build_model(config.backbone_architecture, input_shape, options=dict(config.backbone_config))
-    if not config.backbone:
-        raise ModelFileError("This fine-tuned model names no backbone to rebuild.")
-    from explorer.models.encoders import load_encoder
-
-    return _module_of(load_encoder(config.backbone))
+    where = f" ({printable(os.path.basename(str(config.backbone)))})" if config.backbone else ""
+    raise ModelFileError(
+        f"This fine-tuned model does not carry its backbone's architecture, only the name of another "
+        f"file{where}, and explorer never opens a model file named inside another; fine-tune again "
+        "from one of explorer's own .safetensors models."
+    )
 
 
 def _module_of(encoder) -> nn.Module:

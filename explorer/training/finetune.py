@@ -12,6 +12,12 @@ import os
 from explorer.core.errors import ExplorerError
 from explorer.core.imageset import ImageSet
 
+_EXTERNAL = (
+    "{name} is not one of explorer's own models, and a fine-tuned checkpoint must carry its "
+    "backbone's architecture inside itself (it never opens another file), which only explorer's own "
+    "models can do; fine-tune a .safetensors model trained with explorer instead."
+)
+
 
 def finetune_model(
     source,
@@ -29,7 +35,8 @@ def finetune_model(
     from torch import nn
 
     from explorer.models.base import TrainableModel
-    from explorer.models.finetune import FineTune, FineTuneConfig, _module_of
+    from explorer.models.finetune import FineTune, FineTuneConfig
+    from explorer.models.trust import printable
 
     options = dict(options or {})
     unknown = set(options) - {"objective", "margin"}
@@ -40,29 +47,21 @@ def finetune_model(
     path, architecture, arch_config, input_shape = "", "", {}, None
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
-        if path.lower().endswith(".safetensors"):
-            from explorer.models.checkpoint import load
+        if not path.lower().endswith(".safetensors"):
+            raise ExplorerError(_EXTERNAL.format(name=printable(os.path.basename(path))))
+        from explorer.models.checkpoint import load
 
-            ck = load(path)
-            module, architecture, arch_config = ck.model, ck.architecture, ck.config
-            input_shape = ck.input_shape
-        else:
-            from explorer.models.encoders import load_encoder
-
-            encoder = load_encoder(path)
-            module, input_shape = _module_of(encoder), encoder.input_shape
+        module = load(path).model
     elif isinstance(source, nn.Module):
         module = source
     else:  # an encoder object
-        module, input_shape = _module_of(source), getattr(source, "input_shape", None)
+        module = getattr(source, "module", source)
         path = getattr(source, "source", "")
-    if isinstance(module, TrainableModel):
-        architecture, arch_config = module.key, module.config_dict()
-        input_shape = module.input_shape
-        if module.key == FineTune.key:  # fine-tuning a fine-tuned model: keep its own backbone chain
-            architecture, arch_config = "", {}
-    if not architecture and not path:
-        raise ExplorerError("Only a model loaded from a file or one of ours can be fine-tuned and saved.")
+    if not isinstance(module, TrainableModel):
+        name = printable(os.path.basename(path) if path else getattr(source, "name", "this encoder"))
+        raise ExplorerError(_EXTERNAL.format(name=name))
+    # the fine-tune carries its backbone (architecture, config, weights); nested for a fine-tune
+    architecture, arch_config, input_shape = module.key, module.config_dict(), module.input_shape
     input_shape = tuple(input_shape or data.shape)
     if input_shape != tuple(data.shape):
         raise ExplorerError(
@@ -71,7 +70,7 @@ def finetune_model(
         )
     config = FineTuneConfig(
         code_dim=int(code_dim or 32),
-        backbone=path,
+        backbone=os.path.basename(path),  # provenance for the user; never opened
         backbone_architecture=architecture,
         backbone_config=arch_config,
         freeze=bool(freeze),

@@ -104,6 +104,7 @@ class MainWindow(QMainWindow):
             self._add_views(load_view_modules(), final=True)
 
         self.loader.data_loaded.connect(self._on_data_loaded)
+        self.loader.trust_needed.connect(self.ask_trust)
         self.sessions = SessionController(self, autosave=autosave)
         self.sessions.restored.connect(self.session_restored)
         self.sessions.failed.connect(self.session_failed)
@@ -346,6 +347,20 @@ class MainWindow(QMainWindow):
 
             codes = ws.codes[name]
             atomic_write(path, lambda tmp: np.save(tmp, codes))
+
+    def ask_trust(self, errors: list) -> None:
+        """Ask about each program-format model file the loader would not open (UntrustedModelError
+        objects); "Trust and open" loads it again with the hash the box showed."""
+        from explorer.ui.dialogs.trust import ask_trust
+
+        for err in errors:
+            def answer(ok: bool, err=err) -> None:
+                if ok:
+                    self.loader.load_models([err.path], trust=err.sha256)
+                else:
+                    self.ctx.show_status(f"{os.path.basename(err.path)} was not opened.")
+
+            self.trust_box = ask_trust(self, err.path, err.kind, err.sha256, answer)
 
     # ---- sessions (explorer.ui.session_controller does the work) ------------------------------
     def save_session(self, path: str) -> bool:

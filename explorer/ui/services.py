@@ -150,8 +150,12 @@ class _PixelEncoder:
         return np.asarray(images, dtype=np.float32).reshape(len(images), -1)
 
 
-def load_models_job(specs: list[str], data: ImageSet | None) -> Iterator[Progress]:
-    """Load each model spec; returns a list of (spec, encoder or None, error message or None)."""
+def load_models_job(specs: list[str], data: ImageSet | None, trust: dict | None = None) -> Iterator[Progress]:
+    """Load each model spec; returns a list of (spec, encoder or None, error or None), the error a
+    message, or the UntrustedModelError of a program-format file the user has not trusted yet.
+
+    trust: spec -> what the user said (True, or the SHA-256 they trusted; see load_encoder)."""
+    trust = trust or {}
     yield Progress(step=0, total=len(specs), message="loading models")
     try:
         from explorer.models import load_encoder  # imports torch: slow the first time
@@ -165,10 +169,16 @@ def load_models_job(specs: list[str], data: ImageSet | None) -> Iterator[Progres
                     raise DataError(f"Cannot load {spec}: model loading is not available in this build.")
                 enc = _PixelEncoder()
             else:
-                enc = load_encoder(spec, data=data)
+                enc = load_encoder(spec, data=data, trust=trust.get(spec, False))
             out.append((spec, enc, None))
         except Exception as err:  # one bad file must not stop the others
             from explorer.core.errors import ExplorerError
+            from explorer.models.trust import UntrustedModelError
+
+            if isinstance(err, UntrustedModelError):  # the window asks the user, then retries
+                out.append((spec, None, err))
+                yield Progress(step=i + 1, total=len(specs), message=f"{os.path.basename(spec)} waits for trust")
+                continue
 
             msg = str(err) if isinstance(err, ExplorerError) else f"{type(err).__name__}: {err}"
             out.append((spec, None, msg))
@@ -185,6 +195,7 @@ class LoadService(QObject):
     data_failed = Signal(str, str)  # spec, message
     models_loaded = Signal(list)  # names added
     models_idle = Signal()  # a batch of models finished (or failed) and none is queued
+    trust_needed = Signal(list)  # UntrustedModelErrors: program files to ask the user about
 
     def __init__(self, ctx: AppContext, settings: Settings | None = None, parent=None) -> None:
         super().__init__(parent)
@@ -198,7 +209,11 @@ class LoadService(QObject):
         self._models.partial.connect(lambda tag, rec: self._progress("models", rec))
         self._models.done.connect(self._on_models_done)
         self._models.failed.connect(self._on_models_failed)
+        # a request that came while the last job was ending (done delivered, thread not yet ended)
+        # waits in the queue: start it once the runner is free
+        self._models.running_changed.connect(self._on_models_running)
         self._model_queue: list[str] = []
+        self._trust: dict[str, bool | str] = {}  # spec -> the user's say-so, for queued specs
         self.model_specs: dict[str, str] = {}  # workspace name -> the spec it was loaded from
 
     def busy(self) -> bool:
@@ -210,11 +225,21 @@ class LoadService(QObject):
         self.job_progress.emit("data", f"opening {_short(spec)}", -1.0)
         self._data.start(lambda: load_data_job(spec), tag=spec)
 
-    def load_models(self, specs: list[str]) -> None:
-        """Load model files (or 'pixels', 'pca') in the background and add them to the workspace."""
-        self._model_queue.extend(os.fspath(s) for s in specs)
+    def load_models(self, specs: list[str], trust: bool | str = False) -> None:
+        """Load model files (or 'pixels', 'pca') in the background and add them to the workspace.
+
+        trust: what the user said about these files (the SHA-256 the trust dialog asked about);
+        program-format files without it come back through ``trust_needed``."""
+        for s in specs:
+            self._model_queue.append(os.fspath(s))
+            if trust:
+                self._trust[os.fspath(s)] = trust
         if not self._models.is_running() and not self._data.is_running():
             self._next_models()  # (else once the data set is in: 'pca' is fitted on it)
+
+    def _on_models_running(self, running: bool) -> None:
+        if not running and self._model_queue and not self._data.is_running():
+            self._next_models()
 
     def shutdown(self) -> None:
         self._data.shutdown()
@@ -225,9 +250,10 @@ class LoadService(QObject):
         specs, self._model_queue = self._model_queue, []
         if not specs:
             return False
+        trust = {s: self._trust.pop(s) for s in specs if s in self._trust}
         data = self.ctx.workspace.dataset
         self.job_progress.emit("models", "loading models", -1.0)
-        self._models.start(lambda: load_models_job(specs, data), tag=tuple(specs))
+        self._models.start(lambda: load_models_job(specs, data, trust), tag=tuple(specs))
         return True
 
     def _progress(self, key: str, rec: Progress) -> None:
@@ -256,10 +282,10 @@ class LoadService(QObject):
 
     def _on_models_done(self, tag, results) -> None:
         self.job_finished.emit("models")
-        added, errors = [], []
+        added, errors, untrusted = [], [], []
         for spec, enc, err in results:
             if enc is None:
-                errors.append(err)
+                (errors if isinstance(err, str) else untrusted).append(err)
                 continue
             name = getattr(enc, "name", None) or _short(spec)
             self.model_specs[name] = spec
@@ -268,6 +294,8 @@ class LoadService(QObject):
         self.models_loaded.emit(added)
         if errors:
             self.ctx.show_error("\n".join(errors))
+        if untrusted:
+            self.trust_needed.emit(untrusted)
         if not self._next_models():
             self.models_idle.emit()
 

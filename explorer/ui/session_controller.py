@@ -125,6 +125,26 @@ class SessionController(QObject):
             self.win.show_error(str(err))
             self.failed.emit(str(err))
             return False
+        files = sessions.named_files(state)
+        if not files:  # only sample data, pixels, pca: nothing to show first
+            self._start(path, state)
+            return True
+        from explorer.ui.dialogs.trust import ask_session
+
+        self.session_box = ask_session(
+            self.win, path, state.get("data") if state.get("data") in files else None,
+            [(spec, _trust_note(spec)) for spec in state["models"].values() if spec in files],
+            lambda ok: self._start(path, state) if ok else self._cancel(path))
+        return True
+
+    def _cancel(self, path: str) -> None:
+        message = f"Session {os.path.basename(path)} not opened."
+        self.ctx.show_status(message)
+        self.failed.emit(message)
+
+    def _start(self, path: str, state: dict) -> None:
+        """Open what the session names (program-format models only through the trust gate: the
+        loader hands those back to the window's trust box)."""
         self._session = state
         self.ctx.show_status(f"Restoring session {os.path.basename(path)}…")
         if state.get("data"):
@@ -132,7 +152,6 @@ class SessionController(QObject):
             self.win.open_data(state["data"])
         else:
             self._load_models()
-        return True
 
     def _waiting_for(self, phase: str, spec: str | None = None) -> bool:
         if self._session is None or self._phase != phase:
@@ -224,3 +243,10 @@ class SessionController(QObject):
         self.autosave_timer.stop()
         if self.autosave_path is not None:
             self.autosave_now(clean_exit=True, force=True)
+
+
+def _trust_note(spec: str) -> str:
+    """What the session box says about a model file it will open."""
+    from explorer.models import trust
+
+    return f"{trust.kind_of(spec)}: asks before opening unless trusted" if trust.is_program(spec) else ""

@@ -57,7 +57,7 @@ def test_torchscript(tmp_path, net):
     with warnings.catch_warnings():  # torch.jit is deprecated; people still have such files
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.jit.save(torch.jit.trace(net, torch.zeros(1, 1, 8, 8)), str(tmp_path / "ts.pt"))
-    enc = load_encoder(str(tmp_path / "ts.pt"))
+    enc = load_encoder(str(tmp_path / "ts.pt"), trust=True)
     assert np.allclose(enc.encode(IMAGES), reference(net), atol=1e-6)
 
 
@@ -66,7 +66,7 @@ def test_torch_export(tmp_path, net, dynamic):
     shapes = {"input": {0: torch.export.Dim("batch")}} if dynamic else None
     program = torch.export.export(net, (torch.zeros(4, 1, 8, 8),), dynamic_shapes=shapes)
     torch.export.save(program, str(tmp_path / "m.pt2"))
-    enc = load_encoder(str(tmp_path / "m.pt2"))
+    enc = load_encoder(str(tmp_path / "m.pt2"), trust=True)
     assert enc.input_shape == (1, 8, 8) and enc.fixed_batch == (None if dynamic else 4)
     assert np.allclose(enc.encode(IMAGES), reference(net), atol=1e-6)  # 7 items: padded if fixed
     with pytest.raises(ModelFileError, match="made for 1-channel 8x8"):
@@ -116,7 +116,7 @@ def test_a_pickle_that_would_run_code_is_refused(tmp_path, how):
         path.write_bytes(pickle.dumps({"weights": MakesMarker(str(marker))}, protocol=2))
     assert not marker.exists()
     with pytest.raises(ModelFileError, match="(would run Python code|old-style pickle)"):
-        load_encoder(str(path))
+        load_encoder(str(path), trust=True)  # the scanner, behind the trust gate
     assert not marker.exists()
     pickle.loads(pickle.dumps(MakesMarker(str(marker)))).close()  # live: plain pickle runs it
     assert marker.exists()
@@ -125,12 +125,12 @@ def test_a_pickle_that_would_run_code_is_refused(tmp_path, how):
 def test_weights_alone_are_refused_and_ours_rebuild(tmp_path, net):
     torch.save(net.state_dict(), str(tmp_path / "sd.pt"))
     with pytest.raises(ModelFileError, match="only weights .* no architecture"):
-        load_encoder(str(tmp_path / "sd.pt"))
+        load_encoder(str(tmp_path / "sd.pt"), trust=True)
     model = build_model("ae", (1, 8, 8), code_dim=3).eval()
     blob = {"architecture": "ae", "config": model.config_dict(), "input_shape": [1, 8, 8],
             "state_dict": model.state_dict()}
     torch.save(blob, str(tmp_path / "ours.pt"))
-    enc = load_encoder(str(tmp_path / "ours.pt"))
+    enc = load_encoder(str(tmp_path / "ours.pt"), trust=True)
     with torch.no_grad():
         assert np.allclose(enc.encode(IMAGES), model.encode(torch.from_numpy(IMAGES)).numpy(), atol=1e-6)
 

@@ -44,7 +44,8 @@ def test_encode_with_a_hostile_model(tmp_path, sound_models):
     marker = tmp_path / "MARKER"
     evil = tmp_path / "evil.pt"
     evil.write_bytes(_craft.replace_members(sound_models["ts"], {"/data.pkl": _craft.payloads(str(marker))["os.system/proto2"]}))
-    proc = _explorer("encode", "--model", str(evil), "--data", "sample:digits", "--out", str(tmp_path / "c.npy"))
+    proc = _explorer("encode", "--model", str(evil), "--data", "sample:digits", "--out", str(tmp_path / "c.npy"),
+                     "--trust-model")  # the archive scan, behind the trust gate
     _assert_sentence(proc, "run Python code")
     assert not marker.exists() and not (tmp_path / "c.npy").exists()
 

@@ -27,6 +27,8 @@ torch = pytest.importorskip("torch")
 from explorer.models import safe_load  # noqa: E402
 from explorer.models.checkpoint import load as load_checkpoint  # noqa: E402
 
+_TRUST = True  # the fuzzers exercise what lies behind the trust gate (test_trust.py tests the gate)
+
 
 
 @pytest.fixture
@@ -225,7 +227,7 @@ def test_fuzz_load_encoder_and_encode(sound, data, ext, side):
         with time_limit(10), warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             try:
-                enc = load_encoder(path)
+                enc = load_encoder(path, trust=_TRUST)  # fuzz what lies behind the trust gate
             except ExplorerError as err:
                 assert_sentence(err)
                 record("load_encoder", "refused")

@@ -134,13 +134,33 @@ def test_hostile_model_drops_are_refused_and_run_nothing(qtbot, window, tmp_path
     """.pt (TorchScript), .pth and .ckpt (torch.save) with code in their pickles: all go to the model
     loader (not "not a data set"), are refused with a message, and nothing runs."""
     marker = tmp_path / "MARKER"
-    payload = _craft.payloads(str(marker))["open/proto2"]
-    for ext, base in [(".pt", "ts"), (".pth", "sd"), (".ckpt", "sd")]:
+    payloads = _craft.payloads(str(marker))
+    # three different contents: trust is remembered per content, so the same bytes would not ask twice
+    for ext, base, kind in [(".pt", "ts", "open/proto2"), (".pth", "sd", "open/proto2"), (".ckpt", "sd", "open/proto5")]:
         evil = tmp_path / f"evil{ext}"
-        evil.write_bytes(_craft.replace_members(sound_models[base], {"/data.pkl": payload}))
-        message = _drop_and_expect_error(qtbot, window, evil, window.loader.job_finished)
+        evil.write_bytes(_craft.replace_members(sound_models[base], {"/data.pkl": payloads[kind]}))
+        with qtbot.waitSignal(window.loader.trust_needed, timeout=30_000):  # first line: the trust box
+            _drop(window, evil)
+        assert not marker.exists()
+        message = _trust_and_expect_error(qtbot, window)  # second line: the archive scan
         assert "run Python code" in message, message
         assert not marker.exists()
+
+
+def _trust_and_expect_error(qtbot, window) -> str:
+    """Press "Trust and open" in the window's trust box; the error the loader then shows."""
+    from explorer.ui.dialogs.trust import TRUST_BUTTON
+
+    qtbot.waitUntil(lambda: any(b.isVisible() for b in window.findChildren(QMessageBox, "trustBox")), timeout=5000)
+    box = next(b for b in window.findChildren(QMessageBox, "trustBox") if b.isVisible())
+    window.last_error = None
+    with qtbot.waitSignal(window.loader.job_finished, timeout=30_000):
+        next(b for b in box.buttons() if b.text() == TRUST_BUTTON).click()
+    qtbot.waitUntil(lambda: window.last_error is not None, timeout=5000)
+    message = window.last_error
+    assert message and "Traceback" not in message and len(message.strip().splitlines()) == 1, message
+    assert _close_boxes(window)
+    return message
 
 
 def test_closing_the_window_while_training_stops_the_worker_within_a_second(qtbot, window, tmp_path):
