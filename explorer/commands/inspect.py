@@ -16,7 +16,7 @@ import json
 
 import numpy as np
 
-from explorer.commands._common import drive, print_json
+from explorer.commands._common import add_trust_argument, drive, print_json, require_trust
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-queries", type=int, default=MAX_QUERIES,
                         help=f"items searched at most; a seeded sample past this ({MAX_QUERIES:,})")
     parser.add_argument("--seed", type=int, default=0, help="seed of folds, samples and clusters")
+    add_trust_argument(parser)
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -66,10 +67,11 @@ def run(args: argparse.Namespace) -> int:
     from explorer.inspection.report import inspect_job
 
     _check(args)
+    require_trust(args.model, args.trust_model)  # before any data is read
     data = drive(load_data_job(args.data), label="loading")
     if data.count < 2:
         raise ExplorerError(f"{args.data} has {data.count} item(s); inspection needs at least two.")
-    codes = codes_of(args.model, data)
+    codes = codes_of(args.model, data, trust=args.trust_model)
     labels = data.labels if data.has_labels else None
     try:
         report = drive(inspect_job(

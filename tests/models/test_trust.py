@@ -169,5 +169,6 @@ def test_every_model_subcommand_takes_trust_model():
                  ["evaluate", "verification", "--model", "m", "--data", "d"],
                  ["evaluate", "analogy", "--model", "m", "--data", "d"],
                  ["analogy", "--model", "m", "--x", "a", "--y", "b", "--apply", "c", "--out", "o"],
+                 ["inspect", "--model", "m", "--data", "d"],
                  ["gui", "--model", "m"]):
         assert parser.parse_args([*argv, "--trust-model"]).trust_model is True
