@@ -1,18 +1,26 @@
 """Image folders: one sub-folder per class (labels = sorted folder names) or a flat folder.
 
-Every regular file is a candidate. Hidden files, obvious sidecars (.txt, .json, ...) and files Pillow
+Every entry that is not a folder is a candidate. Hidden files, entries that are not regular files
+(FIFOs, devices, sockets, broken links: refused by :mod:`explorer.data.pillow_safe` without being
+opened), obvious sidecars (.txt, .json, ...) and files Pillow
 cannot decode completely (truncated, corrupt, not an image) are skipped, counted and listed in
 ``ImageSet.skipped`` as "path: reason"; they never stop the load. Files are read in natural sort
 order ("img2" before "img10"); classes are the first-level sub-folders, in natural order, with every
 image below them (any depth). When a folder has class sub-folders, image files lying directly in
 it are skipped ("outside any class folder").
+
+Symbolic links: a class folder that is a link to a folder *outside* the data set's root is not
+followed; it is listed in ``skipped`` with where it points. A data set is what lies under the folder
+the user opened: an unpacked archive or a shared folder cannot pull in the user's other files
+(thumbnails and caches of them), and the data fingerprint covers only the root. Links that stay
+inside the root are followed. Below a class folder, linked sub-folders are not entered (that also
+rules out link loops); linked files are read if their target is a regular file.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import warnings
 from typing import Iterator
 
 import numpy as np
@@ -21,6 +29,7 @@ from explorer.core.errors import DataError
 from explorer.core.imageset import ImageSet
 from explorer.core.progress import Progress
 from explorer.data.conform import conform
+from explorer.data.pillow_safe import ImageFileError, open_image
 
 # never images: skipped without trying to decode them
 SIDECARS = {
@@ -42,7 +51,8 @@ def natural_key(text: str):
 
 
 def _walk(folder: str) -> list[str]:
-    """All regular files below ``folder`` (hidden folders not entered), natural order per level."""
+    """Every non-folder entry below ``folder`` (hidden and linked folders not entered), natural
+    order per level."""
     out: list[str] = []
     stack = [folder]
     while stack:
@@ -57,7 +67,7 @@ def _walk(folder: str) -> list[str]:
                 if e.is_dir(follow_symlinks=False):
                     if not e.name.startswith("."):
                         subdirs.append(e.path)
-                elif e.is_file():
+                elif not e.is_dir():  # files, and FIFOs/devices/broken links to skip with a reason
                     out.append(e.path)
             except OSError:
                 continue
@@ -71,9 +81,16 @@ def scan(folder: str) -> tuple[list[str], list[int] | None, list[str], list[str]
         entries = sorted(os.scandir(folder), key=lambda e: natural_key(e.name))
     except OSError as err:
         raise DataError(f"Cannot read the folder {folder}: {err.strerror or err}.") from err
-    classes = [e for e in entries if e.is_dir() and not e.name.startswith(".")]
-    loose = [e.path for e in entries if e.is_file()]
     skipped: list[str] = []
+    classes = []
+    for e in entries:
+        if e.is_dir() and not e.name.startswith("."):
+            outside = _link_outside(e.path, folder)
+            if outside:
+                skipped.append(f"{e.path}: class folder is a link to {outside}, outside the data set; not followed")
+            else:
+                classes.append(e)
+    loose = [e.path for e in entries if not e.is_dir()]
     if not classes:
         return loose, None, [], skipped
     files: list[str] = []
@@ -94,6 +111,19 @@ def scan(folder: str) -> tuple[list[str], list[int] | None, list[str], list[str]
     return files, labels, names, skipped
 
 
+def _link_outside(path: str, root: str) -> str | None:
+    """Where ``path`` points when it is a symbolic link leaving ``root``; None otherwise."""
+    if not os.path.islink(path):
+        return None
+    target = os.path.realpath(path)
+    base = os.path.realpath(root)
+    try:
+        inside = os.path.commonpath([target, base]) == base
+    except ValueError:  # different drives (Windows)
+        inside = False
+    return None if inside else target
+
+
 def _precheck(path: str) -> str | None:
     """A reason to skip ``path`` without decoding it, or None."""
     name = os.path.basename(path)
@@ -107,30 +137,14 @@ def _precheck(path: str) -> str | None:
 
 def read_image(path: str) -> np.ndarray:
     """Decode one image file fully (first frame) to a numpy array; raise ValueError with a reason."""
-    with warnings.catch_warnings():
-        _quiet_pillow()
-        return _decode(path)
-
-
-def _quiet_pillow() -> None:
-    """Inside a catch_warnings block: Pillow's warnings about damaged metadata are not ours to
-    show (the image is kept if it decodes), but a decompression bomb is an error."""
-    from PIL import Image
-
-    warnings.simplefilter("ignore")
-    warnings.simplefilter("error", Image.DecompressionBombWarning)
+    return _decode(path)
 
 
 def _decode(path: str) -> np.ndarray:
-    """read_image without its warnings guard (callers reading many files guard a whole chunk)."""
-    from PIL import Image, UnidentifiedImageError
-
+    """read_image's work: :func:`explorer.data.pillow_safe.open_image` (regular files, allowed
+    formats, bomb check), then the mode conversions. ValueError(short reason) on failure."""
     try:
-        with Image.open(path) as img:
-            if img.width * img.height > MAX_PIXELS:
-                raise ValueError(f"too large ({img.width}x{img.height} pixels)")
-            if img.width == 0 or img.height == 0:
-                raise ValueError("empty image")
+        with open_image(path, max_pixels=MAX_PIXELS) as img:
             img.load()
             mode = img.mode
             if mode in ("L", "RGB", "RGBA", "LA", "I;16", "I;16B", "I;16L", "I", "F"):
@@ -143,17 +157,8 @@ def _decode(path: str) -> np.ndarray:
                 arr = np.asarray(img.convert("RGBA" if "transparency" in img.info else "RGB"))
             else:  # CMYK, YCbCr, LAB, HSV, ...
                 arr = np.asarray(img.convert("RGB"))
-    except UnidentifiedImageError:
-        raise ValueError("not an image Pillow can read") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ValueError("too large (decompression bomb check)") from None
-    except ValueError:
-        raise
-    except Exception as err:  # noqa: BLE001 - Pillow's plugins raise many types on damaged files
-        text = str(err) or type(err).__name__
-        if "truncated" in text:
-            text = "truncated image file"
-        raise ValueError(text) from None
+    except ImageFileError as err:
+        raise ValueError(err.reason) from None
     if arr.ndim not in (2, 3) or arr.size == 0:
         raise ValueError("unsupported image layout")
     return arr
@@ -175,28 +180,26 @@ def _read_chunk(paths: list[str], budget: dict | None = None) -> list[tuple[np.n
     ``budget`` ({"left": bytes, "folder": path, "read": count}) stops the load with a DataError once
     the decoded images would not fit in memory (a few KB of PNG can claim 64 Mpixels each)."""
     out = []
-    with warnings.catch_warnings():  # once per chunk: it costs as much as decoding a small PNG
-        _quiet_pillow()
-        for path in paths:
-            reason = _precheck(path)
-            if reason:
-                out.append((None, reason))
-                continue
-            try:
-                arr = _decode(path)
-            except ValueError as err:
-                out.append((None, str(err)))
-                continue
-            if budget is not None:
-                budget["left"] -= arr.nbytes
-                budget["read"] += 1
-                if budget["left"] < 0:
-                    raise DataError(
-                        f"The images in {budget['folder']} need more memory than is free (the first "
-                        f"{budget['read']} already take {(budget['used'] - budget['left']) / 1e6:,.0f} MB decoded); "
-                        "open a smaller folder or scale the images down."
-                    )
-            out.append((arr, None))
+    for path in paths:
+        reason = _precheck(path)
+        if reason:
+            out.append((None, reason))
+            continue
+        try:
+            arr = _decode(path)
+        except ValueError as err:
+            out.append((None, str(err)))
+            continue
+        if budget is not None:
+            budget["left"] -= arr.nbytes
+            budget["read"] += 1
+            if budget["left"] < 0:
+                raise DataError(
+                    f"The images in {budget['folder']} need more memory than is free (the first "
+                    f"{budget['read']} already take {(budget['used'] - budget['left']) / 1e6:,.0f} MB decoded); "
+                    "open a smaller folder or scale the images down."
+                )
+        out.append((arr, None))
     return out
 
 
@@ -288,6 +291,6 @@ def load_image_file(path: str) -> ImageSet:
     try:
         arr = read_image(path)
     except ValueError as err:
-        raise DataError(f"{path} is not an image explorer can read ({err}).") from None
+        raise ImageFileError(path, str(err), f"{path} is not an image explorer can read ({err}).") from None
     stacked, notes = conform([arr])
     return ImageSet(stacked, None, [], [path], os.path.basename(path), "image", notes=notes)

@@ -7,7 +7,7 @@ spec is ``sample:NAME``, a folder (class sub-folders or flat), an MNIST IDX imag
 from __future__ import annotations
 
 import os
-from typing import Generator
+from collections.abc import Generator
 
 import numpy as np
 
@@ -44,6 +44,9 @@ def load_data_job(spec: str, file_backed: bool | None = None,
         from explorer.data.folder import load_folder_job
 
         return (yield from load_folder_job(path, file_backed=file_backed, working=working))
+    from explorer.data.pillow_safe import check_regular_file
+
+    check_regular_file(path)  # FIFOs, devices, sockets: refused before anything opens them
     if not os.access(path, os.R_OK):
         raise DataError(f"{spec} cannot be read (permission denied).")
     if os.path.getsize(path) == 0:
@@ -73,13 +76,14 @@ def _load_file(path: str) -> ImageSet:
     if "idx" in lower or "ubyte" in lower or idx.is_idx(path):
         return load_idx(path)
     from explorer.data.folder import load_image_file
+    from explorer.data.pillow_safe import ImageFileError
 
     try:
         return load_image_file(path)
-    except DataError:
+    except ImageFileError as err:
         raise DataError(
-            f"{path} is not a data set explorer can read: use a folder of images, an MNIST IDX "
-            "file, a .npz, a projector vectors.tsv, a Parquet table or sample:NAME."
+            f"{path} is not a data set explorer can read ({err.reason}): use a folder of images, an "
+            "MNIST IDX file, a .npz, a projector vectors.tsv, a Parquet table or sample:NAME."
         ) from None
 
 

@@ -3,37 +3,25 @@
 from __future__ import annotations
 
 import os
-import warnings
 
 import numpy as np
 
 from explorer.core.atomic import atomic_write
 from explorer.core.errors import DataError
+from explorer.data.pillow_safe import open_image
 
 MAX_PIXELS = 64_000_000  # larger files are refused, not decoded (decompression bombs)
 
 
 def read_image(path: str, shape: tuple[int, int, int]) -> tuple[np.ndarray, tuple[int, int] | None]:
     """Image file -> float32 (C, H, W) in [0, 1] of ``shape``; also its original (W, H) if resized."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     c, h, w = shape
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(path)
-        with im:
-            im.draft("L" if c == 1 else "RGB", (w, h))  # JPEG: decode at a reduced scale
-            if im.width * im.height > MAX_PIXELS:
-                raise DataError(f"{path} is too large ({im.width}x{im.height} pixels); scale it down first.")
-            im.load()
-            im = im.convert("L" if c == 1 else "RGB")
-    except FileNotFoundError:
-        raise DataError(f"There is no image file at {path}.") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise DataError(f"{path} is too large to open safely; scale it down first.") from None
-    except (UnidentifiedImageError, OSError, ValueError) as err:
-        raise DataError(f"{path} could not be read as an image ({err}).") from None
+    with open_image(path, max_pixels=MAX_PIXELS) as im:
+        im.draft("L" if c == 1 else "RGB", (w, h))  # JPEG: decode at a reduced scale
+        im.load()
+        im = im.convert("L" if c == 1 else "RGB")
     original = None
     if im.size != (w, h):
         original = im.size
