@@ -73,7 +73,7 @@ def check_regular_file(path: str | os.PathLike) -> os.stat_result:
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise ImageFileError(path, "no such file", f"There is no file at {path}.") from None
+        raise ImageFileError(path, "no such file", f"There is no image file at {path}.") from None
     except PermissionError:
         raise ImageFileError(path, "permission denied", f"{name} cannot be read (permission denied).") from None
     except OSError as err:
@@ -130,7 +130,8 @@ def _unidentified(path: str, fp) -> ImageFileError:
     reason = "not an image Pillow can read" + (f" ({what})" if what else "")  # wording kept for skip lists
     return ImageFileError(
         path, reason,
-        f"{os.path.basename(path)} is not an image explorer reads" + (f": {what}" if what else "")
+        f"{os.path.basename(path)} could not be read: "
+        + (what or "it is not an image, or it is damaged or of a format explorer does not read")
         + f"; use a {FORMATS_TEXT} file.",
     )
 

@@ -188,7 +188,7 @@ def test_devices_and_folders_are_refused(tmp_path):
             load_data("/dev/zero")
     with pytest.raises(ImageFileError, match="folder"):
         check_regular_file(tmp_path)
-    with pytest.raises(ImageFileError, match="There is no file"):
+    with pytest.raises(ImageFileError, match="There is no image file"):
         check_regular_file(tmp_path / "missing.png")
 
 
