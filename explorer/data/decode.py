@@ -13,22 +13,21 @@ parallel (see explorer.data.files).
 
 from __future__ import annotations
 
-import io
 import warnings
 
 import numpy as np
 
 from explorer.core.preprocess import InputSpec
+from explorer.data.pillow_safe import ImageFileError, open_image
 
 MAX_PIXELS = 64_000_000  # per image; larger files are refused (decompression bombs)
 GREY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
 
 
 def _open(src):
-    """Open an image for reading: the one place files reach Pillow (switch to pillow_safe when it lands)."""
-    from PIL import Image
-
-    return Image.open(io.BytesIO(src) if isinstance(src, (bytes, bytearray, memoryview)) else src)
+    """Open an image for reading, as a context manager: the one place files reach Pillow, through
+    :func:`explorer.data.pillow_safe.open_image` (regular files only, allowed formats only)."""
+    return open_image(src, max_pixels=MAX_PIXELS)
 
 
 def probe(src) -> tuple[int, int, bool]:
@@ -52,8 +51,7 @@ def load(src, channels: int, cover: tuple[int, int] | None = None):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = _open(src)
-            with im:
+            with _open(src) as im:
                 if im.width * im.height > MAX_PIXELS:
                     raise ValueError(f"too large ({im.width}x{im.height} pixels)")
                 if im.width == 0 or im.height == 0:
@@ -84,6 +82,8 @@ def load(src, channels: int, cover: tuple[int, int] | None = None):
 def _reason(err: Exception) -> str:
     from PIL import Image, UnidentifiedImageError
 
+    if isinstance(err, ImageFileError):
+        return err.reason
     if isinstance(err, UnidentifiedImageError):
         return "not an image Pillow can read"
     if isinstance(err, (Image.DecompressionBombError, Image.DecompressionBombWarning)):

@@ -24,6 +24,7 @@ Usage::
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import stat
 import warnings
@@ -144,9 +145,12 @@ def _damaged(path: str, err: BaseException) -> ImageFileError:
 
 
 @contextlib.contextmanager
-def open_image(path: str | os.PathLike, *, formats: tuple[str, ...] | list[str] = ALLOWED_FORMATS,
-               max_pixels: int = MAX_PIXELS) -> Iterator:
+def open_image(path: str | os.PathLike | bytes | bytearray | memoryview, *,
+               formats: tuple[str, ...] | list[str] = ALLOWED_FORMATS, max_pixels: int = MAX_PIXELS) -> Iterator:
     """Open an image file safely; yield the ``PIL.Image.Image`` (header read, pixels not decoded).
+
+    ``path`` may also be the bytes of an encoded image (a Parquet image column): the same
+    allow-list and checks, no file involved (messages then say "image bytes").
 
     The caller decodes (``load``, ``convert``, ``np.asarray``) inside the ``with`` block: Pillow
     warnings about damaged metadata are silenced there, a decompression bomb is an error, and any
@@ -154,15 +158,17 @@ def open_image(path: str | os.PathLike, *, formats: tuple[str, ...] | list[str] 
     ExplorerError pass through unchanged. The file is closed when the block ends."""
     from PIL import Image, UnidentifiedImageError
 
-    path = os.fspath(path)
-    check_regular_file(path)
+    data = path if isinstance(path, (bytes, bytearray, memoryview)) else None
+    path = "image bytes" if data is not None else os.fspath(path)
+    if data is None:
+        check_regular_file(path)
     unknown = [f for f in formats if f not in ALLOWED_FORMATS]
     if unknown:  # a programming error, not a user one
         raise ValueError(f"formats not in ALLOWED_FORMATS: {unknown}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # damaged EXIF & co: the image is kept if it decodes
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        fp = _open_regular(path)
+        fp = io.BytesIO(data) if data is not None else _open_regular(path)
         try:
             try:
                 im = Image.open(fp, formats=list(formats))

@@ -244,3 +244,27 @@ def test_sound_images_of_every_allowed_format_still_load(tmp_path):
     for p in data.paths:
         if not p.endswith(".jpg"):
             assert np.array_equal(data.images[data.paths.index(p), 0], arr), p
+
+
+def test_file_backed_folder_and_image_bytes_use_the_allow_list(tmp_path, fake_gs, no_subprocess):
+    from explorer.data import decode
+
+    root = tmp_path / "data"
+    for i in range(3):
+        write_png(root / "a" / f"good{i}.png", np.full((8, 8), 7 * i, np.uint8))
+    (root / "a" / "evil.png").write_bytes(EPS)
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(root / "a" / "pipe.png")
+    data = load_data(str(root), file_backed=True, working=(8, 8))
+    data.float_images(slice(0, data.count))  # decodes every kept file
+    assert not fake_gs.exists()
+    with pytest.raises(ValueError, match="PostScript"):
+        decode.full_array(EPS, 1)
+    with pytest.raises(ValueError, match="PostScript"):
+        decode.full_array(str(root / "a" / "evil.png"), 1)
+    if hasattr(os, "mkfifo"):
+        with pytest.raises(ValueError, match="named pipe"):
+            decode.probe(str(root / "a" / "pipe.png"))
+    png = (root / "a" / "good1.png").read_bytes()
+    assert decode.full_array(png, 1).max() == pytest.approx(7 / 255)
+    assert not fake_gs.exists()
