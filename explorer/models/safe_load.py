@@ -8,10 +8,14 @@ read here first, opcode by opcode with :mod:`pickletools` (which executes nothin
 refused with :class:`ModelFileError` when a pickle names any callable outside a small allow-list of
 torch's tensor-rebuilding functions, or when we cannot tell what it names.
 
-TorchScript and .pt2 files also carry code (TorchScript source, a graph of torch operators) that
-runs torch operators only, never Python; but two operators touch the file system (``torch.save``,
-``torch.from_file``), and TorchScript runs code already while loading (``__setstate__``). Archives
-whose code names them are refused too.
+TorchScript and .pt2 files also carry code (TorchScript source, a graph of torch operators, shape
+expressions and guards that torch.export evaluates as Python). This scan is the second line: the
+first is the trust gate (explorer/models/trust.py), since no scan can prove a program harmless.
+The scan refuses code that names the two operators that touch the file system (``torch.save``,
+``torch.from_file``, read with Python's tokenizer so comments and line continuations hide nothing),
+.pt2 shape expressions and guards that are more than arithmetic, pickles under any member name the
+archive's configs point at, and declared tensor sizes the archive does not hold
+(explorer/models/archive_checks.py).
 
 Public functions (all raise ModelFileError with a sentence the user can act on):
   check_pickle(data, where)        one pickle's bytes
@@ -27,7 +31,6 @@ from __future__ import annotations
 import io
 import os
 import pickletools
-import re
 import warnings
 import zipfile
 import zlib
@@ -147,9 +150,9 @@ def check_pickle(data: bytes, where: str) -> None:
             )
 
 
-# torch operators that touch the file system; TorchScript code (code/*.py, run on load by
-# __setstate__ and on every call) and .pt2 graphs (models/*.json) may name them like any other op
-FILE_OPS = re.compile(rb"\b(?:torch|aten)\s*\.\s*(?:save|from_file)\b")
+# torch operators that touch the file system (torch.save, torch.from_file): TorchScript code
+# (code/*.py, run on load by __setstate__ and on every call) and .pt2 graphs (models/*.json) may
+# name them like any other op; explorer.models.archive_checks.file_op finds them
 CODE_SUFFIXES = (".py", ".json")
 PICKLE_SUFFIXES = (".pkl", ".debug_pkl")
 TORCH_FILE_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".pickle")
@@ -178,8 +181,11 @@ def _pickled_payloads(zf: zipfile.ZipFile) -> set[str]:
 
 
 def _check_zip(zf: zipfile.ZipFile, where: str, depth: int, outer_size: int) -> None:
+    from explorer.models import archive_checks
+
     total = 0
-    payloads = _pickled_payloads(zf)
+    payloads = _pickled_payloads(zf)  # what the configs say is pickled, whatever its member name
+    archive_checks.check_payload_sizes(zf, where)
     for info in zf.infolist():
         name = info.filename
         if info.file_size > info.compress_size * MAX_DEFLATE_RATIO + 4096:
@@ -188,16 +194,18 @@ def _check_zip(zf: zipfile.ZipFile, where: str, depth: int, outer_size: int) -> 
         if total > outer_size * MAX_DEFLATE_RATIO + 4096:
             raise ModelFileError(f"{where} is damaged: its members claim more data than it can hold.")
         base = os.path.basename(name)
-        if name.endswith(CODE_SUFFIXES):
+        if name.endswith(CODE_SUFFIXES) and base not in payloads:
             if info.file_size > MAX_PICKLE_BYTES:
                 raise ModelFileError(f"{where} is damaged: {name} is implausibly large.")
-            found = FILE_OPS.search(zf.read(info))
-            if found:
-                op = found.group(0).decode("ascii", "replace")
+            code = zf.read(info)
+            op = archive_checks.file_op(code, where, name)
+            if op:
                 raise ModelFileError(
                     f"{where} holds code that reads or writes files ({op} in {name}), so explorer "
                     "refuses to open it; export the model without file access."
                 )
+            if name.endswith(".json") and "/models/" in f"/{name}":
+                archive_checks.check_program_json(code, where, name)
             continue
         is_pickle = name.endswith(PICKLE_SUFFIXES)
         # what torch's loaders unpickle besides *.pkl: nested torch.save files, pickled payloads
