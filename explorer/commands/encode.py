@@ -29,6 +29,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "else what was chosen for it before, else plain: resize, centre crop, 0..1)")
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the codes cache")
     add_trust_argument(parser)
+    parser.add_argument("--engine", choices=["local", "ray"], default="local",
+                        help="local: this process; ray: Ray Data workers, --out is then a folder of Parquet shards "
+                             "(needs the cluster extra)")
+    parser.add_argument("--address", default=None, metavar="ADDRESS",
+                        help="with --engine ray: a running cluster (auto, ray://host:10001, host:6379); "
+                             "default: start Ray inside this process")
+    parser.add_argument("--workers", type=int, default=None, help="with --engine ray: how many model actors")
+    parser.add_argument("--shard-rows", type=int, default=4096, help="with --engine ray: rows per Parquet shard")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,7 +46,11 @@ def run(args: argparse.Namespace) -> int:
     from explorer.models import load_encoder
 
     out = str(args.out)
-    if not out.lower().endswith((".npy", ".parquet")):
+    if args.engine == "ray":
+        _check_ray_arguments(args)
+    elif args.address or args.workers:
+        raise ExplorerError("--address and --workers go with --engine ray.")
+    elif not out.lower().endswith((".npy", ".parquet")):
         raise ExplorerError("--out must end in .npy or .parquet.")
     require_trust(args.model, args.trust_model)  # nothing is read before the model may open
     data = drive(load_data_job(args.data), label="loading")
@@ -52,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
         from explorer.models.preprocessing import set_spec
 
         set_spec(encoder, preset(args.preprocess, encoder.input_shape), "command line")
+    if args.engine == "ray":
+        return _run_on_ray(args, data, encoder)
     job = encode_job(encoder, data, batch_size=max(1, args.batch_size), key=None if args.no_cache else "auto")
     codes = np.ascontiguousarray(drive(job, label="encoding"), dtype=np.float32)
     if out.lower().endswith(".parquet"):
@@ -64,4 +78,27 @@ def run(args: argparse.Namespace) -> int:
                 "code_dim": int(codes.shape[1]) if codes.ndim == 2 else 0,
                 "preprocess": getattr(getattr(encoder, "preprocess", None), "preset", None) or None,
                 "skipped": len(data.skipped)})
+    return 0
+
+
+def _check_ray_arguments(args: argparse.Namespace) -> None:
+    from explorer.cluster import require_ray
+    from explorer.core.errors import ExplorerError
+
+    if str(args.out).lower().endswith((".npy", ".parquet")):
+        raise ExplorerError("With --engine ray, --out is a folder (it gets one Parquet shard per "
+                            f"{args.shard_rows} items); give a folder name without .npy/.parquet.")
+    if args.batch_size < 1 or args.shard_rows < 1 or (args.workers is not None and args.workers < 1):
+        raise ExplorerError("--batch-size, --shard-rows and --workers must be whole numbers of at least 1.")
+    require_ray()  # one sentence saying what to install, before any work
+
+
+def _run_on_ray(args: argparse.Namespace, data, encoder) -> int:
+    from explorer.cluster.encode import encode_on_ray_job
+
+    job = encode_on_ray_job(args.model, args.data, args.out, address=args.address, trust=args.trust_model,
+                            batch_size=args.batch_size, shard_rows=args.shard_rows, workers=args.workers,
+                            data=data, encoder=encoder)
+    report = drive(job, label="encoding")
+    print_json({"engine": "ray", **report})
     return 0

@@ -43,7 +43,11 @@ def _load_npy(path: str, what: str) -> np.ndarray:
 def run(args) -> int:
     from explorer.projection import faithfulness, knn_label_accuracy, project_job
 
-    if args.codes.lower().endswith((".parquet", ".pq")):
+    from explorer.data.shards import is_shard_folder, read_shard_codes
+
+    if is_shard_folder(args.codes):  # the Parquet shards of `explorer encode --engine ray`
+        codes = read_shard_codes(args.codes)
+    elif args.codes.lower().endswith((".parquet", ".pq")):
         from explorer.data.parquet import read_codes
 
         codes = read_codes(args.codes)

@@ -41,6 +41,15 @@ def load_data_job(spec: str, file_backed: bool | None = None,
     if not os.path.exists(path):
         raise DataError(f"{spec} does not exist.")
     if os.path.isdir(path):
+        from explorer.data.shards import is_shard_folder, joined_table
+
+        if is_shard_folder(path):  # codes from `explorer encode --engine ray`: one table
+            from explorer.data.parquet import load_parquet_job
+
+            yield Progress(0, 1, f"joining the shards of {os.path.basename(path)}")
+            data = yield from load_parquet_job(joined_table(path), working=working)
+            data.name = os.path.basename(os.path.normpath(path))
+            return data
         from explorer.data.folder import load_folder_job
 
         return (yield from load_folder_job(path, file_backed=file_backed, working=working))
