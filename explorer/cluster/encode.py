@@ -210,6 +210,7 @@ def encode_on_ray_job(model: str, data_spec: str, out: str, *, address: str | No
         inputs_ref = ray.put(_input_plan(data, spec))
         rows = np.concatenate([np.arange(*ranges[k], dtype=np.int64) for k in todo])
         blocks = np.array_split(rows, max(1, min(len(rows), int(np.ceil(len(rows) / batch_size)))))
+        count = max(1, min(count, len(blocks)))  # no idle actors for a short job
         ds = ray.data.from_numpy(blocks)
         ds = ds.map_batches(
             EncodeActor, batch_size=batch_size, batch_format="numpy", concurrency=count,

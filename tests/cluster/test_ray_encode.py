@@ -107,16 +107,24 @@ def test_killing_a_worker_mid_run_still_gives_every_row_once(local_ray, photo_fo
     assert np.abs(shards.read_shard_codes(out) - _local_codes("pixels", data)).max() < 1e-5
 
 
-def test_another_models_folder_is_refused_not_overwritten(local_ray, photo_folder, tmp_path):
+def test_another_models_folder_is_refused_not_overwritten(photo_folder, tmp_path):
     from explorer.core.errors import ExplorerError
 
     data = load_data(photo_folder, file_backed=True)
-    out = str(tmp_path / "codes")
-    run_to_end(encode_on_ray_job("pixels", photo_folder, out, shard_rows=40, data=data))
-    before = sorted(os.listdir(out))
+    out = tmp_path / "codes"
+    out.mkdir()
+    shards.write_manifest(str(out), {"count": 36, "shard_rows": 40, "data_fingerprint": data.fingerprint(),
+                                     "model_identity": "pixels", "model": "pixels", "input": None})
+    (out / shards.shard_name(0)).write_bytes(b"codes of pixels")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
     with pytest.raises(ExplorerError, match="another data set or model"):
-        run_to_end(encode_on_ray_job(DAE, photo_folder, out, shard_rows=40, data=data))
-    assert sorted(os.listdir(out)) == before
+        run_to_end(encode_on_ray_job(DAE, photo_folder, str(out), shard_rows=40, data=data))
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("the user's")
+    with pytest.raises(ExplorerError, match="not empty"):
+        run_to_end(encode_on_ray_job("pixels", photo_folder, str(tmp_path / "mine"), data=data))
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "the user's"
 
 
 def test_multi_node_cluster_gives_the_local_codes(photo_folder, tmp_path):
