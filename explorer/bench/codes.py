@@ -45,3 +45,34 @@ def mnist_codes(n: int, dim: int = 50) -> tuple[np.ndarray, np.ndarray]:
     top *= np.sign(top[np.abs(top).argmax(axis=0), range(dim)])  # fixed signs: runs repeat
     return np.ascontiguousarray(x @ top, dtype=np.float32), labels
 
+
+
+def mixture_codes(n: int, dim: int = 50, classes: int = 30, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(n, dim) float32 codes of a seeded labelled mixture, and their (n,) int64 labels.
+
+    Class sizes fall off like 1/rank (the largest about 100x the smallest, so a million codes
+    hold classes of a few hundred); each class is a curved 4-D sheet (a random linear map of a
+    4-D Gaussian plus a bend) around its own centre, with isotropic noise, and 0.1% of each class
+    are far outliers (noise x6). Neighbouring classes overlap, so the codes' own 10-NN label
+    accuracy is below 1 (about 0.9) and a layout can be judged against it.
+    """
+    rng = np.random.default_rng(seed)
+    weights = 1.0 / np.arange(1, classes + 1)
+    sizes = np.floor(weights / weights.sum() * n).astype(np.int64)
+    sizes[: n - sizes.sum()] += 1
+    centres = rng.normal(scale=0.3, size=(classes, dim)).astype(np.float32)
+    out = np.empty((n, dim), dtype=np.float32)
+    labels = np.repeat(np.arange(classes, dtype=np.int64), sizes)
+    start = 0
+    for c, size in enumerate(sizes):
+        z = rng.normal(size=(size, 4)).astype(np.float32)  # (size, 4) latent sheet
+        basis = rng.normal(scale=0.9, size=(4, dim)).astype(np.float32)
+        bend = rng.normal(scale=0.25, size=(1, dim)).astype(np.float32)
+        pts = centres[c] + z @ basis + (z[:, :1] ** 2) * bend
+        noise = rng.normal(scale=1.4, size=(size, dim)).astype(np.float32)
+        far = rng.random(size) < 0.001
+        noise[far] *= 6.0
+        out[start:start + size] = pts + noise
+        start += size
+    order = rng.permutation(n)  # rows in no particular order, as real codes are
+    return out[order], labels[order]

@@ -17,7 +17,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--perplexity", type=float, default=None, help="t-SNE perplexity (default 30)")
     parser.add_argument("--neighbors", type=int, default=None, help="UMAP n_neighbors (default 15)")
-    parser.add_argument("--labels", default=None, help="optional (N,) int labels .npy: also report 10-NN label accuracy")
+    parser.add_argument("--labels", default=None, help="optional (N,) int labels .npy: also report 10-NN label accuracy "
+                        "(and, for big sets, spread the landmarks over the classes)")
+    parser.add_argument("--landmarks", type=int, default=None,
+                        help="t-SNE/UMAP of big sets: how many landmarks to fit (default 10%% of the codes, 10,000-20,000)")
+    parser.add_argument("--refine", choices=["graph", "transform", "none"], default=None,
+                        help="t-SNE/UMAP of big sets: how the placed points are refined (default graph)")
     parser.add_argument("--faithfulness", action="store_true", help="also report the 10-NN neighbourhood preservation")
 
 
@@ -55,16 +60,44 @@ def run(args) -> int:
         codes = _load_npy(args.codes, "codes")
     if not args.out.endswith(".npy"):
         raise ExplorerError("--out must end in .npy.")
-    job = project_job(codes, args.method, seed=args.seed, perplexity=args.perplexity, n_neighbors=args.neighbors)
+    labels = None
+    if args.labels:
+        labels = _load_npy(args.labels, "labels").astype(np.int64)
+        if len(labels) != len(codes):
+            raise DataError(f"{args.labels} has {len(labels)} labels for {len(codes)} codes.")
+    seen: dict = {}
+    job = _watched(project_job(codes, args.method, seed=args.seed, perplexity=args.perplexity,
+                               n_neighbors=args.neighbors, labels=labels, landmarks=args.landmarks,
+                               refine=args.refine), seen)
     layout = drive(job, label=args.method)
     atomic_save_npy(args.out, np.asarray(layout, dtype=np.float32))
-    report = {"out": args.out, "method": args.method, "count": int(len(layout))}
-    if args.labels:
-        labels = _load_npy(args.labels, "labels")
-        if len(labels) != len(layout):
-            raise DataError(f"{args.labels} has {len(labels)} labels for {len(layout)} codes.")
-        report["knn_accuracy"] = knn_label_accuracy(layout, labels.astype(np.int64))
+    report = {"out": args.out, "method": args.method, "count": len(layout)}
+    report.update({k: (int(v) if k == "landmarks" else round(float(v), 2)) for k, v in seen.get("metrics", {}).items()})
+    if labels is not None:
+        report["knn_accuracy"] = knn_label_accuracy(layout, labels, sample=KNN_SAMPLE)
+        if len(layout) > KNN_SAMPLE:
+            report["knn_accuracy_sample"] = KNN_SAMPLE
     if args.faithfulness:
         report["faithfulness"] = faithfulness(codes, layout)[0]
+        if "landmarks" in seen:
+            chosen = seen["landmarks"]
+            report["landmark_faithfulness"] = faithfulness(codes[chosen], layout[chosen])[0]
     print_json(report)
     return 0
+
+
+KNN_SAMPLE = 20_000
+
+
+def _watched(job, seen: dict):
+    """``job`` passed through, noting its last metrics and which rows the landmark frame placed."""
+    while True:
+        try:
+            rec = next(job)
+        except StopIteration as stop:
+            return stop.value
+        if rec.metrics:
+            seen["metrics"] = rec.metrics
+        if rec.payload is not None and "landmark layout" in rec.message:
+            seen["landmarks"] = np.flatnonzero(np.isfinite(rec.payload[:, 0]))
+        yield rec

@@ -13,11 +13,11 @@ from explorer.projection.pca import align_to, pca_layout
 
 __all__ = [
     "METHODS",
-    "project_job",
-    "project",
-    "live_frame_job",
-    "pca_layout",
     "align_to",
     "faithfulness",
     "knn_label_accuracy",
+    "live_frame_job",
+    "pca_layout",
+    "project",
+    "project_job",
 ]

@@ -42,15 +42,31 @@ def faithfulness(
     return float(per_point[idx].mean()), per_point
 
 
-def knn_label_accuracy(layout: np.ndarray, labels: np.ndarray, k: int = 10) -> float:
-    """Leave-one-out k-NN classification accuracy in the plot: how well classes separate."""
+def knn_label_accuracy(layout: np.ndarray, labels: np.ndarray, k: int = 10, sample: int | None = None,
+                       seed: int = 0) -> float:
+    """Leave-one-out k-NN classification accuracy in the plot: how well classes separate.
+
+    layout (N, 2) (or any (N, D) points), labels (N,) int (< 0: unlabelled, left out). With
+    ``sample`` and more labelled points than that, only a seeded random ``sample`` of them vote
+    (their neighbours are still searched among all points), so a million points cost seconds.
+    """
     labels = np.asarray(labels)
     keep = labels >= 0
     pts, lab = np.asarray(layout, dtype=np.float32)[keep], labels[keep]
     if len(lab) <= k:
         return float("nan")
-    neigh = lab[_knn(pts, k)]  # (N, k)
+    if sample is not None and len(lab) > sample:
+        from sklearn.neighbors import NearestNeighbors
+
+        rows = np.sort(np.random.default_rng(seed).choice(len(lab), sample, replace=False))
+        idx = NearestNeighbors(n_neighbors=k + 1).fit(pts).kneighbors(pts[rows], return_distance=False)
+        # drop each query itself (or its last neighbour when a duplicate took its place)
+        not_self = idx != rows[:, None]
+        keep_nb = np.where(not_self.all(axis=1, keepdims=True), np.arange(k + 1) < k, not_self)
+        neigh, truth = lab[idx[keep_nb].reshape(-1, k)], lab[rows]
+    else:
+        neigh, truth = lab[_knn(pts, k)], lab  # (N, k)
     n_classes = int(lab.max()) + 1
-    votes = np.zeros((len(lab), n_classes), dtype=np.int32)
-    np.add.at(votes, (np.repeat(np.arange(len(lab)), k), neigh.ravel()), 1)
-    return float((votes.argmax(1) == lab).mean())
+    votes = np.zeros((len(truth), n_classes), dtype=np.int32)
+    np.add.at(votes, (np.repeat(np.arange(len(truth)), k), neigh.ravel()), 1)
+    return float((votes.argmax(1) == truth).mean())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -34,12 +34,22 @@ def project_job(codes: np.ndarray, method: str, seed: int = 0, **params) -> Iter
     """(N, D) codes -> yields Progress(payload=(N, 2) float32 partial layout), returns the layout.
 
     method: "pca" | "tsne" | "umap". params: ``perplexity`` (t-SNE), ``n_neighbors`` and
-    ``min_dist`` (UMAP); unknown or None params are ignored.
+    ``min_dist`` (UMAP); unknown or None params are ignored. Above ``LANDMARK_ABOVE`` points
+    t-SNE and UMAP take the landmark path (:mod:`explorer.projection.landmark_layout`), which
+    also takes ``labels`` (to stratify the landmarks), ``landmarks``, ``refine``,
+    ``refine_steps`` and ``threshold``; at or below it the full fit runs as always.
     """
     x = _check(codes)
     params = {k: v for k, v in params.items() if v is not None}
     if method == "pca":
         return (yield from _pca_job(x, seed))
+    big = {"labels", "landmarks", "refine", "refine_steps", "threshold"}
+    if method in ("tsne", "umap"):
+        from explorer.projection.landmark_layout import LANDMARK_ABOVE, landmark_job
+
+        if len(x) > params.get("threshold", LANDMARK_ABOVE):
+            allowed = big | {"perplexity", "n_neighbors", "min_dist"}
+            return (yield from landmark_job(x, method, seed=seed, **{k: v for k, v in params.items() if k in allowed}))
     if method == "tsne":
         from explorer.projection.tsne import tsne_job
 

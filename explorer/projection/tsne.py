@@ -15,8 +15,8 @@ import logging
 import os
 import queue
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import numpy as np
 
@@ -65,7 +65,16 @@ def _quiet_opentsne():
         logger.setLevel(level)
 
 
-def tsne_job(
+def tsne_job(codes: np.ndarray, seed: int = 0, **params) -> Iterator[Progress]:
+    """(N, D) codes -> yields Progress(payload=(N, 2) float32 layout), returns the final layout.
+
+    ``params``: those of :func:`tsne_embedding_job`.
+    """
+    embedding = yield from tsne_embedding_job(codes, seed=seed, **params)
+    return np.array(embedding, dtype=np.float32)
+
+
+def tsne_embedding_job(
     codes: np.ndarray,
     seed: int = 0,
     perplexity: float = 30.0,
@@ -76,7 +85,9 @@ def tsne_job(
     n_jobs: int | None = None,
     negative_gradient_method: str = "auto",
 ) -> Iterator[Progress]:
-    """(N, D) codes -> yields Progress(payload=(N, 2) float32 layout), returns the final layout.
+    """(N, D) codes -> yields Progress(payload=(N, 2) float32 layout), returns openTSNE's
+    ``TSNEEmbedding`` (an (N, 2) float64 array that can place new points), or a zero layout
+    for fewer than 4 points.
 
     ``initialization`` (N, 2) warm-starts from a previous layout (a live frame): the early
     exaggeration phase is skipped when ``early_iter`` is 0.
@@ -154,9 +165,8 @@ def tsne_job(
     thread.join()
     if "error" in outcome:
         raise outcome["error"]
-    final = np.array(embedding, dtype=np.float32)
-    yield Progress(step=total, total=total, message="t-SNE: done", payload=final.copy())
-    return final
+    yield Progress(step=total, total=total, message="t-SNE: done", payload=np.array(embedding, np.float32))
+    return embedding
 
 
 def tsne_warm_job(

@@ -23,7 +23,7 @@ import queue
 import sys
 import threading
 import warnings
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -101,7 +101,7 @@ def _enable_caching() -> int:
 
 
 def _install_epoch_watch() -> None:
-    import umap.layouts as layouts
+    from umap import layouts
 
     if getattr(layouts, "_explorer_watch", False):
         return
@@ -165,7 +165,11 @@ def _fit(x: np.ndarray, seed: int, n_neighbors: int, min_dist: float, n_epochs: 
     for Euclidean codes, step by step through umap's functions, with our neighbour search."""
     import umap.distances as dist
     from sklearn.utils import check_random_state
-    from umap.umap_ import find_ab_params, fuzzy_simplicial_set, simplicial_set_embedding
+    from umap.umap_ import (
+        find_ab_params,
+        fuzzy_simplicial_set,
+        simplicial_set_embedding,
+    )
 
     random_state = check_random_state(seed)
     k = max(2, min(n_neighbors, len(x) - 1))
