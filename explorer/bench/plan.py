@@ -30,6 +30,9 @@ class Plan:
     inspect_data: str = "sample:mnist"
     inspect_copy_kinds: tuple[str, ...] = ("noise", "shift", "crop")
     inspect_scale_n: int = 1_000_000
+    photos_n: int = 100_000  # the generated folder of 640x480 JPEGs (collections rows)
+    photos_encode_n: int = 1_024
+    photos_watch_s: float = 60.0
 
 
 FULL = Plan()
@@ -39,7 +42,7 @@ QUICK = replace(
     FULL, name="quick", scatter_frames=(8, 3), scatter_repeats=2, tsne_n=2_500, tsne_repeats=2,
     umap_n=5_000, umap_reference_starts=1, knn_repeats=10, train_epochs=1, train_repeats=6,
     stall_seconds=4.0, stall_windows=2, stall_tsne_n=2_500, encode_n=2_000, encode_repeats=3,
-    startup_repeats=2, inspect_scale_n=200_000,
+    startup_repeats=2, inspect_scale_n=200_000, photos_n=10_000, photos_encode_n=256,
 )
 TINY = replace(
     FULL, name="tiny", scatter_sizes=(2_000, 5_000), scatter_frames=(2, 2), scatter_repeats=1,
@@ -47,5 +50,6 @@ TINY = replace(
     train_data="sample:digits", train_epochs=1, train_repeats=1, stall_seconds=0.5, stall_windows=1,
     stall_tsne_n=200, encode_n=200, encode_repeats=1, startup_repeats=1,
     inspect_data="sample:digits", inspect_copy_kinds=("noise",), inspect_scale_n=5_000,
+    photos_n=200, photos_encode_n=32, photos_watch_s=5.0,
 )
 PLANS = {"full": FULL, "quick": QUICK, "tiny": TINY}

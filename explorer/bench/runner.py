@@ -31,6 +31,12 @@ def _rows(name: str) -> Callable[[Plan], list[Row]]:
     return call
 
 
+def _collections(plan: Plan) -> list[Row]:
+    from explorer.bench.collection_rows import collection_rows
+
+    return collection_rows(plan)
+
+
 def _inspection(plan: Plan) -> list[Row]:
     from explorer.bench.inspection_rows import inspection_rows
 
@@ -51,6 +57,8 @@ SECTIONS: list[tuple[str, str, str, str, bool, Callable[[Plan], list[Row]]]] = [
     ("inspect", "inspection: planted label flips and near-copies", "recall", ">= cleanlab", False,
      _inspection),
     ("startup", "start-up: `explorer` to window shown", "s", "< 2 s", True, _gui("startup_rows")),
+    ("collections", "big photo folders: info, first thumbnails, encode, reopen", "s", "< 2 s", True,
+     _collections),
 ]
 
 

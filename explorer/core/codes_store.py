@@ -157,13 +157,18 @@ def layout_key(codes: str, method: str, params: dict | None = None) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def save_layout(key: str, layout: np.ndarray, about: dict | None = None) -> str:
-    """Keep a finished (N, 2) layout under ``key`` (layout_key); returns the file written."""
+def save_layout(key: str, layout: np.ndarray, about: dict | None = None,
+                per_point: np.ndarray | None = None) -> str:
+    """Keep a finished (N, 2) layout under ``key`` (layout_key), with optional per-point values
+    (N,) such as faithfulness; returns the file written. The JSON goes last: it marks it whole."""
     folder = cache_dir("layouts")
     path = os.path.join(folder, f"{key}.npy")
     layout = np.ascontiguousarray(layout, dtype=np.float32)
     atomic_write(path, lambda tmp: np.save(tmp, layout))
-    meta = {"shape": list(layout.shape), **(about or {})}
+    if per_point is not None:
+        values = np.ascontiguousarray(per_point, dtype=np.float32)
+        atomic_write(os.path.join(folder, f"{key}.points.npy"), lambda tmp: np.save(tmp, values))
+    meta = {"shape": list(layout.shape), "per_point": per_point is not None, **(about or {})}
     atomic_write(os.path.join(folder, f"{key}.json"), lambda tmp: _write_text(tmp, json.dumps(meta)))
     return path
 
@@ -175,14 +180,34 @@ def _write_text(path: str, text: str) -> None:
 
 def load_layout(key: str, n: int | None = None) -> np.ndarray | None:
     """A cached (N, 2) float32 layout, or None (missing, damaged or of another length)."""
+    found = load_layout_full(key, n)
+    return None if found is None else found[0]
+
+
+def load_layout_full(key: str, n: int | None = None):
+    """(layout (N, 2), about dict, per-point (N,) or None) from the cache, or None."""
     folder = cache_dir("layouts", create=False)
     path = os.path.join(folder, f"{key}.npy")
-    if not (os.path.exists(path) and os.path.exists(os.path.join(folder, f"{key}.json"))):
-        return None
     try:
+        with open(os.path.join(folder, f"{key}.json"), encoding="utf-8") as f:
+            about = json.load(f)
         arr = np.load(path, allow_pickle=False)
+        points = None
+        if about.get("per_point"):
+            points = np.load(os.path.join(folder, f"{key}.points.npy"), allow_pickle=False)
     except (OSError, ValueError, EOFError):
         return None
     if arr.ndim != 2 or arr.shape[1] != 2 or (n is not None and len(arr) != n) or not np.isfinite(arr).all():
         return None
-    return arr.astype(np.float32, copy=False)
+    if points is not None and points.shape != (len(arr),):
+        return None
+    return arr.astype(np.float32, copy=False), about, points
+
+
+def array_digest(a: np.ndarray) -> str:
+    """A hex digest of an array's shape, dtype and bytes (codes -> the key of their layouts)."""
+    h = hashlib.blake2b(digest_size=16)
+    a = np.ascontiguousarray(a)
+    h.update(f"{a.shape}|{a.dtype.str}|".encode())
+    h.update(memoryview(a).cast("B"))
+    return h.hexdigest()

@@ -75,7 +75,6 @@ class Workspace:
             if getattr(enc, "input_shape", None) is None or shape is None
             or tuple(enc.input_shape) == tuple(shape)
             or getattr(enc, "preprocess", None) is not None  # it brings any image to its input
-            or self.dataset.file_backed  # made from the original files at the model's size
         ]
 
     def remove_model(self, name: str) -> None:

@@ -71,6 +71,8 @@ class Renditions:
         self.bad = RowStore(folder, "unreadable", keys, (), "uint8", settings={})
         self.rebuilt = [s.rebuilt_reason for s in (self.thumbs, self.work) if s.rebuilt_reason]
         self._lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._inflight: set[int] = set()
         self._priority: deque[int] = deque()
         self._note_bad_from_cache()
 
@@ -88,6 +90,27 @@ class Renditions:
     def fill(self, rows: np.ndarray) -> None:
         """Decode the given rows (in the pool) into both renditions."""
         rows = np.unique(np.asarray(rows, dtype=np.int64))
+        if len(rows) > CHUNK:  # in chunks, so rows become readable (and shareable) as they are made
+            for start in range(0, len(rows), CHUNK):
+                self.fill(self.missing(rows[start:start + CHUNK]))
+            return
+        if not len(rows):
+            return
+        with self._cond:  # rows another thread is decoding now are waited for, not decoded twice
+            theirs = [r for r in rows.tolist() if r in self._inflight]
+            rows = np.asarray([r for r in rows.tolist() if r not in self._inflight], np.int64)
+            self._inflight.update(rows.tolist())
+        try:
+            self._fill(rows)
+        finally:
+            with self._cond:
+                self._inflight.difference_update(rows.tolist())
+                self._cond.notify_all()
+        if theirs:
+            with self._cond:
+                self._cond.wait_for(lambda: not any(r in self._inflight for r in theirs), timeout=60)
+
+    def _fill(self, rows: np.ndarray) -> None:
         if not len(rows):
             return
         results = list(pool().map(self._decode_one, rows.tolist()))
@@ -101,7 +124,7 @@ class Renditions:
                 self.skipped.append(f"{self.describe(int(rows[k]))}: {res}")
             else:
                 thumbs[k], work[k] = res
-        with self._lock:  # two threads asking for the same rows write the same bytes; keep it simple
+        with self._lock:  # the three stores are written together
             self.thumbs.write(rows, thumbs)
             self.work.write(rows, work)
             self.bad.write(rows, flags)

@@ -42,25 +42,69 @@ class PCAEncoder:
     FIT_SAMPLE = 20_000
 
     def __init__(self, data: ImageSet, n_components: int = 32, seed: int = 0) -> None:
-        from sklearn.decomposition import PCA
-
         if data is None or not data.has_images:
             raise ExplorerError("The 'pca' encoder is fitted on a data set of images; open one first.")
+        n = max(1, min(int(n_components), data.count, int(np.prod(data.shape))))
+        self.name = "pca" if n == 32 else f"pca:{n}"
+        self.input_shape = data.shape
+        self.code_dim = n
+        fitted = _cached_pca(data, n, seed) if data.file_backed else None
+        if fitted is None:
+            fitted = self._fit(data, n, seed)
+            if data.file_backed:
+                _save_pca(data, n, seed, *fitted)
+        self.mean, self.components = fitted
+
+    def _fit(self, data: ImageSet, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        from sklearn.decomposition import PCA
+
         if data.file_backed and data.count > self.FIT_SAMPLE:
             pick = np.unique(np.linspace(0, data.count - 1, self.FIT_SAMPLE).astype(np.int64))
             x = data.float_images(pick).reshape(len(pick), -1)
         else:
             x = data.float_images().reshape(data.count, -1)
-        n = max(1, min(int(n_components), x.shape[0], x.shape[1]))
-        self.pca = PCA(n_components=n, random_state=seed).fit(x)
-        self.name = "pca" if n == 32 else f"pca:{n}"
-        self.input_shape = data.shape
-        self.code_dim = n
+        pca = PCA(n_components=min(n, x.shape[0], x.shape[1]), random_state=seed).fit(x)
+        return pca.mean_.astype(np.float32), pca.components_.astype(np.float32)
 
     def encode(self, images: np.ndarray) -> np.ndarray:
         images = np.asarray(images, dtype=np.float32)
         check_shape(self.name, self.input_shape, images)
-        return self.pca.transform(images.reshape(len(images), -1)).astype(np.float32)
+        return ((images.reshape(len(images), -1) - self.mean) @ self.components.T).astype(np.float32)
+
+
+def _pca_file(data: ImageSet, n: int, seed: int) -> str:
+    """Where the components fitted on a file-backed set are kept (keyed by its fingerprint)."""
+    import hashlib
+
+    from explorer.core.paths import cache_dir
+
+    key = hashlib.blake2b(f"{data.fingerprint()}|{data.shape}|{n}|{seed}".encode(), digest_size=16).hexdigest()
+    return os.path.join(cache_dir("pca"), key + ".npz")
+
+
+def _cached_pca(data: ImageSet, n: int, seed: int):
+    try:
+        with np.load(_pca_file(data, n, seed), allow_pickle=False) as f:
+            mean, comps = f["mean"], f["components"]
+    except (OSError, ValueError, KeyError):
+        return None
+    d = int(np.prod(data.shape))
+    if mean.shape != (d,) or comps.ndim != 2 or comps.shape[1] != d or mean.dtype != np.float32:
+        return None
+    return mean, comps.astype(np.float32, copy=False)
+
+
+def _save_pca(data: ImageSet, n: int, seed: int, mean: np.ndarray, comps: np.ndarray) -> None:
+    from explorer.core.atomic import atomic_write
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            np.savez(f, mean=mean, components=comps)
+
+    try:
+        atomic_write(_pca_file(data, n, seed), write)
+    except ExplorerError:  # a cache that cannot be written: fitted again next time
+        pass
 
 
 def load_encoder(spec: str, data: ImageSet | None = None, device: str = "cpu", trust: bool | str = False):

@@ -28,6 +28,7 @@ from explorer.ui.imaging import to_pixmap
 from explorer.ui.workers import TaskRunner
 
 SAMPLE_DATA = "sample:mnist"
+PIXEL_CODES_BUDGET = 512 << 20  # raw-pixel codes of a file-backed set above this are not made in the GUI
 MAX_RECENT = 10
 STATE_DIR_ENV = "EXPLORER_STATE_DIR"
 
@@ -105,17 +106,39 @@ class ThumbnailCache:
     def __init__(self, max_items: int = 4000) -> None:
         self.max_items = max_items
         self._items: OrderedDict[tuple, QPixmap] = OrderedDict()
+        self._blank: dict[int, QPixmap] = {}
 
-    def get(self, dataset: ImageSet, index: int, size: int) -> QPixmap:
+    def get(self, dataset: ImageSet, index: int, size: int, wait: bool = True) -> QPixmap:
+        """The item's pixmap, at most ``size`` px. For a file-backed set whose thumbnail is not
+        decoded yet: decoded now (one file, a few ms) or, with ``wait=False`` (grids painting
+        hundreds of tiles), a placeholder (not kept) while the item moves to the front of the build."""
         key = (id(dataset), int(index), int(size))
         pix = self._items.get(key)
         if pix is not None:
             self._items.move_to_end(key)
             return pix
-        pix = to_pixmap(dataset.images[int(index)], size)
+        if dataset.file_backed:
+            thumbs, ready = dataset.source.cached_thumbnails([int(index)])
+            if not ready[0]:
+                if not wait:
+                    return self._placeholder(size)
+                thumbs = dataset.source.thumbnails([int(index)])
+            pix = to_pixmap(thumbs[0], size)
+        else:
+            pix = to_pixmap(dataset.images[int(index)], size)
         self._items[key] = pix
         if len(self._items) > self.max_items:
             self._items.popitem(last=False)
+        return pix
+
+    def _placeholder(self, size: int) -> QPixmap:
+        pix = self._blank.get(size)
+        if pix is None:
+            from PySide6.QtGui import QColor
+
+            pix = QPixmap(size, size)
+            pix.fill(QColor("#d8d8d8"))
+            self._blank[size] = pix
         return pix
 
     def clear(self) -> None:
@@ -311,6 +334,30 @@ def _short(spec: str) -> str:
 
 
 # ---- codes ------------------------------------------------------------------------------------
+def _codes_job(encoder, data: ImageSet, batch: int) -> Iterator[Progress]:
+    """Codes through the on-disk cache (at once when this data set met this model file before);
+    models with no stable identity (trained in this session) are encoded in memory."""
+    from explorer.core.codes_store import codes_key, encode_job
+
+    if getattr(encoder, "input_shape", 0) is None and data.file_backed and data.shape is not None:
+        need = data.count * int(np.prod(data.shape)) * 4
+        if need > PIXEL_CODES_BUDGET:
+            from explorer.core.errors import ExplorerError
+
+            raise ExplorerError(
+                f"{encoder.name} codes of {data.count:,} items at {data.shape[1]}x{data.shape[2]} would take "
+                f"{need / 1e9:.1f} GB; use pca (or a smaller working resolution, EXPLORER_WORKING_SIZE)."
+            )
+    try:
+        key = codes_key(data, encoder)
+    except OSError:
+        key = None
+    if key is None:
+        return (yield from encode_dataset(encoder, data, batch))
+    codes = yield from encode_job(encoder, data, batch, key=key)
+    return np.array(codes, dtype=np.float32)  # off the read-only memory map: views may keep it
+
+
 class CodeService(QObject):
     """Computes the codes of every loaded model on the open data set, one model at a time.
 
@@ -403,7 +450,7 @@ class CodeService(QObject):
                 self._job = (self._dataset_id, name, id(enc))
                 batch = self.batch_size
                 self.job_progress.emit("codes", f"encoding with {name}", 0.0)
-                self._runner.start(lambda: encode_dataset(enc, data, batch), tag=self._job)
+                self._runner.start(lambda: _codes_job(enc, data, batch), tag=self._job)
         self._set_busy(self._job is not None)
 
     def _set_busy(self, busy: bool) -> None:
@@ -433,6 +480,51 @@ class CodeService(QObject):
         self._schedule()
 
 
+# ---- renditions of file-backed sets -------------------------------------------------------------
+class RenditionService(QObject):
+    """Builds the thumbnail and working renditions of an open file-backed set in the background
+    (rows a view asked for first), and says when more are ready so views repaint."""
+
+    job_progress = Signal(str, str, float)
+    job_finished = Signal(str)
+    rows_ready = Signal()  # more thumbnails are on disk: repaint what shows placeholders
+
+    def __init__(self, ctx: AppContext, parent=None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self._runner = TaskRunner(self, min_interval=0.25)
+        self._runner.partial.connect(self._on_partial)
+        self._runner.done.connect(self._on_done)
+        self._runner.failed.connect(lambda tag, msg: self._on_done(tag, None))
+        ctx.qws.dataset_changed.connect(self._on_dataset_changed)
+        self._on_dataset_changed()
+
+    def busy(self) -> bool:
+        return self._runner.is_running()
+
+    def _on_dataset_changed(self) -> None:
+        self._runner.cancel()
+        ds = self.ctx.workspace.dataset
+        if ds is None or not ds.file_backed:
+            return
+        source = ds.source
+        if source.ready().all():
+            return
+        self.job_progress.emit("renditions", "thumbnails", 0.0)
+        self._runner.start(source.build_job, tag=id(ds))
+
+    def _on_partial(self, tag, rec: Progress) -> None:
+        self.job_progress.emit("renditions", f"thumbnails {rec.step:,}/{rec.total:,}", rec.fraction)
+        self.rows_ready.emit()
+
+    def _on_done(self, tag, result) -> None:
+        self.job_finished.emit("renditions")
+        self.rows_ready.emit()
+
+    def shutdown(self) -> None:
+        self._runner.shutdown()
+
+
 def install_services(ctx: AppContext, settings: QSettings | None = None) -> AppContext:
     """Create the shared services that ``ctx.services`` lacks (safe to call twice)."""
     if "settings" not in ctx.services:
@@ -444,11 +536,13 @@ def install_services(ctx: AppContext, settings: QSettings | None = None) -> AppC
         ctx.services["loader"] = LoadService(ctx, ctx.services["settings"])
     if "codes" not in ctx.services:
         ctx.services["codes"] = CodeService(ctx)
+    if "renditions" not in ctx.services:
+        ctx.services["renditions"] = RenditionService(ctx)
     return ctx
 
 
 def shutdown_services(ctx: AppContext) -> None:
-    for key in ("codes", "loader"):
+    for key in ("codes", "loader", "renditions"):
         svc = ctx.services.get(key)
         if svc is not None:
             svc.shutdown()

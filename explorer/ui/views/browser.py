@@ -125,7 +125,7 @@ class ThumbnailModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             if ds is None or not ds.has_images:
                 return None
-            return self.thumbnails.get(ds, i, self.thumb_size)
+            return self.thumbnails.get(ds, i, self.thumb_size, wait=False)
         if role == INDEX_ROLE:
             return i
         if role == Qt.ItemDataRole.ToolTipRole and ds is not None:
@@ -275,6 +275,9 @@ class View(QWidget):
         q.dataset_changed.connect(self._on_dataset_changed)
         q.selection_changed.connect(self._on_selection_changed)
         q.query_changed.connect(self._on_query_changed)
+        renditions = ctx.services.get("renditions")
+        if renditions is not None:  # file-backed sets: placeholders turn into thumbnails as they decode
+            renditions.rows_ready.connect(self.grid.viewport().update)
         self._on_dataset_changed()
 
     # ---- public -----------------------------------------------------------------------------

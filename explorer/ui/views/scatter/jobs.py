@@ -36,8 +36,22 @@ def warm_up_umap_in_background() -> None:
 def layout_job(codes: np.ndarray, method: str, seed: int, params: dict, previous=None, live: bool = False):
     """Worker job: the layout (partials as Progress payloads), then its faithfulness.
     Returns (layout (N, 2), faithfulness mean, per-point (N,), its PointIndex)."""
+    from explorer.core import codes_store
     from explorer.projection import faithfulness, live_frame_job, project_job
 
+    key = None
+    if not live:  # finished layouts are kept on disk by (codes, method, seed, settings)
+        try:
+            key = codes_store.layout_key(codes_store.array_digest(codes), method,
+                                         {"seed": int(seed), **{k: params[k] for k in sorted(params)}})
+        except (TypeError, ValueError):  # settings that are not JSON: no cache
+            key = None
+    if key is not None:
+        found = codes_store.load_layout_full(key, len(codes))
+        if found is not None and found[2] is not None:
+            layout, about, per_point = found
+            yield Progress(step=1, total=1, message="layout from the cache")
+            return layout, float(about.get("faithfulness", float("nan"))), per_point, PointIndex(layout)
     if live:
         layout = yield from live_frame_job(codes, method, previous=previous, seed=seed, **params)
     else:
@@ -45,4 +59,9 @@ def layout_job(codes: np.ndarray, method: str, seed: int, params: dict, previous
     yield Progress(step=1, total=1, message="measuring faithfulness")
     mean, per_point = faithfulness(codes, layout)
     index = PointIndex(layout)  # built here, not on the GUI thread (about 1 s per million points)
+    if key is not None:
+        try:
+            codes_store.save_layout(key, layout, {"method": method, "faithfulness": float(mean)}, per_point)
+        except Exception:  # noqa: BLE001 - a cache that cannot be written is no reason to fail
+            pass
     return layout, mean, per_point, index

@@ -459,7 +459,9 @@ class View(QWidget):
         ds = self.ws.dataset
         pixmap = None
         if ds is not None and ds.has_images and 0 <= item < ds.count:
-            pixmap = to_pixmap(ds.float_images([item])[0], THUMB)
+            thumbs = self.ctx.services.get("thumbnails")
+            pixmap = thumbs.get(ds, item, THUMB) if thumbs is not None and ds.file_backed \
+                else to_pixmap(ds.float_images([item])[0], THUMB)
         name = ds.label_name(item) if ds is not None and 0 <= item < ds.count else ""
         text = f"#{item}" + (f" · {name}" if name else "")
         return pixmap, text
