@@ -43,6 +43,12 @@ def _inspection(plan: Plan) -> list[Row]:
     return inspection_rows(plan)
 
 
+def _cluster(plan: Plan) -> list[Row]:
+    from explorer.bench.cluster_rows import cluster_rows
+
+    return cluster_rows(plan)
+
+
 # (key, measure shown if the whole section fails, unit, target, lower is better, function)
 SECTIONS: list[tuple[str, str, str, str, bool, Callable[[Plan], list[Row]]]] = [
     ("scatter", "scatter pan/zoom frame", "ms", "< 10 ms / < 50 ms", True, _gui("scatter_rows")),
@@ -56,6 +62,8 @@ SECTIONS: list[tuple[str, str, str, str, bool, Callable[[Plan], list[Row]]]] = [
     ("encode", "encode throughput", "img/s", "(none)", False, _rows("encode_rows")),
     ("inspect", "inspection: planted label flips and near-copies", "recall", ">= cleanlab", False,
      _inspection),
+    ("cluster", "Ray engine: encode throughput vs the local engine", "img/s", "ratio >= 0.7", False,
+     _cluster),
     ("startup", "start-up: `explorer` to window shown", "s", "< 2 s", True, _gui("startup_rows")),
     ("collections", "big photo folders: info, first thumbnails, encode, reopen", "s", "< 2 s", True,
      _collections),
