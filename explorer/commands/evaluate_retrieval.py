@@ -10,7 +10,12 @@ import argparse
 
 import numpy as np
 
-from explorer.commands._common import add_trust_argument, drive, print_json, require_trust
+from explorer.commands._common import (
+    add_trust_argument,
+    drive,
+    print_json,
+    require_trust,
+)
 from explorer.core.encoder import encode_dataset
 from explorer.core.errors import DataError, ExplorerError
 from explorer.core.imageset import ImageSet
@@ -30,6 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--per-class", action="store_true", help="add per-class figures to the JSON")
     parser.add_argument("--fast", action="store_true",
                         help="rank only the first R places (skips the full-ranking mAP; for big sets)")
+    parser.add_argument("--queries", type=int, default=None,
+                        help="score a seeded random sample of this many queries (default: all up to "
+                             "20,000 items, 10,000 sampled above that; the JSON says so)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the query sample (0)")
     add_trust_argument(parser)
 
 
@@ -59,6 +68,22 @@ def subset_indices(count: int, subset: str = "all", indices_file: str | None = N
     return idx
 
 
+SAMPLE_ABOVE = 20_000
+SAMPLE_QUERIES = 10_000
+
+
+def sample_queries(count: int, queries: int | None = None, seed: int = 0) -> np.ndarray | None:
+    """Sorted seeded query indices when a sample is asked for (or the set is over SAMPLE_ABOVE
+    items), None for every item."""
+    if queries is None:
+        queries = SAMPLE_QUERIES if count > SAMPLE_ABOVE else None
+    if queries is None or queries >= count:
+        return None
+    if queries < 1:
+        raise ExplorerError("--queries must be at least 1.")
+    return np.sort(np.random.default_rng(seed).choice(count, queries, replace=False))
+
+
 def codes_of(model: str, data: ImageSet, trust: bool = False) -> np.ndarray:
     """Encode ``data`` with the encoder named by ``model`` (codes of a code-only set as they are)."""
     if not data.has_images:
@@ -80,12 +105,17 @@ def run(args: argparse.Namespace) -> int:
     if len(idx) < data.count:
         data = data.subset(idx)
     codes = codes_of(args.model, data, trust=args.trust_model)
+    queries = sample_queries(data.count, args.queries, args.seed)
     try:
         result = drive(leave_one_out(codes, data.labels, metric=args.metric, k=args.k,
-                                     full_map=not args.fast), label="retrieval")
+                                     full_map=not args.fast, queries=queries), label="retrieval")
     except ValueError as err:
         raise ExplorerError(f"Cannot score retrieval on this data: {err}.") from None
     out = {"model": args.model, "data": args.data, "subset": args.subset, "count": data.count}
     out.update(result.as_dict(per_class=args.per_class))
+    if queries is not None:
+        out["query_sample"] = {"queries": len(queries), "of": data.count, "seed": args.seed,
+                               "note": "metrics are means over a seeded random sample of queries; "
+                                       "the gallery is every item"}
     print_json(out)
     return 0

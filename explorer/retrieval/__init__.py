@@ -1,5 +1,6 @@
 """k-NN search over codes and leave-one-out retrieval metrics (numpy + torch, no Qt)."""
 
+from explorer.retrieval.ann import AnnIndex, build_job, neighbour_index_job, wants_index
 from explorer.retrieval.metrics import (
     HEADLINE,
     RetrievalMetrics,
@@ -8,9 +9,28 @@ from explorer.retrieval.metrics import (
     leave_one_out,
     retrieval_metrics,
 )
-from explorer.retrieval.search import METRICS, KnnIndex, bench_query, knn, numpy_brute_force
+from explorer.retrieval.search import (
+    METRICS,
+    KnnIndex,
+    bench_query,
+    knn,
+    numpy_brute_force,
+)
 
 __all__ = [
-    "HEADLINE", "METRICS", "KnnIndex", "RetrievalMetrics", "bench_query", "knn", "knn_accuracy",
-    "knn_classify", "leave_one_out", "numpy_brute_force", "retrieval_metrics",
+    "HEADLINE",
+    "METRICS",
+    "AnnIndex",
+    "KnnIndex",
+    "RetrievalMetrics",
+    "bench_query",
+    "build_job",
+    "knn",
+    "knn_accuracy",
+    "knn_classify",
+    "leave_one_out",
+    "neighbour_index_job",
+    "numpy_brute_force",
+    "retrieval_metrics",
+    "wants_index",
 ]

@@ -68,3 +68,13 @@ def test_unlabelled_data_is_a_user_error(tmp_path, capsys, monkeypatch):
     np.savez(path, images=np.zeros((5, 4, 4), np.uint8))
     assert main(["evaluate", "retrieval", "--model", "pixels", "--data", str(path)]) == 2
     assert "no class labels" in capsys.readouterr().err
+
+
+def test_a_seeded_query_sample_is_scored_and_said(digits_npz, capsys):
+    path, _, _ = digits_npz
+    assert main(["evaluate", "retrieval", "--model", "pixels", "--data", path, "--queries", "60"]) == 0
+    out = _last_json(capsys)
+    assert out["queries"] == 60 and out["gallery"] == 240
+    assert out["query_sample"]["queries"] == 60 and out["query_sample"]["of"] == 240
+    assert main(["evaluate", "retrieval", "--model", "pixels", "--data", path, "--queries", "60"]) == 0
+    assert _last_json(capsys)["map_at_r"] == out["map_at_r"]  # seeded: the same sample again
