@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from explorer.core.atomic import atomic_write
+from explorer.core.atomic import atomic_save_npy as _atomic_save_npy
 from explorer.core.progress import drive
 
 __all__ = ["atomic_save_npy", "drive", "print_json"]
@@ -64,5 +64,5 @@ def print_json(obj) -> None:
 
 
 def atomic_save_npy(path: str, array: np.ndarray) -> None:
-    """np.save through a temp file and a rename, so a crash never leaves half a file."""
-    atomic_write(path, lambda tmp: np.save(tmp, array))
+    """np.save to exactly ``path`` through a temp file and a rename (see core.atomic.atomic_save_npy)."""
+    _atomic_save_npy(path, array)

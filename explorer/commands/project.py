@@ -58,7 +58,7 @@ def run(args) -> int:
         codes = read_codes(args.codes)
     else:
         codes = _load_npy(args.codes, "codes")
-    if not args.out.endswith(".npy"):
+    if not args.out.lower().endswith(".npy"):
         raise ExplorerError("--out must end in .npy.")
     labels = None
     if args.labels:

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from explorer.core.atomic import atomic_write
-from explorer.core.errors import SessionError
+from explorer.core.errors import ExplorerError, SessionError
 
 FORMAT = "relate-explorer-session"
 VERSION = 1
@@ -74,6 +74,10 @@ def save_session(path: str | os.PathLike, state: dict[str, Any]) -> None:
 
     try:
         atomic_write(os.fspath(path), write)
+    except SessionError:
+        raise
+    except ExplorerError as err:  # disk full, a device as target, ...: the GUI catches SessionError
+        raise SessionError(f"Could not save the session: {err}") from None
     except OSError as err:
         raise SessionError(f"Could not save the session to {path}: {err.strerror or err}.") from None
 

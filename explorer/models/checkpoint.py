@@ -69,10 +69,8 @@ def save(
         "name": name or f"{model.key} ({(summary or {}).get('data', '')})".replace(" ()", ""),
     }
     path = os.fspath(path)
+    # atomic_write gives a new file the usual permissions and a replaced one its old mode and owner
     atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)  # the temp file was private; give the usual permissions
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:

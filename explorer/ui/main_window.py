@@ -16,7 +16,6 @@ import sys
 import traceback
 from types import ModuleType
 
-import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
@@ -343,10 +342,9 @@ class MainWindow(QMainWindow):
             return
         path, _ = QFileDialog.getSaveFileName(self, "Save codes", f"{name}.npy", "NumPy (*.npy)")
         if path:
-            from explorer.core.atomic import atomic_write
+            from explorer.core.atomic import atomic_save_npy
 
-            codes = ws.codes[name]
-            atomic_write(path, lambda tmp: np.save(tmp, codes))
+            atomic_save_npy(path, ws.codes[name])  # exactly `path`, whatever its suffix
 
     def ask_trust(self, errors: list) -> None:
         """Ask about each program-format model file the loader would not open (UntrustedModelError

@@ -207,3 +207,64 @@ def test_temp_files_left_by_killed_saves_are_cleaned_up_later(tmp_path):
     os.utime(other, (past, past))
     atomic_write_bytes(tmp_path / "m.safetensors", b"whole")
     assert sorted(os.listdir(tmp_path)) == sorted(["m.safetensors", fresh.name, other.name])
+
+
+def test_kill_during_a_save_through_a_link_keeps_the_link_and_the_file(tmp_path):
+    """The link is written through: a kill mid-save leaves the link pointing at the whole old file."""
+    store = tmp_path / "store"
+    store.mkdir()
+    real = store / "model.safetensors"
+    real.write_bytes(b"previous version " * 1000)
+    os.chmod(real, 0o640)
+    link = tmp_path / "current.safetensors"
+    os.symlink(real, link)
+    ready = tmp_path / "ready"
+    code = f"""
+import time
+from explorer.core.atomic import atomic_write
+def write(tmp):
+    with open(tmp, "wb") as f:
+        f.write(b"new" * 100_000)
+        f.flush()
+        open({str(ready)!r}, "w").close()
+        time.sleep(60)
+atomic_write({str(link)!r}, write)
+"""
+    proc = _spawn(code)
+    _wait_for(str(ready), proc)
+    _kill(proc)
+    assert os.path.islink(link) and os.readlink(link) == str(real)
+    assert link.read_bytes() == b"previous version " * 1000
+    assert (os.stat(real).st_mode & 0o777) == 0o640
+    assert sorted(os.listdir(tmp_path)) == ["current.safetensors", "ready", "store"]  # temps go beside the target
+    from explorer.core.atomic import atomic_write_bytes
+
+    atomic_write_bytes(link, b"after")  # a later save goes through and keeps the mode
+    assert real.read_bytes() == b"after" and (os.stat(real).st_mode & 0o777) == 0o640
+
+
+@pytest.mark.parametrize("name", ["codes", "codes.NPY"])
+def test_kill_during_codes_saves_without_the_npy_suffix(tmp_path, name):
+    """np.save given a name appends .npy; atomic_save_npy writes the file object, so the target
+    is always one whole array (never an empty file beside a stray codes.tmp.npy)."""
+    target = tmp_path / name
+    ready = tmp_path / "ready"
+    code = f"""
+import numpy as np
+from explorer.core.atomic import atomic_save_npy
+arrays = [np.full((1_000_000,), v, np.float32) for v in (1.0, 2.0)]
+atomic_save_npy({str(target)!r}, arrays[0])
+open({str(ready)!r}, "w").close()
+i = 0
+while True:
+    atomic_save_npy({str(target)!r}, arrays[i % 2])
+    i += 1
+"""
+    proc = _spawn(code)
+    _wait_for(str(ready), proc)
+    time.sleep(0.2)
+    _kill(proc)
+    w = np.load(target)
+    assert w.shape == (1_000_000,) and w[0] in (1.0, 2.0) and (w == w[0]).all()
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".npy") and f != name]
+    assert len(_leftovers(tmp_path, name)) <= 1

@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from explorer.core.atomic import atomic_write, atomic_write_bytes
+from explorer.core.atomic import atomic_save_npy, atomic_write, atomic_write_bytes
 
 
 def export_dialog(view, kind: str) -> None:
@@ -59,7 +59,7 @@ def write_layout(path: str, layout: np.ndarray, items: np.ndarray, labels: np.nd
     """``layout`` (N, 2) as .npy (float32) or CSV (index, x, y, label, class, faithfulness), by the
     file's extension; ``items`` (N,) is the data set index of each row."""
     if path.lower().endswith(".npy"):
-        atomic_write(path, lambda tmp: np.save(tmp, layout.astype(np.float32)))
+        atomic_save_npy(path, layout.astype(np.float32))  # ".NPY" too: np.save(name) would append .npy
         return
     per = faith_per_point if faith_per_point is not None else np.full(len(layout), np.nan)
     lines = ["index,x,y,label,class,faithfulness"]
