@@ -13,7 +13,12 @@ import stat
 import numpy as np
 import pytest
 
-from explorer.core.atomic import atomic_save_npy, atomic_write, atomic_write_bytes, resolve_target
+from explorer.core.atomic import (
+    atomic_save_npy,
+    atomic_write,
+    atomic_write_bytes,
+    resolve_target,
+)
 from explorer.core.errors import ExplorerError
 
 posix = pytest.mark.skipif(os.name != "posix", reason="POSIX file types and modes")
@@ -72,7 +77,7 @@ def test_a_link_is_written_through_and_kept(tmp_path):
 
 
 def _never_replace(monkeypatch):
-    import explorer.core.atomic as atomic
+    from explorer.core import atomic
 
     def refuse(*a):
         raise AssertionError(f"os.replace was called: {a}")

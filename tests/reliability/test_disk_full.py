@@ -70,7 +70,7 @@ def test_checkpoint_save_past_the_file_size_limit(tmp_path, two_models):
 
 
 def test_checkpoint_save_when_fsync_reports_a_full_disk(tmp_path, two_models, monkeypatch):
-    import explorer.core.atomic as atomic
+    from explorer.core import atomic
     from explorer.models.checkpoint import save
 
     small, big = two_models
@@ -126,7 +126,7 @@ def test_session_save_past_the_file_size_limit(tmp_path):
 
 
 def test_session_save_when_fsync_reports_a_full_disk(tmp_path, monkeypatch):
-    import explorer.core.atomic as atomic
+    from explorer.core import atomic
     from explorer.core.session import save_session
 
     target = tmp_path / "work.session"
@@ -141,7 +141,7 @@ def test_session_save_when_fsync_reports_a_full_disk(tmp_path, monkeypatch):
 
 
 def test_session_save_onto_a_device_is_refused(tmp_path, monkeypatch):
-    import explorer.core.atomic as atomic
+    from explorer.core import atomic
     from explorer.core.session import save_session
 
     if not os.path.exists("/dev/null"):

@@ -157,9 +157,9 @@ while True:
     _wait_for(str(ready), proc, timeout=120)
     time.sleep(0.7)
     _kill(proc)
-    from explorer.models.checkpoint import load
-
     import torch
+
+    from explorer.models.checkpoint import load
 
     ck = load(target)  # would raise ModelFileError for a partial file
     weight = ck.model.state_dict()["encoder.0.weight"]
