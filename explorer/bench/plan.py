@@ -35,6 +35,8 @@ class Plan:
     photos_watch_s: float = 60.0
     ray_encode_n: int = 10_000  # the first items of the photos_n folder
     ray_encode_repeats: int = 2
+    ray_place_n: int = 1_000_000
+    ray_place_repeats: int = 2
 
 
 FULL = Plan()
@@ -45,7 +47,7 @@ QUICK = replace(
     umap_n=5_000, umap_reference_starts=1, knn_repeats=10, train_epochs=1, train_repeats=6,
     stall_seconds=4.0, stall_windows=2, stall_tsne_n=2_500, encode_n=2_000, encode_repeats=3,
     startup_repeats=2, inspect_scale_n=200_000, photos_n=10_000, photos_encode_n=256,
-    ray_encode_n=2_000, ray_encode_repeats=1,
+    ray_encode_n=2_000, ray_encode_repeats=1, ray_place_n=200_000, ray_place_repeats=1,
 )
 TINY = replace(
     FULL, name="tiny", scatter_sizes=(2_000, 5_000), scatter_frames=(2, 2), scatter_repeats=1,
@@ -54,6 +56,6 @@ TINY = replace(
     stall_tsne_n=200, encode_n=200, encode_repeats=1, startup_repeats=1,
     inspect_data="sample:digits", inspect_copy_kinds=("noise",), inspect_scale_n=5_000,
     photos_n=200, photos_encode_n=32, photos_watch_s=5.0,
-    ray_encode_n=60, ray_encode_repeats=1,
+    ray_encode_n=60, ray_encode_repeats=1, ray_place_n=12_000, ray_place_repeats=1,
 )
 PLANS = {"full": FULL, "quick": QUICK, "tiny": TINY}

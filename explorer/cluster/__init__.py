@@ -35,8 +35,8 @@ def connect(address: str | None, num_cpus: int | None = None):
     try:
         if address:
             ray.init(address=address, **kwargs)
-        else:
-            ray.init(num_cpus=num_cpus, **kwargs)
+        else:  # "local": a new Ray of our own, never one another program left running here
+            ray.init(address="local", num_cpus=num_cpus, **kwargs)
     except ConnectionError as err:
         raise ExplorerError(f"Could not reach a Ray cluster at {address}: {err}. Start one with "
                             "`ray start --head` (see the README) or leave out --address.") from None

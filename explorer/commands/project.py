@@ -24,6 +24,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--refine", choices=["graph", "transform", "none"], default=None,
                         help="t-SNE/UMAP of big sets: how the placed points are refined (default graph)")
     parser.add_argument("--faithfulness", action="store_true", help="also report the 10-NN neighbourhood preservation")
+    parser.add_argument("--engine", choices=["local", "ray"], default="local",
+                        help="ray: fit the landmarks here, place the other points in Ray tasks (needs the cluster extra)")
+    parser.add_argument("--address", default=None, metavar="ADDRESS",
+                        help="with --engine ray: a running cluster (auto, ray://host:10001); default: Ray in this process")
 
 
 def _load_npy(path: str, what: str) -> np.ndarray:
@@ -66,9 +70,17 @@ def run(args) -> int:
         if len(labels) != len(codes):
             raise DataError(f"{args.labels} has {len(labels)} labels for {len(codes)} codes.")
     seen: dict = {}
-    job = _watched(project_job(codes, args.method, seed=args.seed, perplexity=args.perplexity,
-                               n_neighbors=args.neighbors, labels=labels, landmarks=args.landmarks,
-                               refine=args.refine), seen)
+    params = dict(perplexity=args.perplexity, n_neighbors=args.neighbors, labels=labels, landmarks=args.landmarks,
+                  refine=args.refine)
+    if args.engine == "ray":
+        from explorer.cluster.place import project_on_ray_job
+
+        job = project_on_ray_job(codes, args.method, address=args.address, seed=args.seed, **params)
+    elif args.address:
+        raise ExplorerError("--address goes with --engine ray.")
+    else:
+        job = project_job(codes, args.method, seed=args.seed, **params)
+    job = _watched(job, seen)
     layout = drive(job, label=args.method)
     atomic_save_npy(args.out, np.asarray(layout, dtype=np.float32))
     report = {"out": args.out, "method": args.method, "count": len(layout)}

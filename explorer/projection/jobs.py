@@ -43,7 +43,7 @@ def project_job(codes: np.ndarray, method: str, seed: int = 0, **params) -> Iter
     params = {k: v for k, v in params.items() if v is not None}
     if method == "pca":
         return (yield from _pca_job(x, seed))
-    big = {"labels", "landmarks", "refine", "refine_steps", "threshold"}
+    big = {"labels", "landmarks", "refine", "refine_steps", "threshold", "search"}
     if method in ("tsne", "umap"):
         from explorer.projection.landmark_layout import LANDMARK_ABOVE, landmark_job
 

@@ -325,7 +325,7 @@ def landmark_job(
     codes: np.ndarray, method: str, seed: int = 0, labels: np.ndarray | None = None,
     landmarks: int | None = None, refine: str = "graph", refine_steps: int | None = None,
     threshold: int = LANDMARK_ABOVE, perplexity: float = 30.0, n_neighbors: int = 15, min_dist: float = 0.1,
-    **fit_params,
+    search: Callable[..., Iterator[Progress]] | None = None, **fit_params,
 ) -> Iterator[Progress]:
     """(N, D) float32 codes -> yields Progress (payload (N, 2) float32 frames; NaN rows are
     points not placed yet), returns the (N, 2) float32 layout. ``method``: "tsne" | "umap".
@@ -335,7 +335,9 @@ def landmark_job(
     method over all points with an approximate kNN graph found through the landmarks),
     "transform" (the libraries' transform: placed points move, landmarks stay) or "none"
     (weighted placement only); ``refine_steps`` its iterations (t-SNE, default 50) or epochs
-    (UMAP, default 30). N <= ``threshold``: the full fit.
+    (UMAP, default 30). N <= ``threshold``: the full fit. ``search``: how every point finds its
+    nearest landmarks, a generator function with the signature of :func:`nearest_landmarks` (the
+    default); ``explorer.cluster.place`` passes one that runs on Ray tasks.
     """
     from explorer.projection.tsne import effective_perplexity, tsne_embedding_job
     from explorer.projection.umap_layout import umap_job
@@ -383,7 +385,7 @@ def landmark_job(
 
     k_place = 15 if method == "tsne" else max(2, min(n_neighbors, m - 1))
     probes = cells_to_probe(n, m) if refine == "graph" and steps > 0 else 0
-    near_i, near_d = yield from _drain(nearest_landmarks(x, lx, max(k_place, probes)), lambda r: Progress(
+    near_i, near_d = yield from _drain((search or nearest_landmarks)(x, lx, max(k_place, probes)), lambda r: Progress(
         step=2, total=4, message=f"{label}: {r.message} {r.step:,}/{r.total:,}"))
     others = np.setdiff1d(np.arange(n), chosen, assume_unique=True)
     neighbours, distances = near_i[others, :k_place], near_d[others, :k_place]

@@ -160,3 +160,18 @@ def test_cli_without_ray_says_what_to_install(tmp_path):
     assert run.returncode == 2
     assert "relate-explorer[cluster]" in run.stderr and "Traceback" not in run.stderr
     assert not os.path.exists(tmp_path / "c")
+
+
+def test_ray_placement_gives_the_local_layout(local_ray):
+    """Above the landmark threshold the nearest-landmark search runs in Ray tasks: same layout."""
+    from explorer.cluster.place import project_on_ray_job
+    from explorer.projection import project_job
+
+    rng = np.random.default_rng(3)
+    centres = rng.normal(0, 6, (5, 8))
+    codes = (centres[rng.integers(0, 5, 3000)] + rng.normal(0, 1, (3000, 8))).astype(np.float32)
+    params = dict(threshold=1000, landmarks=300, refine="none")
+    local = run_to_end(project_job(codes, "umap", seed=0, **params))
+    on_ray = run_to_end(project_on_ray_job(codes, "umap", seed=0, **params))
+    assert on_ray.shape == (3000, 2) and np.isfinite(on_ray).all()
+    np.testing.assert_allclose(on_ray, local, atol=1e-4)
