@@ -245,7 +245,7 @@ class MainWindow(QMainWindow):
         file.addSeparator()
         self.export_view_action = file.addAction("&Export view as PNG…", self.export_view_dialog)
         self.export_view_action.setShortcut(QKeySequence("Ctrl+E"))
-        self.save_codes_action = file.addAction("Save &codes as .npy…", self.save_codes_dialog)
+        self.save_codes_action = file.addAction("Save &codes (.npy, .parquet)…", self.save_codes_dialog)
         file.addSeparator()
         act = file.addAction("&Quit", self.close)
         act.setShortcut(QKeySequence.StandardKey.Quit)
@@ -259,6 +259,7 @@ class MainWindow(QMainWindow):
         self.model_group = QActionGroup(self)
         self.model_group.setExclusive(True)
         self.remove_model_menu = models.addMenu("&Remove model")
+        models.addAction("Input &preprocessing…", self.preprocessing_dialog)
 
         self.view_menu = mb.addMenu("&View")
         self.view_menu.aboutToShow.connect(self._fill_view_menu)
@@ -340,11 +341,19 @@ class MainWindow(QMainWindow):
         if name not in ws.codes:
             self.show_error("The current model has no codes yet; wait until encoding finishes.")
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Save codes", f"{name}.npy", "NumPy (*.npy)")
+        path, _ = QFileDialog.getSaveFileName(self, "Save codes", f"{name}.npy",
+                                              "NumPy (*.npy);;Parquet table with paths (*.parquet)")
         if path:
             from explorer.core.atomic import atomic_save_npy
 
-            atomic_save_npy(path, ws.codes[name])  # exactly `path`, whatever its suffix
+            codes = ws.codes[name]
+            if path.lower().endswith(".parquet"):  # one row per item: image_path, label, embedding, x/y
+                from explorer.data.parquet import write_table
+
+                layout = next((v for (m, _k), v in ws.layouts.items() if m == name), None)
+                write_table(path, ws.dataset, codes, layout, model=name)
+            else:
+                atomic_save_npy(path, codes)  # exactly `path`, whatever its suffix
 
     def ask_trust(self, errors: list) -> None:
         """Ask about each program-format model file the loader would not open (UntrustedModelError
@@ -391,6 +400,29 @@ class MainWindow(QMainWindow):
             self._training_dialog.raise_()
             self._training_dialog.activateWindow()
         return self._training_dialog
+
+    def preprocessing_dialog(self) -> None:
+        """Choose how the current (external) model's input is made; remembered per model file."""
+        from explorer.ui.dialogs.preprocessing import PreprocessingDialog
+
+        ws = self.ctx.workspace
+        name = ws.current_model
+        enc = ws.models.get(name)
+        source = getattr(enc, "source", "") if enc is not None else ""
+        if enc is None or getattr(enc, "input_shape", None) is None or not hasattr(enc, "preprocess") or not source:
+            self.show_error("The current model takes its input as it is; preprocessing applies to "
+                            "ONNX, TorchScript and .pt2 models with a fixed input size.")
+            return
+        dialog = PreprocessingDialog(name, enc.input_shape, enc.preprocess, enc.preprocess_source, self)
+        if dialog.exec() != PreprocessingDialog.DialogCode.Accepted:
+            return
+        from explorer.models.preprocessing import remember, set_spec
+
+        set_spec(enc, dialog.spec(), "user")
+        remember(source, enc.preprocess)
+        codes = self.ctx.services.get("codes")
+        if codes is not None:
+            codes.request(name)  # its codes are made again with the new input
 
     def set_current_model(self, name: str) -> None:
         ws = self.ctx.workspace
