@@ -5,9 +5,10 @@ outliers (the k-th distance) and the typical members of clusters. It comes from
 ``explorer.retrieval``'s public index, so a faster index there (FAISS for very large sets) is
 used here as soon as retrieval offers it.
 
-Exact k-NN of every item against every other is quadratic. Past ``max_queries`` items the graph
-is built for a seeded random sample of queries (each still searched against *all* items), and
-the graph says so (``sampled``); every figure built on it then covers the sample only.
+Exact k-NN of every item against every other is quadratic. Past ``max_queries`` items, or past
+``PAIR_BUDGET`` query-item distances, the graph is built for a seeded random sample of queries
+(each still searched against *all* items), and the graph says so (``sampled``); every figure
+built on it then covers the sample only.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ import numpy as np
 
 from explorer.core.progress import Progress
 
-# queries searched against the whole set at most: 50,000 x 10^6 codes x 32 dims is about a
-# minute on two cores with exact search; every item is a query below this size
+# queries searched against the whole set at most; every item is a query below this size
 MAX_QUERIES = 50_000
+# query x item distances at most: exact search costs ~1.7 ms per query over 200,000 codes on two
+# cores (the top-k selection, not the product, dominates), so 4e9 pairs is about a minute
+# whatever N: 4,000 queries at 10^6 codes, every item up to 63,000
+PAIR_BUDGET = 4_000_000_000
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,8 @@ def neighbour_graph_job(
     if n < 2:
         raise ValueError("inspection needs at least two items")
     k = int(max(1, min(k, n - 1)))
+    if max_queries is not None:
+        max_queries = max(2, min(int(max_queries), PAIR_BUDGET // n))
     queries, sampled = sample_queries(n, max_queries, seed)
     index = make_index(codes, metric) if index is None else index
     out_i = np.empty((len(queries), k), dtype=np.int64)
