@@ -13,6 +13,11 @@ Events (keyword payloads):
   "selection" ()                  the selected indices changed
   "query"     ()                  the query item (index or external image) changed
   "probe"     (run=name)          a training run sent new codes of its fixed probe set (live scatter)
+  "labels"    (indices=array)     the user changed (or confirmed) the labels of these items
+
+Edited labels are applied to ``dataset.labels`` (a copy: the loader's array is not changed) and
+saved beside the data by :class:`explorer.core.labels.LabelEdits` when the data set was opened
+with a ``spec``, so they are back when it is opened again.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import numpy as np
 
 from explorer.core.events import Emitter
 from explorer.core.imageset import ImageSet
+from explorer.core.labels import LabelEdits
 
 PIXELS = "pixels"
 
@@ -40,10 +46,19 @@ class Workspace:
         self.current_model: str | None = None
         # live training: run name -> (probe indices into the data set, list of (step, codes) frames)
         self.probes: dict[str, tuple[np.ndarray, list[tuple[int, np.ndarray]]]] = {}
+        self.label_edits: LabelEdits | None = None  # the user's label edits, saved beside the data
 
     # ---- data set -------------------------------------------------------------------------
-    def set_dataset(self, dataset: ImageSet) -> None:
+    def set_dataset(self, dataset: ImageSet, spec: str | None = None) -> None:
+        """Open ``dataset``; with ``spec`` (what it was opened from) its saved label edits are
+        applied and later edits saved (see explorer.core.labels)."""
         self.dataset = dataset
+        self.label_edits = None
+        if spec is not None:
+            edits = LabelEdits.open(spec, dataset.paths, dataset.count)
+            self.label_edits = edits
+            if edits.labels or edits.classes:
+                dataset.labels, dataset.class_names = edits.apply(dataset.labels, dataset.class_names)
         self.codes.clear()
         self.layouts.clear()
         self.probes.clear()
@@ -99,6 +114,41 @@ class Workspace:
             self.probes[run] = (idx, [])
         self.probes[run][1].append((int(step), np.asarray(codes, dtype=np.float32)))
         self.events.emit("probe", run=run)
+
+    # ---- labels ---------------------------------------------------------------------------
+    def set_labels(self, indices, names) -> None:
+        """Give items ``indices`` the classes ``names`` (class names; a new name adds a class),
+        save the edit and tell every view ("labels")."""
+        ds = self.dataset
+        if ds is None:
+            return
+        idx = np.asarray(indices, dtype=np.int64).ravel()
+        names = [str(n) for n in (names if isinstance(names, (list, tuple)) else [names] * len(idx))]
+        class_names = list(ds.class_names)
+        if not class_names and ds.labels is not None and len(ds.labels):
+            class_names = [str(k) for k in range(int(ds.labels.max()) + 1)]
+        labels = np.full(ds.count, -1, np.int64) if ds.labels is None else ds.labels.copy()
+        for i, name in zip(idx, names):
+            if name not in class_names:
+                class_names.append(name)
+            labels[i] = class_names.index(name)
+        if self.label_edits is not None:
+            self.label_edits.set(idx, names, ds.class_names)
+            self.label_edits.save()
+        ds.labels, ds.class_names = labels, class_names
+        self.events.emit("labels", indices=idx)
+
+    def mark_labels_correct(self, indices) -> None:
+        """The user checked these labels: remembered (and saved), and views told ("labels")."""
+        idx = np.asarray(indices, dtype=np.int64).ravel()
+        if self.label_edits is not None:
+            self.label_edits.mark_correct(idx)
+            self.label_edits.save()
+        self.events.emit("labels", indices=idx)
+
+    def labels_reviewed(self) -> np.ndarray:
+        """(M,) items whose label the user changed or confirmed (empty without saved edits)."""
+        return np.zeros(0, np.int64) if self.label_edits is None else self.label_edits.reviewed()
 
     # ---- selection and query --------------------------------------------------------------
     def set_selection(self, indices) -> None:

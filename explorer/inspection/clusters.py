@@ -112,6 +112,18 @@ def describe(points: np.ndarray, assign: np.ndarray, labels: np.ndarray | None, 
     return infos
 
 
+def relabel(found: Clusters, labels: np.ndarray | None) -> Clusters:
+    """The same clusters with majority and purity from new ``labels`` (N,) (edited labels): no refit."""
+    from dataclasses import replace
+
+    infos = []
+    for c in found.clusters:
+        members = found.labels == c.id
+        major, purity = _majority(labels[members]) if labels is not None else (-1, float("nan"))
+        infos.append(replace(c, majority=major, purity=purity))
+    return replace(found, clusters=infos)
+
+
 def cluster_job(
     points: np.ndarray, labels: np.ndarray | None = None, method: str = "hdbscan",
     n_clusters: int | None = None, min_cluster_size: int | None = None, space: str = "codes",

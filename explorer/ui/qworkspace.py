@@ -15,6 +15,7 @@ class QWorkspace(QObject):
     selection_changed = Signal()
     query_changed = Signal()
     probe_changed = Signal(str)  # training run name
+    labels_changed = Signal(object)  # (M,) int64 items whose label changed or was confirmed
 
     def __init__(self, workspace: Workspace, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -27,3 +28,4 @@ class QWorkspace(QObject):
         ev.connect("selection", lambda: self.selection_changed.emit())
         ev.connect("query", lambda: self.query_changed.emit())
         ev.connect("probe", lambda run: self.probe_changed.emit(run))
+        ev.connect("labels", lambda indices: self.labels_changed.emit(indices))

@@ -289,7 +289,7 @@ class LoadService(QObject):
             return
         if not data.name:
             data.name = _short(spec)
-        self.ctx.workspace.set_dataset(data)
+        self.ctx.workspace.set_dataset(data, spec=spec)  # spec: its saved label edits
         if self.settings is not None:
             self.settings.add_recent_data(spec)
         self.data_loaded.emit(spec)

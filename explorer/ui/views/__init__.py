@@ -6,4 +6,5 @@ VIEW_MODULES = [
     "explorer.ui.views.retrieval",
     "explorer.ui.views.verification",
     "explorer.ui.views.relational",
+    "explorer.ui.views.inspection",
 ]

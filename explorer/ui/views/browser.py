@@ -278,6 +278,7 @@ class View(QWidget):
         renditions = ctx.services.get("renditions")
         if renditions is not None:  # file-backed sets: placeholders turn into thumbnails as they decode
             renditions.rows_ready.connect(self.grid.viewport().update)
+        q.labels_changed.connect(self._on_labels_changed)
         self._on_dataset_changed()
 
     # ---- public -----------------------------------------------------------------------------
@@ -313,8 +314,13 @@ class View(QWidget):
         self._update_count()
 
     # ---- workspace -> view ------------------------------------------------------------------
-    def _on_dataset_changed(self) -> None:
+    def _on_labels_changed(self, _indices=None) -> None:
+        """Edited labels: new class counts (perhaps a new class), the filter applied again."""
+        self._on_dataset_changed(keep_class=True)
+
+    def _on_dataset_changed(self, keep_class: bool = False) -> None:
         ds = self.ctx.workspace.dataset
+        chosen = self.class_box.currentData() if keep_class else None
         self.class_box.blockSignals(True)
         self.class_box.clear()
         self.class_box.addItem("All classes", -2)
@@ -326,6 +332,8 @@ class View(QWidget):
             if unlabelled:
                 self.class_box.addItem(f"unlabelled ({unlabelled:,})", -1)
         self.class_box.setEnabled(self.class_box.count() > 1)
+        if chosen is not None and self.class_box.findData(chosen) >= 0:
+            self.class_box.setCurrentIndex(self.class_box.findData(chosen))
         self.class_box.blockSignals(False)
         self.refilter()
 

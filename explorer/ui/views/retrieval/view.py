@@ -177,6 +177,7 @@ class View(QWidget):
         qws.models_changed.connect(self._on_models_changed)
         qws.codes_changed.connect(self._on_codes_changed)
         qws.query_changed.connect(self._on_query_changed)
+        qws.labels_changed.connect(self._on_labels_changed)
         self._on_dataset_changed()
 
     # ---- public ---------------------------------------------------------------------------------
@@ -302,6 +303,11 @@ class View(QWidget):
             self._on_models_changed()
         else:
             self._on_columns_changed()
+
+    def _on_labels_changed(self, _indices=None) -> None:
+        """Edited labels: new ticks now, and metrics again (their key holds the labels' identity)."""
+        self.refresh()
+        self._update_metrics()
 
     def _on_columns_changed(self) -> None:
         self._encode_external()
@@ -503,7 +509,7 @@ class View(QWidget):
 
     # ---- metrics -----------------------------------------------------------------------------------
     def _metrics_key(self, name: str) -> tuple:
-        return (id(self.ws.codes[name]), self.metric)
+        return (id(self.ws.codes[name]), self.metric, id(self.ws.dataset.labels))
 
     def _pending_metrics(self) -> list[str]:
         ds = self.ws.dataset

@@ -33,7 +33,7 @@ class ScatterControls:
         "model_combo", "method_combo", "seed_spin", "perplexity_spin", "neighbours_spin",
         "compare_check", "compare_combo", "faith_label", "mode_buttons", "reset_button",
         "clear_button", "search_edit", "colour_combo", "export_button", "live_check",
-        "frame_slider", "frame_label",
+        "frame_slider", "frame_label", "cluster_combo", "contours_check",
     )
 
     def __init__(self, on_export: Callable[[str], None]) -> None:
@@ -94,6 +94,14 @@ class ScatterControls:
         self.search_edit.setMaximumWidth(160)
         self.colour_combo = QComboBox()
         self.colour_combo.addItems(["Colour: class", "Colour: faithfulness"])
+        from explorer.ui.views.scatter.overlays import CLUSTER_CHOICES
+
+        self.cluster_combo = QComboBox()
+        self.cluster_combo.addItems([label for label, _ in CLUSTER_CHOICES])
+        self.cluster_combo.setToolTip("Cluster the points, colour them by cluster and label each cluster\n"
+                                      "with its majority class, purity and most typical items")
+        self.contours_check = QCheckBox("Contours")
+        self.contours_check.setToolTip("Density contours of the layout (25, 50, 75 and 90% of the points)")
         self.export_button = QToolButton()
         self.export_button.setText("Export")
         self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
@@ -112,7 +120,7 @@ class ScatterControls:
         self.frame_slider.setMinimumWidth(120)
         self.frame_label = QLabel("")
         for w in (self.reset_button, self.clear_button, self.search_edit, self.colour_combo,
-                  self.export_button):
+                  self.cluster_combo, self.contours_check, self.export_button):
             tools.addWidget(w)
         tools.addStretch(1)
         for w in (self.live_check, self.frame_slider, self.frame_label):

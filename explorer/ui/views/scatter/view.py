@@ -16,6 +16,7 @@ from explorer.ui.views.scatter.colours import point_colours
 from explorer.ui.views.scatter.controls import METHODS, ScatterControls
 from explorer.ui.views.scatter.jobs import layout_job, warm_up_umap_in_background
 from explorer.ui.views.scatter.legend import ClassLegend
+from explorer.ui.views.scatter.overlays import InspectionOverlays
 from explorer.ui.views.scatter.side import PanelSide
 from explorer.ui.workers import TaskRunner
 
@@ -44,6 +45,7 @@ class View(QWidget):
         q.selection_changed.connect(self._on_selection_changed)
         q.query_changed.connect(self._on_query_changed)
         q.probe_changed.connect(self._on_probe_changed)
+        q.labels_changed.connect(self._on_labels_changed)
         self._on_dataset_changed()
         # a few seconds after start-up, so the warm-up does not compete with opening the app
         QTimer.singleShot(3000, warm_up_umap_in_background)
@@ -79,6 +81,7 @@ class View(QWidget):
         self.sides[1].panel.hide()
         self.legend = ClassLegend()
         self.legend.class_toggled.connect(self._on_class_toggled)
+        self.overlays = InspectionOverlays(self)
         body = QHBoxLayout()
         body.addWidget(splitter, 1)
         body.addWidget(self.legend)
@@ -136,7 +139,7 @@ class View(QWidget):
             side.panel.reset_view()
 
     def busy(self) -> bool:
-        return any(s.runner.is_running() for s in self.sides)
+        return any(s.runner.is_running() for s in self.sides) or self.overlays.busy()
 
     def lasso_finished(self, polygon: np.ndarray, side: PanelSide | None = None) -> None:
         """Select the items inside ``polygon`` (M, 2), in data coordinates of ``side``'s plot."""
@@ -162,6 +165,12 @@ class View(QWidget):
         self._fill_models()
         self._update_live_controls()
         self._params_changed()
+
+    def _on_labels_changed(self, _indices=None) -> None:
+        """Edited labels: the legend (perhaps a new class), cluster badges and colours follow."""
+        self._fill_legend()
+        self.overlays.labels_changed()
+        self._redraw()
 
     def _on_models_changed(self) -> None:
         if self._fill_models():
@@ -360,6 +369,8 @@ class View(QWidget):
         if side.follow:
             side.panel.reset_view()
         self._show_faith()
+        if faith is not None and side is self.sides[0]:  # a finished layout: clusters, contours
+            self.overlays.update()
 
     def _glide_frame(self, side: PanelSide) -> None:
         side.glide_step += 1
@@ -429,7 +440,11 @@ class View(QWidget):
         if found:
             emph |= np.isin(labels, list(found))
         by_faith = self.colour_combo.currentIndex() == 1 and side.faith is not None
-        cidx, palette = point_colours(labels, self._n_classes(), side.faith[1] if by_faith else None, emph)
+        colour_by, n_colours = labels, self._n_classes()
+        cluster_ids = None if by_faith else self.overlays.cluster_ids(side)
+        if cluster_ids is not None:
+            colour_by, n_colours = cluster_ids, self.overlays.palette_size()
+        cidx, palette = point_colours(colour_by, n_colours, side.faith[1] if by_faith else None, emph)
         allowed = self._allowed(side)
         order = np.concatenate([np.flatnonzero(allowed & ~emph), np.flatnonzero(allowed & emph)])
         side.panel.set_layout(xy, cidx, palette, order, allowed, ring_rows=sel_rows)
@@ -441,7 +456,8 @@ class View(QWidget):
     def _fill_legend(self) -> None:
         ds = self.ws.dataset
         k = self._n_classes()
-        self.legend.fill([ds.class_names[i] if i < len(ds.class_names) else str(i) for i in range(k)])
+        self.legend.fill([ds.class_names[i] if i < len(ds.class_names) else str(i) for i in range(k)],
+                         hidden=self._hidden)
 
     def _on_class_toggled(self, k: int, visible: bool) -> None:
         if visible:
@@ -490,6 +506,7 @@ class View(QWidget):
 
     # ---- lifetime -----------------------------------------------------------------------
     def closeEvent(self, event) -> None:
+        self.overlays.shutdown()
         for side in self.sides:
             side.runner.shutdown()
         super().closeEvent(event)
