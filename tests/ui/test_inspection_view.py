@@ -33,7 +33,7 @@ def scatter(qtbot):
     qtbot.addWidget(v)
     v.resize(900, 600)
     v.show()
-    qtbot.waitUntil(lambda: not v.busy() and v.sides[0].faith is not None, timeout=20000)
+    qtbot.waitUntil(lambda: not v.busy() and v.sides[0].faith is not None, timeout=90000)
     yield v
     v.overlays.shutdown()
     for s in v.sides:
@@ -44,7 +44,7 @@ def test_clusters_colour_the_points_and_label_each_cluster(scatter, qtbot):
     from explorer.ui.scatter_plot import class_palette
 
     scatter.cluster_combo.setCurrentIndex(3)  # k-means on codes
-    qtbot.waitUntil(lambda: scatter.overlays.clusters is not None and not scatter.busy(), timeout=20000)
+    qtbot.waitUntil(lambda: scatter.overlays.clusters is not None and not scatter.busy(), timeout=60000)
     found = scatter.overlays.clusters
     assert found.count == 3 and all(c.purity == 1.0 for c in found.clusters)
     badges = scatter.overlays.badges()
@@ -54,16 +54,42 @@ def test_clusters_colour_the_points_and_label_each_cluster(scatter, qtbot):
     for badge, (x, y) in zip(badges, centres):
         assert badge.pos().x() == pytest.approx(x) and badge.pos().y() == pytest.approx(y)
         assert badge.pixmap().width() >= 4 * 26
-    # points take their cluster's colour
+    # points take the colour of their cluster's majority class (so the class legend reads right)
     data = scatter.panel.cloud.scatter.data
     rows = data["data"].astype(int)
     pal = class_palette(3)
-    for k in range(3):
-        row = int(np.flatnonzero(found.labels == k)[0])
+    for c in found.clusters:
+        row = int(np.flatnonzero(found.labels == c.id)[0])
         brush = data["brush"][np.flatnonzero(rows == row)[0]]
-        assert brush.color().getRgb()[:3] == tuple(int(v) for v in pal[k][:3])
+        assert brush.color().getRgb()[:3] == tuple(int(v) for v in pal[c.majority][:3])
     scatter.cluster_combo.setCurrentIndex(0)
     assert scatter.overlays.badges() == [] and scatter.overlays.clusters is None
+
+
+def test_badges_that_would_overlap_are_moved_apart(scatter, qtbot):
+    scatter.cluster_combo.setCurrentIndex(3)
+    qtbot.waitUntil(lambda: scatter.overlays.clusters is not None and not scatter.busy(), timeout=60000)
+    vb = scatter.panel.plot_item.getViewBox()
+    (x0, x1), (y0, y1) = vb.viewRange()
+    vb.setRange(xRange=(x0 - 50 * (x1 - x0), x1 + 50 * (x1 - x0)),  # zoomed far out: all in one spot
+                yRange=(y0 - 50 * (y1 - y0), y1 + 50 * (y1 - y0)), padding=0)
+    qtbot.wait(100)
+
+    def screen_box(badge):  # where the badge is drawn, in scene pixels (it ignores the zoom)
+        from PySide6.QtCore import QRectF
+
+        c = vb.mapViewToScene(badge.pos())
+        w, h = badge.pixmap().width(), badge.pixmap().height()
+        return QRectF(c.x() - w / 2, c.y() - h / 2, w, h)
+
+    boxes = [screen_box(b) for b in scatter.overlays.badges()]
+    assert len(boxes) == 3
+    assert not any(boxes[i].intersects(boxes[j]) for i in range(3) for j in range(i + 1, 3))
+    vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)  # back in: back on their clusters
+    qtbot.wait(100)
+    centres = scatter.overlays.clusters.centres(scatter.sides[0].layout)
+    for badge, (x, y) in zip(scatter.overlays.badges(), centres):
+        assert badge.pos().y() == pytest.approx(y)
 
 
 def test_density_contours_on_demand(scatter):
@@ -89,7 +115,7 @@ def window(qtbot, ctx):
 
 
 def _open(qtbot, win, spec):
-    with qtbot.waitSignal(win.opened, timeout=20000):
+    with qtbot.waitSignal(win.opened, timeout=60000):
         win.open_data(spec)
 
 
@@ -105,11 +131,11 @@ def test_accepting_a_suggestion_changes_the_label_everywhere_and_survives_reopen
     _open(qtbot, window, str(path))
     ws = window.ctx.workspace
     window.loader.load_models(["pixels"])
-    qtbot.waitUntil(lambda: "pixels" in ws.codes, timeout=30000)
+    qtbot.waitUntil(lambda: "pixels" in ws.codes, timeout=90000)
     inspect = window.views["inspection"]
     inspect.model_combo.setCurrentText("pixels")
     inspect.run()
-    qtbot.waitUntil(lambda: inspect.report is not None, timeout=30000)
+    qtbot.waitUntil(lambda: inspect.report is not None, timeout=90000)
     assert inspect.issue_indices()[0] == flipped
     inspect._on_issue_picked(flipped)
     assert inspect.issues.accept_button.text() == "Accept “ant”"
@@ -117,7 +143,7 @@ def test_accepting_a_suggestion_changes_the_label_everywhere_and_survives_reopen
     assert inspect.issues.neighbours.count() == 8
 
     scatter, retrieval, browser = window.views["scatter"], window.views["retrieval"], window.views["browser"]
-    qtbot.waitUntil(lambda: scatter.sides[0].faith is not None and not scatter.busy(), timeout=30000)
+    qtbot.waitUntil(lambda: scatter.sides[0].faith is not None and not scatter.busy(), timeout=90000)
     ws.set_query(0)  # an ant: is item 7 among its results, and ticked?
     retrieval.set_column_model(0, "pixels")
     qtbot.waitUntil(lambda: retrieval.columns[0].list.count() > 0, timeout=10000)

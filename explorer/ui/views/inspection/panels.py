@@ -74,7 +74,8 @@ class IssuePanel(QWidget):
         self.neighbours = thumb_list(THUMB - 8, rows_hint=1)
         self.neighbours.setFlow(self.neighbours.Flow.LeftToRight)
         self.neighbours.setWrapping(False)
-        self.neighbours.setFixedHeight(THUMB - 8 + 56)
+        self.neighbours.setFixedHeight(THUMB - 8 + 48 + 26)  # one row of tiles and a scroll bar
+        self.neighbours.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.neighbours.itemClicked.connect(lambda item: self.picked.emit(int(item.data(INDEX_ROLE))))
         self.accept_button = QPushButton("Accept suggestion")
         self.accept_button.setToolTip("Give the item the class its neighbours vote for")
@@ -151,7 +152,8 @@ class DuplicatesPanel(QWidget):
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
         self.plot.setLabel("bottom", "distance to the nearest neighbour")
-        self.plot.setLabel("left", "items")
+        for axis in ("bottom", "left"):
+            self.plot.getPlotItem().getAxis(axis).enableAutoSIPrefix(False)
         self.bars = pg.PlotCurveItem([0.0, 1.0], [0.0], stepMode="center", fillLevel=0, brush=(90, 130, 200, 160),
                                      pen=pg.mkPen((60, 90, 160)))
         self.plot.addItem(self.bars)
@@ -171,7 +173,7 @@ class DuplicatesPanel(QWidget):
     def set_histogram(self, counts: np.ndarray, edges: np.ndarray, threshold: float) -> None:
         # log(1 + count): the few close pairs stay visible beside the bulk of the distances
         self.bars.setData(edges, np.log1p(counts.astype(float)))
-        self.plot.setLabel("left", "log(1 + items)")
+        self.plot.setLabel("left", "log(1+n)")
         self.line.setValue(threshold)
         self.plot.setXRange(float(edges[0]), float(edges[-1]), padding=0.02)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPixmapItem
 
@@ -86,6 +86,11 @@ class InspectionOverlays:
         self._contour_items: list[pg.PlotCurveItem] = []
         self._contour_key = None
         self.contours = None
+        self._anchors: list[tuple[float, float]] = []
+        # after the range change has reached the view's transform (the next turn of the event loop)
+        self._declutter_timer = QTimer(view, singleShot=True, interval=0)
+        self._declutter_timer.timeout.connect(self.declutter)
+        self.plot.getViewBox().sigRangeChanged.connect(lambda *_: self._declutter_timer.start())
         view.cluster_combo.currentIndexChanged.connect(lambda *_: self.update())
         view.contours_check.toggled.connect(lambda *_: self.update())
 
@@ -110,9 +115,11 @@ class InspectionOverlays:
         if choice is None or side.model is None or side.items is not None or side.layout is None \
                 or side.model not in ws.codes:
             self.runner.cancel()
+            had = self.clusters is not None or self._tag is not None
             self.clusters, self._tag = None, None
-            self._draw_badges()
-            self.view._redraw()
+            if had:  # the points were coloured by cluster: back to the classes
+                self._draw_badges()
+                self.view._redraw()
             return
         method, space = choice
         codes = ws.codes[side.model]
@@ -157,6 +164,20 @@ class InspectionOverlays:
     def palette_size(self) -> int:
         return 0 if self.clusters is None else int(self.clusters.labels.max()) + 1
 
+    def colours(self) -> tuple[np.ndarray, int] | None:
+        """(N,) colour index of each point, palette size: the cluster's majority class (so the class
+        legend still reads right; -1 grey for noise), or the cluster's own colour in unlabelled data."""
+        if self.clusters is None:
+            return None
+        ids = self.clusters.labels
+        majority = {c.id: c.majority for c in self.clusters.clusters}
+        if majority and all(m >= 0 for m in majority.values()):
+            lut = np.full(int(ids.max()) + 2, -1, np.int64)
+            for cid, m in majority.items():
+                lut[cid] = m
+            return lut[ids], max(self.view._n_classes(), max(majority.values()) + 1)
+        return ids, self.palette_size()
+
     def _draw_badges(self) -> None:
         for item in self._badges:
             self.plot.removeItem(item)
@@ -167,7 +188,8 @@ class InspectionOverlays:
         from explorer.ui.scatter_plot import class_palette
 
         ds = self.view.ws.dataset
-        palette = class_palette(max(1, self.palette_size()))
+        cidx, k = self.colours()
+        palette = class_palette(max(1, k))
         thumbs = self.view.ctx.services.get("thumbnails")
         shown = self.clusters.clusters[:MAX_BADGES]
         centres = self.clusters.centres(side.layout)
@@ -183,7 +205,8 @@ class InspectionOverlays:
                 for i in info.typical[:STRIP].tolist():
                     pix.append(thumbs.get(ds, i, STRIP_THUMB) if thumbs is not None
                                else to_pixmap(ds.float_images([i])[0], STRIP_THUMB))
-            colour = tuple(int(v) for v in palette[info.id % len(palette)][:3])
+            first = int(np.flatnonzero(self.clusters.labels == info.id)[0])
+            colour = tuple(int(v) for v in palette[max(0, int(cidx[first])) % len(palette)][:3])
             badge = QGraphicsPixmapItem(badge_pixmap(" · ".join(parts), pix, colour))
             badge.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
             badge.setOffset(-badge.pixmap().width() / 2, -badge.pixmap().height() / 2)
@@ -191,6 +214,34 @@ class InspectionOverlays:
             badge.setZValue(15)
             self.plot.addItem(badge, ignoreBounds=True)
             self._badges.append(badge)
+        self._anchors = [(float(x), float(y)) for x, y in centres[:len(self._badges)]]
+        self.declutter()
+
+    def declutter(self) -> None:
+        """Move badges that would cover one another apart (down the screen), from their anchors."""
+        badges = self._badges
+        if not badges:
+            return
+        vb = self.plot.getViewBox()
+        px = vb.viewPixelSize()  # data units per screen pixel (x, y)
+        if not px[0] or not px[1]:
+            return
+        placed: list[tuple[float, float, float, float]] = []  # screen-pixel boxes x0, y0, x1, y1
+        order = sorted(range(len(badges)), key=lambda i: -self._anchors[i][1])  # top of screen first
+        for i in order:
+            x, y = self._anchors[i]
+            w, h = badges[i].pixmap().width(), badges[i].pixmap().height()
+            sx, sy = x / px[0], -y / px[1]  # screen y grows downwards
+            box = [sx - w / 2, sy - h / 2, sx + w / 2, sy + h / 2]
+            for _ in range(len(placed)):
+                hit = [p for p in placed if box[0] < p[2] and p[0] < box[2] and box[1] < p[3] and p[1] < box[3]]
+                if not hit:
+                    break
+                shift = max(p[3] for p in hit) + 2 - box[1]
+                box[1] += shift
+                box[3] += shift
+            placed.append(tuple(box))
+            badges[i].setPos(x, -(box[1] + h / 2) * px[1])
 
     def badges(self) -> list[QGraphicsPixmapItem]:
         return list(self._badges)

@@ -441,9 +441,8 @@ class View(QWidget):
             emph |= np.isin(labels, list(found))
         by_faith = self.colour_combo.currentIndex() == 1 and side.faith is not None
         colour_by, n_colours = labels, self._n_classes()
-        cluster_ids = None if by_faith else self.overlays.cluster_ids(side)
-        if cluster_ids is not None:
-            colour_by, n_colours = cluster_ids, self.overlays.palette_size()
+        if not by_faith and self.overlays.cluster_ids(side) is not None:
+            colour_by, n_colours = self.overlays.colours()
         cidx, palette = point_colours(colour_by, n_colours, side.faith[1] if by_faith else None, emph)
         allowed = self._allowed(side)
         order = np.concatenate([np.flatnonzero(allowed & ~emph), np.flatnonzero(allowed & emph)])
@@ -505,10 +504,15 @@ class View(QWidget):
         write_projector(folder, self.ws.codes[model], self.ws.dataset)
 
     # ---- lifetime -----------------------------------------------------------------------
-    def closeEvent(self, event) -> None:
+    def shutdown(self) -> None:
+        """Stop every worker of the view (the main window calls this when it closes; a child view
+        gets no closeEvent of its own then)."""
         self.overlays.shutdown()
         for side in self.sides:
             side.runner.shutdown()
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
         super().closeEvent(event)
 
 
