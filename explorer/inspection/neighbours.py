@@ -38,6 +38,8 @@ class NeighbourGraph:
     count:     N, the number of items searched among.
     metric:    "l2" or "cosine".
     sampled:   True when the queries are a seeded sample of the items.
+    exact:     False when retrieval's approximate (FAISS) index found them (a few true
+               neighbours may be missed; the distances are exact).
     """
 
     queries: np.ndarray
@@ -46,24 +48,37 @@ class NeighbourGraph:
     count: int
     metric: str
     sampled: bool
+    exact: bool = True
 
     @property
     def k(self) -> int:
         return int(self.indices.shape[1])
 
     def note(self) -> str:
-        """A sentence saying what the graph covers (empty when it covers every item)."""
-        if not self.sampled:
-            return ""
-        return (f"exact search is quadratic: {len(self.queries):,} of {self.count:,} items "
-                f"(a seeded sample) were searched against all of them")
+        """A sentence saying what the graph covers (empty when it is exact and covers every item)."""
+        parts = []
+        if self.sampled:
+            parts.append(f"{'exact search is quadratic: ' if self.exact else ''}{len(self.queries):,} "
+                         f"of {self.count:,} items (a seeded sample) were searched against all of them")
+        if not self.exact:
+            parts.append("neighbours from retrieval's approximate (FAISS) index")
+        return "; ".join(parts)
 
 
 def make_index(codes: np.ndarray, metric: str = "l2"):
-    """Retrieval's neighbour index over ``codes`` (N, D): ``.search(queries, k, exclude)``."""
+    """Retrieval's exact neighbour index over ``codes`` (N, D): ``.search(queries, k, exclude)``."""
     from explorer.retrieval import KnnIndex
 
     return KnnIndex(codes, metric)
+
+
+def index_job(codes: np.ndarray, metric: str = "l2") -> Iterator[Progress]:
+    """Retrieval's choice of index for ``codes``: exact below its size limit, else its FAISS index
+    (built, or loaded from beside the codes cache). Yields Progress, returns (index, exact)."""
+    from explorer.retrieval import KnnIndex, neighbour_index_job
+
+    index = yield from neighbour_index_job(codes, metric)
+    return index, isinstance(index, KnnIndex)
 
 
 def sample_queries(count: int, max_queries: int | None, seed: int) -> tuple[np.ndarray, bool]:
@@ -89,10 +104,12 @@ def neighbour_graph_job(
     if n < 2:
         raise ValueError("inspection needs at least two items")
     k = int(max(1, min(k, n - 1)))
-    if max_queries is not None:
+    exact = True
+    if index is None:
+        index, exact = yield from index_job(codes, metric)
+    if max_queries is not None and exact:  # an approximate index answers in ~1/100 of the time
         max_queries = max(2, min(int(max_queries), PAIR_BUDGET // n))
     queries, sampled = sample_queries(n, max_queries, seed)
-    index = make_index(codes, metric) if index is None else index
     out_i = np.empty((len(queries), k), dtype=np.int64)
     out_d = np.empty((len(queries), k), dtype=np.float32)
     for start in range(0, len(queries), block):
@@ -100,4 +117,4 @@ def neighbour_graph_job(
         out_i[start:start + len(rows)], out_d[start:start + len(rows)] = index.search(
             codes[rows], k, exclude=rows)
         yield Progress(step=start + len(rows), total=len(queries), message="nearest neighbours")
-    return NeighbourGraph(queries, out_i, out_d, n, metric, sampled)
+    return NeighbourGraph(queries, out_i, out_d, n, metric, sampled, exact)

@@ -69,7 +69,7 @@ def inspect_job(
         raise ValueError("clustering on the layout needs a layout")
     graph = yield from neighbour_graph_job(codes, k=max(GRAPH_K, k + 6), metric=metric,
                                            max_queries=max_queries, seed=seed)
-    notes = [graph.note()] if graph.sampled else []
+    notes = [graph.note()] if graph.note() else []
     issues = None
     labelled = labels is not None and (np.asarray(labels) >= 0).any()
     if labelled:
