@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--k", type=int, default=10, help="neighbours in the k-NN vote (10)")
     parser.add_argument("--threshold", type=float, default=None,
                         help="near-duplicate distance (default: a tenth of the median nearest-neighbour distance)")
+    parser.add_argument("--duplicates-in", choices=("codes", "pixels"), default="codes",
+                        help="look for near-duplicates in the model's codes or in the pixels (a metric "
+                             "model maps a copy and a same-class item alike)")
     parser.add_argument("--cluster", choices=("hdbscan", "kmeans", "none"), default="hdbscan",
                         help="how to cluster the codes (hdbscan; kmeans is faster)")
     parser.add_argument("--outliers", type=int, default=50, help="how many outliers to list (50)")
@@ -73,11 +76,17 @@ def run(args: argparse.Namespace) -> int:
         raise ExplorerError(f"{args.data} has {data.count} item(s); inspection needs at least two.")
     codes = codes_of(args.model, data, trust=args.trust_model)
     labels = data.labels if data.has_labels else None
+    dup_codes = None
+    if args.duplicates_in == "pixels" and args.model != "pixels":
+        if not data.has_images:
+            raise ExplorerError(f"{args.data} holds codes, not images: there are no pixels to compare.")
+        dup_codes = codes_of("pixels", data)
     try:
         report = drive(inspect_job(
             codes, labels, cluster_method="hdbscan" if args.cluster == "none" else args.cluster,
             clusters=args.cluster != "none", metric=args.metric, k=args.k, threshold=args.threshold,
-            outliers=args.outliers, max_queries=args.max_queries, seed=args.seed), label="inspect")
+            outliers=args.outliers, max_queries=args.max_queries, seed=args.seed,
+            duplicate_codes=dup_codes), label="inspect")
     except ValueError as err:
         raise ExplorerError(f"Cannot inspect this data: {err}.") from None
     out = {"model": args.model, "data": args.data}

@@ -55,14 +55,15 @@ def inspect_job(
     codes: np.ndarray, labels: np.ndarray | None = None, layout: np.ndarray | None = None,
     cluster_on: str = "codes", cluster_method: str = "hdbscan", metric: str = "l2", k: int = K,
     threshold: float | None = None, outliers: int = 50, max_queries: int | None = MAX_QUERIES,
-    clusters: bool = True, seed: int = 0,
+    clusters: bool = True, seed: int = 0, duplicate_codes: np.ndarray | None = None,
 ) -> Iterator[Progress]:
     """Neighbour graph, label issues (when labelled), duplicates, outliers and clusters of
     ``codes`` (N, D); yields Progress, returns :class:`InspectionReport`.
 
     cluster_on: "codes" or "layout" (then ``layout`` (N, 2) is needed). threshold: duplicate
     distance (None: automatic). max_queries: past this many items the quadratic parts run on a
-    seeded sample (the report's notes say so).
+    seeded sample (the report's notes say so). duplicate_codes: (N, D') other codes to look for
+    near-duplicates in (e.g. pixels: a metric model maps a copy and a same-class neighbour alike).
     """
     codes = np.asarray(codes, dtype=np.float32)
     if cluster_on == "layout" and layout is None:
@@ -74,7 +75,13 @@ def inspect_job(
     labelled = labels is not None and (np.asarray(labels) >= 0).any()
     if labelled:
         issues = yield from label_issues_job(graph, labels, k=k, seed=seed)
-    dups = find_duplicates(graph, threshold)
+    if duplicate_codes is not None:
+        dup_graph = yield from neighbour_graph_job(duplicate_codes, k=4, metric=metric,
+                                                   max_queries=max_queries, seed=seed)
+        notes.append("near-duplicates searched in the other codes given (pixels)")
+        dups = find_duplicates(dup_graph, threshold)
+    else:
+        dups = find_duplicates(graph, threshold)
     outl = find_outliers(graph, outliers, k=min(graph.k, 10))
     found = None
     if clusters:

@@ -65,3 +65,23 @@ def test_errors_are_one_sentence_and_exit_2(faulty_npz, capsys, argv, words):
     assert "Traceback" not in err
     last = err.strip().splitlines()[-1]  # progress lines may come before it
     assert last.startswith("explorer: ") and words in last and last.count(". ") == 0
+
+
+def test_duplicates_can_be_searched_in_the_pixels(faulty_npz, capsys, monkeypatch):
+    import explorer.commands.evaluate_retrieval as ev
+
+    real = ev.codes_of
+
+    def collapsing(model, data, **kw):  # a "model" whose codes put every item of a class on one point
+        if model == "pixels":
+            return real(model, data, **kw)
+        return np.eye(3, dtype=np.float32)[data.labels] + 1e-4 * np.arange(data.count)[:, None]
+
+    monkeypatch.setattr(ev, "codes_of", collapsing)
+    assert main(["inspect", "--model", "collapsing", "--data", faulty_npz, "--cluster", "none"]) == 0
+    in_codes = _last_json(capsys)["duplicates"]["groups"]
+    assert main(["inspect", "--model", "collapsing", "--data", faulty_npz, "--cluster", "none",
+                 "--duplicates-in", "pixels"]) == 0
+    out = _last_json(capsys)
+    assert [g["indices"] for g in out["duplicates"]["groups"]] == [[3, 120]] != [g["indices"] for g in in_codes]
+    assert any("pixels" in n for n in out["notes"])
