@@ -18,27 +18,96 @@ import numpy as np
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
+CONVERT_ELEMS = 1 << 22  # values per conversion chunk: float64 temporaries stay ~32 MB each, whatever the array
+
+
+def _row_chunks(a: np.ndarray):
+    """Slices along axis 0 of about CONVERT_ELEMS values each (the whole array when 0-d)."""
+    if a.ndim == 0 or len(a) == 0:
+        yield slice(None)
+        return
+    per_row = max(1, a.size // len(a))
+    step = max(1, CONVERT_ELEMS // per_row)
+    for start in range(0, len(a), step):
+        yield slice(start, start + step)
+
+
+def finite_stats(a: np.ndarray) -> tuple[int, float | None, float | None]:
+    """(count of NaN/inf values, min and max of the finite ones or None), in bounded chunks."""
+    bad, lo, hi = 0, None, None
+    for s in _row_chunks(a):
+        c = a[s]
+        fin = np.isfinite(c)
+        n = int(fin.sum())
+        bad += c.size - n
+        if n:
+            v = c[fin] if n < c.size else c
+            clo, chi = float(v.min()), float(v.max())
+            lo = clo if lo is None else min(lo, clo)
+            hi = chi if hi is None else max(hi, chi)
+    return bad, lo, hi
+
+
+def working_bytes(shape, dtype) -> int:
+    """Peak bytes of reading an image array of ``shape``/``dtype`` and bringing it to uint8 here:
+    the stored array, the uint8 result, and the chunked float64 temporaries of the conversion."""
+    dtype = np.dtype(dtype)
+    count = int(np.prod(shape, dtype=object)) if len(shape) else 1
+    temps = 0 if dtype == np.uint8 else min(count, CONVERT_ELEMS) * 8 * 3
+    return count * dtype.itemsize + count + temps
+
+
+def _float_chunk(c: np.ndarray) -> np.ndarray:
+    """A float64 copy of ``c`` (never a view of it) with NaN/inf set to 0, changed in place."""
+    f = np.array(c, dtype=np.float64, copy=True)
+    if not np.isfinite(f).all():
+        np.nan_to_num(f, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    return f
+
+
 def to_uint8(a: np.ndarray) -> np.ndarray:
-    """Any numeric image array to uint8 in 0..255 (see module rules); NaN/Inf become 0."""
+    """Any numeric image array to uint8 in 0..255 (see module rules); NaN/Inf become 0.
+
+    Converted in chunks along the first axis, so the float64 working copies stay bounded
+    (CONVERT_ELEMS values) whatever the size of ``a``: memory is ``a`` plus the uint8 result."""
     if a.dtype == np.uint8:
         return a
     if a.dtype == bool:
         return a.astype(np.uint8) * np.uint8(255)
+    out = np.empty(a.shape, dtype=np.uint8)
     if a.dtype == np.uint16:
-        return ((a.astype(np.uint32) + 128) // 257).astype(np.uint8)
-    f = np.asarray(a, dtype=np.float64)
-    if not np.isfinite(f).all():
-        f = np.nan_to_num(f, nan=0.0, posinf=0.0, neginf=0.0)
-    lo, hi = (float(f.min()), float(f.max())) if f.size else (0.0, 0.0)
+        for s in _row_chunks(a):
+            out[s] = (a[s].astype(np.uint32) + 128) // 257
+        return out
+    lo = hi = None
+    for s in _row_chunks(a):  # pass 1: the range, with NaN/inf counted as 0 (as the mapping makes them)
+        f = _float_chunk(a[s])
+        if f.size:
+            clo, chi = float(f.min()), float(f.max())
+            lo = clo if lo is None else min(lo, clo)
+            hi = chi if hi is None else max(hi, chi)
+        del f  # before the next chunk's copy: one chunk alive at a time
+    lo, hi = (lo, hi) if lo is not None else (0.0, 0.0)
     if lo >= 0.0 and hi <= 1.0 and a.dtype.kind == "f":
-        f = f * 255.0
+        scale, offset = 255.0, 0.0
     elif lo >= 0.0 and hi <= 255.0:
-        pass
+        scale, offset = 1.0, 0.0
     elif hi > lo:
-        f = (f - lo) * (255.0 / (hi - lo))
+        scale, offset = 255.0 / (hi - lo), lo
     else:
-        f = np.zeros_like(f)
-    return np.clip(np.rint(f), 0, 255).astype(np.uint8)
+        out[...] = 0
+        return out
+    for s in _row_chunks(a):  # pass 2: map each chunk into the result
+        f = _float_chunk(a[s])
+        if offset:
+            f -= offset
+        if scale != 1.0:
+            f *= scale
+        np.rint(f, out=f)
+        np.clip(f, 0, 255, out=f)
+        out[s] = f
+        del f
+    return out
 
 
 def _channels(img: np.ndarray) -> int:

@@ -71,20 +71,24 @@ def read_idx(path: str) -> np.ndarray:
                     f"{path} is truncated or corrupt: its header claims {_shape_text(shape)} values "
                     f"({_bytes_text(nbytes)}) but the file holds {_bytes_text(size)}."
                 )
+            from explorer.data.conform import working_bytes
             from explorer.data.folder import _decode_budget
 
-            if nbytes > _decode_budget():  # a gzip of zeros can honestly hold ~1000x its size
+            # what reading really takes: the array, and (images) the uint8 copy and conversion chunks
+            need = working_bytes(shape, dtype) if ndim >= 2 else nbytes
+            if need > _decode_budget():  # a gzip of zeros can honestly hold ~1000x its size
                 raise DataError(
-                    f"{path} holds {_bytes_text(nbytes)} of data, more than the free memory can take; "
-                    "use a smaller subset of it."
+                    f"{path} holds {_bytes_text(nbytes)} of data ({_bytes_text(need)} to read and convert), "
+                    "more than the free memory can take; use a smaller subset of it."
                 )
-            chunks, got = [], 0
+            out = np.empty(count, dtype=dtype)  # read straight into the array: no second copy
+            view = memoryview(out.view(np.uint8).reshape(-1))
+            got = 0
             while got < nbytes:
-                block = f.read(min(READ_CHUNK, nbytes - got))
-                if not block:
+                n = f.readinto(view[got : min(nbytes, got + READ_CHUNK)])
+                if not n:
                     break
-                chunks.append(block)
-                got += len(block)
+                got += n
     except FileNotFoundError:
         raise DataError(f"{path} does not exist.") from None
     except (EOFError, gzip.BadGzipFile, zlib.error) as err:
@@ -96,7 +100,7 @@ def read_idx(path: str) -> np.ndarray:
             f"{path} is truncated: its header claims {_shape_text(shape)} values but the data stop "
             f"after {got // dtype.itemsize}."
         )
-    return np.frombuffer(b"".join(chunks), dtype=dtype).reshape(shape)
+    return out.reshape(shape)
 
 
 def _shape_text(shape) -> str:
@@ -114,7 +118,7 @@ def _bytes_text(n: int) -> str:
 def labels_path_for(images_path: str) -> str | None:
     """The labels file beside an images file: train-images-idx3-ubyte.gz -> train-labels-idx1-ubyte[.gz]."""
     folder, name = os.path.split(images_path)
-    base = name[:-3] if name.endswith(".gz") else name
+    base = name.removesuffix(".gz")
     guess = re.sub("images", "labels", base, flags=re.IGNORECASE)
     guess = re.sub("idx3", "idx1", guess, flags=re.IGNORECASE)
     if guess == base:

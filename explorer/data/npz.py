@@ -17,26 +17,38 @@ import numpy as np
 
 from explorer.core.errors import DataError
 from explorer.core.imageset import ImageSet
-from explorer.data.conform import to_uint8
+from explorer.data.conform import finite_stats, to_uint8, working_bytes
 
 MAX_DEFLATE_RATIO = 1100
 CHANNELS = (1, 3, 4)
 
 
-def _check_members(path: str) -> None:
-    """Refuse members whose npy header claims more data than the archive can hold, and archives
-    whose arrays would not fit in the free memory (deflate packs zeros ~1000:1)."""
+IMAGE_KEYS = ("images", "x_train", "partners")  # members converted to uint8 images on load
+
+
+def _check_members(path: str) -> list[str]:
+    """The keys of the archive's arrays, after refusing members whose npy header claims more data
+    than the archive can hold, and archives that would not fit in the free memory.
+
+    Every member is checked by its content, whatever its name (np.load reads a member called
+    ``images`` as an array just like ``images.npy``); members that are not npy arrays are left out.
+    Memory is counted as reading really takes it: every array as stored, plus for the image arrays
+    the uint8 result and the (chunked) float64 working copies of the conversion."""
     from explorer.data.folder import _decode_budget
 
     budget = _decode_budget()
+    need, keys = 0, []
     try:
         with zipfile.ZipFile(path) as zf:
             for info in zf.infolist():
-                if not info.filename.endswith(".npy"):
+                if info.is_dir():
                     continue
                 if info.file_size > info.compress_size * MAX_DEFLATE_RATIO + 4096:
                     raise DataError(f"{path} is corrupt: member {info.filename} claims an impossible size.")
                 with zf.open(info) as f:
+                    if f.read(6) != np.lib.format.MAGIC_PREFIX:
+                        continue  # not an array: np.load would give bytes; never loaded
+                    f.seek(0)
                     try:
                         version = np.lib.format.read_magic(f)
                         if version == (1, 0):
@@ -56,23 +68,27 @@ def _check_members(path: str) -> None:
                         f"{path} is truncated or corrupt: {info.filename} claims shape {shape} "
                         f"but holds only {info.file_size} bytes."
                     )
-                budget -= nbytes
-                if budget < 0:
+                key = info.filename.removesuffix(".npy")
+                keys.append(key)
+                need += working_bytes(shape, dtype) if key in IMAGE_KEYS else nbytes
+                if need > budget:
                     raise DataError(
-                        f"{path} holds more array data than the free memory can take ({info.filename} "
-                        f"alone is {nbytes / 1e6:,.0f} MB); use a smaller subset of it."
+                        f"{path} needs more than the free memory can take ({need / 1e6:,.0f} MB to read it "
+                        f"and convert the images, {info.filename} alone holds {nbytes / 1e6:,.0f} MB); "
+                        "use a smaller subset of it."
                     )
     except (zipfile.BadZipFile, EOFError):
         raise DataError(f"{path} is not a valid .npz file (not a zip archive, or truncated).") from None
     except (zlib.error, NotImplementedError, RuntimeError, OSError) as err:
         raise DataError(f"{path} is a damaged .npz file ({err}).") from None
+    return keys
 
 
 def _load_arrays(path: str) -> dict[str, np.ndarray]:
-    _check_members(path)
+    keys = _check_members(path)
     try:
         with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+            return {k: z[k] for k in keys if k in z.files}
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, zlib.error,
             NotImplementedError, RuntimeError) as err:
         raise DataError(f"{path} could not be read as .npz ({err}).") from None
@@ -112,12 +128,10 @@ def to_nchw(a: np.ndarray, path: str, what: str = "images") -> tuple[np.ndarray,
     if min(a.shape) == 0:
         raise DataError(f"{path}: '{what}' is empty (shape {a.shape}).")
     if a.dtype.kind == "f":
-        finite = np.isfinite(a)
-        bad = int(a.size - finite.sum())
+        bad, lo, hi = finite_stats(a)  # chunked: no full-size mask or float copy
         if bad:
             notes.append(f"{bad} NaN or infinite pixel values in the {what} set to 0.")
-        values = a[finite]
-        if values.size and (values.min() < 0 or values.max() > 1):
+        if lo is not None and (lo < 0 or hi > 1):
             notes.append(f"float {what} outside [0, 1] mapped to 0..255.")
     elif a.dtype.kind in "iu" and a.dtype != np.uint8:
         if a.min() >= 0 and a.max() <= 255:
