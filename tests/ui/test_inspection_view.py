@@ -176,3 +176,32 @@ def test_accepting_a_suggestion_changes_the_label_everywhere_and_survives_reopen
     assert ws.dataset.labels[flipped] == 0
     browser.set_class_filter(0)
     assert flipped in browser.shown_indices()
+
+
+def test_duplicates_are_found_in_the_pixels_when_the_model_collapses_classes(qtbot):
+    from explorer.core.imageset import ImageSet
+    from explorer.ui.views.inspection import View
+
+    data = _blob_set()
+    images = np.concatenate([data.images, data.images[5:6]])  # item 120 copies item 5
+    labels = np.concatenate([data.labels, data.labels[5:6]])
+    data = ImageSet(images, labels=labels, class_names=data.class_names)
+    ctx = AppContext.standalone()
+    ctx.workspace.set_dataset(data)
+    ctx.workspace.set_codes("pixels", data.float_images().reshape(data.count, -1))
+    collapsed = np.eye(3, dtype=np.float32)[labels] + 1e-4 * np.arange(data.count, dtype=np.float32)[:, None]
+    ctx.workspace.set_codes("metric", collapsed)
+    v = View(ctx)
+    qtbot.addWidget(v)
+    v.model_combo.setCurrentText("metric")
+    for in_pixels, want in ((True, [[5, 120]]), (False, None)):
+        v.pixels_check.setChecked(in_pixels)
+        v.run()
+        qtbot.waitUntil(lambda: v.report is not None and not v.busy(), timeout=60000)
+        groups = [g.members.tolist() for g in v.duplicates.groups]
+        if want is not None:
+            assert groups == want and v.dups.grid.count() == 2
+        else:
+            assert groups != [[5, 120]]
+        v.report = None
+    v.shutdown()

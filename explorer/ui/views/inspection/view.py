@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from explorer.core.progress import Progress
 from explorer.ui.context import AppContext
@@ -27,11 +27,12 @@ ORDER = 40
 MAX_TILES = 400  # tiles per grid (the ranked lists go on; the CLI prints them whole)
 
 
-def inspect_view_job(codes: np.ndarray, labels: np.ndarray | None, seed: int = 0):
-    """Worker job: the whole inspection but clusters (the scatter draws those)."""
+def inspect_view_job(codes: np.ndarray, labels: np.ndarray | None, seed: int = 0, pixels=None):
+    """Worker job: the whole inspection but clusters (the scatter draws those); near-duplicates
+    in ``pixels`` (N, D') when given."""
     from explorer.inspection import inspect_job
 
-    return (yield from inspect_job(codes, labels, clusters=False, seed=seed))
+    return (yield from inspect_job(codes, labels, clusters=False, seed=seed, duplicate_codes=pixels))
 
 
 class View(QWidget):
@@ -52,6 +53,10 @@ class View(QWidget):
         self.model_combo.setMinimumContentsLength(14)
         self.run_button = QPushButton("Inspect")
         self.run_button.setToolTip("Find likely label mistakes, near-duplicates and outliers in these codes")
+        self.pixels_check = QCheckBox("Duplicates in pixels")
+        self.pixels_check.setChecked(True)
+        self.pixels_check.setToolTip("Look for near-duplicates in the raw pixels: a metric model maps a\n"
+                                     "re-saved copy and any item of the same class alike")
         self.status = QLabel("")
         self.issues = IssuePanel()
         self.dups = DuplicatesPanel()
@@ -61,7 +66,7 @@ class View(QWidget):
         self.tabs.addTab(self.dups, "Near-duplicates")
         self.tabs.addTab(self.outliers, "Outliers")
         top = QHBoxLayout()
-        for w in (QLabel("Codes of"), self.model_combo, self.run_button):
+        for w in (QLabel("Codes of"), self.model_combo, self.pixels_check, self.run_button):
             top.addWidget(w)
         top.addWidget(self.status, 1)
         lay = QVBoxLayout(self)
@@ -102,9 +107,10 @@ class View(QWidget):
         ds = self.ws.dataset
         codes = self.ws.codes[name]
         labels = ds.labels if ds.has_labels else None
-        self._tag = (name, id(codes))
+        pixels = self.ws.codes.get("pixels") if self.pixels_check.isChecked() and name != "pixels" else None
+        self._tag = (name, id(codes), pixels is not None)
         self.status.setText("inspecting…")
-        self.runner.start(lambda: inspect_view_job(codes, labels), tag=self._tag)
+        self.runner.start(lambda: inspect_view_job(codes, labels, pixels=pixels), tag=self._tag)
 
     def prepare_snapshot(self) -> None:
         if self.report is None and not self.runner.is_running():
