@@ -16,7 +16,7 @@ from collections import OrderedDict
 from typing import Any, Iterator
 
 import numpy as np
-from PySide6.QtCore import QObject, QSettings, QStandardPaths, Signal
+from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer, Signal
 from PySide6.QtGui import QPixmap
 
 from explorer.core.encoder import encode_dataset
@@ -432,7 +432,9 @@ class CodeService(QObject):
             if enc is None or id(enc) != enc_id:  # removed or replaced: its codes are stale
                 self._runner.cancel()
                 self._job = None
-        self._schedule()
+        # on the next turn of the event loop: models loaded together are all in by then, so the
+        # current one (the one the views show) is encoded first, not whichever was added first
+        QTimer.singleShot(0, self._schedule)
 
     def _on_codes_changed(self, name: str) -> None:
         """Codes arrived from elsewhere (a restored session): stop encoding that model again."""

@@ -37,7 +37,6 @@ def layout_job(codes: np.ndarray, method: str, seed: int, params: dict, previous
     """Worker job: the layout (partials as Progress payloads), then its faithfulness.
     Returns (layout (N, 2), faithfulness mean, per-point (N,), its PointIndex)."""
     from explorer.core import codes_store
-    from explorer.projection import faithfulness, live_frame_job, project_job
 
     key = None
     if not live:  # finished layouts are kept on disk by (codes, method, seed, settings)
@@ -52,6 +51,9 @@ def layout_job(codes: np.ndarray, method: str, seed: int, params: dict, previous
             layout, about, per_point = found
             yield Progress(step=1, total=1, message="layout from the cache")
             return layout, float(about.get("faithfulness", float("nan"))), per_point, PointIndex(layout)
+    # imported after the cache lookup: projection pulls in numba/UMAP/openTSNE (seconds, cold)
+    from explorer.projection import faithfulness, live_frame_job, project_job
+
     if live:
         layout = yield from live_frame_job(codes, method, previous=previous, seed=seed, **params)
     else:
