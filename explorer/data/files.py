@@ -46,13 +46,14 @@ def pool() -> ThreadPoolExecutor:
         return _POOL
 
 
-def file_key(path: str) -> int:
-    """uint64 hash of (absolute path, size, mtime in ns); 0 when the file cannot be stat'ed."""
+def file_key(path: str, absolute: bool = False) -> int:
+    """uint64 hash of (absolute path, size, mtime in ns); 0 when the file cannot be stat'ed.
+    ``absolute``: the caller knows ``path`` is absolute and normalised (saves abspath per file)."""
     try:
         st = os.stat(path)
     except OSError:
         return 0
-    text = f"{os.path.abspath(path)}|{st.st_size}|{st.st_mtime_ns}".encode()
+    text = f"{path if absolute else os.path.abspath(path)}|{st.st_size}|{st.st_mtime_ns}".encode()
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "little")
 
 

@@ -66,9 +66,10 @@ def file_backed_job(folder: str, files: list[str], labels: list[int] | None, nam
     keep_labels: list[int] = []
     keys: list[int] = []
     yield Progress(0, total, "listing files")
+    absolute = bool(files) and os.path.isabs(files[0]) and os.path.normpath(folder) == folder
     for i, path in enumerate(files):
         reason = _precheck(path)
-        key = 0 if reason else filesets.file_key(path)
+        key = 0 if reason else filesets.file_key(path, absolute)
         if reason or key == 0:
             skipped.append(f"{path}: {reason or 'cannot be read'}")
         else:
