@@ -9,10 +9,15 @@ in draw order, later points on top; a 5-pixel cross per point while fewer than 2
 view; numba when available, numpy otherwise) and
 blitted 1:1 by a plain graphics item in the view box's pixel coordinates (a scaled ``ImageItem``
 costs about 9 ms per paint at 800x600); the image is re-rendered whenever the view range or
-size changes.
+size changes. Only the points of the visible cells of a :class:`~explorer.ui.scatter_grid.CellGrid`
+are visited; when more than ``STAMP_BELOW`` of them are in view the frame is drawn as a density
+(:mod:`explorer.ui.scatter_density`: per-pixel mean colour, log-scaled opacity), from the
+points or, zoomed out, from per-cell sums, so a frame of 10^7 points costs about its pixels.
 
-:class:`PointIndex` picks points for hover (``scipy.spatial.cKDTree``) and lasso (bounding box
-candidates, then ``skimage.measure.points_in_poly``).
+:class:`PointIndex` picks points for hover and lasso on the same grid (cells under the cursor;
+cells wholly inside a lasso taken whole, only the points of cells its outline crosses tested
+with ``skimage.measure.points_in_poly``). The grid of a layout array is built once and shared
+by the index and the renderer (:func:`grid_for`).
 """
 
 from __future__ import annotations
@@ -25,7 +30,28 @@ from PySide6.QtCore import QPointF, QRectF, QTimer
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QGraphicsItem
 
+from explorer.ui.scatter_density import DensityLayers
+from explorer.ui.scatter_grid import CellGrid, fill_polygon
+
 RASTER_ABOVE = 50_000
+_GRIDS: list = []  # (weak reference to a layout array, its CellGrid), the last few
+
+
+def grid_for(xy: np.ndarray) -> CellGrid:
+    """The :class:`CellGrid` of the layout array ``xy`` (N, 2) float32, built once per array
+    object (the worker's point index and the GUI's renderer share it)."""
+    import weakref
+
+    for ref, grid in _GRIDS:
+        if ref() is xy:
+            return grid
+    grid = CellGrid(xy)
+    try:
+        _GRIDS.insert(0, (weakref.ref(xy), grid))
+    except TypeError:  # not weak-referenceable: not cached
+        return grid
+    del _GRIDS[3:]
+    return grid
 
 
 def pack_rgba(colours: np.ndarray) -> np.ndarray:
@@ -91,7 +117,12 @@ class PointCloud:
         self.image.hide()
         self._x = np.zeros(0, np.float32)  # coordinates in draw order
         self._y = np.zeros(0, np.float32)
-        self._packed = np.zeros(0, np.uint32)  # packed colour of each drawn point
+        self._xy = np.zeros((0, 2), np.float32)  # raster: the layout, its grid and drawing
+        self._grid: CellGrid | None = None
+        self._density: DensityLayers | None = None
+        self._packed_rows = np.zeros(0, np.uint32)  # packed colour of each row, 0 = not drawn
+        self._rank = np.zeros(0, np.int64)  # each row's place in the draw order
+        self._bounds: QRectF | None = None
         self.raster = False
         self.renders = 0
         self.view_box.sigRangeChanged.connect(self._on_view_changed)
@@ -101,29 +132,48 @@ class PointCloud:
     def set_points(self, xy: np.ndarray, colour_index: np.ndarray, palette: np.ndarray,
                    order: np.ndarray | None = None) -> None:
         """Draw points ``order`` (default: all, in row order; later ones on top) of ``xy`` (N, 2),
-        point i in colour ``palette[colour_index[i]]`` ((K, 4) uint8 RGBA)."""
+        point i in colour ``palette[colour_index[i]]`` ((K, 4) uint8 RGBA). Rows that are not
+        finite (not placed yet) are not drawn."""
         xy = np.asarray(xy, dtype=np.float32)
         order = np.arange(len(xy)) if order is None else np.asarray(order, dtype=np.int64)
+        finite = np.isfinite(xy).all(axis=1)
+        if not finite.all():
+            order = order[finite[order]]
         palette = np.asarray(palette, dtype=np.uint8)
-        self._x = np.ascontiguousarray(xy[order, 0])
-        self._y = np.ascontiguousarray(xy[order, 1])
-        cidx = np.asarray(colour_index)[order]
+        cidx = np.asarray(colour_index)
         self.raster = len(order) > self.raster_above
         if self.raster:
-            self._packed = pack_rgba(palette)[cidx]
+            self._xy = xy
+            self._grid = grid_for(xy)
+            packed = np.zeros(len(xy), np.uint32)  # 0: not drawn
+            packed[order] = np.maximum(pack_rgba(palette)[cidx[order]], 1)
+            rank = np.zeros(len(xy), np.int64)  # draw order, for the crosses of a sparse view
+            rank[order] = np.arange(len(order))
+            self._packed_rows, self._rank = packed, rank
+            self._density = DensityLayers(self._grid, xy, packed)
+            lo, hi = self._grid.finite_bounds
+            self._bounds = QRectF(float(lo[0]), float(lo[1]), max(float(hi[0] - lo[0]), 1e-6),
+                                  max(float(hi[1] - lo[1]), 1e-6))
+            self._x = self._y = np.zeros(0, np.float32)
             self.scatter.setData(x=[], y=[])
             self.scatter.hide()
             self.image.show()
             self.render()
         else:
-            self._packed = np.zeros(0, np.uint32)
+            self._x = np.ascontiguousarray(xy[order, 0])
+            self._y = np.ascontiguousarray(xy[order, 1])
+            self._bounds = None
+            self._density = None
             brushes = np.array([pg.mkBrush(*map(int, c)) for c in palette], dtype=object)
             self.image.hide()
             self.image.clear()
             self.scatter.show()
-            self.scatter.setData(x=self._x, y=self._y, brush=brushes[cidx], data=order, pen=None, size=self.size)
+            self.scatter.setData(x=self._x, y=self._y, brush=brushes[cidx[order]], data=order, pen=None,
+                                 size=self.size)
 
     def bounds(self) -> QRectF | None:
+        if self.raster and self._bounds is not None:
+            return self._bounds
         if len(self._x) == 0:
             return None
         x0, x1 = float(self._x.min()), float(self._x.max())
@@ -136,23 +186,34 @@ class PointCloud:
             self.render()
 
     def render(self) -> None:
-        """Rasterise the points visible in the current view range at screen resolution."""
+        """Rasterise the points visible in the current view range at screen resolution: a
+        density where more than STAMP_BELOW are in view, else each point with a 5-px cross."""
         self.renders += 1
         rect = self.view_box.viewRect()
         fw, fh = max(self.view_box.width(), 1.0), max(self.view_box.height(), 1.0)  # fractional px
         w, h = math.ceil(fw), math.ceil(fh)
         rw, rh = rect.width(), rect.height()
-        if rw <= 0 or rh <= 0 or len(self._x) == 0:
+        if rw <= 0 or rh <= 0 or self._density is None:
             self.image.clear()
             return
+        grid = self._grid
+        x0, ytop, sx, sy = rect.left(), rect.top() + rh, fw / rw, fh / rh
+        cells = grid.cell_range(x0, x0 + rw, ytop - rh, ytop)
+        if grid.count_in_range(*cells) >= self.STAMP_BELOW:
+            self.image.set_image(self._density.draw(x0, ytop, sx, sy, w, h))
+            return
+        rows = grid.rows_in_range(*cells)
+        rows = rows[self._packed_rows[rows] != 0]
+        rows = rows[np.argsort(self._rank[rows], kind="stable")]  # draw order: later on top
         out = np.zeros((h, w), dtype=np.uint32)
+        xs, ys = np.ascontiguousarray(self._xy[rows, 0]), np.ascontiguousarray(self._xy[rows, 1])
+        packed = self._packed_rows[rows]
         kernel = _raster_kernel()
         if kernel is not None:
-            kernel(self._x, self._y, self._packed, np.float32(rect.left()), np.float32(rect.top() + rh),
-                   np.float32(fw / rw), np.float32(fh / rh), self.STAMP_BELOW, out)
+            kernel(xs, ys, packed, np.float32(x0), np.float32(ytop), np.float32(sx), np.float32(sy),
+                   self.STAMP_BELOW, out)
         else:
-            _raster_numpy(self._x, self._y, self._packed, rect.left(), rect.top() + rh, fw / rw, fh / rh,
-                          self.STAMP_BELOW, out)
+            _raster_numpy(xs, ys, packed, x0, ytop, sx, sy, self.STAMP_BELOW, out)
         self.image.set_image(out.view(np.uint8).reshape(h, w, 4))
 
 
@@ -223,27 +284,40 @@ def _raster_numpy(x, y, packed, x0, ytop, sx, sy, stamp_below, out) -> None:
     out[...] = buf.reshape(h + 2, stride)[1:-1, 1:-1]
 
 
+def _clip_segments(a: np.ndarray, b: np.ndarray, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray]:
+    """The parts of segments a -> b ((E, 2) each) inside [-1, nx + 1] x [-1, ny + 1] (Liang-Barsky);
+    segments wholly outside shrink to a point outside."""
+    d = b - a
+    t0, t1 = np.zeros(len(a)), np.ones(len(a))
+    for k, hi in ((0, nx + 1.0), (1, ny + 1.0)):
+        for p, q in ((-d[:, k], a[:, k] + 1.0), (d[:, k], hi - a[:, k])):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = q / p
+            parallel_out = (p == 0) & (q < 0)
+            t0 = np.where(p < 0, np.maximum(t0, r), t0)
+            t1 = np.where(p > 0, np.minimum(t1, r), t1)
+            t1 = np.where(parallel_out, -1.0, t1)
+    gone = t0 > t1
+    t0, t1 = np.where(gone, 0.0, t0), np.where(gone, 0.0, t1)
+    return a + d * t0[:, None], a + d * t1[:, None]
+
+
 class PointIndex:
-    """Nearest-point and polygon queries over one (N, 2) layout."""
+    """Nearest-point and polygon queries over one (N, 2) layout, on its :func:`grid_for` grid."""
 
     def __init__(self, xy: np.ndarray) -> None:
-        from scipy.spatial import cKDTree
-
-        self.xy = np.asarray(xy, dtype=np.float64)
-        self.tree = cKDTree(self.xy) if len(self.xy) else None
+        self.xy = np.asarray(xy, dtype=np.float32)
+        self.grid = grid_for(self.xy) if len(self.xy) else None
 
     def nearest(self, x: float, y: float, scale: tuple[float, float], radius_px: float = 6.0,
                 allowed: np.ndarray | None = None) -> int | None:
         """The point closest to (x, y) within ``radius_px`` screen pixels, given ``scale`` = data
         units per pixel along x and y; only points where ``allowed`` (bool (N,)) is True."""
-        if self.tree is None:
+        if self.grid is None:
             return None
         sx, sy = max(scale[0], 1e-12), max(scale[1], 1e-12)
-        reach = radius_px * max(sx, sy)
-        k = min(16, len(self.xy))
-        dist, idx = self.tree.query([x, y], k=k, distance_upper_bound=reach)
-        idx = np.atleast_1d(idx)
-        idx = idx[idx < len(self.xy)]
+        rx, ry = radius_px * sx, radius_px * sy
+        idx = self.grid.rows_in_range(*self.grid.cell_range(x - rx, x + rx, y - ry, y + ry))
         if allowed is not None:
             idx = idx[allowed[idx]]
         if len(idx) == 0:
@@ -252,27 +326,71 @@ class PointIndex:
         best = int(np.argmin(d_px))
         return int(idx[best]) if d_px[best] <= radius_px else None
 
+    def _sorted(self, rows: np.ndarray) -> np.ndarray:
+        """``rows`` (unique, any order) sorted: a mask scan when they are many, else a sort."""
+        if len(rows) > len(self.xy) // 16:
+            mask = np.zeros(len(self.xy), bool)
+            mask[rows] = True
+            return np.flatnonzero(mask).astype(np.int64)
+        return np.sort(rows).astype(np.int64)
+
     def in_polygon(self, polygon: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
         """Sorted indices of the points inside ``polygon`` (M, 2) (even-odd rule)."""
+        from scipy.ndimage import binary_dilation
         from skimage.measure import points_in_poly
 
         poly = np.asarray(polygon, dtype=np.float64)
-        if len(poly) < 3 or len(self.xy) == 0:
+        if len(poly) < 3 or self.grid is None or not np.isfinite(poly).all():
             return np.zeros(0, dtype=np.int64)
+        grid = self.grid
         lo, hi = poly.min(axis=0), poly.max(axis=0)
-        xy = self.xy
-        cand = np.flatnonzero((xy[:, 0] >= lo[0]) & (xy[:, 0] <= hi[0]) & (xy[:, 1] >= lo[1]) & (xy[:, 1] <= hi[1]))
+        cx0, cx1, cy0, cy1 = grid.cell_range(lo[0], hi[0], lo[1], hi[1])
+        if cx0 > cx1 or cy0 > cy1:
+            return np.zeros(0, dtype=np.int64)
+        nx, ny = cx1 - cx0 + 1, cy1 - cy0 + 1
+        # the polygon in cell units of the block (cell (i, j) spans [i, i + 1) x [j, j + 1))
+        u = (poly[:, 0] - grid.lo[0]) / grid.cell[0] - cx0
+        v = (poly[:, 1] - grid.lo[1]) / grid.cell[1] - cy0
+        inside = fill_polygon(u, v, nx, ny)  # cells whose centre is inside
+        edge = np.zeros((ny, nx), bool)  # cells the outline passes through (sampled finely)
+        a, b = _clip_segments(np.stack([u, v], 1), np.roll(np.stack([u, v], 1), -1, axis=0), nx, ny)
+        steps = np.maximum(2, np.ceil(np.abs(b - a).max(axis=1) * 4).astype(int) + 1)
+        t = np.concatenate([np.linspace(0, 1, k) for k in steps])
+        start = np.repeat(a, steps, axis=0)
+        pts = start + (np.repeat(b, steps, axis=0) - start) * t[:, None]
+        ci, cj = np.floor(pts[:, 0]).astype(int), np.floor(pts[:, 1]).astype(int)
+        ok = (ci >= 0) & (ci < nx) & (cj >= 0) & (cj < ny)
+        edge[cj[ok], ci[ok]] = True
+        edge = binary_dilation(edge, structure=np.ones((3, 3), bool))
+
+        def cells_of(mask: np.ndarray) -> np.ndarray:  # block mask -> flat cell numbers
+            j, i = np.nonzero(mask)
+            return (j + cy0) * grid.size + i + cx0
+
+        border = grid.rows_in_cells(cells_of(edge))
+        if len(border):
+            border = border[points_in_poly(self.xy[border].astype(np.float64), poly)]
+        whole = cells_of(inside & ~edge)
+        if len(whole) > 4096:  # many points: mark them in a mask, then one scan
+            mask = np.zeros(len(self.xy), bool)
+            grid.mark_cells(whole, mask)
+            mask[border] = True
+            if allowed is not None:
+                mask &= allowed
+            return np.flatnonzero(mask).astype(np.int64)
+        rows = np.concatenate([grid.rows_in_cells(whole), border])
         if allowed is not None:
-            cand = cand[allowed[cand]]
-        if len(cand) == 0:
-            return cand.astype(np.int64)
-        return cand[points_in_poly(xy[cand], poly)].astype(np.int64)
+            rows = rows[allowed[rows]]
+        return self._sorted(rows)
 
     def in_rect(self, x0: float, y0: float, x1: float, y1: float, allowed: np.ndarray | None = None) -> np.ndarray:
         lo_x, hi_x = sorted((x0, x1))
         lo_y, hi_y = sorted((y0, y1))
-        xy = self.xy
-        hit = (xy[:, 0] >= lo_x) & (xy[:, 0] <= hi_x) & (xy[:, 1] >= lo_y) & (xy[:, 1] <= hi_y)
+        if self.grid is None:
+            return np.zeros(0, dtype=np.int64)
+        rows = self.grid.rows_in_range(*self.grid.cell_range(lo_x, hi_x, lo_y, hi_y))
+        px, py = self.xy[rows, 0], self.xy[rows, 1]
+        rows = rows[(px >= lo_x) & (px <= hi_x) & (py >= lo_y) & (py <= hi_y)]
         if allowed is not None:
-            hit &= allowed
-        return np.flatnonzero(hit).astype(np.int64)
+            rows = rows[allowed[rows]]
+        return self._sorted(rows)

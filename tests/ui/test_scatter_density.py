@@ -1,0 +1,79 @@
+"""The grid-backed point index and the density drawing, against brute force."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from explorer.ui.scatter_density import DensityLayers
+from explorer.ui.scatter_grid import CellGrid
+from explorer.ui.scatter_render import PointIndex, pack_rgba
+
+
+def _points(n=200_000, seed=0):
+    rng = np.random.default_rng(seed)
+    xy = np.concatenate([rng.normal(size=(n // 2, 2)), rng.normal(loc=4, scale=0.3, size=(n - n // 2, 2))])
+    xy = xy.astype(np.float32)
+    xy[::997] = np.nan  # rows not placed yet
+    return xy
+
+
+def test_lasso_of_a_star_and_of_a_polygon_larger_than_the_data_match_brute_force():
+    from skimage.measure import points_in_poly
+
+    xy = _points()
+    index = PointIndex(xy)
+    t = np.linspace(0, 2 * np.pi, 41)[:-1]
+    r = np.where(np.arange(40) % 2 == 0, 3.0, 1.2)
+    star = np.stack([r * np.cos(t) + 1, r * np.sin(t) + 1], axis=1)
+    for poly in (star, star * 100.0, star / 50.0):
+        finite = np.isfinite(xy).all(axis=1)
+        want = np.flatnonzero(finite & points_in_poly(np.nan_to_num(xy).astype(np.float64), poly))
+        np.testing.assert_array_equal(index.in_polygon(poly), want)
+    allowed = np.random.default_rng(1).random(len(xy)) < 0.5
+    want = np.flatnonzero(np.isfinite(xy).all(axis=1) & allowed
+                          & points_in_poly(np.nan_to_num(xy).astype(np.float64), star))
+    np.testing.assert_array_equal(index.in_polygon(star, allowed), want)
+    box = index.in_rect(-1, -0.5, 2, 3)
+    with np.errstate(invalid="ignore"):
+        want = np.flatnonzero((xy[:, 0] >= -1) & (xy[:, 0] <= 2) & (xy[:, 1] >= -0.5) & (xy[:, 1] <= 3))
+    np.testing.assert_array_equal(box, want)
+
+
+def test_hover_finds_the_nearest_point_in_pixels_like_brute_force():
+    xy = _points(50_000)
+    index = PointIndex(xy)
+    rng = np.random.default_rng(2)
+    scale = (0.01, 0.02)  # data units per pixel along x and y
+    ok = np.isfinite(xy).all(axis=1)
+    for x, y in rng.normal(size=(50, 2)):
+        d = np.hypot((xy[:, 0] - x) / scale[0], (xy[:, 1] - y) / scale[1])
+        d[~ok] = np.inf
+        best = int(np.argmin(d))
+        want = best if d[best] <= 6.0 else None
+        assert index.nearest(float(x), float(y), scale) == want
+
+
+def test_grid_runs_hold_every_finite_point_once():
+    xy = _points(30_000)
+    grid = CellGrid(xy)
+    assert np.array_equal(np.sort(grid.order), np.flatnonzero(np.isfinite(xy).all(axis=1)))
+    rows = grid.rows_in_range(0, grid.size - 1, 0, grid.size - 1)
+    assert len(rows) == len(grid.order) == grid.count_in_range(0, grid.size - 1, 0, grid.size - 1)
+
+
+def test_density_blends_classes_and_grows_opacity_with_log_count():
+    red, blue = (255, 0, 0, 255), (0, 0, 255, 255)
+    packed_palette = pack_rgba(np.array([red, blue], np.uint8))
+    # pixel A: 1 red point; pixel B: 1 red + 1 blue; pixel C: 100 red points
+    xy = np.array([[0.5, 0.5], [2.5, 0.5], [2.5, 0.5]] + [[4.5, 0.5]] * 100 + [[9.9, 0.9]], np.float32)
+    colour = np.array([0, 0, 1] + [0] * 100 + [0])
+    layers = DensityLayers(CellGrid(xy, size=64), xy, packed_palette[colour])
+    for sx in (1.0, 0.05):  # zoomed in (from the points) and out (from the cell pyramid)
+        img = layers.draw(0.0, 1.0, sx, 1.0, int(np.ceil(10 * sx)), 1)[0]  # one pixel row over x in [0, 10)
+        if sx == 1.0:
+            a, b, c = img[0], img[2], img[4]
+            assert tuple(a[:3]) == (255, 0, 0) and tuple(c[:3]) == (255, 0, 0)
+            assert tuple(b[:3]) == (128, 0, 128)  # the blend of red and blue
+            assert a[3] < b[3] < c[3] == 255  # log-scaled opacity: 1 < 2 < 100 points
+        else:  # everything in the one pixel: the mean colour of 103 red and 1 blue points
+            assert img.shape == (1, 4) and img[0, 3] == 255 and img[0, 0] > 240 and img[0, 2] < 10
