@@ -157,7 +157,9 @@ def _check_shapes(path: str, arch: str, cls, config, input_shape, tensors: dict)
 
 
 def _short(path: str) -> str:
-    return os.path.basename(path) or path
+    from explorer.models.trust import printable
+
+    return printable(os.path.basename(path) or path, 200)
 
 
 def _raw_metadata(path: str) -> dict[str, str]:
@@ -183,21 +185,52 @@ def _decode(path: str, raw: dict[str, str]) -> dict[str, Any]:
             "architecture metadata), so its model cannot be rebuilt; export it as TorchScript, "
             ".pt2 or ONNX instead."
         )
+    from explorer.models.trust import printable
+
     try:
         out = {
-            "architecture": raw["architecture"],
+            "architecture": printable(raw["architecture"], 60),  # names are shown: no control characters
             "config": json.loads(raw.get("config", "{}")),
-            "input_shape": [int(s) for s in json.loads(raw["input_shape"])],
+            "input_shape": json.loads(raw["input_shape"]),
             "normalisation": json.loads(raw.get("normalisation", "null")),
-            "class_names": [str(c) for c in json.loads(raw.get("class_names", "[]"))],
+            "class_names": [printable(c, 200) for c in json.loads(raw.get("class_names", "[]"))],
             "summary": json.loads(raw.get("summary", "{}")),
-            "name": raw.get("name", ""),
+            "name": printable(raw.get("name", ""), 200),
         }
-    except (KeyError, ValueError, TypeError, RecursionError) as err:
-        raise ModelFileError(f"{_short(path)} has damaged metadata ({err}).") from None
-    if len(out["input_shape"]) != 3 or not isinstance(out["config"], dict):
-        raise ModelFileError(f"{_short(path)} has damaged metadata (input shape or config).")
+    except (KeyError, ValueError, TypeError, RecursionError, OverflowError) as err:
+        raise ModelFileError(f"{_short(path)} has damaged metadata ({printable(err, 200)}).") from None
+    if not isinstance(out["config"], dict):
+        raise ModelFileError(f"{_short(path)} has damaged metadata (its config is not a mapping).")
+    out["input_shape"] = checked_input_shape(out["input_shape"], _short(path))
     return out
+
+
+MAX_SIDE = 16_384  # pixels per side, and channels, a model's metadata may claim
+MAX_INPUT_VALUES = 1 << 28
+
+
+def checked_input_shape(value, where: str) -> list[int]:
+    """``value`` as [C, H, W] of whole numbers from 1 to MAX_SIDE (and at most 2^28 values), or a
+    ModelFileError saying what is wrong (e.g. metadata claiming [1e400, 28, 28])."""
+    ok = (isinstance(value, list) and len(value) == 3
+          and all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_SIDE for v in value))
+    if not ok or value[0] * value[1] * value[2] > MAX_INPUT_VALUES:
+        from explorer.models.trust import printable
+
+        shown = printable(json.dumps(value, allow_nan=True) if _dumpable(value) else repr(value), 60)
+        raise ModelFileError(
+            f"{where} has damaged metadata: its input shape {shown} is not three whole numbers "
+            f"[C, H, W] from 1 to {MAX_SIDE}."
+        )
+    return list(value)
+
+
+def _dumpable(value) -> bool:
+    try:
+        json.dumps(value, allow_nan=True)
+    except (TypeError, ValueError, RecursionError):
+        return False
+    return True
 
 
 def _jsonable(o):

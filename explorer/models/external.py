@@ -61,13 +61,17 @@ def _checked_sidecar(info: dict, where: str) -> dict:
     """The sidecar's fields, checked: a wrong one is a ModelFileError now, not a crash at encode."""
     out = {}
     if info.get("name") is not None:
-        out["name"] = str(info["name"])
+        from explorer.models.trust import printable
+
+        out["name"] = printable(info["name"], 200)  # shown and printed: no control characters
     shape = info.get("input_shape")
     if shape is not None:
         if not (isinstance(shape, list) and len(shape) == 3
                 and all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape)):
             raise ModelFileError(f"{where}: input_shape must be three positive whole numbers [C, H, W].")
-        out["input_shape"] = shape
+        from explorer.models.checkpoint import checked_input_shape
+
+        out["input_shape"] = checked_input_shape(shape, where)
     norm = info.get("normalisation")
     if norm is not None:
         ok = isinstance(norm, dict) and all(
@@ -145,14 +149,20 @@ def _from_weights(obj, name: str, path: str, device: str) -> TorchEncoder:
         )
     try:
         key = str(obj["architecture"])
-        model = model_class(key)(make_config(key, options=dict(obj.get("config", {}))),
-                                 tuple(int(s) for s in obj["input_shape"]))
+        from explorer.models.checkpoint import checked_input_shape
+
+        shape = checked_input_shape(list(obj["input_shape"]), name)
+        model = model_class(key)(make_config(key, options=dict(obj.get("config", {}))), tuple(shape))
         model.load_state_dict(obj["state_dict"])
-    except (ExplorerError, KeyError, TypeError, ValueError, RuntimeError) as err:
+    except ModelFileError:
+        raise
+    except (ExplorerError, KeyError, TypeError, ValueError, RuntimeError, OverflowError) as err:
         raise ModelFileError(f"{name} cannot be rebuilt as a model ({_first(err)}).") from None
     model.to(device).eval()
-    return TorchEncoder(model, name=obj.get("name", name), input_shape=model.input_shape,
-                        device=device, class_names=list(obj.get("class_names", [])), source=path)
+    from explorer.models.trust import printable
+
+    return TorchEncoder(model, name=printable(obj.get("name", name), 200), input_shape=model.input_shape,
+                        device=device, class_names=[printable(c, 200) for c in obj.get("class_names", [])], source=path)
 
 
 def load_exported(path: str, device: str = "cpu") -> TorchEncoder:
@@ -322,8 +332,10 @@ def _shape(value) -> tuple[int, int, int] | None:
 
 
 def _first(err: Exception) -> str:
+    from explorer.models.trust import printable
+
     text = str(err).strip().splitlines()
-    return (text[0] if text else type(err).__name__)[:300]
+    return printable(text[0] if text else type(err).__name__, 300)
 
 
 def _is_refusal(err: Exception) -> bool:

@@ -172,3 +172,46 @@ def test_every_model_subcommand_takes_trust_model():
                  ["inspect", "--model", "m", "--data", "d"],
                  ["gui", "--model", "m"]):
         assert parser.parse_args([*argv, "--trust-model"]).trust_model is True
+
+
+# ---- names and shapes from model metadata (issue 12, item 6) ------------------------------------
+def _rewrite_metadata(src, dst, **changes):
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(src), framework="pt") as f:
+        meta = dict(f.metadata())
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    meta.update(changes)
+    save_file(tensors, str(dst), metadata=meta)
+
+
+@pytest.mark.parametrize("shape", ["[1e400, 8, 8]", "[1, 8, 8.5]", "[0, 8, 8]", "[1, 100000, 100000]",
+                                   "[true, 8, 8]", "[1, 8]", "{\"c\": 1}", "[NaN, 8, 8]"])
+def test_impossible_input_shape_in_metadata_is_one_sentence(tmp_path, capsys, shape):
+    from explorer.models.base import build_model
+    from explorer.models.checkpoint import save
+
+    save(tmp_path / "a.safetensors", build_model("ae", (1, 8, 8), code_dim=3))
+    _rewrite_metadata(tmp_path / "a.safetensors", tmp_path / "b.safetensors", input_shape=shape)
+    with pytest.raises(ModelFileError) as err:
+        load_encoder(str(tmp_path / "b.safetensors"))
+    _one_sentence(str(err.value))
+    assert main(["encode", "--model", str(tmp_path / "b.safetensors"), "--data", "sample:digits",
+                 "--out", str(tmp_path / "c.npy")]) == 2
+    _one_sentence(capsys.readouterr().err.strip().splitlines()[-1])
+
+
+def test_names_from_metadata_lose_their_control_characters(tmp_path, capsys):
+    from explorer.models.base import build_model
+    from explorer.models.checkpoint import save
+
+    save(tmp_path / "a.safetensors", build_model("ae", (1, 8, 8), code_dim=3), class_names=["x"])
+    _rewrite_metadata(tmp_path / "a.safetensors", tmp_path / "b.safetensors",
+                      name="evil\x1b]0;pwned\x07\x1b[2J", class_names=json.dumps(["a\x1b[31m", "b\u202e"]))
+    enc = load_encoder(str(tmp_path / "b.safetensors"))
+    assert enc.name == "evil]0;pwned[2J" and enc.class_names == ["a[31m", "b"]
+    assert main(["encode", "--model", str(tmp_path / "b.safetensors"), "--data", "sample:digits",
+                 "--out", str(tmp_path / "c.npy")]) == 0
+    out = capsys.readouterr()
+    assert "\x1b" not in out.out + out.err and "\x07" not in out.out + out.err
