@@ -152,6 +152,16 @@ def load_encoder(spec: str, data: ImageSet | None = None, device: str = "cpu", t
 
     if ext in TORCH_EXTS or ext in EXPORT_EXTS:
         gate.check(spec, trust=trust)  # first line: the user's say-so; the archive scan is the second
+    if ext in TORCH_EXTS + EXPORT_EXTS + ONNX_EXTS:
+        from explorer.models import isolated
+
+        if isolated.enabled():  # in a child process with a time and a memory limit
+            if ext not in ONNX_EXTS:
+                from explorer.models.safe_load import check_archive
+
+                check_archive(spec)  # refused here, before a process starts
+            kind = "onnx" if ext in ONNX_EXTS else "export" if ext in EXPORT_EXTS else "torch"
+            return isolated.IsolatedEncoder(spec, kind, device)
     if ext in TORCH_EXTS:
         return external.load_torch_file(spec, device)
     if ext in EXPORT_EXTS:

@@ -188,3 +188,50 @@ def finetune_naming(backbone_path: str, tmp_folder) -> bytes:
     out = tmp_folder / "evil-finetune.safetensors"
     save_file(tensors, str(out), metadata=meta)
     return out.read_bytes()
+
+
+# ---- ONNX graphs that never end or allocate gigabytes (onnxruntime runs no Python) ------------
+def _onnx_model(nodes, inits) -> bytes:
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 1, 4, 4])
+    y = helper.make_tensor_value_info("codes", TensorProto.FLOAT, None)
+    g = helper.make_graph(nodes, "g", [x], [y], initializer=inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    return m.SerializeToString()
+
+
+def onnx_looping() -> bytes:
+    """An ONNX graph for (N, 1, 4, 4) inputs whose Loop runs 2^62 times (for ever, in practice)."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+         helper.make_node("Add", ["v_in", "one"], ["v_out"])],
+        "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_in", TensorProto.FLOAT, None)],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_out", TensorProto.FLOAT, None)],
+        initializer=[numpy_helper.from_array(np.array(1, np.float32), "one")])
+    inits = [numpy_helper.from_array(np.array(2**62, np.int64), "M"), numpy_helper.from_array(np.array(True), "c")]
+    nodes = [helper.make_node("Flatten", ["input"], ["flat"]),
+             helper.make_node("Loop", ["M", "c", "flat"], ["codes"], body=body)]
+    return _onnx_model(nodes, inits)
+
+
+def onnx_allocating(gb: float = 16) -> bytes:
+    """An ONNX graph that fills a (gb) gigabyte tensor of ones to sum it."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    side = int((gb * 1e9 / 4) ** 0.5)
+    inits = [numpy_helper.from_array(np.array([side, side], np.int64), "shape")]
+    nodes = [helper.make_node("ConstantOfShape", ["shape"], ["big"], value=helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0])),
+             helper.make_node("ReduceSum", ["big"], ["s"], keepdims=0),
+             helper.make_node("Flatten", ["input"], ["flat"]),
+             helper.make_node("Add", ["flat", "s"], ["codes"])]
+    return _onnx_model(nodes, inits)
