@@ -49,6 +49,12 @@ def _cluster(plan: Plan) -> list[Row]:
     return cluster_rows(plan)
 
 
+def _isolation(plan: Plan) -> list[Row]:
+    from explorer.bench.isolation_rows import isolation_rows
+
+    return isolation_rows(plan)
+
+
 # (key, measure shown if the whole section fails, unit, target, lower is better, function)
 SECTIONS: list[tuple[str, str, str, str, bool, Callable[[Plan], list[Row]]]] = [
     ("scatter", "scatter pan/zoom frame", "ms", "< 10 ms / < 50 ms", True, _gui("scatter_rows")),
@@ -65,6 +71,7 @@ SECTIONS: list[tuple[str, str, str, str, bool, Callable[[Plan], list[Row]]]] = [
     ("cluster", "Ray engine: encode throughput vs the local engine", "img/s", "ratio >= 0.7", False,
      _cluster),
     ("startup", "start-up: `explorer` to window shown", "s", "< 2 s", True, _gui("startup_rows")),
+    ("isolation", "external model in a child process vs in-process", "s", "(none)", True, _isolation),
     ("collections", "big photo folders: info, first thumbnails, encode, reopen", "s", "< 2 s", True,
      _collections),
 ]
