@@ -57,6 +57,11 @@ class GaeConfig:
     def hidden(self) -> int:
         return int(self.code_dim) if self.code_dim and self.code_dim > 0 else int(self.mapping)
 
+    @property
+    def code_size(self) -> int:
+        """What ``code_dim`` (a GUI's "code size", the CLI's --code-dim) sets: the mapping units."""
+        return self.hidden
+
 
 def standardize(x: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(B, D) -> per-image zero mean, unit std; also the (B, 1) means and stds to undo it."""

@@ -126,3 +126,26 @@ def test_helpers():
     assert format_eta(75) == "1:15" and format_eta(3725) == "1:02:05" and format_eta(float("nan")) == "–"
     tiled = tile_samples(np.zeros((2, 3, 1, 4, 4), np.float32), gap=2)
     assert tiled.shape == (1, 10, 16) and tiled[0, 4, 0] == 1.0 and tiled[0, 0, 0] == 0.0
+
+
+def test_untouched_fields_train_what_the_cli_trains(dialog):
+    """Issue 13 item 2: with nothing changed, every model's dialog run has the CLI's defaults
+    (the gated autoencoder got code size 1 instead of its 64 mapping units)."""
+    from explorer.models.base import make_config, model_class
+
+    keys = [dialog.model_box.itemData(i) for i in range(dialog.model_box.count())]
+    assert "gae" in keys
+    for key in keys:
+        dialog.set_model(key)
+        tc = dialog.train_config()
+        assert make_config(key, tc.code_dim, tc.options) == make_config(key), key
+        d = model_class(key).defaults
+        assert (tc.epochs, tc.batch_size) == (d["epochs"], d["batch_size"]), key
+        assert tc.lr == pytest.approx(d["lr"]), key
+    dialog.set_model("gae")
+    assert dialog.code_dim.isEnabled() and dialog.code_dim.value() == 64
+    dialog.code_dim.setValue(16)  # a size the user asks for is used
+    tc = dialog.train_config()
+    assert make_config("gae", tc.code_dim, tc.options).hidden == 16
+    dialog.set_model("pairnet")  # a pair classifier has no per-image code to size
+    assert not dialog.code_dim.isEnabled() and dialog.train_config().code_dim is None

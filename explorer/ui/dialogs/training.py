@@ -306,9 +306,8 @@ class TrainingDialog(QDialog):
         self.epochs.setValue(int(d.get("epochs", 10)))
         self.batch_size.setValue(int(d.get("batch_size", 128)))
         self.lr.setValue(float(d.get("lr", 1e-3)))
-        opts = dict(info.options)
-        self.code_dim.setValue(int(opts.get("code_dim", 32)))
-        self.code_dim.setEnabled("code_dim" in opts)
+        self.code_dim.setValue(info.code_size or 1)
+        self.code_dim.setEnabled(info.code_size is not None)
         self.options.set_options(info.options)
         self._fit_left()
         self.options_group.setVisible(self.options.has_options())
@@ -373,7 +372,7 @@ class TrainingDialog(QDialog):
             epochs=self.epochs.value(),
             batch_size=batch,
             lr=self.lr.value(),
-            code_dim=self.code_dim.value() if self.code_dim.isEnabled() else None,
+            code_dim=self._code_dim(info),
             device=self.device_box.currentData() or "auto",
             seed=self.seed.value(),
             val_fraction=self.val_fraction.value(),
@@ -383,6 +382,13 @@ class TrainingDialog(QDialog):
             probe_size=min(PROBE_SIZE, ds.count),
             probe_every=max(1, steps_per_epoch // 2) if self.live_scatter.isChecked() else 0,
         )
+
+    def _code_dim(self, info) -> int | None:
+        """The code size to ask for: None (the model's own default, as the CLI without --code-dim)
+        unless the user changed the field."""
+        if not self.code_dim.isEnabled() or self.code_dim.value() == info.code_size:
+            return None
+        return self.code_dim.value()
 
     def start(self) -> None:
         """Start training with the dialog's settings (does nothing if it cannot start)."""
@@ -441,7 +447,7 @@ class TrainingDialog(QDialog):
             w.setEnabled(not running and (w is not self.model_box or self.ready()))
         if not running:
             info = self.model_info()
-            self.code_dim.setEnabled(info is not None and any(n == "code_dim" for n, _ in info.options))
+            self.code_dim.setEnabled(info is not None and info.code_size is not None)
             self.save_path.setEnabled(self.save_check.isChecked())
         self._update_start_enabled()
 

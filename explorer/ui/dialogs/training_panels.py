@@ -41,6 +41,9 @@ class ModelInfo:
     defaults: dict  # epochs, batch_size, lr
     needs_labels: bool = False
     needs_pairs: bool = False
+    # what the "code size" field shows by default: the size the model's default config gives
+    # (a config's ``code_size`` property, else its ``code_dim``); None when it has no code size
+    code_size: int | None = None
 
 
 @dataclass
@@ -65,11 +68,22 @@ def catalogue_job() -> Iterator[Progress]:
             elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
                 options.append((f.name, f.default_factory()))  # type: ignore[misc]
         out.models.append(ModelInfo(key, cls.description, options, dict(cls.defaults),
-                                    bool(cls.needs_labels), bool(cls.needs_pairs)))
+                                    bool(cls.needs_labels), bool(cls.needs_pairs),
+                                    default_code_size(cls.Config())))
     devices = available_devices()
     _warm_up_torch()
     out.devices = [("auto", f"auto ({devices[0]})")] + [(d, describe_device(d)) for d in devices]
     return out
+
+
+def default_code_size(config) -> int | None:
+    """The code size a model's ``config`` gives: its ``code_size`` property if it has one (a field
+    that is an alias, such as the gated autoencoder's 0 = "its mapping units"), else its
+    ``code_dim``; None when that is absent or 0 (a model with no per-image code to size)."""
+    size = getattr(config, "code_size", None)
+    if size is None:
+        size = getattr(config, "code_dim", None)
+    return int(size) if size else None
 
 
 def _warm_up_torch() -> None:
