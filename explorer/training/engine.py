@@ -174,6 +174,9 @@ def train(
     if cls.needs_labels and len(np.unique(train_set.labels[train_set.labels >= 0])) < 2:
         raise TrainingError(f"A '{cls.key}' model needs at least two classes with labels in {label}.")
 
+    if model is None and config.model == "finetune":  # its backbone and classes come from elsewhere
+        raise TrainingError("A fine-tune starts from a loaded encoder: build it with "
+                            "explorer.training.finetune.finetune_model (the CLI's --backbone FILE).")
     if model is None:
         model = build_model(config.model, data.shape, config.code_dim, dict(config.options))
     model.to(device).train()

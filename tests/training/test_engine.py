@@ -141,6 +141,12 @@ def test_labels_and_pairs_are_checked(digits):
         next(train(TrainConfig(model="siamese"), unlabelled))
 
 
+def test_a_fine_tune_without_its_backbone_is_refused_in_a_sentence(digits):
+    # issue 13 item 4: it was built with 0 classes and failed with "'NoneType' object is not callable"
+    with pytest.raises(TrainingError, match="loaded encoder"):
+        run_to_end(train(TrainConfig(model="finetune", epochs=1), digits))
+
+
 def test_split_is_stratified_and_seeded(digits):
     tr, va = split_indices(digits, 0.2, seed=5)
     assert len(np.intersect1d(tr, va)) == 0 and len(tr) + len(va) == digits.count

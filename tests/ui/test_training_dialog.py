@@ -149,3 +149,40 @@ def test_untouched_fields_train_what_the_cli_trains(dialog):
     assert make_config("gae", tc.code_dim, tc.options).hidden == 16
     dialog.set_model("pairnet")  # a pair classifier has no per-image code to size
     assert not dialog.code_dim.isEnabled() and dialog.train_config().code_dim is None
+
+
+def test_fine_tune_a_loaded_model_chosen_from_a_list(qtbot, dialog, tmp_path):
+    """Issue 13 item 4: the backbone is picked from the loaded models (no free-text field), the
+    class count comes from the data set (it was 0: 'NoneType' object is not callable), and the
+    loaded model itself is not changed by fine-tuning all layers."""
+    from PySide6.QtWidgets import QComboBox, QLineEdit
+
+    from explorer.models.base import build_model
+    from explorer.models.encoders import model_encoder
+
+    ws = dialog.ctx.workspace
+    dialog.set_model("finetune")
+    assert dialog.backbone_box.count() == 0 and not dialog.start_button.isEnabled()
+    assert "loaded model" in dialog.state_label.text()
+    typed = [w for w in dialog.options.findChildren(QLineEdit) if w.objectName().startswith("opt_")]
+    assert not typed  # nothing to type: no backbone path, objective from a list
+    assert isinstance(dialog.options.editor("objective"), QComboBox)
+
+    ae = build_model("ae", ws.dataset.shape, 8, {"hidden": (32,)})
+    before = {k: v.clone() for k, v in ae.state_dict().items()}
+    ws.add_model("my ae", model_encoder(ae, name="my ae"))
+    wrong = build_model("ae", (1, 4, 4), 8, {"hidden": (8,)})  # another image size: not offered
+    ws.add_model("tiny ae", model_encoder(wrong, name="tiny ae"))
+    assert [dialog.backbone_box.itemText(i) for i in range(dialog.backbone_box.count())] == ["my ae"]
+    assert dialog.start_button.isEnabled()
+    dialog.epochs.setValue(1)
+    dialog.batch_size.setValue(256)
+    dialog.save_path.setText(str(tmp_path / "ft.safetensors"))
+    with qtbot.waitSignal(dialog.finished_model, timeout=60000) as blocker:
+        dialog.start()
+    model = dialog.last_result.model
+    assert model.key == "finetune" and model.config.n_classes == 10 and model.classifier is not None
+    assert model.config.backbone == "my ae" and model.config.backbone_architecture == "ae"
+    assert blocker.args[0] in ws.models
+    for k, v in ae.state_dict().items():  # the loaded model is untouched
+        assert (v == before[k]).all(), k

@@ -55,6 +55,13 @@ from explorer.ui.dialogs.training_panels import (  # noqa: E402
     model_metric_key,
     record_steps,
 )
+from explorer.ui.dialogs.training_finetune import (
+    FILLED_OPTIONS,
+    FINETUNE,
+    OBJECTIVES,
+    backbone_names,
+    finetune_job,
+)
 from explorer.ui.workers import TaskRunner
 
 
@@ -118,6 +125,7 @@ class TrainingDialog(QDialog):
         self._build()
         self._set_running(False)
         ctx.qws.dataset_changed.connect(self._on_dataset_changed)
+        ctx.qws.models_changed.connect(self._refresh_backbones)
         self._on_dataset_changed()
         self._catalogue_runner.start(catalogue_job, tag="catalogue")
 
@@ -156,8 +164,12 @@ class TrainingDialog(QDialog):
                                      "shows the codes move (costs a little speed)")
         self.device_box = QComboBox()
         self.device_box.addItem("cpu", "cpu")
+        self.backbone_box = QComboBox()  # fine-tuning: one of the loaded models, never typed
+        self.backbone_box.setToolTip("The loaded model to fine-tune (trained here or opened)")
+        self.backbone_box.currentIndexChanged.connect(lambda *_: self._update_start_enabled())
 
         common = QFormLayout()
+        common.addRow("backbone", self.backbone_box)
         common.addRow("epochs", self.epochs)
         common.addRow("batch size", self.batch_size)
         common.addRow("learning rate", self.lr)
@@ -186,6 +198,7 @@ class TrainingDialog(QDialog):
         lv.addWidget(_group("Data", [self.data_label]))
         hp = QGroupBox("Settings")
         hp.setLayout(common)
+        self._common = common
         lv.addWidget(hp)
         self.options_group = _group("Model options", [self.options])
         lv.addWidget(self.options_group)
@@ -308,10 +321,29 @@ class TrainingDialog(QDialog):
         self.lr.setValue(float(d.get("lr", 1e-3)))
         self.code_dim.setValue(info.code_size or 1)
         self.code_dim.setEnabled(info.code_size is not None)
-        self.options.set_options(info.options)
+        finetune = info.key == FINETUNE
+        self.options.set_options(info.options, skip=FILLED_OPTIONS if finetune else ("code_dim",),
+                                 choices={"objective": OBJECTIVES} if finetune else None)
+        self._common.setRowVisible(self.backbone_box, finetune)
+        self._refresh_backbones()
         self._fit_left()
         self.options_group.setVisible(self.options.has_options())
         self._new_default_path()
+        self._update_start_enabled()
+
+    def _refresh_backbones(self) -> None:
+        """The loaded models a fine-tune can start from (kept selected across refreshes)."""
+        if not self.ready():  # the catalogue imports torch in the worker; not here before it
+            return
+        keep = self.backbone_box.currentData()
+        names = backbone_names(self.ctx.workspace)
+        self.backbone_box.blockSignals(True)
+        self.backbone_box.clear()
+        for name in names:
+            self.backbone_box.addItem(name, name)
+        if keep in names:
+            self.backbone_box.setCurrentIndex(names.index(keep))
+        self.backbone_box.blockSignals(False)
         self._update_start_enabled()
 
     def _new_default_path(self) -> None:
@@ -347,6 +379,9 @@ class TrainingDialog(QDialog):
             return "This data set holds codes, not images: open an image data set to train."
         if info is not None and info.needs_labels and not ds.has_labels:
             return f"'{info.key}' learns from class labels, and {ds.name or 'this data set'} has none."
+        if info is not None and info.key == FINETUNE and self.backbone_box.currentData() is None:
+            return ("Fine-tuning starts from a loaded model of this data set's image size: train or "
+                    "open one first, then choose it as the backbone.")
         if info is not None and info.needs_pairs and ds.partners is None:
             return f"'{info.key}' learns from image pairs: open a paired set such as sample:shifts."
         return None
@@ -420,7 +455,13 @@ class TrainingDialog(QDialog):
         self._set_state_text(f"Starting {config.model} on {config.device}…")
         steps: list = []
         self._steps = steps
-        self.runner.start(lambda: record_steps(train(config, data), steps), tag=(self.run_name, config))
+        if config.model == FINETUNE:
+            encoder = self.ctx.workspace.models[self.backbone_box.currentData()]
+            freeze = bool(config.options.get("freeze", False))
+            job = lambda: finetune_job(encoder, data, config, freeze, config.options)  # noqa: E731
+        else:
+            job = lambda: train(config, data)  # noqa: E731
+        self.runner.start(lambda: record_steps(job(), steps), tag=(self.run_name, config))
         self._set_running(True)
 
     def cancel(self) -> None:
@@ -443,7 +484,7 @@ class TrainingDialog(QDialog):
         self.cancel_button.setEnabled(running)
         for w in (self.model_box, self.epochs, self.batch_size, self.lr, self.code_dim, self.seed,
                   self.val_fraction, self.augment, self.live_scatter, self.device_box, self.options,
-                  self.save_check, self.save_path):
+                  self.save_check, self.save_path, self.backbone_box):
             w.setEnabled(not running and (w is not self.model_box or self.ready()))
         if not running:
             info = self.model_info()

@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QLabel,
@@ -113,14 +114,17 @@ class OptionsForm(QWidget):
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self._editors: dict[str, tuple[QWidget, Any]] = {}
 
-    def set_options(self, options: list[tuple[str, Any]], skip=("code_dim",)) -> None:
+    def set_options(self, options: list[tuple[str, Any]], skip=("code_dim",),
+                    choices: dict[str, tuple] | None = None) -> None:
+        """One editor per (name, default) not in ``skip``; a name in ``choices`` gets a list of
+        those values instead of a text field."""
         while self.form.rowCount():
             self.form.removeRow(0)
         self._editors.clear()
         for name, default in options:
             if name in skip:
                 continue
-            editor = _editor_for(default)
+            editor = _choice_box(choices[name], default) if choices and name in choices else _editor_for(default)
             if editor is None:
                 continue
             editor.setObjectName(f"opt_{name}")
@@ -141,6 +145,14 @@ class OptionsForm(QWidget):
 
     def editor(self, name: str) -> QWidget:
         return self._editors[name][0]
+
+
+def _choice_box(values: tuple, default) -> QComboBox:
+    box = QComboBox()
+    for v in values:
+        box.addItem(str(v), v)
+    box.setCurrentIndex(max(0, box.findData(default)))
+    return box
 
 
 def _editor_for(default) -> QWidget | None:
@@ -170,6 +182,8 @@ def _editor_for(default) -> QWidget | None:
 
 
 def _value_of(editor: QWidget, default):
+    if isinstance(editor, QComboBox):
+        return editor.currentData()
     if isinstance(editor, QCheckBox):
         return editor.isChecked()
     if isinstance(editor, (QSpinBox, QDoubleSpinBox)):
