@@ -237,6 +237,7 @@ class LoadService(QObject):
         self._models.running_changed.connect(self._on_models_running)
         self._model_queue: list[str] = []
         self._trust: dict[str, bool | str] = {}  # spec -> the user's say-so, for queued specs
+        self._names: dict[str, str] = {}  # spec -> the workspace name it must get (a session's)
         self.model_specs: dict[str, str] = {}  # workspace name -> the spec it was loaded from
 
     def busy(self) -> bool:
@@ -248,11 +249,16 @@ class LoadService(QObject):
         self.job_progress.emit("data", f"opening {_short(spec)}", -1.0)
         self._data.start(lambda: load_data_job(spec), tag=spec)
 
-    def load_models(self, specs: list[str], trust: bool | str = False) -> None:
+    def load_models(self, specs: list[str], trust: bool | str = False,
+                    names: dict[str, str] | None = None) -> None:
         """Load model files (or 'pixels', 'pca') in the background and add them to the workspace.
 
         trust: what the user said about these files (the SHA-256 the trust dialog asked about);
-        program-format files without it come back through ``trust_needed``."""
+        program-format files without it come back through ``trust_needed``. names: spec -> the
+        name to add it under (a session reopens its models under the names its codes are kept
+        by); otherwise the file's own name."""
+        for spec, name in (names or {}).items():
+            self._names[os.fspath(spec)] = name
         for s in specs:
             self._model_queue.append(os.fspath(s))
             if trust:
@@ -310,7 +316,9 @@ class LoadService(QObject):
             if enc is None:
                 (errors if isinstance(err, str) else untrusted).append(err)
                 continue
-            name = getattr(enc, "name", None) or _short(spec)
+            name = self._names.pop(spec, None) or getattr(enc, "name", None) or _short(spec)
+            if getattr(enc, "name", name) != name:
+                enc.name = name
             self.model_specs[name] = spec
             self.ctx.workspace.add_model(name, enc)
             added.append(name)

@@ -170,10 +170,10 @@ class SessionController(QObject):
 
     def _load_models(self) -> None:
         ws = self.ctx.workspace
-        missing = [spec for name, spec in self._session["models"].items() if name not in ws.models]
+        missing = {spec: name for name, spec in self._session["models"].items() if name not in ws.models}
         if missing:
             self._phase = "models"
-            self.loader.load_models(missing)
+            self.loader.load_models(list(missing), names=missing)
         else:
             self._finish()
 

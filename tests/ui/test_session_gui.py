@@ -195,3 +195,45 @@ def test_an_exception_in_a_slot_keeps_the_app_running(qtbot, ctx, capsys):
     assert "slot failed" in capsys.readouterr().err
     assert win.isVisible()
     _close_boxes(win)
+
+
+def test_a_model_trained_in_the_app_is_in_the_session_autosave_and_recovery(qtbot, ctx, fresh_ctx, tmp_path):
+    """Issue 13 item 5: a model trained in the dialog is saved with the session (by its checkpoint)
+    and reopened under the same name, with the codes and layouts kept for it."""
+    win = loaded_window(qtbot, ctx, autosave=True)
+    ws = ctx.workspace
+    dlg = win.open_training_dialog()
+    qtbot.waitUntil(dlg.ready, timeout=60000)
+    dlg.set_model("ae")
+    dlg.epochs.setValue(1)
+    dlg.batch_size.setValue(256)
+    dlg.code_dim.setValue(4)
+    dlg.options.editor("hidden").setText("16")
+    dlg.save_path.setText(str(tmp_path / "run" / "ae.safetensors"))
+    with qtbot.waitSignal(dlg.finished_model, timeout=60000) as blocker:
+        dlg.start()
+    name = blocker.args[0]
+    qtbot.waitUntil(lambda: name in ws.codes, timeout=30000)
+    ws.set_layout(name, "pca", ws.codes[name][:, :2].copy())
+    specs, notes = win.sessions.model_specs()
+    assert specs[name] == str(tmp_path / "run" / "ae.safetensors") and notes == []
+    session = tmp_path / "trained.session"
+    assert win.save_session(str(session))
+    auto = win.autosave_now(force=True)
+    assert sessions.load_session(auto)["models"][name] == specs[name]  # autosave and crash recovery
+
+    ctx2 = fresh_ctx()
+    win2 = MainWindow(ctx2)
+    qtbot.addWidget(win2)
+    with qtbot.waitSignal(win2.session_restored, timeout=30000) as restored:
+        assert win2.open_session(str(session))
+        box = win2.sessions.session_box  # it names the checkpoint it opens
+        assert "ae.safetensors" in box.text()
+        next(b for b in box.buttons() if b.text() == "Open").click()
+    assert restored.args[0] == []
+    ws2 = ctx2.workspace
+    assert name in ws2.models and ws2.models[name].name == name
+    np.testing.assert_array_equal(ws2.codes[name], ws.codes[name])
+    np.testing.assert_array_equal(ws2.layouts[(name, "pca")], ws.layouts[(name, "pca")])
+    dlg.shutdown()
+    _close_boxes(win, win2)

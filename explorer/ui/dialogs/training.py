@@ -546,6 +546,8 @@ class TrainingDialog(QDialog):
         ds = self.ctx.workspace.dataset
         enc = model_encoder(result.model, name=name, class_names=list(ds.class_names) if ds else None,
                             summary=result.summary)
+        if result.checkpoint and os.path.exists(result.checkpoint):
+            enc.source = os.path.abspath(result.checkpoint)  # sessions and the autosave reopen it
         self.ctx.workspace.add_model(name, enc)
         s = result.summary
         secs = s.get("seconds", time.perf_counter() - self._run_started)
@@ -594,6 +596,9 @@ class TrainingDialog(QDialog):
                                               "Checkpoints (*.safetensors)")
         if path:
             atomic_write(path, lambda tmp: shutil.copyfile(src, tmp))
+            enc = self.ctx.workspace.models.get(self.run_name or "")
+            if enc is not None and self.last_result is not None:  # the copy the user chose to keep
+                enc.source = os.path.abspath(path)
 
     def _browse_checkpoint(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Checkpoint file", self.save_path.text(),
