@@ -12,7 +12,8 @@ Events (keyword payloads):
   "layout"    (key=(model, method))  a layout was set (also partial layouts while one forms)
   "selection" ()                  the selected indices changed
   "query"     ()                  the query item (index or external image) changed
-  "probe"     (run=name)          a training run sent new codes of its fixed probe set (live scatter)
+  "probe"     (run=name)          a training run sent new codes of its fixed probe set (live scatter),
+                                  or ended (it is no longer in ``training``)
   "labels"    (indices=array)     the user changed (or confirmed) the labels of these items
 
 Edited labels are applied to ``dataset.labels`` (a copy: the loader's array is not changed) and
@@ -47,6 +48,7 @@ class Workspace:
         # live training: run name -> (probe indices into the data set, list of (step, codes) frames)
         self.probes: dict[str, tuple[np.ndarray, list[tuple[int, np.ndarray]]]] = {}
         self.label_edits: LabelEdits | None = None  # the user's label edits, saved beside the data
+        self.training: set[str] = set()  # runs still sending probe frames (see end_run)
 
     # ---- data set -------------------------------------------------------------------------
     def set_dataset(self, dataset: ImageSet, spec: str | None = None) -> None:
@@ -62,6 +64,7 @@ class Workspace:
         self.codes.clear()
         self.layouts.clear()
         self.probes.clear()
+        self.training.clear()
         self.selection = np.zeros(0, dtype=np.int64)
         self.query_index = None
         self.query_image = None
@@ -113,6 +116,7 @@ class Workspace:
         if run not in self.probes or not np.array_equal(self.probes[run][0], idx):
             self.probes[run] = (idx, [])
         self.probes[run][1].append((int(step), np.asarray(codes, dtype=np.float32)))
+        self.training.add(run)
         self.events.emit("probe", run=run)
 
     # ---- labels ---------------------------------------------------------------------------
@@ -149,6 +153,12 @@ class Workspace:
     def labels_reviewed(self) -> np.ndarray:
         """(M,) items whose label the user changed or confirmed (empty without saved edits)."""
         return np.zeros(0, np.int64) if self.label_edits is None else self.label_edits.reviewed()
+    def end_run(self, run: str) -> None:
+        """Training run ``run`` finished, failed or was cancelled: its frames stay for replay, and
+        views stop following it."""
+        if run in self.training:
+            self.training.discard(run)
+            self.events.emit("probe", run=run)
 
     # ---- selection and query --------------------------------------------------------------
     def set_selection(self, indices) -> None:

@@ -158,6 +158,45 @@ def test_live_probe_frames_glide_and_scrub(view, qtbot):
     assert view.sides[0].tag[0] == "pixels" and len(xy) == 100
 
 
+def test_follow_training_lets_go_when_the_run_ends_and_the_model_box_decides(view, qtbot):
+    """Issue 13 item 6: after a run the Model box decides again (the run's model, once its codes
+    are in); picking a model during a run stops following; the run's slider and its long label
+    never widen the view past its window."""
+    ws = view.ctx.workspace
+    idx = np.arange(0, 300, 3)
+    view.window().resize(1000, 650)
+    narrow = view.minimumSizeHint().width()
+    run = "siamese (a data set with a long name[0:2500]) #12"
+    for step in (10, 20, 30):
+        ws.add_probe_frame(run, idx, step, ws.codes["pixels"][idx] * step)
+    qtbot.waitUntil(lambda: not view.busy() and view.sides[0].tag[0] == "live", timeout=20000)
+    assert view.frame_slider.isVisible() and run in view.frame_label.toolTip()
+    assert view.minimumSizeHint().width() <= max(narrow, 1000)  # the label is cut, not the tab widened
+    # the run ends and its model joins; until its codes are in, its last frame stays
+    ws.add_model(run, object())
+    ws.end_run(run)
+    assert view.sides[0].tag[0] == "live"
+    ws.set_codes(run, ws.codes["pixels"][:, :16])
+    qtbot.waitUntil(lambda: not view.busy() and view.sides[0].tag[0] == run, timeout=20000)
+    assert view.model_combo.currentText() == run and view.sides[0].layout.shape == (300, 2)
+    # the Model box decides now: another choice is shown, no frame comes back
+    view.model_combo.setCurrentText("pixels")
+    view.model_combo.activated.emit(view.model_combo.currentIndex())
+    qtbot.waitUntil(lambda: not view.busy() and view.sides[0].tag[0] == "pixels", timeout=20000)
+    # scrubbing back replays a frame; the end of the slider is "now" (the Model box)
+    view.frame_slider.setValue(0)
+    assert view.sides[0].tag[0] == "live" and "step 10" in view.frame_label.text()
+    view.frame_slider.setValue(view.frame_slider.maximum())
+    assert view.sides[0].tag[0] == "pixels"
+    # a new run is followed; picking a model in the box during it stops following
+    ws.add_probe_frame("run2", idx, 5, ws.codes["pixels"][idx])
+    qtbot.waitUntil(lambda: view.sides[0].tag[0] == "live", timeout=20000)
+    view.model_combo.activated.emit(view.model_combo.currentIndex())
+    assert not view.live_check.isChecked() and view.sides[0].tag[0] == "pixels"
+    ws.add_probe_frame("run2", idx, 6, ws.codes["pixels"][idx])
+    assert view.sides[0].tag[0] == "pixels"
+
+
 def test_compare_shows_a_second_model_with_the_same_selection(view, qtbot, tmp_path):
     ws = view.ctx.workspace
     ws.set_codes("half", ws.codes["pixels"][:, :32])

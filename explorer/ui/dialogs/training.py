@@ -549,6 +549,7 @@ class TrainingDialog(QDialog):
         if result.checkpoint and os.path.exists(result.checkpoint):
             enc.source = os.path.abspath(result.checkpoint)  # sessions and the autosave reopen it
         self.ctx.workspace.add_model(name, enc)
+        self.ctx.workspace.end_run(tag[0])  # after add_model: views follow the run to its model
         s = result.summary
         secs = s.get("seconds", time.perf_counter() - self._run_started)
         text = f"Finished: {name} in {secs:.0f}s, {s.get('items_per_s', 0):,.0f} items/s"
@@ -564,11 +565,13 @@ class TrainingDialog(QDialog):
         self.finished_model.emit(name)
 
     def _on_failed(self, tag, message: str) -> None:
+        self.ctx.workspace.end_run(tag[0])
         self._set_running(False)
         self._set_state_text(f"Training stopped: {message}")
         self.ctx.show_error(message)
 
     def _on_cancelled(self, tag) -> None:
+        self.ctx.workspace.end_run(tag[0])
         if tag[0] != self.run_name:
             return
         self._set_running(False)

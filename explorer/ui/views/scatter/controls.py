@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QSlider,
+    QSizePolicy,
     QSpinBox,
     QToolButton,
 )
@@ -25,8 +26,8 @@ METHODS = [("PCA", "pca"), ("t-SNE", "tsne"), ("UMAP", "umap")]
 
 
 class ScatterControls:
-    """``top`` and ``tools``: the two rows (QHBoxLayouts); ``on_export(kind)`` is called with "png",
-    "svg", "csv", "npy" or "tsv" from the export menu."""
+    """``top``, ``tools`` and ``live`` (the training run's slider): the rows (QHBoxLayouts);
+    ``on_export(kind)`` is called with "png", "svg", "csv", "npy" or "tsv" from the export menu."""
 
     # the widgets the view exposes under the same names (tests and the main window use them)
     WIDGETS = (
@@ -118,10 +119,19 @@ class ScatterControls:
         self.frame_slider = QSlider(Qt.Orientation.Horizontal)
         self.frame_slider.setEnabled(False)
         self.frame_slider.setMinimumWidth(120)
+        self.frame_slider.setMaximumWidth(240)
         self.frame_label = QLabel("")
+        # a run's name can be long ("siamese (mnist[0:2500]) #3: step 1,234 (12/40)"): the label
+        # takes the room the row has and is cut, so the row never asks for more than the window
+        self.frame_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.frame_label.setMinimumWidth(60)
         for w in (self.reset_button, self.clear_button, self.search_edit, self.colour_combo,
                   self.cluster_combo, self.contours_check, self.export_button):
             tools.addWidget(w)
         tools.addStretch(1)
-        for w in (self.live_check, self.frame_slider, self.frame_label):
-            tools.addWidget(w)
+        # the training run's row of its own (shown only while there are frames): it adds height,
+        # never width, to a tools row that already fills a narrow window
+        live = self.live = QHBoxLayout()
+        live.addWidget(self.live_check)
+        live.addWidget(self.frame_slider)
+        live.addWidget(self.frame_label, 1)

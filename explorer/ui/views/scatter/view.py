@@ -90,12 +90,14 @@ class View(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(c.top)
         lay.addLayout(c.tools)
+        lay.addLayout(c.live)
         lay.addLayout(body, 1)
 
         self.model_combo.currentIndexChanged.connect(lambda *_: self._params_changed())
         # until the user picks a model here, follow the app's current model once its codes arrive
         self._model_picked = False
-        self.model_combo.activated.connect(lambda *_: setattr(self, "_model_picked", True))
+        self.model_combo.activated.connect(self._on_model_picked)
+        self._followed_run: str | None = None  # the run whose frames were shown, until its codes arrive
         self.method_combo.currentIndexChanged.connect(lambda *_: self._params_changed())
         self.seed_spin.valueChanged.connect(lambda *_: self._params_changed())
         self.perplexity_spin.valueChanged.connect(lambda *_: self._params_changed())
@@ -176,9 +178,23 @@ class View(QWidget):
         if self._fill_models():
             self._params_changed()
 
+    def _on_model_picked(self, *_args) -> None:
+        """The user chose a model: the Model box decides what is shown, also during a run."""
+        self._model_picked = True
+        self._followed_run = None
+        if self._live_source() is not None:
+            self.live_check.setChecked(False)  # (re-check it to watch the run again)
+
     def _on_codes_changed(self, model: str) -> None:
         self._codes_version[model] = self._codes_version.get(model, 0) + 1
         switched = self._fill_models()
+        if model == self._followed_run and model not in self.ws.training:
+            # the followed run's model has its codes: show them (the Model box says so)
+            self._followed_run = None
+            self.model_combo.blockSignals(True)
+            self.model_combo.setCurrentText(model)
+            self.model_combo.blockSignals(False)
+            switched = True
         if switched or model in (self.sides[0].model, self.sides[1].model) or self.sides[0].model is None:
             self._params_changed()
 
@@ -243,6 +259,11 @@ class View(QWidget):
         if not frames:
             return None
         i = min(self.frame_slider.value(), len(frames) - 1)
+        if run not in self.ws.training and i == len(frames) - 1:
+            # the run is over and the slider is at its end ("now"): the Model box decides, once
+            # the run's own model has its codes (a cancelled run's model never comes)
+            if run in self.ws.codes or run not in self.ws.models:
+                return None
         step, codes = frames[i]
         return run, i, indices, step, codes
 
@@ -258,7 +279,9 @@ class View(QWidget):
         self.frame_label.setVisible(bool(frames))
         if frames:
             i = min(self.frame_slider.value(), len(frames) - 1)
-            self.frame_label.setText(f"{run}: step {frames[i][0]} ({i + 1}/{len(frames)})")
+            text = f"{run}: step {frames[i][0]} ({i + 1}/{len(frames)})"
+            self.frame_label.setText(text)
+            self.frame_label.setToolTip(text)  # the label may be cut short: it never widens the tab
 
     def _params_changed(self) -> None:
         """Start (or reuse) the layout each visible panel should show; cancels stale jobs."""
@@ -274,6 +297,7 @@ class View(QWidget):
             side.panel.setVisible(True)
             if live is not None:
                 run, i, indices, step, codes = live
+                self._followed_run = run
                 tag = ("live", run, i, len(codes), method, seed, tuple(sorted(params.items())))
                 side.model, side.items = None, np.asarray(indices)
                 title = f"{run} · step {step} · {dict(METHODS_KEYS)[method]}"
