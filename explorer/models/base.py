@@ -65,6 +65,15 @@ class TrainableModel(nn.Module):
         The gated autoencoder turns a folder of sequences into pairs of consecutive frames."""
         return data
 
+    @classmethod
+    def pair_problem(cls, data: ImageSet) -> str | None:
+        """Why ``data`` cannot give this model the (x, y) pairs it learns from, in a sentence, or
+        None (also for models that need no pairs). Cheap (no images copied): a GUI asks it before
+        a run, and it says yes exactly when :meth:`prepare_data` makes pairs."""
+        if not cls.needs_pairs or data.partners is not None:
+            return None
+        return f"'{cls.key}' learns from image pairs: open a paired set such as sample:shifts."
+
     def batches(
         self, data: ImageSet, batch_size: int, rng: np.random.Generator
     ) -> Iterator[dict[str, np.ndarray]]:

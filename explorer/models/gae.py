@@ -105,6 +105,19 @@ class GatedAutoencoder(TrainableModel):
             return as_pair_set(data)
         return data
 
+    @classmethod
+    def pair_problem(cls, data: ImageSet) -> str | None:
+        if data.partners is None and data.format.startswith("folder"):
+            from explorer.core.errors import DataError
+            from explorer.data.pairs import sequence_pairs
+
+            try:
+                sequence_pairs(data)  # indices only
+            except DataError as err:
+                return str(err)
+            return None
+        return super().pair_problem(data)
+
     def __init__(self, config: GaeConfig, input_shape: tuple[int, int, int]) -> None:
         super().__init__(config, input_shape)
         c, h, w = self.input_shape

@@ -186,3 +186,34 @@ def test_fine_tune_a_loaded_model_chosen_from_a_list(qtbot, dialog, tmp_path):
     assert blocker.args[0] in ws.models
     for k, v in ae.state_dict().items():  # the loaded model is untouched
         assert (v == before[k]).all(), k
+
+
+def test_gae_trains_on_a_folder_of_sequences_from_the_dialog(qtbot, dialog, tmp_path):
+    """Issue 13 item 7: the dialog accepts what `explorer train` accepts (consecutive frames of each
+    sub-folder are the pairs), and says why a folder with single frames cannot pair."""
+    from PIL import Image
+
+    from explorer.data import load_data
+
+    rng = np.random.default_rng(0)
+    for s in range(3):
+        (tmp_path / "seqs" / f"seq{s}").mkdir(parents=True)
+        base = rng.random((20, 20))
+        for t in range(8):
+            img = (np.roll(base, t, axis=1)[:10, :10] * 255).astype(np.uint8)
+            Image.fromarray(img).save(tmp_path / "seqs" / f"seq{s}" / f"frame{t}.png")
+        (tmp_path / "singles" / f"seq{s}").mkdir(parents=True)
+        Image.fromarray((base[:10, :10] * 255).astype(np.uint8)).save(tmp_path / "singles" / f"seq{s}" / "a.png")
+    ws = dialog.ctx.workspace
+    ws.set_dataset(load_data(str(tmp_path / "singles")))
+    dialog.set_model("gae")
+    assert not dialog.start_button.isEnabled() and "two frames" in dialog.state_label.text()
+    ws.set_dataset(load_data(str(tmp_path / "seqs")))
+    assert dialog.start_button.isEnabled()
+    dialog.epochs.setValue(1)
+    dialog.val_fraction.setValue(0.0)
+    dialog.save_path.setText(str(tmp_path / "gae.safetensors"))
+    with qtbot.waitSignal(dialog.finished_model, timeout=60000):
+        dialog.start()
+    assert dialog.last_result.summary["train_items"] == 3 * 7
+    assert dialog.last_result.model.config.hidden == 64

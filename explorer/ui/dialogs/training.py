@@ -382,8 +382,10 @@ class TrainingDialog(QDialog):
         if info is not None and info.key == FINETUNE and self.backbone_box.currentData() is None:
             return ("Fine-tuning starts from a loaded model of this data set's image size: train or "
                     "open one first, then choose it as the backbone.")
-        if info is not None and info.needs_pairs and ds.partners is None:
-            return f"'{info.key}' learns from image pairs: open a paired set such as sample:shifts."
+        if info is not None and info.needs_pairs:
+            from explorer.models.base import model_class  # (torch is in: the catalogue imported it)
+
+            return model_class(info.key).pair_problem(ds)  # a folder of sequences pairs its frames
         return None
 
     def _update_start_enabled(self) -> None:
