@@ -122,10 +122,38 @@ def split_indices(
         if len(members) >= 2:
             val.append(members[: min(k, len(members) - 1)])
     val_idx = np.sort(np.concatenate(val)) if val else np.zeros(0, dtype=np.int64)
+    if data.labels is not None and not _has_same_label_pair(groups[val_idx]):
+        # few items per label (identities): one validation item per label has no same-label
+        # pair, so a verification AUC is nan and a triplet loss 0; hold out two of some instead
+        paired = _paired_validation(groups, fraction, rng)
+        if paired is not None:
+            val_idx = paired
     if len(val_idx) == 0:  # many tiny classes: fall back to a plain random split
         val_idx = np.sort(rng.permutation(n)[: max(1, int(round(n * fraction)))])
     train_idx = np.setdiff1d(np.arange(n), val_idx)
     return train_idx, val_idx
+
+
+def _has_same_label_pair(labels: np.ndarray) -> bool:
+    """True when ``labels`` hold two labels, one of them at least twice (a same and a different pair)."""
+    _, counts = np.unique(labels[labels >= 0], return_counts=True)
+    return len(counts) >= 2 and counts.max() >= 2
+
+
+def _paired_validation(groups: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray | None:
+    """Two items each of randomly chosen labels with at least three (so each keeps one or more for
+    training), until about ``fraction`` of the items; None when fewer than two labels qualify."""
+    labels, counts = np.unique(groups[groups >= 0], return_counts=True)
+    eligible = rng.permutation(labels[counts >= 3])
+    if len(eligible) < 2:
+        return None
+    want = max(4, int(round(len(groups) * fraction)))
+    val: list[int] = []
+    for g in eligible:
+        if len(val) >= want:
+            break
+        val.extend(rng.permutation(np.flatnonzero(groups == g))[:2].tolist())
+    return np.sort(np.asarray(val, dtype=np.int64))
 
 
 def shift_images(images: np.ndarray, max_shift: int, rng: np.random.Generator) -> np.ndarray:

@@ -147,6 +147,33 @@ def test_a_fine_tune_without_its_backbone_is_refused_in_a_sentence(digits):
         run_to_end(train(TrainConfig(model="finetune", epochs=1), digits))
 
 
+def _identities(n_ids=30, per_id=4, seed=0):
+    """A face-like set: ``n_ids`` identities of ``per_id`` noisy 8x8 views of a prototype each."""
+    from explorer.core.imageset import ImageSet
+
+    rng = np.random.default_rng(seed)
+    protos = rng.random((n_ids, 1, 8, 8)).astype(np.float32)
+    images = np.repeat(protos, per_id, 0) + 0.1 * rng.standard_normal((n_ids * per_id, 1, 8, 8)).astype(np.float32)
+    labels = np.repeat(np.arange(n_ids), per_id)
+    return ImageSet(images=np.clip(images, 0, 1), labels=labels, class_names=[f"id{k}" for k in range(n_ids)],
+                    name="ids")
+
+
+@pytest.mark.parametrize("per_id", [4, 10])
+def test_few_items_per_identity_still_validate_on_same_and_different_pairs(per_id):
+    """Issue 13 item 8: one validation image per identity gave AUC nan and a triplet loss of 0."""
+    data = _identities(per_id=per_id)
+    train_idx, val_idx = split_indices(data, 0.1, 0)
+    labels = data.labels[val_idx]
+    _, counts = np.unique(labels, return_counts=True)
+    assert len(counts) >= 2 and counts.max() >= 2  # same-identity pairs exist
+    assert set(data.labels[train_idx]) == set(range(30))  # every identity still trains
+    assert abs(len(val_idx) - 0.1 * data.count) <= 2
+    result = run_to_end(train(TrainConfig(model="triplet", epochs=2, batch_size=32), data))
+    last = result.history[-1]
+    assert last["val_loss"] > 0 and np.isfinite(last["auc"])
+
+
 def test_split_is_stratified_and_seeded(digits):
     tr, va = split_indices(digits, 0.2, seed=5)
     assert len(np.intersect1d(tr, va)) == 0 and len(tr) + len(va) == digits.count

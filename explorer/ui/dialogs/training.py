@@ -557,7 +557,7 @@ class TrainingDialog(QDialog):
         text = f"Finished: {name} in {secs:.0f}s, {s.get('items_per_s', 0):,.0f} items/s"
         if "val_loss" in s:
             text += f", validation loss {s['val_loss']:.4g}"
-        if "auc" in s:
+        if "auc" in s and math.isfinite(s["auc"]):
             text += f", AUC {s['auc']:.3f}"
         self._set_state_text(text + ". Its codes are being computed.")
         self.bar.setValue(1000)
