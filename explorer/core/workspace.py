@@ -72,6 +72,11 @@ class Workspace:
             self.codes["codes"] = np.asarray(dataset.codes, dtype=np.float32)
             if getattr(dataset, "xy", None) is not None:  # a table's own layout of its embedding
                 self.layouts[("codes", "table")] = np.asarray(dataset.xy, dtype=np.float32)
+        usable = self.models_for_dataset()
+        if self.current_model is not None and self.current_model not in usable:
+            # the current model cannot encode this data set (another image size): do not show
+            # its name over pixels; the baseline (or the first model that can) takes over
+            self.current_model = PIXELS if PIXELS in usable else (usable[0] if usable else None)
         self.events.emit("dataset")
 
     # ---- models and codes -----------------------------------------------------------------

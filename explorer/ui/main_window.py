@@ -448,6 +448,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{ds.name or 'data'} — Relate Explorer")
         self.facts_label.setText(dataset_facts_text(ds))
         self.facts_label.setToolTip("\n".join(ds.notes + ds.skipped[:20]))
+        self._on_models_changed()  # which models can encode it, and the current one, changed
 
     def _on_models_changed(self) -> None:
         ws = self.ctx.workspace
@@ -455,6 +456,13 @@ class MainWindow(QMainWindow):
         self.model_box.blockSignals(True)
         self.model_box.clear()
         self.model_box.addItems(names)
+        usable = set(ws.models_for_dataset())
+        items = self.model_box.model()
+        for i, name in enumerate(names):
+            if name not in usable:  # greyed: it takes images of another size
+                items.item(i).setEnabled(False)
+                self.model_box.setItemData(i, "This model takes images of another size than the open data set",
+                                           Qt.ItemDataRole.ToolTipRole)
         if ws.current_model in names:
             self.model_box.setCurrentIndex(names.index(ws.current_model))
         self.model_box.setEnabled(bool(names))
@@ -467,6 +475,7 @@ class MainWindow(QMainWindow):
             act = self.model_menu.addAction(name, lambda n=name: self.set_current_model(n))
             act.setCheckable(True)
             act.setChecked(name == ws.current_model)
+            act.setEnabled(name in usable)
             self.model_group.addAction(act)
             self.remove_model_menu.addAction(name, lambda n=name: ws.remove_model(n))
         self.model_menu.setEnabled(bool(names))

@@ -419,9 +419,10 @@ class CodeService(QObject):
         ds = self.ws.dataset
         if ds is None or not ds.has_images:
             return []
+        usable = set(self.ws.models_for_dataset())  # the others take another image size: no error
         names = [
             n for n, enc in self.ws.models.items()
-            if n not in self.ws.codes and (self._dataset_id, n, id(enc)) not in self._failed
+            if n in usable and n not in self.ws.codes and (self._dataset_id, n, id(enc)) not in self._failed
         ]
         cur = self.ws.current_model  # the model the user looks at first
         return sorted(names, key=lambda n: n != cur)

@@ -111,6 +111,9 @@ def test_a_finished_model_joins_the_workspace_with_codes(qtbot, dialog, tmp_path
     qtbot.waitUntil(lambda: name in ctx.workspace.codes, timeout=30000)
     assert ctx.workspace.codes[name].shape == (1797, 8)
     assert os.path.exists(tmp_path / "ae.safetensors")
+    # issue 13 item 9: the state line says where the checkpoint went and that the codes are in
+    text = dialog.state_label.text()
+    assert str(tmp_path / "ae.safetensors") in text and "being computed" not in text and "ready" in text
 
 
 def test_a_model_needing_labels_cannot_start_on_unlabelled_data(qtbot, dialog, digits_set):

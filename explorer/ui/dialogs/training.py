@@ -122,10 +122,13 @@ class TrainingDialog(QDialog):
         self._run_data = None
         self._steps: list = []
         self._auto_path = ""
+        self._awaiting_codes: str | None = None  # the finished run whose codes are being computed
+        self._finished_text = ""
         self._build()
         self._set_running(False)
         ctx.qws.dataset_changed.connect(self._on_dataset_changed)
         ctx.qws.models_changed.connect(self._refresh_backbones)
+        ctx.qws.codes_changed.connect(self._on_codes_changed)
         self._on_dataset_changed()
         self._catalogue_runner.start(catalogue_job, tag="catalogue")
 
@@ -440,6 +443,7 @@ class TrainingDialog(QDialog):
         data = self.ctx.workspace.dataset
         self.run_name = self._unique_name(f"{config.model} ({data.name or 'data'})")
         self.last_result = None
+        self._awaiting_codes = None
         self.last_checkpoint = config.checkpoint
         self._probe_step = -1
         self._run_data = data
@@ -559,12 +563,26 @@ class TrainingDialog(QDialog):
             text += f", validation loss {s['val_loss']:.4g}"
         if "auc" in s and math.isfinite(s["auc"]):
             text += f", AUC {s['auc']:.3f}"
-        self._set_state_text(text + ". Its codes are being computed.")
+        where = result.checkpoint if result.checkpoint and os.path.exists(result.checkpoint) else None
+        text += f". Saved to {where}" if where else ". Not saved (no checkpoint file)"
+        self._finished_text = text
+        self._awaiting_codes = name
+        if name in self.ctx.workspace.codes:
+            self._on_codes_changed(name)
+        else:
+            self._set_state_text(text + ". Its codes are being computed…")
         self.bar.setValue(1000)
         self.save_as_button.setEnabled(bool(result.checkpoint and os.path.exists(result.checkpoint)))
         self.ctx.show_status(f"{name} joined the models")
         self._new_default_path()  # the next run must not overwrite this one's file
         self.finished_model.emit(name)
+
+    def _on_codes_changed(self, model: str) -> None:
+        """The finished run's codes arrived: the state line says so (it no longer says 'being
+        computed')."""
+        if model and model == self._awaiting_codes:
+            self._awaiting_codes = None
+            self._set_state_text(self._finished_text + ". Its codes are ready in every view.")
 
     def _on_failed(self, tag, message: str) -> None:
         self.ctx.workspace.end_run(tag[0])

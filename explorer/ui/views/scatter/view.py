@@ -237,6 +237,9 @@ class View(QWidget):
             if combo is self.compare_combo and combo.currentText() == self.model_combo.currentText() and len(names) > 1:
                 combo.setCurrentIndex(1 if combo.currentIndex() == 0 else 0)
             combo.blockSignals(False)
+        # comparing needs a second model: with one, "Compare with" would show it twice
+        self.compare_check.setEnabled(len(names) > 1)
+        self.compare_check.setToolTip("" if len(names) > 1 else "Load a second model to compare with")
         return (self.model_combo.currentText(), self.compare_combo.currentText()) != before
 
     def _update_param_widgets(self) -> None:
@@ -290,7 +293,8 @@ class View(QWidget):
         method, seed, params = self.method(), int(self.seed_spin.value()), self.params()
         live = self._live_source()
         for k, side in enumerate(self.sides):
-            if k == 1 and (not self.compare_check.isChecked() or live is not None):
+            same = self.compare_combo.currentText() == self.model_combo.currentText()
+            if k == 1 and (not self.compare_check.isChecked() or live is not None or same):
                 side.runner.cancel()
                 side.panel.setVisible(False)
                 continue

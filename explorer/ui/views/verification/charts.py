@@ -145,7 +145,9 @@ class ScoreHistogram(pg.PlotWidget):
         super().__init__(parent)
         self.setLabel("bottom", "score (higher = more alike)")
         self.setLabel("left", "density")
-        self.getAxis("left").enableAutoSIPrefix(False)
+        # scores are shown as they are (the threshold line's label says -0.066, so must the axis)
+        for axis in ("left", "bottom"):
+            self.getAxis(axis).enableAutoSIPrefix(False)
         self.setTitle("Genuine and impostor scores")
         self.addLegend(offset=(10, 10))
         empty = (np.zeros(1), np.zeros(0))

@@ -1,0 +1,81 @@
+"""Issue 13 item 9: state the window shows must be the state it is in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import explorer.ui.main_window as mw
+from explorer.ui.main_window import MainWindow
+
+
+@pytest.fixture(autouse=True)
+def _shell_only(monkeypatch, tmp_path):
+    monkeypatch.setattr(mw, "load_view_modules",
+                        lambda names=None: [__import__("explorer.ui.views.browser", fromlist=["View"])])
+    monkeypatch.setenv("EXPLORER_STATE_DIR", str(tmp_path / "state"))
+
+
+def test_the_toolbar_model_is_one_that_can_encode_the_open_data(qtbot, ctx, digits_300):
+    from explorer.core.imageset import ImageSet
+    from explorer.models.base import build_model
+    from explorer.models.encoders import model_encoder
+
+    win = MainWindow(ctx)
+    qtbot.addWidget(win)
+    ws = ctx.workspace
+    rng = np.random.default_rng(0)
+    ws.set_dataset(ImageSet(images=rng.random((40, 1, 13, 13)).astype(np.float32), name="shifts"))
+    with qtbot.waitSignal(win.loader.models_idle, timeout=30000):
+        win.loader.load_models(["pixels"])
+    gae = "gae (shifts)"
+    ws.add_model(gae, model_encoder(build_model("gae", (1, 13, 13)), name=gae))
+    win.set_current_model(gae)
+    assert win.model_box.currentText() == gae
+    codes = ctx.services["codes"]
+    qtbot.waitUntil(lambda: gae in ws.codes and not codes.busy(), timeout=30000)
+
+    ws.set_dataset(digits_300)  # 8x8: the 13x13 gated AE cannot encode it
+    assert ws.current_model == "pixels" and win.model_box.currentText() == "pixels"
+    item = win.model_box.model().item(win.model_box.findText(gae))
+    assert not item.isEnabled()  # listed, greyed
+    qtbot.waitUntil(lambda: "pixels" in ws.codes and not codes.busy(), timeout=30000)
+    assert gae not in ws.codes
+    assert "No codes for" not in win.statusBar().currentMessage()  # it was never tried
+
+
+def test_the_score_axis_shows_scores_as_the_threshold_does(qtbot):
+    """A histogram of scores near -0.066 read "score (x0.001)" with ticks at -66."""
+    from explorer.ui.views.verification.charts import ScoreHistogram
+
+    h = ScoreHistogram()
+    qtbot.addWidget(h)
+    h.plotItem.plot(np.linspace(-0.09, -0.03, 50), np.ones(50))  # scores of a distance model
+    h.resize(400, 300)
+    h.show()
+    qtbot.waitExposed(h)
+    h.grab()
+    for name in ("bottom", "left"):
+        axis = h.getAxis(name)
+        assert axis.autoSIPrefixScale == 1.0 and "x0.001" not in axis.labelString()
+
+
+def test_compare_needs_a_second_model(qtbot, digits_300):
+    """With pixels as the only model, "Compare with" showed pixels beside pixels."""
+    from explorer.ui.context import AppContext
+    from explorer.ui.views.scatter import View
+
+    ctx = AppContext.standalone()
+    ctx.workspace.set_dataset(digits_300)
+    ctx.workspace.set_codes("pixels", digits_300.float_images().reshape(300, -1))
+    v = View(ctx)
+    qtbot.addWidget(v)
+    v.show()
+    assert not v.compare_check.isEnabled()
+    v.compare_check.setChecked(True)  # (even if it were ticked)
+    assert not v.sides[1].panel.isVisible()
+    ctx.workspace.set_codes("half", digits_300.float_images().reshape(300, -1)[:, :32])
+    assert v.compare_check.isEnabled()
+    qtbot.waitUntil(lambda: v.sides[1].panel.isVisible() and v.compare_combo.currentText() == "half", timeout=20000)
+    for s in v.sides:
+        s.runner.shutdown()
