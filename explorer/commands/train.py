@@ -15,11 +15,13 @@ from explorer.commands._common import drive, print_json
 from explorer.core.errors import ExplorerError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")  # explorer.training.devices.DEVICE_CHOICES, without torch
+# explorer.models.base.model_keys(), without importing torch for --help (a test keeps them equal)
+MODEL_KEYS = ("ae", "dae", "cae", "siamese", "triplet", "pairnet", "gae", "finetune")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, metavar="KEY",
-                        help="ae, dae, cae, siamese, triplet, gae, finetune, ... (see DESIGN.md)")
+                        help=f"one of: {', '.join(MODEL_KEYS)}")
     parser.add_argument("--data", required=True, metavar="DATA", help="a data set, e.g. sample:mnist")
     parser.add_argument("--out", required=True, metavar="FILE.safetensors", help="checkpoint to write")
     parser.add_argument("--epochs", type=int, default=None, help="passes over the data (model default)")

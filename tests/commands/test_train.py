@@ -78,3 +78,15 @@ def test_finetune_from_the_command_line(tmp_path, capsys):
     assert summary["model"] == "finetune" and summary["accuracy"] > 0.3  # 10 classes: chance is 0.1
     assert main(["encode", "--model", str(tuned), "--data", "sample:digits", "--out", str(tmp_path / "t.npy")]) == 0
     assert np.load(tmp_path / "t.npy").shape == (1797, 4)
+
+
+def test_train_help_names_every_model_and_no_file_users_lack(capsys):
+    """Issue 13 item 9: `train --help` pointed to DESIGN.md, which an installed copy does not have."""
+    from explorer.commands.train import MODEL_KEYS
+    from explorer.models.base import model_keys
+
+    assert sorted(MODEL_KEYS) == model_keys(), "a model was added: add its key to MODEL_KEYS too"
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "DESIGN.md" not in text and all(k in text for k in MODEL_KEYS)

@@ -79,3 +79,18 @@ def test_compare_needs_a_second_model(qtbot, digits_300):
     qtbot.waitUntil(lambda: v.sides[1].panel.isVisible() and v.compare_combo.currentText() == "half", timeout=20000)
     for s in v.sides:
         s.runner.shutdown()
+
+
+def test_the_open_dialog_opens_a_typed_folder(qtbot, image_folder):
+    """The Open button stayed grey (and a typed folder was walked into, not opened)."""
+    from explorer.ui.dialogs.open_data import OpenDataDialog
+
+    dlg = OpenDataDialog(None, str(image_folder.parent))
+    qtbot.addWidget(dlg)
+    dlg.show()
+    qtbot.waitUntil(lambda: dlg.open_button.isEnabled(), timeout=5000)  # nothing typed: this folder
+    dlg.name_edit.setText(str(image_folder / "circle"))  # (typing, less the completer's popup)
+    assert dlg.open_button.isEnabled()
+    dlg.open_button.click()
+    assert dlg.result() == OpenDataDialog.DialogCode.Accepted
+    assert dlg.chosen() == str(image_folder / "circle")
