@@ -25,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", metavar="KEYS", default=None,
                         help="comma-separated sections: scatter, tsne, umap, knn, training, stall, "
                              "encode, startup")
+    parser.add_argument("--gpu-check", action="store_true",
+                        help="train every model kind on CUDA (float32 and mixed precision) and on the "
+                             "CPU, compare losses and codes in one table (under 5 minutes)")
     parser.add_argument("--plan", choices=("full", "quick", "tiny"), default=None,
                         help=argparse.SUPPRESS)  # tiny: the test's sizes
 
@@ -32,6 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if args.gpu_check:
+        from explorer.bench.gpu_check import run_gpu_check
+
+        run_gpu_check()
+        return 0
     from explorer.bench.plan import PLANS
     from explorer.bench.runner import SECTIONS, run_bench
     from explorer.bench.table import format_markdown, format_report
