@@ -125,6 +125,25 @@ def test_stale_results_are_dropped_and_partials_arrive_in_order(view, qtbot):
     assert np.std(side.layout) > 3 * np.std(old_layout)  # t-SNE spreads the digits out
 
 
+def test_search_for_a_whole_class_name_finds_only_that_class(qtbot, digits_300):
+    """Issue 13 item 11: "obj1" also matched obj10-obj19."""
+    from dataclasses import replace
+
+    from explorer.ui.views.scatter import View
+
+    data = replace(digits_300, class_names=[f"obj{k}" for k in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)])
+    ctx = AppContext.standalone()
+    ctx.workspace.set_dataset(data)
+    v = View(ctx)
+    qtbot.addWidget(v)
+    v.search_edit.setText("OBJ1")
+    assert v._search_classes() == {0}
+    v.search_edit.setText("obj")
+    assert v._search_classes() == set(range(10))
+    v.search_edit.setText("bj1")  # a part of names: every class containing it
+    assert v._search_classes() == {0, 9}
+
+
 def test_search_highlights_a_class(view):
     view.search_edit.setText("7")
     labels = view.ctx.workspace.dataset.labels
@@ -195,6 +214,15 @@ def test_follow_training_lets_go_when_the_run_ends_and_the_model_box_decides(vie
     assert not view.live_check.isChecked() and view.sides[0].tag[0] == "pixels"
     ws.add_probe_frame("run2", idx, 6, ws.codes["pixels"][idx])
     assert view.sides[0].tag[0] == "pixels"
+    # a run cancelled while its frames glide: back to the Model box, and no glide into that layout
+    view.live_check.setChecked(True)
+    ws.add_probe_frame("run3", idx, 1, ws.codes["pixels"][idx])
+    qtbot.waitUntil(lambda: not view.busy() and view.sides[0].tag[0] == "live", timeout=20000)
+    ws.add_probe_frame("run3", idx, 2, -ws.codes["pixels"][idx])
+    qtbot.waitUntil(lambda: not view.busy() and view.sides[0].glide_timer.isActive(), timeout=20000)
+    ws.end_run("run3")
+    qtbot.wait(400)  # the glide timer's frames (an exception there fails the test)
+    assert view.sides[0].tag[0] == "pixels" and not view.sides[0].glide_timer.isActive()
 
 
 def test_compare_shows_a_second_model_with_the_same_selection(view, qtbot, tmp_path):

@@ -311,6 +311,7 @@ class View(QWidget):
             side.model, side.items = model, None
             if model is None or model not in self.ws.codes:
                 side.runner.cancel()
+                side.glide_timer.stop()
                 side.tag, side.layout, side.faith = None, None, None
                 side.panel.title.setText("")
                 side.panel.cloud.set_points(np.zeros((0, 2)), np.zeros(0, int), np.zeros((1, 4), np.uint8))
@@ -401,6 +402,9 @@ class View(QWidget):
             self.overlays.update()
 
     def _glide_frame(self, side: PanelSide) -> None:
+        if side.layout is None or side.glide_from is None or len(side.glide_from) != len(side.layout):
+            side.glide_timer.stop()  # the layout it glided to was replaced (e.g. a run ended)
+            return
         side.glide_step += 1
         t = side.glide_step / GLIDE_FRAMES
         if t >= 1.0:
@@ -447,6 +451,9 @@ class View(QWidget):
         if not text or ds is None:
             return set()
         names = list(ds.class_names) or [str(k) for k in range(self._n_classes())]
+        exact = {k for k, name in enumerate(names) if str(name).lower() == text}
+        if exact:  # "obj1" is that class, not obj10-obj19 as well
+            return exact
         return {k for k, name in enumerate(names) if text in str(name).lower()}
 
     def _redraw(self) -> None:
