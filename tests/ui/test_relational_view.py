@@ -116,3 +116,57 @@ def test_dropped_files_become_x_and_y(qtbot, ctx, model, tmp_path):
     assert any("resized to the model's 9x9" in n for n in notes)
     np.testing.assert_allclose(view.prediction, analogy(model, x[None], y[None], view.x2), atol=1e-6)
     view.runner.shutdown()
+
+
+@pytest.fixture
+def sequences(tmp_path):
+    """3 sequences (sub-folders) of 6 frames of a 9x9 pattern moving right one pixel a frame."""
+    from PIL import Image
+
+    from explorer.data import load_data
+
+    rng = np.random.default_rng(1)
+    for s in range(3):
+        (tmp_path / f"seq{s}").mkdir()
+        base = rng.random((9, 20))
+        for t in range(6):  # frame10-style names sort naturally
+            Image.fromarray((np.roll(base, t, axis=1)[:, :9] * 255).astype(np.uint8)).save(
+                tmp_path / f"seq{s}" / f"frame{t}.png")
+    return load_data(str(tmp_path))
+
+
+def test_on_a_folder_of_sequences_y_is_the_next_frame_or_any_item(qtbot, model, sequences):
+    """Issue 13 item 10: y as frame t+1 or another item (not only a synthetic transform of x), a
+    form that says what the pair is (also after a drop), and mapping codes of the open data."""
+    from explorer.ui.views.relational import ITEM, NEXT, TRANSFORM, View, mapping_layout_job
+
+    ctx = AppContext.standalone()
+    ctx.workspace.set_dataset(sequences)
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.set_model(model, "toy gae")
+    modes = [view.y_mode.itemText(i) for i in range(view.y_mode.count())]
+    assert modes == [NEXT, ITEM, TRANSFORM]
+    view.x_index.setValue(7)  # seq1, frame1
+    view.set_y_item(NEXT)
+    x, y = view.current_pair()
+    np.testing.assert_array_equal(y, sequences.float_images([8])[0])  # frame 2 of the same sequence
+    assert "item 8" in view.pair_note.text() and not view.kind.isEnabled()
+    np.testing.assert_allclose(view.z, infer_mappings(model, x[None], y[None])[0], atol=1e-6)
+    view.x_index.setValue(11)  # the last frame of seq1
+    assert "last frame" in view.pair_note.text()
+    view.set_y_item(ITEM, 14)
+    np.testing.assert_array_equal(view.current_pair()[1], sequences.float_images([14])[0])
+    assert view.truth is None and "unknown" in view.nmse_label.text()
+    # a dropped y: the form no longer describes a synthetic shift
+    view.y_mode.setCurrentText(TRANSFORM)
+    view._y_file = sequences.float_images([2])[0]
+    view.update_analogy()
+    assert "dropped" in view.pair_note.text() and not view.dx.isEnabled()
+    # mapping codes of the open data: its 15 pairs of consecutive frames, coloured by sequence
+    from explorer.core.progress import run_to_end
+
+    out = run_to_end(mapping_layout_job(model, sequences, tsne=False))
+    assert out["layout"].shape == (15, 2) and out["source"] == sequences.name
+    assert "sequence" in out["colour_label"]
+    view.runner.shutdown()

@@ -500,6 +500,7 @@ class TrainingDialog(QDialog):
 
     def _set_state_text(self, text: str) -> None:
         self.state_label.setText(text)
+        self.state_label.setToolTip(text)  # the line may be cut at the dialog's width
 
     # ---- progress from the worker ---------------------------------------------------------------
     def _on_progress(self, tag, rec: Progress) -> None:

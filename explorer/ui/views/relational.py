@@ -51,6 +51,8 @@ ROW_PX = 72
 N_APPLY = 6  # x' images in the analogy row
 N_LAYOUT = 1500  # pairs in the mapping-code layout
 PARTNER = "partner of x (data set)"
+NEXT = "the next frame of x's sequence"
+ITEM = "another item of the data set"
 TRANSFORM = "x transformed"
 
 
@@ -115,6 +117,7 @@ class View(QWidget):
         self.model_name = ""
         self._models: dict[str, object] = {}
         self._pool: np.ndarray | None = None  # generated images when the data set does not fit
+        self._successor: np.ndarray | None = None  # the next frame of each item in its sequence
         self._x_file: np.ndarray | None = None  # dropped images replace the chosen ones
         self._y_file: np.ndarray | None = None
         self.z: np.ndarray | None = None
@@ -150,6 +153,9 @@ class View(QWidget):
         self.x_index.valueChanged.connect(lambda _: self._clear_file("x"))
         self.y_mode = QComboBox()
         self.y_mode.currentTextChanged.connect(self._on_y_mode)
+        self.y_index = QSpinBox()  # y as any item (ITEM)
+        self.y_index.setRange(0, 0)
+        self.y_index.valueChanged.connect(lambda _: self._clear_file("y"))
         self.kind = QComboBox()
         self.kind.addItems(["shift", "rotation", "scale"])
         self.kind.currentTextChanged.connect(self._on_kind)
@@ -170,6 +176,7 @@ class View(QWidget):
         self.factor.valueChanged.connect(lambda _: self._clear_file("y"))
         form.addRow("x item", self.x_index)
         form.addRow("y is", self.y_mode)
+        form.addRow("y item", self.y_index)
         form.addRow("transformation", self.kind)
         self._param_rows = {"dx": self.dx, "dy": self.dy, "angle": self.angle, "factor": self.factor}
         for name, box in self._param_rows.items():
@@ -365,7 +372,8 @@ class View(QWidget):
             return
         data = self._dataset()
         n = len(self._images())
-        for box in (self.x_index, self.x2_start):
+        self._successor = None  # (sequence successor of each item), made on first use
+        for box in (self.x_index, self.x2_start, self.y_index):
             box.blockSignals(True)
             box.setRange(0, n - 1)
             box.blockSignals(False)
@@ -377,8 +385,9 @@ class View(QWidget):
         self.y_mode.blockSignals(True)
         current = self.y_mode.currentText()
         self.y_mode.clear()
-        self.y_mode.addItems(([PARTNER] if has_partners else []) + [TRANSFORM])
-        if current in (PARTNER, TRANSFORM) and (current != PARTNER or has_partners):
+        items = [PARTNER] if has_partners else ([NEXT, ITEM] if data is not None else [])
+        self.y_mode.addItems(items + [TRANSFORM])
+        if current in items + [TRANSFORM]:
             self.y_mode.setCurrentText(current)
         self.y_mode.blockSignals(False)
         self._on_y_mode(update=False)
@@ -389,15 +398,17 @@ class View(QWidget):
                             f"images from {src}")
 
     def _on_y_mode(self, *_, update: bool = True) -> None:
-        transform = self.y_mode.currentText() != PARTNER
+        transform = self.y_mode.currentText() == TRANSFORM
         self.kind.setEnabled(transform)
+        self._form.setRowVisible(self.y_index, self.y_mode.currentText() == ITEM)
         self._on_kind(update=False)
         self._clear_file("y", update=update)
 
     def _on_kind(self, *_, update: bool = True) -> None:
         from explorer.relational.transforms import KINDS
 
-        transform = self.y_mode.currentText() != PARTNER
+        transform = self.y_mode.currentText() == TRANSFORM
+        self._form.setRowVisible(self.kind, transform)
         needed = KINDS[self.kind.currentText()] if transform else ()
         for name, box in self._param_rows.items():
             self._form.setRowVisible(box, name in needed)
@@ -441,6 +452,8 @@ class View(QWidget):
         if self.y_mode.currentText() == PARTNER:
             data = self._dataset()
             return item_transform(data.transforms, self.x_index.value()) if data is not None else None
+        if self.y_mode.currentText() in (NEXT, ITEM):
+            return None  # real data: the transformation is what the model infers
         kind = self.kind.currentText()
         params = {"dx": self.dx.value(), "dy": self.dy.value(), "angle": self.angle.value(),
                   "factor": self.factor.value()}
@@ -464,6 +477,29 @@ class View(QWidget):
         self._on_y_mode(update=False)
         self.update_analogy()
 
+    def next_frame(self, i: int) -> int:
+        """The item after ``i`` in its sequence (natural file order within a sub-folder); the last
+        frame of a sequence has none and gives itself."""
+        if self._successor is None:
+            from explorer.data.pairs import sequence_order
+
+            data = self._dataset()
+            succ = np.arange(data.count if data is not None else 0)
+            if data is not None:
+                for idx in sequence_order(data):
+                    succ[idx[:-1]] = idx[1:]
+            self._successor = succ
+        return int(self._successor[i]) if i < len(self._successor) else int(i)
+
+    def set_y_item(self, mode: str, index: int | None = None) -> None:
+        """y as NEXT (the next frame of x) or ITEM (item ``index``)."""
+        if index is not None:
+            self.y_index.blockSignals(True)
+            self.y_index.setValue(int(index))
+            self.y_index.blockSignals(False)
+        self.y_mode.setCurrentText(mode)
+        self.update_analogy()
+
     def set_apply_start(self, index: int) -> None:
         self.x2_start.setValue(int(index))  # triggers update_analogy
 
@@ -479,6 +515,10 @@ class View(QWidget):
 
             data = self._dataset()
             return x, to_float(data.partners[self.x_index.value()])
+        if self.y_mode.currentText() == NEXT:
+            return x, self._image(self.next_frame(self.x_index.value()))
+        if self.y_mode.currentText() == ITEM:
+            return x, self._image(self.y_index.value())
         kind, params = self.transformation() or ("shift", {})
         return x, transform_images(x[None], kind, params)[0]
 
@@ -500,8 +540,25 @@ class View(QWidget):
         self.prediction = apply_mappings(self.model, self.z, self.x2)
         known = self.transformation()
         self.truth = transform_images(self.x2, *known) if known is not None else None
-        if known is None:
-            self.pair_note.setText("y: a dropped image or a partner of unknown transformation")
+        mode = self.y_mode.currentText()
+        dropped = self._x_file is not None or self._y_file is not None
+        # the form describes the pair shown: a dropped file is not "x under a shift"
+        self.kind.setEnabled(mode == TRANSFORM and self._y_file is None)
+        for box in self._param_rows.values():
+            box.setEnabled(mode == TRANSFORM and self._y_file is None)
+        if dropped:
+            parts = (["x: the dropped image"] if self._x_file is not None else []) + (
+                ["y: the dropped image"] if self._y_file is not None else [])
+            self.pair_note.setText("; ".join(parts) + ": the transformation is unknown, the model infers it.")
+        elif mode == NEXT:
+            i = self.x_index.value()
+            j = self.next_frame(i)
+            self.pair_note.setText(f"y = item {j}, the frame after item {i}" if j != i
+                                   else f"item {i} is the last frame of its sequence: y = x")
+        elif mode == ITEM:
+            self.pair_note.setText(f"y = item {self.y_index.value()}")
+        elif known is None:
+            self.pair_note.setText("y: a partner of unknown transformation")
         else:
             kind, params = known
             keys = {"shift": ("dx", "dy"), "rotation": ("angle",), "scale": ("factor",)}[kind]
@@ -612,6 +669,12 @@ def mapping_layout_job(model, data=None, count: int = N_LAYOUT, seed: int = 0, t
     from explorer.relational.transforms import transform_colour_values
 
     yield Progress(step=0, total=3, message="mapping codes")
+    if data is not None and data.partners is None and data.has_images:
+        # what the model trains on: a folder of sequences gives pairs of consecutive frames
+        try:
+            data = type(model).prepare_data(data)
+        except ExplorerError:
+            pass
     colour = None
     if data is not None and data.partners is not None and data.transforms:
         colour = transform_colour_values(data.transforms)
