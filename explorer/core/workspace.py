@@ -85,8 +85,8 @@ class Workspace:
         self.codes.pop(name, None)
         for key in [k for k in self.layouts if k[0] == name]:
             del self.layouts[key]
-        if self.current_model is None or self.current_model == PIXELS:
-            self.current_model = name
+        if (self.current_model is None or self.current_model == PIXELS) and name in self.models_for_dataset():
+            self.current_model = name  # (a model that cannot encode the open data set never is)
         self.events.emit("models")
 
     def models_for_dataset(self) -> list[str]:

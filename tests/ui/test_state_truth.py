@@ -42,6 +42,9 @@ def test_the_toolbar_model_is_one_that_can_encode_the_open_data(qtbot, ctx, digi
     qtbot.waitUntil(lambda: "pixels" in ws.codes and not codes.busy(), timeout=30000)
     assert gae not in ws.codes
     assert "No codes for" not in win.statusBar().currentMessage()  # it was never tried
+    # a model loaded after the data set that cannot encode it does not become the current one
+    ws.add_model("gae 2", model_encoder(build_model("gae", (1, 13, 13)), name="gae 2"))
+    assert ws.current_model == "pixels" and win.model_box.currentText() == "pixels"
 
 
 def test_the_score_axis_shows_scores_as_the_threshold_does(qtbot):
@@ -94,3 +97,18 @@ def test_the_open_dialog_opens_a_typed_folder(qtbot, image_folder):
     dlg.open_button.click()
     assert dlg.result() == OpenDataDialog.DialogCode.Accepted
     assert dlg.chosen() == str(image_folder / "circle")
+
+
+def test_the_empty_scatter_says_what_is_missing(qtbot, digits_300):
+    """It said "No codes yet: open a data set" while one was open and its codes were coming."""
+    from explorer.ui.context import AppContext
+    from explorer.ui.views.scatter import View
+
+    ctx = AppContext.standalone()
+    v = View(ctx)
+    qtbot.addWidget(v)
+    assert "No data set open" in v._no_codes_message(None)
+    ctx.workspace.set_dataset(digits_300)
+    assert "load or train" in v.panel.message.toPlainText()
+    ctx.workspace.add_model("pixels", object())
+    assert v._no_codes_message(None) == "Computing the codes of pixels…"

@@ -178,6 +178,18 @@ class View(QWidget):
         if self._fill_models():
             self._params_changed()
 
+    def _no_codes_message(self, model: str | None) -> str:
+        """What the empty plot says: what is missing, for the state the workspace is in."""
+        ws = self.ws
+        if ws.dataset is None:
+            return "No data set open: File ▸ Open data… or drop a folder here"
+        if not ws.dataset.has_images and "codes" not in ws.codes:
+            return "This data set has no images and no codes to lay out"
+        pending = [n for n in ws.models_for_dataset() if n not in ws.codes]
+        if pending:
+            return f"Computing the codes of {model if model in pending else pending[0]}…"
+        return "No codes yet: load or train a model (Models ▸ Train…)"
+
     def _on_model_picked(self, *_args) -> None:
         """The user chose a model: the Model box decides what is shown, also during a run."""
         self._model_picked = True
@@ -315,7 +327,7 @@ class View(QWidget):
                 side.tag, side.layout, side.faith = None, None, None
                 side.panel.title.setText("")
                 side.panel.cloud.set_points(np.zeros((0, 2)), np.zeros(0, int), np.zeros((1, 4), np.uint8))
-                side.panel.show_message("No codes yet: open a data set and load a model")
+                side.panel.show_message(self._no_codes_message(model))
                 continue
             codes = self.ws.codes[model]
             tag = (model, self._codes_version.get(model, 0), len(codes), method, seed,
