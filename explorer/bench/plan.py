@@ -27,6 +27,13 @@ class Plan:
     encode_n: int = 5_000
     encode_repeats: int = 5
     startup_repeats: int = 4
+    million_landmark_n: int = 100_000  # landmark path vs full fit (issue 16)
+    million_layout_n: int = 1_000_000  # `explorer project` stages; 0 skips
+    million_knn_n: int = 10_000_000
+    million_knn_d: int = 64
+    million_knn_queries: int = 50
+    million_scatter_n: int = 10_000_000
+    million_scatter_frames: int = 12
     inspect_data: str = "sample:mnist"
     inspect_copy_kinds: tuple[str, ...] = ("noise", "shift", "crop")
     inspect_scale_n: int = 1_000_000
@@ -54,6 +61,8 @@ TINY = replace(
     tsne_n=300, tsne_repeats=1, umap_n=300, knn_n=5_000, knn_d=8, knn_repeats=3,
     train_data="sample:digits", train_epochs=1, train_repeats=1, stall_seconds=0.5, stall_windows=1,
     stall_tsne_n=200, encode_n=200, encode_repeats=1, startup_repeats=1,
+    million_landmark_n=1_500, million_layout_n=0, million_knn_n=20_000, million_knn_d=16, million_knn_queries=5,
+    million_scatter_n=60_000, million_scatter_frames=2,
     inspect_data="sample:digits", inspect_copy_kinds=("noise",), inspect_scale_n=5_000,
     photos_n=200, photos_encode_n=32, photos_watch_s=5.0,
     ray_encode_n=60, ray_encode_repeats=1, ray_place_n=12_000, ray_place_repeats=1,

@@ -55,6 +55,18 @@ def _isolation(plan: Plan) -> list[Row]:
     return isolation_rows(plan)
 
 
+def _million(plan: Plan) -> list[Row]:
+    from explorer.bench.million_rows import million_rows
+
+    return million_rows(plan)
+
+
+def _million_gui(plan: Plan) -> list[Row]:
+    from explorer.bench.gui_million import scatter_million_rows
+
+    return scatter_million_rows(plan)
+
+
 # (key, measure shown if the whole section fails, unit, target, lower is better, function)
 SECTIONS: list[tuple[str, str, str, str, bool, Callable[[Plan], list[Row]]]] = [
     ("scatter", "scatter pan/zoom frame", "ms", "< 10 ms / < 50 ms", True, _gui("scatter_rows")),
@@ -72,6 +84,8 @@ SECTIONS: list[tuple[str, str, str, str, bool, Callable[[Plan], list[Row]]]] = [
      _cluster),
     ("startup", "start-up: `explorer` to window shown", "s", "< 2 s", True, _gui("startup_rows")),
     ("isolation", "external model in a child process vs in-process", "s", "(none)", True, _isolation),
+    ("million", "landmark layouts, 1M layouts, 10-NN at 10^7 (FAISS)", "s", "ratio <= 0.2", True, _million),
+    ("million-scatter", "scatter of 10^7 points: frame, lasso, index", "ms", "< 30 ms", True, _million_gui),
     ("collections", "big photo folders: info, first thumbnails, encode, reopen", "s", "< 2 s", True,
      _collections),
 ]

@@ -1,0 +1,67 @@
+"""Bench rows of issue 16 that need a display: the scatter at 10^7 points (pan/zoom frame,
+lasso, hover-index build), ours beside the reference where one still exists."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from explorer.bench.plan import Plan
+from explorer.bench.table import Row
+
+
+def scatter_million_rows(plan: Plan) -> list[Row]:
+    """Frame, lasso and index build at ``plan.million_scatter_n`` clustered points (800 x 600)."""
+    from scipy.spatial import cKDTree
+    from skimage.measure import points_in_poly
+
+    from explorer.bench.gui_scatter import (
+        make_renderer,
+        pan_zoom_ranges,
+        scatter_points,
+    )
+    from explorer.ui.scatter_render import _GRIDS, PointIndex
+
+    n = plan.million_scatter_n
+    if n <= 0:
+        return []
+    xy, labels = scatter_points(n, 0)
+    PointIndex(xy[:2000].copy())  # compiled (or loaded from numba's disk cache) outside the timing
+    _GRIDS.clear()
+    t = time.perf_counter()
+    index = PointIndex(xy)
+    build = time.perf_counter() - t
+    t = time.perf_counter()
+    cKDTree(xy.astype(np.float64))
+    tree = time.perf_counter() - t
+    lo, hi = xy.min(0), xy.max(0)
+    c, rad = (lo + hi) / 2, (hi - lo) / 3
+    a = np.linspace(0, 2 * np.pi, 60)[:-1]
+    wobble = 1 + 0.3 * np.sin(5 * a)
+    poly = np.stack([c[0] + rad[0] * np.cos(a) * wobble, c[1] + rad[1] * np.sin(a) * wobble], 1)
+    index.in_polygon(poly)
+    lasso = []
+    for _ in range(3):
+        t = time.perf_counter()
+        sel = index.in_polygon(poly)
+        lasso.append(1e3 * (time.perf_counter() - t))
+    t = time.perf_counter()
+    want = np.flatnonzero(points_in_poly(xy.astype(np.float64), poly))
+    ref_lasso = 1e3 * (time.perf_counter() - t)
+    r = make_renderer(xy, labels)
+    frames = r.frame_times_ms(pan_zoom_ranges(xy, plan.million_scatter_frames))
+    r.close()
+    frame = float(np.median(frames))
+    return [
+        Row(f"scatter of {n:,} points: pan/zoom frame", frame, None, "ms", "< 30 ms", frame < 30, True,
+            f"median of {len(frames)} frames (setRange + grab, 800x600, density drawing); the old "
+            "renderer measured about 70 ms at 10^7 (issue 16), no longer in the code to run beside"),
+        Row(f"scatter of {n:,} points: lasso", float(np.median(lasso)), ref_lasso, "ms", "< 100 ms",
+            float(np.median(lasso)) < 100, True,
+            f"a 59-vertex wobbly lasso holding {len(sel):,} points (same rows as the reference: "
+            f"{bool(np.array_equal(sel, want))}); reference: skimage points_in_poly over every point"),
+        Row(f"scatter of {n:,} points: hover-index build", build, tree, "s", "< 2 s", build < 2, True,
+            "ours: the cell grid (numba counting sort) that hover, lasso and drawing share; "
+            "reference: scipy cKDTree (the index before)"),
+    ]
