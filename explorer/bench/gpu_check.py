@@ -92,7 +92,7 @@ def _check_model(key: str, data, steps: int, device: str) -> dict:
             res = run_to_end(train(config, data, model=model))
             results[name] = res
             row[f"loss_{name}"] = float(res.summary.get("loss", float("nan")))
-        except Exception as err:  # a broken path is a row that says so, not a stopped check
+        except Exception as err:  # noqa: BLE001  (a broken path is a row that says so, not a stopped check)
             row[f"loss_{name}"] = float("nan")
             row.setdefault("error", f"{name}: {type(err).__name__}: {err}"[:120])
     base = row.get("loss_cpu", float("nan"))
@@ -136,7 +136,9 @@ def format_rows(rows: list[dict], device: str = "cuda") -> str:
         if "skipped" in r:
             lines.append([r["model"], "skipped: " + r["skipped"]] + [""] * (len(head) - 2))
             continue
-        f = lambda k, fmt="{:.4g}": fmt.format(r[k]) if k in r else "–"  # noqa: E731
+        def f(k: str, fmt: str = "{:.4g}", r: dict = r) -> str:
+            return fmt.format(r[k]) if k in r else "–"
+
         lines.append([r["model"], str(r.get("steps", "")), f("loss_cpu"), f("loss_dev"), f("loss_amp"),
                       f("dloss_dev", "{:.1%}"), f("dloss_amp", "{:.1%}"), f("dcodes_dev", "{:.1e}"),
                       f("dcodes_amp", "{:.1e}"), f("seconds", "{:.0f}")])

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QPushButton,
-    QSlider,
     QSizePolicy,
+    QSlider,
     QSpinBox,
     QToolButton,
 )

@@ -274,11 +274,11 @@ class View(QWidget):
         if not frames:
             return None
         i = min(self.frame_slider.value(), len(frames) - 1)
-        if run not in self.ws.training and i == len(frames) - 1:
-            # the run is over and the slider is at its end ("now"): the Model box decides, once
-            # the run's own model has its codes (a cancelled run's model never comes)
-            if run in self.ws.codes or run not in self.ws.models:
-                return None
+        # the run is over and the slider is at its end ("now"): the Model box decides, once the
+        # run's own model has its codes (a cancelled run's model never comes)
+        over = run not in self.ws.training and i == len(frames) - 1
+        if over and (run in self.ws.codes or run not in self.ws.models):
+            return None
         step, codes = frames[i]
         return run, i, indices, step, codes
 
