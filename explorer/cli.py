@@ -31,6 +31,18 @@ EVALUATE = {
 }
 
 
+class _UsageError(Exception):
+    """A command line argparse refuses (unknown option, a number out of range, ...)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors as one line (``explorer: argument --code-dim: ...``), exit 2,
+    like every other user mistake; ``--help`` shows the usage."""
+
+    def error(self, message: str):
+        raise _UsageError(f"{message} (see {self.prog} --help)")
+
+
 def _load(module: str):
     return importlib.import_module(f"explorer.commands.{module}")
 
@@ -52,7 +64,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     module, so `explorer` opens the GUI without importing torch for the other commands."""
     from explorer import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="explorer", description="Relate Explorer: see what image encoders learn."
     )
     parser.add_argument("--version", action="version", version=f"explorer {__version__}")
@@ -75,7 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     argv = argv or ["gui"]
     parser = build_parser(only=argv[0] if argv[0] in COMMANDS else None)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as err:
+        print(f"explorer: {err}", file=sys.stderr)
+        return 2
     if not hasattr(args, "_run"):
         parser.print_help()
         return 2

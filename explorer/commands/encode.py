@@ -15,7 +15,14 @@ import argparse
 
 import numpy as np
 
-from explorer.commands._common import add_trust_argument, atomic_save_npy, drive, print_json, require_trust
+from explorer.commands._args import whole
+from explorer.commands._common import (
+    add_trust_argument,
+    atomic_save_npy,
+    drive,
+    print_json,
+    require_trust,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="pixels, pca, pca:N, or a .safetensors / .pt / .pt2 / .onnx file")
     parser.add_argument("--data", required=True, metavar="DATA", help="a data set, e.g. sample:mnist")
     parser.add_argument("--out", required=True, metavar="CODES.npy|CODES.parquet", help="where to write the codes")
-    parser.add_argument("--batch-size", type=int, default=256, help="images per batch")
+    parser.add_argument("--batch-size", type=whole(1, 1_000_000, "a batch size"), default=256, help="images per batch")
     parser.add_argument("--preprocess", choices=["imagenet", "clip", "plain"], default=None,
                         help="how an external model's input is made (default: what its sidecar or file says, "
                              "else what was chosen for it before, else plain: resize, centre crop, 0..1)")
@@ -35,8 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--address", default=None, metavar="ADDRESS",
                         help="with --engine ray: a running cluster (auto, ray://host:10001, host:6379); "
                              "default: start Ray inside this process")
-    parser.add_argument("--workers", type=int, default=None, help="with --engine ray: how many model actors")
-    parser.add_argument("--shard-rows", type=int, default=4096, help="with --engine ray: rows per Parquet shard")
+    parser.add_argument("--workers", type=whole(1, 4096, "a number of actors"), default=None, help="with --engine ray: how many model actors")
+    parser.add_argument("--shard-rows", type=whole(1, 100_000_000, "a number of rows"), default=4096, help="with --engine ray: rows per Parquet shard")
 
 
 def run(args: argparse.Namespace) -> int:

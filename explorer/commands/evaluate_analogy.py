@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from explorer.commands._args import seed, whole
 from explorer.commands._common import add_trust_argument, drive, print_json
 from explorer.relational.evaluate import GENERATED, TEST_SEED, evaluate_analogy_job
 
@@ -19,8 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_trust_argument(parser)  # accepted everywhere --model is; checkpoints never need it
     parser.add_argument("--data", required=True,
                         help="sample:shifts | sample:rotations (fresh quadruples) | any DATA with pairs or sequences")
-    parser.add_argument("--count", type=int, default=2000, help="test quadruples (2000)")
-    parser.add_argument("--seed", type=int, default=TEST_SEED, help="seed of the test quadruples")
+    parser.add_argument("--count", type=whole(1, 10_000_000, "a number of quadruples"), default=2000, help="test quadruples (2000)")
+    parser.add_argument("--seed", type=seed, default=TEST_SEED, help="seed of the test quadruples")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ import argparse
 
 import numpy as np
 
+from explorer.commands._args import seed, whole
 from explorer.commands._common import (
     add_trust_argument,
     drive,
@@ -28,17 +29,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="checkpoint FILE, or 'pixels' / 'pca'")
     parser.add_argument("--data", required=True, help="data set (folder, IDX, .npz, TSV, sample:NAME)")
     parser.add_argument("--metric", choices=METRICS, default="l2", help="distance between codes (l2)")
-    parser.add_argument("--k", type=int, default=5, help="neighbours in the k-NN vote (5)")
+    parser.add_argument("--k", type=whole(1, 100_000, "a number of neighbours"), default=5, help="neighbours in the k-NN vote (5)")
     parser.add_argument("--subset", choices=SUBSETS, default="all",
                         help="evaluate on part of the data only, e.g. the half a model was not trained on")
     parser.add_argument("--indices", metavar="FILE.npy", help="evaluate on these item indices only")
     parser.add_argument("--per-class", action="store_true", help="add per-class figures to the JSON")
     parser.add_argument("--fast", action="store_true",
                         help="rank only the first R places (skips the full-ranking mAP; for big sets)")
-    parser.add_argument("--queries", type=int, default=None,
+    parser.add_argument("--queries", type=whole(1, 1_000_000_000, "a number of queries"), default=None,
                         help="score a seeded random sample of this many queries (default: all up to "
                              "20,000 items, 10,000 sampled above that; the JSON says so)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the query sample (0)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the query sample (0)")
     add_trust_argument(parser)
 
 

@@ -12,7 +12,13 @@ import os
 
 import numpy as np
 
-from explorer.commands._common import add_trust_argument, drive, print_json, require_trust
+from explorer.commands._args import seed, whole
+from explorer.commands._common import (
+    add_trust_argument,
+    drive,
+    print_json,
+    require_trust,
+)
 from explorer.core.errors import DataError
 
 
@@ -20,9 +26,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--model", required=True, help="a model file, or 'pixels' / 'pca'")
     parser.add_argument("--data", required=True, help="a labelled data set (folder, IDX, .npz, sample:NAME)")
     parser.add_argument("--metric", choices=("l2", "cosine"), default="l2", help="distance between codes")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the pair sample and the folds")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the pair sample and the folds")
     parser.add_argument(
-        "--max-pairs", type=int, default=None,
+        "--max-pairs", type=whole(2, 1_000_000_000, "a number of pairs"), default=None,
         help="measure on a balanced sample of at most this many pairs (default: all pairs up to "
         "3,000 items, else 200,000 sampled; pair classifiers at most 200,000)",
     )

@@ -16,7 +16,13 @@ import json
 
 import numpy as np
 
-from explorer.commands._common import add_trust_argument, drive, print_json, require_trust
+from explorer.commands._args import real, seed, whole
+from explorer.commands._common import (
+    add_trust_argument,
+    drive,
+    print_json,
+    require_trust,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,19 +33,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, metavar="DATA", help="a data set, e.g. sample:mnist")
     parser.add_argument("--out", metavar="REPORT.json", help="also write the report here")
     parser.add_argument("--metric", choices=("l2", "cosine"), default="l2", help="distance between codes")
-    parser.add_argument("--k", type=int, default=10, help="neighbours in the k-NN vote (10)")
-    parser.add_argument("--threshold", type=float, default=None,
+    parser.add_argument("--k", type=whole(1, 100_000, "a number of neighbours"), default=10, help="neighbours in the k-NN vote (10)")
+    parser.add_argument("--threshold", type=real(0, 1e9, lo_open=True, what="a distance"), default=None,
                         help="near-duplicate distance (default: a tenth of the median nearest-neighbour distance)")
     parser.add_argument("--duplicates-in", choices=("codes", "pixels"), default="codes",
                         help="look for near-duplicates in the model's codes or in the pixels (a metric "
                              "model maps a copy and a same-class item alike)")
     parser.add_argument("--cluster", choices=("hdbscan", "kmeans", "none"), default="hdbscan",
                         help="how to cluster the codes (hdbscan; kmeans is faster)")
-    parser.add_argument("--outliers", type=int, default=50, help="how many outliers to list (50)")
-    parser.add_argument("--max-issues", type=int, default=1000, help="label issues listed at most (1000)")
-    parser.add_argument("--max-queries", type=int, default=MAX_QUERIES,
+    parser.add_argument("--outliers", type=whole(0, 100_000_000, "a number of outliers"), default=50, help="how many outliers to list (50)")
+    parser.add_argument("--max-issues", type=whole(0, 100_000_000, "a number of issues"), default=1000, help="label issues listed at most (1000)")
+    parser.add_argument("--max-queries", type=whole(1, 1_000_000_000, "a number of items"), default=MAX_QUERIES,
                         help=f"items searched at most; a seeded sample past this ({MAX_QUERIES:,})")
-    parser.add_argument("--seed", type=int, default=0, help="seed of folds, samples and clusters")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of folds, samples and clusters")
     add_trust_argument(parser)
 
 

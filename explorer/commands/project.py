@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 
+from explorer.commands._args import real, seed, whole
 from explorer.commands._common import atomic_save_npy, drive, print_json
 from explorer.core.errors import DataError, ExplorerError
 
@@ -14,12 +15,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--codes", required=True, help="(N, D) codes as a .npy file (from `explorer encode`)")
     parser.add_argument("--method", required=True, choices=["pca", "tsne", "umap"])
     parser.add_argument("--out", required=True, help="where to write the (N, 2) float32 layout (.npy)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--perplexity", type=float, default=None, help="t-SNE perplexity (default 30)")
-    parser.add_argument("--neighbors", type=int, default=None, help="UMAP n_neighbors (default 15)")
+    parser.add_argument("--seed", type=seed, default=0)
+    parser.add_argument("--perplexity", type=real(0, 10_000, lo_open=True, what="a perplexity"), default=None, help="t-SNE perplexity (default 30)")
+    parser.add_argument("--neighbors", type=whole(2, 100_000, "a number of neighbours"), default=None, help="UMAP n_neighbors (default 15)")
     parser.add_argument("--labels", default=None, help="optional (N,) int labels .npy: also report 10-NN label accuracy "
                         "(and, for big sets, spread the landmarks over the classes)")
-    parser.add_argument("--landmarks", type=int, default=None,
+    parser.add_argument("--landmarks", type=whole(2, 100_000_000, "a number of landmarks"), default=None,
                         help="t-SNE/UMAP of big sets: how many landmarks to fit (default 10%% of the codes, 10,000-20,000)")
     parser.add_argument("--refine", choices=["graph", "transform", "none"], default=None,
                         help="t-SNE/UMAP of big sets: how the placed points are refined (default graph)")
@@ -50,9 +51,8 @@ def _load_npy(path: str, what: str) -> np.ndarray:
 
 
 def run(args) -> int:
-    from explorer.projection import faithfulness, knn_label_accuracy, project_job
-
     from explorer.data.shards import is_shard_folder, read_shard_codes
+    from explorer.projection import faithfulness, knn_label_accuracy, project_job
 
     if is_shard_folder(args.codes):  # the Parquet shards of `explorer encode --engine ray`
         codes = read_shard_codes(args.codes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+from explorer.commands._args import real, whole
 from explorer.commands._common import add_trust_argument, trust_given_models
 
 
@@ -15,11 +16,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--model", metavar="FILE", action="append", default=None,
                         help="model file to load (repeatable; default: the bundled models and pixels)")
     add_trust_argument(parser)
-    parser.add_argument("--width", type=int, default=1400, help="window width in pixels")
-    parser.add_argument("--height", type=int, default=880, help="window height in pixels")
-    parser.add_argument("--training-epochs", type=int, default=8,
+    parser.add_argument("--width", type=whole(200, 16_384, "a width in pixels"), default=1400, help="window width in pixels")
+    parser.add_argument("--height", type=whole(200, 16_384, "a height in pixels"), default=880, help="window height in pixels")
+    parser.add_argument("--training-epochs", type=whole(0, 10_000, "a number of epochs"), default=8,
                         help="epochs to train in the training dialog's picture (0: no picture)")
-    parser.add_argument("--timeout", type=float, default=180.0,
+    parser.add_argument("--timeout", type=real(0, 86_400, lo_open=True, what="a time in seconds"), default=180.0,
                         help="seconds to wait for background work before taking the pictures")
 
 

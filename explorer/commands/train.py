@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
+from explorer.commands._args import real, seed, whole
 from explorer.commands._common import drive, print_json
 from explorer.core.errors import ExplorerError
 
@@ -24,14 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"one of: {', '.join(MODEL_KEYS)}")
     parser.add_argument("--data", required=True, metavar="DATA", help="a data set, e.g. sample:mnist")
     parser.add_argument("--out", required=True, metavar="FILE.safetensors", help="checkpoint to write")
-    parser.add_argument("--epochs", type=int, default=None, help="passes over the data (model default)")
-    parser.add_argument("--code-dim", type=int, default=None, help="size of the code (model default)")
-    parser.add_argument("--batch-size", type=int, default=None, help="items per step (model default)")
-    parser.add_argument("--lr", type=float, default=None, help="learning rate (model default)")
+    parser.add_argument("--epochs", type=whole(1, 1_000_000, "a number of epochs"), default=None, help="passes over the data (model default)")
+    parser.add_argument("--code-dim", type=whole(1, 65_536, "a code size"), default=None, help="size of the code (model default)")
+    parser.add_argument("--batch-size", type=whole(1, 1_000_000, "a batch size"), default=None, help="items per step (model default)")
+    parser.add_argument("--lr", type=real(0, 100, lo_open=True, what="a learning rate"), default=None, help="learning rate (model default)")
     parser.add_argument("--device", choices=DEVICES, default="auto",
                         help="auto picks CUDA, then MPS, then the CPU")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (runs repeat exactly)")
-    parser.add_argument("--val-fraction", type=float, default=0.1, help="share held out for validation")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed (runs repeat exactly)")
+    parser.add_argument("--val-fraction", type=real(0, 0.9, what="a fraction"), default=0.1, help="share held out for validation")
     parser.add_argument("--augment", action="store_true", help="shift training images by a pixel or two")
     parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                         help="a model option, e.g. linear=true, distance=cosine, hidden=[256,64]")
@@ -60,6 +62,64 @@ def parse_options(pairs: list[str]) -> dict:
     return out
 
 
+MAX_SIZE = 1_000_000  # largest whole-number option (layer widths, counts)
+
+
+def _describe_default(default) -> str:
+    if isinstance(default, bool):
+        return "true or false"
+    if isinstance(default, int):
+        return f"a whole number from 0 to {MAX_SIZE:,}"
+    if isinstance(default, float):
+        return "a finite number of 0 or more"
+    if isinstance(default, tuple):
+        return f"a list of whole numbers from 1 to {MAX_SIZE:,}, such as {json.dumps(list(default), separators=(',', ':'))}"
+    return "a word"
+
+
+def _fits(value, default) -> bool:
+    """Whether an --option value has the kind (and a sane range) of the field's default."""
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SIZE
+    if isinstance(default, float):
+        return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+                and 0 <= value <= 1e9)
+    if isinstance(default, tuple):
+        return isinstance(value, (list, tuple)) and len(value) <= 64 and all(
+            isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_SIZE for v in value)
+    if isinstance(default, str):
+        return isinstance(value, str) and value.isprintable() and len(value) <= 100
+    return True
+
+
+def check_options(key: str, options: dict) -> None:
+    """ExplorerError naming the first --option whose value does not fit the model's option
+    (``hidden=abc``, ``margin=nan``, ``linear=3``); unknown names are left to make_config."""
+    import dataclasses
+
+    from explorer.models.base import model_class
+
+    fields = {f.name: f for f in dataclasses.fields(model_class(key).Config)}
+    for name, value in options.items():
+        field = fields.get(name)
+        if field is None:
+            continue
+        if field.default is not dataclasses.MISSING:
+            default = field.default
+        elif field.default_factory is not dataclasses.MISSING:
+            default = field.default_factory()
+        else:
+            continue
+        if not _fits(value, default):
+            shown = json.dumps(value) if not isinstance(value, str) else value
+            raise ExplorerError(
+                f"--option {name}={shown[:60]}: model '{key}' takes {_describe_default(default)} "
+                f"for {name} (default {json.dumps(default)})."
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     from explorer.data import load_data_job
     from explorer.training.engine import TrainConfig, train
@@ -67,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.out.lower().endswith(".safetensors"):
         raise ExplorerError(f"--out {args.out}: checkpoints are .safetensors files; name it FILE.safetensors.")
     options = parse_options(args.option)
+    if args.model != "finetune" and not args.backbone:
+        check_options(args.model, options)
     data = drive(load_data_job(args.data), label="loading")
     model = None
     if args.backbone or args.model == "finetune":
@@ -89,6 +151,13 @@ def run(args: argparse.Namespace) -> int:
         options=options if model is None else {},
         checkpoint=args.out,
     )
+    if model is None and data.has_images:  # an option the model refuses when built (distance=foo): a sentence, before training
+        from explorer.models.base import build_model
+
+        try:
+            build_model(config.model, data.shape, config.code_dim, dict(options))
+        except ValueError as err:
+            raise ExplorerError(f"--option: {err}.") from None
     result = drive(train(config, data, model=model), label="training")
     print_json({"out": args.out, **result.summary})
     return 0

@@ -264,7 +264,7 @@ class _ArrayReader:
             raise
         except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
             raise SessionError(f"{name} is damaged: {member} cannot be read ({err}).") from None
-        if array.ndim != ndim or array.dtype.kind not in (("iu" if kind == "i" else "f")):
+        if array.ndim != ndim or array.dtype.kind not in ("iu" if kind == "i" else "f"):
             raise SessionError(f"{name} is damaged: {member} has shape {array.shape} and type {array.dtype}.")
         return array.astype(np.int64 if kind == "i" else np.float32, copy=False)
 
@@ -334,6 +334,10 @@ def restore_into_workspace(ws, state: dict[str, Any]) -> list[str]:
             continue
         if n is not None and len(codes) != n:
             notes.append(f"cached codes of {name} left out: {len(codes)} rows for {n} items.")
+            continue
+        if codes.shape[1] == 0 or not np.isfinite(codes).all():  # (N, 0) codes break every layout
+            notes.append(f"cached codes of {name} left out: "
+                         f"{'they have no dimensions' if codes.shape[1] == 0 else 'they hold NaN or infinite values'}.")
             continue
         ws.set_codes(name, codes)
     for (model, method), layout in state.get("layouts", {}).items():

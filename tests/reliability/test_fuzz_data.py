@@ -350,7 +350,7 @@ def test_folder_of_small_files_claiming_huge_images_stops_before_memory_runs_out
     would fill any memory. Loading stops with a DataError once the decoded images pass the budget."""
     import zlib
 
-    import explorer.data.folder as folder
+    from explorer.data import folder
 
     comp = zlib.compressobj(9)
     body = comp.compress(bytes(3001) * 3000) + comp.flush()
@@ -375,7 +375,7 @@ def test_folder_of_small_files_claiming_huge_images_stops_before_memory_runs_out
 @pytest.mark.parametrize("kind", ["npz", "idx.gz"])
 def test_honest_but_oversized_archives_are_refused_before_reading(tmp_path, monkeypatch, kind):
     """Deflate packs zeros ~1000:1, so a small file can honestly hold more than memory: refused."""
-    import explorer.data.folder as folder
+    from explorer.data import folder
 
     monkeypatch.setattr(folder, "MAX_TOTAL_BYTES", 1_000_000)  # pretend only 1 MB is free
     images = np.zeros((40, 1, 200, 200), np.uint8)  # 1.6 MB
@@ -470,3 +470,54 @@ def test_fuzz_explorer_info(case):
         lines = [ln for ln in err.getvalue().splitlines() if ln.startswith("explorer: ")]
         assert code == 2 and len(lines) == 1 and "Traceback" not in err.getvalue()
         record("explorer info", "one-line error, exit 2")
+
+
+# ---- the readers behind pillow_safe: drops, analogy inputs, encoded bytes (Parquet) -----------
+FOREIGN_HEADS = [b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 4 4\n", b"\xc5\xd0\xd3\xc6" + bytes(28),
+                 b"8BPS\x00\x01" + bytes(20), b"icns\x00\x00\x01\x00", b"DDS |" + bytes(20),
+                 b"\x00\x00\x00\x1cftypavif" + bytes(16), b"%PDF-1.4\n"]
+
+
+@st.composite
+def foreign_or_image_bytes(draw) -> bytes:
+    """A mutated allowed-format image, or a mutated header of a format explorer does not open."""
+    if draw(st.booleans()):
+        _, body = draw(image_files())
+        return body
+    return mutate(draw(st.sampled_from(FOREIGN_HEADS)) + draw(st.binary(max_size=64)), *draw(mutation))
+
+
+@FUZZ
+@given(body=foreign_or_image_bytes(), shape=st.sampled_from([(1, 4, 4), (3, 5, 3)]))
+def test_fuzz_drop_and_bytes_readers(body, shape):
+    """Every reader gives an image or one sentence, and never starts a program (Ghostscript)."""
+    import subprocess as sp
+
+    from explorer.data import decode
+    from explorer.data.image_file import read_image_file
+    from explorer.relational.imageio import read_image
+
+    real = sp.Popen
+    sp.Popen = lambda *a, **k: (_ for _ in ()).throw(AssertionError(f"started {a[:1]}"))
+    try:
+        with tempfile.TemporaryDirectory() as d, time_limit(5):
+            path = os.path.join(d, "drop.png")
+            with open(path, "wb") as f:
+                f.write(body)
+            for read in (lambda: read_image_file(path, shape), lambda: read_image(path, shape)):
+                try:
+                    arr = read()[0]
+                except DataError as err:
+                    assert_sentence(err)
+                    record("drop", "refused")
+                else:
+                    assert arr.shape == shape and arr.dtype == np.float32
+                    record("drop", "read")
+            try:
+                out = decode.full_array(body, shape[0])
+            except ValueError as err:
+                assert str(err) and "\n" not in str(err)
+            else:
+                assert out.ndim == 3 and out.shape[0] == shape[0]
+    finally:
+        sp.Popen = real
