@@ -202,7 +202,7 @@ def _gap_stats(gaps: list[float]) -> tuple[float, float, int]:
     return max(gaps), float(np.percentile(gaps, 99)), sum(g > 50 for g in gaps)
 
 
-def _work_in_other_processes(plan: Plan, codes: np.ndarray, meter: "GapMeter") -> list[list[float]]:
+def _work_in_other_processes(plan: Plan, codes: np.ndarray, meter: GapMeter) -> list[list[float]]:
     """The same two jobs as `explorer train` and `explorer project --method tsne` processes while
     this GUI thread only ticks: what the machine's scheduling alone does to the timer."""
     import tempfile
@@ -230,7 +230,7 @@ def _work_in_other_processes(plan: Plan, codes: np.ndarray, meter: "GapMeter") -
                 proc.wait()
 
 
-def _busy_gaps(plan: Plan, meter: "GapMeter", data, config, codes, from_first_frame: bool = False) -> dict:
+def _busy_gaps(plan: Plan, meter: GapMeter, data, config, codes, from_first_frame: bool = False) -> dict:
     """Tick ``meter`` for ``plan.stall_seconds`` while a training run and a t-SNE run work in two
     TaskRunners and the t-SNE frames are drawn into a scatter plot; gap statistics. With
     ``from_first_frame`` the timer starts once t-SNE draws its first layout (both jobs in their

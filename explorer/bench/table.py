@@ -36,7 +36,7 @@ class Row:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Row":
+    def from_dict(cls, d: dict) -> Row:
         names = ("measure", "ours", "reference", "unit", "target", "met", "lower_is_better", "note")
         return cls(**{k: d[k] for k in names if k in d})
 
@@ -57,7 +57,9 @@ def format_table(rows: list[Row]) -> str:
     header = ("measure", "ours", "reference", "ratio", "target", "met")
     lines = [header]
     for r in rows:
-        fmt = lambda v: "-" if v is None else f"{v:.4g} {r.unit}".strip()  # noqa: E731
+        def fmt(v, unit=r.unit) -> str:
+            return "-" if v is None else f"{v:.4g} {unit}".strip()
+
         met = {True: "yes", False: "NO", None: "-"}[r.met]
         ratio = "-" if r.ratio is None else f"{r.ratio:.2f}"
         lines.append((r.measure, fmt(r.ours), fmt(r.reference), ratio, r.target, met))

@@ -19,7 +19,7 @@ def require_ray():
     """The ``ray`` module, or an ExplorerError saying what to install."""
     try:
         import ray
-        import ray.data  # noqa: F401 - Ray Data is what the engine runs on
+        import ray.data  # Ray Data is what the engine runs on
     except ImportError:
         raise ExplorerError(f"--engine ray needs Ray, which is not installed here: {INSTALL}.") from None
     return ray
@@ -40,8 +40,9 @@ def connect(address: str | None, num_cpus: int | None = None):
     except ConnectionError as err:
         raise ExplorerError(f"Could not reach a Ray cluster at {address}: {err}. Start one with "
                             "`ray start --head` (see the README) or leave out --address.") from None
-    except Exception as err:  # noqa: BLE001 - Ray raises RuntimeError/ValueError for bad addresses
+    except Exception as err:  # Ray raises RuntimeError/ValueError for bad addresses
         if address:
-            raise ExplorerError(f"Could not join the Ray cluster at {address} ({str(err).splitlines()[0][:200]}).") from None
+            first = str(err).splitlines()[0][:200]
+            raise ExplorerError(f"Could not join the Ray cluster at {address} ({first}).") from None
         raise
     return ray, True

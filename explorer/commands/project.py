@@ -37,7 +37,8 @@ def _load_npy(path: str, what: str) -> np.ndarray:
     try:
         with open(path, "rb") as f:  # check the header against the file before numpy allocates
             version = np.lib.format.read_magic(f)
-            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            fmt = np.lib.format
+            read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
             shape, _, dtype = read_header(f)
         if dtype.kind not in "biuf":
             raise DataError(f"{path} holds {dtype} values; the {what} must be numbers.")

@@ -123,7 +123,7 @@ def encode_job(encoder: Encoder, data: ImageSet, batch_size: int = 256, key: str
         return done
     if key is None:
         parts = []
-        for start, stop, codes in encode_batches(encoder, data, batch_size):
+        for _, stop, codes in encode_batches(encoder, data, batch_size):
             parts.append(codes)
             yield Progress(stop, n, f"encoding with {encoder.name}")
         return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)

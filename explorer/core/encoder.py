@@ -105,7 +105,7 @@ def encode_dataset(
         raise ValueError("this data set holds codes, not images")
     n = data.count
     parts = []
-    for start, stop, codes in encode_batches(encoder, data, batch_size):
+    for _, stop, codes in encode_batches(encoder, data, batch_size):
         parts.append(codes)
         yield Progress(step=stop, total=n, message=f"encoding with {encoder.name}")
     if not parts:

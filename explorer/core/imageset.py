@@ -39,7 +39,7 @@ class ImageSource(Protocol):
     def thumbnails(self, index) -> np.ndarray: ...
     def encoder_input(self, index, spec) -> np.ndarray: ...
     def original(self, index: int) -> np.ndarray: ...
-    def subset(self, index) -> "ImageSource": ...
+    def subset(self, index) -> ImageSource: ...
     def fingerprint(self) -> str: ...
 
 
@@ -60,7 +60,7 @@ class ImageSet:
     xy:          (N, 2) float32 layout the data came with (a table's x/y columns), else None.
     """
 
-    images: "np.ndarray | ImageSource | None"
+    images: np.ndarray | ImageSource | None
     labels: np.ndarray | None = None
     class_names: list[str] = field(default_factory=list)
     paths: list[str] | None = None
@@ -105,7 +105,7 @@ class ImageSet:
         return self.images is not None and not isinstance(self.images, np.ndarray)
 
     @property
-    def source(self) -> "ImageSource | None":
+    def source(self) -> ImageSource | None:
         return self.images if self.file_backed else None
 
     def thumbnails(self, index) -> np.ndarray:
@@ -171,7 +171,7 @@ class ImageSet:
         k = int(self.labels[i])
         return self.class_names[k] if k < len(self.class_names) else str(k)
 
-    def subset(self, index) -> "ImageSet":
+    def subset(self, index) -> ImageSet:
         """A new ImageSet with the items at ``index`` (int array, bool mask or slice)."""
         idx = np.arange(self.count)[index]
         pick = lambda a: None if a is None else a[idx]  # noqa: E731

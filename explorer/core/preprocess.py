@@ -72,7 +72,7 @@ class InputSpec:
     def from_json(cls, obj: dict) -> InputSpec:
         """Build from :meth:`to_json` output; ValueError naming the first bad field."""
         if not isinstance(obj, dict):
-            raise ValueError("preprocessing must be a JSON object")  # noqa: TRY004 - callers catch ValueError
+            raise ValueError("preprocessing must be a JSON object")  # callers catch ValueError
         try:
             c, h, w = (int(obj[k]) for k in ("channels", "height", "width"))
         except (KeyError, TypeError, ValueError):

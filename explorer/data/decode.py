@@ -37,7 +37,7 @@ def probe(src) -> tuple[int, int, bool]:
             warnings.simplefilter("ignore")
             with _open(src) as im:
                 return int(im.width), int(im.height), im.mode not in GREY_MODES
-    except Exception as err:  # noqa: BLE001 - Pillow's plugins raise many types on damaged files
+    except Exception as err:  # Pillow's plugins raise many types on damaged files
         raise ValueError(_reason(err)) from None
 
 
@@ -75,7 +75,7 @@ def load(src, channels: int, cover: tuple[int, int] | None = None):
             return out
     except ValueError:
         raise
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         raise ValueError(_reason(err)) from None
 
 

@@ -171,5 +171,6 @@ def as_pair_set(data: ImageSet) -> ImageSet:
         name=data.name,
         format=data.format,
         skipped=list(data.skipped),
-        notes=list(data.notes) + [f"{len(first)} pairs of consecutive frames from {len(sequence_order(data))} sequences"],
+        notes=list(data.notes)
+        + [f"{len(first)} pairs of consecutive frames from {len(sequence_order(data))} sequences"],
     )

@@ -54,7 +54,7 @@ def load_parquet_job(path: str, working: tuple[int, int] | None = None) -> Itera
     name = os.path.basename(path)
     try:
         table_file = pq.ParquetFile(path)
-    except Exception as err:  # noqa: BLE001 - pyarrow raises ArrowInvalid, OSError, ...
+    except Exception as err:  # pyarrow raises ArrowInvalid, OSError, ...
         raise DataError(f"{name} is not a Parquet table pyarrow can read ({str(err).splitlines()[0][:160]}).") from None
     schema = table_file.schema_arrow
     names = {f.name.lower(): f.name for f in schema}
@@ -294,7 +294,7 @@ def read_codes(path: str) -> np.ndarray:
     name = os.path.basename(path)
     try:
         schema = pq.read_schema(path)
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         raise DataError(f"{name} is not a Parquet table pyarrow can read ({str(err).splitlines()[0][:160]}).") from None
     col = _find({f.lower(): f for f in schema.names}, EMBED_COLUMNS)
     if col is None:

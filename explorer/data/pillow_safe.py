@@ -58,7 +58,8 @@ class ImageFileError(DataError):
     def __init__(self, path: str, reason: str, sentence: str | None = None):
         self.path = os.fspath(path)
         self.reason = reason
-        super().__init__(sentence or f"{os.path.basename(self.path) or self.path} could not be read as an image: {reason}.")
+        name = os.path.basename(self.path) or self.path
+        super().__init__(sentence or f"{name} could not be read as an image: {reason}.")
 
 
 def _kind(mode: int) -> str:
@@ -95,7 +96,8 @@ def _open_regular(path: str):
     try:
         fd = os.open(path, flags)
     except PermissionError:
-        raise ImageFileError(path, "permission denied", f"{os.path.basename(path)} cannot be read (permission denied).") from None
+        raise ImageFileError(path, "permission denied",
+                             f"{os.path.basename(path)} cannot be read (permission denied).") from None
     except OSError as err:
         raise ImageFileError(path, err.strerror or "cannot be opened") from None
     try:
@@ -103,7 +105,8 @@ def _open_regular(path: str):
         if not stat.S_ISREG(st.st_mode):  # swapped for a FIFO/device between stat and open
             kind = _kind(st.st_mode)
             raise ImageFileError(path, f"not a regular file ({kind})",
-                                 f"{os.path.basename(path)} is {kind}, not a regular file; explorer reads only regular files.")
+                                 f"{os.path.basename(path)} is {kind}, not a regular file; explorer reads only "
+                                 "regular files.")
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
@@ -177,7 +180,8 @@ def open_image(path: str | os.PathLike | bytes | bytearray | memoryview, *,
             with im:
                 if im.width * im.height > max_pixels:
                     raise ImageFileError(path, f"too large ({im.width}x{im.height} pixels)",
-                                         f"{os.path.basename(path)} is too large ({im.width}×{im.height} pixels); scale it down first.")
+                                         f"{os.path.basename(path)} is too large ({im.width}×{im.height} "
+                                         "pixels); scale it down first.")
                 if im.width == 0 or im.height == 0:
                     raise ImageFileError(path, "empty image")
                 yield im
@@ -185,10 +189,11 @@ def open_image(path: str | os.PathLike | bytes | bytearray | memoryview, *,
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ImageFileError(path, "too large (decompression bomb check)",
-                                 f"{os.path.basename(path)} is too large to open safely; scale it down first.") from None
+                                 f"{os.path.basename(path)} is too large to open safely; scale it down "
+                                 "first.") from None
         except (MemoryError, KeyboardInterrupt, GeneratorExit):
             raise
-        except Exception as err:  # noqa: BLE001 - Pillow's plugins raise many types on damaged files
+        except Exception as err:  # Pillow's plugins raise many types on damaged files
             raise _damaged(path, err) from None
         finally:
             fp.close()

@@ -26,7 +26,7 @@ from torch import nn
 from explorer.core.errors import ExplorerError
 from explorer.core.imageset import ImageSet
 
-MODELS: dict[str, type["TrainableModel"]] = {}
+MODELS: dict[str, type[TrainableModel]] = {}
 
 # modules of this package that hold no model (not imported by the registry scan)
 _NOT_MODELS = {
@@ -34,7 +34,7 @@ _NOT_MODELS = {
 }
 
 
-def register(cls: type["TrainableModel"]) -> type["TrainableModel"]:
+def register(cls: type[TrainableModel]) -> type[TrainableModel]:
     """Class decorator: make a model trainable by key from the CLI and the GUI."""
     MODELS[cls.key] = cls
     return cls

@@ -237,7 +237,7 @@ def _exported_input(program) -> tuple[tuple[int, int, int] | None, int | None]:
     return None, None
 
 
-def load_onnx(path: str) -> "OnnxEncoder":
+def load_onnx(path: str) -> OnnxEncoder:
     name = os.path.basename(path)
     try:
         import onnxruntime as ort
@@ -255,7 +255,7 @@ def load_onnx(path: str) -> "OnnxEncoder":
     info = sidecar(path)
     try:
         meta = dict(session.get_modelmeta().custom_metadata_map or {})
-    except Exception:  # noqa: BLE001 - metadata is optional
+    except Exception:  # metadata is optional
         meta = {}
     enc = OnnxEncoder(session, name, info)
     enc.source = path

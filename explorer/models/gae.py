@@ -183,10 +183,10 @@ class GatedAutoencoder(TrainableModel):
         lam, vec = lam.flip(0).clamp_min(0), vec.flip(1)
         k = int(np.searchsorted(np.cumsum(lam.numpy()) / max(float(lam.sum()), 1e-12), keep) + 1)
         k = max(1, min(k, self.dim))
-        p, l = vec[:, :k], lam[:k] + 1e-2 * float(lam.mean())
+        p, kept = vec[:, :k], lam[:k] + 1e-2 * float(lam.mean())
         self.pixel_mean.copy_(mean.float())
-        self.whitening.copy_((p @ torch.diag(l.rsqrt()) @ p.T).float())
-        self.dewhitening.copy_((p @ torch.diag(l.sqrt()) @ p.T).float())
+        self.whitening.copy_((p @ torch.diag(kept.rsqrt()) @ p.T).float())
+        self.dewhitening.copy_((p @ torch.diag(kept.sqrt()) @ p.T).float())
         self.fitted.fill_(True)
 
     def mappings_flat(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -91,7 +91,7 @@ def _threaded(work: Callable, label: str, total: int) -> Iterator[Progress]:
     def run() -> None:
         try:
             outcome["value"] = work(emit, stop)
-        except BaseException as err:  # noqa: BLE001 - handed to the generator below
+        except BaseException as err:  # handed to the generator below
             outcome["error"] = err
         finally:
             done.set()

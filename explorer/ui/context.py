@@ -42,7 +42,7 @@ class AppContext:
     services: dict = field(default_factory=dict)  # named shared helpers (code service, ...)
 
     @classmethod
-    def standalone(cls) -> "AppContext":
+    def standalone(cls) -> AppContext:
         """A context for tests and for views shown on their own."""
         ws = Workspace()
         return cls(workspace=ws, qws=QWorkspace(ws))

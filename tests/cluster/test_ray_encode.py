@@ -58,7 +58,7 @@ def test_resume_skips_finished_shards(local_ray, photo_folder, tmp_path):
     data = load_data(photo_folder, file_backed=True)
     out = str(tmp_path / "codes")
     job = encode_on_ray_job("pixels", photo_folder, out, batch_size=4, shard_rows=8, data=data)
-    for p in job:  # stop the job once the first shard is on disk
+    for _ in job:  # stop the job once the first shard is on disk
         if os.path.exists(os.path.join(out, shards.shard_name(0))):
             break
     job.close()

@@ -75,9 +75,12 @@ def test_codes_written_as_parquet_read_back_equal(tmp_path):
     ({"name": ["a", "b"]}, "no image column and no embedding column"),
     ({"image_path": [1, 2]}, "column 'image_path' must hold image paths"),
     ({"embedding": ["a", "b"]}, "column 'embedding' must be a list of numbers"),
-    ({"embedding": pa.array([[1.0, 2.0], [1.0]], pa.list_(pa.float32()))}, "column 'embedding' has lists of different lengths"),
-    ({"embedding": pa.array([[1.0], [2.0]], pa.list_(pa.float32())), "label": [0.5, 1.5]}, "column 'label' must hold whole numbers"),
-    ({"embedding": pa.array([[1.0], [2.0]], pa.list_(pa.float32())), "x": ["a", "b"], "y": [1, 2]}, "column 'x' must be numbers"),
+    ({"embedding": pa.array([[1.0, 2.0], [1.0]], pa.list_(pa.float32()))},
+     "column 'embedding' has lists of different lengths"),
+    ({"embedding": pa.array([[1.0], [2.0]], pa.list_(pa.float32())), "label": [0.5, 1.5]},
+     "column 'label' must hold whole numbers"),
+    ({"embedding": pa.array([[1.0], [2.0]], pa.list_(pa.float32())), "x": ["a", "b"], "y": [1, 2]},
+     "column 'x' must be numbers"),
 ])
 def test_bad_columns_get_one_sentence_naming_the_column(tmp_path, columns, message):
     pq.write_table(pa.table(columns), tmp_path / "bad.parquet")

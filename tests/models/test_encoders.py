@@ -1,6 +1,5 @@
 """Encoders: pixels, pca, our checkpoints, TorchScript, .pt2, ONNX; pickles that would run code."""
 
-import os
 import pickle
 import warnings
 

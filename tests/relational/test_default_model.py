@@ -2,7 +2,6 @@
 
 import os
 
-import numpy as np
 import pytest
 
 from explorer.core.progress import run_to_end

@@ -43,7 +43,8 @@ def test_info_on_an_empty_folder_and_a_random_file(tmp_path):
 def test_encode_with_a_hostile_model(tmp_path, sound_models):
     marker = tmp_path / "MARKER"
     evil = tmp_path / "evil.pt"
-    evil.write_bytes(_craft.replace_members(sound_models["ts"], {"/data.pkl": _craft.payloads(str(marker))["os.system/proto2"]}))
+    payload = _craft.payloads(str(marker))["os.system/proto2"]
+    evil.write_bytes(_craft.replace_members(sound_models["ts"], {"/data.pkl": payload}))
     proc = _explorer("encode", "--model", str(evil), "--data", "sample:digits", "--out", str(tmp_path / "c.npy"),
                      "--trust-model")  # the archive scan, behind the trust gate
     _assert_sentence(proc, "run Python code")

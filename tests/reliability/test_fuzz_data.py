@@ -41,7 +41,8 @@ def _load(path: str, reader: str = "other"):
     return ds
 
 
-mutation = st.tuples(st.sampled_from(["truncate", "flip", "insert", "none", "none", "none"]), st.integers(0, 10**6), st.integers(0, 255))
+mutation = st.tuples(st.sampled_from(["truncate", "flip", "insert", "none", "none", "none"]),
+                     st.integers(0, 10**6), st.integers(0, 255))
 
 
 # ---- IDX -------------------------------------------------------------------------------------
@@ -160,7 +161,7 @@ def npz_files(draw) -> bytes:
             members["labels"] = np.array(draw(st.lists(st.integers(-1, 3), min_size=n, max_size=n)))
     if kind == "lying":
         with zipfile.ZipFile(buf, "w") as zf:
-            for k, a in members.items():
+            for k in members:
                 b = io.BytesIO()
                 np.lib.format.write_array_header_1_0(b, {
                     "descr": np.lib.format.dtype_to_descr(np.dtype("f4")), "fortran_order": False,

@@ -36,7 +36,8 @@ def sound(sound_models):
     return sound_models
 
 
-mutation = st.tuples(st.sampled_from(["truncate", "flip", "insert", "none"]), st.integers(0, 10**7), st.integers(0, 255))
+mutation = st.tuples(st.sampled_from(["truncate", "flip", "insert", "none"]), st.integers(0, 10**7),
+                     st.integers(0, 255))
 
 
 def _swap_member(data: bytes, index: int, new: bytes) -> bytes:

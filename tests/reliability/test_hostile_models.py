@@ -15,7 +15,6 @@ import sys
 import warnings
 import zipfile
 
-import numpy as np
 import pytest
 
 from explorer.core.errors import ModelFileError
@@ -43,9 +42,10 @@ def _marker(tmp_path):
 def test_payloads_are_live(tmp_path):
     """Canary: unpickling each payload really creates the marker (so the refusals below mean something)."""
     code = (
-        "import pickle, sys; sys.path.insert(0, %r); import _craft\n"
-        "for i in range(%d): pickle.loads(list(_craft.payloads(%r + str(i)).values())[i])\n"
-    ) % (os.path.dirname(__file__), len(PAYLOADS), _marker(tmp_path))
+        f"import pickle, sys; sys.path.insert(0, {os.path.dirname(__file__)!r}); import _craft\n"
+        f"for i in range({len(PAYLOADS)}): "
+        f"pickle.loads(list(_craft.payloads({_marker(tmp_path)!r} + str(i)).values())[i])\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
     assert sorted(os.listdir(tmp_path)) == sorted(f"MARKER{i}" for i in range(len(PAYLOADS)))
 
@@ -105,7 +105,8 @@ def _nested_evil_pt(marker: str, payload: str) -> bytes:
 @pytest.mark.parametrize("payload", ["os.system/proto2", "stack_global_memo"])
 def test_pt2_with_code_in_its_sample_inputs_is_refused(tmp_path, archives, payload):
     """torch.export.load retries the sample inputs with weights_only=False: it would run this."""
-    evil = _craft.replace_members(archives["pt2"], {"sample_inputs/model.pt": _nested_evil_pt(_marker(tmp_path), payload)})
+    evil = _craft.replace_members(archives["pt2"],
+                                  {"sample_inputs/model.pt": _nested_evil_pt(_marker(tmp_path), payload)})
     path = tmp_path / "evil.pt2"
     path.write_bytes(evil)
     with pytest.raises(ModelFileError, match="run Python code"):
@@ -147,11 +148,12 @@ def test_sound_archives_still_load(tmp_path, archives):
 def test_load_encoder_refuses_code_in_pickles(tmp_path, archives, ext):
     from explorer.models import load_encoder
 
-    for i, (name, data) in enumerate([
-        ("weights", _craft.replace_members(archives["sd"], {"/data.pkl": _craft.payloads(_marker(tmp_path))["open/proto2"]})),
-        ("script", _craft.replace_members(archives["ts"], {"/data.pkl": _craft.payloads(_marker(tmp_path))["stack_global"]})),
-        ("legacy", _craft.payloads(_marker(tmp_path))["os.system/proto0"]),
-    ]):
+    payloads = _craft.payloads(_marker(tmp_path))
+    for name, data in [
+        ("weights", _craft.replace_members(archives["sd"], {"/data.pkl": payloads["open/proto2"]})),
+        ("script", _craft.replace_members(archives["ts"], {"/data.pkl": payloads["stack_global"]})),
+        ("legacy", payloads["os.system/proto0"]),
+    ]:
         path = tmp_path / f"{name}{ext}"
         path.write_bytes(data)
         with pytest.raises(ModelFileError):
@@ -162,7 +164,8 @@ def test_load_encoder_refuses_code_in_pickles(tmp_path, archives, ext):
 def test_load_encoder_refuses_code_in_pt2(tmp_path, archives):
     from explorer.models import load_encoder
 
-    evil = _craft.replace_members(archives["pt2"], {"sample_inputs/model.pt": _nested_evil_pt(_marker(tmp_path), "open/proto2")})
+    evil = _craft.replace_members(archives["pt2"],
+                                  {"sample_inputs/model.pt": _nested_evil_pt(_marker(tmp_path), "open/proto2")})
     path = tmp_path / "evil.pt2"
     path.write_bytes(evil)
     with pytest.raises(ModelFileError):
@@ -231,7 +234,7 @@ def test_lying_safetensors_are_refused_without_allocating(tmp_path):
                 failures[what] = "loaded"
             except ModelFileError as err:
                 assert str(err).endswith((".", ")")), str(err)
-            except Exception as err:  # noqa: BLE001 - anything else is the bug we look for
+            except Exception as err:  # anything else is the bug we look for
                 failures[what] = f"{type(err).__name__}: {err}"
         # growth, not the absolute peak: in a full run the process already holds earlier tests' memory
         if peak.rss_growth > 500_000_000 or peak.traced_bytes > 50_000_000:

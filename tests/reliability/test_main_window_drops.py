@@ -13,12 +13,12 @@ from PIL import Image
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QElapsedTimer, QMimeData, QPointF, Qt, QTimer, QUrl  # noqa: E402
-from PySide6.QtGui import QDropEvent  # noqa: E402
-from PySide6.QtWidgets import QMessageBox  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QMimeData, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QMessageBox
 
-from . import _craft  # noqa: E402
-from .test_gui_input import _png_claiming, _real_bomb  # noqa: E402
+from . import _craft
+from .test_gui_input import _png_claiming, _real_bomb
 
 
 @pytest.fixture
@@ -136,7 +136,8 @@ def test_hostile_model_drops_are_refused_and_run_nothing(qtbot, window, tmp_path
     marker = tmp_path / "MARKER"
     payloads = _craft.payloads(str(marker))
     # three different contents: trust is remembered per content, so the same bytes would not ask twice
-    for ext, base, kind in [(".pt", "ts", "open/proto2"), (".pth", "sd", "open/proto2"), (".ckpt", "sd", "open/proto5")]:
+    cases = [(".pt", "ts", "open/proto2"), (".pth", "sd", "open/proto2"), (".ckpt", "sd", "open/proto5")]
+    for ext, base, kind in cases:
         evil = tmp_path / f"evil{ext}"
         evil.write_bytes(_craft.replace_members(sound_models[base], {"/data.pkl": payloads[kind]}))
         with qtbot.waitSignal(window.loader.trust_needed, timeout=30_000):  # first line: the trust box

@@ -70,7 +70,8 @@ atomic_write({str(target)!r}, write)
     _wait_for(str(ready), proc)
     _kill(proc)
     assert target.read_bytes() == b"previous version " * 1000  # intact, not the partial one
-    assert sorted(os.listdir(tmp_path)) == sorted(["model.safetensors", "half-written"] + _leftovers(tmp_path, target.name))
+    expected = ["model.safetensors", "half-written"] + _leftovers(tmp_path, target.name)
+    assert sorted(os.listdir(tmp_path)) == sorted(expected)
     # the only trace is the hidden temp file beside it, which is never opened as the target
     assert all(f.startswith(".model.") for f in _leftovers(tmp_path, target.name))
 

@@ -99,7 +99,8 @@ def test_hover_shows_that_items_thumbnail_and_click_makes_it_the_query(view, qtb
     assert got.size() == want.size() and got == want
     assert panel.card.text_label.text() == f"#{row} · {ds.label_name(row)}"
     # far from every point: the card goes away
-    panel.hover_scene_pos(panel.view_box.sceneBoundingRect().topLeft() + panel.view_box.sceneBoundingRect().center() * 0)
+    box = panel.view_box.sceneBoundingRect()
+    panel.hover_scene_pos(box.topLeft() + box.center() * 0)
     x, y = view.sides[0].layout[row]
     panel.view_box.on_click(float(x), float(y))
     assert view.ctx.workspace.query_index == row

@@ -40,8 +40,9 @@ from PySide6.QtWidgets import (
 
 from explorer.core.atomic import atomic_write
 from explorer.core.progress import Progress
-from explorer.ui.qt_setup import configure_pyqtgraph, keep_gui_responsive
 from explorer.ui.context import AppContext
+from explorer.ui.qt_setup import configure_pyqtgraph, keep_gui_responsive
+from explorer.ui.workers import TaskRunner
 
 configure_pyqtgraph()  # before the panels module creates pens and plots
 from explorer.ui.dialogs.training_panels import (  # noqa: E402
@@ -62,7 +63,6 @@ from explorer.ui.dialogs.training_finetune import (
     backbone_names,
     finetune_job,
 )
-from explorer.ui.workers import TaskRunner
 
 
 PROBE_SIZE = 1000  # items encoded for the live scatter (forward passes only: cheap)

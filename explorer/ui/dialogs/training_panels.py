@@ -94,7 +94,7 @@ def _warm_up_torch() -> None:
 
     import sklearn.metrics  # noqa: F401  (metric models import it at their first validation)
 
-    import explorer.models.encoders  # noqa: F401
+    import explorer.models.encoders
     import explorer.training.engine  # noqa: F401
 
     layer = torch.nn.Linear(4, 2)

@@ -175,7 +175,7 @@ def indices_from_mime(md: QMimeData) -> list[int]:
 class _ThumbDelegate(QStyledItemDelegate):
     """A thumbnail centred in its cell; blue frame when selected, orange when it is the query."""
 
-    def __init__(self, browser: "View") -> None:
+    def __init__(self, browser: View) -> None:
         super().__init__(browser)
         self.browser = browser
 

@@ -96,11 +96,11 @@ class ImageSlot(QLabel):
             return
         self.setPixmap(to_pixmap(np.clip(image, 0.0, 1.0), self.size_px))
 
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt API)
+    def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:  # noqa: N802
+    def dropEvent(self, event) -> None:
         urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if urls:
             self.file_dropped.emit(urls[0])
@@ -392,7 +392,8 @@ class View(QWidget):
         self.y_mode.blockSignals(False)
         self._on_y_mode(update=False)
         src = (f"{data.name or 'data set'} ({n} items)" if data is not None
-               else f"generated random dots (the open data set does not fit the model's {list(self.model.input_shape)})")
+               else "generated random dots (the open data set does not fit the model's "
+                    f"{list(self.model.input_shape)})")
         self.status.setText(f"{self.model_name}: {list(self.model.input_shape)} input, "
                             f"{self.model.U.shape[1]} factors, {self.model.config.hidden} mapping units; "
                             f"images from {src}")
@@ -651,7 +652,7 @@ class View(QWidget):
             self.set_apply_start(1)
             self.tabs.setCurrentIndex(1)
 
-    def closeEvent(self, event) -> None:  # noqa: N802
+    def closeEvent(self, event) -> None:
         self.runner.shutdown()
         super().closeEvent(event)
 

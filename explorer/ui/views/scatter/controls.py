@@ -63,7 +63,8 @@ class ScatterControls:
         self.compare_combo.setMinimumContentsLength(14)
         self.compare_combo.setEnabled(False)
         self.faith_label = QLabel("10-NN kept: –")
-        self.faith_label.setMinimumWidth(self.faith_label.fontMetrics().horizontalAdvance("10-NN kept: 0.00 | 0.00") + 8)
+        widest = self.faith_label.fontMetrics().horizontalAdvance("10-NN kept: 0.00 | 0.00")
+        self.faith_label.setMinimumWidth(widest + 8)
         self.faith_label.setToolTip(
             "Faithfulness: the share of each point's 10 nearest neighbours in code space that are also\n"
             "its 10 nearest in the plot (1 = neighbourhoods kept exactly)."

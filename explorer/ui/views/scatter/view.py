@@ -428,7 +428,7 @@ class View(QWidget):
 
     def _show_faith(self) -> None:
         parts = []
-        for k, side in enumerate(self.sides):
+        for side in self.sides:
             if side.panel.isVisible() and side.faith is not None:
                 parts.append(f"{side.faith[0]:.2f}")
         text = "10-NN kept: " + (" | ".join(parts) if parts else "–")

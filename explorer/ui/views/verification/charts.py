@@ -69,8 +69,9 @@ class ThresholdSlider(QSlider):
             return
         opt = QStyleOptionSlider()
         self.initStyleOption(opt)
-        groove = self.style().subControlRect(QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderGroove, self)
-        handle = self.style().subControlRect(QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderHandle, self)
+        slider, style = QStyle.ComplexControl.CC_Slider, self.style()
+        groove = style.subControlRect(slider, opt, QStyle.SubControl.SC_SliderGroove, self)
+        handle = style.subControlRect(slider, opt, QStyle.SubControl.SC_SliderHandle, self)
         span = groove.width() - handle.width()
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
