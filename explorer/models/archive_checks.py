@@ -45,7 +45,8 @@ def file_op(code: bytes, where: str = "", member: str = "") -> str | None:
         toks = [t for t in tokenize.tokenize(io.BytesIO(code).readline)
                 if t.type in (tokenize.NAME, tokenize.OP)]
     except (tokenize.TokenError, SyntaxError, UnicodeDecodeError, ValueError):
-        raise ModelFileError(f"{where} holds code that cannot be read ({member}); explorer refuses to open it.") from None
+        raise ModelFileError(f"{where} holds code that cannot be read ({member}); "
+                             "explorer refuses to open it.") from None
     for a, b, c in zip(toks, toks[1:], toks[2:]):
         if a.string in ("torch", "aten") and b.string == "." and c.string in _FILE_NAMES:
             return f"{a.string}.{c.string}"
