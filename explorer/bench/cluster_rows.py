@@ -21,7 +21,7 @@ def _missing(measure: str, unit: str, target: str, note: str, lower: bool) -> Ro
 
 def _ray_available() -> bool:
     try:
-        import ray  # noqa: F401
+        import ray
         import ray.data  # noqa: F401
     except ImportError:
         return False
@@ -104,7 +104,7 @@ def _encode_row(plan: Plan, measure: str, target: str) -> Row:
         ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, configure_logging=False)
     ours, ref = [], []
     try:
-        for k in range(plan.ray_encode_repeats):  # interleaved, so a burst of load hits both
+        for _ in range(plan.ray_encode_repeats):  # interleaved, so a burst of load hits both
             t0 = time.perf_counter()
             run_to_end(encode_job(encoder, data, batch_size=256, key=None))
             ref.append(n / (time.perf_counter() - t0))

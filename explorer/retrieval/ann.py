@@ -225,7 +225,8 @@ def build_job(
                 break
             found, _ = ann.search(x[q], 10, exclude=q, nprobe=nprobe)
             ann.nprobe, ann.recall_at_10 = nprobe, recall_at_k(found, truth)
-            yield Progress(step=step, total=total, message=f"index: recall@10 {ann.recall_at_10:.3f} at nprobe {nprobe}",
+            message = f"index: recall@10 {ann.recall_at_10:.3f} at nprobe {nprobe}"
+            yield Progress(step=step, total=total, message=message,
                            metrics={"recall_at_10": ann.recall_at_10})
             if ann.recall_at_10 >= target_recall:
                 break

@@ -64,6 +64,6 @@ def layout_job(codes: np.ndarray, method: str, seed: int, params: dict, previous
     if key is not None:
         try:
             codes_store.save_layout(key, layout, {"method": method, "faithfulness": float(mean)}, per_point)
-        except Exception:  # noqa: BLE001 - a cache that cannot be written is no reason to fail
+        except Exception:  # a cache that cannot be written is no reason to fail
             pass
     return layout, mean, per_point, index
