@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 from explorer.core.errors import ExplorerError
 from explorer.core.progress import Progress
 from explorer.core.workspace import PIXELS
-from explorer.retrieval import KnnIndex, RetrievalMetrics, leave_one_out
+from explorer.retrieval import KnnIndex, RetrievalMetrics
+from explorer.jobs.retrieval import encode_query_job, metrics_job
 from explorer.ui.context import AppContext
 from explorer.ui.imaging import to_pixmap
 from explorer.ui.views.retrieval.widgets import (
@@ -45,32 +46,6 @@ from explorer.ui.views.retrieval.widgets import (
     qimage_to_array,
 )
 from explorer.ui.workers import TaskRunner
-
-FULL_METRICS_MAX = 20_000  # above this many items, metrics use a seeded sample of queries
-SAMPLED_QUERIES = 5_000
-
-
-def _encode_query_job(encoders: dict, image: np.ndarray):
-    """Encode one external query image with each encoder; returns {name: (D,) code}."""
-    out = {}
-    for i, (name, enc) in enumerate(encoders.items()):
-        out[name] = np.asarray(enc.encode(image[None]), dtype=np.float32).reshape(-1)
-        yield Progress(step=i + 1, total=len(encoders), message=f"encoding the query with {name}")
-    return out
-
-
-def _metrics_job(codes: np.ndarray, labels: np.ndarray, metric: str):
-    """Leave-one-out figures; above FULL_METRICS_MAX items on a seeded sample of queries."""
-    n = len(codes)
-    kwargs = {}
-    if n > FULL_METRICS_MAX:
-        rng = np.random.default_rng(0)
-        kwargs = {"full_map": False, "queries": np.sort(rng.choice(n, SAMPLED_QUERIES, replace=False))}
-    try:
-        return (yield from leave_one_out(codes, labels, metric=metric, **kwargs))
-    except ValueError as err:  # e.g. no class with two items: say so in the panel
-        raise ExplorerError(f"{str(err)[0].upper()}{str(err)[1:]}.") from None
-
 
 # ---- the view ----------------------------------------------------------------------------------------
 class View(QWidget):
@@ -389,7 +364,7 @@ class View(QWidget):
                 if n and n not in self._query_codes and n in self.ws.models}
         if not todo:
             return
-        self._encoder.start(lambda: _encode_query_job(todo, image), tag=self._query_token)
+        self._encoder.start(lambda: encode_query_job(todo, image), tag=self._query_token)
 
     def _on_query_encoded(self, tag, codes: dict) -> None:
         if tag != self._query_token:
@@ -540,7 +515,7 @@ class View(QWidget):
         self.metrics.progress.setRange(0, 0)
         self.metrics.progress.show()
         self.metrics.note.setText(f"Scoring {name}…")
-        self._evaluator.start(lambda: _metrics_job(codes, labels, metric), tag=(name, self._metrics_key(name)))
+        self._evaluator.start(lambda: metrics_job(codes, labels, metric), tag=(name, self._metrics_key(name)))
 
     def _on_metrics_progress(self, tag, rec: Progress) -> None:
         self.metrics.progress.setRange(0, 1000)

@@ -18,7 +18,8 @@ Modules:
 - ``colours``: palette index per point (class or faithfulness, emphasis);
 - ``legend``: the class legend widget;
 - ``export``: PNG / SVG / CSV / .npy / projector TSV;
-- ``jobs``: the worker jobs (no Qt).
+(its worker jobs are in :mod:`explorer.jobs.layouts`, Qt-free; the point index they build is
+passed in from :mod:`explorer.ui.scatter_render`).
 """
 
 from explorer.ui.views.scatter.view import AREA, METHODS, ORDER, THUMB, TITLE, View

@@ -11,10 +11,11 @@ from explorer.core.progress import Progress
 from explorer.ui.context import AppContext
 from explorer.ui.imaging import to_pixmap
 from explorer.ui.scatter_plot import ScatterPanel
+from explorer.ui.scatter_render import PointIndex
 from explorer.ui.views.scatter.export import export_dialog, write_layout, write_plot, write_projector
 from explorer.ui.views.scatter.colours import point_colours
 from explorer.ui.views.scatter.controls import METHODS, ScatterControls
-from explorer.ui.views.scatter.jobs import layout_job, warm_up_umap_in_background
+from explorer.jobs.layouts import layout_job, warm_up_umap_in_background
 from explorer.ui.views.scatter.legend import ClassLegend
 from explorer.ui.views.scatter.overlays import InspectionOverlays
 from explorer.ui.views.scatter.side import PanelSide
@@ -357,7 +358,8 @@ class View(QWidget):
             shown = side.layout if same_run else None
             previous = shown if shown is not None and len(shown) == len(codes) else None
         job_params = {**params, **self.job_overrides}
-        side.runner.start(lambda: layout_job(codes, method, seed, job_params, previous, live), tag=tag)
+        side.runner.start(lambda: layout_job(codes, method, seed, job_params, previous, live, make_index=PointIndex),
+                          tag=tag)
         side.panel.status.setText("working…")
 
     # ---- job results --------------------------------------------------------------------

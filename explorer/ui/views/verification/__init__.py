@@ -20,7 +20,7 @@ TaskRunner worker whenever the data set, the codes, the models or the metric cha
 
 from explorer.ui.views.verification.charts import BLUE, GREEN, ORANGE, RED
 from explorer.ui.views.verification.panel import HARDEST, NONE, View
-from explorer.ui.views.verification.scoring import GUI_SCORER_PAIRS, Evaluation, evaluation_job, pair_scorer_of
+from explorer.jobs.verification import GUI_SCORER_PAIRS, Evaluation, evaluation_job, pair_scorer_of
 from explorer.ui.views.verification.slots import MIME_INDEX, SlotItem, load_pair_image, qimage_to_array
 
 TITLE = "Verification"

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from explorer.core.imageset import ImageSet
 from explorer.ui.imaging import to_pixmap
-from explorer.ui.views.verification.scoring import Evaluation
+from explorer.jobs.verification import Evaluation
 
 GREEN, RED, BLUE, ORANGE = "#2e9d4f", "#d0342c", "#1f77d0", "#e67e22"
 CURVE_COLOURS = (BLUE, ORANGE)  # the chosen model, the one compared with it

@@ -31,7 +31,7 @@ from explorer.ui.views.verification.charts import (
     ScoreHistogram,
     ThresholdSlider,
 )
-from explorer.ui.views.verification.scoring import GUI_SCORER_PAIRS, Evaluation, evaluation_job, pair_scorer_of
+from explorer.jobs.verification import GUI_SCORER_PAIRS, Evaluation, evaluation_job, pair_scorer_of
 from explorer.ui.views.verification.slots import PairSlot, SlotItem, load_pair_image, qimage_to_array
 from explorer.ui.workers import TaskRunner
 from explorer.verification import code_scores

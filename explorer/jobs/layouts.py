@@ -1,5 +1,5 @@
-"""The scatter's worker jobs (no Qt): a layout with its faithfulness and point index, and UMAP's
-one-off warm-up."""
+"""The scatter's worker jobs: a layout with its faithfulness and point index (from the layout cache
+when it holds one), and UMAP's one-off warm-up."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import threading
 import numpy as np
 
 from explorer.core.progress import Progress
-from explorer.ui.scatter_render import PointIndex
 
 _warm_started = False
 
@@ -33,9 +32,16 @@ def warm_up_umap_in_background() -> None:
     threading.Thread(target=run, name="umap-warm-up", daemon=True).start()
 
 
-def layout_job(codes: np.ndarray, method: str, seed: int, params: dict, previous=None, live: bool = False):
+def layout_job(codes: np.ndarray, method: str, seed: int, params: dict, previous=None, live: bool = False,
+               make_index=None):
     """Worker job: the layout (partials as Progress payloads), then its faithfulness.
-    Returns (layout (N, 2), faithfulness mean, per-point (N,), its PointIndex)."""
+    Returns (layout (N, 2), faithfulness mean, per-point (N,), ``make_index(layout)``): the view's
+    point index (explorer.ui.scatter_render.PointIndex) is passed in and built here, in the
+    worker, not on the GUI thread (about 1 s per million points); None without ``make_index``."""
+
+    def index_of(layout):
+        return make_index(layout) if make_index is not None else None
+
     from explorer.core import codes_store
 
     key = None
@@ -50,7 +56,7 @@ def layout_job(codes: np.ndarray, method: str, seed: int, params: dict, previous
         if found is not None and found[2] is not None:
             layout, about, per_point = found
             yield Progress(step=1, total=1, message="layout from the cache")
-            return layout, float(about.get("faithfulness", float("nan"))), per_point, PointIndex(layout)
+            return layout, float(about.get("faithfulness", float("nan"))), per_point, index_of(layout)
     # imported after the cache lookup: projection pulls in numba/UMAP/openTSNE (seconds, cold)
     from explorer.projection import faithfulness, live_frame_job, project_job
 
@@ -60,7 +66,7 @@ def layout_job(codes: np.ndarray, method: str, seed: int, params: dict, previous
         layout = yield from project_job(codes, method, seed=seed, **params)
     yield Progress(step=1, total=1, message="measuring faithfulness")
     mean, per_point = faithfulness(codes, layout)
-    index = PointIndex(layout)  # built here, not on the GUI thread (about 1 s per million points)
+    index = index_of(layout)
     if key is not None:
         try:
             codes_store.save_layout(key, layout, {"method": method, "faithfulness": float(mean)}, per_point)

@@ -1,4 +1,4 @@
-"""Whole-set evaluation for the panel: who scores pairs, and the job that runs in the worker."""
+"""Whole-set verification for the panel: who scores pairs, and the job that runs in the worker."""
 
 from __future__ import annotations
 
