@@ -132,7 +132,8 @@ def test_session_save_when_fsync_reports_a_full_disk(tmp_path, monkeypatch):
     target = tmp_path / "work.session"
     save_session(target, {"data": "sample:digits"})
     before = target.read_bytes()
-    monkeypatch.setattr(atomic.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device")))
+    full = OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(atomic.os, "fsync", lambda fd: (_ for _ in ()).throw(full))
     with pytest.raises(SessionError, match="No space left on device") as err:  # the GUI catches SessionError
         save_session(target, {"data": "sample:mnist"})
     assert_sentence(err.value)
