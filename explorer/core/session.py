@@ -55,6 +55,8 @@ def save_session(path: str | os.PathLike, state: dict[str, Any]) -> None:
       current_model str or None
       codes         dict model name -> float32 (N, D) cached codes of the open data set
       layouts       dict (model, method) -> float32 (N, 2) layouts
+      layout_settings dict (model, method) -> JSON-able dict: what else made each layout (seed, ...)
+      views         dict view name -> JSON-able dict: each view's settings (explorer.core.view_state)
       selection     int64 (K,) selected item indices
       query_index   int or None: the query item ...
       query_image   float32 (C, H, W) or None: ... or an external query image
@@ -102,9 +104,11 @@ def _to_document(state: dict[str, Any]) -> tuple[dict, dict[str, np.ndarray]]:
         "current_model": None if state.get("current_model") is None else str(state["current_model"]),
         "codes": {str(k): put(v, np.float32) for k, v in (state.get("codes") or {}).items()},
         "layouts": [
-            {"model": str(k[0]), "method": str(k[1]), "array": put(v, np.float32)}
+            {"model": str(k[0]), "method": str(k[1]), "array": put(v, np.float32),
+             "settings": _jsonable((state.get("layout_settings") or {}).get(k) or {})}
             for k, v in (state.get("layouts") or {}).items()
         ],
+        "views": _jsonable(state.get("views") or {}),
         "selection": put(state.get("selection", np.zeros(0)), np.int64),
         "query_index": None if state.get("query_index") is None else int(state["query_index"]),
         "query_image": None if state.get("query_image") is None else put(state["query_image"], np.float32),
@@ -154,6 +158,8 @@ def load_session(path: str | os.PathLike) -> dict[str, Any]:
                     k: read(m, ndim=2, kind="f") for k, m in _str_dict(doc.get("codes", {}), name, "codes").items()
                 },
                 "layouts": {},
+                "layout_settings": {},
+                "views": doc.get("views") if isinstance(doc.get("views"), dict) else {},
                 "selection": read(doc.get("selection"), ndim=1, kind="i"),
                 "query_index": None,
                 "query_image": None,
@@ -170,6 +176,8 @@ def load_session(path: str | os.PathLike) -> dict[str, Any]:
                 if layout.shape[1] != 2:
                     raise SessionError(f"{name} is damaged: a layout is not (N, 2).")
                 state["layouts"][(str(entry["model"]), str(entry["method"]))] = layout
+                if isinstance(entry.get("settings"), dict):  # sessions before these have none
+                    state["layout_settings"][(str(entry["model"]), str(entry["method"]))] = entry["settings"]
             qi = doc.get("query_index")
             if qi is not None:
                 if not isinstance(qi, int) or isinstance(qi, bool) or qi < 0:
@@ -286,7 +294,9 @@ def state_from_workspace(
     ws, data_spec: str | None, model_specs: dict[str, str], settings: dict | None = None
 ) -> dict[str, Any]:
     """A session state of ``ws`` (a Workspace). The workspace does not know where its data set and
-    models came from, so the caller passes ``data_spec`` and ``model_specs`` (name -> spec)."""
+    models came from, so the caller passes ``data_spec`` and ``model_specs`` (name -> spec).
+    The views' settings ("views") and what made each layout ("layout_settings") go with it, so a
+    restored view shows its layout without computing it again."""
     return {
         "data": data_spec,
         "models": dict(model_specs),
@@ -296,6 +306,8 @@ def state_from_workspace(
         "selection": ws.selection,
         "query_index": ws.query_index,
         "query_image": ws.query_image,
+        "layout_settings": dict(ws.layout_settings),
+        "views": ws.view_settings(),
         "settings": settings or {},
     }
 
@@ -340,6 +352,7 @@ def restore_into_workspace(ws, state: dict[str, Any]) -> list[str]:
                          f"{'they have no dimensions' if codes.shape[1] == 0 else 'they hold NaN or infinite values'}.")
             continue
         ws.set_codes(name, codes)
+    made_with = state.get("layout_settings") or {}
     for (model, method), layout in state.get("layouts", {}).items():
         if model not in known:
             notes.append(f"{method} layout of {model} left out: that model is not loaded.")
@@ -347,7 +360,7 @@ def restore_into_workspace(ws, state: dict[str, Any]) -> list[str]:
         if n is not None and len(layout) != n:
             notes.append(f"{method} layout of {model} left out: {len(layout)} points for {n} items.")
             continue
-        ws.set_layout(model, method, layout)
+        ws.set_layout(model, method, layout, made_with.get((model, method)))
     sel = np.asarray(state.get("selection", np.zeros(0, np.int64)), dtype=np.int64)
     if n is not None and sel.size and (sel.min() < 0 or sel.max() >= n):
         notes.append("selection left out: it names items the data set does not have.")
@@ -360,7 +373,8 @@ def restore_into_workspace(ws, state: dict[str, Any]) -> list[str]:
         ws.set_query(index=qi, image=qimg)
     current = state.get("current_model")
     if current in ws.models:
-        ws.current_model = current
+        ws.set_current_model(current)
+    ws.apply_view_settings(state.get("views") or {})
     return notes
 
 

@@ -8,8 +8,10 @@ highlights the same items in every other one (glue's hub, napari's models).
 Events (keyword payloads):
   "dataset"   ()                  a new data set was opened; codes, layouts, selection were cleared
   "models"    ()                  an encoder was added or removed
+  "current_model" ()              the model the views show first changed (set_current_model)
   "codes"     (model=name)        codes of one model were computed or replaced
-  "layout"    (key=(model, method))  a layout was set (also partial layouts while one forms)
+  "layout"    (key=(model, method))  a finished layout was set; ``layout_settings[key]`` says what
+                                  made it (seed, parameters), ``layout_for`` finds it by them
   "selection" ()                  the selected indices changed
   "query"     ()                  the query item (index or external image) changed
   "probe"     (run=name)          a training run sent new codes of its fixed probe set (live scatter),
@@ -19,6 +21,10 @@ Events (keyword payloads):
 Edited labels are applied to ``dataset.labels`` (a copy: the loader's array is not changed) and
 saved beside the data by :class:`explorer.core.labels.LabelEdits` when the data set was opened
 with a ``spec``, so they are back when it is opened again.
+
+Views that have settings worth saving register a Qt-free state object (explorer.core.view_state)
+with :meth:`Workspace.register_view_state`; sessions save them all (``view_settings``) and give
+them back (``apply_view_settings``), also to a view created after the restore.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ class Workspace:
         self.models: dict[str, Any] = {}  # name -> encoder (has .encode(float (N,C,H,W)) -> (N,D))
         self.codes: dict[str, np.ndarray] = {}  # name -> (N, D) float32 codes of the open data set
         self.layouts: dict[tuple[str, str], np.ndarray] = {}  # (model, method) -> (N, 2)
+        self.layout_settings: dict[tuple[str, str], dict] = {}  # (model, method) -> what made it
         self.selection: np.ndarray = np.zeros(0, dtype=np.int64)
         self.query_index: int | None = None  # an item of the data set ...
         self.query_image: np.ndarray | None = None  # ... or an external (C, H, W) float image
@@ -49,6 +56,8 @@ class Workspace:
         self.probes: dict[str, tuple[np.ndarray, list[tuple[int, np.ndarray]]]] = {}
         self.label_edits: LabelEdits | None = None  # the user's label edits, saved beside the data
         self.training: set[str] = set()  # runs still sending probe frames (see end_run)
+        self.view_states: dict[str, Any] = {}  # view name -> its state (to_dict / apply)
+        self._pending_view_settings: dict[str, dict] = {}  # restored before the view existed
 
     # ---- data set -------------------------------------------------------------------------
     def set_dataset(self, dataset: ImageSet, spec: str | None = None) -> None:
@@ -63,6 +72,7 @@ class Workspace:
                 dataset.labels, dataset.class_names = edits.apply(dataset.labels, dataset.class_names)
         self.codes.clear()
         self.layouts.clear()
+        self.layout_settings.clear()
         self.probes.clear()
         self.training.clear()
         self.selection = np.zeros(0, dtype=np.int64)
@@ -83,11 +93,16 @@ class Workspace:
     def add_model(self, name: str, encoder: Any) -> None:
         self.models[name] = encoder
         self.codes.pop(name, None)
-        for key in [k for k in self.layouts if k[0] == name]:
-            del self.layouts[key]
+        self._drop_layouts(name)
         if (self.current_model is None or self.current_model == PIXELS) and name in self.models_for_dataset():
             self.current_model = name  # (a model that cannot encode the open data set never is)
         self.events.emit("models")
+
+    def set_current_model(self, name: str) -> None:
+        """Make ``name`` (a loaded model) the one the views show first."""
+        if name in self.models and name != self.current_model:
+            self.current_model = name
+            self.events.emit("current_model")
 
     def models_for_dataset(self) -> list[str]:
         """Names of the loaded models that can encode the open data set: those whose input shape
@@ -108,12 +123,29 @@ class Workspace:
         self.events.emit("models")
 
     def set_codes(self, model: str, codes: np.ndarray) -> None:
+        """New codes of ``model``; its layouts (made from the old codes) are dropped."""
         self.codes[model] = np.asarray(codes, dtype=np.float32)
+        self._drop_layouts(model)
         self.events.emit("codes", model=model)
 
-    def set_layout(self, model: str, method: str, layout: np.ndarray) -> None:
+    def set_layout(self, model: str, method: str, layout: np.ndarray, settings: dict | None = None) -> None:
+        """The finished ``method`` layout (N, 2) of ``model``'s codes; ``settings``: what else made
+        it (seed, parameters; a view's ``layout_settings()``)."""
         self.layouts[(model, method)] = np.asarray(layout, dtype=np.float32)
+        self.layout_settings[(model, method)] = dict(settings or {})
         self.events.emit("layout", key=(model, method))
+
+    def layout_for(self, model: str, method: str, settings: dict) -> np.ndarray | None:
+        """The layout of ``model`` by ``method`` made with ``settings``, or None."""
+        key = (model, method)
+        if key in self.layouts and self.layout_settings.get(key) == dict(settings):
+            return self.layouts[key]
+        return None
+
+    def _drop_layouts(self, model: str) -> None:
+        for key in [k for k in self.layouts if k[0] == model]:
+            del self.layouts[key]
+            self.layout_settings.pop(key, None)
 
     def add_probe_frame(self, run: str, indices: np.ndarray, step: int, codes: np.ndarray) -> None:
         """A training run encoded its probe set (items ``indices`` of the data set) at ``step``."""
@@ -164,6 +196,28 @@ class Workspace:
         if run in self.training:
             self.training.discard(run)
             self.events.emit("probe", run=run)
+
+    # ---- view settings --------------------------------------------------------------------
+    def register_view_state(self, name: str, state) -> None:
+        """A view's settings object (explorer.core.view_state); settings a session restored before
+        the view existed are applied now."""
+        self.view_states[name] = state
+        if name in self._pending_view_settings:
+            state.apply(self._pending_view_settings.pop(name))
+
+    def view_settings(self) -> dict[str, dict]:
+        """Every registered view's settings, JSON-able (for a session)."""
+        return {name: state.to_dict() for name, state in self.view_states.items()}
+
+    def apply_view_settings(self, settings: dict[str, dict]) -> None:
+        """Give each view its saved settings (kept for views that do not exist yet)."""
+        for name, values in (settings or {}).items():
+            if not isinstance(values, dict):
+                continue
+            if name in self.view_states:
+                self.view_states[name].apply(values)
+            else:
+                self._pending_view_settings[name] = dict(values)
 
     # ---- selection and query --------------------------------------------------------------
     def set_selection(self, indices) -> None:

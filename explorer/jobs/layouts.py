@@ -33,17 +33,26 @@ def warm_up_umap_in_background() -> None:
 
 
 def layout_job(codes: np.ndarray, method: str, seed: int, params: dict, previous=None, live: bool = False,
-               make_index=None):
+               make_index=None, given: np.ndarray | None = None):
     """Worker job: the layout (partials as Progress payloads), then its faithfulness.
     Returns (layout (N, 2), faithfulness mean, per-point (N,), ``make_index(layout)``): the view's
     point index (explorer.ui.scatter_render.PointIndex) is passed in and built here, in the
-    worker, not on the GUI thread (about 1 s per million points); None without ``make_index``."""
+    worker, not on the GUI thread (about 1 s per million points); None without ``make_index``.
+    ``given``: a finished layout of these codes (from the workspace, e.g. a restored session) to
+    measure and index instead of laying the codes out again."""
 
     def index_of(layout):
         return make_index(layout) if make_index is not None else None
 
     from explorer.core import codes_store
 
+    if given is not None:
+        from explorer.projection import faithfulness
+
+        layout = np.asarray(given, dtype=np.float32)
+        yield Progress(step=1, total=1, message="measuring faithfulness")
+        mean, per_point = faithfulness(codes, layout)
+        return layout, mean, per_point, index_of(layout)
     key = None
     if not live:  # finished layouts are kept on disk by (codes, method, seed, settings)
         try:

@@ -112,6 +112,7 @@ class MainWindow(QMainWindow):
             svc.job_finished.connect(self.jobs.finish_job)
         ctx.qws.dataset_changed.connect(self._on_dataset_changed)
         ctx.qws.models_changed.connect(self._on_models_changed)
+        ctx.qws.current_model_changed.connect(self._on_models_changed)
         self._on_dataset_changed()
         self._on_models_changed()
 
@@ -426,9 +427,7 @@ class MainWindow(QMainWindow):
 
     def set_current_model(self, name: str) -> None:
         ws = self.ctx.workspace
-        if name in ws.models and name != ws.current_model:
-            ws.current_model = name
-            ws.events.emit("models")  # views re-read the current model
+        ws.set_current_model(name)
 
     def show_error(self, message: str) -> None:
         self.last_error = message

@@ -10,6 +10,7 @@ from explorer.core.workspace import Workspace
 class QWorkspace(QObject):
     dataset_changed = Signal()
     models_changed = Signal()
+    current_model_changed = Signal()
     codes_changed = Signal(str)  # model name
     layout_changed = Signal(object)  # (model, method)
     selection_changed = Signal()
@@ -23,6 +24,7 @@ class QWorkspace(QObject):
         ev = workspace.events
         ev.connect("dataset", lambda: self.dataset_changed.emit())
         ev.connect("models", lambda: self.models_changed.emit())
+        ev.connect("current_model", lambda: self.current_model_changed.emit())
         ev.connect("codes", lambda model: self.codes_changed.emit(model))
         ev.connect("layout", lambda key: self.layout_changed.emit(key))
         ev.connect("selection", lambda: self.selection_changed.emit())

@@ -393,6 +393,7 @@ class CodeService(QObject):
         self._busy = False
         ctx.qws.dataset_changed.connect(self._on_dataset_changed)
         ctx.qws.models_changed.connect(self._on_models_changed)
+        ctx.qws.current_model_changed.connect(self._on_models_changed)
         ctx.qws.codes_changed.connect(self._on_codes_changed)
 
     @property

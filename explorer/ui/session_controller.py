@@ -186,8 +186,6 @@ class SessionController(QObject):
         ws = self.ctx.workspace
         notes = [f"{name} was not reopened." for name in state["models"] if name not in ws.models]
         notes += sessions.restore_into_workspace(ws, state)
-        if state.get("current_model") in ws.models:
-            ws.events.emit("models")  # views re-read the current model
         view = (state.get("settings") or {}).get("view")
         tabs = self.win.tabs
         for i in range(tabs.count()):

@@ -300,3 +300,47 @@ def test_follows_the_current_model_when_its_codes_arrive_after_pixels(view, qtbo
     assert view.model_combo.currentText() == "enc"
     assert view.sides[0].model == "enc"
     np.testing.assert_array_equal(view.sides[0].layout, ws.layouts[("enc", "pca")])
+
+
+def test_a_restored_session_shows_its_saved_tsne_layout_without_running_tsne(view, qtbot, tmp_path,
+                                                                            small_set, monkeypatch):
+    from PySide6.QtCore import Qt
+
+    from explorer.core import codes_store
+    from explorer.core import session as sessions
+    from explorer.ui.views.scatter import View
+
+    ws = view.ctx.workspace
+    saved = np.random.default_rng(3).normal(size=(300, 2)).astype(np.float32)  # no t-SNE makes this
+    ws.set_layout("pixels", "tsne", saved, {"seed": 4, "perplexity": 12.0})
+    view.state.update(method="tsne", seed=4, perplexity=12.0, colour="faithfulness", hidden={2, 5})
+    _wait_done(qtbot, view)
+    np.testing.assert_array_equal(view.sides[0].layout, saved)  # the workspace's layout is used
+    path = tmp_path / "s.session"
+    sessions.save_session(path, sessions.state_from_workspace(ws, "sample:digits", {"pixels": "pixels"}))
+
+    ctx = AppContext.standalone()
+    ctx.workspace.set_dataset(small_set)
+    ctx.workspace.set_codes("pixels", small_set.float_images().reshape(300, -1))
+    fresh = View(ctx)
+    qtbot.addWidget(fresh)
+    fresh.show()
+    _wait_done(qtbot, fresh)  # its own first layout (PCA) before the session comes back
+
+    def no_layouts(*args, **kwargs):
+        raise AssertionError("a layout was computed")
+
+    monkeypatch.setattr("explorer.projection.project_job", no_layouts)
+    monkeypatch.setattr(codes_store, "load_layout_full", lambda *a, **k: None)  # nor read from disk
+    ctx.workspace.models["pixels"] = object()
+    assert sessions.restore_into_workspace(ctx.workspace, sessions.load_session(path)) == []
+    side = fresh.sides[0]
+    qtbot.waitUntil(lambda: side.tag is not None and side.tag[3] == "tsne" and not fresh.busy()
+                    and side.faith is not None, timeout=20000)
+    assert side.panel.status.text() != "failed"
+    np.testing.assert_array_equal(side.layout, saved)
+    assert fresh.method() == "tsne" and fresh.seed_spin.value() == 4 and fresh.perplexity_spin.value() == 12.0
+    assert fresh.colour_combo.currentIndex() == 1 and fresh.state.hidden == {2, 5}
+    assert [fresh.legend.item(k).checkState() == Qt.CheckState.Checked for k in (1, 2, 5)] == [True, False, False]
+    for s in fresh.sides:
+        s.runner.shutdown()

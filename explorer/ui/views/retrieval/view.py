@@ -150,6 +150,7 @@ class View(QWidget):
         qws = ctx.qws
         qws.dataset_changed.connect(self._on_dataset_changed)
         qws.models_changed.connect(self._on_models_changed)
+        qws.current_model_changed.connect(self._on_models_changed)
         qws.codes_changed.connect(self._on_codes_changed)
         qws.query_changed.connect(self._on_query_changed)
         qws.labels_changed.connect(self._on_labels_changed)

@@ -10,6 +10,11 @@ the same (linked) selection. During training the view follows the run's probe fr
 frame is aligned with the one before (Procrustes for PCA, a warm start for t-SNE) so the points
 glide, and a slider scrubs back through the run.
 
+What it shows is a :class:`explorer.core.view_state.ScatterState` (model, compare model, method,
+seed, parameters, colour mode, hidden classes), kept in step with the widgets, registered with the
+workspace (sessions save and restore it); finished layouts go to the workspace with the settings
+that made them, and a layout the workspace holds for the current settings is shown, not computed.
+
 Modules:
 
 - ``view``: the View (the two plot panels, workspace events, job results);

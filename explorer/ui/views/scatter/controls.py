@@ -136,3 +136,38 @@ class ScatterControls:
         live.addWidget(self.live_check)
         live.addWidget(self.frame_slider)
         live.addWidget(self.frame_label, 1)
+
+    # ---- in step with the view's state (explorer.core.view_state.ScatterState) ---------------
+    def values(self) -> dict:
+        """The settings the widgets show, as ScatterState fields (not ``hidden``: the legend's)."""
+        return {
+            "model": self.model_combo.currentText() or None,
+            "compare_model": self.compare_combo.currentText() or None,
+            "compare": self.compare_check.isChecked(),
+            "method": self.method_combo.currentData(),
+            "seed": int(self.seed_spin.value()),
+            "perplexity": float(self.perplexity_spin.value()),
+            "neighbours": int(self.neighbours_spin.value()),
+            "colour": "faithfulness" if self.colour_combo.currentIndex() == 1 else "class",
+        }
+
+    def show(self, state) -> None:
+        """Set the widgets to ``state`` without their change signals (the caller redraws once)."""
+        widgets = (self.model_combo, self.compare_combo, self.compare_check, self.method_combo,
+                   self.seed_spin, self.perplexity_spin, self.neighbours_spin, self.colour_combo)
+        for w in widgets:
+            w.blockSignals(True)
+        try:
+            for combo, name in ((self.model_combo, state.model), (self.compare_combo, state.compare_model)):
+                if name is not None and combo.findText(name) >= 0:
+                    combo.setCurrentText(name)
+            self.compare_check.setChecked(state.compare)
+            self.compare_combo.setEnabled(state.compare)
+            self.method_combo.setCurrentIndex([k for _, k in METHODS].index(state.method))
+            self.seed_spin.setValue(state.seed)
+            self.perplexity_spin.setValue(state.perplexity)
+            self.neighbours_spin.setValue(state.neighbours)
+            self.colour_combo.setCurrentIndex(1 if state.colour == "faithfulness" else 0)
+        finally:
+            for w in widgets:
+                w.blockSignals(False)

@@ -37,6 +37,13 @@ class ClassLegend(QListWidget):
         self.setVisible(len(names) > 0)
         self.blockSignals(False)
 
+    def show_hidden(self, hidden) -> None:
+        """Uncheck the classes in ``hidden``, check the others (no ``class_toggled``)."""
+        self.blockSignals(True)
+        for i in range(self.count()):
+            self.item(i).setCheckState(Qt.CheckState.Unchecked if i in hidden else Qt.CheckState.Checked)
+        self.blockSignals(False)
+
     def set_class_visible(self, k: int, visible: bool) -> None:
         self.item(k).setCheckState(Qt.CheckState.Checked if visible else Qt.CheckState.Unchecked)
 

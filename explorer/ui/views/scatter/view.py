@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QSplitter, QVBoxLayout, QWidget
 
 from explorer.core.progress import Progress
+from explorer.core.view_state import ScatterState
 from explorer.ui.context import AppContext
 from explorer.ui.imaging import to_pixmap
 from explorer.ui.scatter_plot import ScatterPanel
@@ -35,7 +36,8 @@ class View(QWidget):
         self.ws = ctx.workspace
         self._cache: dict = {}  # tag -> (layout, faith mean, per point)
         self._codes_version: dict[str, int] = {}
-        self._hidden: set[int] = set()
+        self.state = ScatterState()  # what the widgets show; sessions save and restore it
+        self._syncing = False  # the state is being set from the widgets
         self._live_prev: np.ndarray | None = None
         self.job_overrides: dict = {}  # extra projection parameters (tests use shorter t-SNE runs)
         self._build()
@@ -47,7 +49,10 @@ class View(QWidget):
         q.query_changed.connect(self._on_query_changed)
         q.probe_changed.connect(self._on_probe_changed)
         q.labels_changed.connect(self._on_labels_changed)
+        q.current_model_changed.connect(self._on_models_changed)
+        self.state.events.connect("changed", self._on_state_changed)
         self._on_dataset_changed()
+        self.ws.register_view_state("scatter", self.state)
         # a few seconds after start-up, so the warm-up does not compete with opening the app
         QTimer.singleShot(3000, warm_up_umap_in_background)
 
@@ -106,7 +111,8 @@ class View(QWidget):
         self.compare_check.toggled.connect(self._on_compare_toggled)
         self.compare_combo.currentIndexChanged.connect(lambda *_: self._params_changed())
         self.search_edit.textChanged.connect(lambda *_: self._redraw())
-        self.colour_combo.currentIndexChanged.connect(lambda *_: (self._redraw(), self._show_faith()))
+        self.colour_combo.currentIndexChanged.connect(
+            lambda *_: (self._sync_state(), self._redraw(), self._show_faith()))
         self.live_check.toggled.connect(lambda *_: self._params_changed())
         self.frame_slider.valueChanged.connect(lambda *_: self._params_changed())
         self._update_param_widgets()
@@ -162,7 +168,7 @@ class View(QWidget):
     # ---- workspace events ---------------------------------------------------------------
     def _on_dataset_changed(self) -> None:
         self._cache.clear()
-        self._hidden.clear()
+        self._sync_state(hidden=frozenset())
         self._live_prev = None
         self._fill_legend()
         self._fill_models()
@@ -303,7 +309,9 @@ class View(QWidget):
         """Start (or reuse) the layout each visible panel should show; cancels stale jobs."""
         self._update_param_widgets()
         self._update_live_controls()
-        method, seed, params = self.method(), int(self.seed_spin.value()), self.params()
+        self._sync_state()
+        st = self.state
+        method, seed, params = st.method, st.seed, st.params()
         live = self._live_source()
         for k, side in enumerate(self.sides):
             same = self.compare_combo.currentText() == self.model_combo.currentText()
@@ -333,10 +341,34 @@ class View(QWidget):
             codes = self.ws.codes[model]
             tag = (model, self._codes_version.get(model, 0), len(codes), method, seed,
                    tuple(sorted(params.items())))
-            self._start(side, tag, codes, method, seed, params, f"{model} · {dict(METHODS_KEYS)[method]}")
+            given = self.ws.layout_for(model, method, st.layout_settings())  # e.g. from a session
+            self._start(side, tag, codes, method, seed, params, f"{model} · {dict(METHODS_KEYS)[method]}",
+                        given=given)
         self._show_faith()
 
-    def _start(self, side: PanelSide, tag, codes, method, seed, params, title: str, live: bool = False) -> None:
+    def _sync_state(self, **more) -> None:
+        """Write what the widgets show (and ``more``) into the state, without reacting to it."""
+        self._syncing = True
+        try:
+            self.state.update(**self.controls.values(), **more)
+        finally:
+            self._syncing = False
+
+    def _on_state_changed(self, names) -> None:
+        """The state was set from outside (a restored session, a test): show it and lay it out."""
+        if self._syncing:
+            return
+        if names & {"model", "compare_model"}:
+            self._model_picked = True  # a saved choice: no longer follow the app's current model
+        self.controls.show(self.state)
+        self.legend.show_hidden(self.state.hidden)
+        self._on_compare_toggled(self.state.compare)  # panels, then the layouts (_params_changed)
+        self._redraw()
+
+    def _start(self, side: PanelSide, tag, codes, method, seed, params, title: str, live: bool = False,
+               given: np.ndarray | None = None) -> None:
+        """Show ``tag``'s layout: from this view's cache, else a worker job (which only measures
+        ``given``, a layout the workspace already holds, instead of laying the codes out again)."""
         side.panel.title.setText(title)
         name = dict(METHODS_KEYS)[method]
         side.panel.set_axis_names(f"{name} 1", f"{name} 2")
@@ -358,7 +390,8 @@ class View(QWidget):
             shown = side.layout if same_run else None
             previous = shown if shown is not None and len(shown) == len(codes) else None
         job_params = {**params, **self.job_overrides}
-        side.runner.start(lambda: layout_job(codes, method, seed, job_params, previous, live, make_index=PointIndex),
+        side.runner.start(lambda: layout_job(codes, method, seed, job_params, previous, live,
+                                             make_index=PointIndex, given=given),
                           tag=tag)
         side.panel.status.setText("working…")
 
@@ -391,7 +424,8 @@ class View(QWidget):
         if tag[0] == "live":
             self._live_prev = layout
         elif side.model is not None:
-            self.ws.set_layout(side.model, self.method(), layout)
+            method, seed, params = tag[3], tag[4], dict(tag[5])  # what made it, not what is set now
+            self.ws.set_layout(side.model, method, layout, {"seed": seed, **params})
 
     def _on_failed(self, side: PanelSide, tag, message: str) -> None:
         if tag == side.tag:
@@ -455,9 +489,9 @@ class View(QWidget):
 
     def _allowed(self, side: PanelSide) -> np.ndarray:
         labels = self._labels(side)
-        if not self._hidden:
+        if not self.state.hidden:
             return np.ones(len(labels), dtype=bool)
-        return ~np.isin(labels, list(self._hidden))
+        return ~np.isin(labels, list(self.state.hidden))
 
     def _search_classes(self) -> set[int]:
         text = self.search_edit.text().strip().lower()
@@ -505,13 +539,11 @@ class View(QWidget):
         ds = self.ws.dataset
         k = self._n_classes()
         self.legend.fill([ds.class_names[i] if i < len(ds.class_names) else str(i) for i in range(k)],
-                         hidden=self._hidden)
+                         hidden=self.state.hidden)
 
     def _on_class_toggled(self, k: int, visible: bool) -> None:
-        if visible:
-            self._hidden.discard(k)
-        else:
-            self._hidden.add(k)
+        hidden = self.state.hidden - {k} if visible else self.state.hidden | {k}
+        self._sync_state(hidden=hidden)
         self._redraw()
 
     def set_class_visible(self, k: int, visible: bool) -> None:

@@ -65,6 +65,7 @@ class View(QWidget):
         self._grid_timer.timeout.connect(self._refresh_hardest)
         ctx.qws.dataset_changed.connect(self._on_dataset_changed)
         ctx.qws.models_changed.connect(self._on_models_changed)
+        ctx.qws.current_model_changed.connect(self._on_models_changed)
         ctx.qws.codes_changed.connect(self._on_codes_changed)
         self._on_models_changed()
 
