@@ -48,12 +48,7 @@ def _load(module: str):
 
 
 def _add(sub, name: str, module: str, help_text: str) -> None:
-    try:
-        mod = _load(module)
-    except ModuleNotFoundError as err:  # a command whose module is not written yet is not offered
-        if err.name == f"explorer.commands.{module}":
-            return
-        raise
+    mod = _load(module)
     parser = sub.add_parser(name, help=help_text, description=help_text)
     mod.add_arguments(parser)
     parser.set_defaults(_run=mod.run)

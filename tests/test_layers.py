@@ -49,3 +49,45 @@ def test_ruff_check_passes():
     proc = subprocess.run([ruff, "check", "--no-cache", "explorer", "tests"], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+def test_no_import_cycles():
+    """No module of explorer imports itself through others, counting imports inside functions
+    (grimp's graph, the one import-linter checks; strongly connected components by Tarjan)."""
+    grimp = pytest.importorskip("grimp")
+    sys.path.insert(0, str(ROOT))
+    try:
+        graph = grimp.build_graph("explorer", cache_dir=None)
+    finally:
+        sys.path.remove(str(ROOT))
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles = []
+
+    def visit(v: str) -> None:  # recursive: import chains are far shorter than the recursion limit
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph.find_modules_directly_imported_by(v):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            part = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                part.append(w)
+                if w == v:
+                    break
+            if len(part) > 1:
+                cycles.append(sorted(part))
+
+    for module in sorted(graph.modules):
+        if module not in index:
+            visit(module)
+    assert not cycles, cycles

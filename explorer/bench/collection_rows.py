@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -22,14 +21,10 @@ import time
 
 import numpy as np
 
+from explorer.bench.collection_common import FIRST_SCREEN, _peak_mb, _since_start
 from explorer.bench.plan import Plan
 from explorer.bench.table import Row
 
-FIRST_SCREEN = 60  # thumbnails: what a 1400x900 window shows at once, about
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _child(args: list[str], env_extra: dict | None = None, timeout: float = 1800) -> dict:
@@ -165,15 +160,6 @@ def _thumbs_reference(folder: str) -> dict:
             im.draft("RGB", (96, 96))
             im.convert("RGB").resize((96, 96), Image.Resampling.BILINEAR)
     return {"seconds": time.time() - t0 + _since_start(), "peak_mb": _peak_mb()}
-
-
-def _since_start() -> float:
-    """Seconds since this process started (interpreter start-up included)."""
-    with open("/proc/self/stat", encoding="utf-8") as f:
-        start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
-    with open("/proc/uptime", encoding="utf-8") as f:
-        uptime = float(f.read().split()[0])
-    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _encode(folder: str, model: str, n: int) -> dict:

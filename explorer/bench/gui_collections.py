@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from explorer.bench.collection_rows import FIRST_SCREEN, _peak_mb, _since_start
+from explorer.bench.collection_common import FIRST_SCREEN, _peak_mb, _since_start
 
 
 def first_thumbnails(folder: str, watch_s: float, shots: str, models=("pixels", "pca")) -> dict:

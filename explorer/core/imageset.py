@@ -16,6 +16,9 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+# to_float is used here and imported from here by many modules; it lives with the other array conversions
+from explorer.core.preprocess import resize_array, to_float
+
 
 @runtime_checkable
 class ImageSource(Protocol):
@@ -124,8 +127,6 @@ class ImageSet:
         files for file-backed sets, from the array (resized, cropped, channels matched) otherwise."""
         if self.file_backed:
             return self.images.encoder_input(index, spec)
-        from explorer.core.preprocess import resize_array
-
         return resize_array(self.images[index], spec)
 
     def original(self, index: int) -> np.ndarray:
@@ -201,10 +202,3 @@ class ImageSet:
             "notes": list(self.notes),
             "file_backed": self.file_backed,
         }
-
-
-def to_float(images: np.ndarray) -> np.ndarray:
-    """uint8 [0, 255] or float [0, 1] images to float32 in [0, 1]."""
-    if images.dtype == np.uint8:
-        return images.astype(np.float32) * np.float32(1 / 255)
-    return np.asarray(images, dtype=np.float32)

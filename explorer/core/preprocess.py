@@ -110,13 +110,18 @@ def preset(name: str, shape: tuple[int, int, int]) -> InputSpec:
     raise ValueError(f"unknown preprocessing preset '{name}'; use one of {', '.join(PRESETS)}")
 
 
+def to_float(images: np.ndarray) -> np.ndarray:
+    """uint8 [0, 255] or float [0, 1] images to float32 in [0, 1]."""
+    if images.dtype == np.uint8:
+        return images.astype(np.float32) * np.float32(1 / 255)
+    return np.asarray(images, dtype=np.float32)
+
+
 def resize_array(images: np.ndarray, spec: InputSpec) -> np.ndarray:
     """In-memory images (n, C, H, W) uint8 or float [0, 1] -> float32 (n, spec.C, spec.H, spec.W).
 
     The same geometry the file pipeline applies, done on the array (channels repeated or averaged
     with ITU-R 601 luma weights). Pure numpy: bilinear sampling at pixel centres after the crop."""
-    from explorer.core.imageset import to_float
-
     x = to_float(np.asarray(images))
     _, c, h, w = x.shape
     if c != spec.channels:

@@ -29,14 +29,10 @@ from explorer.core.errors import DataError
 from explorer.core.imageset import ImageSet
 from explorer.core.progress import Progress
 from explorer.data.conform import conform
+from explorer.data.folder_checks import _data_files_hint, _precheck
 from explorer.data.pillow_safe import ImageFileError, open_image
 
 # never images: skipped without trying to decode them
-SIDECARS = {
-    ".txt", ".json", ".csv", ".tsv", ".md", ".rst", ".xml", ".yaml", ".yml", ".ini", ".cfg",
-    ".py", ".html", ".htm", ".pdf", ".zip", ".gz", ".tar", ".npz", ".npy", ".pkl", ".pt", ".db",
-    ".log", ".safetensors", ".onnx", ".mat", ".h5", ".doc", ".docx",
-}
 MAX_PIXELS = 64_000_000  # per image; larger files are skipped rather than filling memory
 MAX_TOTAL_BYTES: int | None = None  # decoded pixels of one folder; None: 40% of the free memory
 CHUNK = 256  # files per progress step
@@ -122,18 +118,6 @@ def _link_outside(path: str, root: str) -> str | None:
     except ValueError:  # different drives (Windows)
         inside = False
     return None if inside else target
-
-
-def _precheck(path: str) -> str | None:
-    """A reason to skip ``path`` without decoding it, or None."""
-    name = path[path.rfind(os.sep) + 1:]  # basename/splitext, without their cost (100,000 files)
-    if name.startswith("."):
-        return "hidden file"
-    dot = name.rfind(".")
-    ext = name[dot:].lower() if dot > 0 else ""
-    if ext in SIDECARS:
-        return f"not an image ({ext} file)"
-    return None
 
 
 def read_image(path: str) -> np.ndarray:
@@ -274,17 +258,6 @@ def _decoded_estimate(files: list[str], sample: int = 48) -> float:
             continue
         sizes.append(w * h * (3 if colour else 1))
     return float(np.mean(sizes)) * len(files) if sizes else 0.0
-
-
-def _data_files_hint(files: list[str]) -> str:
-    """'; open X instead' when the folder holds data set files (IDX, .npz, vectors .tsv)."""
-    names = [os.path.basename(p) for p in files]
-    found = [n for n in names if ("images" in n.lower() and "idx" in n.lower())
-             or n.lower().endswith(".npz") or (n.lower().endswith(".tsv") and "vectors" in n.lower())]
-    if not found:
-        return ""
-    shown = " or ".join(found[:2])
-    return f"; to open the data set in it, open {shown} instead"
 
 
 def load_image_file(path: str) -> ImageSet:

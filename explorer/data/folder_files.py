@@ -59,7 +59,7 @@ def sample_shape(paths: list[str], sample: int = 64) -> tuple[int, tuple[int, in
 def file_backed_job(folder: str, files: list[str], labels: list[int] | None, names: list[str],
                     skipped: list[str], working: tuple[int, int] | None = None) -> Iterator[Progress]:
     """Yield Progress while the files are stat'ed; return a file-backed ImageSet."""
-    from explorer.data.folder import _data_files_hint, _precheck
+    from explorer.data.folder_checks import _data_files_hint, _precheck
 
     total = len(files)
     keep_paths: list[str] = []

@@ -5,7 +5,7 @@ Sessions: File ▸ Save session… / Open session… (or dropping a ``.session``
 restores them in phases and keeps the autosave (``autosave``) with its crash recovery.
 
 Views come from ``explorer.ui.views.VIEW_MODULES``: "center" views become tabs, "left" and
-"bottom" views docks. A module that does not exist yet is skipped, so no panel is ever empty.
+"bottom" views docks.
 """
 
 from __future__ import annotations
@@ -286,12 +286,9 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
 
     def _sample_names(self) -> list[str]:
-        try:
-            from explorer.data import available_samples
+        from explorer.data import available_samples
 
-            return [f"sample:{k}" for k in available_samples()]
-        except ImportError:
-            return []
+        return [f"sample:{k}" for k in available_samples()]
 
     # ---- actions ------------------------------------------------------------------------------
     def start_loading(self, data: str | None, models: list[str]) -> None:

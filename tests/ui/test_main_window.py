@@ -140,9 +140,10 @@ def test_recent_list_is_pruned_and_capped(tmp_path, ctx):
     assert s.recent_data()[0].endswith("d10") and len(s.recent_data()) == 9
 
 
-def test_missing_view_modules_are_skipped():
-    mods = load_view_modules(["explorer.ui.views.browser", "explorer.ui.views.no_such_view"])
-    assert [m.__name__ for m in mods] == ["explorer.ui.views.browser"]
+def test_a_missing_view_module_is_an_error_not_a_missing_tab():
+    """(It used to be skipped silently, which hid typos in VIEW_MODULES.)"""
+    with pytest.raises(ModuleNotFoundError, match="no_such_view"):
+        load_view_modules(["explorer.ui.views.browser", "explorer.ui.views.no_such_view"])
 
 
 def test_facts_text_mentions_skipped_and_notes(digits_set):

@@ -1,4 +1,5 @@
-"""The main window's views. A module listed here that does not exist (yet) is simply not shown."""
+"""The main window's views: each module has TITLE, AREA ("center", "left" or "bottom"), ORDER and
+View(ctx). Every module listed here must exist; see docs/ARCHITECTURE.md for adding one."""
 
 VIEW_MODULES = [
     "explorer.ui.views.browser",
