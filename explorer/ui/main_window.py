@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
     QFileDialog,
-    QFrame,
     QLabel,
     QMainWindow,
     QScrollArea,
@@ -36,10 +35,10 @@ from explorer.core import session as sessions
 from explorer.core.progress import Progress
 from explorer.ui.context import AppContext
 from explorer.ui.dialogs.messages import show_about, show_error
-from explorer.ui.dialogs.open_data import OpenDataDialog
+from explorer.ui.dialogs.open_data import OpenDataDialog, local_paths
 from explorer.ui.session_controller import SessionController
 from explorer.ui.status_bar import JobIndicator, dataset_facts_text
-from explorer.ui.view_loading import SHELL_VIEWS, import_views_job, load_view_modules, view_key
+from explorer.ui.view_loading import SHELL_VIEWS, import_views_job, load_view_modules, scrolling_page, view_key
 from explorer.ui.views import VIEW_MODULES
 from explorer.ui.workers import TaskRunner
 
@@ -154,7 +153,7 @@ class MainWindow(QMainWindow):
             for key, dock in list(self.docks.items()):
                 if self.dockWidgetArea(dock) == Qt.DockWidgetArea.LeftDockWidgetArea:
                     widget = dock.widget()
-                    self.tabs.addTab(_scrolling(widget), dock.windowTitle())
+                    self.tabs.addTab(scrolling_page(widget), dock.windowTitle())
                     self.removeDockWidget(dock)
                     dock.deleteLater()
                     del self.docks[key]
@@ -176,7 +175,7 @@ class MainWindow(QMainWindow):
         i = 0
         while i < self.tabs.count() and getattr(self.tabs.widget(i), "_view_order", 0) <= order:
             i += 1
-        page = _scrolling(widget)
+        page = scrolling_page(widget)
         page._view_order = order
         self.tabs.insertTab(i, page, mod.TITLE)
 
@@ -498,7 +497,7 @@ class MainWindow(QMainWindow):
 
     # ---- drag and drop ----------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
-        if _local_paths(event.mimeData()):
+        if local_paths(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
@@ -506,7 +505,7 @@ class MainWindow(QMainWindow):
     dragMoveEvent = dragEnterEvent
 
     def dropEvent(self, event) -> None:
-        paths = _local_paths(event.mimeData())
+        paths = local_paths(event.mimeData())
         if not paths:
             event.ignore()
             return
@@ -534,19 +533,3 @@ class MainWindow(QMainWindow):
 
         shutdown_services(self.ctx)
         super().closeEvent(event)
-
-
-def _scrolling(view: QWidget) -> QScrollArea:
-    """``view`` in a frameless scroll area: it fills the tab, and scrolls instead of forcing the
-    window taller than the screen when its minimum size is large (a 768-pixel-high laptop)."""
-    area = QScrollArea()
-    area.setFrameShape(QFrame.Shape.NoFrame)
-    area.setWidgetResizable(True)
-    area.setWidget(view)
-    return area
-
-
-def _local_paths(md) -> list[str]:
-    if md is None or not md.hasUrls():
-        return []
-    return [u.toLocalFile() for u in md.urls() if u.isLocalFile() and os.path.exists(u.toLocalFile())]

@@ -7,6 +7,8 @@ import importlib
 from types import ModuleType
 from typing import Iterator
 
+from PySide6.QtWidgets import QFrame, QScrollArea, QWidget
+
 from explorer.core.progress import Progress
 from explorer.ui.views import VIEW_MODULES
 
@@ -44,3 +46,13 @@ def import_views_job(names: list[str]) -> Iterator[Progress]:
 
 def view_key(module: ModuleType) -> str:
     return module.__name__.rsplit(".", 1)[-1]
+
+
+def scrolling_page(view: QWidget) -> QScrollArea:
+    """``view`` in a frameless scroll area: it fills the tab, and scrolls instead of forcing the
+    window taller than the screen when its minimum size is large (a 768-pixel-high laptop)."""
+    area = QScrollArea()
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidgetResizable(True)
+    area.setWidget(view)
+    return area

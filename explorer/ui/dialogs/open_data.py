@@ -65,3 +65,10 @@ class OpenDataDialog(QFileDialog):
             return self._chosen
         files = self.selectedFiles()
         return files[0] if files else self.directory().absolutePath()
+
+
+def local_paths(md) -> list[str]:
+    """The existing local files and folders a drop (QMimeData ``md``) carries."""
+    if md is None or not md.hasUrls():
+        return []
+    return [u.toLocalFile() for u in md.urls() if u.isLocalFile() and os.path.exists(u.toLocalFile())]

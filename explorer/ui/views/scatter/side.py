@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QTimer
 
+from explorer.ui.imaging import to_pixmap
 from explorer.ui.scatter_plot import ScatterPanel
 from explorer.ui.workers import TaskRunner
 
@@ -36,6 +37,17 @@ class PanelSide:
 
     def item_of(self, row: int) -> int:
         return int(row if self.items is None else self.items[row])
+
+    def describe(self, row: int, dataset, thumbnails, size: int):
+        """The hover card of ``row``: (its thumbnail, ``size`` px, or None; "#item · class")."""
+        item = self.item_of(row)
+        ds = dataset
+        pixmap = None
+        if ds is not None and ds.has_images and 0 <= item < ds.count:
+            pixmap = thumbnails.get(ds, item, size) if thumbnails is not None and ds.file_backed \
+                else to_pixmap(ds.float_images([item])[0], size)
+        name = ds.label_name(item) if ds is not None and 0 <= item < ds.count else ""
+        return pixmap, f"#{item}" + (f" · {name}" if name else "")
 
     def items_of(self, rows: np.ndarray) -> np.ndarray:
         """Data set items shown by ``rows``."""

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import QHBoxLayout, QSplitter, QVBoxLayout, QWidget
 from explorer.core.progress import Progress
 from explorer.core.view_state import ScatterState
 from explorer.ui.context import AppContext
-from explorer.ui.imaging import to_pixmap
 from explorer.ui.scatter_plot import ScatterPanel
 from explorer.ui.scatter_render import PointIndex
 from explorer.ui.views.scatter.export import export_dialog, write_layout, write_plot, write_projector
@@ -72,7 +71,8 @@ class View(QWidget):
             panel = ScatterPanel()
             runner = TaskRunner(self)
             side = PanelSide(panel, runner)
-            panel.describe = lambda row, s=side: self._describe(s, row)
+            panel.describe = lambda row, s=side: s.describe(row, self.ws.dataset,
+                                                            self.ctx.services.get("thumbnails"), THUMB)
             side.glide_timer.setParent(self)
             side.glide_timer.timeout.connect(lambda s=side: self._glide_frame(s))
             panel.lasso_done.connect(lambda poly, s=side: self.lasso_finished(poly, side=s))
@@ -548,19 +548,6 @@ class View(QWidget):
 
     def set_class_visible(self, k: int, visible: bool) -> None:
         self.legend.set_class_visible(k, visible)
-
-    # ---- hover --------------------------------------------------------------------------
-    def _describe(self, side: PanelSide, row: int):
-        item = side.item_of(row)
-        ds = self.ws.dataset
-        pixmap = None
-        if ds is not None and ds.has_images and 0 <= item < ds.count:
-            thumbs = self.ctx.services.get("thumbnails")
-            pixmap = thumbs.get(ds, item, THUMB) if thumbs is not None and ds.file_backed \
-                else to_pixmap(ds.float_images([item])[0], THUMB)
-        name = ds.label_name(item) if ds is not None and 0 <= item < ds.count else ""
-        text = f"#{item}" + (f" · {name}" if name else "")
-        return pixmap, text
 
     # ---- export -------------------------------------------------------------------------
     def export_plot(self, path: str) -> None:
