@@ -101,7 +101,8 @@ def _encode_row(plan: Plan, measure: str, target: str) -> Row:
     n = data.count
     started = not ray.is_initialized()
     if started:  # the cluster is up before the clock starts, as a user's cluster would be
-        ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, configure_logging=False)
+        ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
     ours, ref = [], []
     try:
         for _ in range(plan.ray_encode_repeats):  # interleaved, so a burst of load hits both

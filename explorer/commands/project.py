@@ -26,9 +26,11 @@ def add_arguments(parser) -> None:
                         help="t-SNE/UMAP of big sets: how the placed points are refined (default graph)")
     parser.add_argument("--faithfulness", action="store_true", help="also report the 10-NN neighbourhood preservation")
     parser.add_argument("--engine", choices=["local", "ray"], default="local",
-                        help="ray: fit the landmarks here, place the other points in Ray tasks (needs the cluster extra)")
+                        help="ray: fit the landmarks here, place the other points in Ray tasks "
+                        "(needs the cluster extra)")
     parser.add_argument("--address", default=None, metavar="ADDRESS",
-                        help="with --engine ray: a running cluster (auto, ray://host:10001); default: Ray in this process")
+                        help="with --engine ray: a running cluster (auto, ray://host:10001); "
+                        "default: Ray in this process")
 
 
 def _load_npy(path: str, what: str) -> np.ndarray:

@@ -64,7 +64,7 @@ class LabelEdits:
     classes: list[str] = field(default_factory=list)
 
     @classmethod
-    def open(cls, spec: str, paths: list[str] | None, count: int) -> "LabelEdits":
+    def open(cls, spec: str, paths: list[str] | None, count: int) -> LabelEdits:
         """The saved edits of ``spec`` (none yet if there is no file, or it cannot be read)."""
         edits = cls(spec, labels_path(spec), item_keys(paths, count))
         try:

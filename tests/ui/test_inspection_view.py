@@ -88,7 +88,7 @@ def test_badges_that_would_overlap_are_moved_apart(scatter, qtbot):
     vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)  # back in: back on their clusters
     qtbot.wait(100)
     centres = scatter.overlays.clusters.centres(scatter.sides[0].layout)
-    for badge, (x, y) in zip(scatter.overlays.badges(), centres):
+    for badge, (_x, y) in zip(scatter.overlays.badges(), centres):
         assert badge.pos().y() == pytest.approx(y)
 
 
