@@ -92,7 +92,7 @@ def _check_model(key: str, data, steps: int, device: str) -> dict:
             res = run_to_end(train(config, data, model=model))
             results[name] = res
             row[f"loss_{name}"] = float(res.summary.get("loss", float("nan")))
-        except Exception as err:  # noqa: BLE001  (a broken path is a row that says so, not a stopped check)
+        except Exception as err:  # a broken path is a row that says so, not a stopped check
             row[f"loss_{name}"] = float("nan")
             row.setdefault("error", f"{name}: {type(err).__name__}: {err}"[:120])
     base = row.get("loss_cpu", float("nan"))

@@ -129,7 +129,8 @@ def ann_rows(plan: Plan) -> list[Row]:
     ann = run_to_end(build_job(x, seed=0))
     build_s = time.perf_counter() - t0
     rng = np.random.default_rng(1)
-    q = x[rng.choice(n, plan.million_knn_queries, replace=False)] + rng.normal(scale=0.1, size=(plan.million_knn_queries, d)).astype(np.float32)
+    nq = plan.million_knn_queries
+    q = x[rng.choice(n, nq, replace=False)] + rng.normal(scale=0.1, size=(nq, d)).astype(np.float32)
     exact.search(q[0], 10)
     ann.search(q[0], 10)
     ex_t, an_t, truth, found = [], [], [], []

@@ -230,7 +230,8 @@ def onnx_allocating(gb: float = 16) -> bytes:
 
     side = int((gb * 1e9 / 4) ** 0.5)
     inits = [numpy_helper.from_array(np.array([side, side], np.int64), "shape")]
-    nodes = [helper.make_node("ConstantOfShape", ["shape"], ["big"], value=helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0])),
+    one = helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0])
+    nodes = [helper.make_node("ConstantOfShape", ["shape"], ["big"], value=one),
              helper.make_node("ReduceSum", ["big"], ["s"], keepdims=0),
              helper.make_node("Flatten", ["input"], ["flat"]),
              helper.make_node("Add", ["flat", "s"], ["codes"])]

@@ -56,7 +56,7 @@ from explorer.ui.dialogs.training_panels import (  # noqa: E402
     model_metric_key,
     record_steps,
 )
-from explorer.ui.dialogs.training_finetune import (
+from explorer.ui.dialogs.training_finetune import (  # noqa: E402
     FILLED_OPTIONS,
     FINETUNE,
     OBJECTIVES,
