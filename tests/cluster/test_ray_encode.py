@@ -138,7 +138,7 @@ def _start_cluster(Cluster, tries: int = 2):
                 cluster.add_node(num_cpus=1, object_store_memory=100 << 20)
             cluster.wait_for_nodes()
             return cluster
-        except Exception as err:  # noqa: BLE001 - Ray raises a bare Exception for the time-out
+        except Exception as err:  # Ray raises a bare Exception for the time-out
             cluster.shutdown()
             if "timed out during startup" not in str(err) or attempt + 1 == tries:
                 raise
