@@ -157,12 +157,97 @@ def build_stereo(out_dir: Path) -> None:
          transform_verge=np.full(len(left), verge, dtype=np.int64))
 
 
+# one topic per family of standard-library modules; a document is one docstring of >= 25 words
+DOC_TOPICS = {
+    "text": ["string", "re", "textwrap", "difflib", "unicodedata", "codecs", "locale", "gettext"],
+    "files": ["os", "os.path", "pathlib", "shutil", "glob", "fnmatch", "tempfile", "filecmp", "stat", "io"],
+    "network": ["socket", "ssl", "http.client", "http.server", "urllib.request", "urllib.parse",
+                "smtplib", "ftplib", "imaplib", "socketserver", "ipaddress"],
+    "concurrency": ["threading", "multiprocessing", "concurrent.futures", "asyncio", "queue",
+                    "subprocess", "sched", "selectors"],
+    "formats": ["json", "csv", "pickle", "xml.etree.ElementTree", "configparser", "plistlib",
+                "tomllib", "xml.dom.minidom", "html.parser"],
+    "numbers": ["math", "cmath", "decimal", "fractions", "statistics", "random", "numbers"],
+    "time": ["datetime", "time", "calendar", "zoneinfo", "timeit"],
+    "archives": ["zlib", "gzip", "bz2", "lzma", "zipfile", "tarfile"],
+    "functional": ["collections", "itertools", "functools", "operator", "heapq", "bisect", "contextlib"],
+    "debugging": ["unittest", "doctest", "pdb", "traceback", "logging", "warnings", "inspect", "dis"],
+    "security": ["hashlib", "hmac", "secrets", "base64", "binascii"],
+}
+DOC_MIN_WORDS = 25
+DOC_MAX_PER_TOPIC = 160
+
+
+def standard_library_docstrings() -> tuple[list[str], list[str], list[str]]:
+    """(texts, topics, names) of the docstrings of the modules in DOC_TOPICS (Python's own)."""
+    import importlib
+    import inspect
+    import warnings
+
+    texts, topics, names = [], [], []
+    for topic, modules in DOC_TOPICS.items():
+        seen, docs = set(), []
+        for mod_name in modules:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    mod = importlib.import_module(mod_name)
+            except ImportError:
+                continue
+            stack = [(mod_name, mod)]
+            for name, obj in inspect.getmembers(mod):
+                home = str(getattr(obj, "__module__", None) or mod_name).split(".")[0]
+                if not name.startswith("_") and (home == mod_name.split(".")[0] or home.startswith("_")
+                                                 or home == "posixpath"):
+                    stack.append((f"{mod_name}.{name}", obj))
+                    if inspect.isclass(obj):
+                        for m, meth in vars(obj).items():
+                            if not m.startswith("_"):
+                                stack.append((f"{mod_name}.{name}.{m}", meth))
+            for full, obj in stack:
+                doc = inspect.getdoc(obj) if not isinstance(obj, (str, int, float, bytes)) else None
+                if not doc or len(doc.split()) < DOC_MIN_WORDS or doc in seen:
+                    continue
+                seen.add(doc)
+                docs.append((full, doc))
+        docs.sort()
+        pick = np.random.default_rng([SEED, 5, len(topics)]).permutation(len(docs))[:DOC_MAX_PER_TOPIC]
+        for k in sorted(pick):
+            names.append(docs[k][0])
+            texts.append(docs[k][1])
+            topics.append(topic)
+    return texts, topics, names
+
+
+def build_docs(out_dir: Path) -> None:
+    """sample_data/docs.csv.gz: columns name, topic, text (a table load_document_table reads)."""
+    import csv
+    import gzip
+    import io
+
+    texts, topics, names = standard_library_docstrings()
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["name", "topic", "text"])
+    writer.writerows(zip(names, topics, texts))
+    path = out_dir / "docs.csv.gz"
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as f:
+            f.write(buf.getvalue().encode("utf-8"))
+
+    atomic_write(path, write)
+    path.chmod(0o644)
+    print(f"{path.name}: {len(texts)} documents, {path.stat().st_size / 1e6:.2f} MB", flush=True)
+
+
 SETS = {
     "digits": build_digits,
     "mnist": build_mnist,
     "shifts": build_shifts,
     "rotations": build_rotations,
     "stereo": build_stereo,
+    "docs": build_docs,
 }
 
 

@@ -50,6 +50,10 @@ def load_data_job(spec: str, file_backed: bool | None = None,
             data = yield from load_parquet_job(joined_table(path), working=working)
             data.name = os.path.basename(os.path.normpath(path))
             return data
+        from explorer.data.documents import is_document_folder, load_document_folder_job
+
+        if is_document_folder(path):
+            return (yield from load_document_folder_job(path))
         from explorer.data.folder import load_folder_job
 
         return (yield from load_folder_job(path, file_backed=file_backed, working=working))
@@ -72,6 +76,10 @@ def load_data_job(spec: str, file_backed: bool | None = None,
 
 def _load_file(path: str) -> ImageSet:
     lower = os.path.basename(path).lower()
+    if lower.endswith((".csv", ".csv.gz")):
+        from explorer.data.documents import load_document_table
+
+        return load_document_table(path)
     if lower.endswith(".npz"):
         from explorer.data.npz import load_npz
 

@@ -18,7 +18,9 @@ SAMPLES = {
     "shifts": "13x13 random-dot images and partners shifted by up to 3 pixels (49 shift classes)",
     "rotations": "13x13 random-dot images and partners rotated by -180..180 degrees (12 angle bins)",
     "stereo": "13x13 left/right patch pairs from the Middlebury motorcycle stereo pair",
+    "docs": "1,074 docstrings of Python's standard library as bag-of-words documents, 11 topics",
 }
+TABLES = {"docs": "docs.csv.gz"}  # sets stored as a table of documents, not as a .npz
 
 
 def sample_data_dir() -> Path:
@@ -31,7 +33,7 @@ def sample_data_dir() -> Path:
 
 
 def sample_path(name: str) -> Path:
-    return sample_data_dir() / f"{name}.npz"
+    return sample_data_dir() / TABLES.get(name, f"{name}.npz")
 
 
 def available_samples() -> dict[str, str]:
@@ -51,6 +53,12 @@ def load_sample(name: str) -> ImageSet:
             f"The sample set '{name}' is missing from {path.parent}; rebuild it with "
             "`python sample_data/build.py`."
         )
+    if name in TABLES:
+        from explorer.data.documents import load_document_table
+
+        data = load_document_table(str(path))
+        data.name, data.format = name, f"documents:sample:{name}"
+        return data
     data = load_npz(str(path), name=name, fmt=f"sample:{name}")
     data.paths = [f"sample:{name}#{i}" for i in range(data.count)]
     return data

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from explorer.core.imageset import ImageSet
 from explorer.models.base import TrainableModel
-from explorer.models.sampling import balanced_pairs
+from explorer.models.sampling import balanced_pairs, class_held_out_split
 
 VAL_PAIRS = 2000
 
@@ -28,6 +28,15 @@ def contrastive_loss(d: torch.Tensor, same: torch.Tensor, margin: float) -> torc
 class MetricModel(TrainableModel):
     needs_labels = True
     defaults = {"epochs": 20, "batch_size": 128, "lr": 1e-3}
+
+    @classmethod
+    def validation_split(cls, data: ImageSet, fraction: float, seed: int, options: dict):
+        """Whole classes held out (config ``val_by_class``, when the data has 8 or more classes),
+        so the validation AUC is that of identities the model never saw; else None."""
+        default = getattr(cls.Config, "val_by_class", False)
+        if not options.get("val_by_class", default) or data.labels is None:
+            return None
+        return class_held_out_split(data.labels, fraction, seed)
 
     def encode_gallery(self, x: torch.Tensor) -> torch.Tensor:
         """Codes of gallery items; the same as encode() unless the towers are untied."""

@@ -74,6 +74,15 @@ class TrainableModel(nn.Module):
             return None
         return f"'{cls.key}' learns from image pairs: open a paired set such as sample:shifts."
 
+    @classmethod
+    def validation_split(
+        cls, data: ImageSet, fraction: float, seed: int, options: dict
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Seeded (train, validation) index arrays into ``data`` for this model, or None for the
+        engine's split (random, stratified by label). Metric models hold out whole classes, so
+        validation measures identities never seen in training. ``options``: the model's options."""
+        return None
+
     def batches(
         self, data: ImageSet, batch_size: int, rng: np.random.Generator
     ) -> Iterator[dict[str, np.ndarray]]:

@@ -107,6 +107,32 @@ def _save_pca(data: ImageSet, n: int, seed: int, mean: np.ndarray, comps: np.nda
         pass
 
 
+class LSAEncoder:
+    """Latent semantic analysis of word counts: tf-idf then TruncatedSVD (scikit-learn), fitted on
+    the document set it is given; codes are L2-normalised (cosine geometry, as LSA is used).
+
+    Input: word counts (N, 1, 1, V) of :mod:`explorer.data.documents` -> (N, n_components)."""
+
+    def __init__(self, data: ImageSet, n_components: int = 32, seed: int = 0) -> None:
+        from sklearn.decomposition import TruncatedSVD
+        from sklearn.feature_extraction.text import TfidfTransformer
+
+        if data is None or not data.has_images or not data.format.startswith("documents"):
+            raise ExplorerError("The 'lsa' encoder is fitted on documents; open a folder of .txt files.")
+        counts = data.float_images().reshape(data.count, -1)
+        self.tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
+        n = max(1, min(int(n_components), counts.shape[0] - 1, counts.shape[1] - 1))
+        self.svd = TruncatedSVD(n_components=n, random_state=seed).fit(self.tfidf.transform(counts))
+        self.name = "lsa" if n == 32 else f"lsa:{n}"
+        self.input_shape = data.shape
+        self.code_dim = n
+
+    def encode(self, images: np.ndarray) -> np.ndarray:
+        counts = np.asarray(images, dtype=np.float32).reshape(len(images), -1)
+        z = self.svd.transform(self.tfidf.transform(counts)).astype(np.float32)
+        return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+
+
 def load_encoder(spec: str, data: ImageSet | None = None, device: str = "cpu", trust: bool | str = False):
     """An Encoder from what the user typed.
 
@@ -127,6 +153,12 @@ def load_encoder(spec: str, data: ImageSet | None = None, device: str = "cpu", t
     low = spec.lower()
     if low == "pixels":
         return PixelEncoder()
+    if low == "lsa" or low.startswith("lsa:"):
+        try:
+            n = int(low.split(":", 1)[1]) if ":" in low else 32
+        except ValueError:
+            raise ExplorerError(f"'{spec}': write lsa:N with a whole number N, e.g. lsa:16.") from None
+        return LSAEncoder(data, n)
     if low == "pca" or low.startswith("pca:"):
         n = 32
         if ":" in low:

@@ -75,3 +75,23 @@ def class_balanced_batches(
         chosen = rng.choice(classes, p, replace=False)
         idx = [rng.choice(groups[c], k, replace=len(groups[c]) < k) for c in chosen]
         yield np.concatenate(idx)
+
+
+def class_held_out_split(
+    labels: np.ndarray, fraction: float, seed: int, min_classes: int = 8
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Seeded (train, validation) index arrays with whole classes held out for validation.
+
+    About ``fraction`` of the labelled classes (at least two, so validation has impostor pairs
+    among unseen identities) go to validation; training keeps at least two. None when there are
+    fewer than ``min_classes`` classes (then a split within classes is the only one possible).
+    Items with unknown labels (-1) stay in training.
+    """
+    labels = np.asarray(labels)
+    classes = np.unique(labels[labels >= 0])
+    if fraction <= 0 or len(classes) < max(min_classes, 4):
+        return None
+    k = min(len(classes) - 2, max(2, int(round(fraction * len(classes)))))
+    held = np.random.default_rng([seed, 17]).choice(classes, k, replace=False)
+    val = np.isin(labels, held)
+    return np.flatnonzero(~val), np.flatnonzero(val)

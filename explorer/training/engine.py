@@ -191,7 +191,8 @@ def train(
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
 
-    train_idx, val_idx = split_indices(data, config.val_fraction, config.seed)
+    split = cls.validation_split(data, config.val_fraction, config.seed, dict(config.options))
+    train_idx, val_idx = split if split is not None else split_indices(data, config.val_fraction, config.seed)
     train_set = data.subset(train_idx)
     val_set = data.subset(val_idx) if len(val_idx) else None
     if cls.needs_labels and len(np.unique(train_set.labels[train_set.labels >= 0])) < 2:

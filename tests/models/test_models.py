@@ -15,7 +15,8 @@ QUICK = {
     "dae": {"hidden": [64, 32]},
     "cae": {"channels": [8, 16]},
     "siamese": {"channels": [8, 16], "hidden": 32, "pairs_per_item": 1.0},
-    "triplet": {"channels": [8, 16], "hidden": 32},
+    # validation within the training classes (val_by_class would hold out whole digits)
+    "triplet": {"channels": [8, 16], "hidden": 32, "val_by_class": False},
 }
 
 
@@ -136,3 +137,76 @@ def test_unknown_option_is_a_clear_error():
         build_model("ae", (1, 8, 8), options={"depth": 3})
     with pytest.raises(ExplorerError, match="Unknown model 'resnet'"):
         build_model("resnet", (1, 8, 8))
+
+
+@pytest.mark.parametrize("options", [
+    {"loss": "triplet", "mining": "distance"},
+    {"loss": "contrastive", "margin": 1.0},
+    {"loss": "supcon", "views": 2, "instance_weight": 1.0, "class_symmetries": 8},
+])
+def test_metric_losses_train_and_fall(digits, options):
+    config = TrainConfig(model="triplet", epochs=4, batch_size=32, lr=3e-3, code_dim=8, seed=1,
+                         options={"channels": [8, 16], "hidden": 32, **options})
+    result = run_to_end(train(config, digits))
+    losses = [h["loss"] for h in result.history]
+    assert all(np.isfinite(losses)) and losses[-1] < 0.9 * losses[0], losses
+    assert result.history[-1]["auc"] > 0.8
+
+
+def test_metric_model_validates_on_classes_it_never_trained_on(digits):
+    config = TrainConfig(model="triplet", epochs=1, batch_size=32, code_dim=4, seed=1, val_fraction=0.2,
+                         options={"channels": [4], "hidden": 8, "val_by_class": True})
+    result = run_to_end(train(config, digits))
+    assert result.summary["val_items"] + result.summary["train_items"] == digits.count
+    assert 60 < result.summary["val_items"] < 130  # two of the ten digits
+
+
+def test_distance_weighted_mining_prefers_rare_close_negatives():
+    from explorer.models.triplet import distance_weighted_negatives
+
+    torch.manual_seed(0)
+    d_an = torch.tensor([[0.6, 1.4, 1.39]]).repeat(2000, 1)
+    valid = torch.ones_like(d_an, dtype=torch.bool)
+    picked = distance_weighted_negatives(d_an, valid, dim=32)
+    # in 32 dimensions a distance of 0.6 is far rarer than 1.39 on the sphere: picked far more often
+    assert float((picked == 0.6).float().mean()) > 0.9
+
+
+def test_supcon_loss_is_low_for_separated_classes():
+    from explorer.models.triplet import supcon_loss
+
+    good = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [1.0, 0.01], [0.0, 1.0], [0.01, 1.0]]), dim=1)
+    bad = good[[0, 2, 1, 3]]
+    labels = torch.tensor([0, 0, 1, 1])
+    assert float(supcon_loss(good, labels, 0.1)[0]) < float(supcon_loss(bad, labels, 0.1)[0])
+
+
+def test_augmentation_keeps_shape_and_range():
+    from explorer.models.augment import Augment, augment_images
+
+    torch.manual_seed(0)
+    x = torch.rand(6, 1, 28, 28)
+    out = augment_images(x, Augment())
+    assert out.shape == x.shape and float(out.min()) >= 0 and float(out.max()) <= 1
+    assert not torch.allclose(out, x)
+    assert torch.equal(augment_images(x, Augment(0, 0, 0, 0, 0)), x)
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_textae_trains_on_word_counts(tmp_path, binary):
+    from explorer.data.documents import documents_set
+
+    rng = np.random.default_rng(0)
+    topics = [["cat", "kitten", "purr", "mouse"], ["car", "engine", "wheel", "brake"]]
+    texts = [" ".join(rng.choice(topics[i % 2], 30)) for i in range(80)]
+    data = documents_set(texts, [i % 2 for i in range(80)], ["cats", "cars"], [f"t#{i}" for i in range(80)],
+                         "toy", "documents")
+    config = TrainConfig(model="textae", epochs=6, batch_size=16, lr=3e-3, code_dim=8, seed=0,
+                         options={"hidden": [16], "binary": binary, "noise_steps": 20})
+    result = run_to_end(train(config, data))
+    losses = [h["loss"] for h in result.history]
+    assert all(np.isfinite(losses)) and losses[-1] < 0.95 * losses[0], losses
+    codes = result.model.encode(torch.from_numpy(data.float_images()))
+    assert codes.shape == (80, 8) and float(codes.min()) >= 0 and float(codes.max()) <= 1
+    if binary:
+        assert set(np.unique(codes.numpy())) <= {0.0, 1.0}

@@ -30,3 +30,14 @@ def test_class_balanced_batches():
     for idx in batches:
         counts = np.bincount(LABELS[idx], minlength=5)
         assert len(idx) == 16 and sorted(counts[counts > 0]) == [4, 4, 4, 4]
+
+
+def test_class_held_out_split_keeps_identities_apart():
+    from explorer.models.sampling import class_held_out_split
+
+    labels = np.repeat(np.arange(10), 20)
+    tr, va = class_held_out_split(labels, 0.2, seed=3)
+    assert len(np.intersect1d(labels[tr], labels[va])) == 0  # no class on both sides
+    assert len(np.unique(labels[va])) == 2 and len(tr) + len(va) == 200
+    assert np.array_equal(va, class_held_out_split(labels, 0.2, seed=3)[1])
+    assert class_held_out_split(np.repeat(np.arange(5), 20), 0.2, seed=3) is None  # too few classes

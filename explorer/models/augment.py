@@ -1,0 +1,64 @@
+"""Image augmentation for the metric models: small shifts, rotations, scalings and brightness.
+
+Faces and digits keep their identity under a small rigid change of pose and a change of light, so
+a metric that should carry over to new identities is trained on such changes: the same image moved
+a little must stay close to itself. Everything runs on the batch's device as one affine resampling
+(``grid_sample``), seeded by torch's global generator (the training engine seeds it).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class Augment:
+    """How far each random change goes (0 switches it off).
+
+    shift:      largest move in x and y as a fraction of the image side (0.1 = 2.8 px at 28 px).
+    rotate:     largest turn in degrees, either way.
+    scale:      largest zoom in or out, as a fraction (0.1 = 0.9x .. 1.1x).
+    brightness: largest added offset, in [0, 1] pixel units.
+    contrast:   largest relative change of contrast about the image mean.
+    """
+
+    shift: float = 0.1
+    rotate: float = 12.0
+    scale: float = 0.1
+    brightness: float = 0.1
+    contrast: float = 0.2
+
+    @property
+    def off(self) -> bool:
+        return not any((self.shift, self.rotate, self.scale, self.brightness, self.contrast))
+
+
+def augment_images(x: torch.Tensor, how: Augment) -> torch.Tensor:
+    """(B, C, H, W) float images in [0, 1] -> the same shape, each changed at random within ``how``.
+
+    Pixels that come in from outside the image are 0 (the background of digits and face crops).
+    """
+    if how.off or x.shape[0] == 0:
+        return x
+    b = x.shape[0]
+    dev, dt = x.device, x.dtype
+    u = lambda: torch.rand(b, device=dev, dtype=dt) * 2 - 1  # noqa: E731  uniform in [-1, 1)
+    angle = u() * math.radians(how.rotate)
+    zoom = 1 + u() * how.scale
+    tx, ty = u() * how.shift * 2, u() * how.shift * 2  # affine_grid spans [-1, 1]: side = 2
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)  # (B, 2, 3)
+    out = x
+    if how.shift or how.rotate or how.scale:
+        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        out = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    if how.contrast:
+        mean = out.mean(dim=(1, 2, 3), keepdim=True)
+        out = (out - mean) * (1 + u() * how.contrast).view(b, 1, 1, 1) + mean
+    if how.brightness:
+        out = out + (u() * how.brightness).view(b, 1, 1, 1)
+    return out.clamp(0, 1)
