@@ -43,18 +43,19 @@ true false given object objects type types function functions argument arguments
 
 
 def is_document_folder(folder: str) -> bool:
-    """True when ``folder`` (or its sub-folders, one level down) holds .txt files and no images."""
-    found_txt = False
+    """True when ``folder`` (or its sub-folders, one level down) holds two or more .txt files and
+    no images (one document is no corpus: such a folder is read as a folder of images)."""
+    found_txt = 0
     for root, dirs, names in os.walk(folder):
         if os.path.relpath(root, folder).count(os.sep) > 1:
             continue
         for n in names:
             low = n.lower()
             if low.endswith(".txt"):
-                found_txt = True
+                found_txt += 1
             elif low.endswith((".png", ".jpg", ".jpeg", ".pgm", ".bmp", ".gif", ".tif", ".tiff", ".webp")):
                 return False
-    return found_txt
+    return found_txt >= 2
 
 
 def tokenize(text: str) -> list[str]:

@@ -59,7 +59,7 @@ def test_stereo_partners_follow_disparity():
 
 
 def test_sample_folder_override_and_errors(tmp_path, monkeypatch):
-    assert set(available_samples()) == {"digits", "mnist", "shifts", "rotations", "stereo"}
+    assert set(available_samples()) == {"digits", "mnist", "shifts", "rotations", "stereo", "docs"}
     monkeypatch.setenv("EXPLORER_SAMPLE_DATA", str(tmp_path))
     assert sample_data_dir() == tmp_path and available_samples() == {}
     with pytest.raises(DataError, match="missing from .*sample_data/build.py"):

@@ -15,8 +15,10 @@ QUICK = {
     "dae": {"hidden": [64, 32]},
     "cae": {"channels": [8, 16]},
     "siamese": {"channels": [8, 16], "hidden": 32, "pairs_per_item": 1.0},
-    # validation within the training classes (val_by_class would hold out whole digits)
-    "triplet": {"channels": [8, 16], "hidden": 32, "val_by_class": False},
+    # the triplet loss as before the supcon default, validated within the training classes
+    # (val_by_class would hold out whole digits); supcon: test_metric_losses_train_and_fall
+    "triplet": {"channels": [8, 16], "hidden": 32, "val_by_class": False, "loss": "triplet",
+                "views": 1, "instance_weight": 0.0, "augment": 0.0},
 }
 
 
@@ -201,12 +203,14 @@ def test_textae_trains_on_word_counts(tmp_path, binary):
     texts = [" ".join(rng.choice(topics[i % 2], 30)) for i in range(80)]
     data = documents_set(texts, [i % 2 for i in range(80)], ["cats", "cars"], [f"t#{i}" for i in range(80)],
                          "toy", "documents")
-    config = TrainConfig(model="textae", epochs=6, batch_size=16, lr=3e-3, code_dim=8, seed=0,
+    config = TrainConfig(model="textae", epochs=8, batch_size=8, lr=1e-2, code_dim=8, seed=0,
                          options={"hidden": [16], "binary": binary, "noise_steps": 20})
     result = run_to_end(train(config, data))
     losses = [h["loss"] for h in result.history]
-    assert all(np.isfinite(losses)) and losses[-1] < 0.95 * losses[0], losses
-    codes = result.model.encode(torch.from_numpy(data.float_images()))
+    # the floor is the entropy of a topic's words, ln 4 = 1.39, from about ln 8 at the start
+    assert all(np.isfinite(losses)) and losses[-1] < 0.85 * losses[0], losses
+    with torch.no_grad():
+        codes = result.model.encode(torch.from_numpy(data.float_images()))
     assert codes.shape == (80, 8) and float(codes.min()) >= 0 and float(codes.max()) <= 1
     if binary:
         assert set(np.unique(codes.numpy())) <= {0.0, 1.0}
