@@ -1,7 +1,8 @@
 """Bag-of-words documents: a folder of ``.txt`` files (one sub-folder per topic) or a table with a
 text column (``.csv`` / ``.tsv`` / ``.parquet``), as word counts.
 
-A document set is an ImageSet whose "images" are float32 word counts (N, 1, 1, V), V the size of
+A document set is an ImageSet whose "images" are uint8 word counts (N, 1, 1, V) (a count above
+255 is kept as 255, so every reader that takes uint8 images takes documents), V the size of
 the vocabulary (``class_names`` are the topics, ``paths`` each document's file or "table#row",
 and the vocabulary is kept on the loaded set as ``data.vocabulary``, see :func:`vocabulary_of`; a
 subset does not carry it).
@@ -32,14 +33,7 @@ MIN_DOCS = 2  # a word must occur in this many documents
 TEXT_COLUMNS = ("text", "document", "body", "content")
 LABEL_COLUMNS = ("label", "topic", "class", "category")
 _WORD = re.compile(r"[a-z][a-z]+")
-STOP = frozenset("""
-a an and are as at be by for from has have if in into is it its of on or that the this to was were
-will with not no but can do does than then there these they which who what when where how all any
-each other some such only own same so too very just also may should would could one two we you
-your our their them he she his her i me my been being more most over under out up down off again
-further once here why both few nor about above after before below between during through until
-while against because use used using see e g eg ie etc return returns value values default none
-true false given object objects type types function functions argument arguments""".split())
+STOP = frozenset(["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "if", "in", "into", "is", "it", "its", "of", "on", "or", "that", "the", "this", "to", "was", "were", "will", "with", "not", "no", "but", "can", "do", "does", "than", "then", "there", "these", "they", "which", "who", "what", "when", "where", "how", "all", "any", "each", "other", "some", "such", "only", "own", "same", "so", "too", "very", "just", "also", "may", "should", "would", "could", "one", "two", "we", "you", "your", "our", "their", "them", "he", "she", "his", "her", "i", "me", "my", "been", "being", "more", "most", "over", "under", "out", "up", "down", "off", "again", "further", "once", "here", "why", "both", "few", "nor", "about", "above", "after", "before", "below", "between", "during", "through", "until", "while", "against", "because", "use", "used", "using", "see", "e", "g", "eg", "ie", "etc", "return", "returns", "value", "values", "default", "none", "true", "false", "given", "object", "objects", "type", "types", "function", "functions", "argument", "arguments"])
 
 
 def is_document_folder(folder: str) -> bool:
@@ -47,10 +41,13 @@ def is_document_folder(folder: str) -> bool:
     no images (one document is no corpus: such a folder is read as a folder of images)."""
     found_txt = 0
     for root, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
         if os.path.relpath(root, folder).count(os.sep) > 1:
             continue
         for n in names:
             low = n.lower()
+            if n.startswith("."):
+                continue
             if low.endswith(".txt"):
                 found_txt += 1
             elif low.endswith((".png", ".jpg", ".jpeg", ".pgm", ".bmp", ".gif", ".tif", ".tiff", ".webp")):
@@ -110,7 +107,9 @@ def documents_set(texts: list[str], labels, class_names, paths, name: str, fmt: 
     counts, vocab = count_words(tokens, max_vocab)
     if counts.shape[1] == 0:
         raise DataError(f"{name} has no words that occur in two or more documents.")
-    data = ImageSet(counts[:, None, None, :], None if labels is None else np.asarray(labels, np.int64),
+    if counts.max(initial=0) > 255:
+        notes = [*notes, f"Words used more than 255 times in one document of {name} count as 255."]
+    data = ImageSet(np.minimum(counts, 255).astype(np.uint8)[:, None, None, :], None if labels is None else np.asarray(labels, np.int64),
                     list(class_names), list(paths), name, fmt, skipped=list(skipped), notes=list(notes))
     data.vocabulary = vocab  # for display only: models read the counts
     return data
@@ -125,13 +124,21 @@ def is_documents(data: ImageSet) -> bool:
     return data.format.startswith("documents")
 
 
+def word_counts(images) -> np.ndarray:
+    """A batch of document "images" as float32 word counts (B, V): uint8 counts as they are, float
+    ones (``float_images``, counts / 255) scaled back."""
+    a = np.asarray(images)
+    flat = a.reshape(len(a), -1)
+    return flat.astype(np.float32) if a.dtype == np.uint8 else flat.astype(np.float32) * np.float32(255)
+
+
 def load_document_folder_job(folder: str) -> Generator[Progress, None, ImageSet]:
     """A folder of .txt files: sub-folders are topics (files at the top have no topic)."""
     files = []
     for root, dirs, names in os.walk(folder):
-        dirs.sort()
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))  # hidden folders (.git) are not data
         for n in sorted(names):
-            if n.lower().endswith(".txt"):
+            if n.lower().endswith(".txt") and not n.startswith("."):
                 files.append(os.path.join(root, n))
     topics = sorted({os.path.relpath(os.path.dirname(p), folder).split(os.sep)[0] for p in files} - {"."})
     texts, labels, paths, skipped, notes = [], [], [], [], []
@@ -167,7 +174,7 @@ def load_document_table(path: str) -> ImageSet:
             table = pd.read_parquet(path)
         else:
             table = pd.read_csv(path, sep="\t" if low.endswith(".tsv") else ",", encoding_errors="replace")
-    except Exception as err:  # pandas raises many kinds; the user needs one sentence
+    except Exception as err:  # noqa: BLE001  pandas raises many kinds; the user needs one sentence
         raise DataError(f"{path} could not be read as a table ({type(err).__name__}).") from None
     cols = {c.lower(): c for c in table.columns}
     text_col = next((cols[c] for c in TEXT_COLUMNS if c in cols), None)

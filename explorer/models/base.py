@@ -116,6 +116,10 @@ class TrainableModel(nn.Module):
         """
         return None
 
+    def plan(self, total_steps: int) -> None:
+        """Told once before training how many optimiser steps the run will take (schedules that
+        should scale with the run's length, such as a warm-up, read it)."""
+
     def after_step(self) -> None:
         """Hook after each optimiser step (filter normalisation in the gated autoencoder)."""
 

@@ -119,7 +119,9 @@ class LSAEncoder:
 
         if data is None or not data.has_images or not data.format.startswith("documents"):
             raise ExplorerError("The 'lsa' encoder is fitted on documents; open a folder of .txt files.")
-        counts = data.float_images().reshape(data.count, -1)
+        from explorer.data.documents import word_counts
+
+        counts = word_counts(data.float_images())
         self.tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
         n = max(1, min(int(n_components), counts.shape[0] - 1, counts.shape[1] - 1))
         self.svd = TruncatedSVD(n_components=n, random_state=seed).fit(self.tfidf.transform(counts))
@@ -128,7 +130,9 @@ class LSAEncoder:
         self.code_dim = n
 
     def encode(self, images: np.ndarray) -> np.ndarray:
-        counts = np.asarray(images, dtype=np.float32).reshape(len(images), -1)
+        from explorer.data.documents import word_counts
+
+        counts = word_counts(images)
         z = self.svd.transform(self.tfidf.transform(counts)).astype(np.float32)
         return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
 

@@ -46,7 +46,8 @@ class GaeConfig:
     # content of y through (a conditional autoencoder); a narrow one has to code the transformation,
     # and once it does, the rest of the units join in and refine it.
     warmup_units: int = 16
-    warmup_steps: int = 3000
+    warmup_steps: int = 3000  # at most this many steps, and
+    warmup_fraction: float = 0.3  # at most this share of the planned run (0 = warmup_steps alone)
     # each training pair also appears mirrored, turned by 90 degrees steps and with x and y
     # swapped (the same change to both images keeps them related): 16 x the pairs, less overfitting
     symmetries: bool = True
@@ -143,6 +144,15 @@ class GatedAutoencoder(TrainableModel):
         self.register_buffer("dewhitening", torch.eye(d))  # (D, D)
         self.register_buffer("fitted", torch.zeros((), dtype=torch.bool))
         self.register_buffer("steps", torch.zeros((), dtype=torch.int64))  # optimiser steps taken
+        self._warmup = int(config.warmup_steps)
+
+    def plan(self, total_steps: int) -> None:
+        """The warm-up is ``warmup_fraction`` of the run, capped at ``warmup_steps``: a default run of
+        540 steps no longer ends inside a 3000-step warm-up with 16 of 64 mapping units used."""
+        f = float(self.config.warmup_fraction)
+        self._warmup = int(self.config.warmup_steps)
+        if f > 0:
+            self._warmup = min(self._warmup, int(round(f * int(total_steps))))
 
     # ---- the model ------------------------------------------------------------------------
     @property
@@ -194,7 +204,7 @@ class GatedAutoencoder(TrainableModel):
         fx, fy = x @ self.U, y @ self.V  # (B, F)
         z = torch.sigmoid((fx * fy) @ self.W_in + self.b)  # (B, H)
         k = int(self.config.warmup_units)
-        if 0 < k < z.shape[1] and int(self.steps) < int(self.config.warmup_steps):
+        if 0 < k < z.shape[1] and int(self.steps) < self._warmup:
             z = torch.cat([z[:, :k], torch.zeros_like(z[:, k:])], dim=1)
         return z
 
@@ -255,7 +265,7 @@ class GatedAutoencoder(TrainableModel):
     def after_step(self) -> None:
         self.steps += 1
         k = int(self.config.warmup_units)
-        if 0 < k < self.W_in.shape[1] and int(self.steps) < int(self.config.warmup_steps):
+        if 0 < k < self.W_in.shape[1] and int(self.steps) < self._warmup:
             self._wout()[:, k:] = 0.0  # the waiting units join without disturbing the others
         if not self.config.normalize_filters:
             return

@@ -1,7 +1,8 @@
 """`textae`: a deep autoencoder on bag-of-words documents (Hinton & Salakhutdinov 2006, the
 seed's text-retrieval slide), with binary codes for semantic hashing as an option.
 
-Input: word counts (B, 1, 1, V) from :mod:`explorer.data.documents`. The encoder sees
+Input: word counts (B, 1, 1, V) from :mod:`explorer.data.documents`, as float images (counts /
+255, what ``ImageSet.float_images`` gives for their uint8 storage). The encoder sees
 log(1 + tf) (B, V), goes through dense ReLU layers (``hidden``) to a sigmoid code layer (B, D);
 the decoder mirrors it to V logits, trained as a multinomial over the document's words (softmax
 cross-entropy against its word distribution), so long and short documents count alike.
@@ -14,8 +15,8 @@ the codes thresholded at 0.5 (0.0 / 1.0), searched by Hamming distance.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -23,7 +24,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from explorer.core.imageset import ImageSet
-from explorer.models.base import TrainableModel, batched_images, register, shuffled_batches
+from explorer.models.base import (
+    TrainableModel,
+    batched_images,
+    register,
+    shuffled_batches,
+)
 
 
 @dataclass
@@ -57,7 +63,7 @@ class TextAE(TrainableModel):
         self.register_buffer("steps", torch.zeros((), dtype=torch.int64))
 
     def _inputs(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.log1p(x.flatten(1).clamp_min(0))  # (B, V)
+        return torch.log1p(x.flatten(1).clamp_min(0) * 255)  # (B, V) log(1 + tf)
 
     def code_logits(self, x: torch.Tensor) -> torch.Tensor:
         h = self._inputs(x)
@@ -76,7 +82,7 @@ class TextAE(TrainableModel):
         return (p > 0.5).float() if self.config.binary else p
 
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
-        x = batch["x"].flatten(1)
+        x = batch["x"].flatten(1)  # counts / 255: the distribution below does not mind the scale
         logits = self.code_logits(batch["x"])
         extra = {}
         if self.config.binary and self.training:

@@ -226,5 +226,8 @@ def train(
         # closed between two steps (the TaskRunner's cancel): keep what was learnt, then stop
         run.cancel()
         raise
+    run.stopped = "completed"  # checkpoints written during the run say "running"
+    if config.checkpoint and run.saved:
+        run.save()
     model.eval()
     return TrainResult(model=model, history=run.history, summary=run.summary(), checkpoint=config.checkpoint)

@@ -16,6 +16,8 @@ from explorer.core.imageset import ImageSet
 from explorer.core.progress import Progress
 
 PROBE_BATCH = 1024
+# a validation loss this many times its best so far means the run blew up (finite, but useless)
+DIVERGED_RATIO = 10.0
 
 
 class TrainRun:
@@ -37,6 +39,7 @@ class TrainRun:
         self.scaler = torch.amp.GradScaler("cuda") if self.use_amp else None
         self.per_epoch = max(1, model.num_batches(train_set, batch_size))
         self.total = epochs * self.per_epoch
+        model.plan(self.total)  # schedules (e.g. the gated AE's warm-up) scale with the run's length
         self.max_shift = max(1, round(min(data.shape[1:]) / 14))
 
         probe_rng = np.random.default_rng([config.seed, 11])
@@ -60,7 +63,8 @@ class TrainRun:
         self.epoch = 0  # epochs finished
         self.items = 0  # training items seen
         self.train_seconds = 0.0  # time in training steps (not probes, validation, checkpoints)
-        self.stopped = "completed"
+        self.stopped = "running"  # checkpoints written during the run say so; the end: "completed"
+        self.best_val: float | None = None
         self.saved = False  # a checkpoint has been written
         self.halved = False  # the batch size was halved after running out of memory
         self.started = time.perf_counter()
@@ -230,6 +234,11 @@ class TrainRun:
         val_loss = self.val_metrics.get("val_loss")
         if val_loss is not None and not math.isfinite(val_loss):
             raise self.diverged(f"the validation loss became {val_loss} after epoch {epoch + 1}")
+        best = self.best_val
+        if val_loss is not None and best is not None and val_loss > DIVERGED_RATIO * best and val_loss - best > 1e-6:
+            raise self.diverged(f"the validation loss rose from {best:.4g} to {val_loss:.4g} after epoch {epoch + 1}")
+        if val_loss is not None:
+            self.best_val = val_loss if best is None else min(best, val_loss)
         if not self.save():
             raise self.diverged(f"the weights became NaN or infinite in epoch {epoch + 1}")
         return self.record(mean_loss, f"epoch {epoch + 1}/{self.epochs} done", {}, epoch_end=True)

@@ -27,12 +27,14 @@ def test_folder_of_topics_loads_as_word_counts(corpus):
     assert data.class_names == ["cars", "cats"] and sorted(set(data.labels)) == [0, 1]
     vocab = vocabulary_of(data)
     assert data.shape == (1, 1, len(vocab)) and "engine" in vocab and "the" not in vocab  # a stop word
-    cat = data.float_images()[data.labels == 1].reshape(4, -1)
+    assert data.images.dtype == np.uint8  # counts, as every uint8 image reader takes them
+    cat = data.images[data.labels == 1].reshape(4, -1)
     assert np.all(cat[:, vocab.index("kitten")] == 2) and np.all(cat[:, vocab.index("engine")] == 0)
 
 
 def test_bad_documents_each_get_one_sentence(corpus):
     (corpus / "cats" / "empty.txt").write_bytes(b"")
+    (corpus / "cats" / ".hidden.txt").write_text("never read")
     (corpus / "cats" / "latin.txt").write_bytes("the cat naïve kitten purrs".encode("latin-1"))
     big = corpus / "cars" / "big.txt"
     with open(big, "wb") as f:  # 50 MB of text
@@ -45,7 +47,7 @@ def test_bad_documents_each_get_one_sentence(corpus):
     assert any("big.txt" in n and "MB" in n for n in data.notes)
     assert all(n.count(". ") == 0 and n.endswith(".") for n in data.notes + data.skipped)  # one sentence
     row = data.paths.index(str(big))
-    assert data.float_images(np.array([row])).sum() < MAX_BYTES  # only the first part was counted
+    assert data.images[row].astype(np.int64).sum() < MAX_BYTES  # only the first part was counted
 
 
 def test_table_with_a_text_column(tmp_path):
