@@ -33,7 +33,16 @@ MIN_DOCS = 2  # a word must occur in this many documents
 TEXT_COLUMNS = ("text", "document", "body", "content")
 LABEL_COLUMNS = ("label", "topic", "class", "category")
 _WORD = re.compile(r"[a-z][a-z]+")
-STOP = frozenset(["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "if", "in", "into", "is", "it", "its", "of", "on", "or", "that", "the", "this", "to", "was", "were", "will", "with", "not", "no", "but", "can", "do", "does", "than", "then", "there", "these", "they", "which", "who", "what", "when", "where", "how", "all", "any", "each", "other", "some", "such", "only", "own", "same", "so", "too", "very", "just", "also", "may", "should", "would", "could", "one", "two", "we", "you", "your", "our", "their", "them", "he", "she", "his", "her", "i", "me", "my", "been", "being", "more", "most", "over", "under", "out", "up", "down", "off", "again", "further", "once", "here", "why", "both", "few", "nor", "about", "above", "after", "before", "below", "between", "during", "through", "until", "while", "against", "because", "use", "used", "using", "see", "e", "g", "eg", "ie", "etc", "return", "returns", "value", "values", "default", "none", "true", "false", "given", "object", "objects", "type", "types", "function", "functions", "argument", "arguments"])
+STOP = frozenset("""
+a an and are as at be by for from has have if in into is it its of on or that the this to was
+were will with not no but can do does than then there these they which who what when where how
+all any each other some such only own same so too very just also may should would could one
+two we you your our their them he she his her i me my been being more most over under out up
+down off again further once here why both few nor about above after before below between
+during through until while against because use used using see e g eg ie etc return returns
+value values default none true false given object objects type types function functions
+argument arguments
+""".split())
 
 
 def is_document_folder(folder: str) -> bool:
@@ -109,8 +118,10 @@ def documents_set(texts: list[str], labels, class_names, paths, name: str, fmt: 
         raise DataError(f"{name} has no words that occur in two or more documents.")
     if counts.max(initial=0) > 255:
         notes = [*notes, f"Words used more than 255 times in one document of {name} count as 255."]
-    data = ImageSet(np.minimum(counts, 255).astype(np.uint8)[:, None, None, :], None if labels is None else np.asarray(labels, np.int64),
-                    list(class_names), list(paths), name, fmt, skipped=list(skipped), notes=list(notes))
+    images = np.minimum(counts, 255).astype(np.uint8)[:, None, None, :]  # (N, 1, 1, V)
+    labels = None if labels is None else np.asarray(labels, np.int64)
+    data = ImageSet(images, labels, list(class_names), list(paths), name, fmt,
+                    skipped=list(skipped), notes=list(notes))
     data.vocabulary = vocab  # for display only: models read the counts
     return data
 
@@ -174,7 +185,7 @@ def load_document_table(path: str) -> ImageSet:
             table = pd.read_parquet(path)
         else:
             table = pd.read_csv(path, sep="\t" if low.endswith(".tsv") else ",", encoding_errors="replace")
-    except Exception as err:  # noqa: BLE001  pandas raises many kinds; the user needs one sentence
+    except Exception as err:
         raise DataError(f"{path} could not be read as a table ({type(err).__name__}).") from None
     cols = {c.lower(): c for c in table.columns}
     text_col = next((cols[c] for c in TEXT_COLUMNS if c in cols), None)

@@ -46,7 +46,10 @@ def augment_images(x: torch.Tensor, how: Augment) -> torch.Tensor:
         return x
     b = x.shape[0]
     dev, dt = x.device, x.dtype
-    u = lambda: torch.rand(b, device=dev, dtype=dt) * 2 - 1
+
+    def u() -> torch.Tensor:  # (B,) uniform in [-1, 1)
+        return torch.rand(b, device=dev, dtype=dt) * 2 - 1
+
     angle = u() * math.radians(how.rotate)
     zoom = 1 + u() * how.scale
     tx, ty = u() * how.shift * 2, u() * how.shift * 2  # affine_grid spans [-1, 1]: side = 2
