@@ -59,9 +59,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     module, so `explorer` opens the GUI without importing torch for the other commands."""
     from explorer import __version__
 
-    parser = _Parser(
-        prog="explorer", description="Relate Explorer: see what image encoders learn."
-    )
+    parser = _Parser(prog="explorer", description="Relate Explorer: see what image encoders learn.")
     parser.add_argument("--version", action="version", version=f"explorer {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():

@@ -1,8 +1,8 @@
-"""Lint and layers. The layers of docs/ARCHITECTURE.md, enforced by the import-linter contracts in pyproject.toml
-(Qt only in ui and bench, no torch in core, the analysis packages independent, inspection on core
-and retrieval's public names, views independent), following indirect imports. `.ci/run` runs
-`lint-imports` itself; this test runs the same check with the test suite, and shows it catches a
-violation."""
+"""Lint and layers. The layers of docs/ARCHITECTURE.md, enforced by the import-linter contracts in
+pyproject.toml (Qt only in ui and bench, no torch in core, the analysis packages independent,
+inspection on core and retrieval's public names, views independent), following indirect imports.
+`.ci/run` runs `lint-imports` itself; this test runs the same check with the test suite, and shows it
+catches a violation."""
 
 import os
 import pathlib
@@ -13,13 +13,22 @@ import sys
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-LINT_IMPORTS = [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; "
-                "sys.exit(lint_imports_command())"]
+LINT_IMPORTS = [
+    sys.executable,
+    "-c",
+    "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())",
+]
 
 
 def lint_imports(config: pathlib.Path, cwd: pathlib.Path) -> subprocess.CompletedProcess:
-    return subprocess.run([*LINT_IMPORTS, str(config), "--no-cache"], cwd=cwd, capture_output=True,
-                          text=True, env={"PYTHONPATH": str(cwd), "PATH": ""}, timeout=300)
+    return subprocess.run(
+        [*LINT_IMPORTS, str(config), "--no-cache"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(cwd), "PATH": ""},
+        timeout=300,
+    )
 
 
 def test_the_contracts_hold():
@@ -31,8 +40,9 @@ def test_the_contracts_hold():
 def test_the_check_catches_a_violation(tmp_path):
     """A copy of the package where a core module imports pyqtgraph (inside a function, as lazy
     imports are written here): the Qt contract breaks and names the import."""
-    shutil.copytree(ROOT / "explorer", tmp_path / "explorer",
-                    ignore=shutil.ignore_patterns("__pycache__", "resources"))
+    shutil.copytree(
+        ROOT / "explorer", tmp_path / "explorer", ignore=shutil.ignore_patterns("__pycache__", "resources")
+    )
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
     (tmp_path / "explorer" / "core" / "bad.py").write_text("def plot():\n    import pyqtgraph\n")
     proc = lint_imports(tmp_path / "pyproject.toml", tmp_path)
@@ -46,8 +56,29 @@ def test_ruff_check_passes():
     ruff = shutil.which("ruff", path=os.path.dirname(sys.executable)) or shutil.which("ruff")
     if ruff is None:
         pytest.skip("ruff is not installed (pip install -e '.[lint]')")
-    proc = subprocess.run([ruff, "check", "--no-cache", "explorer", "tests"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [ruff, "check", "--no-cache", "explorer", "tests"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+def test_ruff_format_is_applied():
+    """`ruff format --check`, as .ci/run runs it: the code is as the formatter writes it (fix with
+    `ruff format explorer tests`)."""
+    ruff = shutil.which("ruff", path=os.path.dirname(sys.executable)) or shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed (pip install -e '.[lint]')")
+    proc = subprocess.run(
+        [ruff, "format", "--check", "--no-cache", "explorer", "tests"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:]
 
 

@@ -32,8 +32,11 @@ def cluster_rows(plan: Plan) -> list[Row]:
     target = "ratio >= 0.7"
     measure = f"encode {plan.ray_encode_n:,} photos (640x480 JPEG), siamese: Ray engine vs local engine"
     if not _ray_available():
-        return [_missing(measure, "img/s", target, "Ray not installed (pip install 'relate-explorer[cluster]')",
-                         False)]
+        return [
+            _missing(
+                measure, "img/s", target, "Ray not installed (pip install 'relate-explorer[cluster]')", False
+            )
+        ]
     rows = [_encode_row(plan, measure, target)]
     rows.append(_place_row(plan))
     return rows
@@ -48,7 +51,12 @@ def _place_row(plan: Plan) -> Row:
     from explorer.bench.codes import mixture_codes
     from explorer.cluster.place import ray_landmark_search
     from explorer.core.progress import run_to_end
-    from explorer.projection.landmarks import cells_to_probe, choose_landmarks, landmark_count, nearest_landmarks
+    from explorer.projection.landmarks import (
+        cells_to_probe,
+        choose_landmarks,
+        landmark_count,
+        nearest_landmarks,
+    )
 
     n = plan.ray_place_n
     measure = f"place {n:,} codes (50-D) on their nearest landmarks: simulated 2-node Ray cluster vs local"
@@ -77,9 +85,17 @@ def _place_row(plan: Plan) -> Row:
         ray.shutdown()
         cluster.shutdown()
     o, r = float(np.median(ours)), float(np.median(ref))
-    return Row(measure, o, r, "s", "ratio <= 1.43 (>= 0.7x the local speed)", o / r <= 1 / 0.7, True,
-               f"{m:,} landmarks, k={k}; nearest landmark identical to the local search: {same}; "
-               f"medians of {plan.ray_place_repeats}")
+    return Row(
+        measure,
+        o,
+        r,
+        "s",
+        "ratio <= 1.43 (>= 0.7x the local speed)",
+        o / r <= 1 / 0.7,
+        True,
+        f"{m:,} landmarks, k={k}; nearest landmark identical to the local search: {same}; "
+        f"medians of {plan.ray_place_repeats}",
+    )
 
 
 def _encode_row(plan: Plan, measure: str, target: str) -> Row:
@@ -93,7 +109,9 @@ def _encode_row(plan: Plan, measure: str, target: str) -> Row:
     from explorer.models import load_encoder
 
     folder = photo_folder(plan.photos_n)  # the collections rows' folder: made once, shared
-    model = os.path.join(os.path.dirname(__file__), "..", "..", "sample_data", "models", "siamese_mnist.safetensors")
+    model = os.path.join(
+        os.path.dirname(__file__), "..", "..", "sample_data", "models", "siamese_mnist.safetensors"
+    )
     model = os.path.abspath(model)
     data = load_data(folder, file_backed=True)
     data = data.subset(np.arange(min(plan.ray_encode_n, data.count)))
@@ -101,8 +119,13 @@ def _encode_row(plan: Plan, measure: str, target: str) -> Row:
     n = data.count
     started = not ray.is_initialized()
     if started:  # the cluster is up before the clock starts, as a user's cluster would be
-        ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)
+        ray.init(
+            address="local",
+            num_cpus=os.cpu_count(),
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+        )
     ours, ref = [], []
     try:
         for _ in range(plan.ray_encode_repeats):  # interleaved, so a burst of load hits both
@@ -120,6 +143,14 @@ def _encode_row(plan: Plan, measure: str, target: str) -> Row:
         if started:
             ray.shutdown()
     o, r = float(np.median(ours)), float(np.median(ref))
-    return Row(measure, o, r, "img/s", target, o / r >= 0.7, False,
-               f"{os.cpu_count()} cores, Ray started before timing (actor start-up and model load included); "
-               f"medians of {plan.ray_encode_repeats}")
+    return Row(
+        measure,
+        o,
+        r,
+        "img/s",
+        target,
+        o / r >= 0.7,
+        False,
+        f"{os.cpu_count()} cores, Ray started before timing (actor start-up and model load included); "
+        f"medians of {plan.ray_encode_repeats}",
+    )

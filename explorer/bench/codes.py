@@ -46,7 +46,6 @@ def mnist_codes(n: int, dim: int = 50) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(x @ top, dtype=np.float32), labels
 
 
-
 def mixture_codes(n: int, dim: int = 50, classes: int = 30, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(n, dim) float32 codes of a seeded labelled mixture, and their (n,) int64 labels.
 
@@ -72,7 +71,7 @@ def mixture_codes(n: int, dim: int = 50, classes: int = 30, seed: int = 0) -> tu
         noise = rng.normal(scale=1.4, size=(size, dim)).astype(np.float32)
         far = rng.random(size) < 0.001
         noise[far] *= 6.0
-        out[start:start + size] = pts + noise
+        out[start : start + size] = pts + noise
         start += size
     order = rng.permutation(n)  # rows in no particular order, as real codes are
     return out[order], labels[order]

@@ -26,15 +26,19 @@ from explorer.bench.plan import Plan
 from explorer.bench.table import Row
 
 
-
 def _child(args: list[str], env_extra: dict | None = None, timeout: float = 1800) -> dict:
     env = dict(os.environ)
     env.update(env_extra or {})
     if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
         env["QT_QPA_PLATFORM"] = "offscreen"
     t0 = time.time()
-    proc = subprocess.run([sys.executable, "-m", "explorer.bench.collection_rows", *args], capture_output=True,
-                          text=True, env=env, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "explorer.bench.collection_rows", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
     lines = [ln for ln in proc.stdout.strip().splitlines() if ln.startswith("{")]
     if not lines:
         raise RuntimeError(f"{args[0]} child printed nothing: {proc.stderr.strip()[-300:]}")
@@ -56,10 +60,26 @@ def info_rows(plan: Plan) -> list[Row]:
     ours = _child(["info", folder])
     ref = _child(["walk", folder])
     return [
-        Row(f"`explorer info` on {n:,} photos (640x480 JPEG)", ours["seconds"], ref["seconds"], "s",
-            "(none)", None, True, f"count {ours.get('count')}; reference: os.scandir walk + stat of the same files"),
-        Row(f"`explorer info` on {n:,} photos: peak memory", ours["peak_mb"], ref["peak_mb"], "MB",
-            "< 2000 MB", ours["peak_mb"] < 2000, True, "ru_maxrss of each process"),
+        Row(
+            f"`explorer info` on {n:,} photos (640x480 JPEG)",
+            ours["seconds"],
+            ref["seconds"],
+            "s",
+            "(none)",
+            None,
+            True,
+            f"count {ours.get('count')}; reference: os.scandir walk + stat of the same files",
+        ),
+        Row(
+            f"`explorer info` on {n:,} photos: peak memory",
+            ours["peak_mb"],
+            ref["peak_mb"],
+            "MB",
+            "< 2000 MB",
+            ours["peak_mb"] < 2000,
+            True,
+            "ru_maxrss of each process",
+        ),
     ]
 
 
@@ -68,18 +88,35 @@ def startup_rows(plan: Plan) -> list[Row]:
     n = plan.photos_n
     shots = os.path.join(tempfile.gettempdir(), "explorer-bench-shots")
     with tempfile.TemporaryDirectory(prefix="explorer-bench-cache-") as cold:
-        ours = _child(["gui", folder, str(plan.photos_watch_s), shots],
-                      {"EXPLORER_CACHE_DIR": cold, "EXPLORER_STATE_DIR": cold})
+        ours = _child(
+            ["gui", folder, str(plan.photos_watch_s), shots],
+            {"EXPLORER_CACHE_DIR": cold, "EXPLORER_STATE_DIR": cold},
+        )
     ref = _child(["thumbs", folder])
     first = ours.get("thumbs")
     return [
-        Row(f"app start with --data ({n:,} photos) to the first {FIRST_SCREEN} thumbnails", first, ref["seconds"], "s",
-            "< 2 s", None if first is None else first < 2.0, True,
-            f"cold renditions cache; data set open after {ours.get('opened', float('nan')):.2f} s; reference: "
-            f"python + Pillow (draft mode) decoding the same {FIRST_SCREEN} files to 96 px; screenshots in {shots}"),
-        Row(f"app with {n:,} photos: peak memory over the first {plan.photos_watch_s:.0f} s", ours["peak_mb"], None,
-            "MB", "< 2000 MB", ours["peak_mb"] < 2000, True,
-            f"{ours.get('thumbs_done', 0):,} thumbnails built by then; models: pixels and pca"),
+        Row(
+            f"app start with --data ({n:,} photos) to the first {FIRST_SCREEN} thumbnails",
+            first,
+            ref["seconds"],
+            "s",
+            "< 2 s",
+            None if first is None else first < 2.0,
+            True,
+            f"cold renditions cache; data set open after {ours.get('opened', float('nan')):.2f} s; "
+            f"reference: python + Pillow (draft mode) decoding the same {FIRST_SCREEN} files to 96 px; "
+            f"screenshots in {shots}",
+        ),
+        Row(
+            f"app with {n:,} photos: peak memory over the first {plan.photos_watch_s:.0f} s",
+            ours["peak_mb"],
+            None,
+            "MB",
+            "< 2000 MB",
+            ours["peak_mb"] < 2000,
+            True,
+            f"{ours.get('thumbs_done', 0):,} thumbnails built by then; models: pixels and pca",
+        ),
     ]
 
 
@@ -93,10 +130,19 @@ def encode_rows(plan: Plan) -> list[Row]:
         ours = _child(["encode", folder, path, str(plan.photos_encode_n)])
         ref = _child(["encode-ref", path, str(plan.photos_encode_n)])
         ratio = ours["per_s"] / ref["per_s"] if ref["per_s"] else None
-        rows.append(Row(f"encode {plan.photos_encode_n} photos, ResNet-18-sized {kind} at 224x224", ours["per_s"],
-                        ref["per_s"], "img/s", "ratio >= 0.8", None if ratio is None else ratio >= 0.8, False,
-                        f"ours: decode + resize from the JPEG files overlapped with the model, batch 32; reference: "
-                        f"{'onnxruntime' if kind == 'ONNX' else 'torch'} on already-decoded tensors"))
+        rows.append(
+            Row(
+                f"encode {plan.photos_encode_n} photos, ResNet-18-sized {kind} at 224x224",
+                ours["per_s"],
+                ref["per_s"],
+                "img/s",
+                "ratio >= 0.8",
+                None if ratio is None else ratio >= 0.8,
+                False,
+                f"ours: decode + resize from the JPEG files overlapped with the model, batch 32; reference: "
+                f"{'onnxruntime' if kind == 'ONNX' else 'torch'} on already-decoded tensors",
+            )
+        )
     return rows
 
 
@@ -106,11 +152,19 @@ def reopen_rows(plan: Plan) -> list[Row]:
     warm = _child(["reopen", folder, "600"])  # makes the codes and the layout (or finds them)
     ours = _child(["reopen", folder, "60"])
     ref = _child(["scatter-ref", warm["layout_file"]]) if warm.get("layout_file") else {"seconds": None}
-    return [Row(f"reopen {n:,} photos with cached codes and layout (pca) to the scatter on screen",
-                ours.get("scatter"), ref["seconds"], "s", "< 2 s",
-                None if ours.get("scatter") is None else ours["scatter"] < 2.0, True,
-                f"first open made them in {warm.get('scatter', float('nan')):.1f} s; reference: python + pyqtgraph "
-                "showing the same layout from its .npy")]
+    return [
+        Row(
+            f"reopen {n:,} photos with cached codes and layout (pca) to the scatter on screen",
+            ours.get("scatter"),
+            ref["seconds"],
+            "s",
+            "< 2 s",
+            None if ours.get("scatter") is None else ours["scatter"] < 2.0,
+            True,
+            f"first open made them in {warm.get('scatter', float('nan')):.1f} s; "
+            "reference: python + pyqtgraph showing the same layout from its .npy",
+        )
+    ]
 
 
 def collection_rows(plan: Plan) -> list[Row]:
@@ -119,8 +173,18 @@ def collection_rows(plan: Plan) -> list[Row]:
         try:
             out += part(plan)
         except Exception as err:  # one part failing must not hide the others
-            out.append(Row(f"collections: {part.__name__}", None, None, "", "", None, True,
-                           f"failed: {type(err).__name__}: {str(err)[:200]}"))
+            out.append(
+                Row(
+                    f"collections: {part.__name__}",
+                    None,
+                    None,
+                    "",
+                    "",
+                    None,
+                    True,
+                    f"failed: {type(err).__name__}: {str(err)[:200]}",
+                )
+            )
     return out
 
 
@@ -198,6 +262,7 @@ def _encode_reference(model: str, n: int) -> dict:
         def run(x):
             with torch.no_grad():
                 return module(torch.from_numpy(x)).numpy()
+
     run(batches[0])  # warm-up
     t0 = time.perf_counter()
     for x in batches:
@@ -216,9 +281,11 @@ def main(argv: list[str]) -> None:
     elif mode in ("gui", "reopen", "scatter-ref"):
         from explorer.bench import gui_collections as g
 
-        out = {"gui": lambda: g.first_thumbnails(rest[0], float(rest[1]), rest[2]),
-               "reopen": lambda: g.reopen(rest[0], float(rest[1])),
-               "scatter-ref": lambda: g.scatter_reference(rest[0])}[mode]()
+        out = {
+            "gui": lambda: g.first_thumbnails(rest[0], float(rest[1]), rest[2]),
+            "reopen": lambda: g.reopen(rest[0], float(rest[1])),
+            "scatter-ref": lambda: g.scatter_reference(rest[0]),
+        }[mode]()
     elif mode == "encode":
         out = _encode(rest[0], rest[1], int(rest[2]))
     elif mode == "encode-ref":

@@ -36,13 +36,20 @@ def no_cuda_reason() -> str | None:
     except ImportError:
         return "No GPU check: torch is not installed."
     if not torch.cuda.is_available():
-        return (f"No CUDA device on this machine (torch {torch.__version__} finds none), so the GPU "
-                "check has nothing to compare; run `explorer bench --gpu-check` on a machine with CUDA.")
+        return (
+            f"No CUDA device on this machine (torch {torch.__version__} finds none), so the GPU "
+            "check has nothing to compare; run `explorer bench --gpu-check` on a machine with CUDA."
+        )
     return None
 
 
-def run_gpu_check(out: Callable[[str], None] = print, steps: int = 300, device: str = "cuda",
-                  models: list[str] | None = None, budget_s: float = 270.0) -> list[dict]:
+def run_gpu_check(
+    out: Callable[[str], None] = print,
+    steps: int = 300,
+    device: str = "cuda",
+    models: list[str] | None = None,
+    budget_s: float = 270.0,
+) -> list[dict]:
     """Run the check (see the module docstring) and print its table; returns the rows.
 
     ``device`` other than "cuda" runs the same comparison against that device (tests use "cpu"
@@ -106,8 +113,11 @@ def _check_model(key: str, data, steps: int, device: str) -> dict:
             scale = float(ref.abs().max()) or 1.0
             model.to(device)
             on_dev = model.encode(x.to(device)).float().cpu()
-            with torch.autocast(device_type=torch.device(device).type, dtype=torch.float16,
-                                enabled=torch.device(device).type == "cuda"):
+            with torch.autocast(
+                device_type=torch.device(device).type,
+                dtype=torch.float16,
+                enabled=torch.device(device).type == "cuda",
+            ):
                 on_amp = model.encode(x.to(device)).float().cpu()
         row["dcodes_dev"] = float((on_dev - ref).abs().max()) / scale
         row["dcodes_amp"] = float((on_amp - ref).abs().max()) / scale
@@ -129,19 +139,41 @@ def _finetune_of_ae(data):
 def format_rows(rows: list[dict], device: str = "cuda") -> str:
     """The check's one table, as text."""
     d = device
-    head = ["model", "steps", "loss cpu", f"loss {d}", f"loss {d}+amp", f"Δloss {d}", "Δloss amp",
-            f"Δcodes {d}", "Δcodes amp", "s"]
+    head = [
+        "model",
+        "steps",
+        "loss cpu",
+        f"loss {d}",
+        f"loss {d}+amp",
+        f"Δloss {d}",
+        "Δloss amp",
+        f"Δcodes {d}",
+        "Δcodes amp",
+        "s",
+    ]
     lines = [head]
     for r in rows:
         if "skipped" in r:
             lines.append([r["model"], "skipped: " + r["skipped"]] + [""] * (len(head) - 2))
             continue
+
         def f(k: str, fmt: str = "{:.4g}", r: dict = r) -> str:
             return fmt.format(r[k]) if k in r else "–"
 
-        lines.append([r["model"], str(r.get("steps", "")), f("loss_cpu"), f("loss_dev"), f("loss_amp"),
-                      f("dloss_dev", "{:.1%}"), f("dloss_amp", "{:.1%}"), f("dcodes_dev", "{:.1e}"),
-                      f("dcodes_amp", "{:.1e}"), f("seconds", "{:.0f}")])
+        lines.append(
+            [
+                r["model"],
+                str(r.get("steps", "")),
+                f("loss_cpu"),
+                f("loss_dev"),
+                f("loss_amp"),
+                f("dloss_dev", "{:.1%}"),
+                f("dloss_amp", "{:.1%}"),
+                f("dcodes_dev", "{:.1e}"),
+                f("dcodes_amp", "{:.1e}"),
+                f("seconds", "{:.0f}"),
+            ]
+        )
     widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
     text = "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in lines)
     errors = [f"{r['model']}: {r['error']}" for r in rows if "error" in r]

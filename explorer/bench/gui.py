@@ -58,12 +58,16 @@ class PlainScatter(PlotFrames):
         brushes = np.empty(len(labels), dtype=object)
         brushes[:] = [palette[i] for i in labels % 10]
         self.item = pg.ScatterPlotItem(
-            x=xy[:, 0], y=xy[:, 1], pxMode=True, size=3, pen=None, brush=brushes,
+            x=xy[:, 0],
+            y=xy[:, 1],
+            pxMode=True,
+            size=3,
+            pen=None,
+            brush=brushes,
             data=np.arange(len(xy)),
         )
         self.widget.addItem(self.item)
         self.widget.show()
-
 
 
 def _empty_frame_ms(rects) -> float:
@@ -101,8 +105,10 @@ def scatter_rows(plan: Plan) -> list[Row]:
         ours_setup = time.perf_counter() - t0
         app.processEvents()
         ours_t, ref_t = [], []
-        note = f"median over {plan.scatter_repeats} x {frames} frames of {PLOT_SIZE[0]}x{PLOT_SIZE[1]} " \
-               f"(setRange + grab); set-up: reference {ref_setup:.2f} s, ours {ours_setup:.2f} s"
+        note = (
+            f"median over {plan.scatter_repeats} x {frames} frames of {PLOT_SIZE[0]}x{PLOT_SIZE[1]} "
+            f"(setRange + grab); set-up: reference {ref_setup:.2f} s, ours {ours_setup:.2f} s"
+        )
         for is_ours in _order(plan.scatter_repeats):
             (ours_t if is_ours else ref_t).extend((ours if is_ours else ref).frame_times_ms(rects))
             QApplication.processEvents()
@@ -110,8 +116,9 @@ def scatter_rows(plan: Plan) -> list[Row]:
         note += f"; an empty plot takes {_empty_frame_ms(rects):.1f} ms a frame here" + _hover_note(n)
         ours.close()
         o = statistics.median(ours_t)
-        rows.append(Row(measure, o, statistics.median(ref_t), "ms", f"< {target_ms:g} ms",
-                        o < target_ms, True, note))
+        rows.append(
+            Row(measure, o, statistics.median(ref_t), "ms", f"< {target_ms:g} ms", o < target_ms, True, note)
+        )
         del ref, ours
         app.processEvents()
     return rows
@@ -156,10 +163,22 @@ def training_rows(plan: Plan) -> list[Row]:
         else:
             cli_t.append(train_headless_seconds(data, config))
     gui, cli = items / statistics.median(gui_t), items / statistics.median(cli_t)
-    note = (f"ae on {plan.train_data}, {plan.train_epochs} epoch(s), {config.threads} torch thread(s), "
-            f"CPU; items/s over the whole run (validation included), median of {plan.train_repeats}")
-    return [Row("training throughput: GUI worker vs `explorer train`", gui, cli, "items/s",
-                "ratio >= 0.95", gui / cli >= 0.95, False, note)]
+    note = (
+        f"ae on {plan.train_data}, {plan.train_epochs} epoch(s), {config.threads} torch thread(s), "
+        f"CPU; items/s over the whole run (validation included), median of {plan.train_repeats}"
+    )
+    return [
+        Row(
+            "training throughput: GUI worker vs `explorer train`",
+            gui,
+            cli,
+            "items/s",
+            "ratio >= 0.95",
+            gui / cli >= 0.95,
+            False,
+            note,
+        )
+    ]
 
 
 # ---- event-loop stalls ------------------------------------------------------------------------
@@ -212,8 +231,20 @@ def _work_in_other_processes(plan: Plan, codes: np.ndarray, meter: GapMeter) -> 
         np.save(path, codes)
         base = [sys.executable, "-m", "explorer"]
         cmds = [
-            base + ["train", "--model", "ae", "--data", plan.train_data, "--epochs", "1000",
-                    "--device", "cpu", "--out", os.path.join(tmp, "ae.safetensors")],
+            base
+            + [
+                "train",
+                "--model",
+                "ae",
+                "--data",
+                plan.train_data,
+                "--epochs",
+                "1000",
+                "--device",
+                "cpu",
+                "--out",
+                os.path.join(tmp, "ae.safetensors"),
+            ],
             base + ["project", "--codes", path, "--method", "tsne", "--out", os.path.join(tmp, "xy.npy")],
         ]
         procs = [subprocess.Popen(c, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for c in cmds]
@@ -272,8 +303,13 @@ def _busy_gaps(plan: Plan, meter: GapMeter, data, config, codes, from_first_fram
     projector.shutdown(60_000)
     plot.close()
     plot.deleteLater()
-    return {"longest": longest, "p99": p99, "over": over, "ticks": len(meter.gaps),
-            "frames": frames["n"] - drawn_before}
+    return {
+        "longest": longest,
+        "p99": p99,
+        "over": over,
+        "ticks": len(meter.gaps),
+        "frames": frames["n"] - drawn_before,
+    }
 
 
 def _stall_setup(plan: Plan):
@@ -320,31 +356,52 @@ def stall_rows(plan: Plan) -> list[Row]:
     meter.run_for(plan.stall_seconds)
     idle = _gap_stats(meter.gaps)
     _busy_gaps(plan, meter, data, config, codes)  # first run here: imports and first-use costs
-    warm_windows = [_busy_gaps(plan, meter, data, config, codes, from_first_frame=True)
-                    for _ in range(plan.stall_windows)]
+    warm_windows = [
+        _busy_gaps(plan, meter, data, config, codes, from_first_frame=True) for _ in range(plan.stall_windows)
+    ]
     warm = statistics.median(w["longest"] for w in warm_windows)
     other_windows = [_gap_stats(g) for g in _work_in_other_processes(plan, codes, meter)]
     elsewhere = statistics.median(w[0] for w in other_windows)
     cold = _stall_cold(plan)
-    work = (f"ae training ({plan.train_data}) + t-SNE of {plan.stall_tsne_n:,} codes started in two "
-            f"workers, t-SNE frames drawn, timer watched for {plan.stall_seconds:g} s")
-    ref = (f"reference: the same jobs as two other processes (longest per window "
-           f"{', '.join(f'{w[0]:.0f}' for w in other_windows)} ms; 99th percentile "
-           f"{max(w[1] for w in other_windows):.0f} ms); nothing running: longest {idle[0]:.0f} ms, "
-           f"99th percentile {idle[1]:.0f} ms")
+    work = (
+        f"ae training ({plan.train_data}) + t-SNE of {plan.stall_tsne_n:,} codes started in two "
+        f"workers, t-SNE frames drawn, timer watched for {plan.stall_seconds:g} s"
+    )
+    ref = (
+        f"reference: the same jobs as two other processes (longest per window "
+        f"{', '.join(f'{w[0]:.0f}' for w in other_windows)} ms; 99th percentile "
+        f"{max(w[1] for w in other_windows):.0f} ms); nothing running: longest {idle[0]:.0f} ms, "
+        f"99th percentile {idle[1]:.0f} ms"
+    )
 
     def describe(stats: dict) -> str:
-        return (f"longest {stats['longest']:.0f} ms, {stats['frames']} frames, {stats['ticks']} ticks, "
-                f"{stats['over']} gaps > 50 ms, 99th percentile {stats['p99']:.0f} ms")
+        return (
+            f"longest {stats['longest']:.0f} ms, {stats['frames']} frames, {stats['ticks']} ticks, "
+            f"{stats['over']} gaps > 50 ms, 99th percentile {stats['p99']:.0f} ms"
+        )
 
     return [
-        Row("longest GUI event-loop stall, training + t-SNE (warm)", warm, elsewhere,
-            "ms", "< 50 ms", warm < 50.0, True,
+        Row(
+            "longest GUI event-loop stall, training + t-SNE (warm)",
+            warm,
+            elsewhere,
+            "ms",
+            "< 50 ms",
+            warm < 50.0,
+            True,
             f"median over {plan.stall_windows} windows of {work} from t-SNE's first frame; per window: "
-            f"{'; '.join(describe(w) for w in warm_windows)}; {ref}"),
-        Row("longest GUI event-loop stall, training + t-SNE (first in a fresh process)",
-            cold["longest"], elsewhere, "ms", "< 50 ms", cold["longest"] < 50.0, True,
-            f"{work}, imports and first-use costs included; {describe(cold)}"),
+            f"{'; '.join(describe(w) for w in warm_windows)}; {ref}",
+        ),
+        Row(
+            "longest GUI event-loop stall, training + t-SNE (first in a fresh process)",
+            cold["longest"],
+            elsewhere,
+            "ms",
+            "< 50 ms",
+            cold["longest"] < 50.0,
+            True,
+            f"{work}, imports and first-use costs included; {describe(cold)}",
+        ),
     ]
 
 
@@ -400,11 +457,23 @@ def startup_rows(plan: Plan) -> list[Row]:
         if is_ours and "opened" in marks:
             opened.append(marks["opened"])
     o = statistics.median(ours)
-    note = (f"process start to main window shown (first event-loop turn), median of {len(ours)}; "
-            + (f"sample data open after {statistics.median(opened):.2f} s; " if opened else "")
-            + "reference: python + PySide6 showing an empty QMainWindow")
-    return [Row("start-up: `explorer` to window shown", o, statistics.median(ref), "s", "< 2 s",
-                o < 2.0, True, note)]
+    note = (
+        f"process start to main window shown (first event-loop turn), median of {len(ours)}; "
+        + (f"sample data open after {statistics.median(opened):.2f} s; " if opened else "")
+        + "reference: python + PySide6 showing an empty QMainWindow"
+    )
+    return [
+        Row(
+            "start-up: `explorer` to window shown",
+            o,
+            statistics.median(ref),
+            "s",
+            "< 2 s",
+            o < 2.0,
+            True,
+            note,
+        )
+    ]
 
 
 if __name__ == "__main__":

@@ -34,7 +34,12 @@ def first_thumbnails(folder: str, watch_s: float, shots: str, models=("pixels", 
         ds = win.ctx.workspace.dataset
         if ds is not None and "opened" not in marks:
             marks["opened"] = now
-        if ds is not None and ds.file_backed and "thumbs" not in marks and ds.source.ready()[:FIRST_SCREEN].all():
+        if (
+            ds is not None
+            and ds.file_backed
+            and "thumbs" not in marks
+            and ds.source.ready()[:FIRST_SCREEN].all()
+        ):
             marks["thumbs"] = now
             QTimer.singleShot(200, lambda: save_png(win, os.path.join(shots, "first-thumbnails.png")))
         for k in (5, 30):
@@ -70,8 +75,14 @@ def reopen(folder: str, limit_s: float) -> dict:
         now = time.time() - t0
         view = next((v for v in win.views.values() if hasattr(v, "sides")), None)
         side = view.sides[0] if view is not None else None
-        if side is not None and side.layout is not None and side.model == "pca" and side.shown_tag is not None \
-                and side.shown_tag[0] != "live" and not side.runner.is_running():
+        if (
+            side is not None
+            and side.layout is not None
+            and side.model == "pca"
+            and side.shown_tag is not None
+            and side.shown_tag[0] != "live"
+            and not side.runner.is_running()
+        ):
             marks["scatter"] = now
             path = os.path.join(tempfile.gettempdir(), "explorer-bench-reopen-layout.npy")
             np.save(path, np.asarray(side.layout, np.float32))
@@ -98,7 +109,9 @@ def scatter_reference(layout_file: str) -> dict:
     xy = np.load(layout_file)
     w = pg.PlotWidget()
     w.resize(1000, 800)
-    w.addItem(pg.ScatterPlotItem(xy[:, 0], xy[:, 1], pxMode=True, size=3, pen=None, brush=(30, 100, 200, 120)))
+    w.addItem(
+        pg.ScatterPlotItem(xy[:, 0], xy[:, 1], pxMode=True, size=3, pen=None, brush=(30, 100, 200, 120))
+    )
     w.show()
     marks: dict = {}
     QTimer.singleShot(0, lambda: (marks.__setitem__("seconds", time.time() - t0), app.quit()))

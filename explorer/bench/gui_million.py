@@ -54,14 +54,37 @@ def scatter_million_rows(plan: Plan) -> list[Row]:
     r.close()
     frame = float(np.median(frames))
     return [
-        Row(f"scatter of {n:,} points: pan/zoom frame", frame, None, "ms", "< 30 ms", frame < 30, True,
+        Row(
+            f"scatter of {n:,} points: pan/zoom frame",
+            frame,
+            None,
+            "ms",
+            "< 30 ms",
+            frame < 30,
+            True,
             f"median of {len(frames)} frames (setRange + grab, 800x600, density drawing); the old "
-            "renderer measured about 70 ms at 10^7 (issue 16), no longer in the code to run beside"),
-        Row(f"scatter of {n:,} points: lasso", float(np.median(lasso)), ref_lasso, "ms", "< 100 ms",
-            float(np.median(lasso)) < 100, True,
+            "renderer measured about 70 ms at 10^7 (issue 16), no longer in the code to run beside",
+        ),
+        Row(
+            f"scatter of {n:,} points: lasso",
+            float(np.median(lasso)),
+            ref_lasso,
+            "ms",
+            "< 100 ms",
+            float(np.median(lasso)) < 100,
+            True,
             f"a 59-vertex wobbly lasso holding {len(sel):,} points (same rows as the reference: "
-            f"{bool(np.array_equal(sel, want))}); reference: skimage points_in_poly over every point"),
-        Row(f"scatter of {n:,} points: hover-index build", build, tree, "s", "< 2 s", build < 2, True,
+            f"{bool(np.array_equal(sel, want))}); reference: skimage points_in_poly over every point",
+        ),
+        Row(
+            f"scatter of {n:,} points: hover-index build",
+            build,
+            tree,
+            "s",
+            "< 2 s",
+            build < 2,
+            True,
             "ours: the cell grid (numba counting sort) that hover, lasso and drawing share; "
-            "reference: scipy cKDTree (the index before)"),
+            "reference: scipy cKDTree (the index before)",
+        ),
     ]

@@ -75,7 +75,6 @@ class _Renderer(PlotFrames):
         self.widget.show()
 
 
-
 def make_renderer(xy: np.ndarray, labels: np.ndarray, size: tuple[int, int] = (800, 600)) -> _Renderer:
     return _Renderer(np.asarray(xy, np.float32), np.asarray(labels, np.int64), size)
 

@@ -31,8 +31,9 @@ def _codes(model: str, images: np.ndarray) -> np.ndarray:
     from explorer.models import load_encoder
 
     encoder = load_encoder(model)
-    return np.concatenate([encoder.encode(images[s:s + 512]) for s in range(0, len(images), 512)]
-                          ).astype(np.float32)
+    return np.concatenate([encoder.encode(images[s : s + 512]) for s in range(0, len(images), 512)]).astype(
+        np.float32
+    )
 
 
 def _models(plan: Plan) -> list[tuple[str, str]]:
@@ -53,8 +54,13 @@ def cleanlab_ranked(codes: np.ndarray, labels: np.ndarray, k: int = K, seed: int
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
     from sklearn.neighbors import KNeighborsClassifier
 
-    probs = cross_val_predict(KNeighborsClassifier(k), codes, labels, method="predict_proba",
-                              cv=StratifiedKFold(5, shuffle=True, random_state=seed))
+    probs = cross_val_predict(
+        KNeighborsClassifier(k),
+        codes,
+        labels,
+        method="predict_proba",
+        cv=StratifiedKFold(5, shuffle=True, random_state=seed),
+    )
     return np.asarray(find_label_issues(labels, probs, return_indices_ranked_by="self_confidence"))
 
 
@@ -78,14 +84,28 @@ def label_rows(plan: Plan, planted, codes: dict[str, np.ndarray]) -> list[Row]:
         ref = cleanlab_ranked(c, planted.labels)
         ref_s = time.perf_counter() - t0
         ours, theirs = _recall(issues.top(m), planted.flipped), _recall(ref[:m], planted.flipped)
-        note = (f"{len(planted.flipped)} of {len(planted.labels):,} labels flipped (seed 0); top {m}; "
-                f"ours flags {int(issues.confident.sum())} by the confident-learning rule, "
-                f"{ours_s:.1f} s; cleanlab flags {len(ref)}, {ref_s:.1f} s (sklearn CV k-NN, k={K})")
+        note = (
+            f"{len(planted.flipped)} of {len(planted.labels):,} labels flipped (seed 0); top {m}; "
+            f"ours flags {int(issues.confident.sum())} by the confident-learning rule, "
+            f"{ours_s:.1f} s; cleanlab flags {len(ref)}, {ref_s:.1f} s (sklearn CV k-NN, k={K})"
+        )
         if name == "siamese":
-            note += ("; the siamese was trained on the clean labels of items 0-2499 of these "
-                     "images, so its codes know some true classes")
-        rows.append(Row(f"label issues: flipped recall in top 2x ({name} codes)", ours, theirs,
-                        "recall", ">= cleanlab", ours >= theirs, False, note))
+            note += (
+                "; the siamese was trained on the clean labels of items 0-2499 of these "
+                "images, so its codes know some true classes"
+            )
+        rows.append(
+            Row(
+                f"label issues: flipped recall in top 2x ({name} codes)",
+                ours,
+                theirs,
+                "recall",
+                ">= cleanlab",
+                ours >= theirs,
+                False,
+                note,
+            )
+        )
     return rows
 
 
@@ -107,13 +127,20 @@ def duplicate_rows(plan: Plan, images, labels, models) -> list[Row]:
             hit = len(found & truth)
             recall = hit / max(1, len(truth))
             precision = hit / len(found) if found else 0.0
-            rows.append(Row(
-                f"near-duplicates: planted pair recall ({name} codes, {kind} copies)", recall,
-                None, "recall", "recall >= 0.95 at precision >= 0.9",
-                recall >= 0.95 and precision >= 0.9, False,
-                f"{len(truth)} copies planted; precision {precision:.3f} ({len(found)} pairs found) "
-                f"at the automatic threshold {dups.threshold:.4g} (a tenth of the median "
-                f"nearest-neighbour distance)"))
+            rows.append(
+                Row(
+                    f"near-duplicates: planted pair recall ({name} codes, {kind} copies)",
+                    recall,
+                    None,
+                    "recall",
+                    "recall >= 0.95 at precision >= 0.9",
+                    recall >= 0.95 and precision >= 0.9,
+                    False,
+                    f"{len(truth)} copies planted; precision {precision:.3f} ({len(found)} pairs found) "
+                    f"at the automatic threshold {dups.threshold:.4g} (a tenth of the median "
+                    f"nearest-neighbour distance)",
+                )
+            )
     return rows
 
 
@@ -130,10 +157,22 @@ def scale_row(plan: Plan) -> Row:
     report = run_to_end(inspect_job(codes, labels, cluster_method="kmeans", seed=0))
     seconds = time.perf_counter() - t0
     d = report.as_dict(max_issues=10)
-    return Row(f"inspect job (k-NN graph, issues, duplicates, k-means) on {n:,} x 32 codes", seconds,
-               None, "s", "(none)", None, True,
-               "; ".join([f"{d['searched']:,} items searched against all",
-                          f"{d['clusters']['count']} clusters", *d["notes"]]))
+    return Row(
+        f"inspect job (k-NN graph, issues, duplicates, k-means) on {n:,} x 32 codes",
+        seconds,
+        None,
+        "s",
+        "(none)",
+        None,
+        True,
+        "; ".join(
+            [
+                f"{d['searched']:,} items searched against all",
+                f"{d['clusters']['count']} clusters",
+                *d["notes"],
+            ]
+        ),
+    )
 
 
 def inspection_rows(plan: Plan) -> list[Row]:

@@ -21,14 +21,26 @@ def _files(folder: str) -> dict[str, str]:
     from torch import nn
 
     torch.manual_seed(0)
-    net = nn.Sequential(nn.Conv2d(1, 16, 3, stride=2), nn.ReLU(), nn.Conv2d(16, 32, 3, stride=2), nn.ReLU(),
-                        nn.Flatten(), nn.Linear(32 * 6 * 6, 64)).eval()
+    net = nn.Sequential(
+        nn.Conv2d(1, 16, 3, stride=2),
+        nn.ReLU(),
+        nn.Conv2d(16, 32, 3, stride=2),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(32 * 6 * 6, 64),
+    ).eval()
     x = torch.zeros(2, 1, 28, 28)
     paths = {"ONNX": os.path.join(folder, "net.onnx"), "TorchScript": os.path.join(folder, "net.pt")}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(net, (x,), paths["ONNX"], dynamo=False, input_names=["input"],
-                          dynamic_axes={"input": {0: "batch"}})
+        torch.onnx.export(
+            net,
+            (x,),
+            paths["ONNX"],
+            dynamo=False,
+            input_names=["input"],
+            dynamic_axes={"input": {0: "batch"}},
+        )
         torch.jit.save(torch.jit.trace(net, x), paths["TorchScript"])
     return paths
 
@@ -66,16 +78,38 @@ def isolation_rows(plan: Plan) -> list[Row]:
                         load[isolated].append(time.perf_counter() - t0)
                         t0 = time.perf_counter()
                         for s in range(0, len(images), 512):
-                            enc.encode(images[s:s + 512])
+                            enc.encode(images[s : s + 512])
                         rate[isolated].append(len(images) / (time.perf_counter() - t0))
                         getattr(enc, "close", lambda: None)()
             ours_l, ref_l = statistics.median(load[True]), statistics.median(load[False])
             ours_r, ref_r = statistics.median(rate[True]), statistics.median(rate[False])
-            note = (f"a conv net on {len(images):,} images (1, 28, 28) in batches of 512; ours: in a child "
-                    f"process with the time and memory limits, reference: in this process; "
-                    f"{plan.encode_repeats} alternations, medians")
-            rows.append(Row(f"external {kind} model: open (child process vs in-process)", ours_l, ref_l,
-                            "s", "(none)", None, True, note))
-            rows.append(Row(f"external {kind} model: encode (child process vs in-process)", ours_r, ref_r,
-                            "img/s", "(none)", None, False, note))
+            note = (
+                f"a conv net on {len(images):,} images (1, 28, 28) in batches of 512; ours: in a child "
+                f"process with the time and memory limits, reference: in this process; "
+                f"{plan.encode_repeats} alternations, medians"
+            )
+            rows.append(
+                Row(
+                    f"external {kind} model: open (child process vs in-process)",
+                    ours_l,
+                    ref_l,
+                    "s",
+                    "(none)",
+                    None,
+                    True,
+                    note,
+                )
+            )
+            rows.append(
+                Row(
+                    f"external {kind} model: encode (child process vs in-process)",
+                    ours_r,
+                    ref_r,
+                    "img/s",
+                    "(none)",
+                    None,
+                    False,
+                    note,
+                )
+            )
     return rows

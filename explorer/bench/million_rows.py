@@ -58,18 +58,41 @@ def landmark_rows(plan: Plan) -> list[Row]:
         ours, stages = _staged(landmark_job(codes, method, seed=0, labels=labels, landmarks=m, threshold=0))
         ours_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        full = run_to_end(tsne_job(codes, seed=0) if method == "tsne" else umap_job(codes, seed=0, preview=False))
+        full = run_to_end(
+            tsne_job(codes, seed=0) if method == "tsne" else umap_job(codes, seed=0, preview=False)
+        )
         full_s = time.perf_counter() - t0
         acc_o, acc_f = _acc(ours, labels), _acc(full, labels)
-        note = (f"mixture codes {n:,} x 50; landmark path: {int(stages.get('landmarks', m)):,} landmarks, "
-                f"landmark layout at {stages.get('landmark_s', float('nan')):.1f} s, all placed at "
-                f"{stages.get('placed_s', float('nan')):.1f} s; reference: the full fit as the app ran it "
-                f"before (openTSNE defaults / umap-learn's pipeline)")
-        rows.append(Row(f"{label} of {n:,} codes: landmark path vs full fit", ours_s, full_s, "s",
-                        "ratio <= 0.2", ours_s / full_s <= 0.2, True, note))
-        rows.append(Row(f"{label} of {n:,} codes: 10-NN label accuracy, landmark vs full", acc_o, acc_f, "",
-                        ">= full - 0.02", acc_o >= acc_f - 0.02, False,
-                        f"on a seeded sample of {ACC_SAMPLE:,} points; the codes themselves: {codes_acc:.3f}"))
+        note = (
+            f"mixture codes {n:,} x 50; landmark path: {int(stages.get('landmarks', m)):,} landmarks, "
+            f"landmark layout at {stages.get('landmark_s', float('nan')):.1f} s, all placed at "
+            f"{stages.get('placed_s', float('nan')):.1f} s; reference: the full fit as the app ran it "
+            f"before (openTSNE defaults / umap-learn's pipeline)"
+        )
+        rows.append(
+            Row(
+                f"{label} of {n:,} codes: landmark path vs full fit",
+                ours_s,
+                full_s,
+                "s",
+                "ratio <= 0.2",
+                ours_s / full_s <= 0.2,
+                True,
+                note,
+            )
+        )
+        rows.append(
+            Row(
+                f"{label} of {n:,} codes: 10-NN label accuracy, landmark vs full",
+                acc_o,
+                acc_f,
+                "",
+                ">= full - 0.02",
+                acc_o >= acc_f - 0.02,
+                False,
+                f"on a seeded sample of {ACC_SAMPLE:,} points; the codes themselves: {codes_acc:.3f}",
+            )
+        )
     return rows
 
 
@@ -90,14 +113,46 @@ def million_layout_rows(plan: Plan) -> list[Row]:
         done = time.perf_counter() - t0
         acc = _acc(layout, labels)
         rows += [
-            Row(f"{label} of {n:,} codes: first frame", st.get("first_frame_s"), None, "s", "< 1 s",
-                (st.get("first_frame_s") or 99) < 1.0, True, "a PCA frame (PCA of a 20,000-point sample)"),
-            Row(f"{label} of {n:,} codes: landmark layout", st.get("landmark_s"), None, "s", "(none)", None, True,
-                f"{int(st.get('landmarks', 0)):,} landmarks fitted"),
-            Row(f"{label} of {n:,} codes: finished layout", done, None, "s", "< 300 s", done < 300, True,
-                f"all placed at {st.get('placed_s', float('nan')):.1f} s, then refined over the kNN graph"),
-            Row(f"{label} of {n:,} codes: 10-NN label accuracy / the codes'", acc, codes_acc, "", "ratio >= 0.95",
-                acc >= 0.95 * codes_acc, False, f"on a seeded sample of {ACC_SAMPLE:,} points"),
+            Row(
+                f"{label} of {n:,} codes: first frame",
+                st.get("first_frame_s"),
+                None,
+                "s",
+                "< 1 s",
+                (st.get("first_frame_s") or 99) < 1.0,
+                True,
+                "a PCA frame (PCA of a 20,000-point sample)",
+            ),
+            Row(
+                f"{label} of {n:,} codes: landmark layout",
+                st.get("landmark_s"),
+                None,
+                "s",
+                "(none)",
+                None,
+                True,
+                f"{int(st.get('landmarks', 0)):,} landmarks fitted",
+            ),
+            Row(
+                f"{label} of {n:,} codes: finished layout",
+                done,
+                None,
+                "s",
+                "< 300 s",
+                done < 300,
+                True,
+                f"all placed at {st.get('placed_s', float('nan')):.1f} s, then refined over the kNN graph",
+            ),
+            Row(
+                f"{label} of {n:,} codes: 10-NN label accuracy / the codes'",
+                acc,
+                codes_acc,
+                "",
+                "ratio >= 0.95",
+                acc >= 0.95 * codes_acc,
+                False,
+                f"on a seeded sample of {ACC_SAMPLE:,} points",
+            ),
         ]
     return rows
 
@@ -145,14 +200,32 @@ def ann_rows(plan: Plan) -> list[Row]:
         found.append(j[0])
     recall = recall_at_k(np.array(found), np.array(truth))
     ours, ref = float(np.median(an_t)), float(np.median(ex_t))
-    note = (f"{ann.about.get('kind')}, nprobe {ann.nprobe} (recall@10 {ann.recall_at_10:.3f} measured at build on "
-            f"{ann.recall_queries} seeded queries), built in {build_s:.0f} s; {len(q)} seeded queries; "
-            f"reference: exact brute force (explorer.retrieval.KnnIndex)")
+    note = (
+        f"{ann.about.get('kind')}, nprobe {ann.nprobe} (recall@10 {ann.recall_at_10:.3f} measured at "
+        f"build on {ann.recall_queries} seeded queries), built in {build_s:.0f} s; {len(q)} seeded queries; "
+        f"reference: exact brute force (explorer.retrieval.KnnIndex)"
+    )
     return [
-        Row(f"10-NN query over {n:,} x {d} codes: FAISS index vs brute force", ours, ref, "ms", "< 30 ms",
-            ours < 30.0, True, note),
-        Row(f"10-NN query over {n:,} x {d} codes: recall@10 of the index", recall, 1.0, "", ">= 0.95",
-            recall >= 0.95, False, "share of the exact 10 nearest the index returns"),
+        Row(
+            f"10-NN query over {n:,} x {d} codes: FAISS index vs brute force",
+            ours,
+            ref,
+            "ms",
+            "< 30 ms",
+            ours < 30.0,
+            True,
+            note,
+        ),
+        Row(
+            f"10-NN query over {n:,} x {d} codes: recall@10 of the index",
+            recall,
+            1.0,
+            "",
+            ">= 0.95",
+            recall >= 0.95,
+            False,
+            "share of the exact 10 nearest the index returns",
+        ),
     ]
 
 

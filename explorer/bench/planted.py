@@ -37,7 +37,7 @@ def _copy(image: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
         return np.roll(image, (dy, dx), axis=(1, 2))
     if kind == "crop":
         h, w = image.shape[1:]
-        inner = image[:, 1:h - 1, 1:w - 1]
+        inner = image[:, 1 : h - 1, 1 : w - 1]
         ys = np.linspace(0, inner.shape[1] - 1, h).round().astype(int)
         xs = np.linspace(0, inner.shape[2] - 1, w).round().astype(int)
         return inner[:, ys][:, :, xs]
@@ -45,8 +45,12 @@ def _copy(image: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
 
 
 def plant_faults(
-    images: np.ndarray, labels: np.ndarray, flip_fraction: float = 0.02,
-    copy_fraction: float = 0.01, kind: str = "noise", seed: int = 0,
+    images: np.ndarray,
+    labels: np.ndarray,
+    flip_fraction: float = 0.02,
+    copy_fraction: float = 0.01,
+    kind: str = "noise",
+    seed: int = 0,
 ) -> Planted:
     """Near-copies of ``copy_fraction`` of the items appended, then ``flip_fraction`` of all
     labels flipped to a different random class (see the module doc)."""

@@ -24,8 +24,11 @@ def _net():
             self.b1 = nn.BatchNorm2d(cout)
             self.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
             self.b2 = nn.BatchNorm2d(cout)
-            self.skip = None if stride == 1 and cin == cout else nn.Sequential(
-                nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+            self.skip = (
+                None
+                if stride == 1 and cin == cout
+                else nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+            )
 
         def forward(self, x):  # (B, cin, H, W) -> (B, cout, H/stride, W/stride)
             y = torch.relu(self.b1(self.c1(x)))
@@ -54,8 +57,15 @@ def resnet_files() -> tuple[str, str]:
     x = torch.zeros(1, 3, 224, 224)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(net, (x,), onnx_path + ".tmp", dynamo=False, input_names=["x"], output_names=["y"],
-                          dynamic_axes={"x": {0: "n"}, "y": {0: "n"}})
+        torch.onnx.export(
+            net,
+            (x,),
+            onnx_path + ".tmp",
+            dynamo=False,
+            input_names=["x"],
+            output_names=["y"],
+            dynamic_axes={"x": {0: "n"}, "y": {0: "n"}},
+        )
         os.replace(onnx_path + ".tmp", onnx_path)
         with torch.no_grad():
             traced = torch.jit.trace(net, x)

@@ -53,15 +53,17 @@ def tsne_rows(plan: Plan, seed: int = 0) -> list[Row]:
     job = find_projection_job("tsne")
     if job is None:
         note = "explorer.projection has no t-SNE method yet"
-        return [missing(time_measure, "s", "ratio <= 1 (no slower)", note),
-                missing(acc_measure, "", ">= reference - 0.01", note, lower_is_better=False)]
+        return [
+            missing(time_measure, "s", "ratio <= 1 (no slower)", note),
+            missing(acc_measure, "", ">= reference - 0.01", note, lower_is_better=False),
+        ]
     from openTSNE import TSNE
 
     from explorer.projection import knn_label_accuracy as knn_accuracy
 
     codes, labels = mnist_codes(n)
     # warm-up, shared by both sides (same library): imports, and whatever compiles on first use
-    TSNE(n_iter=5, early_exaggeration_iter=5, random_state=seed).fit(codes[:min(n, 200)])
+    TSNE(n_iter=5, early_exaggeration_iter=5, random_state=seed).fit(codes[: min(n, 200)])
     ours_t, ref_t, ours_acc, ref_acc, threads = [], [], [], [], []
     for is_ours in _order(plan.tsne_repeats):
         if is_ours:
@@ -78,16 +80,37 @@ def tsne_rows(plan: Plan, seed: int = 0) -> list[Row]:
     ours, ref = statistics.median(ours_t), statistics.median(ref_t)
     acc_o, acc_r = statistics.median(ours_acc), statistics.median(ref_acc)
     runs = lambda ts: ", ".join(f"{t:.1f}" for t in ts)  # noqa: E731
-    note = (f"codes: {DESCRIPTION}; reference openTSNE.TSNE(random_state={seed}).fit (its default "
-            f"n_jobs=1), ours project_job(codes, 'tsne'); runs (s): ours {runs(ours_t)}, "
-            f"reference {runs(ref_t)}"
-            + (f"; ours' openTSNE threads (its choice by load): {', '.join(map(str, threads))}"
-               if None not in threads else ""))
+    note = (
+        f"codes: {DESCRIPTION}; reference openTSNE.TSNE(random_state={seed}).fit (its default "
+        f"n_jobs=1), ours project_job(codes, 'tsne'); runs (s): ours {runs(ours_t)}, "
+        f"reference {runs(ref_t)}"
+        + (
+            f"; ours' openTSNE threads (its choice by load): {', '.join(map(str, threads))}"
+            if None not in threads
+            else ""
+        )
+    )
     return [
-        Row(time_measure, ours, ref, "s", "ratio <= 1.05 (no slower, 5% noise)",
-            _ratio_met(ours, ref, 1.05), True, note),
-        Row(acc_measure, acc_o, acc_r, "", ">= reference - 0.01", acc_o >= acc_r - 0.01, False,
-            "share of points whose 10 nearest layout neighbours vote their label"),
+        Row(
+            time_measure,
+            ours,
+            ref,
+            "s",
+            "ratio <= 1.05 (no slower, 5% noise)",
+            _ratio_met(ours, ref, 1.05),
+            True,
+            note,
+        ),
+        Row(
+            acc_measure,
+            acc_o,
+            acc_r,
+            "",
+            ">= reference - 0.01",
+            acc_o >= acc_r - 0.01,
+            False,
+            "share of points whose 10 nearest layout neighbours vote their label",
+        ),
     ]
 
 
@@ -146,12 +169,16 @@ def umap_rows(plan: Plan) -> list[Row]:
             else:
                 first[is_ours] = seconds
         times.setdefault(False, first[False])
-    ref_first = (f"umap-learn {first[False]:.1f} s" if plan.umap_reference_starts > 1 else
-                 "umap-learn started once, which stands for its second start: it recompiles in "
-                 "every process")
-    note = (f"wall time of the second `python -m explorer.bench.umap_child` process, imports "
-            f"included (first starts: ours {first[True]:.1f} s, {ref_first}); "
-            f"reference umap.UMAP(random_state=0).fit_transform")
+    ref_first = (
+        f"umap-learn {first[False]:.1f} s"
+        if plan.umap_reference_starts > 1
+        else "umap-learn started once, which stands for its second start: it recompiles in every process"
+    )
+    note = (
+        f"wall time of the second `python -m explorer.bench.umap_child` process, imports "
+        f"included (first starts: ours {first[True]:.1f} s, {ref_first}); "
+        f"reference umap.UMAP(random_state=0).fit_transform"
+    )
     ours, ref = times[True], times[False]
     return [Row(measure, ours, ref, "s", target, _ratio_met(ours, ref, 1.05), True, note)]
 
@@ -165,10 +192,11 @@ def knn_rows(plan: Plan) -> list[Row]:
     except ImportError:
         return [missing(measure, "ms", "< 30 ms", "explorer.retrieval has no bench_query yet")]
     r = bench_query(plan.knn_n, plan.knn_d, k=10, repeats=plan.knn_repeats, seed=0)
-    note = (f"median of {plan.knn_repeats} queries (explorer.retrieval.bench_query, index built "
-            f"once); same top-10 as numpy: {r['agree']}")
-    return [Row(measure, r["ms"], r["numpy_ms"], "ms", "< 30 ms", r["ms"] < 30.0 and r["agree"],
-                True, note)]
+    note = (
+        f"median of {plan.knn_repeats} queries (explorer.retrieval.bench_query, index built "
+        f"once); same top-10 as numpy: {r['agree']}"
+    )
+    return [Row(measure, r["ms"], r["numpy_ms"], "ms", "< 30 ms", r["ms"] < 30.0 and r["agree"], True, note)]
 
 
 # ---- training (headless half) ---------------------------------------------------------------
@@ -180,8 +208,9 @@ def train_setup(plan: Plan):
     from explorer.training.engine import TrainConfig, split_indices
 
     data = load_data(plan.train_data)
-    config = TrainConfig(model="ae", epochs=plan.train_epochs, device="cpu", seed=0,
-                         threads=set_cpu_threads(None))
+    config = TrainConfig(
+        model="ae", epochs=plan.train_epochs, device="cpu", seed=0, threads=set_cpu_threads(None)
+    )
     train_idx, _ = split_indices(data, config.val_fraction, config.seed)
     return data, config, len(train_idx) * plan.train_epochs
 
@@ -239,17 +268,24 @@ def encode_rows(plan: Plan) -> list[Row]:
                 enc = encoder if is_ours else pixels
                 t0 = time.perf_counter()
                 for start in range(0, len(images), 512):
-                    enc.encode(images[start:start + 512])
+                    enc.encode(images[start : start + 512])
                 (ours_t if is_ours else ref_t).append(time.perf_counter() - t0)
             ours = len(images) / statistics.median(ours_t)
             pixels_rate = len(images) / statistics.median(ref_t)
-            rows.append(Row(
-                f"encode throughput: {os.path.basename(path)}", ours, None, "img/s",
-                "(none)", None, False,
-                f"{note_extra}{getattr(encoder, 'name', '')}: {len(images):,} images {tuple(shape)} "
-                f"in batches of 512, CPU, {torch_threads()} torch thread(s); no reference (the "
-                f"pixels encoder, a reshape, runs {pixels_rate:.3g} img/s)",
-            ))
+            rows.append(
+                Row(
+                    f"encode throughput: {os.path.basename(path)}",
+                    ours,
+                    None,
+                    "img/s",
+                    "(none)",
+                    None,
+                    False,
+                    f"{note_extra}{getattr(encoder, 'name', '')}: {len(images):,} images {tuple(shape)} "
+                    f"in batches of 512, CPU, {torch_threads()} torch thread(s); no reference (the "
+                    f"pixels encoder, a reshape, runs {pixels_rate:.3g} img/s)",
+                )
+            )
     return rows
 
 

@@ -73,21 +73,44 @@ SECTIONS: list[tuple[str, str, str, str, bool, Callable[[Plan], list[Row]]]] = [
     ("tsne", "t-SNE to a finished layout", "s", "no slower", True, _rows("tsne_rows")),
     ("umap", "UMAP, second start in a fresh process", "s", "no slower", True, _rows("umap_rows")),
     ("knn", "exact k-NN query", "ms", "< 30 ms", True, _rows("knn_rows")),
-    ("training", "training throughput: GUI worker vs `explorer train`", "items/s", "ratio >= 0.95",
-     False, _gui("training_rows")),
-    ("stall", "longest GUI event-loop stall, training + t-SNE", "ms", "< 50 ms", True,
-     _gui("stall_rows")),
+    (
+        "training",
+        "training throughput: GUI worker vs `explorer train`",
+        "items/s",
+        "ratio >= 0.95",
+        False,
+        _gui("training_rows"),
+    ),
+    ("stall", "longest GUI event-loop stall, training + t-SNE", "ms", "< 50 ms", True, _gui("stall_rows")),
     ("encode", "encode throughput", "img/s", "(none)", False, _rows("encode_rows")),
-    ("inspect", "inspection: planted label flips and near-copies", "recall", ">= cleanlab", False,
-     _inspection),
-    ("cluster", "Ray engine: encode throughput vs the local engine", "img/s", "ratio >= 0.7", False,
-     _cluster),
+    (
+        "inspect",
+        "inspection: planted label flips and near-copies",
+        "recall",
+        ">= cleanlab",
+        False,
+        _inspection,
+    ),
+    (
+        "cluster",
+        "Ray engine: encode throughput vs the local engine",
+        "img/s",
+        "ratio >= 0.7",
+        False,
+        _cluster,
+    ),
     ("startup", "start-up: `explorer` to window shown", "s", "< 2 s", True, _gui("startup_rows")),
     ("isolation", "external model in a child process vs in-process", "s", "(none)", True, _isolation),
     ("million", "landmark layouts, 1M layouts, 10-NN at 10^7 (FAISS)", "s", "ratio <= 0.2", True, _million),
     ("million-scatter", "scatter of 10^7 points: frame, lasso, index", "ms", "< 30 ms", True, _million_gui),
-    ("collections", "big photo folders: info, first thumbnails, encode, reopen", "s", "< 2 s", True,
-     _collections),
+    (
+        "collections",
+        "big photo folders: info, first thumbnails, encode, reopen",
+        "s",
+        "< 2 s",
+        True,
+        _collections,
+    ),
 ]
 
 
@@ -106,8 +129,13 @@ def machine() -> dict:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:
         cores = os.cpu_count() or 1
-    return {"nproc": cores, "cpu": model, "python": platform.python_version(),
-            "platform": platform.platform(terse=True), "loadavg": load_average()}
+    return {
+        "nproc": cores,
+        "cpu": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "loadavg": load_average(),
+    }
 
 
 def load_average() -> list[float] | None:
@@ -134,8 +162,9 @@ def run_bench(plan: Plan, only: list[str] | None = None, log=None) -> dict:
             got = fn(plan)
         except Exception as err:  # a broken section must not cost the whole table
             traceback.print_exc(file=sys.stderr)
-            got = [Row(measure, None, None, unit, target, None, lower,
-                       f"failed: {type(err).__name__}: {err}")]
+            got = [
+                Row(measure, None, None, unit, target, None, lower, f"failed: {type(err).__name__}: {err}")
+            ]
         for row in got:
             row.note = f"{row.note}; section took {time.perf_counter() - t0:.0f} s".lstrip("; ")
         rows.extend(got)

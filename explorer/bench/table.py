@@ -57,6 +57,7 @@ def format_table(rows: list[Row]) -> str:
     header = ("measure", "ours", "reference", "ratio", "target", "met")
     lines = [header]
     for r in rows:
+
         def fmt(v, unit=r.unit) -> str:
             return "-" if v is None else f"{v:.4g} {unit}".strip()
 
@@ -102,7 +103,9 @@ def format_markdown(report: dict) -> str:
     for r in rows:
         met = {True: "yes", False: "**no**", None: "–"}[r.met]
         ratio = "–" if r.ratio is None else f"{r.ratio:.2f}"
-        lines.append(f"| {r.measure} | {fmt(r.ours, r.unit)} | {fmt(r.reference, r.unit)} | {ratio} "
-                     f"| {r.target} | {met} |")
+        lines.append(
+            f"| {r.measure} | {fmt(r.ours, r.unit)} | {fmt(r.reference, r.unit)} | {ratio} "
+            f"| {r.target} | {met} |"
+        )
     notes = [f"- *{r.measure}*: {r.note}" for r in rows if r.note]
     return "\n".join(lines + ([""] + notes if notes else []))

@@ -47,8 +47,15 @@ def main(argv: list[str]) -> int:
 
         layout = run_to_end(job(codes, seed=seed))
     layout = np.asarray(layout)
-    print(json.dumps({"shape": list(layout.shape), "seconds": time.perf_counter() - started,
-                      "finite": bool(np.isfinite(layout).all())}))
+    print(
+        json.dumps(
+            {
+                "shape": list(layout.shape),
+                "seconds": time.perf_counter() - started,
+                "finite": bool(np.isfinite(layout).all()),
+            }
+        )
+    )
     return 0
 
 

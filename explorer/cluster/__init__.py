@@ -38,8 +38,10 @@ def connect(address: str | None, num_cpus: int | None = None):
         else:  # "local": a new Ray of our own, never one another program left running here
             ray.init(address="local", num_cpus=num_cpus, **kwargs)
     except ConnectionError as err:
-        raise ExplorerError(f"Could not reach a Ray cluster at {address}: {err}. Start one with "
-                            "`ray start --head` (see the README) or leave out --address.") from None
+        raise ExplorerError(
+            f"Could not reach a Ray cluster at {address}: {err}. Start one with "
+            "`ray start --head` (see the README) or leave out --address."
+        ) from None
     except Exception as err:  # Ray raises RuntimeError/ValueError for bad addresses
         if address:
             first = str(err).splitlines()[0][:200]

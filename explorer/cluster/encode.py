@@ -92,7 +92,9 @@ def _inputs(inputs: dict, spec, rows: np.ndarray) -> np.ndarray:
         try:
             if spec is not None:
                 return decode.encoder_array(src, spec)
-            thumb, work = decode.renditions(src, inputs["channels"], inputs["thumb"], tuple(inputs["working"]))
+            thumb, work = decode.renditions(
+                src, inputs["channels"], inputs["thumb"], tuple(inputs["working"])
+            )
             return work.astype(np.float32) * np.float32(1 / 255)
         except (ValueError, OSError):  # unreadable: zeros, as the local engine (listed in skipped)
             shape = spec.shape if spec is not None else (inputs["channels"], *inputs["working"])
@@ -105,10 +107,21 @@ def _input_plan(data, spec) -> dict:
     """How workers get each row's pixels: file items + opener (file-backed) or the array itself."""
     source = data.source
     if source is not None:
-        return {"kind": "files", "items": source.items, "opener": source._open_item, "channels": source.channels,
-                "thumb": source.thumb, "working": list(source.working),
-                "spec": None if spec is None else spec.to_json(), "rows": source.rows}
-    return {"kind": "array", "images": np.asarray(data.images), "spec": None if spec is None else spec.to_json()}
+        return {
+            "kind": "files",
+            "items": source.items,
+            "opener": source._open_item,
+            "channels": source.channels,
+            "thumb": source.thumb,
+            "working": list(source.working),
+            "spec": None if spec is None else spec.to_json(),
+            "rows": source.rows,
+        }
+    return {
+        "kind": "array",
+        "images": np.asarray(data.images),
+        "spec": None if spec is None else spec.to_json(),
+    }
 
 
 def _model_plan(model: str, encoder, trust) -> dict:
@@ -118,19 +131,28 @@ def _model_plan(model: str, encoder, trust) -> dict:
 
         sha = trust_gate.file_sha256(path) if trust_gate.is_program(path) else False
         spec = getattr(encoder, "preprocess", None)
-        return {"path": os.path.abspath(path), "trust": sha,  # the content the driver's gate let in
-                "spec": None if spec is None else spec.to_json(),
-                "spec_source": getattr(encoder, "preprocess_source", None)}
+        return {
+            "path": os.path.abspath(path),
+            "trust": sha,  # the content the driver's gate let in
+            "spec": None if spec is None else spec.to_json(),
+            "spec_source": getattr(encoder, "preprocess_source", None),
+        }
     return {"object": encoder}
 
 
 def _manifest(data, encoder, spec, data_spec: str, shard_rows: int, dim: int | None) -> dict:
     from explorer.core.codes_store import model_identity
 
-    return {"count": int(data.count), "shard_rows": int(shard_rows), "data": str(data_spec),
-            "data_fingerprint": data.fingerprint(), "model": encoder.name,
-            "model_identity": model_identity(encoder) or encoder.name,
-            "input": None if spec is None else spec.to_json(), "code_dim": dim}
+    return {
+        "count": int(data.count),
+        "shard_rows": int(shard_rows),
+        "data": str(data_spec),
+        "data_fingerprint": data.fingerprint(),
+        "model": encoder.name,
+        "model_identity": model_identity(encoder) or encoder.name,
+        "input": None if spec is None else spec.to_json(),
+        "code_dim": dim,
+    }
 
 
 def _same_job(old: dict, new: dict) -> bool:
@@ -147,10 +169,21 @@ def _quiet_ray_data(ray) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def encode_on_ray_job(model: str, data_spec: str, out: str, *, address: str | None = None,
-                      trust: bool | str = False, batch_size: int = 64, shard_rows: int = 4096,
-                      workers: int | None = None, gpus_per_worker: float | None = None,
-                      num_cpus: int | None = None, data=None, encoder=None) -> Iterator[Progress]:
+def encode_on_ray_job(
+    model: str,
+    data_spec: str,
+    out: str,
+    *,
+    address: str | None = None,
+    trust: bool | str = False,
+    batch_size: int = 64,
+    shard_rows: int = 4096,
+    workers: int | None = None,
+    gpus_per_worker: float | None = None,
+    num_cpus: int | None = None,
+    data=None,
+    encoder=None,
+) -> Iterator[Progress]:
     """Encode ``data_spec`` with ``model`` on Ray into the shard folder ``out``; yields Progress,
     returns {"out", "count", "code_dim", "shards", "resumed_shards", "workers"}.
 
@@ -179,10 +212,14 @@ def encode_on_ray_job(model: str, data_spec: str, out: str, *, address: str | No
     info = _manifest(data, encoder, spec, data_spec, shard_rows, None)
     old = shards.read_manifest(out)
     if old is None and any(not name.startswith(".") for name in os.listdir(out)):
-        raise ExplorerError(f"{out} is not empty and holds no explorer shards; choose an empty or new folder.")
+        raise ExplorerError(
+            f"{out} is not empty and holds no explorer shards; choose an empty or new folder."
+        )
     if old is not None and not _same_job(old, info):
-        raise ExplorerError(f"{out} holds codes of another data set or model ({old.get('model')} on "
-                            f"{old.get('data')}); choose an empty or new folder.")
+        raise ExplorerError(
+            f"{out} holds codes of another data set or model ({old.get('model')} on "
+            f"{old.get('data')}); choose an empty or new folder."
+        )
     if old is not None:
         info["code_dim"] = old.get("code_dim")
     shard_rows = int(info["shard_rows"])
@@ -213,10 +250,18 @@ def encode_on_ray_job(model: str, data_spec: str, out: str, *, address: str | No
         count = max(1, min(count, len(blocks)))  # no idle actors for a short job
         ds = ray.data.from_numpy(blocks)
         ds = ds.map_batches(
-            EncodeActor, batch_size=batch_size, batch_format="numpy", concurrency=count,
-            num_cpus=0 if per_gpu else 1, num_gpus=per_gpu or None,
-            fn_constructor_kwargs={"model": _model_plan(model, encoder, trust), "inputs": inputs_ref,
-                                   "device": "cuda" if per_gpu else "cpu", "threads": 1},
+            EncodeActor,
+            batch_size=batch_size,
+            batch_format="numpy",
+            concurrency=count,
+            num_cpus=0 if per_gpu else 1,
+            num_gpus=per_gpu or None,
+            fn_constructor_kwargs={
+                "model": _model_plan(model, encoder, trust),
+                "inputs": inputs_ref,
+                "device": "cuda" if per_gpu else "cpu",
+                "threads": 1,
+            },
         )  # Ray Data's actor pools restart a dead actor and retry its batch (max_restarts=-1,
         #    max_task_retries=-1 by default): with rows keyed by number that cannot duplicate a row
         pending: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -232,7 +277,10 @@ def encode_on_ray_job(model: str, data_spec: str, out: str, *, address: str | No
                 k = int(k)
                 start, stop = ranges[k]
                 if k not in pending:
-                    pending[k] = (np.zeros((stop - start, codes.shape[1]), np.float32), np.zeros(stop - start, bool))
+                    pending[k] = (
+                        np.zeros((stop - start, codes.shape[1]), np.float32),
+                        np.zeros(stop - start, bool),
+                    )
                 buf, filled = pending[k]
                 pick = (got_rows // shard_rows) == k
                 local = got_rows[pick] - start
@@ -240,15 +288,21 @@ def encode_on_ray_job(model: str, data_spec: str, out: str, *, address: str | No
                 buf[local], filled[local] = codes[pick], True
                 if filled.all():
                     shards.write_shard(
-                        out, k, np.arange(start, stop), buf,
+                        out,
+                        k,
+                        np.arange(start, stop),
+                        buf,
                         None if paths is None else [str(p) for p in paths[start:stop]],
                         None if labels is None else labels[start:stop],
-                        None if labels is None else [data.label_name(i) for i in range(start, stop)])
+                        None if labels is None else [data.label_name(i) for i in range(start, stop)],
+                    )
                     del pending[k]
             yield Progress(done_rows, n, f"encoding with {encoder.name} on Ray ({count} workers)")
         if pending:
-            raise ExplorerError(f"Ray returned no codes for {sum((~f).sum() for _, f in pending.values())} "
-                                "items; run the same command again to finish them.")
+            raise ExplorerError(
+                f"Ray returned no codes for {sum((~f).sum() for _, f in pending.values())} "
+                "items; run the same command again to finish them."
+            )
         result.update(code_dim=info.get("code_dim"), workers=count)
         return result
     finally:

@@ -43,8 +43,12 @@ def ray_landmark_search(chunk_rows: int = CHUNK, cpus_per_task: int = 1) -> Call
         k = int(min(k, len(landmark_codes)))
         lm = ray.put(np.ascontiguousarray(landmark_codes, dtype=np.float32))
         starts = list(range(0, n, chunk_rows))
-        pending = {task.remote(np.ascontiguousarray(x[s:s + chunk_rows], dtype=np.float32), lm, k, cpus_per_task): s
-                   for s in starts}
+        pending = {
+            task.remote(
+                np.ascontiguousarray(x[s : s + chunk_rows], dtype=np.float32), lm, k, cpus_per_task
+            ): s
+            for s in starts
+        }
         out_i = np.empty((n, k), dtype=np.int64)
         out_d = np.empty((n, k), dtype=np.float32)
         done = 0
@@ -53,7 +57,7 @@ def ray_landmark_search(chunk_rows: int = CHUNK, cpus_per_task: int = 1) -> Call
                 ready, _ = ray.wait(list(pending), num_returns=1)
                 start = pending.pop(ready[0])
                 idx, dist = ray.get(ready[0])
-                out_i[start:start + len(idx)], out_d[start:start + len(idx)] = idx, dist
+                out_i[start : start + len(idx)], out_d[start : start + len(idx)] = idx, dist
                 done += len(idx)
                 yield Progress(step=done, total=n, message="placing on Ray: nearest landmarks")
         finally:
@@ -64,8 +68,14 @@ def ray_landmark_search(chunk_rows: int = CHUNK, cpus_per_task: int = 1) -> Call
     return search
 
 
-def project_on_ray_job(codes: np.ndarray, method: str, address: str | None = None, seed: int = 0,
-                       num_cpus: int | None = None, **params) -> Iterator[Progress]:
+def project_on_ray_job(
+    codes: np.ndarray,
+    method: str,
+    address: str | None = None,
+    seed: int = 0,
+    num_cpus: int | None = None,
+    **params,
+) -> Iterator[Progress]:
     """:func:`explorer.projection.project_job` with the placement on Ray (t-SNE and UMAP above the
     landmark threshold; smaller sets and PCA need no cluster and run here). Returns (N, 2) float32."""
     from explorer.cluster import connect, require_ray

@@ -16,6 +16,7 @@ MAX_SEED = 2**32 - 1  # numpy's and torch's seeds
 
 def whole(lo: int = 1, hi: int | None = None, what: str = "a whole number"):
     """An int in [lo, hi]."""
+
     def parse(text: str) -> int:
         try:
             value = int(text.strip())
@@ -25,14 +26,22 @@ def whole(lo: int = 1, hi: int | None = None, what: str = "a whole number"):
             span = f"from {lo:,} to {hi:,}" if hi is not None else f"{lo:,} or more"
             raise argparse.ArgumentTypeError(f"{value:,} is out of range; give {what} {span}")
         return value
+
     parse.__name__ = "whole number"  # argparse names the type in its messages
     return parse
 
 
-def real(lo: float, hi: float | None = None, *, lo_open: bool = False, hi_open: bool = False,
-         what: str = "a number"):
+def real(
+    lo: float,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
+    what: str = "a number",
+):
     """A finite float in [lo, hi] (open at an end when asked; no upper bound when hi is None);
     NaN and inf refused."""
+
     def parse(text: str) -> float:
         try:
             value = float(text.strip())
@@ -48,6 +57,7 @@ def real(lo: float, hi: float | None = None, *, lo_open: bool = False, hi_open: 
                 span += f" {'and below' if hi_open else 'to'} {hi:g}"
             raise argparse.ArgumentTypeError(f"{value:g} is out of range; give {what} {span}")
         return value
+
     parse.__name__ = "number"
     return parse
 

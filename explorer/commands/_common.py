@@ -18,9 +18,10 @@ def add_trust_argument(parser) -> None:
     """``--trust-model``: open program-format model files (TorchScript, .pt2, pickled torch files)
     given on this command line; see explorer.models.trust. Every subcommand with --model has it."""
     parser.add_argument(
-        "--trust-model", action="store_true",
+        "--trust-model",
+        action="store_true",
         help="open TorchScript / .pt2 / pickled torch model files given here, which can run code "
-             "(the file's hash is remembered; EXPLORER_TRUST_MODELS=1 does the same for scripts)",
+        "(the file's hash is remembered; EXPLORER_TRUST_MODELS=1 does the same for scripts)",
     )
 
 

@@ -21,8 +21,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--y", required=True, metavar="B.png", help="the second image of the example pair")
     parser.add_argument("--apply", required=True, metavar="C.png", help="the image to transform the same way")
     parser.add_argument("--out", required=True, metavar="D.png", help="where to write the result")
-    parser.add_argument("--size", choices=("model", "input"), default="model",
-                        help="write the result at the model's input size (default) or at the size of C.png")
+    parser.add_argument(
+        "--size",
+        choices=("model", "input"),
+        default="model",
+        help="write the result at the model's input size (default) or at the size of C.png",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,8 +38,11 @@ def run(args: argparse.Namespace) -> int:
     for name, path in (("x", args.x), ("y", args.y), ("apply", args.apply)):
         images[name], sizes[name] = read_image(path, shape)
         if sizes[name] is not None:
-            print(f"note: {path} is {sizes[name][0]}x{sizes[name][1]}; resized to the model's "
-                  f"{shape[2]}x{shape[1]}", file=sys.stderr)
+            print(
+                f"note: {path} is {sizes[name][0]}x{sizes[name][1]}; resized to the model's "
+                f"{shape[2]}x{shape[1]}",
+                file=sys.stderr,
+            )
     out = analogy(model, images["x"][None], images["y"][None], images["apply"][None])[0]
     write_image(args.out, out, sizes["apply"] if args.size == "input" else None)
     print(args.out)

@@ -16,20 +16,30 @@ from explorer.core.errors import ExplorerError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quick", action="store_true",
-                        help="smaller sizes and fewer repeats (a few minutes on 2 cores)")
-    parser.add_argument("--json", action="store_true",
-                        help="print one JSON object with every row as the last line")
-    parser.add_argument("--markdown", action="store_true",
-                        help="print the table as Markdown (as in the README)")
-    parser.add_argument("--only", metavar="KEYS", default=None,
-                        help="comma-separated sections: scatter, tsne, umap, knn, training, stall, "
-                             "encode, startup")
-    parser.add_argument("--gpu-check", action="store_true",
-                        help="train every model kind on CUDA (float32 and mixed precision) and on the "
-                             "CPU, compare losses and codes in one table (under 5 minutes)")
-    parser.add_argument("--plan", choices=("full", "quick", "tiny"), default=None,
-                        help=argparse.SUPPRESS)  # tiny: the test's sizes
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller sizes and fewer repeats (a few minutes on 2 cores)"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object with every row as the last line"
+    )
+    parser.add_argument(
+        "--markdown", action="store_true", help="print the table as Markdown (as in the README)"
+    )
+    parser.add_argument(
+        "--only",
+        metavar="KEYS",
+        default=None,
+        help="comma-separated sections: scatter, tsne, umap, knn, training, stall, encode, startup",
+    )
+    parser.add_argument(
+        "--gpu-check",
+        action="store_true",
+        help="train every model kind on CUDA (float32 and mixed precision) and on the "
+        "CPU, compare losses and codes in one table (under 5 minutes)",
+    )
+    parser.add_argument(
+        "--plan", choices=("full", "quick", "tiny"), default=None, help=argparse.SUPPRESS
+    )  # tiny: the test's sizes
 
 
 def run(args: argparse.Namespace) -> int:

@@ -26,24 +26,54 @@ from explorer.commands._common import (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, metavar="FILE|pixels|pca",
-                        help="pixels, pca, pca:N, or a .safetensors / .pt / .pt2 / .onnx file")
+    parser.add_argument(
+        "--model",
+        required=True,
+        metavar="FILE|pixels|pca",
+        help="pixels, pca, pca:N, or a .safetensors / .pt / .pt2 / .onnx file",
+    )
     parser.add_argument("--data", required=True, metavar="DATA", help="a data set, e.g. sample:mnist")
-    parser.add_argument("--out", required=True, metavar="CODES.npy|CODES.parquet", help="where to write the codes")
-    parser.add_argument("--batch-size", type=whole(1, 1_000_000, "a batch size"), default=256, help="images per batch")
-    parser.add_argument("--preprocess", choices=["imagenet", "clip", "plain"], default=None,
-                        help="how an external model's input is made (default: what its sidecar or file says, "
-                             "else what was chosen for it before, else plain: resize, centre crop, 0..1)")
+    parser.add_argument(
+        "--out", required=True, metavar="CODES.npy|CODES.parquet", help="where to write the codes"
+    )
+    parser.add_argument(
+        "--batch-size", type=whole(1, 1_000_000, "a batch size"), default=256, help="images per batch"
+    )
+    parser.add_argument(
+        "--preprocess",
+        choices=["imagenet", "clip", "plain"],
+        default=None,
+        help="how an external model's input is made (default: what its sidecar or file says, "
+        "else what was chosen for it before, else plain: resize, centre crop, 0..1)",
+    )
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the codes cache")
     add_trust_argument(parser)
-    parser.add_argument("--engine", choices=["local", "ray"], default="local",
-                        help="local: this process; ray: Ray Data workers, --out is then a folder of Parquet shards "
-                             "(needs the cluster extra)")
-    parser.add_argument("--address", default=None, metavar="ADDRESS",
-                        help="with --engine ray: a running cluster (auto, ray://host:10001, host:6379); "
-                             "default: start Ray inside this process")
-    parser.add_argument("--workers", type=whole(1, 4096, "a number of actors"), default=None, help="with --engine ray: how many model actors")
-    parser.add_argument("--shard-rows", type=whole(1, 100_000_000, "a number of rows"), default=4096, help="with --engine ray: rows per Parquet shard")
+    parser.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local: this process; ray: Ray Data workers, --out is then a folder of Parquet shards "
+        "(needs the cluster extra)",
+    )
+    parser.add_argument(
+        "--address",
+        default=None,
+        metavar="ADDRESS",
+        help="with --engine ray: a running cluster (auto, ray://host:10001, host:6379); "
+        "default: start Ray inside this process",
+    )
+    parser.add_argument(
+        "--workers",
+        type=whole(1, 4096, "a number of actors"),
+        default=None,
+        help="with --engine ray: how many model actors",
+    )
+    parser.add_argument(
+        "--shard-rows",
+        type=whole(1, 100_000_000, "a number of rows"),
+        default=4096,
+        help="with --engine ray: rows per Parquet shard",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,7 +96,9 @@ def run(args: argparse.Namespace) -> int:
     encoder = load_encoder(args.model, data, trust=args.trust_model)
     if args.preprocess:
         if getattr(encoder, "input_shape", None) is None:
-            raise ExplorerError(f"--preprocess: {encoder.name} takes images of any size; there is nothing to set.")
+            raise ExplorerError(
+                f"--preprocess: {encoder.name} takes images of any size; there is nothing to set."
+            )
         from explorer.core.preprocess import preset
         from explorer.models.preprocessing import set_spec
 
@@ -81,10 +113,16 @@ def run(args: argparse.Namespace) -> int:
         write_table(out, data, codes, model=encoder.name)
     else:
         atomic_save_npy(out, codes)
-    print_json({"out": out, "model": encoder.name, "count": int(codes.shape[0]),
-                "code_dim": int(codes.shape[1]) if codes.ndim == 2 else 0,
-                "preprocess": getattr(getattr(encoder, "preprocess", None), "preset", None) or None,
-                "skipped": len(data.skipped)})
+    print_json(
+        {
+            "out": out,
+            "model": encoder.name,
+            "count": int(codes.shape[0]),
+            "code_dim": int(codes.shape[1]) if codes.ndim == 2 else 0,
+            "preprocess": getattr(getattr(encoder, "preprocess", None), "preset", None) or None,
+            "skipped": len(data.skipped),
+        }
+    )
     return 0
 
 
@@ -93,8 +131,10 @@ def _check_ray_arguments(args: argparse.Namespace) -> None:
     from explorer.core.errors import ExplorerError
 
     if str(args.out).lower().endswith((".npy", ".parquet")):
-        raise ExplorerError("With --engine ray, --out is a folder (it gets one Parquet shard per "
-                            f"{args.shard_rows} items); give a folder name without .npy/.parquet.")
+        raise ExplorerError(
+            "With --engine ray, --out is a folder (it gets one Parquet shard per "
+            f"{args.shard_rows} items); give a folder name without .npy/.parquet."
+        )
     if args.batch_size < 1 or args.shard_rows < 1 or (args.workers is not None and args.workers < 1):
         raise ExplorerError("--batch-size, --shard-rows and --workers must be whole numbers of at least 1.")
     require_ray()  # one sentence saying what to install, before any work
@@ -103,9 +143,18 @@ def _check_ray_arguments(args: argparse.Namespace) -> None:
 def _run_on_ray(args: argparse.Namespace, data, encoder) -> int:
     from explorer.cluster.encode import encode_on_ray_job
 
-    job = encode_on_ray_job(args.model, args.data, args.out, address=args.address, trust=args.trust_model,
-                            batch_size=args.batch_size, shard_rows=args.shard_rows, workers=args.workers,
-                            data=data, encoder=encoder)
+    job = encode_on_ray_job(
+        args.model,
+        args.data,
+        args.out,
+        address=args.address,
+        trust=args.trust_model,
+        batch_size=args.batch_size,
+        shard_rows=args.shard_rows,
+        workers=args.workers,
+        data=data,
+        encoder=encoder,
+    )
     report = drive(job, label="encoding")
     print_json({"engine": "ray", **report})
     return 0

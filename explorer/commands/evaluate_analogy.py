@@ -18,9 +18,17 @@ from explorer.relational.evaluate import GENERATED, TEST_SEED, evaluate_analogy_
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="gated autoencoder checkpoint (.safetensors)")
     add_trust_argument(parser)  # accepted everywhere --model is; checkpoints never need it
-    parser.add_argument("--data", required=True,
-                        help="sample:shifts | sample:rotations (fresh quadruples) | any DATA with pairs or sequences")
-    parser.add_argument("--count", type=whole(1, 10_000_000, "a number of quadruples"), default=2000, help="test quadruples (2000)")
+    parser.add_argument(
+        "--data",
+        required=True,
+        help="sample:shifts | sample:rotations (fresh quadruples) | any DATA with pairs or sequences",
+    )
+    parser.add_argument(
+        "--count",
+        type=whole(1, 10_000_000, "a number of quadruples"),
+        default=2000,
+        help="test quadruples (2000)",
+    )
     parser.add_argument("--seed", type=seed, default=TEST_SEED, help="seed of the test quadruples")
 
 
@@ -39,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
 
         kind = None
         data = load_data(spec)
-    result = drive(evaluate_analogy_job(model, data=data, kind=kind, count=args.count, seed=args.seed),
-                   label="analogy")
+    result = drive(
+        evaluate_analogy_job(model, data=data, kind=kind, count=args.count, seed=args.seed), label="analogy"
+    )
     print_json({"model": args.model, "data_spec": spec, **result})
     return 0

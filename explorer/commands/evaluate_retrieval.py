@@ -29,16 +29,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="checkpoint FILE, or 'pixels' / 'pca'")
     parser.add_argument("--data", required=True, help="data set (folder, IDX, .npz, TSV, sample:NAME)")
     parser.add_argument("--metric", choices=METRICS, default="l2", help="distance between codes (l2)")
-    parser.add_argument("--k", type=whole(1, 100_000, "a number of neighbours"), default=5, help="neighbours in the k-NN vote (5)")
-    parser.add_argument("--subset", choices=SUBSETS, default="all",
-                        help="evaluate on part of the data only, e.g. the half a model was not trained on")
+    parser.add_argument(
+        "--k",
+        type=whole(1, 100_000, "a number of neighbours"),
+        default=5,
+        help="neighbours in the k-NN vote (5)",
+    )
+    parser.add_argument(
+        "--subset",
+        choices=SUBSETS,
+        default="all",
+        help="evaluate on part of the data only, e.g. the half a model was not trained on",
+    )
     parser.add_argument("--indices", metavar="FILE.npy", help="evaluate on these item indices only")
     parser.add_argument("--per-class", action="store_true", help="add per-class figures to the JSON")
-    parser.add_argument("--fast", action="store_true",
-                        help="rank only the first R places (skips the full-ranking mAP; for big sets)")
-    parser.add_argument("--queries", type=whole(1, 1_000_000_000, "a number of queries"), default=None,
-                        help="score a seeded random sample of this many queries (default: all up to "
-                             "20,000 items, 10,000 sampled above that; the JSON says so)")
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="rank only the first R places (skips the full-ranking mAP; for big sets)",
+    )
+    parser.add_argument(
+        "--queries",
+        type=whole(1, 1_000_000_000, "a number of queries"),
+        default=None,
+        help="score a seeded random sample of this many queries (default: all up to "
+        "20,000 items, 10,000 sampled above that; the JSON says so)",
+    )
     parser.add_argument("--seed", type=seed, default=0, help="seed of the query sample (0)")
     add_trust_argument(parser)
 
@@ -53,7 +69,7 @@ def subset_indices(count: int, subset: str = "all", indices_file: str | None = N
     elif subset == "first-half":
         idx = idx[: count // 2]
     elif subset == "second-half":
-        idx = idx[count // 2:]
+        idx = idx[count // 2 :]
     if indices_file:
         try:
             chosen = np.load(indices_file, allow_pickle=False)
@@ -63,7 +79,9 @@ def subset_indices(count: int, subset: str = "all", indices_file: str | None = N
         chosen = np.asarray(chosen).ravel()
         if chosen.dtype == bool:
             chosen = np.nonzero(chosen)[0]
-        if not np.issubdtype(chosen.dtype, np.integer) or (chosen.size and (chosen.min() < 0 or chosen.max() >= count)):
+        if not np.issubdtype(chosen.dtype, np.integer) or (
+            chosen.size and (chosen.min() < 0 or chosen.max() >= count)
+        ):
             raise DataError(f"{indices_file} must hold item indices between 0 and {count - 1}.")
         idx = np.intersect1d(idx, chosen)
     return idx
@@ -108,15 +126,22 @@ def run(args: argparse.Namespace) -> int:
     codes = codes_of(args.model, data, trust=args.trust_model)
     queries = sample_queries(data.count, args.queries, args.seed)
     try:
-        result = drive(leave_one_out(codes, data.labels, metric=args.metric, k=args.k,
-                                     full_map=not args.fast, queries=queries), label="retrieval")
+        result = drive(
+            leave_one_out(
+                codes, data.labels, metric=args.metric, k=args.k, full_map=not args.fast, queries=queries
+            ),
+            label="retrieval",
+        )
     except ValueError as err:
         raise ExplorerError(f"Cannot score retrieval on this data: {err}.") from None
     out = {"model": args.model, "data": args.data, "subset": args.subset, "count": data.count}
     out.update(result.as_dict(per_class=args.per_class))
     if queries is not None:
-        out["query_sample"] = {"queries": len(queries), "of": data.count, "seed": args.seed,
-                               "note": "metrics are means over a seeded random sample of queries; "
-                                       "the gallery is every item"}
+        out["query_sample"] = {
+            "queries": len(queries),
+            "of": data.count,
+            "seed": args.seed,
+            "note": "metrics are means over a seeded random sample of queries; the gallery is every item",
+        }
     print_json(out)
     return 0

@@ -28,12 +28,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--metric", choices=("l2", "cosine"), default="l2", help="distance between codes")
     parser.add_argument("--seed", type=seed, default=0, help="seed of the pair sample and the folds")
     parser.add_argument(
-        "--max-pairs", type=whole(2, 1_000_000_000, "a number of pairs"), default=None,
+        "--max-pairs",
+        type=whole(2, 1_000_000_000, "a number of pairs"),
+        default=None,
         help="measure on a balanced sample of at most this many pairs (default: all pairs up to "
         "3,000 items, else 200,000 sampled; pair classifiers at most 200,000)",
     )
     parser.add_argument(
-        "--classes", default=None,
+        "--classes",
+        default=None,
         help="only these classes, comma-separated names or indices (e.g. identities unseen in training)",
     )
     add_trust_argument(parser)
@@ -106,5 +109,3 @@ def run(args) -> int:
     out["data"] = data.name or args.data
     print_json(out)
     return 0
-
-

@@ -28,23 +28,58 @@ from explorer.commands._common import (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from explorer.inspection.neighbours import MAX_QUERIES
 
-    parser.add_argument("--model", required=True, metavar="FILE|pixels",
-                        help="pixels, pca, or a .safetensors / .pt / .pt2 / .onnx file")
+    parser.add_argument(
+        "--model",
+        required=True,
+        metavar="FILE|pixels",
+        help="pixels, pca, or a .safetensors / .pt / .pt2 / .onnx file",
+    )
     parser.add_argument("--data", required=True, metavar="DATA", help="a data set, e.g. sample:mnist")
     parser.add_argument("--out", metavar="REPORT.json", help="also write the report here")
     parser.add_argument("--metric", choices=("l2", "cosine"), default="l2", help="distance between codes")
-    parser.add_argument("--k", type=whole(1, 100_000, "a number of neighbours"), default=10, help="neighbours in the k-NN vote (10)")
-    parser.add_argument("--threshold", type=real(0, 1e9, lo_open=True, what="a distance"), default=None,
-                        help="near-duplicate distance (default: a tenth of the median nearest-neighbour distance)")
-    parser.add_argument("--duplicates-in", choices=("codes", "pixels"), default="codes",
-                        help="look for near-duplicates in the model's codes or in the pixels (a metric "
-                             "model maps a copy and a same-class item alike)")
-    parser.add_argument("--cluster", choices=("hdbscan", "kmeans", "none"), default="hdbscan",
-                        help="how to cluster the codes (hdbscan; kmeans is faster)")
-    parser.add_argument("--outliers", type=whole(0, 100_000_000, "a number of outliers"), default=50, help="how many outliers to list (50)")
-    parser.add_argument("--max-issues", type=whole(0, 100_000_000, "a number of issues"), default=1000, help="label issues listed at most (1000)")
-    parser.add_argument("--max-queries", type=whole(1, 1_000_000_000, "a number of items"), default=MAX_QUERIES,
-                        help=f"items searched at most; a seeded sample past this ({MAX_QUERIES:,})")
+    parser.add_argument(
+        "--k",
+        type=whole(1, 100_000, "a number of neighbours"),
+        default=10,
+        help="neighbours in the k-NN vote (10)",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=real(0, 1e9, lo_open=True, what="a distance"),
+        default=None,
+        help="near-duplicate distance (default: a tenth of the median nearest-neighbour distance)",
+    )
+    parser.add_argument(
+        "--duplicates-in",
+        choices=("codes", "pixels"),
+        default="codes",
+        help="look for near-duplicates in the model's codes or in the pixels (a metric "
+        "model maps a copy and a same-class item alike)",
+    )
+    parser.add_argument(
+        "--cluster",
+        choices=("hdbscan", "kmeans", "none"),
+        default="hdbscan",
+        help="how to cluster the codes (hdbscan; kmeans is faster)",
+    )
+    parser.add_argument(
+        "--outliers",
+        type=whole(0, 100_000_000, "a number of outliers"),
+        default=50,
+        help="how many outliers to list (50)",
+    )
+    parser.add_argument(
+        "--max-issues",
+        type=whole(0, 100_000_000, "a number of issues"),
+        default=1000,
+        help="label issues listed at most (1000)",
+    )
+    parser.add_argument(
+        "--max-queries",
+        type=whole(1, 1_000_000_000, "a number of items"),
+        default=MAX_QUERIES,
+        help=f"items searched at most; a seeded sample past this ({MAX_QUERIES:,})",
+    )
     parser.add_argument("--seed", type=seed, default=0, help="seed of folds, samples and clusters")
     add_trust_argument(parser)
 
@@ -88,11 +123,22 @@ def run(args: argparse.Namespace) -> int:
             raise ExplorerError(f"{args.data} holds codes, not images: there are no pixels to compare.")
         dup_codes = codes_of("pixels", data)
     try:
-        report = drive(inspect_job(
-            codes, labels, cluster_method="hdbscan" if args.cluster == "none" else args.cluster,
-            clusters=args.cluster != "none", metric=args.metric, k=args.k, threshold=args.threshold,
-            outliers=args.outliers, max_queries=args.max_queries, seed=args.seed,
-            duplicate_codes=dup_codes), label="inspect")
+        report = drive(
+            inspect_job(
+                codes,
+                labels,
+                cluster_method="hdbscan" if args.cluster == "none" else args.cluster,
+                clusters=args.cluster != "none",
+                metric=args.metric,
+                k=args.k,
+                threshold=args.threshold,
+                outliers=args.outliers,
+                max_queries=args.max_queries,
+                seed=args.seed,
+                duplicate_codes=dup_codes,
+            ),
+            label="inspect",
+        )
     except ValueError as err:
         raise ExplorerError(f"Cannot inspect this data: {err}.") from None
     out = {"model": args.model, "data": args.data}

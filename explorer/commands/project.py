@@ -16,21 +16,51 @@ def add_arguments(parser) -> None:
     parser.add_argument("--method", required=True, choices=["pca", "tsne", "umap"])
     parser.add_argument("--out", required=True, help="where to write the (N, 2) float32 layout (.npy)")
     parser.add_argument("--seed", type=seed, default=0)
-    parser.add_argument("--perplexity", type=real(0, 10_000, lo_open=True, what="a perplexity"), default=None, help="t-SNE perplexity (default 30)")
-    parser.add_argument("--neighbors", type=whole(2, 100_000, "a number of neighbours"), default=None, help="UMAP n_neighbors (default 15)")
-    parser.add_argument("--labels", default=None, help="optional (N,) int labels .npy: also report 10-NN label accuracy "
-                        "(and, for big sets, spread the landmarks over the classes)")
-    parser.add_argument("--landmarks", type=whole(2, 100_000_000, "a number of landmarks"), default=None,
-                        help="t-SNE/UMAP of big sets: how many landmarks to fit (default 10%% of the codes, 10,000-20,000)")
-    parser.add_argument("--refine", choices=["graph", "transform", "none"], default=None,
-                        help="t-SNE/UMAP of big sets: how the placed points are refined (default graph)")
-    parser.add_argument("--faithfulness", action="store_true", help="also report the 10-NN neighbourhood preservation")
-    parser.add_argument("--engine", choices=["local", "ray"], default="local",
-                        help="ray: fit the landmarks here, place the other points in Ray tasks "
-                        "(needs the cluster extra)")
-    parser.add_argument("--address", default=None, metavar="ADDRESS",
-                        help="with --engine ray: a running cluster (auto, ray://host:10001); "
-                        "default: Ray in this process")
+    parser.add_argument(
+        "--perplexity",
+        type=real(0, 10_000, lo_open=True, what="a perplexity"),
+        default=None,
+        help="t-SNE perplexity (default 30)",
+    )
+    parser.add_argument(
+        "--neighbors",
+        type=whole(2, 100_000, "a number of neighbours"),
+        default=None,
+        help="UMAP n_neighbors (default 15)",
+    )
+    parser.add_argument(
+        "--labels",
+        default=None,
+        help="optional (N,) int labels .npy: also report 10-NN label accuracy "
+        "(and, for big sets, spread the landmarks over the classes)",
+    )
+    parser.add_argument(
+        "--landmarks",
+        type=whole(2, 100_000_000, "a number of landmarks"),
+        default=None,
+        help="t-SNE/UMAP of big sets: how many landmarks to fit (default 10%% of the codes, 10,000-20,000)",
+    )
+    parser.add_argument(
+        "--refine",
+        choices=["graph", "transform", "none"],
+        default=None,
+        help="t-SNE/UMAP of big sets: how the placed points are refined (default graph)",
+    )
+    parser.add_argument(
+        "--faithfulness", action="store_true", help="also report the 10-NN neighbourhood preservation"
+    )
+    parser.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="ray: fit the landmarks here, place the other points in Ray tasks (needs the cluster extra)",
+    )
+    parser.add_argument(
+        "--address",
+        default=None,
+        metavar="ADDRESS",
+        help="with --engine ray: a running cluster (auto, ray://host:10001); default: Ray in this process",
+    )
 
 
 def _load_npy(path: str, what: str) -> np.ndarray:
@@ -73,8 +103,13 @@ def run(args) -> int:
         if len(labels) != len(codes):
             raise DataError(f"{args.labels} has {len(labels)} labels for {len(codes)} codes.")
     seen: dict = {}
-    params = dict(perplexity=args.perplexity, n_neighbors=args.neighbors, labels=labels, landmarks=args.landmarks,
-                  refine=args.refine)
+    params = dict(
+        perplexity=args.perplexity,
+        n_neighbors=args.neighbors,
+        labels=labels,
+        landmarks=args.landmarks,
+        refine=args.refine,
+    )
     if args.engine == "ray":
         from explorer.cluster.place import project_on_ray_job
 
@@ -87,7 +122,9 @@ def run(args) -> int:
     layout = drive(job, label=args.method)
     atomic_save_npy(args.out, np.asarray(layout, dtype=np.float32))
     report = {"out": args.out, "method": args.method, "count": len(layout)}
-    report.update({k: (int(v) if k == "landmarks" else round(float(v), 2)) for k, v in seen.get("metrics", {}).items()})
+    report.update(
+        {k: (int(v) if k == "landmarks" else round(float(v), 2)) for k, v in seen.get("metrics", {}).items()}
+    )
     if labels is not None:
         report["knn_accuracy"] = knn_label_accuracy(layout, labels, sample=KNN_SAMPLE)
         if len(layout) > KNN_SAMPLE:

@@ -11,17 +11,35 @@ from explorer.commands._common import add_trust_argument, trust_given_models
 
 def add_arguments(parser) -> None:
     parser.add_argument("outdir", metavar="OUTDIR", help="folder to write the PNG files into")
-    parser.add_argument("--data", metavar="DATA", default=None,
-                        help="data set to show (default: the bundled sample:mnist)")
-    parser.add_argument("--model", metavar="FILE", action="append", default=None,
-                        help="model file to load (repeatable; default: the bundled models and pixels)")
+    parser.add_argument(
+        "--data", metavar="DATA", default=None, help="data set to show (default: the bundled sample:mnist)"
+    )
+    parser.add_argument(
+        "--model",
+        metavar="FILE",
+        action="append",
+        default=None,
+        help="model file to load (repeatable; default: the bundled models and pixels)",
+    )
     add_trust_argument(parser)
-    parser.add_argument("--width", type=whole(200, 16_384, "a width in pixels"), default=1400, help="window width in pixels")
-    parser.add_argument("--height", type=whole(200, 16_384, "a height in pixels"), default=880, help="window height in pixels")
-    parser.add_argument("--training-epochs", type=whole(0, 10_000, "a number of epochs"), default=8,
-                        help="epochs to train in the training dialog's picture (0: no picture)")
-    parser.add_argument("--timeout", type=real(0, 86_400, lo_open=True, what="a time in seconds"), default=180.0,
-                        help="seconds to wait for background work before taking the pictures")
+    parser.add_argument(
+        "--width", type=whole(200, 16_384, "a width in pixels"), default=1400, help="window width in pixels"
+    )
+    parser.add_argument(
+        "--height", type=whole(200, 16_384, "a height in pixels"), default=880, help="window height in pixels"
+    )
+    parser.add_argument(
+        "--training-epochs",
+        type=whole(0, 10_000, "a number of epochs"),
+        default=8,
+        help="epochs to train in the training dialog's picture (0: no picture)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=real(0, 86_400, lo_open=True, what="a time in seconds"),
+        default=180.0,
+        help="seconds to wait for background work before taking the pictures",
+    )
 
 
 def run(args) -> int:
@@ -29,9 +47,15 @@ def run(args) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display needed
     from explorer.ui.snapshot import render_snapshots
 
-    paths = render_snapshots(args.outdir, args.data, args.model, (args.width, args.height),
-                             args.timeout, log=lambda m: print(m, file=sys.stderr),
-                             training_epochs=args.training_epochs)
+    paths = render_snapshots(
+        args.outdir,
+        args.data,
+        args.model,
+        (args.width, args.height),
+        args.timeout,
+        log=lambda m: print(m, file=sys.stderr),
+        training_epochs=args.training_epochs,
+    )
     for p in paths:
         print(p)
     return 0

@@ -22,25 +22,61 @@ MODEL_KEYS = ("ae", "dae", "cae", "siamese", "triplet", "pairnet", "gae", "texta
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, metavar="KEY",
-                        help=f"one of: {', '.join(MODEL_KEYS)}")
+    parser.add_argument("--model", required=True, metavar="KEY", help=f"one of: {', '.join(MODEL_KEYS)}")
     parser.add_argument("--data", required=True, metavar="DATA", help="a data set, e.g. sample:mnist")
     parser.add_argument("--out", required=True, metavar="FILE.safetensors", help="checkpoint to write")
-    parser.add_argument("--epochs", type=whole(1, 1_000_000, "a number of epochs"), default=None, help="passes over the data (model default)")
-    parser.add_argument("--code-dim", type=whole(1, 65_536, "a code size"), default=None, help="size of the code (model default)")
-    parser.add_argument("--batch-size", type=whole(1, 1_000_000, "a batch size"), default=None, help="items per step (model default)")
-    parser.add_argument("--lr", type=real(0, 100, lo_open=True, what="a learning rate"), default=None, help="learning rate (model default)")
-    parser.add_argument("--device", choices=DEVICES, default="auto",
-                        help="auto picks CUDA, then MPS, then the CPU")
+    parser.add_argument(
+        "--epochs",
+        type=whole(1, 1_000_000, "a number of epochs"),
+        default=None,
+        help="passes over the data (model default)",
+    )
+    parser.add_argument(
+        "--code-dim",
+        type=whole(1, 65_536, "a code size"),
+        default=None,
+        help="size of the code (model default)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=whole(1, 1_000_000, "a batch size"),
+        default=None,
+        help="items per step (model default)",
+    )
+    parser.add_argument(
+        "--lr",
+        type=real(0, 100, lo_open=True, what="a learning rate"),
+        default=None,
+        help="learning rate (model default)",
+    )
+    parser.add_argument(
+        "--device", choices=DEVICES, default="auto", help="auto picks CUDA, then MPS, then the CPU"
+    )
     parser.add_argument("--seed", type=seed, default=0, help="random seed (runs repeat exactly)")
-    parser.add_argument("--val-fraction", type=real(0, 0.9, what="a fraction"), default=0.1, help="share held out for validation")
+    parser.add_argument(
+        "--val-fraction",
+        type=real(0, 0.9, what="a fraction"),
+        default=0.1,
+        help="share held out for validation",
+    )
     parser.add_argument("--augment", action="store_true", help="shift training images by a pixel or two")
-    parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
-                        help="a model option, e.g. linear=true, distance=cosine, hidden=[256,64]")
-    parser.add_argument("--backbone", metavar="FILE",
-                        help="with --model finetune: the encoder to fine-tune (.safetensors, .pt, .pt2)")
-    parser.add_argument("--freeze", action="store_true",
-                        help="with --backbone: train only the new head, keep the backbone fixed")
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a model option, e.g. linear=true, distance=cosine, hidden=[256,64]",
+    )
+    parser.add_argument(
+        "--backbone",
+        metavar="FILE",
+        help="with --model finetune: the encoder to fine-tune (.safetensors, .pt, .pt2)",
+    )
+    parser.add_argument(
+        "--freeze",
+        action="store_true",
+        help="with --backbone: train only the new head, keep the backbone fixed",
+    )
 
 
 def parse_options(pairs: list[str]) -> dict:
@@ -73,7 +109,8 @@ def _describe_default(default) -> str:
     if isinstance(default, float):
         return "a finite number of 0 or more"
     if isinstance(default, tuple):
-        return f"a list of whole numbers from 1 to {MAX_SIZE:,}, such as {json.dumps(list(default), separators=(',', ':'))}"
+        example = json.dumps(list(default), separators=(",", ":"))
+        return f"a list of whole numbers from 1 to {MAX_SIZE:,}, such as {example}"
     return "a word"
 
 
@@ -84,11 +121,18 @@ def _fits(value, default) -> bool:
     if isinstance(default, int):
         return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SIZE
     if isinstance(default, float):
-        return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-                and 0 <= value <= 1e9)
+        return (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and 0 <= value <= 1e9
+        )
     if isinstance(default, tuple):
-        return isinstance(value, (list, tuple)) and len(value) <= 64 and all(
-            isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_SIZE for v in value)
+        return (
+            isinstance(value, (list, tuple))
+            and len(value) <= 64
+            and all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_SIZE for v in value)
+        )
     if isinstance(default, str):
         return isinstance(value, str) and value.isprintable() and len(value) <= 100
     return True
@@ -125,7 +169,9 @@ def run(args: argparse.Namespace) -> int:
     from explorer.training.engine import TrainConfig, train
 
     if not args.out.lower().endswith(".safetensors"):
-        raise ExplorerError(f"--out {args.out}: checkpoints are .safetensors files; name it FILE.safetensors.")
+        raise ExplorerError(
+            f"--out {args.out}: checkpoints are .safetensors files; name it FILE.safetensors."
+        )
     options = parse_options(args.option)
     if args.model != "finetune" and not args.backbone:
         check_options(args.model, options)
@@ -136,8 +182,9 @@ def run(args: argparse.Namespace) -> int:
 
         if not args.backbone:
             raise ExplorerError("--model finetune needs --backbone FILE, the encoder to fine-tune.")
-        model = finetune_model(args.backbone, data, code_dim=args.code_dim,
-                               freeze=args.freeze, options=options)
+        model = finetune_model(
+            args.backbone, data, code_dim=args.code_dim, freeze=args.freeze, options=options
+        )
     config = TrainConfig(
         model=args.model if model is None else model.key,
         epochs=args.epochs,
@@ -151,7 +198,9 @@ def run(args: argparse.Namespace) -> int:
         options=options if model is None else {},
         checkpoint=args.out,
     )
-    if model is None and data.has_images:  # an option the model refuses when built (distance=foo): a sentence, before training
+    if (
+        model is None and data.has_images
+    ):  # an option the model refuses when built (distance=foo): a sentence, before training
         from explorer.models.base import build_model
 
         try:

@@ -37,8 +37,13 @@ def _read_umask() -> int:
 
 _FILE_MODE = 0o666 & ~_read_umask()  # what open() would give a new file (mkstemp gives 0600)
 
-_KIND = {stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device", stat.S_IFIFO: "a named pipe (FIFO)",
-         stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a folder"}
+_KIND = {
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a folder",
+}
 
 
 def resolve_target(path: str | os.PathLike) -> tuple[str, os.stat_result | None]:

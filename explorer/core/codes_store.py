@@ -66,10 +66,17 @@ def codes_key(data: ImageSet, encoder: Encoder, settings: dict | None = None) ->
     if ident is None or ident == "pixels":  # pixels are the working rendition itself: nothing to keep
         return None
     spec = input_spec_for(encoder, data)
-    text = json.dumps({"data": data.fingerprint(), "model": ident, "shape": list(data.shape or []),
-                       "input": None if spec is None else spec.to_json(),
-                       "normalisation": getattr(encoder, "normalisation", None),
-                       "settings": settings or {}}, sort_keys=True)
+    text = json.dumps(
+        {
+            "data": data.fingerprint(),
+            "model": ident,
+            "shape": list(data.shape or []),
+            "input": None if spec is None else spec.to_json(),
+            "normalisation": getattr(encoder, "normalisation", None),
+            "settings": settings or {},
+        },
+        sort_keys=True,
+    )
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
@@ -106,8 +113,12 @@ def _resumable_dim(key: str) -> int | None:
         return None
 
 
-def encode_job(encoder: Encoder, data: ImageSet, batch_size: int = 256, key: str | None = "auto",
-               ) -> Iterator[Progress]:
+def encode_job(
+    encoder: Encoder,
+    data: ImageSet,
+    batch_size: int = 256,
+    key: str | None = "auto",
+) -> Iterator[Progress]:
     """Encode ``data`` batch by batch (decoding overlapped with the model); return (N, D) float32.
 
     key: "auto" (:func:`codes_key`), None (keep in memory only) or an explicit key. With a key the
@@ -157,8 +168,9 @@ def layout_key(codes: str, method: str, params: dict | None = None) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def save_layout(key: str, layout: np.ndarray, about: dict | None = None,
-                per_point: np.ndarray | None = None) -> str:
+def save_layout(
+    key: str, layout: np.ndarray, about: dict | None = None, per_point: np.ndarray | None = None
+) -> str:
     """Keep a finished (N, 2) layout under ``key`` (layout_key), with optional per-point values
     (N,) such as faithfulness; returns the file written. The JSON goes last: it marks it whole."""
     folder = cache_dir("layouts")

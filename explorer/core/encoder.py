@@ -69,8 +69,9 @@ def _runs(rows: np.ndarray, batch_size: int) -> list[tuple[int, int]]:
     return out
 
 
-def encode_batches(encoder: Encoder, data: ImageSet, batch_size: int = 256,
-                   rows: np.ndarray | None = None) -> Iterator[tuple[int, int, np.ndarray]]:
+def encode_batches(
+    encoder: Encoder, data: ImageSet, batch_size: int = 256, rows: np.ndarray | None = None
+) -> Iterator[tuple[int, int, np.ndarray]]:
     """(start, stop, float32 codes) per batch over ``rows`` (default all), in order.
 
     The next batch is read (decoded, resized) in a background thread while the model encodes the
@@ -94,9 +95,7 @@ def encode_batches(encoder: Encoder, data: ImageSet, batch_size: int = 256,
             yield start, stop, np.asarray(encoder.encode(images), dtype=np.float32)
 
 
-def encode_dataset(
-    encoder: Encoder, data: ImageSet, batch_size: int = 512
-) -> Iterator[Progress]:
+def encode_dataset(encoder: Encoder, data: ImageSet, batch_size: int = 512) -> Iterator[Progress]:
     """Encode every image of ``data`` in batches; yields Progress, returns (N, D) float32 codes.
 
     Codes are kept in memory; :func:`explorer.core.codes_store.encode_job` is the same with an

@@ -87,8 +87,11 @@ class LabelEdits:
         for c in self.classes:
             if c not in names:
                 names.append(c)
-        out = (np.full(len(self.keys), -1, np.int64) if labels is None
-               else np.array(labels, dtype=np.int64, copy=True))
+        out = (
+            np.full(len(self.keys), -1, np.int64)
+            if labels is None
+            else np.array(labels, dtype=np.int64, copy=True)
+        )
         if self.labels:
             pos = {k: i for i, k in enumerate(self.keys)}
             index = {n: i for i, n in enumerate(names)}
@@ -120,6 +123,12 @@ class LabelEdits:
         return np.array([i for i, k in enumerate(self.keys) if k in keys], dtype=np.int64)
 
     def save(self) -> None:
-        data = {"version": VERSION, "data": self.spec, "count": len(self.keys),
-                "labels": self.labels, "correct": sorted(self.correct), "classes": self.classes}
+        data = {
+            "version": VERSION,
+            "data": self.spec,
+            "count": len(self.keys),
+            "labels": self.labels,
+            "correct": sorted(self.correct),
+            "classes": self.classes,
+        }
         atomic_write_bytes(self.path, (json.dumps(data, indent=1) + "\n").encode("utf-8"))

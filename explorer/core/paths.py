@@ -21,7 +21,9 @@ def _base(env: str, xdg: str, fallback: str) -> str:
     root = os.environ.get(xdg)
     if not root:
         if sys.platform == "darwin":
-            root = os.path.expanduser("~/Library/Caches" if "CACHE" in env else "~/Library/Application Support")
+            root = os.path.expanduser(
+                "~/Library/Caches" if "CACHE" in env else "~/Library/Application Support"
+            )
         elif os.name == "nt":
             root = os.environ.get("LOCALAPPDATA") or os.path.expanduser("~")
         else:

@@ -92,8 +92,9 @@ class InputSpec:
             mean, std = tuple(float(v) for v in mean), tuple(float(v) for v in std)
             if len(mean) != c or len(std) != c or any(s == 0 or not np.isfinite(s) for s in std):
                 raise ValueError(f"preprocessing: mean and std need {c} finite values, no zero std")
-        return cls(c, h, w, resize, int(obj.get("resize_to", 0) or 0), interp, mean, std,
-                   str(obj.get("preset", "")))
+        return cls(
+            c, h, w, resize, int(obj.get("resize_to", 0) or 0), interp, mean, std, str(obj.get("preset", ""))
+        )
 
 
 def preset(name: str, shape: tuple[int, int, int]) -> InputSpec:

@@ -35,8 +35,15 @@ class RowStore:
     settings: JSON-able dict that must match for the file to be reused (e.g. the rendition size).
     """
 
-    def __init__(self, folder: str, name: str, keys: np.ndarray, row_shape: tuple[int, ...],
-                 dtype="uint8", settings: dict | None = None) -> None:
+    def __init__(
+        self,
+        folder: str,
+        name: str,
+        keys: np.ndarray,
+        row_shape: tuple[int, ...],
+        dtype="uint8",
+        settings: dict | None = None,
+    ) -> None:
         self.folder, self.name = folder, name
         self.keys = np.ascontiguousarray(keys, dtype=np.uint64)
         self.count = len(self.keys)
@@ -65,8 +72,13 @@ class RowStore:
         return self._path(".npy") if os.path.exists(self._path(".npy")) else self._path(".partial.npy")
 
     def _meta(self) -> dict:
-        return {"version": VERSION, "count": self.count, "row_shape": list(self.row_shape),
-                "dtype": self.dtype.str, "settings": self.settings}
+        return {
+            "version": VERSION,
+            "count": self.count,
+            "row_shape": list(self.row_shape),
+            "dtype": self.dtype.str,
+            "settings": self.settings,
+        }
 
     # ---- opening --------------------------------------------------------------------------------
     def _open(self) -> None:
@@ -134,7 +146,9 @@ class RowStore:
 
     def _create(self) -> None:
         partial = self._path(".partial.npy")
-        mm = np.lib.format.open_memmap(partial, mode="w+", dtype=self.dtype, shape=(self.count, *self.row_shape))
+        mm = np.lib.format.open_memmap(
+            partial, mode="w+", dtype=self.dtype, shape=(self.count, *self.row_shape)
+        )
         del mm
         self._offset = _check_npy(partial, (self.count, *self.row_shape), self.dtype)
         self._fd = os.open(partial, os.O_RDWR)

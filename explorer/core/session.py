@@ -104,8 +104,12 @@ def _to_document(state: dict[str, Any]) -> tuple[dict, dict[str, np.ndarray]]:
         "current_model": None if state.get("current_model") is None else str(state["current_model"]),
         "codes": {str(k): put(v, np.float32) for k, v in (state.get("codes") or {}).items()},
         "layouts": [
-            {"model": str(k[0]), "method": str(k[1]), "array": put(v, np.float32),
-             "settings": _jsonable((state.get("layout_settings") or {}).get(k) or {})}
+            {
+                "model": str(k[0]),
+                "method": str(k[1]),
+                "array": put(v, np.float32),
+                "settings": _jsonable((state.get("layout_settings") or {}).get(k) or {}),
+            }
             for k, v in (state.get("layouts") or {}).items()
         ],
         "views": _jsonable(state.get("views") or {}),
@@ -155,7 +159,8 @@ def load_session(path: str | os.PathLike) -> dict[str, Any]:
                 "models": _str_dict(doc.get("models", {}), name, "models"),
                 "current_model": _opt_str(doc.get("current_model"), name, "current_model"),
                 "codes": {
-                    k: read(m, ndim=2, kind="f") for k, m in _str_dict(doc.get("codes", {}), name, "codes").items()
+                    k: read(m, ndim=2, kind="f")
+                    for k, m in _str_dict(doc.get("codes", {}), name, "codes").items()
                 },
                 "layouts": {},
                 "layout_settings": {},
@@ -235,7 +240,9 @@ def _read_document(zf: zipfile.ZipFile, name: str) -> dict:
         raise SessionError(f"{name} is not a Relate Explorer session file.")
     version = doc.get("version")
     if not isinstance(version, int) or version > VERSION:
-        raise SessionError(f"{name} was saved by a newer Relate Explorer (session version {version}); update explorer.")
+        raise SessionError(
+            f"{name} was saved by a newer Relate Explorer (session version {version}); update explorer."
+        )
     return doc
 
 
@@ -263,7 +270,9 @@ class _ArrayReader:
                 else:
                     shape, _, dtype = np.lib.format.read_array_header_2_0(f)
                 if dtype.hasobject:
-                    raise SessionError(f"{name} stores {member} as Python objects, which explorer never unpickles.")
+                    raise SessionError(
+                        f"{name} stores {member} as Python objects, which explorer never unpickles."
+                    )
                 if math.prod(shape) * dtype.itemsize > info.file_size:
                     raise SessionError(f"{name} is damaged: {member} claims shape {shape} but is shorter.")
             with self.zf.open(info) as f:
@@ -284,7 +293,9 @@ def _opt_str(value, name: str, key: str) -> str | None:
 
 
 def _str_dict(value, name: str, key: str) -> dict[str, str]:
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
         raise SessionError(f"{name} is damaged: '{key}' is not a mapping of names to text.")
     return dict(value)
 
@@ -348,8 +359,10 @@ def restore_into_workspace(ws, state: dict[str, Any]) -> list[str]:
             notes.append(f"cached codes of {name} left out: {len(codes)} rows for {n} items.")
             continue
         if codes.shape[1] == 0 or not np.isfinite(codes).all():  # (N, 0) codes break every layout
-            notes.append(f"cached codes of {name} left out: "
-                         f"{'they have no dimensions' if codes.shape[1] == 0 else 'they hold NaN or infinite values'}.")
+            notes.append(
+                f"cached codes of {name} left out: "
+                f"{'they have no dimensions' if codes.shape[1] == 0 else 'they hold NaN or infinite values'}."
+            )
             continue
         ws.set_codes(name, codes)
     made_with = state.get("layout_settings") or {}
@@ -401,8 +414,14 @@ def needs_recovery(path: str | os.PathLike | None = None) -> bool:
     return not bool(doc.get("clean_exit", True))
 
 
-def autosave(ws, data_spec: str | None, model_specs: dict[str, str], settings: dict | None = None,
-             clean_exit: bool = False, path: str | None = None) -> str:
+def autosave(
+    ws,
+    data_spec: str | None,
+    model_specs: dict[str, str],
+    settings: dict | None = None,
+    clean_exit: bool = False,
+    path: str | None = None,
+) -> str:
     """Save ``ws`` to the autosave file (creating its folder); returns the path written."""
     path = path or autosave_path()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

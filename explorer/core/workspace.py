@@ -109,8 +109,10 @@ class Workspace:
         is the data set's, or that take any shape (a 13x13 gated AE is no use on 28x28 digits)."""
         shape = None if self.dataset is None else self.dataset.shape
         return [
-            name for name, enc in self.models.items()
-            if getattr(enc, "input_shape", None) is None or shape is None
+            name
+            for name, enc in self.models.items()
+            if getattr(enc, "input_shape", None) is None
+            or shape is None
             or tuple(enc.input_shape) == tuple(shape)
             or getattr(enc, "preprocess", None) is not None  # it brings any image to its input
         ]
@@ -190,6 +192,7 @@ class Workspace:
     def labels_reviewed(self) -> np.ndarray:
         """(M,) items whose label the user changed or confirmed (empty without saved edits)."""
         return np.zeros(0, np.int64) if self.label_edits is None else self.label_edits.reviewed()
+
     def end_run(self, run: str) -> None:
         """Training run ``run`` finished, failed or was cancelled: its frames stay for replay, and
         views stop following it."""

@@ -18,7 +18,9 @@ import numpy as np
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
-CONVERT_ELEMS = 1 << 22  # values per conversion chunk: float64 temporaries stay ~32 MB each, whatever the array
+CONVERT_ELEMS = (
+    1 << 22
+)  # values per conversion chunk: float64 temporaries stay ~32 MB each, whatever the array
 
 
 def _row_chunks(a: np.ndarray):
@@ -166,9 +168,7 @@ def conform(images: list[np.ndarray]) -> tuple[np.ndarray, list[str]]:
     (h, w), _ = sizes.most_common(1)[0]
     n_resized = len(images) - sizes[(h, w)]
     if n_resized:
-        notes.append(
-            f"{_plural(n_resized, 'image')} resized to {h}x{w} (scaled to cover, centre-cropped)."
-        )
+        notes.append(f"{_plural(n_resized, 'image')} resized to {h}x{w} (scaled to cover, centre-cropped).")
     c = 3 if colour else 1
     out = np.empty((len(images), c, h, w), dtype=np.uint8)
     for i, im in enumerate(images):

@@ -96,7 +96,9 @@ def _reason(err: Exception) -> str:
     return "truncated image file" if "truncated" in text else text[:200]
 
 
-def _cover_box(w: int, h: int, tw: int, th: int, shorter: int | None = None) -> tuple[float, float, float, float]:
+def _cover_box(
+    w: int, h: int, tw: int, th: int, shorter: int | None = None
+) -> tuple[float, float, float, float]:
     """The source box that, scaled to (tw, th), is a centre crop after scaling to cover.
 
     ``shorter``: scale the shorter side to this first (>= the crop), as in 'resize 256, crop 224'."""
@@ -123,10 +125,15 @@ def renditions(src, channels: int, thumb: int, work: tuple[int, int]) -> tuple[n
 
     h, w = work
     im = load(src, channels, cover=(max(thumb, w), max(thumb, h)))
-    t = im.resize((thumb, thumb), Image.Resampling.BILINEAR, box=_cover_box(im.width, im.height, thumb, thumb),
-                  reducing_gap=3.0)
-    small = im.resize((w, h), Image.Resampling.BILINEAR, box=_cover_box(im.width, im.height, w, h),
-                      reducing_gap=3.0)
+    t = im.resize(
+        (thumb, thumb),
+        Image.Resampling.BILINEAR,
+        box=_cover_box(im.width, im.height, thumb, thumb),
+        reducing_gap=3.0,
+    )
+    small = im.resize(
+        (w, h), Image.Resampling.BILINEAR, box=_cover_box(im.width, im.height, w, h), reducing_gap=3.0
+    )
     return _to_chw(t), _to_chw(small)
 
 

@@ -33,7 +33,8 @@ MIN_DOCS = 2  # a word must occur in this many documents
 TEXT_COLUMNS = ("text", "document", "body", "content")
 LABEL_COLUMNS = ("label", "topic", "class", "category")
 _WORD = re.compile(r"[a-z][a-z]+")
-STOP = frozenset("""
+STOP = frozenset(
+    """
 a an and are as at be by for from has have if in into is it its of on or that the this to was
 were will with not no but can do does than then there these they which who what when where how
 all any each other some such only own same so too very just also may should would could one
@@ -42,7 +43,8 @@ down off again further once here why both few nor about above after before below
 during through until while against because use used using see e g eg ie etc return returns
 value values default none true false given object objects type types function functions
 argument arguments
-""".split())
+""".split()
+)
 
 
 def is_document_folder(folder: str) -> bool:
@@ -109,8 +111,17 @@ def count_words(texts: list[list[str]], max_vocab: int = MAX_VOCAB, min_docs: in
     return counts, keep
 
 
-def documents_set(texts: list[str], labels, class_names, paths, name: str, fmt: str,
-                  skipped=(), notes=(), max_vocab: int = MAX_VOCAB) -> ImageSet:
+def documents_set(
+    texts: list[str],
+    labels,
+    class_names,
+    paths,
+    name: str,
+    fmt: str,
+    skipped=(),
+    notes=(),
+    max_vocab: int = MAX_VOCAB,
+) -> ImageSet:
     """An ImageSet of word counts (N, 1, 1, V) from raw texts."""
     tokens = [tokenize(t) for t in texts]
     counts, vocab = count_words(tokens, max_vocab)
@@ -120,8 +131,9 @@ def documents_set(texts: list[str], labels, class_names, paths, name: str, fmt: 
         notes = [*notes, f"Words used more than 255 times in one document of {name} count as 255."]
     images = np.minimum(counts, 255).astype(np.uint8)[:, None, None, :]  # (N, 1, 1, V)
     labels = None if labels is None else np.asarray(labels, np.int64)
-    data = ImageSet(images, labels, list(class_names), list(paths), name, fmt,
-                    skipped=list(skipped), notes=list(notes))
+    data = ImageSet(
+        images, labels, list(class_names), list(paths), name, fmt, skipped=list(skipped), notes=list(notes)
+    )
     data.vocabulary = vocab  # for display only: models read the counts
     return data
 
@@ -170,8 +182,16 @@ def load_document_folder_job(folder: str) -> Generator[Progress, None, ImageSet]
     if not texts:
         raise DataError(f"{folder} has no readable .txt documents.")
     yield Progress(len(files), len(files), "counting words")
-    return documents_set(texts, labels if topics else None, topics, paths,
-                         os.path.basename(os.path.normpath(folder)), "documents", skipped, notes)
+    return documents_set(
+        texts,
+        labels if topics else None,
+        topics,
+        paths,
+        os.path.basename(os.path.normpath(folder)),
+        "documents",
+        skipped,
+        notes,
+    )
 
 
 def load_document_table(path: str) -> ImageSet:
@@ -206,5 +226,12 @@ def load_document_table(path: str) -> ImageSet:
         values = table[label_col].iloc[rows].astype(str).tolist()
         names = sorted(set(values))
         labels = [names.index(v) for v in values]
-    return documents_set(texts, labels, names, [f"{path}#{i}" for i in rows],
-                         os.path.basename(path), "documents:table", skipped)
+    return documents_set(
+        texts,
+        labels,
+        names,
+        [f"{path}#{i}" for i in rows],
+        os.path.basename(path),
+        "documents:table",
+        skipped,
+    )

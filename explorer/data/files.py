@@ -41,8 +41,9 @@ def pool() -> ThreadPoolExecutor:
     global _POOL
     with _POOL_LOCK:
         if _POOL is None:
-            _POOL = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)),
-                                       thread_name_prefix="explorer-decode")
+            _POOL = ThreadPoolExecutor(
+                max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="explorer-decode"
+            )
         return _POOL
 
 
@@ -60,15 +61,25 @@ def file_key(path: str, absolute: bool = False) -> int:
 class Renditions:
     """The two cached renditions of one file list (shared by every subset of a source)."""
 
-    def __init__(self, folder: str, keys: np.ndarray, channels: int, thumb: int, working: tuple[int, int],
-                 describe: Callable[[int], str], opener: Callable[[int], object], skipped: list[str]) -> None:
+    def __init__(
+        self,
+        folder: str,
+        keys: np.ndarray,
+        channels: int,
+        thumb: int,
+        working: tuple[int, int],
+        describe: Callable[[int], str],
+        opener: Callable[[int], object],
+        skipped: list[str],
+    ) -> None:
         self.folder, self.channels, self.thumb, self.working = folder, channels, thumb, tuple(working)
         self.keys = keys
         self.describe, self.opener, self.skipped = describe, opener, skipped
         settings = {"channels": channels}
         self.thumbs = RowStore(folder, f"thumbs-{thumb}", keys, (channels, thumb, thumb), settings=settings)
-        self.work = RowStore(folder, f"working-{working[0]}x{working[1]}", keys,
-                             (channels, *working), settings=settings)
+        self.work = RowStore(
+            folder, f"working-{working[0]}x{working[1]}", keys, (channels, *working), settings=settings
+        )
         self.bad = RowStore(folder, "unreadable", keys, (), "uint8", settings={})
         self.rebuilt = [s.rebuilt_reason for s in (self.thumbs, self.work) if s.rebuilt_reason]
         self._lock = threading.Lock()
@@ -93,7 +104,7 @@ class Renditions:
         rows = np.unique(np.asarray(rows, dtype=np.int64))
         if len(rows) > CHUNK:  # in chunks, so rows become readable (and shareable) as they are made
             for start in range(0, len(rows), CHUNK):
-                self.fill(self.missing(rows[start:start + CHUNK]))
+                self.fill(self.missing(rows[start : start + CHUNK]))
             return
         if not len(rows):
             return
@@ -175,10 +186,20 @@ class FileImageSource:
               encoder asks for other channels.
     """
 
-    def __init__(self, items: Sequence, keys: np.ndarray, channels: int, cache_name: str,
-                 working: tuple[int, int] = WORKING, thumb: int = THUMB,
-                 opener: Callable[[object], object] | None = None, skipped: list[str] | None = None,
-                 describe: Callable[[object], str] | None = None, _shared=None, _rows=None) -> None:
+    def __init__(
+        self,
+        items: Sequence,
+        keys: np.ndarray,
+        channels: int,
+        cache_name: str,
+        working: tuple[int, int] = WORKING,
+        thumb: int = THUMB,
+        opener: Callable[[object], object] | None = None,
+        skipped: list[str] | None = None,
+        describe: Callable[[object], str] | None = None,
+        _shared=None,
+        _rows=None,
+    ) -> None:
         self.items = items
         self.channels = int(channels)
         self.working = tuple(int(s) for s in working)
@@ -189,9 +210,16 @@ class FileImageSource:
         self.cache_name = cache_name
         if _shared is None:
             folder = cache_dir("renditions", cache_name)
-            _shared = Renditions(folder, np.asarray(keys, np.uint64), self.channels, self.thumb, self.working,
-                                 lambda r: self._describe(items[r]), lambda r: self._open_item(items[r]),
-                                 self.skipped)
+            _shared = Renditions(
+                folder,
+                np.asarray(keys, np.uint64),
+                self.channels,
+                self.thumb,
+                self.working,
+                lambda r: self._describe(items[r]),
+                lambda r: self._open_item(items[r]),
+                self.skipped,
+            )
         self.cache = _shared
         self.rows = None if _rows is None else np.asarray(_rows, np.int64)
         self.dtype = np.dtype(np.uint8)
@@ -301,7 +329,11 @@ class FileImageSource:
             except (ValueError, OSError):
                 return np.zeros(spec.shape, np.float32)
 
-        out = np.stack(list(pool().map(one, rows.tolist()))) if len(rows) else np.zeros((0, *spec.shape), np.float32)
+        out = (
+            np.stack(list(pool().map(one, rows.tolist())))
+            if len(rows)
+            else np.zeros((0, *spec.shape), np.float32)
+        )
         return out[0] if single else out
 
     def original(self, index: int) -> np.ndarray:
@@ -314,8 +346,19 @@ class FileImageSource:
 
     def subset(self, index) -> FileImageSource:
         rows, _ = self._map(index)
-        return FileImageSource(self.items, None, self.channels, self.cache_name, self.working, self.thumb,
-                               self._open_item, self.skipped, self._describe, _shared=self.cache, _rows=rows)
+        return FileImageSource(
+            self.items,
+            None,
+            self.channels,
+            self.cache_name,
+            self.working,
+            self.thumb,
+            self._open_item,
+            self.skipped,
+            self._describe,
+            _shared=self.cache,
+            _rows=rows,
+        )
 
     def fingerprint(self) -> str:
         h = hashlib.blake2b(digest_size=16)

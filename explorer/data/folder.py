@@ -83,7 +83,9 @@ def scan(folder: str) -> tuple[list[str], list[int] | None, list[str], list[str]
         if e.is_dir() and not e.name.startswith("."):
             outside = _link_outside(e.path, folder)
             if outside:
-                skipped.append(f"{e.path}: class folder is a link to {outside}, outside the data set; not followed")
+                skipped.append(
+                    f"{e.path}: class folder is a link to {outside}, outside the data set; not followed"
+                )
             else:
                 classes.append(e)
     loose = [e.path for e in entries if not e.is_dir()]
@@ -181,15 +183,17 @@ def _read_chunk(paths: list[str], budget: dict | None = None) -> list[tuple[np.n
             if budget["left"] < 0:
                 raise DataError(
                     f"The images in {budget['folder']} need more memory than is free (the first "
-                    f"{budget['read']} already take {(budget['used'] - budget['left']) / 1e6:,.0f} MB decoded); "
+                    f"{budget['read']} already take "
+                    f"{(budget['used'] - budget['left']) / 1e6:,.0f} MB decoded); "
                     "open a smaller folder or scale the images down."
                 )
         out.append((arr, None))
     return out
 
 
-def load_folder_job(folder: str, file_backed: bool | None = None,
-                    working: tuple[int, int] | None = None) -> Iterator[Progress]:
+def load_folder_job(
+    folder: str, file_backed: bool | None = None, working: tuple[int, int] | None = None
+) -> Iterator[Progress]:
     """Read an image folder, yielding Progress(files read, total); return an ImageSet.
 
     file_backed: None decides by size (IN_MEMORY_BYTES, from a sample of file headers); True keeps
@@ -236,8 +240,14 @@ def load_folder_job(folder: str, file_backed: bool | None = None,
         return ImageSet(stacked, None, [], paths, name, "folder-flat", skipped=skipped, notes=notes)
     # classes whose files were all skipped keep their index so names stay in folder order
     return ImageSet(
-        stacked, np.asarray(kept_labels, dtype=np.int64), names, paths, name, "folder-classes",
-        skipped=skipped, notes=notes,
+        stacked,
+        np.asarray(kept_labels, dtype=np.int64),
+        names,
+        paths,
+        name,
+        "folder-classes",
+        skipped=skipped,
+        notes=notes,
     )
 
 

@@ -56,8 +56,14 @@ def sample_shape(paths: list[str], sample: int = 64) -> tuple[int, tuple[int, in
     return channels, size, colour + grey
 
 
-def file_backed_job(folder: str, files: list[str], labels: list[int] | None, names: list[str],
-                    skipped: list[str], working: tuple[int, int] | None = None) -> Iterator[Progress]:
+def file_backed_job(
+    folder: str,
+    files: list[str],
+    labels: list[int] | None,
+    names: list[str],
+    skipped: list[str],
+    working: tuple[int, int] | None = None,
+) -> Iterator[Progress]:
     """Yield Progress while the files are stat'ed; return a file-backed ImageSet."""
     from explorer.data.folder_checks import _data_files_hint, _precheck
 
@@ -84,7 +90,9 @@ def file_backed_job(folder: str, files: list[str], labels: list[int] | None, nam
         raise DataError(f"No images found in {folder}: {what}{_data_files_hint(files)}.")
     channels, size, probed = sample_shape(keep_paths)
     if probed == 0:
-        raise DataError(f"No images found in {folder}: none of the files sampled is an image Pillow can read.")
+        raise DataError(
+            f"No images found in {folder}: none of the files sampled is an image Pillow can read."
+        )
     auto = working or working_from_env()
     notes = []
     if auto is None:
@@ -94,14 +102,25 @@ def file_backed_job(folder: str, files: list[str], labels: list[int] | None, nam
         f"{auto[0]}x{auto[1]} working resolution and {filesets.THUMB} px thumbnails, cached as they "
         f"are decoded; {'colour' if channels == 3 else 'greyscale'} by the majority of a sample."
     )
-    key = hashlib.blake2b(f"folder|{os.path.realpath(folder)}|{channels}".encode(), digest_size=10).hexdigest()
-    source = filesets.FileImageSource(keep_paths, np.asarray(keys, np.uint64), channels, key,
-                                      working=auto, skipped=skipped)
+    key = hashlib.blake2b(
+        f"folder|{os.path.realpath(folder)}|{channels}".encode(), digest_size=10
+    ).hexdigest()
+    source = filesets.FileImageSource(
+        keep_paths, np.asarray(keys, np.uint64), channels, key, working=auto, skipped=skipped
+    )
     if source.cache.rebuilt:
         notes.append("the cached renditions were rebuilt: " + "; ".join(source.cache.rebuilt) + ".")
     yield Progress(total, total, "listing files")
     name = os.path.basename(os.path.normpath(folder))
     if labels is None:
         return ImageSet(source, None, [], keep_paths, name, "folder-flat", skipped=skipped, notes=notes)
-    return ImageSet(source, np.asarray(keep_labels, np.int64), names, keep_paths, name, "folder-classes",
-                    skipped=skipped, notes=notes)
+    return ImageSet(
+        source,
+        np.asarray(keep_labels, np.int64),
+        names,
+        keep_paths,
+        name,
+        "folder-classes",
+        skipped=skipped,
+        notes=notes,
+    )

@@ -182,8 +182,9 @@ def apply_rotation(images: np.ndarray, angle, fill: float = 0.0, order: int = 1)
     src = stack.astype(np.float32, copy=False)
     for i in range(n):
         # ndimage.rotate turns counter-clockwise as displayed for axes=(1, 0) with rows downwards
-        out[i] = ndimage.rotate(src[i], angles[i], axes=(1, 0), reshape=False, order=order,
-                                mode="constant", cval=fill)
+        out[i] = ndimage.rotate(
+            src[i], angles[i], axes=(1, 0), reshape=False, order=order, mode="constant", cval=fill
+        )
     return out.reshape(shape)
 
 

@@ -36,8 +36,9 @@ def read_image_file(path: str, shape: tuple[int, int, int] | None = None) -> tup
         notes = []
         c = shape[0] if shape else (1 if im.mode in ("1", "L", "I", "I;16", "F") else 3)
         if c not in (1, 3):
-            raise DataError(f"Cannot bring an image file to {c} channels; only grey or RGB data sets "
-                            "take dropped images.")
+            raise DataError(
+                f"Cannot bring an image file to {c} channels; only grey or RGB data sets take dropped images."
+            )
         mode = "L" if c == 1 else "RGB"
         if im.mode in ("I", "I;16", "I;16B", "F"):  # 16-bit / float grey: scale, don't clip, to 8 bits
             wide = np.asarray(im, dtype=np.float64)

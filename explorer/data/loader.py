@@ -23,8 +23,9 @@ def load_data(spec: str, **options) -> ImageSet:
     return run_to_end(load_data_job(spec, **options))
 
 
-def load_data_job(spec: str, file_backed: bool | None = None,
-                  working: tuple[int, int] | None = None) -> Generator[Progress, None, ImageSet]:
+def load_data_job(
+    spec: str, file_backed: bool | None = None, working: tuple[int, int] | None = None
+) -> Generator[Progress, None, ImageSet]:
     """Load a data set, yielding Progress (files read / total for folders); return the ImageSet.
 
     file_backed: folders only: None decides by size, True keeps pixels in files, False reads them all.
@@ -34,7 +35,7 @@ def load_data_job(spec: str, file_backed: bool | None = None,
         from explorer.data.samples import load_sample
 
         yield Progress(0, 1, f"loading {spec}")
-        data = load_sample(spec[len("sample:"):])
+        data = load_sample(spec[len("sample:") :])
         yield Progress(1, 1, f"loaded {spec}")
         return data
     path = os.path.expanduser(spec)

@@ -89,8 +89,16 @@ def _load_arrays(path: str) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in keys if k in z.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, zlib.error,
-            NotImplementedError, RuntimeError) as err:
+    except (
+        ValueError,
+        OSError,
+        EOFError,
+        zipfile.BadZipFile,
+        KeyError,
+        zlib.error,
+        NotImplementedError,
+        RuntimeError,
+    ) as err:
         raise DataError(f"{path} could not be read as .npz ({err}).") from None
 
 
@@ -209,10 +217,16 @@ def load_npz(path: str, name: str | None = None, fmt: str = "npz") -> ImageSet:
         if k.startswith("transform_"):
             if v.shape[:1] != (n,):
                 raise DataError(f"{path}: '{k}' needs one value per image.")
-            transforms[k[len("transform_"):]] = v
+            transforms[k[len("transform_") :]] = v
     paths = [f"{path}#{i}" for i in range(n)]
     return ImageSet(
-        images, labels, class_names, paths,
-        name or os.path.splitext(os.path.basename(path))[0], fmt,
-        partners=partners, transforms=transforms, notes=notes,
+        images,
+        labels,
+        class_names,
+        paths,
+        name or os.path.splitext(os.path.basename(path))[0],
+        fmt,
+        partners=partners,
+        transforms=transforms,
+        notes=notes,
     )

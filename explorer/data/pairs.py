@@ -60,7 +60,9 @@ def sequence_pairs(data: ImageSet) -> tuple[np.ndarray, np.ndarray]:
 def image_pairs(data: ImageSet) -> tuple[np.ndarray, np.ndarray]:
     """All training pairs of ``data`` as float32 (N, C, H, W) arrays (x, y) in [0, 1]."""
     if not data.has_images:
-        raise DataError(f"{data.name or 'this data set'} holds codes, not images: a relational model needs images.")
+        raise DataError(
+            f"{data.name or 'this data set'} holds codes, not images: a relational model needs images."
+        )
     if data.partners is not None:
         return data.float_images(), data.float_partners()
     first, second = sequence_pairs(data)
@@ -159,15 +161,18 @@ def as_pair_set(data: ImageSet) -> ImageSet:
     if data.partners is not None:
         return data
     if not data.has_images:
-        raise DataError(f"{data.name or 'this data set'} holds codes, not images: a relational model needs images.")
+        raise DataError(
+            f"{data.name or 'this data set'} holds codes, not images: a relational model needs images."
+        )
     first, second = sequence_pairs(data)
     return ImageSet(
         images=data.images[first],
         partners=data.images[second],
         labels=None if data.labels is None else data.labels[first],
         class_names=list(data.class_names),
-        paths=None if data.paths is None else [f"{data.paths[i]} -> {os.path.basename(str(data.paths[j]))}"
-                                               for i, j in zip(first, second)],
+        paths=None
+        if data.paths is None
+        else [f"{data.paths[i]} -> {os.path.basename(str(data.paths[j]))}" for i, j in zip(first, second)],
         name=data.name,
         format=data.format,
         skipped=list(data.skipped),

@@ -55,7 +55,9 @@ def load_parquet_job(path: str, working: tuple[int, int] | None = None) -> Itera
     try:
         table_file = pq.ParquetFile(path)
     except Exception as err:  # pyarrow raises ArrowInvalid, OSError, ...
-        raise DataError(f"{name} is not a Parquet table pyarrow can read ({str(err).splitlines()[0][:160]}).") from None
+        raise DataError(
+            f"{name} is not a Parquet table pyarrow can read ({str(err).splitlines()[0][:160]})."
+        ) from None
     schema = table_file.schema_arrow
     names = {f.name.lower(): f.name for f in schema}
     n = table_file.metadata.num_rows
@@ -66,7 +68,8 @@ def load_parquet_job(path: str, working: tuple[int, int] | None = None) -> Itera
     if image_col is None and embed_col is None:
         raise DataError(
             f"{name} has no image column and no embedding column: add image_path (relative to the "
-            f"table), image_bytes, or embedding (a list of numbers per row); it has {', '.join(schema.names[:8])}."
+            f"table), image_bytes, or embedding (a list of numbers per row); "
+            f"it has {', '.join(schema.names[:8])}."
         )
     image_kind = None
     if image_col is not None:
@@ -94,19 +97,31 @@ def load_parquet_job(path: str, working: tuple[int, int] | None = None) -> Itera
     images = None
     paths = [f"{path}#{i}" for i in range(n)]
     if image_kind is not None:
-        images, paths = yield from _image_source(table_file, path, image_col, image_kind, n,
-                                                 columns, skipped, working)
-        notes.append(f"{n:,} rows opened from {name}: pixels at a {images.working[0]}x{images.working[1]} "
-                     "working resolution, decoded as needed.")
+        images, paths = yield from _image_source(
+            table_file, path, image_col, image_kind, n, columns, skipped, working
+        )
+        notes.append(
+            f"{n:,} rows opened from {name}: pixels at a {images.working[0]}x{images.working[1]} "
+            "working resolution, decoded as needed."
+        )
     yield Progress(n, n, f"read {name}")
     if images is None and codes is None:
         raise DataError(f"{name} has no rows.")
-    return ImageSet(images, labels, class_names, paths, os.path.splitext(name)[0], "parquet", codes=codes,
-                    skipped=skipped, notes=notes, xy=xy)
+    return ImageSet(
+        images,
+        labels,
+        class_names,
+        paths,
+        os.path.splitext(name)[0],
+        "parquet",
+        codes=codes,
+        skipped=skipped,
+        notes=notes,
+        xy=xy,
+    )
 
 
-def _image_source(table_file, path: str, col: str, kind: str, n: int, columns, skipped: list[str],
-                  working):
+def _image_source(table_file, path: str, col: str, kind: str, n: int, columns, skipped: list[str], working):
     """(FileImageSource, paths) for the table's image column (paths, or bytes copied to a blob)."""
     from explorer.data import files as filesets
     from explorer.data.folder_files import sample_shape, working_from_env
@@ -129,8 +144,13 @@ def _image_source(table_file, path: str, col: str, kind: str, n: int, columns, s
         blob = yield from _copy_bytes(table_file, col, path, n)
         items = list(range(n))
         base = f"{os.path.realpath(path)}|{st.st_size}|{st.st_mtime_ns}"
-        keys = np.array([int.from_bytes(hashlib.blake2b(f"{base}|{i}".encode(), digest_size=8).digest(), "little")
-                         for i in range(n)], np.uint64)
+        keys = np.array(
+            [
+                int.from_bytes(hashlib.blake2b(f"{base}|{i}".encode(), digest_size=8).digest(), "little")
+                for i in range(n)
+            ],
+            np.uint64,
+        )
         opener, describe = blob.read, (lambda i: f"{path}#{i}")
         paths = [f"{path}#{i}" for i in range(n)]
         sample = [blob.read(i) for i in range(min(64, n))]
@@ -138,10 +158,12 @@ def _image_source(table_file, path: str, col: str, kind: str, n: int, columns, s
     if probed == 0 and n:
         raise DataError(f"{name}: none of the first images in column '{col}' could be read.")
     auto = working or working_from_env() or (size if size[0] * size[1] <= 4096 else filesets.WORKING)
-    cache_key = hashlib.blake2b(f"parquet|{os.path.realpath(path)}|{col}|{channels}".encode(),
-                                digest_size=10).hexdigest()
-    source = filesets.FileImageSource(items, keys, channels, cache_key, working=auto, opener=opener,
-                                      skipped=skipped, describe=describe)
+    cache_key = hashlib.blake2b(
+        f"parquet|{os.path.realpath(path)}|{col}|{channels}".encode(), digest_size=10
+    ).hexdigest()
+    source = filesets.FileImageSource(
+        items, keys, channels, cache_key, working=auto, opener=opener, skipped=skipped, describe=describe
+    )
     return source, paths
 
 
@@ -152,7 +174,9 @@ def _image_kind(pa, typ, col: str, name: str) -> str:
         return "bytes"
     if pa.types.is_struct(typ) and typ.get_field_index("bytes") >= 0:  # Hugging Face Image: {bytes, path}
         return "bytes"
-    raise DataError(f"{name}: column '{col}' must hold image paths (text) or image bytes (binary), not {typ}.")
+    raise DataError(
+        f"{name}: column '{col}' must hold image paths (text) or image bytes (binary), not {typ}."
+    )
 
 
 def _labels(pa, col, label_col: str, name: str):
@@ -181,12 +205,16 @@ def _embedding(pa, col, embed_col: str, name: str) -> np.ndarray:
     if not list_like or not (pa.types.is_floating(typ.value_type) or pa.types.is_integer(typ.value_type)):
         raise DataError(f"{name}: column '{embed_col}' must be a list of numbers per row, not {typ}.")
     if col.null_count:
-        raise DataError(f"{name}: column '{embed_col}' has {col.null_count} empty rows; every row needs an embedding.")
+        raise DataError(
+            f"{name}: column '{embed_col}' has {col.null_count} empty rows; every row needs an embedding."
+        )
     arr = col.combine_chunks() if hasattr(col, "combine_chunks") else col
     lengths = np.asarray(arr.value_lengths()) if not pa.types.is_fixed_size_list(typ) else None
     if lengths is not None and len(lengths) and (lengths != lengths[0]).any():
-        raise DataError(f"{name}: column '{embed_col}' has lists of different lengths "
-                        f"({int(lengths.min())} to {int(lengths.max())}); every embedding needs the same size.")
+        raise DataError(
+            f"{name}: column '{embed_col}' has lists of different lengths "
+            f"({int(lengths.min())} to {int(lengths.max())}); every embedding needs the same size."
+        )
     dim = typ.list_size if lengths is None else (int(lengths[0]) if len(lengths) else 0)
     flat = np.asarray(arr.flatten().to_numpy(zero_copy_only=False), dtype=np.float32)
     codes = flat.reshape(len(arr), dim)
@@ -218,8 +246,9 @@ def _copy_bytes(table_file, col: str, path: str, n: int):
     from explorer.core.atomic import atomic_write
 
     st = os.stat(path)
-    key = hashlib.blake2b(f"{os.path.realpath(path)}|{st.st_size}|{st.st_mtime_ns}|{col}".encode(),
-                          digest_size=10).hexdigest()
+    key = hashlib.blake2b(
+        f"{os.path.realpath(path)}|{st.st_size}|{st.st_mtime_ns}|{col}".encode(), digest_size=10
+    ).hexdigest()
     folder = cache_dir("tables", key)
     blob, offs = os.path.join(folder, "bytes.bin"), os.path.join(folder, "offsets.npy")
     if os.path.exists(blob) and os.path.exists(offs):
@@ -254,8 +283,9 @@ def _copy_bytes(table_file, col: str, path: str, n: int):
 
 
 # ---- writing ------------------------------------------------------------------------------------
-def write_table(out: str, data: ImageSet, codes: np.ndarray | None = None, xy: np.ndarray | None = None,
-                model: str = "") -> None:
+def write_table(
+    out: str, data: ImageSet, codes: np.ndarray | None = None, xy: np.ndarray | None = None, model: str = ""
+) -> None:
     """Write one row per item: image_path (relative to ``out`` when possible), label, embedding
     (list<float32>) and x/y, so another tool (pandas, Embedding Atlas, HF datasets) can read it."""
     pa, pq = _pyarrow()
@@ -295,7 +325,9 @@ def read_codes(path: str) -> np.ndarray:
     try:
         schema = pq.read_schema(path)
     except Exception as err:
-        raise DataError(f"{name} is not a Parquet table pyarrow can read ({str(err).splitlines()[0][:160]}).") from None
+        raise DataError(
+            f"{name} is not a Parquet table pyarrow can read ({str(err).splitlines()[0][:160]})."
+        ) from None
     col = _find({f.lower(): f for f in schema.names}, EMBED_COLUMNS)
     if col is None:
         raise DataError(f"{name} has no embedding column (a list of numbers per row).")

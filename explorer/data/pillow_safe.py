@@ -77,13 +77,16 @@ def check_regular_file(path: str | os.PathLike) -> os.stat_result:
     except FileNotFoundError:
         raise ImageFileError(path, "no such file", f"There is no image file at {path}.") from None
     except PermissionError:
-        raise ImageFileError(path, "permission denied", f"{name} cannot be read (permission denied).") from None
+        raise ImageFileError(
+            path, "permission denied", f"{name} cannot be read (permission denied)."
+        ) from None
     except OSError as err:
         raise ImageFileError(path, err.strerror or "cannot be read") from None
     if not stat.S_ISREG(st.st_mode):
         kind = _kind(st.st_mode)
         raise ImageFileError(
-            path, f"not a regular file ({kind})",
+            path,
+            f"not a regular file ({kind})",
             f"{name} is {kind}, not a regular file; explorer reads only regular files.",
         )
     return st
@@ -96,17 +99,20 @@ def _open_regular(path: str):
     try:
         fd = os.open(path, flags)
     except PermissionError:
-        raise ImageFileError(path, "permission denied",
-                             f"{os.path.basename(path)} cannot be read (permission denied).") from None
+        raise ImageFileError(
+            path, "permission denied", f"{os.path.basename(path)} cannot be read (permission denied)."
+        ) from None
     except OSError as err:
         raise ImageFileError(path, err.strerror or "cannot be opened") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):  # swapped for a FIFO/device between stat and open
             kind = _kind(st.st_mode)
-            raise ImageFileError(path, f"not a regular file ({kind})",
-                                 f"{os.path.basename(path)} is {kind}, not a regular file; explorer reads only "
-                                 "regular files.")
+            raise ImageFileError(
+                path,
+                f"not a regular file ({kind})",
+                f"{os.path.basename(path)} is {kind}, not a regular file; explorer reads only regular files.",
+            )
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
@@ -133,7 +139,8 @@ def _unidentified(path: str, fp) -> ImageFileError:
     what = _sniff(fp)
     reason = "not an image Pillow can read" + (f" ({what})" if what else "")  # wording kept for skip lists
     return ImageFileError(
-        path, reason,
+        path,
+        reason,
         f"{os.path.basename(path)} could not be read: "
         + (what or "it is not an image, or it is damaged or of a format explorer does not read")
         + f"; use a {FORMATS_TEXT} file.",
@@ -144,12 +151,18 @@ def _damaged(path: str, err: BaseException) -> ImageFileError:
     text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     if "truncated" in text.lower():
         text = "truncated image file"
-    return ImageFileError(path, text, f"{os.path.basename(path)} could not be read: it is damaged ({text[:200]}).")
+    return ImageFileError(
+        path, text, f"{os.path.basename(path)} could not be read: it is damaged ({text[:200]})."
+    )
 
 
 @contextlib.contextmanager
-def open_image(path: str | os.PathLike | bytes | bytearray | memoryview, *,
-               formats: tuple[str, ...] | list[str] = ALLOWED_FORMATS, max_pixels: int = MAX_PIXELS) -> Iterator:
+def open_image(
+    path: str | os.PathLike | bytes | bytearray | memoryview,
+    *,
+    formats: tuple[str, ...] | list[str] = ALLOWED_FORMATS,
+    max_pixels: int = MAX_PIXELS,
+) -> Iterator:
     """Open an image file safely; yield the ``PIL.Image.Image`` (header read, pixels not decoded).
 
     ``path`` may also be the bytes of an encoded image (a Parquet image column): the same
@@ -179,18 +192,23 @@ def open_image(path: str | os.PathLike | bytes | bytearray | memoryview, *,
                 raise _unidentified(path, fp) from None
             with im:
                 if im.width * im.height > max_pixels:
-                    raise ImageFileError(path, f"too large ({im.width}x{im.height} pixels)",
-                                         f"{os.path.basename(path)} is too large ({im.width}×{im.height} "
-                                         "pixels); scale it down first.")
+                    raise ImageFileError(
+                        path,
+                        f"too large ({im.width}x{im.height} pixels)",
+                        f"{os.path.basename(path)} is too large ({im.width}×{im.height} "
+                        "pixels); scale it down first.",
+                    )
                 if im.width == 0 or im.height == 0:
                     raise ImageFileError(path, "empty image")
                 yield im
         except ExplorerError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ImageFileError(path, "too large (decompression bomb check)",
-                                 f"{os.path.basename(path)} is too large to open safely; scale it down "
-                                 "first.") from None
+            raise ImageFileError(
+                path,
+                "too large (decompression bomb check)",
+                f"{os.path.basename(path)} is too large to open safely; scale it down first.",
+            ) from None
         except (MemoryError, KeyboardInterrupt, GeneratorExit):
             raise
         except Exception as err:  # Pillow's plugins raise many types on damaged files

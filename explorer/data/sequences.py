@@ -129,7 +129,9 @@ def write_sequence_folder(folder: str, frames: np.ndarray, prefix: str = "seq") 
         os.makedirs(sub, exist_ok=True)
         for t, frame in enumerate(seq):
             img = Image.fromarray((np.clip(frame, 0, 1) * 255 + 0.5).astype(np.uint8))
-            atomic_write(os.path.join(sub, f"frame_{t:02d}.png"), lambda tmp, im=img: im.save(tmp, format="PNG"))
+            atomic_write(
+                os.path.join(sub, f"frame_{t:02d}.png"), lambda tmp, im=img: im.save(tmp, format="PNG")
+            )
         subs.append(sub)
     return subs
 
@@ -141,7 +143,11 @@ def sequence_pairs_arrays(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def cross_object_quadruples(
-    count: int, rng: np.random.Generator, frames: int = 8, size: int = 16, kinds: tuple[str, ...] = SHAPES,
+    count: int,
+    rng: np.random.Generator,
+    frames: int = 8,
+    size: int = 16,
+    kinds: tuple[str, ...] = SHAPES,
     **render,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Quadruples (x, y, x', y'), each float32 (count, 1, size, size): (x, y) two consecutive frames

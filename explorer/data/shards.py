@@ -80,8 +80,15 @@ def finished_shards(folder: str, info: dict) -> set[int]:
     return done
 
 
-def write_shard(folder: str, k: int, rows: np.ndarray, codes: np.ndarray, paths: list[str] | None,
-                labels: np.ndarray | None, label_names: list[str] | None) -> str:
+def write_shard(
+    folder: str,
+    k: int,
+    rows: np.ndarray,
+    codes: np.ndarray,
+    paths: list[str] | None,
+    labels: np.ndarray | None,
+    label_names: list[str] | None,
+) -> str:
     """Write shard ``k`` (rows in order, codes float32 (n, D)) atomically; return its path."""
     pa, pq = _pyarrow()
     codes = np.ascontiguousarray(codes, dtype=np.float32)
@@ -154,16 +161,23 @@ def joined_table(folder: str) -> str:
     for f in files:
         t = pq.read_table(f)
         if "image_path" in t.column_names:
-            absolute = [p if os.path.isabs(p) or "#" in p and not os.path.exists(os.path.join(base, p))
-                        else os.path.normpath(os.path.join(base, p))
-                        for p in t.column("image_path").to_pylist()]
-            t = t.set_column(t.column_names.index("image_path"), "image_path", pa.array(absolute, pa.string()))
+            absolute = [
+                p
+                if os.path.isabs(p) or "#" in p and not os.path.exists(os.path.join(base, p))
+                else os.path.normpath(os.path.join(base, p))
+                for p in t.column("image_path").to_pylist()
+            ]
+            t = t.set_column(
+                t.column_names.index("image_path"), "image_path", pa.array(absolute, pa.string())
+            )
         tables.append(t)
     table = pa.concat_tables(tables)
     if "image_path" in table.column_names and not all(
-            os.path.isfile(p) for p in table.column("image_path").to_pylist()[:50]):
+        os.path.isfile(p) for p in table.column("image_path").to_pylist()[:50]
+    ):
         table = table.drop(["image_path"])  # items of array files (sample:*): codes and labels only
-    table = table.replace_schema_metadata({"explorer.model": str(info.get("model", "")),
-                                           "explorer.data": str(info.get("data", ""))})
+    table = table.replace_schema_metadata(
+        {"explorer.model": str(info.get("model", "")), "explorer.data": str(info.get("data", ""))}
+    )
     atomic_write(out, lambda tmp: pq.write_table(table, tmp))
     return out

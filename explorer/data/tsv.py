@@ -85,9 +85,7 @@ def read_metadata(path: str, n: int) -> tuple[np.ndarray, list[str], list[str]]:
         col = 0
     values = np.array([r[col].strip() if col < len(r) else "" for r in rows], dtype=str)
     if len(values) != n:
-        return None, [], [
-            f"{os.path.basename(path)} has {len(values)} rows for {n} vectors; labels ignored."
-        ]
+        return None, [], [f"{os.path.basename(path)} has {len(values)} rows for {n} vectors; labels ignored."]
     labels, names = labels_and_names(values, None, n, path)
     return labels, names, []
 
@@ -105,6 +103,12 @@ def load_tsv(path: str) -> ImageSet:
         labels, names, notes = read_metadata(meta, len(codes))
     folder = os.path.basename(os.path.dirname(os.path.abspath(path)))
     return ImageSet(
-        None, labels, names, [f"{path}#{i}" for i in range(len(codes))], folder or name, "tsv",
-        codes=codes, notes=notes,
+        None,
+        labels,
+        names,
+        [f"{path}#{i}" for i in range(len(codes))],
+        folder or name,
+        "tsv",
+        codes=codes,
+        notes=notes,
     )

@@ -13,7 +13,19 @@ from explorer.inspection.neighbours import NeighbourGraph, neighbour_graph_job
 from explorer.inspection.report import InspectionReport, inspect_job
 
 __all__ = [
-    "ClusterInfo", "Clusters", "Contours", "Duplicates", "InspectionReport", "LabelIssues",
-    "NeighbourGraph", "Outliers", "cluster_job", "density_contours", "find_duplicates",
-    "find_outliers", "inspect_job", "label_issues_job", "neighbour_graph_job",
+    "ClusterInfo",
+    "Clusters",
+    "Contours",
+    "Duplicates",
+    "InspectionReport",
+    "LabelIssues",
+    "NeighbourGraph",
+    "Outliers",
+    "cluster_job",
+    "density_contours",
+    "find_duplicates",
+    "find_outliers",
+    "inspect_job",
+    "label_issues_job",
+    "neighbour_graph_job",
 ]

@@ -37,9 +37,13 @@ class ClusterInfo:
     typical: np.ndarray
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "size": self.size, "majority": self.majority,
-                "purity": None if not np.isfinite(self.purity) else round(self.purity, 4),
-                "typical": self.typical.tolist()}
+        return {
+            "id": self.id,
+            "size": self.size,
+            "majority": self.majority,
+            "purity": None if not np.isfinite(self.purity) else round(self.purity, 4),
+            "typical": self.typical.tolist(),
+        }
 
 
 @dataclass(frozen=True)
@@ -60,18 +64,25 @@ class Clusters:
     def centres(self, layout: np.ndarray) -> np.ndarray:
         """(count, 2) where to put each cluster's label on ``layout`` (N, 2): its members' median."""
         layout = np.asarray(layout, dtype=np.float64)
-        return np.array([np.median(layout[self.labels == c.id], axis=0) for c in self.clusters]
-                        ).reshape(-1, 2)
+        return np.array([np.median(layout[self.labels == c.id], axis=0) for c in self.clusters]).reshape(
+            -1, 2
+        )
 
     def summary(self) -> dict:
         """JSON: count, sizes, purity (size-weighted mean), noise, per-cluster rows, notes."""
         sizes = [c.size for c in self.clusters]
         pur = [(c.purity, c.size) for c in self.clusters if np.isfinite(c.purity)]
         mean_purity = (sum(p * s for p, s in pur) / sum(s for _, s in pur)) if pur else None
-        return {"count": self.count, "sizes": sizes,
-                "purity": None if mean_purity is None else round(float(mean_purity), 4),
-                "noise": int((self.labels < 0).sum()), "method": self.method, "space": self.space,
-                "clusters": [c.as_dict() for c in self.clusters], "notes": list(self.notes)}
+        return {
+            "count": self.count,
+            "sizes": sizes,
+            "purity": None if mean_purity is None else round(float(mean_purity), 4),
+            "noise": int((self.labels < 0).sum()),
+            "method": self.method,
+            "space": self.space,
+            "clusters": [c.as_dict() for c in self.clusters],
+            "notes": list(self.notes),
+        }
 
 
 def _reduce(points: np.ndarray, reduce_to: int | None, seed: int, notes: list[str]) -> np.ndarray:
@@ -81,8 +92,11 @@ def _reduce(points: np.ndarray, reduce_to: int | None, seed: int, notes: list[st
 
     notes.append(f"clustered on a PCA of the codes to {reduce_to} dimensions (from {points.shape[1]})")
     pca = PCA(reduce_to, svd_solver="randomized", random_state=seed)
-    sample = points if len(points) <= 100_000 else points[
-        np.random.default_rng(seed).choice(len(points), 100_000, replace=False)]
+    sample = (
+        points
+        if len(points) <= 100_000
+        else points[np.random.default_rng(seed).choice(len(points), 100_000, replace=False)]
+    )
     pca.fit(sample)
     return pca.transform(points).astype(np.float32)
 
@@ -96,8 +110,9 @@ def _majority(members_labels: np.ndarray) -> tuple[int, float]:
     return top, float(counts[top] / len(known))
 
 
-def describe(points: np.ndarray, assign: np.ndarray, labels: np.ndarray | None, typical: int = 8
-             ) -> list[ClusterInfo]:
+def describe(
+    points: np.ndarray, assign: np.ndarray, labels: np.ndarray | None, typical: int = 8
+) -> list[ClusterInfo]:
     """ClusterInfo of every cluster id >= 0 in ``assign`` (N,), largest first."""
     infos = []
     ids, sizes = np.unique(assign[assign >= 0], return_counts=True)
@@ -125,9 +140,16 @@ def relabel(found: Clusters, labels: np.ndarray | None) -> Clusters:
 
 
 def cluster_job(
-    points: np.ndarray, labels: np.ndarray | None = None, method: str = "hdbscan",
-    n_clusters: int | None = None, min_cluster_size: int | None = None, space: str = "codes",
-    max_fit: int = MAX_FIT, reduce_to: int | None = REDUCE_TO, typical: int = 8, seed: int = 0,
+    points: np.ndarray,
+    labels: np.ndarray | None = None,
+    method: str = "hdbscan",
+    n_clusters: int | None = None,
+    min_cluster_size: int | None = None,
+    space: str = "codes",
+    max_fit: int = MAX_FIT,
+    reduce_to: int | None = REDUCE_TO,
+    typical: int = 8,
+    seed: int = 0,
 ) -> Iterator[Progress]:
     """Cluster ``points`` (N, D) codes or (N, 2) layout; yields Progress, returns :class:`Clusters`.
 
@@ -148,8 +170,10 @@ def cluster_job(
     rng = np.random.default_rng(seed)
     fit_idx = np.arange(n) if n <= max_fit else np.sort(rng.choice(n, max_fit, replace=False))
     if len(fit_idx) < n:
-        notes.append(f"fitted on a seeded sample of {len(fit_idx):,} of {n:,} items; the others "
-                     f"joined the nearest fitted {'centre' if method == 'kmeans' else 'item'}")
+        notes.append(
+            f"fitted on a seeded sample of {len(fit_idx):,} of {n:,} items; the others "
+            f"joined the nearest fitted {'centre' if method == 'kmeans' else 'item'}"
+        )
     fit = space_points[fit_idx]
     yield Progress(1, 3, f"{method} on {len(fit_idx):,} items")
     if method == "kmeans":

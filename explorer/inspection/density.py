@@ -55,8 +55,9 @@ def mass_levels(density: np.ndarray, masses=MASSES) -> np.ndarray:
     return np.array([flat[min(len(flat) - 1, int(np.searchsorted(cum, m)))] for m in masses])
 
 
-def density_contours(layout: np.ndarray, masses=MASSES, grid: int = 128,
-                     bandwidth: float | None = None) -> Contours:
+def density_contours(
+    layout: np.ndarray, masses=MASSES, grid: int = 128, bandwidth: float | None = None
+) -> Contours:
     """Contours of the kernel density of ``layout`` (N, 2) enclosing each of ``masses``.
     bandwidth: a factor on Scott's rule (None: 1)."""
     from skimage.measure import find_contours

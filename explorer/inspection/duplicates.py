@@ -30,8 +30,11 @@ class DuplicateGroup:
     distances: np.ndarray
 
     def as_dict(self) -> dict:
-        return {"indices": self.members.tolist(), "pairs": self.pairs.tolist(),
-                "distances": [round(float(d), 6) for d in self.distances]}
+        return {
+            "indices": self.members.tolist(),
+            "pairs": self.pairs.tolist(),
+            "distances": [round(float(d), 6) for d in self.distances],
+        }
 
 
 @dataclass(frozen=True)
@@ -101,8 +104,9 @@ def find_duplicates(graph: NeighbourGraph, threshold: float | None = None, bins:
         order = np.argsort(pair_root, kind="stable")
         starts = np.flatnonzero(np.r_[True, np.diff(pair_root[order]) != 0])
         for chunk in np.split(order, starts[1:]):
-            groups.append(DuplicateGroup(np.unique(pairs[chunk]), pairs[chunk],
-                                         dist[chunk].astype(np.float32)))
+            groups.append(
+                DuplicateGroup(np.unique(pairs[chunk]), pairs[chunk], dist[chunk].astype(np.float32))
+            )
         groups.sort(key=lambda g: (-len(g.members), int(g.members[0])))
     return Duplicates(groups, threshold, nn_histogram(graph, bins))
 

@@ -55,9 +55,16 @@ class LabelIssues:
     def rows(self, n: int | None = None, min_score: float = 0.0) -> list[dict]:
         """JSON-able rows {index, label, suggested, score, confident} with score > ``min_score``."""
         keep = np.nonzero((self.score > min_score) | self.confident)[0][:n]
-        return [{"index": int(self.index[i]), "label": int(self.label[i]),
-                 "suggested": int(self.suggested[i]), "score": round(float(self.score[i]), 4),
-                 "confident": bool(self.confident[i])} for i in keep]
+        return [
+            {
+                "index": int(self.index[i]),
+                "label": int(self.label[i]),
+                "suggested": int(self.suggested[i]),
+                "score": round(float(self.score[i]), 4),
+                "confident": bool(self.confident[i]),
+            }
+            for i in keep
+        ]
 
 
 def fold_of(count: int, folds: int = FOLDS, seed: int = 0) -> np.ndarray:
@@ -69,8 +76,13 @@ def fold_of(count: int, folds: int = FOLDS, seed: int = 0) -> np.ndarray:
 
 
 def cv_knn_probabilities(
-    graph: NeighbourGraph, labels: np.ndarray, n_classes: int | None = None, k: int = K,
-    folds: int = FOLDS, seed: int = 0, smoothing: float = 0.05,
+    graph: NeighbourGraph,
+    labels: np.ndarray,
+    n_classes: int | None = None,
+    k: int = K,
+    folds: int = FOLDS,
+    seed: int = 0,
+    smoothing: float = 0.05,
 ) -> np.ndarray:
     """(Q, C) float32 class probabilities of the graph's query items from the labels of their
     nearest neighbours in other folds (see the module doc). labels: (N,) int, -1 unknown."""
@@ -126,15 +138,24 @@ def rank_label_issues(probs: np.ndarray, labels: np.ndarray, queries: np.ndarray
     score = p[rows, suggested] - p[rows, y]
     order = np.lexsort((qi, -score, ~flagged))  # confident first, then by margin, then by index
     return LabelIssues(
-        index=qi[order], label=y[order], suggested=suggested[order].astype(np.int64),
-        score=score[order].astype(np.float32), confident=flagged[order], probs=probs,
-        queries=queries, thresholds=thresholds,
+        index=qi[order],
+        label=y[order],
+        suggested=suggested[order].astype(np.int64),
+        score=score[order].astype(np.float32),
+        confident=flagged[order],
+        probs=probs,
+        queries=queries,
+        thresholds=thresholds,
     )
 
 
 def label_issues_job(
-    graph: NeighbourGraph, labels: np.ndarray, n_classes: int | None = None, k: int = K,
-    folds: int = FOLDS, seed: int = 0,
+    graph: NeighbourGraph,
+    labels: np.ndarray,
+    n_classes: int | None = None,
+    k: int = K,
+    folds: int = FOLDS,
+    seed: int = 0,
 ) -> Iterator[Progress]:
     """Cross-validated k-NN + confident learning on a built graph; yields Progress, returns
     :class:`LabelIssues`. labels: (N,) int, -1 for unknown (never ranked, never a vote)."""

@@ -58,8 +58,10 @@ class NeighbourGraph:
         """A sentence saying what the graph covers (empty when it is exact and covers every item)."""
         parts = []
         if self.sampled:
-            parts.append(f"{'exact search is quadratic: ' if self.exact else ''}{len(self.queries):,} "
-                         f"of {self.count:,} items (a seeded sample) were searched against all of them")
+            parts.append(
+                f"{'exact search is quadratic: ' if self.exact else ''}{len(self.queries):,} "
+                f"of {self.count:,} items (a seeded sample) were searched against all of them"
+            )
         if not self.exact:
             parts.append("neighbours from retrieval's approximate (FAISS) index")
         return "; ".join(parts)
@@ -90,8 +92,13 @@ def sample_queries(count: int, max_queries: int | None, seed: int) -> tuple[np.n
 
 
 def neighbour_graph_job(
-    codes: np.ndarray, k: int = 15, metric: str = "l2", max_queries: int | None = MAX_QUERIES,
-    seed: int = 0, index=None, block: int = 2048,
+    codes: np.ndarray,
+    k: int = 15,
+    metric: str = "l2",
+    max_queries: int | None = MAX_QUERIES,
+    seed: int = 0,
+    index=None,
+    block: int = 2048,
 ) -> Iterator[Progress]:
     """Build the :class:`NeighbourGraph` of ``codes`` (N, D); yields Progress, returns the graph.
 
@@ -113,8 +120,9 @@ def neighbour_graph_job(
     out_i = np.empty((len(queries), k), dtype=np.int64)
     out_d = np.empty((len(queries), k), dtype=np.float32)
     for start in range(0, len(queries), block):
-        rows = queries[start:start + block]
-        out_i[start:start + len(rows)], out_d[start:start + len(rows)] = index.search(
-            codes[rows], k, exclude=rows)
+        rows = queries[start : start + block]
+        out_i[start : start + len(rows)], out_d[start : start + len(rows)] = index.search(
+            codes[rows], k, exclude=rows
+        )
         yield Progress(step=start + len(rows), total=len(queries), message="nearest neighbours")
     return NeighbourGraph(queries, out_i, out_d, n, metric, sampled, exact)

@@ -38,8 +38,10 @@ class InspectionReport:
             "count": self.graph.count,
             "searched": len(self.graph.queries),
             "label_issues": issues,
-            "duplicates": {"threshold": round(self.duplicates.threshold, 6),
-                           "groups": [g.as_dict() for g in self.duplicates.groups]},
+            "duplicates": {
+                "threshold": round(self.duplicates.threshold, 6),
+                "groups": [g.as_dict() for g in self.duplicates.groups],
+            },
             "nn_histogram": {"counts": counts.tolist(), "edges": [round(float(e), 6) for e in edges]},
             "outliers": self.outliers.rows(),
             "clusters": None if self.clusters is None else self.clusters.summary(),
@@ -52,10 +54,19 @@ def _name(names: list[str], k: int) -> str:
 
 
 def inspect_job(
-    codes: np.ndarray, labels: np.ndarray | None = None, layout: np.ndarray | None = None,
-    cluster_on: str = "codes", cluster_method: str = "hdbscan", metric: str = "l2", k: int = K,
-    threshold: float | None = None, outliers: int = 50, max_queries: int | None = MAX_QUERIES,
-    clusters: bool = True, seed: int = 0, duplicate_codes: np.ndarray | None = None,
+    codes: np.ndarray,
+    labels: np.ndarray | None = None,
+    layout: np.ndarray | None = None,
+    cluster_on: str = "codes",
+    cluster_method: str = "hdbscan",
+    metric: str = "l2",
+    k: int = K,
+    threshold: float | None = None,
+    outliers: int = 50,
+    max_queries: int | None = MAX_QUERIES,
+    clusters: bool = True,
+    seed: int = 0,
+    duplicate_codes: np.ndarray | None = None,
 ) -> Iterator[Progress]:
     """Neighbour graph, label issues (when labelled), duplicates, outliers and clusters of
     ``codes`` (N, D); yields Progress, returns :class:`InspectionReport`.
@@ -68,16 +79,18 @@ def inspect_job(
     codes = np.asarray(codes, dtype=np.float32)
     if cluster_on == "layout" and layout is None:
         raise ValueError("clustering on the layout needs a layout")
-    graph = yield from neighbour_graph_job(codes, k=max(GRAPH_K, k + 6), metric=metric,
-                                           max_queries=max_queries, seed=seed)
+    graph = yield from neighbour_graph_job(
+        codes, k=max(GRAPH_K, k + 6), metric=metric, max_queries=max_queries, seed=seed
+    )
     notes = [graph.note()] if graph.note() else []
     issues = None
     labelled = labels is not None and (np.asarray(labels) >= 0).any()
     if labelled:
         issues = yield from label_issues_job(graph, labels, k=k, seed=seed)
     if duplicate_codes is not None:
-        dup_graph = yield from neighbour_graph_job(duplicate_codes, k=4, metric=metric,
-                                                   max_queries=max_queries, seed=seed)
+        dup_graph = yield from neighbour_graph_job(
+            duplicate_codes, k=4, metric=metric, max_queries=max_queries, seed=seed
+        )
         notes.append("near-duplicates searched in the other codes given (pixels)")
         dups = find_duplicates(dup_graph, threshold)
     else:
@@ -86,7 +99,8 @@ def inspect_job(
     found = None
     if clusters:
         points = codes if cluster_on == "codes" else np.asarray(layout, dtype=np.float32)
-        found = yield from cluster_job(points, labels if labelled else None, method=cluster_method,
-                                       space=cluster_on, seed=seed)
+        found = yield from cluster_job(
+            points, labels if labelled else None, method=cluster_method, space=cluster_on, seed=seed
+        )
         notes.extend(found.notes)
     return InspectionReport(graph, issues, dups, outl, found, notes)

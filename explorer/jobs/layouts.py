@@ -32,8 +32,16 @@ def warm_up_umap_in_background() -> None:
     threading.Thread(target=run, name="umap-warm-up", daemon=True).start()
 
 
-def layout_job(codes: np.ndarray, method: str, seed: int, params: dict, previous=None, live: bool = False,
-               make_index=None, given: np.ndarray | None = None):
+def layout_job(
+    codes: np.ndarray,
+    method: str,
+    seed: int,
+    params: dict,
+    previous=None,
+    live: bool = False,
+    make_index=None,
+    given: np.ndarray | None = None,
+):
     """Worker job: the layout (partials as Progress payloads), then its faithfulness.
     Returns (layout (N, 2), faithfulness mean, per-point (N,), ``make_index(layout)``): the view's
     point index (explorer.ui.scatter_render.PointIndex) is passed in and built here, in the
@@ -56,8 +64,11 @@ def layout_job(codes: np.ndarray, method: str, seed: int, params: dict, previous
     key = None
     if not live:  # finished layouts are kept on disk by (codes, method, seed, settings)
         try:
-            key = codes_store.layout_key(codes_store.array_digest(codes), method,
-                                         {"seed": int(seed), **{k: params[k] for k in sorted(params)}})
+            key = codes_store.layout_key(
+                codes_store.array_digest(codes),
+                method,
+                {"seed": int(seed), **{k: params[k] for k in sorted(params)}},
+            )
         except (TypeError, ValueError):  # settings that are not JSON: no cache
             key = None
     if key is not None:

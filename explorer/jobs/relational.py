@@ -45,8 +45,10 @@ def mapping_layout_job(model, data=None, count: int = N_LAYOUT, seed: int = 0, t
 
         c, h, w = model.input_shape
         if c != 1 or h != w:
-            raise ExplorerError("This model's input is not a grey square, so no pairs can be generated "
-                                "for the layout; open a pair set with known transforms.")
+            raise ExplorerError(
+                "This model's input is not a grey square, so no pairs can be generated "
+                "for the layout; open a pair set with known transforms."
+            )
         kind = "rotations" if "rot" in str(getattr(model, "trained_on", "")) else "shifts"
         q = generated_quadruples(kind, count, h, seed=seed + 1)
         x, y = q["x"], q["y"]
@@ -67,9 +69,12 @@ def mapping_layout_job(model, data=None, count: int = N_LAYOUT, seed: int = 0, t
             rec = next(gen)
         except StopIteration as stop:
             final = stop.value if stop.value is not None else last["layout"]
-            return dict(base, layout=np.asarray(final, np.float32), method="t-SNE",
-                        note="Pairs that moved the same way sit together, whatever their content.")
+            return dict(
+                base,
+                layout=np.asarray(final, np.float32),
+                method="t-SNE",
+                note="Pairs that moved the same way sit together, whatever their content.",
+            )
         if rec.payload is not None:
-            last = dict(base, layout=np.asarray(rec.payload, np.float32), method="t-SNE",
-                        note=rec.message)
+            last = dict(base, layout=np.asarray(rec.payload, np.float32), method="t-SNE", note=rec.message)
             yield Progress(step=2, total=3, message=rec.message, payload=last)

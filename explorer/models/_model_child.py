@@ -120,11 +120,21 @@ def main() -> int:
         except MemoryError:
             _send(proto_out, {"ok": False, "memory": True})
         except ExplorerError as err:
-            _send(proto_out, {"ok": False, "error": str(err), "memory": "bad_alloc" in str(err)
-                              or "Failed to allocate" in str(err) or "allocate memory" in str(err)})
+            _send(
+                proto_out,
+                {
+                    "ok": False,
+                    "error": str(err),
+                    "memory": "bad_alloc" in str(err)
+                    or "Failed to allocate" in str(err)
+                    or "allocate memory" in str(err),
+                },
+            )
         except Exception as err:  # one sentence to the parent, never a traceback
             text = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
-            memory = any(k in text for k in ("bad_alloc", "Failed to allocate", "allocate memory", "out of memory"))
+            memory = any(
+                k in text for k in ("bad_alloc", "Failed to allocate", "allocate memory", "out of memory")
+            )
             _send(proto_out, {"ok": False, "memory": memory, "error": f"The model could not run ({text})."})
 
 

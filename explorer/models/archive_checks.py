@@ -42,11 +42,13 @@ def file_op(code: bytes, where: str = "", member: str = "") -> str | None:
     if not member.endswith(".py"):
         return None  # JSON graphs: the plain search above is all that applies
     try:
-        toks = [t for t in tokenize.tokenize(io.BytesIO(code).readline)
-                if t.type in (tokenize.NAME, tokenize.OP)]
+        toks = [
+            t for t in tokenize.tokenize(io.BytesIO(code).readline) if t.type in (tokenize.NAME, tokenize.OP)
+        ]
     except (tokenize.TokenError, SyntaxError, UnicodeDecodeError, ValueError):
-        raise ModelFileError(f"{where} holds code that cannot be read ({member}); "
-                             "explorer refuses to open it.") from None
+        raise ModelFileError(
+            f"{where} holds code that cannot be read ({member}); explorer refuses to open it."
+        ) from None
     for a, b, c in zip(toks, toks[1:], toks[2:]):
         if a.string in ("torch", "aten") and b.string == "." and c.string in _FILE_NAMES:
             return f"{a.string}.{c.string}"
@@ -55,8 +57,29 @@ def file_op(code: bytes, where: str = "", member: str = "") -> str | None:
 
 # ---- declared tensor sizes against the archive --------------------------------------------------
 # bytes per element of torch._export.serde.schema.ScalarType (unknown codes count as 1 byte)
-_ITEMSIZE = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 2, 7: 4, 8: 8, 9: 4, 10: 8, 11: 16, 12: 1, 13: 2,
-             28: 2, 29: 1, 30: 1, 31: 1, 32: 1, 33: 1, 34: 4, 35: 8}
+_ITEMSIZE = {
+    1: 1,
+    2: 1,
+    3: 2,
+    4: 4,
+    5: 8,
+    6: 2,
+    7: 4,
+    8: 8,
+    9: 4,
+    10: 8,
+    11: 16,
+    12: 1,
+    13: 2,
+    28: 2,
+    29: 1,
+    30: 1,
+    31: 1,
+    32: 1,
+    33: 1,
+    34: 4,
+    35: 8,
+}
 MAX_CONFIG_BYTES = 64_000_000
 
 
@@ -85,7 +108,7 @@ def check_payload_sizes(zf: zipfile.ZipFile, where: str) -> None:
         except (ValueError, AttributeError, RecursionError):
             continue  # torch refuses a config it cannot read, before allocating
         folder = os.path.dirname(info.filename)
-        for key, entry in (config.items() if isinstance(config, dict) else []):
+        for key, entry in config.items() if isinstance(config, dict) else []:
             if not isinstance(entry, dict) or entry.get("use_pickle"):
                 continue
             meta = entry.get("tensor_meta") or {}
@@ -94,7 +117,9 @@ def check_payload_sizes(zf: zipfile.ZipFile, where: str) -> None:
                 strides = [_dim(s) for s in meta.get("strides", [])] or None
                 offset = _dim(meta.get("storage_offset", {"as_int": 0}))
             except (ValueError, TypeError, AttributeError):
-                raise ModelFileError(f"{where} is damaged: the size of {_short(key)} is not a number.") from None
+                raise ModelFileError(
+                    f"{where} is damaged: the size of {_short(key)} is not a number."
+                ) from None
             if any(s < 0 for s in sizes) or offset < 0:
                 raise ModelFileError(f"{where} is damaged: {_short(key)} has a negative size.")
             if 0 in sizes:
@@ -126,19 +151,92 @@ def _mb(n: int) -> str:
 # ---- shape expressions and guards ---------------------------------------------------------------
 # names torch.export's deserializer hands to sympy, plus sympy's own constructors and flags
 SYMPY_NAMES = {
-    "Symbol", "Integer", "Rational", "Float", "Mul", "Add", "Pow", "Max", "Min", "Abs", "Eq", "Ne",
-    "Lt", "Le", "Gt", "Ge", "And", "Or", "Not", "Piecewise", "oo", "zoo", "nan", "true", "false",
-    "True", "False", "None", "positive", "integer", "nonnegative", "real", "finite", "FloorDiv",
-    "ModularIndexing", "Where", "PythonMod", "Mod", "CleanDiv", "CeilToInt", "FloorToInt", "CeilDiv",
-    "LShift", "RShift", "PowByNatural", "FloatPow", "FloatTrueDiv", "IntTrueDiv",
-    "IsNonOverlappingAndDenseIndicator", "TruncToFloat", "TruncToInt", "RoundToInt", "RoundDecimal",
-    "ToFloat", "Identity", "OpaqueUnaryFn_sqrt", "sqrt",
+    "Symbol",
+    "Integer",
+    "Rational",
+    "Float",
+    "Mul",
+    "Add",
+    "Pow",
+    "Max",
+    "Min",
+    "Abs",
+    "Eq",
+    "Ne",
+    "Lt",
+    "Le",
+    "Gt",
+    "Ge",
+    "And",
+    "Or",
+    "Not",
+    "Piecewise",
+    "oo",
+    "zoo",
+    "nan",
+    "true",
+    "false",
+    "True",
+    "False",
+    "None",
+    "positive",
+    "integer",
+    "nonnegative",
+    "real",
+    "finite",
+    "FloorDiv",
+    "ModularIndexing",
+    "Where",
+    "PythonMod",
+    "Mod",
+    "CleanDiv",
+    "CeilToInt",
+    "FloorToInt",
+    "CeilDiv",
+    "LShift",
+    "RShift",
+    "PowByNatural",
+    "FloatPow",
+    "FloatTrueDiv",
+    "IntTrueDiv",
+    "IsNonOverlappingAndDenseIndicator",
+    "TruncToFloat",
+    "TruncToInt",
+    "RoundToInt",
+    "RoundDecimal",
+    "ToFloat",
+    "Identity",
+    "OpaqueUnaryFn_sqrt",
+    "sqrt",
 }
-GUARD_NAMES = {"L", "size", "stride", "storage_offset", "dim", "numel", "len", "and", "or", "not",
-               "is", "in", "None", "True", "False", "int", "float", "bool", "min", "max", "abs"}
+GUARD_NAMES = {
+    "L",
+    "size",
+    "stride",
+    "storage_offset",
+    "dim",
+    "numel",
+    "len",
+    "and",
+    "or",
+    "not",
+    "is",
+    "in",
+    "None",
+    "True",
+    "False",
+    "int",
+    "float",
+    "bool",
+    "min",
+    "max",
+    "abs",
+}
 _SYMBOL = re.compile(r"[a-z]{1,8}\d+\Z")  # s0, s31, u2, ...
-_TOKEN = re.compile(r"""\s+|'[A-Za-z_][A-Za-z0-9_]*'|"[A-Za-z_][A-Za-z0-9_]*"|\d+(?:\.\d+)?(?:e[+-]?\d+)?|"""
-                    r"""[A-Za-z_][A-Za-z0-9_]*|\*\*|//|==|!=|<=|>=|[-+*/%()<>,=\[\]!]""")
+_TOKEN = re.compile(
+    r"""\s+|'[A-Za-z_][A-Za-z0-9_]*'|"[A-Za-z_][A-Za-z0-9_]*"|\d+(?:\.\d+)?(?:e[+-]?\d+)?|"""
+    r"""[A-Za-z_][A-Za-z0-9_]*|\*\*|//|==|!=|<=|>=|[-+*/%()<>,=\[\]!]"""
+)
 _MEMBER = re.compile(r"\.(size|stride|storage_offset|dim|numel)\(")
 
 
@@ -179,7 +277,9 @@ def check_program_json(data: bytes, where: str, member: str) -> None:
                 if key == "expr_str" and isinstance(value, str) and not _plain(value, SYMPY_NAMES, False):
                     bad = value
                 elif key == "guards_code" and isinstance(value, list):
-                    bad = next((g for g in value if not (isinstance(g, str) and _plain(g, GUARD_NAMES, True))), None)
+                    bad = next(
+                        (g for g in value if not (isinstance(g, str) and _plain(g, GUARD_NAMES, True))), None
+                    )
                 elif isinstance(value, (dict, list)):
                     stack.append(value)
         elif isinstance(node, list):

@@ -30,7 +30,14 @@ MODELS: dict[str, type[TrainableModel]] = {}
 
 # modules of this package that hold no model (not imported by the registry scan)
 _NOT_MODELS = {
-    "base", "checkpoint", "encoders", "external", "safe_load", "sampling", "torch_encoder", "towers",
+    "base",
+    "checkpoint",
+    "encoders",
+    "external",
+    "safe_load",
+    "sampling",
+    "torch_encoder",
+    "towers",
 }
 
 

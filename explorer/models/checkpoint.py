@@ -212,8 +212,11 @@ MAX_INPUT_VALUES = 1 << 28
 def checked_input_shape(value, where: str) -> list[int]:
     """``value`` as [C, H, W] of whole numbers from 1 to MAX_SIDE (and at most 2^28 values), or a
     ModelFileError saying what is wrong (e.g. metadata claiming [1e400, 28, 28])."""
-    ok = (isinstance(value, list) and len(value) == 3
-          and all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_SIDE for v in value))
+    ok = (
+        isinstance(value, list)
+        and len(value) == 3
+        and all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_SIDE for v in value)
+    )
     if not ok or value[0] * value[1] * value[2] > MAX_INPUT_VALUES:
         from explorer.models.trust import printable
 

@@ -78,7 +78,9 @@ def _pca_file(data: ImageSet, n: int, seed: int) -> str:
 
     from explorer.core.paths import cache_dir
 
-    key = hashlib.blake2b(f"{data.fingerprint()}|{data.shape}|{n}|{seed}".encode(), digest_size=16).hexdigest()
+    key = hashlib.blake2b(
+        f"{data.fingerprint()}|{data.shape}|{n}|{seed}".encode(), digest_size=16
+    ).hexdigest()
     return os.path.join(cache_dir("pca"), key + ".npz")
 
 
@@ -173,8 +175,7 @@ def load_encoder(spec: str, data: ImageSet | None = None, device: str = "cpu", t
         return PCAEncoder(data, n)
     if not os.path.exists(spec):
         raise ModelFileError(
-            f"There is no model file at {spec}; give pixels, pca, or a .safetensors, .pt, .pt2 or "
-            ".onnx file."
+            f"There is no model file at {spec}; give pixels, pca, or a .safetensors, .pt, .pt2 or .onnx file."
         )
     if os.path.isdir(spec):
         raise ModelFileError(f"{spec} is a folder; give a model file (.safetensors, .pt, .pt2, .onnx).")

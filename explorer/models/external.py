@@ -66,8 +66,11 @@ def _checked_sidecar(info: dict, where: str) -> dict:
         out["name"] = printable(info["name"], 200)  # shown and printed: no control characters
     shape = info.get("input_shape")
     if shape is not None:
-        if not (isinstance(shape, list) and len(shape) == 3
-                and all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape)):
+        if not (
+            isinstance(shape, list)
+            and len(shape) == 3
+            and all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape)
+        ):
             raise ModelFileError(f"{where}: input_shape must be three positive whole numbers [C, H, W].")
         from explorer.models.checkpoint import checked_input_shape
 
@@ -75,13 +78,16 @@ def _checked_sidecar(info: dict, where: str) -> dict:
     norm = info.get("normalisation")
     if norm is not None:
         ok = isinstance(norm, dict) and all(
-            isinstance(norm.get(k), list) and norm[k]
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in norm[k])
+            isinstance(norm.get(k), list)
+            and norm[k]
+            and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in norm[k]
+            )
             for k in ("mean", "std")
         )
         if not ok or len(norm["mean"]) != len(norm["std"]) or any(v == 0 for v in norm["std"]):
             raise ModelFileError(
-                f"{where}: normalisation must be {{\"mean\": [...], \"std\": [...]}} with one finite "
+                f'{where}: normalisation must be {{"mean": [...], "std": [...]}} with one finite '
                 "number per channel and no zero std."
             )
         out["normalisation"] = {"mean": list(norm["mean"]), "std": list(norm["std"])}
@@ -115,15 +121,22 @@ def load_torch_file(path: str, device: str = "cpu") -> TorchEncoder:
                 extra = {"preprocess.json": ""}  # the file's own preprocessing, if it carries one
                 module = torch.jit.load(path, map_location=device, _extra_files=extra)
         except Exception as err:
-            raise ModelFileError(f"{name} looks like TorchScript but cannot be loaded ({_first(err)}).") from None
-        return _with_preprocessing(TorchEncoder(
-            module,
-            name=info.get("name", name),
-            input_shape=_shape(info.get("input_shape")),
-            normalisation=info.get("normalisation"),
-            device=device,
-            source=path,
-        ), path, info, _extra_meta(extra))
+            raise ModelFileError(
+                f"{name} looks like TorchScript but cannot be loaded ({_first(err)})."
+            ) from None
+        return _with_preprocessing(
+            TorchEncoder(
+                module,
+                name=info.get("name", name),
+                input_shape=_shape(info.get("input_shape")),
+                normalisation=info.get("normalisation"),
+                device=device,
+                source=path,
+            ),
+            path,
+            info,
+            _extra_meta(extra),
+        )
     try:
         with warnings.catch_warnings():  # pickle-protocol notes from the weights-only unpickler
             warnings.simplefilter("ignore")
@@ -161,8 +174,14 @@ def _from_weights(obj, name: str, path: str, device: str) -> TorchEncoder:
     model.to(device).eval()
     from explorer.models.trust import printable
 
-    return TorchEncoder(model, name=printable(obj.get("name", name), 200), input_shape=model.input_shape,
-                        device=device, class_names=[printable(c, 200) for c in obj.get("class_names", [])], source=path)
+    return TorchEncoder(
+        model,
+        name=printable(obj.get("name", name), 200),
+        input_shape=model.input_shape,
+        device=device,
+        class_names=[printable(c, 200) for c in obj.get("class_names", [])],
+        source=path,
+    )
 
 
 def load_exported(path: str, device: str = "cpu") -> TorchEncoder:
@@ -175,8 +194,10 @@ def load_exported(path: str, device: str = "cpu") -> TorchEncoder:
     info = sidecar(path)
     check_archive(path)
     with _ENV_LOCK:
-        saved = {k: os.environ.get(k) for k in ("TORCH_FORCE_WEIGHTS_ONLY_LOAD",
-                                                 "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD")}
+        saved = {
+            k: os.environ.get(k)
+            for k in ("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD")
+        }
         os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = "1"
         os.environ.pop("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", None)
         try:
@@ -200,15 +221,20 @@ def load_exported(path: str, device: str = "cpu") -> TorchEncoder:
     module = program.module()
     if device != "cpu":
         module = module.to(device)
-    return _with_preprocessing(TorchEncoder(
-        _Callable(module),
-        name=info.get("name", name),
-        input_shape=_shape(info.get("input_shape")) or shape,
-        normalisation=info.get("normalisation"),
-        device=device,
-        source=path,
-        fixed_batch=batch,
-    ), path, info, _extra_meta(extra))
+    return _with_preprocessing(
+        TorchEncoder(
+            _Callable(module),
+            name=info.get("name", name),
+            input_shape=_shape(info.get("input_shape")) or shape,
+            normalisation=info.get("normalisation"),
+            device=device,
+            source=path,
+            fixed_batch=batch,
+        ),
+        path,
+        info,
+        _extra_meta(extra),
+    )
 
 
 class _Callable:
@@ -290,7 +316,9 @@ class OnnxEncoder:
             chunk = images[start : start + step]
             real = len(chunk)
             if self.fixed_batch and real < self.fixed_batch:
-                chunk = np.concatenate([chunk, np.zeros((self.fixed_batch - real, *chunk.shape[1:]), np.float32)])
+                chunk = np.concatenate(
+                    [chunk, np.zeros((self.fixed_batch - real, *chunk.shape[1:]), np.float32)]
+                )
             try:
                 out = self.session.run(None, {self.input_name: np.ascontiguousarray(chunk)})[0]
             except Exception as err:

@@ -142,7 +142,9 @@ class FineTune(MetricModel):
             losses, right = [], 0
             for s in range(0, len(keep), 512):
                 idx = keep[s : s + 512]
-                logits = self.classifier(self.encode(torch.from_numpy(data.float_images(idx)).to(self.device)))
+                logits = self.classifier(
+                    self.encode(torch.from_numpy(data.float_images(idx)).to(self.device))
+                )
                 y = torch.as_tensor(data.labels[idx], device=logits.device)
                 losses.append(float(F.cross_entropy(logits, y, reduction="sum")))
                 right += int((logits.argmax(1) == y).sum())

@@ -77,8 +77,9 @@ def pair_symmetries(x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> t
     images), and with x and y swapped half the time: still a pair related by a transformation."""
     x, y = x.copy(), y.copy()
     square = x.shape[-1] == x.shape[-2]
-    for i, (flip, turns, swap) in enumerate(zip(rng.integers(0, 2, len(x)), rng.integers(0, 4, len(x)),
-                                                rng.integers(0, 2, len(x)))):
+    for i, (flip, turns, swap) in enumerate(
+        zip(rng.integers(0, 2, len(x)), rng.integers(0, 4, len(x)), rng.integers(0, 2, len(x)))
+    ):
         a, b = x[i], y[i]
         if flip:
             a, b = a[..., ::-1], b[..., ::-1]
@@ -131,9 +132,13 @@ class GatedAutoencoder(TrainableModel):
         # V starts equal to U: each factor pair then responds to how y moved against x from the
         # first step on (for y = x the product is an energy), which lets training find the
         # transformation filters instead of settling on coding content
-        self.V = nn.Parameter(self.U.detach().clone() if config.same_init else torch.randn(d, f, generator=g) * s)
+        self.V = nn.Parameter(
+            self.U.detach().clone() if config.same_init else torch.randn(d, f, generator=g) * s
+        )
         w_out = torch.exp(torch.rand(f, m, generator=g) - 3.0)  # (F, H) in [e^-3, e^-2]
-        self.W_in = nn.Parameter(w_out.clone() if config.tied else (torch.rand(f, m, generator=g) * 2 - 1) * 0.01)
+        self.W_in = nn.Parameter(
+            w_out.clone() if config.tied else (torch.rand(f, m, generator=g) * 2 - 1) * 0.01
+        )
         self.W_out = None if config.tied else nn.Parameter(w_out)
         self.b = nn.Parameter(torch.zeros(m))
         self.b_x = nn.Parameter(torch.zeros(d))

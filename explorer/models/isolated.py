@@ -45,6 +45,7 @@ def enabled() -> bool:
 
 def limits() -> tuple[float, int]:
     """(seconds per load or batch, megabytes of memory) from the environment, or the defaults."""
+
     def number(name, default, cast):
         try:
             value = cast(os.environ.get(name, default))
@@ -53,7 +54,8 @@ def limits() -> tuple[float, int]:
         return value if value > 0 else default
 
     return number("EXPLORER_MODEL_TIMEOUT_S", DEFAULT_TIMEOUT_S, float), number(
-        "EXPLORER_MODEL_MEMORY_MB", DEFAULT_MEMORY_MB, int)
+        "EXPLORER_MODEL_MEMORY_MB", DEFAULT_MEMORY_MB, int
+    )
 
 
 def describe_limits() -> str:
@@ -79,7 +81,9 @@ class IsolatedEncoder:
         info = self._request({"op": "load", "path": path, "kind": kind, "device": device}, b"", "load")[0]
         self.name = printable(info.get("name") or self.name, 200)
         shape = info.get("input_shape")
-        self.input_shape = tuple(int(s) for s in shape) if isinstance(shape, list) and len(shape) == 3 else None
+        self.input_shape = (
+            tuple(int(s) for s in shape) if isinstance(shape, list) and len(shape) == 3 else None
+        )
         batch = info.get("fixed_batch")
         self.fixed_batch = int(batch) if isinstance(batch, int) and batch > 0 else None
         self.batch_size = self.fixed_batch or 256
@@ -93,7 +97,9 @@ class IsolatedEncoder:
             from explorer.core.preprocess import InputSpec
 
             try:
-                self.preprocess = InputSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()})
+                self.preprocess = InputSpec(
+                    **{k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}
+                )
                 self.preprocess_source = str(info.get("preprocess_source", ""))
             except TypeError:
                 self.preprocess = None
@@ -116,11 +122,18 @@ class IsolatedEncoder:
         images = np.ascontiguousarray(images, dtype=np.float32)
         parts = []
         for start in range(0, len(images), self.batch_size):
-            chunk = images[start:start + self.batch_size]
-            head, data = self._request({"op": "encode", "shape": list(chunk.shape)}, chunk.tobytes(), "encode")
+            chunk = images[start : start + self.batch_size]
+            head, data = self._request(
+                {"op": "encode", "shape": list(chunk.shape)}, chunk.tobytes(), "encode"
+            )
             shape = head.get("shape")
-            if not (isinstance(shape, list) and len(shape) == 2 and all(isinstance(s, int) and s >= 0 for s in shape)
-                    and shape[0] == len(chunk) and shape[0] * shape[1] * 4 == len(data)):
+            if not (
+                isinstance(shape, list)
+                and len(shape) == 2
+                and all(isinstance(s, int) and s >= 0 for s in shape)
+                and shape[0] == len(chunk)
+                and shape[0] * shape[1] * 4 == len(data)
+            ):
                 self.close()
                 raise ModelFileError(f"{self.name} answered with codes of the wrong size; it was stopped.")
             parts.append(np.frombuffer(data, np.float32).reshape(shape).copy())
@@ -138,13 +151,23 @@ class IsolatedEncoder:
         env.setdefault("OMP_NUM_THREADS", str(max(1, min(4, os.cpu_count() or 1))))
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "explorer.models._model_child"], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, close_fds=True,
+                [sys.executable, "-m", "explorer.models._model_child"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                close_fds=True,
             )
         except OSError as err:
-            raise ModelFileError(f"Could not start a process to run {self.name} in ({err.strerror or err}).") from None
-        threading.Thread(target=_read_replies, args=(self._proc.stdout, self._replies),
-                         name="model-child-reader", daemon=True).start()
+            raise ModelFileError(
+                f"Could not start a process to run {self.name} in ({err.strerror or err})."
+            ) from None
+        threading.Thread(
+            target=_read_replies,
+            args=(self._proc.stdout, self._replies),
+            name="model-child-reader",
+            daemon=True,
+        ).start()
 
     def _request(self, head: dict, data: bytes, what: str) -> tuple[dict, bytes]:
         with self._lock:
@@ -169,7 +192,8 @@ class IsolatedEncoder:
                 self.close()
                 raise ModelFileError(
                     f"{self.name} stopped while trying to {what} (it may have needed more than "
-                    f"{self.memory_mb} MB, the limit EXPLORER_MODEL_MEMORY_MB, or crashed); the app keeps running."
+                    f"{self.memory_mb} MB, the limit EXPLORER_MODEL_MEMORY_MB, or crashed); "
+                    "the app keeps running."
                 )
             head, payload = reply
             if not head.get("ok"):

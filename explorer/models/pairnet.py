@@ -41,7 +41,9 @@ class PairNetConfig:
 @register
 class PairNet(TrainableModel):
     key = "pairnet"
-    description = "Pair classifier: both images stacked as channels into one network that says match / mismatch (BCE)."
+    description = (
+        "Pair classifier: both images stacked as channels into one network that says match / mismatch (BCE)."
+    )
     Config = PairNetConfig
     needs_labels = True
     has_codes = False  # no per-image code: nothing to draw in a scatter or to search with

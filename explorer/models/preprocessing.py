@@ -1,7 +1,8 @@
 """Where an external model's preprocessing comes from, and remembering the user's choice.
 
 In order (the first that says something wins):
-1. the sidecar ``<model>.json``: ``"preprocess": {InputSpec fields}`` or ``"preset": "imagenet"|"clip"|"plain"``;
+1. the sidecar ``<model>.json``: ``"preprocess": {InputSpec fields}`` or
+   ``"preset": "imagenet"|"clip"|"plain"``;
 2. the model file's own metadata: ONNX ``metadata_props`` keys ``preprocess`` (JSON) or ``preset``;
    TorchScript / .pt2 extra file ``preprocess.json``;
 3. the choice the user made for this file before (``config_dir("preprocessing")/<sha256>.json``);
@@ -83,10 +84,12 @@ def attach(encoder, path: str, sidecar_info: dict | None = None, metadata: dict 
     meta = metadata or {}
     name = os.path.basename(path)
     spec, source = None, ""
-    for value, where, label in ((side.get("preprocess"), f"{name}.json", "sidecar"),
-                                (side.get("preset"), f"{name}.json", "sidecar"),
-                                (meta.get("preprocess"), f"{name} metadata", "metadata"),
-                                (meta.get("preset"), f"{name} metadata", "metadata")):
+    for value, where, label in (
+        (side.get("preprocess"), f"{name}.json", "sidecar"),
+        (side.get("preset"), f"{name}.json", "sidecar"),
+        (meta.get("preprocess"), f"{name} metadata", "metadata"),
+        (meta.get("preset"), f"{name} metadata", "metadata"),
+    ):
         if value is not None:
             spec, source = spec_from(value, shape, where), label
             break
@@ -104,4 +107,6 @@ def set_spec(encoder, spec: InputSpec, source: str = "user") -> None:
     if not hasattr(encoder, "file_normalisation"):  # what the sidecar said, before any preset
         encoder.file_normalisation = getattr(encoder, "normalisation", None)
     encoder.preprocess, encoder.preprocess_source = spec, source
-    encoder.normalisation = spec.normalisation if spec.normalisation is not None else encoder.file_normalisation
+    encoder.normalisation = (
+        spec.normalisation if spec.normalisation is not None else encoder.file_normalisation
+    )

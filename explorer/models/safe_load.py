@@ -65,15 +65,36 @@ ALLOWED = {
     ("__builtin__", "set"),
 }
 TORCH_DTYPES = {
-    "float16", "float32", "float64", "bfloat16", "half", "float", "double", "uint8", "int8",
-    "int16", "int32", "int64", "bool", "complex64", "complex128", "long", "int", "short",
+    "float16",
+    "float32",
+    "float64",
+    "bfloat16",
+    "half",
+    "float",
+    "double",
+    "uint8",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "bool",
+    "complex64",
+    "complex128",
+    "long",
+    "int",
+    "short",
 }
 MAX_NESTING = 2
 MAX_PICKLE_BYTES = 256_000_000
 MAX_DEFLATE_RATIO = 1100
 
 _STRING_OPS = {
-    "STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE", "SHORT_BINUNICODE",
+    "STRING",
+    "BINSTRING",
+    "SHORT_BINSTRING",
+    "UNICODE",
+    "BINUNICODE",
+    "SHORT_BINUNICODE",
     "BINUNICODE8",
 }
 _GET_OPS = {"GET", "BINGET", "LONG_BINGET"}
@@ -118,7 +139,8 @@ def pickle_globals(data: bytes, where: str) -> list[tuple[str, str]]:
                 tail.append(None)
             elif name in ("EXT1", "EXT2", "EXT4"):
                 raise ModelFileError(
-                    f"{where} holds a pickle that imports through the copyreg registry; explorer refuses to open it."
+                    f"{where} holds a pickle that imports through the copyreg registry; "
+                    "explorer refuses to open it."
                 )
             elif name in _STRING_OPS:
                 tail.append(arg if isinstance(arg, str) else None)
@@ -209,8 +231,10 @@ def _check_zip(zf: zipfile.ZipFile, where: str, depth: int, outer_size: int) -> 
             continue
         is_pickle = name.endswith(PICKLE_SUFFIXES)
         # what torch's loaders unpickle besides *.pkl: nested torch.save files, pickled payloads
-        is_pickled_file = name.lower().endswith(TORCH_FILE_SUFFIXES) or base in payloads or (
-            base.startswith(("custom_obj", "opaque_obj"))
+        is_pickled_file = (
+            name.lower().endswith(TORCH_FILE_SUFFIXES)
+            or base in payloads
+            or (base.startswith(("custom_obj", "opaque_obj")))
         )
         with zf.open(info) as f:
             head = f.read(4)
@@ -230,7 +254,9 @@ def _check_zip(zf: zipfile.ZipFile, where: str, depth: int, outer_size: int) -> 
                     raise ModelFileError(f"{where} is damaged: {name} is a broken archive.") from None
                 continue  # tensor bytes that happen to start like a zip file
             if depth >= MAX_NESTING:
-                raise ModelFileError(f"{where} nests archives too deeply ({name}); explorer refuses to open it.")
+                raise ModelFileError(
+                    f"{where} nests archives too deeply ({name}); explorer refuses to open it."
+                )
             with inner:
                 _check_zip(inner, f"{where} ({name})", depth + 1, len(data))
         elif is_pickle:
@@ -318,7 +344,8 @@ def load_exported(path: str | os.PathLike):
     except Exception as err:
         first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
         raise ModelFileError(
-            f"{where} is not a torch.export program explorer can load ({first}); save it with torch.export.save."
+            f"{where} is not a torch.export program explorer can load ({first}); "
+            "save it with torch.export.save."
         ) from None
 
 

@@ -44,8 +44,12 @@ class Siamese(MetricModel):
         super().__init__(config, input_shape)
         if config.distance not in ("euclidean", "cosine"):
             raise ValueError(f"distance must be 'euclidean' or 'cosine', not {config.distance!r}")
-        make = lambda: make_tower(config.tower, self.input_shape, config.code_dim,  # noqa: E731
-                                  tuple(config.channels), config.hidden)
+
+        def make():
+            return make_tower(
+                config.tower, self.input_shape, config.code_dim, tuple(config.channels), config.hidden
+            )
+
         self.tower_q = make()
         self.tower_b = make() if config.untied else None
         if self.tower_b is not None:

@@ -45,7 +45,9 @@ class TextAEConfig:
 @register
 class TextAE(TrainableModel):
     key = "textae"
-    description = "Autoencoder on bag-of-words documents: log(1+tf) in, sigmoid code; binary codes as an option."
+    description = (
+        "Autoencoder on bag-of-words documents: log(1+tf) in, sigmoid code; binary codes as an option."
+    )
     Config = TextAEConfig
     defaults = {"epochs": 60, "batch_size": 64, "lr": 1e-3}
 
@@ -53,7 +55,9 @@ class TextAE(TrainableModel):
         super().__init__(config, input_shape)
         v = int(np.prod(self.input_shape))
         sizes = [v, *config.hidden]
-        self.encoder = nn.Sequential(*[m for a, b in zip(sizes[:-1], sizes[1:]) for m in (nn.Linear(a, b), nn.ReLU())])
+        self.encoder = nn.Sequential(
+            *[m for a, b in zip(sizes[:-1], sizes[1:]) for m in (nn.Linear(a, b), nn.ReLU())]
+        )
         self.to_code = nn.Linear(sizes[-1], config.code_dim)
         back = [config.code_dim, *sizes[::-1][:-1]]
         layers: list[nn.Module] = []

@@ -24,8 +24,10 @@ def make_tower(
         d = int(np.prod(input_shape))
         return nn.Sequential(
             nn.Flatten(),
-            nn.Linear(d, 256), nn.ReLU(),
-            nn.Linear(256, hidden), nn.ReLU(),
+            nn.Linear(d, 256),
+            nn.ReLU(),
+            nn.Linear(256, hidden),
+            nn.ReLU(),
             nn.Linear(hidden, code_dim),
         )
     if kind != "conv":
@@ -38,7 +40,8 @@ def make_tower(
     layers += [
         nn.AdaptiveAvgPool2d(side),
         nn.Flatten(),  # (B, c * 4 * 4)
-        nn.Linear(c * side[0] * side[1], hidden), nn.ReLU(),
+        nn.Linear(c * side[0] * side[1], hidden),
+        nn.ReLU(),
         nn.Linear(hidden, code_dim),
     ]
     return nn.Sequential(*layers)

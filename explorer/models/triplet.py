@@ -133,7 +133,9 @@ def batch_contrastive_loss(
         parts.append(contrastive_loss(d[neg], same[neg], margin))
     if not parts:
         return codes.sum() * 0.0, {"active": 0.0}
-    return sum(parts) / len(parts), {"active": float((d[neg] < margin).float().mean()) if bool(neg.any()) else 0.0}
+    return sum(parts) / len(parts), {
+        "active": float((d[neg] < margin).float().mean()) if bool(neg.any()) else 0.0
+    }
 
 
 def symmetric_images(x: np.ndarray, which: np.ndarray) -> np.ndarray:
@@ -170,8 +172,10 @@ def supcon_loss(
 @register
 class Triplet(MetricModel):
     key = "triplet"
-    description = ("Encoder on the unit sphere trained on P x K class batches, augmented: supervised "
-                   "contrastive (default), triplet (semi-hard / distance-weighted) or contrastive loss.")
+    description = (
+        "Encoder on the unit sphere trained on P x K class batches, augmented: supervised "
+        "contrastive (default), triplet (semi-hard / distance-weighted) or contrastive loss."
+    )
     Config = TripletConfig
     augment_keys = ("x",)
     defaults = {"epochs": 40, "batch_size": 128, "lr": 1e-3}
@@ -182,8 +186,9 @@ class Triplet(MetricModel):
             raise ValueError(f"mining must be one of {', '.join(MININGS)}, not {config.mining!r}")
         if config.loss not in LOSSES:
             raise ValueError(f"loss must be one of {', '.join(LOSSES)}, not {config.loss!r}")
-        self.tower = make_tower(config.tower, self.input_shape, config.code_dim,
-                                tuple(config.channels), config.hidden)
+        self.tower = make_tower(
+            config.tower, self.input_shape, config.code_dim, tuple(config.channels), config.hidden
+        )
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         z = self.tower(x)  # (B, code_dim)
@@ -236,7 +241,9 @@ class Triplet(MetricModel):
     def augmentation(self) -> Augment:
         s = float(self.config.augment)
         base = Augment()
-        return Augment(base.shift * s, base.rotate * s, base.scale * s, base.brightness * s, base.contrast * s)
+        return Augment(
+            base.shift * s, base.rotate * s, base.scale * s, base.brightness * s, base.contrast * s
+        )
 
     @torch.no_grad()
     def validate(self, data):

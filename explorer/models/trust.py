@@ -91,7 +91,9 @@ def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
             while block := f.read(chunk):
                 digest.update(block)
     except OSError as err:
-        raise ModelFileError(f"{os.path.basename(os.fspath(path))} cannot be read ({err.strerror or err}).") from None
+        raise ModelFileError(
+            f"{os.path.basename(os.fspath(path))} cannot be read ({err.strerror or err})."
+        ) from None
     return digest.hexdigest()
 
 
@@ -129,8 +131,14 @@ def remember(sha256: str, name: str = "", kind: str = "") -> None:
         entries = trusted_entries()
         if any(e["sha256"] == sha256 for e in entries):
             return
-        entries.append({"sha256": sha256, "name": printable(name, 200), "kind": kind,
-                        "trusted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+        entries.append(
+            {
+                "sha256": sha256,
+                "name": printable(name, 200),
+                "kind": kind,
+                "trusted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+        )
         atomic_write_bytes(store_path(), json.dumps(entries, indent=1).encode("utf-8"))
 
 
@@ -167,13 +175,18 @@ def check(path: str | os.PathLike, trust: bool | str = False) -> Decision:
     if isinstance(trust, str) and trust:
         raise UntrustedModelError(
             f"{name} changed after you trusted it, so explorer did not open it; open it again to "
-            "decide about its new content.", path, sha, kind,
+            "decide about its new content.",
+            path,
+            sha,
+            kind,
         )
     raise UntrustedModelError(
         f"{name} is {kind}, which can run code on this computer when it is opened, so "
         f"explorer did not open it; if you trust where it came from, pass --trust-model (or set "
         f"{ENV}=1), or convert it to ONNX or .safetensors, which open without asking.",
-        path, sha, kind,
+        path,
+        sha,
+        kind,
     )
 
 
@@ -182,6 +195,7 @@ def printable(text: object, limit: int = 120) -> str:
     characters: for names that come from files and end up on a terminal or in a dialog."""
     import unicodedata
 
-    out = "".join(ch for ch in str(text) if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
-                  or ch == " ")
+    out = "".join(
+        ch for ch in str(text) if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn") or ch == " "
+    )
     return out if len(out) <= limit else out[: limit - 1] + "…"

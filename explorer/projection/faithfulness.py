@@ -42,8 +42,9 @@ def faithfulness(
     return float(per_point[idx].mean()), per_point
 
 
-def knn_label_accuracy(layout: np.ndarray, labels: np.ndarray, k: int = 10, sample: int | None = None,
-                       seed: int = 0) -> float:
+def knn_label_accuracy(
+    layout: np.ndarray, labels: np.ndarray, k: int = 10, sample: int | None = None, seed: int = 0
+) -> float:
     """Leave-one-out k-NN classification accuracy in the plot: how well classes separate.
 
     layout (N, 2) (or any (N, D) points), labels (N,) int (< 0: unlabelled, left out). With

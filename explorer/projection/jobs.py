@@ -20,7 +20,9 @@ def _check(codes: np.ndarray) -> np.ndarray:
         raise ExplorerError(f"Codes must be a 2-D array (items x dimensions); got shape {x.shape}.")
     x = x.astype(np.float32, copy=False)
     if not np.isfinite(x).all():
-        raise ExplorerError("The codes contain NaN or infinite values; re-encode the data with a working model.")
+        raise ExplorerError(
+            "The codes contain NaN or infinite values; re-encode the data with a working model."
+        )
     return x
 
 
@@ -49,7 +51,11 @@ def project_job(codes: np.ndarray, method: str, seed: int = 0, **params) -> Iter
 
         if len(x) > params.get("threshold", LANDMARK_ABOVE):
             allowed = big | {"perplexity", "n_neighbors", "min_dist"}
-            return (yield from landmark_job(x, method, seed=seed, **{k: v for k, v in params.items() if k in allowed}))
+            return (
+                yield from landmark_job(
+                    x, method, seed=seed, **{k: v for k, v in params.items() if k in allowed}
+                )
+            )
     if method == "tsne":
         from explorer.projection.tsne import tsne_job
 
@@ -94,5 +100,7 @@ def live_frame_job(
         except StopIteration as stop:
             return align_to(stop.value, previous)
         if rec.payload is not None:
-            rec = Progress(rec.step, rec.total, rec.message, rec.loss, rec.metrics, align_to(rec.payload, previous))
+            rec = Progress(
+                rec.step, rec.total, rec.message, rec.loss, rec.metrics, align_to(rec.payload, previous)
+            )
         yield rec

@@ -54,7 +54,9 @@ def sampled_pca(codes: np.ndarray, seed: int = 0, sample: int = PCA_SAMPLE) -> n
     eigenvectors), applied to every row; the whole set when it is smaller. Under a second at 10^6."""
     x = np.asarray(codes, dtype=np.float32)
     n = len(x)
-    rows = np.sort(np.random.default_rng(seed).choice(n, sample, replace=False)) if n > sample else slice(None)
+    rows = (
+        np.sort(np.random.default_rng(seed).choice(n, sample, replace=False)) if n > sample else slice(None)
+    )
     s = x[rows].astype(np.float64)
     mean = s.mean(axis=0)
     s -= mean
@@ -120,8 +122,9 @@ class _Cancelled(Exception):
 
 
 # ---- t-SNE ----------------------------------------------------------------------------------
-def _tsne_refine(reference, neighbours: np.ndarray, distances: np.ndarray,
-                 n_iter: int, pinned: np.ndarray, chunk: int = 5):
+def _tsne_refine(
+    reference, neighbours: np.ndarray, distances: np.ndarray, n_iter: int, pinned: np.ndarray, chunk: int = 5
+):
     """openTSNE's transform optimisation of the other points against the fixed landmark
     embedding ``reference`` (a TSNEEmbedding), from their nearest landmarks (N', k) and distances.
     Returns (the weighted-mean placement (N', 2), ``work(emit, stop)`` that refines it)."""
@@ -129,14 +132,20 @@ def _tsne_refine(reference, neighbours: np.ndarray, distances: np.ndarray,
     from openTSNE.tsne import OptimizationInterrupt, PartialTSNEEmbedding
 
     P = joint_probabilities_nn(
-        neighbours, distances.astype(np.float64), [TSNE_PLACE_PERPLEXITY], symmetrize=False,
-        normalization="point-wise", n_reference_samples=len(reference), n_jobs=1,
+        neighbours,
+        distances.astype(np.float64),
+        [TSNE_PLACE_PERPLEXITY],
+        symmetrize=False,
+        normalization="point-wise",
+        n_reference_samples=len(reference),
+        n_jobs=1,
     )
     init = weighted_place(neighbours, _rows_of(P, neighbours), np.asarray(reference), distances)
 
     def work(emit, stop):
-        partial = PartialTSNEEmbedding(init.astype(np.float64), reference, P=P,
-                                       **reference.gradient_descent_params)
+        partial = PartialTSNEEmbedding(
+            init.astype(np.float64), reference, P=P, **reference.gradient_descent_params
+        )
 
         def callback(iteration, error, current):
             if stop.is_set():
@@ -147,9 +156,17 @@ def _tsne_refine(reference, neighbours: np.ndarray, distances: np.ndarray,
 
         if n_iter > 0:
             try:
-                partial.optimize(n_iter=n_iter, learning_rate=0.1, exaggeration=1.5, momentum=0.8,
-                                 max_grad_norm=0.25, inplace=True, propagate_exception=True,
-                                 callbacks=[callback], callbacks_every_iters=1)
+                partial.optimize(
+                    n_iter=n_iter,
+                    learning_rate=0.1,
+                    exaggeration=1.5,
+                    momentum=0.8,
+                    max_grad_norm=0.25,
+                    inplace=True,
+                    propagate_exception=True,
+                    callbacks=[callback],
+                    callbacks_every_iters=1,
+                )
             except OptimizationInterrupt:
                 raise _Cancelled from None
         out = np.array(partial, dtype=np.float32)
@@ -173,8 +190,16 @@ def _rows_of(P, neighbours: np.ndarray) -> np.ndarray:
 
 
 # ---- UMAP -----------------------------------------------------------------------------------
-def _umap_refine(landmark_xy: np.ndarray, neighbours: np.ndarray, distances: np.ndarray, n_neighbors: int,
-                 min_dist: float, n_epochs: int, seed: int, pinned: np.ndarray):
+def _umap_refine(
+    landmark_xy: np.ndarray,
+    neighbours: np.ndarray,
+    distances: np.ndarray,
+    n_neighbors: int,
+    min_dist: float,
+    n_epochs: int,
+    seed: int,
+    pinned: np.ndarray,
+):
     """umap-learn's transform of the placed points against the fixed landmark layout."""
     import scipy.sparse
     from sklearn.utils import check_random_state
@@ -191,7 +216,8 @@ def _umap_refine(landmark_xy: np.ndarray, neighbours: np.ndarray, distances: np.
     d = np.ascontiguousarray(distances, dtype=np.float32)
     sigmas, rhos = smooth_knn_dist(d, float(n_neighbors), local_connectivity=0.0)
     rows, cols, vals, _ = compute_membership_strengths(
-        np.ascontiguousarray(neighbours, dtype=np.int32), d, sigmas, rhos, bipartite=True)
+        np.ascontiguousarray(neighbours, dtype=np.int32), d, sigmas, rhos, bipartite=True
+    )
     weights = np.asarray(vals, dtype=np.float64).reshape(neighbours.shape)
     init = weighted_place(neighbours, weights, landmark_xy, distances)
     graph = scipy.sparse.coo_matrix((vals, (rows, cols)), shape=(len(neighbours), len(landmark_xy)))
@@ -200,7 +226,9 @@ def _umap_refine(landmark_xy: np.ndarray, neighbours: np.ndarray, distances: np.
         graph.eliminate_zeros()
     a, b = find_ab_params(1.0, min_dist)
     random_state = check_random_state(seed)
-    rng_state = random_state.randint(np.iinfo(np.int32).min + 1, np.iinfo(np.int32).max - 1, 3).astype(np.int64)
+    rng_state = random_state.randint(np.iinfo(np.int32).min + 1, np.iinfo(np.int32).max - 1, 3).astype(
+        np.int64
+    )
 
     def work(emit, stop):
         head = np.array(init, dtype=np.float32)  # a copy: init keeps the pinned positions
@@ -216,9 +244,22 @@ def _umap_refine(landmark_xy: np.ndarray, neighbours: np.ndarray, distances: np.
         _watch.observer = observe
         try:
             optimize_layout_euclidean(
-                head, np.ascontiguousarray(landmark_xy, dtype=np.float32), graph.row, graph.col, n_epochs,
-                graph.shape[1], make_epochs_per_sample(graph.data, n_epochs), a, b, rng_state, 1.0, 0.25, 5.0,
-                False, tqdm_kwds={"disable": True}, move_other=False,
+                head,
+                np.ascontiguousarray(landmark_xy, dtype=np.float32),
+                graph.row,
+                graph.col,
+                n_epochs,
+                graph.shape[1],
+                make_epochs_per_sample(graph.data, n_epochs),
+                a,
+                b,
+                rng_state,
+                1.0,
+                0.25,
+                5.0,
+                False,
+                tqdm_kwds={"disable": True},
+                move_other=False,
             )
         finally:
             _watch.observer = None
@@ -229,7 +270,9 @@ def _umap_refine(landmark_xy: np.ndarray, neighbours: np.ndarray, distances: np.
 
 
 # ---- refinement over every point (the "graph" mode) ----------------------------------------
-def _tsne_graph_work(layout: np.ndarray, neighbours: np.ndarray, distances: np.ndarray, n_iter: int, seed: int):
+def _tsne_graph_work(
+    layout: np.ndarray, neighbours: np.ndarray, distances: np.ndarray, n_iter: int, seed: int
+):
     """A few openTSNE iterations over all N points from ``layout`` (N, 2), with perplexity
     affinities from the approximate kNN graph (N, k): points settle among their own neighbours,
     not only their landmarks'."""
@@ -239,12 +282,22 @@ def _tsne_graph_work(layout: np.ndarray, neighbours: np.ndarray, distances: np.n
 
     from explorer.projection.tsne import free_cores
 
-    P = joint_probabilities_nn(neighbours, distances.astype(np.float64), [GRAPH_PERPLEXITY], symmetrize=True,
-                               normalization="pair-wise", n_jobs=free_cores())
+    P = joint_probabilities_nn(
+        neighbours,
+        distances.astype(np.float64),
+        [GRAPH_PERPLEXITY],
+        symmetrize=True,
+        normalization="pair-wise",
+        n_jobs=free_cores(),
+    )
 
     def work(emit, stop):
-        emb = TSNEEmbedding(layout.astype(np.float64), PrecomputedAffinities(P, normalize=False),
-                            random_state=seed, n_jobs=free_cores())
+        emb = TSNEEmbedding(
+            layout.astype(np.float64),
+            PrecomputedAffinities(P, normalize=False),
+            random_state=seed,
+            n_jobs=free_cores(),
+        )
 
         def callback(iteration, error, current):
             if stop.is_set():
@@ -254,8 +307,15 @@ def _tsne_graph_work(layout: np.ndarray, neighbours: np.ndarray, distances: np.n
             return False
 
         try:
-            emb.optimize(n_iter=n_iter, exaggeration=1.0, momentum=0.8, inplace=True, propagate_exception=True,
-                         callbacks=[callback], callbacks_every_iters=1)
+            emb.optimize(
+                n_iter=n_iter,
+                exaggeration=1.0,
+                momentum=0.8,
+                inplace=True,
+                propagate_exception=True,
+                callbacks=[callback],
+                callbacks_every_iters=1,
+            )
         except OptimizationInterrupt:
             raise _Cancelled from None
         return np.array(emb, dtype=np.float32)
@@ -263,8 +323,16 @@ def _tsne_graph_work(layout: np.ndarray, neighbours: np.ndarray, distances: np.n
     return work
 
 
-def _umap_graph_work(x: np.ndarray, layout: np.ndarray, neighbours: np.ndarray, distances: np.ndarray,
-                     n_neighbors: int, min_dist: float, n_epochs: int, seed: int):
+def _umap_graph_work(
+    x: np.ndarray,
+    layout: np.ndarray,
+    neighbours: np.ndarray,
+    distances: np.ndarray,
+    n_neighbors: int,
+    min_dist: float,
+    n_epochs: int,
+    seed: int,
+):
     """umap-learn's own optimisation over all N points from ``layout``, with its fuzzy graph of
     the approximate kNN graph (``fuzzy_simplicial_set`` on our neighbours, the point itself first)."""
     from sklearn.utils import check_random_state
@@ -279,14 +347,22 @@ def _umap_graph_work(x: np.ndarray, layout: np.ndarray, neighbours: np.ndarray, 
     dist = np.concatenate([np.zeros((n, 1), np.float32), distances[:, : k - 1]], axis=1)
     random_state = check_random_state(seed)
     # umap only reads X's row count when it is given the neighbours
-    graph, _, _ = fuzzy_simplicial_set(np.empty((n, 1), np.float32), k, random_state, "euclidean",
-                                       knn_indices=idx, knn_dists=dist.astype(np.float32))
+    graph, _, _ = fuzzy_simplicial_set(
+        np.empty((n, 1), np.float32),
+        k,
+        random_state,
+        "euclidean",
+        knn_indices=idx,
+        knn_dists=dist.astype(np.float32),
+    )
     graph = graph.tocoo()
     graph.sum_duplicates()
     graph.data[graph.data < graph.data.max() / float(n_epochs)] = 0.0
     graph.eliminate_zeros()
     a, b = find_ab_params(1.0, min_dist)
-    rng_state = random_state.randint(np.iinfo(np.int32).min + 1, np.iinfo(np.int32).max - 1, 3).astype(np.int64)
+    rng_state = random_state.randint(np.iinfo(np.int32).min + 1, np.iinfo(np.int32).max - 1, 3).astype(
+        np.int64
+    )
 
     def work(emit, stop):
         head = np.ascontiguousarray(layout, dtype=np.float32).copy()
@@ -300,8 +376,22 @@ def _umap_graph_work(x: np.ndarray, layout: np.ndarray, neighbours: np.ndarray, 
         _watch.observer = observe
         try:
             optimize_layout_euclidean(
-                head, head, graph.row, graph.col, n_epochs, n, make_epochs_per_sample(graph.data, n_epochs),
-                a, b, rng_state, 1.0, 0.25, 5.0, False, tqdm_kwds={"disable": True}, move_other=True,
+                head,
+                head,
+                graph.row,
+                graph.col,
+                n_epochs,
+                n,
+                make_epochs_per_sample(graph.data, n_epochs),
+                a,
+                b,
+                rng_state,
+                1.0,
+                0.25,
+                5.0,
+                False,
+                tqdm_kwds={"disable": True},
+                move_other=True,
             )
         finally:
             _watch.observer = None
@@ -322,10 +412,19 @@ def _drain(gen: Iterator[Progress], wrap: Callable[[Progress], Progress]):
 
 # ---- the job --------------------------------------------------------------------------------
 def landmark_job(
-    codes: np.ndarray, method: str, seed: int = 0, labels: np.ndarray | None = None,
-    landmarks: int | None = None, refine: str = "graph", refine_steps: int | None = None,
-    threshold: int = LANDMARK_ABOVE, perplexity: float = 30.0, n_neighbors: int = 15, min_dist: float = 0.1,
-    search: Callable[..., Iterator[Progress]] | None = None, **fit_params,
+    codes: np.ndarray,
+    method: str,
+    seed: int = 0,
+    labels: np.ndarray | None = None,
+    landmarks: int | None = None,
+    refine: str = "graph",
+    refine_steps: int | None = None,
+    threshold: int = LANDMARK_ABOVE,
+    perplexity: float = 30.0,
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+    search: Callable[..., Iterator[Progress]] | None = None,
+    **fit_params,
 ) -> Iterator[Progress]:
     """(N, D) float32 codes -> yields Progress (payload (N, 2) float32 frames; NaN rows are
     points not placed yet), returns the (N, 2) float32 layout. ``method``: "tsne" | "umap".
@@ -352,7 +451,11 @@ def landmark_job(
         return (yield from umap_job(x, seed=seed, n_neighbors=n_neighbors, min_dist=min_dist, **fit_params))
     if refine not in REFINES:
         raise ValueError(f"refine must be one of {REFINES}, got {refine!r}")
-    steps = (TSNE_REFINE_ITER if method == "tsne" else UMAP_REFINE_EPOCHS) if refine_steps is None else refine_steps
+    steps = (
+        (TSNE_REFINE_ITER if method == "tsne" else UMAP_REFINE_EPOCHS)
+        if refine_steps is None
+        else refine_steps
+    )
     if refine == "none":
         steps = 0
 
@@ -360,8 +463,13 @@ def landmark_job(
     times: dict[str, float] = {}
 
     def stage(step: int, message: str, payload=None) -> Progress:
-        return Progress(step=step, total=4, message=f"{label}: {message}", payload=payload,
-                        metrics=dict(times, landmarks=float(m)))
+        return Progress(
+            step=step,
+            total=4,
+            message=f"{label}: {message}",
+            payload=payload,
+            metrics=dict(times, landmarks=float(m)),
+        )
 
     m = 0
     yield stage(0, "PCA preview", sampled_pca(x, seed))
@@ -371,12 +479,20 @@ def landmark_job(
     lx = np.ascontiguousarray(x[chosen])
     yield stage(1, f"fitting {m:,} landmarks")
 
-    fit = (tsne_embedding_job(lx, seed=seed, perplexity=effective_perplexity(m, perplexity), **fit_params)
-           if method == "tsne" else
-           umap_job(lx, seed=seed, n_neighbors=n_neighbors, min_dist=min_dist, preview=False, **fit_params))
-    reference = yield from _drain(fit, lambda r: Progress(
-        step=1, total=4, message=f"{r.message} ({m:,} landmarks)",
-        payload=None if r.payload is None else _scatter(n, chosen, r.payload)))
+    fit = (
+        tsne_embedding_job(lx, seed=seed, perplexity=effective_perplexity(m, perplexity), **fit_params)
+        if method == "tsne"
+        else umap_job(lx, seed=seed, n_neighbors=n_neighbors, min_dist=min_dist, preview=False, **fit_params)
+    )
+    reference = yield from _drain(
+        fit,
+        lambda r: Progress(
+            step=1,
+            total=4,
+            message=f"{r.message} ({m:,} landmarks)",
+            payload=None if r.payload is None else _scatter(n, chosen, r.payload),
+        ),
+    )
     if method == "tsne":  # centred, as openTSNE's transform centres its reference
         reference -= (np.max(reference, axis=0) + np.min(reference, axis=0)) / 2
     landmark_xy = np.array(reference, dtype=np.float32)
@@ -385,16 +501,19 @@ def landmark_job(
 
     k_place = 15 if method == "tsne" else max(2, min(n_neighbors, m - 1))
     probes = cells_to_probe(n, m) if refine == "graph" and steps > 0 else 0
-    near_i, near_d = yield from _drain((search or nearest_landmarks)(x, lx, max(k_place, probes)), lambda r: Progress(
-        step=2, total=4, message=f"{label}: {r.message} {r.step:,}/{r.total:,}"))
+    near_i, near_d = yield from _drain(
+        (search or nearest_landmarks)(x, lx, max(k_place, probes)),
+        lambda r: Progress(step=2, total=4, message=f"{label}: {r.message} {r.step:,}/{r.total:,}"),
+    )
     others = np.setdiff1d(np.arange(n), chosen, assume_unique=True)
     neighbours, distances = near_i[others, :k_place], near_d[others, :k_place]
     pinned = duplicates(distances)
     if method == "tsne":
         init, transform_work = _tsne_refine(reference, neighbours, distances, steps, pinned)
     else:
-        init, transform_work = _umap_refine(landmark_xy, neighbours, distances, n_neighbors, min_dist,
-                                            steps, seed, pinned)
+        init, transform_work = _umap_refine(
+            landmark_xy, neighbours, distances, n_neighbors, min_dist, steps, seed, pinned
+        )
     layout = np.empty((n, 2), dtype=np.float32)
     layout[chosen] = landmark_xy
     layout[others] = init
@@ -402,6 +521,7 @@ def landmark_job(
     yield stage(3, "all points placed", layout.copy())
 
     if steps > 0 and refine == "transform":
+
         def wrap(r):
             if r.payload is None:
                 return Progress(step=3, total=4, message=r.message)
@@ -412,8 +532,10 @@ def landmark_job(
         layout[others] = yield from _drain(_threaded(transform_work, label, steps), wrap)
     elif steps > 0:
         k_graph = int(3 * GRAPH_PERPLEXITY) if method == "tsne" else max(2, n_neighbors - 1)
-        g_i, g_d = yield from _drain(knn_graph(x, lx, near_i[:, :probes], k_graph), lambda r: Progress(
-            step=3, total=4, message=f"{label}: {r.message} {r.step:,}/{r.total:,}"))
+        g_i, g_d = yield from _drain(
+            knn_graph(x, lx, near_i[:, :probes], k_graph),
+            lambda r: Progress(step=3, total=4, message=f"{label}: {r.message} {r.step:,}/{r.total:,}"),
+        )
         bad = g_i < 0  # a row that found fewer than k: repeat its last neighbour found
         if bad.any():
             last = np.maximum((~bad).sum(axis=1) - 1, 0)
@@ -421,10 +543,15 @@ def landmark_job(
             g_i[bad] = g_i[rows, last[rows]]
             g_d[bad] = g_d[rows, last[rows]]
         times["graph_s"] = time.perf_counter() - t0
-        work = (_tsne_graph_work(layout, g_i, g_d, steps, seed) if method == "tsne" else
-                _umap_graph_work(x, layout, g_i, g_d, n_neighbors, min_dist, steps, seed))
-        refined = yield from _drain(_threaded(work, label, steps), lambda r: Progress(
-            step=3, total=4, message=r.message, payload=r.payload))
+        work = (
+            _tsne_graph_work(layout, g_i, g_d, steps, seed)
+            if method == "tsne"
+            else _umap_graph_work(x, layout, g_i, g_d, n_neighbors, min_dist, steps, seed)
+        )
+        refined = yield from _drain(
+            _threaded(work, label, steps),
+            lambda r: Progress(step=3, total=4, message=r.message, payload=r.payload),
+        )
         layout = refined
         dup = others[pinned]  # duplicates of a landmark stay on it
         layout[dup] = layout[chosen[neighbours[pinned, 0]]]

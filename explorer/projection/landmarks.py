@@ -66,7 +66,7 @@ def _stratified(labels: np.ndarray, m: int, min_per_class: int, rng: np.random.G
     order = np.argsort(labels, kind="stable")
     bounds = np.searchsorted(labels[order], groups, side="left").tolist() + [n]
     for g in range(len(groups)):
-        members = order[bounds[g]:bounds[g + 1]]
+        members = order[bounds[g] : bounds[g + 1]]
         quota = max(min_per_class, round(m * len(members) / n))
         quota = min(quota, len(members))
         picks.append(rng.choice(members, quota, replace=False))
@@ -87,8 +87,8 @@ def _d2_sample(codes: np.ndarray, count: int, exclude: np.ndarray, rng: np.rando
     d2 = np.empty(n, dtype=np.float64)
     with faiss_threads(free_cores()):
         for start in range(0, n, 65536):
-            block = np.ascontiguousarray(codes[start:start + 65536], dtype=np.float32)
-            d2[start:start + len(block)] = index.search(block, 1)[0][:, 0]
+            block = np.ascontiguousarray(codes[start : start + 65536], dtype=np.float32)
+            d2[start : start + len(block)] = index.search(block, 1)[0][:, 0]
     d2 = np.maximum(d2, 0.0)
     d2[exclude] = 0.0
     total = d2.sum()
@@ -99,8 +99,12 @@ def _d2_sample(codes: np.ndarray, count: int, exclude: np.ndarray, rng: np.rando
 
 
 def choose_landmarks(
-    codes: np.ndarray, m: int, labels: np.ndarray | None = None, seed: int = 0,
-    outlier_share: float = 0.1, min_per_class: int = 50,
+    codes: np.ndarray,
+    m: int,
+    labels: np.ndarray | None = None,
+    seed: int = 0,
+    outlier_share: float = 0.1,
+    min_per_class: int = 50,
 ) -> np.ndarray:
     """Sorted unique int64 indices of about ``m`` landmarks among ``codes`` (N, D); see the
     module docstring for how. All points when ``m >= N``."""
@@ -120,7 +124,10 @@ def choose_landmarks(
 
 
 def nearest_landmarks(
-    codes: np.ndarray, landmark_codes: np.ndarray, k: int, block: int = SEARCH_BLOCK,
+    codes: np.ndarray,
+    landmark_codes: np.ndarray,
+    k: int,
+    block: int = SEARCH_BLOCK,
 ) -> Iterator[Progress]:
     """Exact k nearest landmarks of every code: (N, D) and (M, D) -> yields Progress per block,
     returns (indices (N, k) int64 into the landmarks, Euclidean distances (N, k) float32),
@@ -144,8 +151,9 @@ def nearest_landmarks(
     return out_i, out_d
 
 
-def weighted_place(neighbours: np.ndarray, weights: np.ndarray, landmark_xy: np.ndarray,
-                   distances: np.ndarray | None = None) -> np.ndarray:
+def weighted_place(
+    neighbours: np.ndarray, weights: np.ndarray, landmark_xy: np.ndarray, distances: np.ndarray | None = None
+) -> np.ndarray:
     """(N, k) landmark indices and non-negative weights, (M, 2) landmark positions -> (N, 2)
     float32 weighted means. A point whose nearest distance is 0 (a duplicate of a landmark)
     lands exactly on that landmark; a row of zero weights lands on its nearest landmark."""
@@ -166,7 +174,6 @@ def duplicates(distances: np.ndarray) -> np.ndarray:
     return np.asarray(distances)[:, 0] <= 0
 
 
-
 def cells_to_probe(n: int, m: int, candidates: int = 1000, lo: int = 8, hi: int = 64) -> int:
     """How many landmark cells a point's neighbour search visits so that it sees about
     ``candidates`` points (cells hold n/m points on average)."""
@@ -174,7 +181,11 @@ def cells_to_probe(n: int, m: int, candidates: int = 1000, lo: int = 8, hi: int 
 
 
 def knn_graph(
-    codes: np.ndarray, landmark_codes: np.ndarray, cells: np.ndarray, k: int, block: int = 16384,
+    codes: np.ndarray,
+    landmark_codes: np.ndarray,
+    cells: np.ndarray,
+    k: int,
+    block: int = 16384,
 ) -> Iterator[Progress]:
     """Approximate k nearest neighbours of every code among all codes, through the landmarks.
 
@@ -210,8 +221,12 @@ def knn_graph(
     for start in range(0, n, block):
         stop = min(n, start + block)
         with faiss_threads(free_cores()):
-            d2, idx = search_preassigned(index, np.ascontiguousarray(x[start:stop], dtype=np.float32), k + 1,
-                                         np.ascontiguousarray(cells[start:stop]))
+            d2, idx = search_preassigned(
+                index,
+                np.ascontiguousarray(x[start:stop], dtype=np.float32),
+                k + 1,
+                np.ascontiguousarray(cells[start:stop]),
+            )
         rows = np.arange(start, stop)[:, None]
         not_self = idx != rows
         # drop the point itself (or the last neighbour when the point was not found)

@@ -138,8 +138,13 @@ def tsne_embedding_job(
                 where["message"] = message
                 if iters > 0:
                     embedding.optimize(
-                        n_iter=iters, exaggeration=exaggeration, momentum=momentum, inplace=True,
-                        propagate_exception=True, callbacks=[on_chunk], callbacks_every_iters=chunk,
+                        n_iter=iters,
+                        exaggeration=exaggeration,
+                        momentum=momentum,
+                        inplace=True,
+                        propagate_exception=True,
+                        callbacks=[on_chunk],
+                        callbacks_every_iters=chunk,
                     )
                 where["offset"] += iters
         except OptimizationInterrupt:
@@ -170,12 +175,23 @@ def tsne_embedding_job(
 
 
 def tsne_warm_job(
-    codes: np.ndarray, previous: np.ndarray, seed: int = 0, perplexity: float = 30.0, n_iter: int = 100,
+    codes: np.ndarray,
+    previous: np.ndarray,
+    seed: int = 0,
+    perplexity: float = 30.0,
+    n_iter: int = 100,
     chunk: int = 25,
 ) -> Iterator[Progress]:
     """A short t-SNE run on new codes starting from ``previous`` (N, 2): for live frames, so the
     picture keeps its arrangement and points glide to their new places."""
-    return (yield from tsne_job(
-        codes, seed=seed, perplexity=perplexity, early_iter=0, n_iter=n_iter, chunk=chunk,
-        initialization=previous,
-    ))
+    return (
+        yield from tsne_job(
+            codes,
+            seed=seed,
+            perplexity=perplexity,
+            early_iter=0,
+            n_iter=n_iter,
+            chunk=chunk,
+            initialization=previous,
+        )
+    )

@@ -56,7 +56,9 @@ def ensure_numba_cache_dir() -> str | None:
     spec = importlib.util.find_spec("umap")
     folder = os.path.dirname(spec.origin) if spec and spec.origin else None
     pycache = os.path.join(folder, "__pycache__") if folder else None
-    if pycache and (os.access(pycache, os.W_OK) or (not os.path.exists(pycache) and os.access(folder, os.W_OK))):
+    if pycache and (
+        os.access(pycache, os.W_OK) or (not os.path.exists(pycache) and os.access(folder, os.W_OK))
+    ):
         return None
     path = user_cache_dir()
     os.makedirs(path, exist_ok=True)
@@ -179,9 +181,27 @@ def _fit(x: np.ndarray, seed: int, n_neighbors: int, min_dist: float, n_epochs: 
     )
     a, b = find_ab_params(1.0, min_dist)
     layout, _ = simplicial_set_embedding(
-        x, graph, 2, 1.0, a, b, 1.0, 5, n_epochs, "spectral", random_state,
-        dist.named_distances["euclidean"], {}, False, {}, False,
-        dist.named_distances_with_gradients["euclidean"], {}, True, False, False,
+        x,
+        graph,
+        2,
+        1.0,
+        a,
+        b,
+        1.0,
+        5,
+        n_epochs,
+        "spectral",
+        random_state,
+        dist.named_distances["euclidean"],
+        {},
+        False,
+        {},
+        False,
+        dist.named_distances_with_gradients["euclidean"],
+        {},
+        True,
+        False,
+        False,
         tqdm_kwds={"disable": True},
     )
     return layout
@@ -266,7 +286,9 @@ def umap_job(
                 yield Progress(step=step, total=total, message=message)  # a point to cancel at
                 continue
             step, message = epoch, "UMAP: optimising"
-            yield Progress(step=epoch, total=total, message="UMAP: optimising", payload=layout.astype(np.float32))
+            yield Progress(
+                step=epoch, total=total, message="UMAP: optimising", payload=layout.astype(np.float32)
+            )
     finally:
         stop.set()  # a closed job ends the fit at its next epoch
     thread.join()

@@ -20,7 +20,13 @@ from explorer.core.progress import Progress, run_to_end
 SHIFTS_FILE = "gae_shifts.safetensors"
 # 16 mapping units for the first 3000 steps, then 64: a wide layer from the start first learns to
 # pass the content of y through (a conditional autoencoder) instead of the transformation
-SHIFTS_OPTIONS = {"factors": 256, "mapping": 64, "warmup_units": 16, "warmup_steps": 3000, "symmetries": False}
+SHIFTS_OPTIONS = {
+    "factors": 256,
+    "mapping": 64,
+    "warmup_units": 16,
+    "warmup_steps": 3000,
+    "symmetries": False,
+}
 SHIFTS_TRAIN = {"pairs": 30_000, "epochs": 30, "batch_size": 100, "lr": 3e-3}
 
 
@@ -29,9 +35,15 @@ def shift_training_set(count: int, seed: int, size: int = 13) -> ImageSet:
     from explorer.data.generators import shift_class_names, shift_labels, shift_pairs
 
     x, y, dx, dy = shift_pairs(count, np.random.default_rng(seed), size=size)
-    return ImageSet(images=x[:, None], partners=y[:, None], labels=shift_labels(dx, dy),
-                    class_names=shift_class_names(), transforms={"dx": dx, "dy": dy},
-                    name="shifts", format="generated")
+    return ImageSet(
+        images=x[:, None],
+        partners=y[:, None],
+        labels=shift_labels(dx, dy),
+        class_names=shift_class_names(),
+        transforms={"dx": dx, "dy": dy},
+        name="shifts",
+        format="generated",
+    )
 
 
 def train_shifts_job(path: str, seed: int = 0, **overrides) -> Iterator[Progress]:
@@ -41,9 +53,18 @@ def train_shifts_job(path: str, seed: int = 0, **overrides) -> Iterator[Progress
     settings = {**SHIFTS_TRAIN, **{k: v for k, v in overrides.items() if k in SHIFTS_TRAIN}}
     options = {**SHIFTS_OPTIONS, **{k: v for k, v in overrides.items() if k not in SHIFTS_TRAIN}}
     data = shift_training_set(int(settings["pairs"]), seed=1000 + seed)
-    config = TrainConfig(model="gae", epochs=int(settings["epochs"]), batch_size=int(settings["batch_size"]),
-                         lr=float(settings["lr"]), seed=seed, device="cpu", val_fraction=0.05,
-                         options=options, checkpoint=path, probe_every=0)
+    config = TrainConfig(
+        model="gae",
+        epochs=int(settings["epochs"]),
+        batch_size=int(settings["batch_size"]),
+        lr=float(settings["lr"]),
+        seed=seed,
+        device="cpu",
+        val_fraction=0.05,
+        options=options,
+        checkpoint=path,
+        probe_every=0,
+    )
     result = yield from train(config, data)
     return result.summary
 
@@ -57,8 +78,13 @@ def build_relational_models(out_dir: str, seed: int = 0, **overrides) -> list[st
 
 
 def sequence_transfer_job(
-    folder: str, sequences: int = 1000, frames: int = 10, size: int = 16, epochs: int = 40,
-    test_count: int = 1000, seed: int = 0,
+    folder: str,
+    sequences: int = 1000,
+    frames: int = 10,
+    size: int = 16,
+    epochs: int = 40,
+    test_count: int = 1000,
+    seed: int = 0,
 ) -> Iterator[Progress]:
     """Does a gated autoencoder trained on sequence folders carry motions over to unseen objects?
 
@@ -75,21 +101,29 @@ def sequence_transfer_job(
     from explorer.training.engine import TrainConfig, train
 
     yield Progress(step=0, total=3, message="rendering sequences")
-    frames_arr, _ = render_sequences(sequences, np.random.default_rng(seed), frames, size,
-                                     kinds=("polygon", "ellipse"), motion="turn")
+    frames_arr, _ = render_sequences(
+        sequences, np.random.default_rng(seed), frames, size, kinds=("polygon", "ellipse"), motion="turn"
+    )
     train_dir = os.path.join(folder, "train")
     write_sequence_folder(train_dir, frames_arr)
     data = as_pair_set(load_data(train_dir))
     # plenty of pairs here, and the mirrored / turned copies slowed learning down (0.54 against
     # 0.26 on unseen glyphs after 40 epochs), so this run goes without them
-    config = TrainConfig(model="gae", epochs=epochs, seed=seed, device="cpu", val_fraction=0.05,
-                         options={"warmup_steps": 1500, "symmetries": False},
-                         checkpoint=os.path.join(folder, "gae_turning.safetensors"))
+    config = TrainConfig(
+        model="gae",
+        epochs=epochs,
+        seed=seed,
+        device="cpu",
+        val_fraction=0.05,
+        options={"warmup_steps": 1500, "symmetries": False},
+        checkpoint=os.path.join(folder, "gae_turning.safetensors"),
+    )
     result = yield from train(config, data)
     out = {"train_pairs": int(data.count), "train_sequences": sequences}
     for name, kinds in (("unseen_glyphs", ("glyph",)), ("new_polygons_ellipses", ("polygon", "ellipse"))):
-        x, y, x2, y2 = cross_object_quadruples(test_count, np.random.default_rng(seed + 7), frames, size,
-                                               kinds, motion="turn")
+        x, y, x2, y2 = cross_object_quadruples(
+            test_count, np.random.default_rng(seed + 7), frames, size, kinds, motion="turn"
+        )
         out[name] = {"nmse": nmse(analogy(result.model, x, y, x2), y2), "nmse_copy": nmse(x2, y2)}
     yield Progress(step=3, total=3, message="done")
     return out

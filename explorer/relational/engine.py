@@ -62,8 +62,9 @@ def _batched(fn, model, a: np.ndarray, b: np.ndarray, batch_size: int) -> np.nda
     """fn(a, b) over matching batches on the model's device, as one float32 array (None if empty)."""
     dev = _device(model)
     out = [
-        fn(torch.from_numpy(a[s : s + batch_size]).to(dev),
-           torch.from_numpy(b[s : s + batch_size]).to(dev)).cpu().numpy()
+        fn(torch.from_numpy(a[s : s + batch_size]).to(dev), torch.from_numpy(b[s : s + batch_size]).to(dev))
+        .cpu()
+        .numpy()
         for s in range(0, len(a), batch_size)
     ]
     return np.concatenate(out).astype(np.float32) if out else None

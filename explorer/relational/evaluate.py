@@ -47,8 +47,13 @@ def generated_quadruples(kind: str, count: int, size: int, seed: int = TEST_SEED
         raise DataError(f"There is no generated pair set '{kind}'; choose one of: {', '.join(GENERATED)}.")
     add = lambda a: a[:, None].astype(np.float32)  # noqa: E731  (n, H, W) -> (n, 1, H, W)
     return {
-        "x": add(x), "y": add(y), "x2": add(x2), "y2": add(y2), "oracle": add(oracle),
-        "transforms": transforms, "labels": labels,
+        "x": add(x),
+        "y": add(y),
+        "x2": add(x2),
+        "y2": add(y2),
+        "oracle": add(oracle),
+        "transforms": transforms,
+        "labels": labels,
     }
 
 

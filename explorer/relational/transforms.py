@@ -28,7 +28,9 @@ def transform_images(images: np.ndarray, kind: str, params: dict[str, float]) ->
     for i, img in enumerate(a):
         fill = float(img.mean())
         if kind == "shift":
-            out[i] = apply_shift(img, int(round(params.get("dx", 0))), int(round(params.get("dy", 0))), fill=fill)
+            out[i] = apply_shift(
+                img, int(round(params.get("dx", 0))), int(round(params.get("dy", 0))), fill=fill
+            )
         elif kind == "rotation":
             out[i] = apply_rotation(img, float(params.get("angle", 0.0)), fill=fill)
         else:
@@ -44,10 +46,12 @@ def _scale(img: np.ndarray, factor: float, fill: float) -> np.ndarray:
     centre = np.array([(h - 1) / 2.0, (w - 1) / 2.0])
     matrix = np.eye(2) / max(factor, 1e-3)
     offset = centre - matrix @ centre
-    return np.stack([
-        ndimage.affine_transform(ch, matrix, offset=offset, order=1, mode="constant", cval=fill)
-        for ch in img
-    ]).astype(np.float32)
+    return np.stack(
+        [
+            ndimage.affine_transform(ch, matrix, offset=offset, order=1, mode="constant", cval=fill)
+            for ch in img
+        ]
+    ).astype(np.float32)
 
 
 def item_transform(transforms: dict[str, np.ndarray], index: int) -> tuple[str, dict[str, float]] | None:

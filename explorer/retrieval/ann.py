@@ -96,8 +96,9 @@ class AnnIndex:
     def count(self) -> int:
         return len(self.codes)
 
-    def search(self, queries: np.ndarray, k: int, exclude: np.ndarray | None = None,
-               nprobe: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, queries: np.ndarray, k: int, exclude: np.ndarray | None = None, nprobe: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Like :meth:`KnnIndex.search`: (Q, D) or (D,) queries -> (indices (Q, k) int64,
         distances (Q, k) float32, exact, nearest first). ``exclude``: (Q,) index to leave out."""
         q = np.asarray(queries, dtype=np.float32)
@@ -135,9 +136,17 @@ class AnnIndex:
         tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
         faiss.write_index(self.index, tmp)
         os.replace(tmp, path)
-        about = dict(self.about, metric=self.metric, nprobe=self.nprobe, rerank=self.rerank,
-                     recall_at_10=self.recall_at_10, recall_queries=self.recall_queries,
-                     fingerprint=fingerprint(self.codes), count=self.count, dim=int(self.codes.shape[1]))
+        about = dict(
+            self.about,
+            metric=self.metric,
+            nprobe=self.nprobe,
+            rerank=self.rerank,
+            recall_at_10=self.recall_at_10,
+            recall_queries=self.recall_queries,
+            fingerprint=fingerprint(self.codes),
+            count=self.count,
+            dim=int(self.codes.shape[1]),
+        )
         meta_tmp = tmp + ".json"
         with open(meta_tmp, "w", encoding="utf-8") as f:
             json.dump(about, f, indent=1)
@@ -159,8 +168,16 @@ def load(path: str, codes: np.ndarray) -> AnnIndex | None:
         index = faiss.read_index(path)
     except (OSError, ValueError, RuntimeError):
         return None
-    return AnnIndex(index, x, about["metric"], int(about["nprobe"]), int(about.get("rerank", 4)),
-                    about.get("recall_at_10"), int(about.get("recall_queries", 0)), about)
+    return AnnIndex(
+        index,
+        x,
+        about["metric"],
+        int(about["nprobe"]),
+        int(about.get("rerank", 4)),
+        about.get("recall_at_10"),
+        int(about.get("recall_queries", 0)),
+        about,
+    )
 
 
 def _prepared(codes: np.ndarray, metric: str) -> np.ndarray:
@@ -175,8 +192,13 @@ def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
 
 
 def build_job(
-    codes: np.ndarray, metric: str = "l2", seed: int = 0, nlist: int | None = None,
-    train_size: int | None = None, recall_queries: int = 200, target_recall: float = 0.95,
+    codes: np.ndarray,
+    metric: str = "l2",
+    seed: int = 0,
+    nlist: int | None = None,
+    train_size: int | None = None,
+    recall_queries: int = 200,
+    target_recall: float = 0.95,
     threads: int | None = None,
 ) -> Iterator[Progress]:
     """(N, D) codes -> yields Progress (train, add, measure), returns an :class:`AnnIndex`.
@@ -212,12 +234,23 @@ def build_job(
         step = 1
         yield Progress(step=step, total=total, message="index: adding codes")
         for start in range(0, n, ADD_BLOCK):
-            index.add(x[start:start + ADD_BLOCK])
+            index.add(x[start : start + ADD_BLOCK])
             step += 1
-            yield Progress(step=step, total=total, message=f"index: added {min(n, start + ADD_BLOCK):,}/{n:,}")
+            yield Progress(
+                step=step, total=total, message=f"index: added {min(n, start + ADD_BLOCK):,}/{n:,}"
+            )
         build_s = time.perf_counter() - t0
-        ann = AnnIndex(index, x, metric, about={"nlist": nlist, "train_size": size, "build_s": round(build_s, 2),
-                                                "kind": f"IVF{nlist}_HNSW32,SQ8 + exact re-rank"})
+        ann = AnnIndex(
+            index,
+            x,
+            metric,
+            about={
+                "nlist": nlist,
+                "train_size": size,
+                "build_s": round(build_s, 2),
+                "kind": f"IVF{nlist}_HNSW32,SQ8 + exact re-rank",
+            },
+        )
         q = np.sort(rng.choice(n, min(recall_queries, n), replace=False))
         truth, _ = KnnIndex(x, "l2").search(x[q], 10, exclude=q)
         for nprobe in NPROBES:
@@ -226,19 +259,23 @@ def build_job(
             found, _ = ann.search(x[q], 10, exclude=q, nprobe=nprobe)
             ann.nprobe, ann.recall_at_10 = nprobe, recall_at_k(found, truth)
             message = f"index: recall@10 {ann.recall_at_10:.3f} at nprobe {nprobe}"
-            yield Progress(step=step, total=total, message=message,
-                           metrics={"recall_at_10": ann.recall_at_10})
+            yield Progress(
+                step=step, total=total, message=message, metrics={"recall_at_10": ann.recall_at_10}
+            )
             if ann.recall_at_10 >= target_recall:
                 break
         ann.recall_queries = len(q)
-        yield Progress(step=total, total=total, message="index: ready", metrics={"recall_at_10": ann.recall_at_10})
+        yield Progress(
+            step=total, total=total, message="index: ready", metrics={"recall_at_10": ann.recall_at_10}
+        )
         return ann
     finally:
         faiss.omp_set_num_threads(before)
 
 
-def neighbour_index_job(codes: np.ndarray, metric: str = "l2", key: str | None = None,
-                        save: bool = True, **build) -> Iterator[Progress]:
+def neighbour_index_job(
+    codes: np.ndarray, metric: str = "l2", key: str | None = None, save: bool = True, **build
+) -> Iterator[Progress]:
     """The right search for ``codes``: the exact :class:`KnnIndex` when :func:`wants_index` is
     False, else the saved :class:`AnnIndex` beside the codes cache (built and saved on first use).
     Yields Progress, returns the index (both answer ``search(queries, k, exclude)``)."""

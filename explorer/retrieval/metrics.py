@@ -52,8 +52,13 @@ class RetrievalMetrics:
     def as_dict(self, per_class: bool = False) -> dict:
         # NaN (mAP not computed) becomes null: strict JSON has no NaN
         out = {name: _finite_or_none(getattr(self, name)) for name in HEADLINE}
-        out.update(knn_accuracy=float(self.knn_accuracy), k=self.k, metric=self.metric,
-                   queries=self.n_queries, gallery=self.n_gallery)
+        out.update(
+            knn_accuracy=float(self.knn_accuracy),
+            k=self.k,
+            metric=self.metric,
+            queries=self.n_queries,
+            gallery=self.n_gallery,
+        )
         if per_class:
             out["per_class"] = self.per_class
         return out
@@ -147,7 +152,7 @@ def leave_one_out(
     figs = {name: np.empty(len(q_local)) for name in ("p1", "rp", "map_r", "ap")}
     knn_ok = np.empty(len(q_local), dtype=bool)
     for start in range(0, len(q_local), block):
-        rows = q_local[start:start + block]
+        rows = q_local[start : start + block]
         R = R_all[rows]
         if full_map:
             d = index.distances(g_codes[rows])
@@ -161,27 +166,48 @@ def leave_one_out(
         figs["p1"][start:stop], figs["rp"][start:stop] = p1, rp
         figs["map_r"][start:stop], figs["ap"][start:stop] = map_r, ap
         knn_ok[start:stop] = ok
-        yield Progress(step=stop, total=len(q_local), message="retrieval metrics",
-                       metrics={"map_at_r": float(figs["map_r"][:stop].mean())})
+        yield Progress(
+            step=stop,
+            total=len(q_local),
+            message="retrieval metrics",
+            metrics={"map_at_r": float(figs["map_r"][:stop].mean())},
+        )
     if not full_map:
         figs["ap"][:] = np.nan
     q_labels = g_labels[q_local]
     per_class = []
     for c in np.unique(q_labels):
         sel = q_labels == c
-        per_class.append({
-            "label": int(c), "count": int(sel.sum()),
-            "precision_at_1": float(figs["p1"][sel].mean()), "r_precision": float(figs["rp"][sel].mean()),
-            "map_at_r": float(figs["map_r"][sel].mean()), "map": float(figs["ap"][sel].mean()),
-        })
+        per_class.append(
+            {
+                "label": int(c),
+                "count": int(sel.sum()),
+                "precision_at_1": float(figs["p1"][sel].mean()),
+                "r_precision": float(figs["rp"][sel].mean()),
+                "map_at_r": float(figs["map_r"][sel].mean()),
+                "map": float(figs["ap"][sel].mean()),
+            }
+        )
     return RetrievalMetrics(
-        precision_at_1=float(figs["p1"].mean()), r_precision=float(figs["rp"].mean()),
-        map_at_r=float(figs["map_r"].mean()), map=float(figs["ap"].mean()),
-        knn_accuracy=float(knn_ok.mean()), k=k, metric=metric,
-        n_queries=len(q_local), n_gallery=len(g_codes),
-        per_query={"index": known[q_local], "label": q_labels, "R": R_all[q_local],
-                   "precision_at_1": figs["p1"], "r_precision": figs["rp"],
-                   "map_at_r": figs["map_r"], "ap": figs["ap"], "knn_correct": knn_ok},
+        precision_at_1=float(figs["p1"].mean()),
+        r_precision=float(figs["rp"].mean()),
+        map_at_r=float(figs["map_r"].mean()),
+        map=float(figs["ap"].mean()),
+        knn_accuracy=float(knn_ok.mean()),
+        k=k,
+        metric=metric,
+        n_queries=len(q_local),
+        n_gallery=len(g_codes),
+        per_query={
+            "index": known[q_local],
+            "label": q_labels,
+            "R": R_all[q_local],
+            "precision_at_1": figs["p1"],
+            "r_precision": figs["rp"],
+            "map_at_r": figs["map_r"],
+            "ap": figs["ap"],
+            "knn_correct": knn_ok,
+        },
         per_class=per_class,
     )
 
@@ -192,7 +218,10 @@ def retrieval_metrics(codes: np.ndarray, labels: np.ndarray, **kwargs) -> Retrie
 
 
 def knn_classify(
-    gallery: np.ndarray, gallery_labels: np.ndarray, queries: np.ndarray, k: int = 5,
+    gallery: np.ndarray,
+    gallery_labels: np.ndarray,
+    queries: np.ndarray,
+    k: int = 5,
     metric: str = "l2",
 ) -> np.ndarray:
     """1:N identification: the majority label among the ``k`` nearest gallery codes of each query."""

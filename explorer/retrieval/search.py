@@ -200,5 +200,12 @@ def bench_query(n: int, d: int, k: int = 10, repeats: int = 30, seed: int = 0) -
         ref.append(time.perf_counter() - t0)
         agree = agree and set(i[0].tolist()) == set(j.tolist())
     ms, numpy_ms = 1e3 * float(np.median(ours)), 1e3 * float(np.median(ref))
-    return {"n": n, "d": d, "k": k, "ms": ms, "numpy_ms": numpy_ms,
-            "speedup": numpy_ms / ms if ms > 0 else float("inf"), "agree": bool(agree)}
+    return {
+        "n": n,
+        "d": d,
+        "k": k,
+        "ms": ms,
+        "numpy_ms": numpy_ms,
+        "speedup": numpy_ms / ms if ms > 0 else float("inf"),
+        "agree": bool(agree),
+    }

@@ -109,9 +109,7 @@ class TrainResult:
     checkpoint: str | None = None
 
 
-def split_indices(
-    data: ImageSet, fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
+def split_indices(data: ImageSet, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Seeded (train, validation) index arrays, stratified by label where there are labels."""
     n = data.count
     if fraction <= 0 or n < 10:
@@ -159,25 +157,29 @@ def _paired_validation(groups: np.ndarray, fraction: float, rng: np.random.Gener
     return np.sort(np.asarray(val, dtype=np.int64))
 
 
-def train(
-    config: TrainConfig, data: ImageSet, model=None
-) -> Generator[Progress, None, TrainResult]:
+def train(config: TrainConfig, data: ImageSet, model=None) -> Generator[Progress, None, TrainResult]:
     """Train ``config.model`` (or the given ``model``) on ``data``; see the module docstring."""
     from explorer.models.base import build_model, model_class
 
     # the data must suit the model (images; labels or pairs if it learns from them)
     if not data.has_images:
-        raise TrainingError(f"{data.name or 'This data set'} holds precomputed codes, not images; "
-                            "open an image data set to train a model.")
+        raise TrainingError(
+            f"{data.name or 'This data set'} holds precomputed codes, not images; "
+            "open an image data set to train a model."
+        )
     cls = type(model) if model is not None else model_class(config.model)
     label = data.name or "the data set"
     if cls.needs_labels and not data.has_labels:
-        raise TrainingError(f"A '{cls.key}' model learns from class labels, and {label} has none; "
-                            "open a labelled data set (a folder with one sub-folder per class).")
+        raise TrainingError(
+            f"A '{cls.key}' model learns from class labels, and {label} has none; "
+            "open a labelled data set (a folder with one sub-folder per class)."
+        )
     data = cls.prepare_data(data)  # e.g. a folder of sequences -> pairs of frames for a gated AE
     if cls.needs_pairs and data.partners is None:
-        raise TrainingError(f"A '{cls.key}' model learns from image pairs, and {label} has none; "
-                            "open a paired data set such as sample:shifts.")
+        raise TrainingError(
+            f"A '{cls.key}' model learns from image pairs, and {label} has none; "
+            "open a paired data set such as sample:shifts."
+        )
     # what the config leaves open, the model's defaults decide
     epochs = int(config.epochs or cls.defaults.get("epochs", 10))
     batch_size = int(config.batch_size or cls.defaults.get("batch_size", 128))
@@ -199,8 +201,10 @@ def train(
         raise TrainingError(f"A '{cls.key}' model needs at least two classes with labels in {label}.")
 
     if model is None and config.model == "finetune":  # its backbone and classes come from elsewhere
-        raise TrainingError("A fine-tune starts from a loaded encoder: build it with "
-                            "explorer.training.finetune.finetune_model (the CLI's --backbone FILE).")
+        raise TrainingError(
+            "A fine-tune starts from a loaded encoder: build it with "
+            "explorer.training.finetune.finetune_model (the CLI's --backbone FILE)."
+        )
     if model is None:
         model = build_model(config.model, data.shape, config.code_dim, dict(config.options))
     model.to(device).train()

@@ -41,7 +41,9 @@ def finetune_model(
     options = dict(options or {})
     unknown = set(options) - {"objective", "margin"}
     if unknown:
-        raise ExplorerError(f"Fine-tuning has no option {', '.join(sorted(unknown))}; use objective or margin.")
+        raise ExplorerError(
+            f"Fine-tuning has no option {', '.join(sorted(unknown))}; use objective or margin."
+        )
     if not data.has_labels:
         raise ExplorerError("Fine-tuning learns from class labels, and this data set has none.")
     path, architecture, arch_config, input_shape = "", "", {}, None

@@ -28,9 +28,20 @@ class TrainRun:
     the run's numpy generator (batch order, augmentation); threads: CPU threads torch uses.
     """
 
-    def __init__(self, config, data: ImageSet, train_set: ImageSet, val_set: ImageSet | None, model,
-                 device: torch.device, threads: int | None, epochs: int, batch_size: int, lr: float,
-                 rng: np.random.Generator) -> None:
+    def __init__(
+        self,
+        config,
+        data: ImageSet,
+        train_set: ImageSet,
+        val_set: ImageSet | None,
+        model,
+        device: torch.device,
+        threads: int | None,
+        epochs: int,
+        batch_size: int,
+        lr: float,
+        rng: np.random.Generator,
+    ) -> None:
         self.config, self.data, self.train_set, self.val_set = config, data, train_set, val_set
         self.model, self.device, self.threads, self.rng = model, device, threads, rng
         self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
@@ -107,8 +118,14 @@ class TrainRun:
         }
         if self.step:  # no estimate before the first step
             metrics["eta_s"] = elapsed / self.step * max(self.total - self.step, 0)
-        return Progress(step=self.step, total=max(self.total, self.step), message=message, loss=loss,
-                        metrics=metrics, payload=dict(self.payload, epoch_end=epoch_end))
+        return Progress(
+            step=self.step,
+            total=max(self.total, self.step),
+            message=message,
+            loss=loss,
+            metrics=metrics,
+            payload=dict(self.payload, epoch_end=epoch_end),
+        )
 
     def probe(self) -> None:
         """Encode the probe items into the payload (the live scatter's frame of this step)."""
@@ -119,7 +136,9 @@ class TrainRun:
             parts = []
             for start in range(0, self.n_probe, PROBE_BATCH):
                 images = self.data.float_images(self.probe_idx[start : start + PROBE_BATCH])
-                parts.append(self.model.encode(torch.from_numpy(images).to(self.device)).float().cpu().numpy())
+                parts.append(
+                    self.model.encode(torch.from_numpy(images).to(self.device)).float().cpu().numpy()
+                )
         self.model.train()
         self.payload["probe_codes"] = np.concatenate(parts).astype(np.float32)
         self.payload["probe_step"] = self.step
@@ -135,7 +154,12 @@ class TrainRun:
         from explorer.models.checkpoint import save
 
         was_training = self.model.training
-        save(self.config.checkpoint, self.model, class_names=list(self.data.class_names), summary=self.summary())
+        save(
+            self.config.checkpoint,
+            self.model,
+            class_names=list(self.data.class_names),
+            summary=self.summary(),
+        )
         self.model.train(was_training)
         self.saved = True
         return True
@@ -152,7 +176,8 @@ class TrainRun:
         if self.halved or self.batch_size < 2:
             raise TrainingError(
                 f"Out of memory on {self.device} even at batch size {self.batch_size}; choose a "
-                "smaller batch size or model, or train on the CPU.") from None
+                "smaller batch size or model, or train on the CPU."
+            ) from None
         self.halved = True
         self.batch_size //= 2
         self.per_epoch = max(1, self.model.num_batches(self.train_set, self.batch_size))
@@ -235,8 +260,15 @@ class TrainRun:
         if val_loss is not None and not math.isfinite(val_loss):
             raise self.diverged(f"the validation loss became {val_loss} after epoch {epoch + 1}")
         best = self.best_val
-        if val_loss is not None and best is not None and val_loss > DIVERGED_RATIO * best and val_loss - best > 1e-6:
-            raise self.diverged(f"the validation loss rose from {best:.4g} to {val_loss:.4g} after epoch {epoch + 1}")
+        if (
+            val_loss is not None
+            and best is not None
+            and val_loss > DIVERGED_RATIO * best
+            and val_loss - best > 1e-6
+        ):
+            raise self.diverged(
+                f"the validation loss rose from {best:.4g} to {val_loss:.4g} after epoch {epoch + 1}"
+            )
         if val_loss is not None:
             self.best_val = val_loss if best is None else min(best, val_loss)
         if not self.save():

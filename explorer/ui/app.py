@@ -25,8 +25,13 @@ def build_context():
     return install_services(AppContext.standalone())
 
 
-def create_main_window(data: str | None = None, models: list[str] | None = None, ctx=None,
-                       lazy_views: bool = True, autosave: bool = False):
+def create_main_window(
+    data: str | None = None,
+    models: list[str] | None = None,
+    ctx=None,
+    lazy_views: bool = True,
+    autosave: bool = False,
+):
     """Build the main window and start loading ``data`` and ``models`` (defaults: the samples);
     the views other than the data browser load in the background (``lazy_views``). ``autosave``:
     keep the autosave session (only the interactive app does; snapshots and tests do not)."""
@@ -53,6 +58,7 @@ def run_gui(data: str | None = None, models: list[str] | None = None) -> int:
     if win.recovery_available:  # the last run crashed: offer its autosave (non-blocking)
         QTimer.singleShot(0, win.offer_recovery)
     if os.environ.get("EXPLORER_EXIT_AFTER_SHOW"):  # startup timing: quit once the window is up
+
         def report_and_quit() -> None:
             age = _process_age_s()
             if age is not None:

@@ -29,9 +29,7 @@ def to_pixmap(image: np.ndarray, size: int) -> QPixmap:
     qimg = to_qimage(image)
     smooth = max(qimg.width(), qimg.height()) > size
     mode = Qt.TransformationMode.SmoothTransformation if smooth else Qt.TransformationMode.FastTransformation
-    return QPixmap.fromImage(
-        qimg.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio, mode)
-    )
+    return QPixmap.fromImage(qimg.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio, mode))
 
 
 def qimage_to_array(img: QImage, shape: tuple[int, int, int] | None) -> tuple[np.ndarray, str]:
@@ -41,7 +39,9 @@ def qimage_to_array(img: QImage, shape: tuple[int, int, int] | None) -> tuple[np
     notes = []
     if (img.width(), img.height()) != (w, h):
         notes.append(f"{img.width()}×{img.height()} → {w}×{h}")
-        img = img.scaled(w, h, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        img = img.scaled(
+            w, h, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
     img = img.convertToFormat(QImage.Format.Format_Grayscale8 if c == 1 else QImage.Format.Format_RGB888)
     stride = img.bytesPerLine()
     raw = np.frombuffer(img.constBits(), dtype=np.uint8, count=stride * h).reshape(h, stride)

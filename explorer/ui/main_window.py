@@ -38,7 +38,13 @@ from explorer.ui.dialogs.messages import show_about, show_error
 from explorer.ui.dialogs.open_data import OpenDataDialog, local_paths
 from explorer.ui.session_controller import SessionController
 from explorer.ui.status_bar import JobIndicator, dataset_facts_text
-from explorer.ui.view_loading import SHELL_VIEWS, import_views_job, load_view_modules, scrolling_page, view_key
+from explorer.ui.view_loading import (
+    SHELL_VIEWS,
+    import_views_job,
+    load_view_modules,
+    scrolling_page,
+    view_key,
+)
 from explorer.ui.views import VIEW_MODULES
 from explorer.ui.workers import TaskRunner
 
@@ -58,8 +64,9 @@ class MainWindow(QMainWindow):
     session_restored = Signal(list)  # notes of what a restored session left out
     session_failed = Signal(str)
 
-    def __init__(self, ctx: AppContext, parent=None, lazy_views: bool = False,
-                 autosave: bool = False) -> None:
+    def __init__(
+        self, ctx: AppContext, parent=None, lazy_views: bool = False, autosave: bool = False
+    ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.data_spec: str | None = None  # what the open data set was opened from
@@ -87,8 +94,9 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_tool_bar()
         if lazy_views:
-            self._add_views([importlib.import_module(n) for n in SHELL_VIEWS if n in VIEW_MODULES],
-                            final=False)
+            self._add_views(
+                [importlib.import_module(n) for n in SHELL_VIEWS if n in VIEW_MODULES], final=False
+            )
             rest = [n for n in VIEW_MODULES if n not in SHELL_VIEWS]
             placeholder = QLabel("Loading views…")
             placeholder.setObjectName("placeholder")
@@ -146,7 +154,11 @@ class MainWindow(QMainWindow):
                 | QDockWidget.DockWidgetFeature.DockWidgetClosable
                 | QDockWidget.DockWidgetFeature.DockWidgetFloatable
             )
-            where = Qt.DockWidgetArea.BottomDockWidgetArea if area == "bottom" else Qt.DockWidgetArea.LeftDockWidgetArea
+            where = (
+                Qt.DockWidgetArea.BottomDockWidgetArea
+                if area == "bottom"
+                else Qt.DockWidgetArea.LeftDockWidgetArea
+            )
             self.addDockWidget(where, dock)
             self.docks[key] = dock
         if final and not self.tabs.count():  # only docks: the left ones move to the centre
@@ -165,7 +177,9 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._size_docks)
 
     def _size_docks(self) -> None:
-        left = [d for d in self.docks.values() if self.dockWidgetArea(d) == Qt.DockWidgetArea.LeftDockWidgetArea]
+        left = [
+            d for d in self.docks.values() if self.dockWidgetArea(d) == Qt.DockWidgetArea.LeftDockWidgetArea
+        ]
         if left:
             width = max(300, min(420, self.width() // 4))
             self.resizeDocks(left, [width] * len(left), Qt.Orientation.Horizontal)
@@ -202,7 +216,9 @@ class MainWindow(QMainWindow):
         self._add_views(self._not_created(rec.payload or ()), final=False)
 
     def _not_created(self, names) -> list[ModuleType]:
-        return [sys.modules[n] for n in names if n in sys.modules and view_key(sys.modules[n]) not in self.views]
+        return [
+            sys.modules[n] for n in names if n in sys.modules and view_key(sys.modules[n]) not in self.views
+        ]
 
     def _on_views_imported(self, tag, result) -> None:
         ok, failed = result
@@ -240,7 +256,9 @@ class MainWindow(QMainWindow):
         file.addSeparator()
         act = file.addAction("Open sess&ion…", lambda: self.sessions.open_session_dialog())
         act.setShortcut(QKeySequence("Ctrl+Shift+O"))
-        self.save_session_action = file.addAction("&Save session…", lambda: self.sessions.save_session_dialog())
+        self.save_session_action = file.addAction(
+            "&Save session…", lambda: self.sessions.save_session_dialog()
+        )
         self.save_session_action.setShortcut(QKeySequence.StandardKey.Save)
         file.addSeparator()
         self.export_view_action = file.addAction("&Export view as PNG…", self.export_view_dialog)
@@ -338,8 +356,9 @@ class MainWindow(QMainWindow):
         if name not in ws.codes:
             self.show_error("The current model has no codes yet; wait until encoding finishes.")
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Save codes", f"{name}.npy",
-                                              "NumPy (*.npy);;Parquet table with paths (*.parquet)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save codes", f"{name}.npy", "NumPy (*.npy);;Parquet table with paths (*.parquet)"
+        )
         if path:
             from explorer.core.atomic import atomic_save_npy
 
@@ -358,6 +377,7 @@ class MainWindow(QMainWindow):
         from explorer.ui.dialogs.trust import ask_trust
 
         for err in errors:
+
             def answer(ok: bool, err=err) -> None:
                 if ok:
                     self.loader.load_models([err.path], trust=err.sha256)
@@ -406,9 +426,16 @@ class MainWindow(QMainWindow):
         name = ws.current_model
         enc = ws.models.get(name)
         source = getattr(enc, "source", "") if enc is not None else ""
-        if enc is None or getattr(enc, "input_shape", None) is None or not hasattr(enc, "preprocess") or not source:
-            self.show_error("The current model takes its input as it is; preprocessing applies to "
-                            "ONNX, TorchScript and .pt2 models with a fixed input size.")
+        if (
+            enc is None
+            or getattr(enc, "input_shape", None) is None
+            or not hasattr(enc, "preprocess")
+            or not source
+        ):
+            self.show_error(
+                "The current model takes its input as it is; preprocessing applies to "
+                "ONNX, TorchScript and .pt2 models with a fixed input size."
+            )
             return
         dialog = PreprocessingDialog(name, enc.input_shape, enc.preprocess, enc.preprocess_source, self)
         if dialog.exec() != PreprocessingDialog.DialogCode.Accepted:
@@ -456,8 +483,11 @@ class MainWindow(QMainWindow):
         for i, name in enumerate(names):
             if name not in usable:  # greyed: it takes images of another size
                 items.item(i).setEnabled(False)
-                self.model_box.setItemData(i, "This model takes images of another size than the open data set",
-                                           Qt.ItemDataRole.ToolTipRole)
+                self.model_box.setItemData(
+                    i,
+                    "This model takes images of another size than the open data set",
+                    Qt.ItemDataRole.ToolTipRole,
+                )
         if ws.current_model in names:
             self.model_box.setCurrentIndex(names.index(ws.current_model))
         self.model_box.setEnabled(bool(names))

@@ -26,9 +26,7 @@ def configure_pyqtgraph() -> None:
         return
     import pyqtgraph as pg
 
-    pg.setConfigOptions(
-        imageAxisOrder="row-major", antialias=False, background="w", foreground="#333333"
-    )
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=False, background="w", foreground="#333333")
     _pg_configured = True
 
 

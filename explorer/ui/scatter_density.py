@@ -58,7 +58,9 @@ def add_points(xs, ys, packed, starts, g, cx0, cx1, cy0, cy1, x0, ytop, sx, sy, 
 
 
 @_jit
-def add_cells(count, sums, g, lo_x, lo_y, cw, ch, cx0, cx1, cy0, cy1, x0, ytop, sx, sy, cnt, acc):  # pragma: no cover
+def add_cells(
+    count, sums, g, lo_x, lo_y, cw, ch, cx0, cx1, cy0, cy1, x0, ytop, sx, sy, cnt, acc
+):  # pragma: no cover
     """Accumulate the visible cells of one pyramid level, each cell (no bigger than a pixel)
     shared between the up to 2 x 2 pixels it overlaps by area, so the density has no stripes
     where cells and pixels do not line up."""
@@ -152,8 +154,23 @@ class DensityLayers:
         if level is None:
             cx0, cx1, cy0, cy1 = grid.cell_range(x0, x1, ybottom, ytop)
             if cx0 <= cx1 and cy0 <= cy1:
-                add_points(self.xs, self.ys, self.packed, grid.starts, base, cx0, cx1, cy0, cy1,
-                           np.float32(x0), np.float32(ytop), np.float32(sx), np.float32(sy), cnt, acc)
+                add_points(
+                    self.xs,
+                    self.ys,
+                    self.packed,
+                    grid.starts,
+                    base,
+                    cx0,
+                    cx1,
+                    cy0,
+                    cy1,
+                    np.float32(x0),
+                    np.float32(ytop),
+                    np.float32(sx),
+                    np.float32(sy),
+                    cnt,
+                    acc,
+                )
         else:
             g, count, sums, f = level
             cw, ch = grid.cell[0] * f, grid.cell[1] * f
@@ -162,8 +179,25 @@ class DensityLayers:
             cy0 = int(max(0, np.floor((ybottom - grid.lo[1]) / ch)))
             cy1 = int(min(g - 1, np.floor((ytop - grid.lo[1]) / ch)))
             if cx0 <= cx1 and cy0 <= cy1:
-                add_cells(count, sums, g, grid.lo[0], grid.lo[1], cw, ch, cx0, cx1, cy0, cy1,
-                          x0, ytop, sx, sy, cnt, acc)
+                add_cells(
+                    count,
+                    sums,
+                    g,
+                    grid.lo[0],
+                    grid.lo[1],
+                    cw,
+                    ch,
+                    cx0,
+                    cx1,
+                    cy0,
+                    cy1,
+                    x0,
+                    ytop,
+                    sx,
+                    sy,
+                    cnt,
+                    acc,
+                )
         out = np.zeros((h, w, 4), np.uint8)
         shade(cnt, acc, out, MIN_ALPHA)
         return out

@@ -108,7 +108,7 @@ def _mark_runs(order, starts, cells, mask):  # pragma: no cover (numba)
 
 def _mark_runs_numpy(order, starts, cells, mask):
     for c in cells:
-        mask[order[starts[c]:starts[c + 1]]] = True
+        mask[order[starts[c] : starts[c + 1]]] = True
 
 
 def fill_polygon(u: np.ndarray, v: np.ndarray, nx: int, ny: int) -> np.ndarray:
@@ -151,8 +151,7 @@ class CellGrid:
         g = self.size
         self.lo, self.cell = lo, span * (1 + 1e-6) / g  # data units per cell along x, y
         cells, sort = (_cells, _counting_sort) if numba is not None else (_cells_numpy, _counting_sort_numpy)
-        cell = cells(x, y, float(lo[0]), float(lo[1]),
-                     float(self.cell[0]), float(self.cell[1]), g)
+        cell = cells(x, y, float(lo[0]), float(lo[1]), float(self.cell[0]), float(self.cell[1]), g)
         self.order, self.starts = sort(cell, g * g)
 
     def cell_range(self, x0: float, x1: float, y0: float, y1: float) -> tuple[int, int, int, int]:

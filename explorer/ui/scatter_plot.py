@@ -25,8 +25,18 @@ from PySide6.QtWidgets import (
 from explorer.ui.scatter_render import PointCloud, PointIndex
 
 # colour-blind-safe-ish categorical colours (Tableau 10), then evenly spaced hues
-TAB10 = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-         "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
+TAB10 = [
+    "#4e79a7",
+    "#f28e2b",
+    "#e15759",
+    "#76b7b2",
+    "#59a14f",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+]
 
 
 def class_palette(k: int) -> np.ndarray:
@@ -171,8 +181,13 @@ class ScatterPanel(QWidget):
         self.view_box.setMenuEnabled(False)
         self.cloud = PointCloud(self.plot_item)
         self.ring = pg.ScatterPlotItem(pxMode=True, size=9, brush=None, pen=pg.mkPen((20, 20, 20), width=1.2))
-        self.marker = pg.ScatterPlotItem(pxMode=True, size=18, symbol="star", brush=pg.mkBrush(255, 215, 0),
-                                         pen=pg.mkPen((0, 0, 0), width=1.2))
+        self.marker = pg.ScatterPlotItem(
+            pxMode=True,
+            size=18,
+            symbol="star",
+            brush=pg.mkBrush(255, 215, 0),
+            pen=pg.mkPen((0, 0, 0), width=1.2),
+        )
         for item, z in ((self.ring, 10), (self.marker, 11)):
             item.setZValue(z)
             self.plot_item.addItem(item)
@@ -185,7 +200,9 @@ class ScatterPanel(QWidget):
         self.status = QLabel()
         self.status.setStyleSheet("color: #555;")
         self.status.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.status.setMinimumWidth(self.status.fontMetrics().horizontalAdvance("t-SNE: early exaggeration 100%") + 8)
+        self.status.setMinimumWidth(
+            self.status.fontMetrics().horizontalAdvance("t-SNE: early exaggeration 100%") + 8
+        )
         head = QHBoxLayout()
         head.addWidget(self.title, 1)
         head.addWidget(self.status)
@@ -206,8 +223,15 @@ class ScatterPanel(QWidget):
         self.plot_widget.scene().sigMouseMoved.connect(self.hover_scene_pos)
 
     # ---- content ------------------------------------------------------------------------
-    def set_layout(self, xy: np.ndarray, colour_index: np.ndarray, palette: np.ndarray,
-                   order: np.ndarray, allowed: np.ndarray, ring_rows: np.ndarray | None = None) -> None:
+    def set_layout(
+        self,
+        xy: np.ndarray,
+        colour_index: np.ndarray,
+        palette: np.ndarray,
+        order: np.ndarray,
+        allowed: np.ndarray,
+        ring_rows: np.ndarray | None = None,
+    ) -> None:
         """Show layout ``xy`` (N, 2); draw rows ``order``; only ``allowed`` rows can be picked;
         ``ring_rows`` get an outline (the selection, when small enough to ring)."""
         if xy is not self.xy:

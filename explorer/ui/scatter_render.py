@@ -93,8 +93,14 @@ class RasterItem(QGraphicsItem):
         if not self._image.isNull():
             painter.drawImage(QPointF(0, 0), self._image)
         box = self.parentItem()
-        if not self._blank and self.on_stale is not None and (math.ceil(box.width()) != self._image.width()
-                                          or math.ceil(box.height()) != self._image.height()):
+        if (
+            not self._blank
+            and self.on_stale is not None
+            and (
+                math.ceil(box.width()) != self._image.width()
+                or math.ceil(box.height()) != self._image.height()
+            )
+        ):
             QTimer.singleShot(0, self.on_stale)  # the view box changed size without telling us
 
 
@@ -129,8 +135,9 @@ class PointCloud:
         self.view_box.sigResized.connect(self._on_view_changed)
 
     # ---- data ---------------------------------------------------------------------------
-    def set_points(self, xy: np.ndarray, colour_index: np.ndarray, palette: np.ndarray,
-                   order: np.ndarray | None = None) -> None:
+    def set_points(
+        self, xy: np.ndarray, colour_index: np.ndarray, palette: np.ndarray, order: np.ndarray | None = None
+    ) -> None:
         """Draw points ``order`` (default: all, in row order; later ones on top) of ``xy`` (N, 2),
         point i in colour ``palette[colour_index[i]]`` ((K, 4) uint8 RGBA). Rows that are not
         finite (not placed yet) are not drawn."""
@@ -152,8 +159,9 @@ class PointCloud:
             self._packed_rows, self._rank = packed, rank
             self._density = DensityLayers(self._grid, xy, packed)
             lo, hi = self._grid.finite_bounds
-            self._bounds = QRectF(float(lo[0]), float(lo[1]), max(float(hi[0] - lo[0]), 1e-6),
-                                  max(float(hi[1] - lo[1]), 1e-6))
+            self._bounds = QRectF(
+                float(lo[0]), float(lo[1]), max(float(hi[0] - lo[0]), 1e-6), max(float(hi[1] - lo[1]), 1e-6)
+            )
             self._x = self._y = np.zeros(0, np.float32)
             self.scatter.setData(x=[], y=[])
             self.scatter.hide()
@@ -168,8 +176,9 @@ class PointCloud:
             self.image.hide()
             self.image.clear()
             self.scatter.show()
-            self.scatter.setData(x=self._x, y=self._y, brush=brushes[cidx[order]], data=order, pen=None,
-                                 size=self.size)
+            self.scatter.setData(
+                x=self._x, y=self._y, brush=brushes[cidx[order]], data=order, pen=None, size=self.size
+            )
 
     def bounds(self) -> QRectF | None:
         if self.raster and self._bounds is not None:
@@ -210,8 +219,17 @@ class PointCloud:
         packed = self._packed_rows[rows]
         kernel = _raster_kernel()
         if kernel is not None:
-            kernel(xs, ys, packed, np.float32(x0), np.float32(ytop), np.float32(sx), np.float32(sy),
-                   self.STAMP_BELOW, out)
+            kernel(
+                xs,
+                ys,
+                packed,
+                np.float32(x0),
+                np.float32(ytop),
+                np.float32(sx),
+                np.float32(sy),
+                self.STAMP_BELOW,
+                out,
+            )
         else:
             _raster_numpy(xs, ys, packed, x0, ytop, sx, sy, self.STAMP_BELOW, out)
         self.image.set_image(out.view(np.uint8).reshape(h, w, 4))
@@ -309,8 +327,14 @@ class PointIndex:
         self.xy = np.asarray(xy, dtype=np.float32)
         self.grid = grid_for(self.xy) if len(self.xy) else None
 
-    def nearest(self, x: float, y: float, scale: tuple[float, float], radius_px: float = 6.0,
-                allowed: np.ndarray | None = None) -> int | None:
+    def nearest(
+        self,
+        x: float,
+        y: float,
+        scale: tuple[float, float],
+        radius_px: float = 6.0,
+        allowed: np.ndarray | None = None,
+    ) -> int | None:
         """The point closest to (x, y) within ``radius_px`` screen pixels, given ``scale`` = data
         units per pixel along x and y; only points where ``allowed`` (bool (N,)) is True."""
         if self.grid is None:
@@ -383,7 +407,9 @@ class PointIndex:
             rows = rows[allowed[rows]]
         return self._sorted(rows)
 
-    def in_rect(self, x0: float, y0: float, x1: float, y1: float, allowed: np.ndarray | None = None) -> np.ndarray:
+    def in_rect(
+        self, x0: float, y0: float, x1: float, y1: float, allowed: np.ndarray | None = None
+    ) -> np.ndarray:
         lo_x, hi_x = sorted((x0, x1))
         lo_y, hi_y = sorted((y0, y1))
         if self.grid is None:

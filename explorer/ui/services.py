@@ -36,9 +36,11 @@ STATE_DIR_ENV = "EXPLORER_STATE_DIR"
 def autosave_file() -> str:
     """Where the GUI keeps its autosave session: ``$EXPLORER_STATE_DIR/autosave.session``, else
     the per-user application data folder (QStandardPaths.AppDataLocation)."""
-    root = os.environ.get(STATE_DIR_ENV) or QStandardPaths.writableLocation(
-        QStandardPaths.StandardLocation.AppDataLocation
-    ) or os.path.join(os.path.expanduser("~"), ".relate-explorer")
+    root = (
+        os.environ.get(STATE_DIR_ENV)
+        or QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+        or os.path.join(os.path.expanduser("~"), ".relate-explorer")
+    )
     return os.path.join(root, "autosave.session")
 
 
@@ -50,10 +52,14 @@ def default_model_specs() -> list[str]:
     """``pixels`` and every bundled model file (``sample_data/models/*.safetensors``),
     FIRST_MODEL first so it becomes the current model."""
     folder = sample_models_dir()
-    files = sorted(
-        (os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".safetensors")),
-        key=lambda path: (os.path.basename(path) != FIRST_MODEL, path),
-    ) if folder and os.path.isdir(folder) else []
+    files = (
+        sorted(
+            (os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".safetensors")),
+            key=lambda path: (os.path.basename(path) != FIRST_MODEL, path),
+        )
+        if folder and os.path.isdir(folder)
+        else []
+    )
     return ["pixels", *files]
 
 
@@ -200,7 +206,9 @@ def load_models_job(specs: list[str], data: ImageSet | None, trust: dict | None 
 
             if isinstance(err, UntrustedModelError):  # the window asks the user, then retries
                 out.append((spec, None, err))
-                yield Progress(step=i + 1, total=len(specs), message=f"{os.path.basename(spec)} waits for trust")
+                yield Progress(
+                    step=i + 1, total=len(specs), message=f"{os.path.basename(spec)} waits for trust"
+                )
                 continue
 
             msg = str(err) if isinstance(err, ExplorerError) else f"{type(err).__name__}: {err}"
@@ -249,8 +257,9 @@ class LoadService(QObject):
         self.job_progress.emit("data", f"opening {_short(spec)}", -1.0)
         self._data.start(lambda: load_data_job(spec), tag=spec)
 
-    def load_models(self, specs: list[str], trust: bool | str = False,
-                    names: dict[str, str] | None = None) -> None:
+    def load_models(
+        self, specs: list[str], trust: bool | str = False, names: dict[str, str] | None = None
+    ) -> None:
         """Load model files (or 'pixels', 'pca') in the background and add them to the workspace.
 
         trust: what the user said about these files (the SHA-256 the trust dialog asked about);
@@ -422,7 +431,8 @@ class CodeService(QObject):
             return []
         usable = set(self.ws.models_for_dataset())  # the others take another image size: no error
         names = [
-            n for n, enc in self.ws.models.items()
+            n
+            for n, enc in self.ws.models.items()
             if n in usable and n not in self.ws.codes and (self._dataset_id, n, id(enc)) not in self._failed
         ]
         cur = self.ws.current_model  # the model the user looks at first

@@ -51,8 +51,14 @@ class SessionController(QObject):
         self.loader.data_failed.connect(self._on_data_failed)
         self.loader.models_idle.connect(self._on_models_idle)
         q = self.ctx.qws
-        for sig in (q.dataset_changed, q.models_changed, q.selection_changed, q.query_changed,
-                    q.codes_changed, q.layout_changed):
+        for sig in (
+            q.dataset_changed,
+            q.models_changed,
+            q.selection_changed,
+            q.query_changed,
+            q.codes_changed,
+            q.layout_changed,
+        ):
             sig.connect(self._mark_dirty)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(AUTOSAVE_INTERVAL_MS)
@@ -98,8 +104,9 @@ class SessionController(QObject):
     def save_session_dialog(self) -> None:
         settings = self.win.settings
         start = settings.value("dialogs/session_dir", os.path.expanduser("~"))
-        path, _ = QFileDialog.getSaveFileName(self.win, "Save session",
-                                              os.path.join(str(start), "explorer.session"), SESSION_FILTER)
+        path, _ = QFileDialog.getSaveFileName(
+            self.win, "Save session", os.path.join(str(start), "explorer.session"), SESSION_FILTER
+        )
         if path:
             if not path.endswith(sessions.SESSION_EXT):
                 path += sessions.SESSION_EXT
@@ -132,9 +139,12 @@ class SessionController(QObject):
         from explorer.ui.dialogs.trust import ask_session
 
         self.session_box = ask_session(
-            self.win, path, state.get("data") if state.get("data") in files else None,
+            self.win,
+            path,
+            state.get("data") if state.get("data") in files else None,
             [(spec, _trust_note(spec)) for spec in state["models"].values() if spec in files],
-            lambda ok: self._start(path, state) if ok else self._cancel(path))
+            lambda ok: self._start(path, state) if ok else self._cancel(path),
+        )
         return True
 
     def _cancel(self, path: str) -> None:
@@ -204,8 +214,9 @@ class SessionController(QObject):
             return None
         specs, _ = self.model_specs()
         try:
-            sessions.autosave(self.ctx.workspace, self.win.data_spec, specs, clean_exit=clean_exit,
-                              path=self.autosave_path)
+            sessions.autosave(
+                self.ctx.workspace, self.win.data_spec, specs, clean_exit=clean_exit, path=self.autosave_path
+            )
         except (SessionError, OSError) as err:
             self.win.statusBar().showMessage(f"Autosave failed: {err}", 10000)
             return None
@@ -216,10 +227,13 @@ class SessionController(QObject):
         """Ask (without blocking) whether to restore the autosave a crash left; returns the box."""
         from PySide6.QtWidgets import QMessageBox
 
-        box = QMessageBox(QMessageBox.Icon.Question, "Relate Explorer",
-                          "Relate Explorer did not close normally last time. "
-                          "Restore the session it saved automatically?", QMessageBox.StandardButton.NoButton,
-                          self.win)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Relate Explorer",
+            "Relate Explorer did not close normally last time. Restore the session it saved automatically?",
+            QMessageBox.StandardButton.NoButton,
+            self.win,
+        )
         box.setObjectName("recoveryBox")
         restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
         box.addButton("Discard", QMessageBox.ButtonRole.RejectRole)

@@ -33,13 +33,20 @@ def wait_until_idle(win, timeout_s: float = 120.0, settle_s: float = 0.3) -> boo
 
 def save_png(widget, path: str) -> None:
     pix = widget.grab()
-    atomic_write(path, lambda tmp: pix.save(tmp, "PNG") or (_ for _ in ()).throw(
-        OSError(f"could not write {path}")))
+    atomic_write(
+        path, lambda tmp: pix.save(tmp, "PNG") or (_ for _ in ()).throw(OSError(f"could not write {path}"))
+    )
 
 
-def render_snapshots(outdir: str, data: str | None = None, models: list[str] | None = None,
-                     size: tuple[int, int] = (1400, 880), timeout_s: float = 180.0,
-                     log=print, training_epochs: int = 8) -> list[str]:
+def render_snapshots(
+    outdir: str,
+    data: str | None = None,
+    models: list[str] | None = None,
+    size: tuple[int, int] = (1400, 880),
+    timeout_s: float = 180.0,
+    log=print,
+    training_epochs: int = 8,
+) -> list[str]:
     """Open the app on ``data`` (default: the sample data) and write main_window.png and one
     <view>.png per view into ``outdir``; returns the paths written.
 
@@ -104,8 +111,7 @@ def render_snapshots(outdir: str, data: str | None = None, models: list[str] | N
     return written
 
 
-def snapshot_training_dialog(win, path: str, epochs: int, timeout_s: float,
-                             model: str = "dae") -> bool:
+def snapshot_training_dialog(win, path: str, epochs: int, timeout_s: float, model: str = "dae") -> bool:
     """Train ``model`` for ``epochs`` in the training dialog (checkpoint in a temp folder) and
     picture the dialog when it has finished; False if it could not run."""
     import tempfile

@@ -1,6 +1,12 @@
 """Verification (1:1 matching): pair scores, the pair protocol, ROC / AUC / EER / TAR@FAR."""
 
-from explorer.verification.evaluate import FARS, VerificationResult, evaluate_codes, evaluate_scorer, summarise
+from explorer.verification.evaluate import (
+    FARS,
+    VerificationResult,
+    evaluate_codes,
+    evaluate_scorer,
+    summarise,
+)
 from explorer.verification.pairs import Pairs, make_pairs
 from explorer.verification.scores import PairScorer, code_scores, is_pair_scorer
 

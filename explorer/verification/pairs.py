@@ -58,7 +58,9 @@ def make_pairs(
     known = np.flatnonzero(labels >= 0)
     classes, counts = np.unique(labels[known], return_counts=True)
     if len(classes) < 2 or not (counts >= 2).any():
-        raise ValueError("verification needs labelled items of at least two classes, one with two or more items")
+        raise ValueError(
+            "verification needs labelled items of at least two classes, one with two or more items"
+        )
     n_all = len(known) * (len(known) - 1) // 2
     if max_pairs is not None and n_all > max_pairs:
         return _sample_pairs(labels, known, classes, int(max_pairs), np.random.default_rng(seed))

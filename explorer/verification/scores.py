@@ -68,7 +68,9 @@ def pair_code_scores(
     return out
 
 
-def all_pair_code_scores(codes: np.ndarray, metric: str = "l2", budget: int = 4_000_000) -> Iterator[Progress]:
+def all_pair_code_scores(
+    codes: np.ndarray, metric: str = "l2", budget: int = 4_000_000
+) -> Iterator[Progress]:
     """Scores of every pair a < b of the rows of ``codes`` (n, D), in ``np.triu_indices(n, 1)``
     order; yields Progress, returns (n(n-1)/2,). Row blocks of Gram products (BLAS) instead of
     gathering each pair: d^2 = |a|^2 + |b|^2 - 2 a.b in float64."""

@@ -16,8 +16,14 @@ def local_ray():
     """Ray started in this process with 2 CPUs (the engine joins it and leaves it running)."""
     if ray.is_initialized():
         ray.shutdown()
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
-             object_store_memory=200 * 1024 * 1024)
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+        object_store_memory=200 * 1024 * 1024,
+    )
     yield ray
     ray.shutdown()
 

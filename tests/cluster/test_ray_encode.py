@@ -30,8 +30,10 @@ def _rows(folder: str) -> np.ndarray:
     import pyarrow.parquet as pq
 
     info = shards.read_manifest(folder)
-    parts = [pq.read_table(os.path.join(folder, shards.shard_name(k)), columns=["row"]).column("row").to_numpy()
-             for k in range(len(shards.shard_ranges(info["count"], info["shard_rows"])))]
+    parts = [
+        pq.read_table(os.path.join(folder, shards.shard_name(k)), columns=["row"]).column("row").to_numpy()
+        for k in range(len(shards.shard_ranges(info["count"], info["shard_rows"])))
+    ]
     return np.concatenate(parts)
 
 
@@ -113,8 +115,17 @@ def test_another_models_folder_is_refused_not_overwritten(photo_folder, tmp_path
     data = load_data(photo_folder, file_backed=True)
     out = tmp_path / "codes"
     out.mkdir()
-    shards.write_manifest(str(out), {"count": 36, "shard_rows": 40, "data_fingerprint": data.fingerprint(),
-                                     "model_identity": "pixels", "model": "pixels", "input": None})
+    shards.write_manifest(
+        str(out),
+        {
+            "count": 36,
+            "shard_rows": 40,
+            "data_fingerprint": data.fingerprint(),
+            "model_identity": "pixels",
+            "model": "pixels",
+            "input": None,
+        },
+    )
     (out / shards.shard_name(0)).write_bytes(b"codes of pixels")
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     with pytest.raises(ExplorerError, match="another data set or model"):
@@ -131,8 +142,10 @@ def _start_cluster(Cluster, tries: int = 2):
     """Head + 2 nodes of 1 CPU. Ray gives a node 30 s to register (fixed in ray/_private/node.py);
     on an overloaded machine that can pass, so a cluster that did not come up is tried once more."""
     for attempt in range(tries):
-        cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "object_store_memory": 100 << 20,
-                                                                 "include_dashboard": False})
+        cluster = Cluster(
+            initialize_head=True,
+            head_node_args={"num_cpus": 1, "object_store_memory": 100 << 20, "include_dashboard": False},
+        )
         try:
             for _ in range(2):
                 cluster.add_node(num_cpus=1, object_store_memory=100 << 20)
@@ -156,8 +169,11 @@ def test_multi_node_cluster_gives_the_local_codes(photo_folder, tmp_path):
     try:
         data = load_data(photo_folder, file_backed=True)
         out = str(tmp_path / "codes")
-        report = run_to_end(encode_on_ray_job(DAE, photo_folder, out, address=cluster.address, batch_size=6,
-                                              shard_rows=12, data=data))
+        report = run_to_end(
+            encode_on_ray_job(
+                DAE, photo_folder, out, address=cluster.address, batch_size=6, shard_rows=12, data=data
+            )
+        )
         assert report["workers"] == 3
         np.testing.assert_array_equal(_rows(out), np.arange(36))
         assert np.abs(shards.read_shard_codes(out) - _local_codes(DAE, data)).max() < 1e-5
@@ -167,9 +183,11 @@ def test_multi_node_cluster_gives_the_local_codes(photo_folder, tmp_path):
 
 
 def test_cli_without_ray_says_what_to_install(tmp_path):
-    code = ("import sys; sys.modules['ray'] = None; from explorer.cli import main; "
-            f"sys.exit(main(['encode', '--engine', 'ray', '--model', 'pixels', '--data', 'sample:digits', "
-            f"'--out', {str(tmp_path / 'c')!r}]))")
+    code = (
+        "import sys; sys.modules['ray'] = None; from explorer.cli import main; "
+        f"sys.exit(main(['encode', '--engine', 'ray', '--model', 'pixels', '--data', 'sample:digits', "
+        f"'--out', {str(tmp_path / 'c')!r}]))"
+    )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 2
     assert "relate-explorer[cluster]" in run.stderr and "Traceback" not in run.stderr

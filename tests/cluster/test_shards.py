@@ -46,5 +46,10 @@ def test_project_reads_a_shard_folder(tmp_path):
     from explorer.cli import main
 
     codes, _ = _write(tmp_path / "s" if os.makedirs(tmp_path / "s") is None else None, n=40, rows=16, dim=5)
-    assert main(["project", "--codes", str(tmp_path / "s"), "--method", "pca", "--out", str(tmp_path / "xy.npy")]) == 0
+    assert (
+        main(
+            ["project", "--codes", str(tmp_path / "s"), "--method", "pca", "--out", str(tmp_path / "xy.npy")]
+        )
+        == 0
+    )
     assert np.load(tmp_path / "xy.npy").shape == (40, 2)

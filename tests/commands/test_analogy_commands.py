@@ -45,7 +45,9 @@ def test_evaluate_analogy_on_a_folder_of_sequences(gae_file, tmp_path, capsys):
     path, _ = gae_file
     frames, _ = render_sequences(4, np.random.default_rng(0), frames=5, size=13)
     write_sequence_folder(str(tmp_path / "seqs"), frames)
-    assert main(["evaluate", "analogy", "--model", path, "--data", str(tmp_path / "seqs"), "--count", "40"]) == 0
+    assert (
+        main(["evaluate", "analogy", "--model", path, "--data", str(tmp_path / "seqs"), "--count", "40"]) == 0
+    )
     res = last_json(capsys)
     assert res["count"] == 40 and "nmse_oracle" not in res
     assert np.isfinite(res["nmse"]) and res["nmse_mean"] == pytest.approx(1.0)
@@ -61,13 +63,28 @@ def test_analogy_writes_the_engines_output_and_notes_resizing(gae_file, tmp_path
         arrays[name] = (rng.random((size, size)) * 255).astype(np.uint8)
         Image.fromarray(arrays[name]).save(tmp_path / f"{name}.png")
     out = tmp_path / "d.png"
-    code = main(["analogy", "--model", path, "--x", str(tmp_path / "a.png"), "--y", str(tmp_path / "b.png"),
-                 "--apply", str(tmp_path / "c.png"), "--out", str(out)])
+    code = main(
+        [
+            "analogy",
+            "--model",
+            path,
+            "--x",
+            str(tmp_path / "a.png"),
+            "--y",
+            str(tmp_path / "b.png"),
+            "--apply",
+            str(tmp_path / "c.png"),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     err = capsys.readouterr().err
     assert "c.png is 26x26; resized to the model's 13x13" in err
     got = np.asarray(Image.open(out), dtype=np.float32) / 255
-    c13 = np.asarray(Image.fromarray(arrays["c"]).resize((13, 13), Image.Resampling.BILINEAR), np.float32) / 255
+    c13 = (
+        np.asarray(Image.fromarray(arrays["c"]).resize((13, 13), Image.Resampling.BILINEAR), np.float32) / 255
+    )
     f = lambda a: (a.astype(np.float32) / 255)[None, None] if a.dtype == np.uint8 else a[None, None]  # noqa: E731
     want = np.clip(analogy(model, f(arrays["a"]), f(arrays["b"]), c13[None, None])[0, 0], 0, 1)
     assert got.shape == (13, 13)
@@ -76,8 +93,21 @@ def test_analogy_writes_the_engines_output_and_notes_resizing(gae_file, tmp_path
 
 def test_user_mistakes_are_one_line_errors(gae_file, tmp_path, capsys):
     path, _ = gae_file
-    code = main(["analogy", "--model", path, "--x", str(tmp_path / "none.png"), "--y", "b", "--apply", "c",
-                 "--out", str(tmp_path / "d.png")])
+    code = main(
+        [
+            "analogy",
+            "--model",
+            path,
+            "--x",
+            str(tmp_path / "none.png"),
+            "--y",
+            "b",
+            "--apply",
+            "c",
+            "--out",
+            str(tmp_path / "d.png"),
+        ]
+    )
     assert code == 2
     assert "There is no image file" in capsys.readouterr().err
     not_model = tmp_path / "x.safetensors"

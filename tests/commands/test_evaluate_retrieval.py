@@ -21,8 +21,7 @@ class _Pixels:
 @pytest.fixture
 def digits_npz(tmp_path, monkeypatch):
     if not hasattr(explorer.models, "load_encoder"):
-        monkeypatch.setattr(explorer.models, "load_encoder", lambda spec, data=None: _Pixels(),
-                            raising=False)
+        monkeypatch.setattr(explorer.models, "load_encoder", lambda spec, data=None: _Pixels(), raising=False)
     d = load_digits()
     rng = np.random.default_rng(0)
     pick = rng.choice(len(d.target), 240, replace=False)
@@ -54,8 +53,22 @@ def test_subset_and_indices(digits_npz, capsys, tmp_path):
     ref = reference_metrics(pixels[1::2], labels[1::2])
     assert out["count"] == 120 and out["map_at_r"] == pytest.approx(ref["map_at_r"], abs=1e-3)
     np.save(tmp_path / "pick.npy", np.arange(0, 240, 3))
-    assert main(["evaluate", "retrieval", "--model", "pixels", "--data", path,
-                 "--indices", str(tmp_path / "pick.npy"), "--fast"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "retrieval",
+                "--model",
+                "pixels",
+                "--data",
+                path,
+                "--indices",
+                str(tmp_path / "pick.npy"),
+                "--fast",
+            ]
+        )
+        == 0
+    )
     out = _last_json(capsys)
     ref = reference_metrics(pixels[::3], labels[::3])
     assert out["count"] == 80 and out["r_precision"] == pytest.approx(ref["r_precision"], abs=1e-3)

@@ -53,13 +53,34 @@ def test_pixels_agree_with_sklearn(digits_npz, capsys):
     frr = (scores[same] < out["threshold"]).mean()
     assert far == pytest.approx(out["eer"], abs=3e-3) and frr == pytest.approx(out["eer"], abs=3e-3)
     assert 0.7 < out["accuracy"] < 0.95 and set(out) >= {
-        "auc", "eer", "tar_at_far_1e_2", "tar_at_far_1e_3", "accuracy", "threshold"}
+        "auc",
+        "eer",
+        "tar_at_far_1e_2",
+        "tar_at_far_1e_3",
+        "accuracy",
+        "threshold",
+    }
 
 
 def test_classes_cosine_and_errors(digits_npz, capsys, tmp_path):
     path, pixels, labels = digits_npz
-    assert main(["evaluate", "verification", "--model", "pixels", "--data", path,
-                 "--classes", "5,6,7,8,9", "--metric", "cosine"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "verification",
+                "--model",
+                "pixels",
+                "--data",
+                path,
+                "--classes",
+                "5,6,7,8,9",
+                "--metric",
+                "cosine",
+            ]
+        )
+        == 0
+    )
     out = _last_json(capsys)
     keep = labels >= 5
     x, y = pixels[keep], labels[keep]
@@ -69,7 +90,9 @@ def test_classes_cosine_and_errors(digits_npz, capsys, tmp_path):
     assert out["auc"] == pytest.approx(roc_auc_score(y[i] == y[j], cos), abs=1e-6)
     # unlabelled data: one readable line, non-zero exit
     np.savez(tmp_path / "nolabels.npz", images=np.zeros((10, 8, 8), np.uint8))
-    assert main(["evaluate", "verification", "--model", "pixels", "--data", str(tmp_path / "nolabels.npz")]) == 2
+    assert (
+        main(["evaluate", "verification", "--model", "pixels", "--data", str(tmp_path / "nolabels.npz")]) == 2
+    )
     assert "labels" in capsys.readouterr().err
 
 
@@ -85,8 +108,9 @@ def test_pairnet_file_is_scored_as_pairs(digits_npz, capsys, tmp_path):
     res = run_to_end(train(config, data))
     ckpt = tmp_path / "pairnet.safetensors"
     checkpoint.save(ckpt, res.model, class_names=data.class_names)
-    assert main(["evaluate", "verification", "--model", str(ckpt), "--data", path,
-                 "--max-pairs", "6000"]) == 0
+    assert (
+        main(["evaluate", "verification", "--model", str(ckpt), "--data", path, "--max-pairs", "6000"]) == 0
+    )
     out = _last_json(capsys)
     assert out["metric"] == "pair classifier" and out["pairs"] == 6000 and out["protocol"] == "sampled"
     assert out["genuine_pairs"] == 3000 and 0.6 < out["auc"] <= 1.0

@@ -14,7 +14,9 @@ from explorer.cli import main
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "explorer", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "explorer", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def last_json(text):
@@ -22,7 +24,11 @@ def last_json(text):
 
 
 def idx_bytes(array, code):
-    return struct.pack(">BBBB", 0, 0, code, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+    return (
+        struct.pack(">BBBB", 0, 0, code, array.ndim)
+        + struct.pack(f">{array.ndim}I", *array.shape)
+        + array.tobytes()
+    )
 
 
 def test_pgm_tree_and_missing_path_via_subprocess(tmp_path):
@@ -70,7 +76,10 @@ def test_truncated_png_and_text_file_are_skipped(tmp_path, capsys):
     assert main(["info", str(tmp_path)]) == 0
     facts = last_json(capsys.readouterr().out)
     assert facts["skipped"] == 2 and facts["count"] == 6
-    assert sorted(s.split(": ")[0] for s in facts["skipped_files"]) == [str(bad), str(tmp_path / "readme.txt")]
+    assert sorted(s.split(": ")[0] for s in facts["skipped_files"]) == [
+        str(bad),
+        str(tmp_path / "readme.txt"),
+    ]
 
 
 @pytest.mark.parametrize("name, count, shape", [("digits", 1797, [1, 8, 8]), ("shifts", 10000, [1, 13, 13])])

@@ -29,11 +29,32 @@ def _last_json(capsys):
 
 def test_report_finds_the_planted_faults(faulty_npz, capsys, tmp_path):
     out_file = tmp_path / "report.json"
-    assert main(["inspect", "--model", "pixels", "--data", faulty_npz, "--cluster", "kmeans",
-                 "--out", str(out_file)]) == 0
+    assert (
+        main(
+            [
+                "inspect",
+                "--model",
+                "pixels",
+                "--data",
+                faulty_npz,
+                "--cluster",
+                "kmeans",
+                "--out",
+                str(out_file),
+            ]
+        )
+        == 0
+    )
     out = _last_json(capsys)
-    assert out["label_issues"][0] == {"index": 7, "label": 2, "suggested": 0, "score": pytest.approx(
-        out["label_issues"][0]["score"]), "confident": True, "label_name": "2", "suggested_name": "0"}
+    assert out["label_issues"][0] == {
+        "index": 7,
+        "label": 2,
+        "suggested": 0,
+        "score": pytest.approx(out["label_issues"][0]["score"]),
+        "confident": True,
+        "label_name": "2",
+        "suggested_name": "0",
+    }
     assert out["label_issues"][0]["score"] > 0.5
     assert [g["indices"] for g in out["duplicates"]["groups"]] == [[3, 120]]
     assert out["duplicates"]["groups"][0]["distances"][0] < 0.05 < out["duplicates"]["threshold"]
@@ -45,19 +66,26 @@ def test_report_finds_the_planted_faults(faulty_npz, capsys, tmp_path):
 
 
 def test_sampled_search_says_so(faulty_npz, capsys):
-    assert main(["inspect", "--model", "pixels", "--data", faulty_npz, "--cluster", "none",
-                 "--max-queries", "60"]) == 0
+    assert (
+        main(
+            ["inspect", "--model", "pixels", "--data", faulty_npz, "--cluster", "none", "--max-queries", "60"]
+        )
+        == 0
+    )
     out = _last_json(capsys)
     assert out["searched"] == 60 and out["clusters"] is None
     assert any("60 of 121" in n for n in out["notes"])
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["--data", "/no/such/data"], "does not exist"),
-    (["--k", "0"], "--k"),
-    (["--threshold", "-1"], "--threshold"),
-    (["--out", "/no/such/folder/r.json"], "Cannot write"),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--data", "/no/such/data"], "does not exist"),
+        (["--k", "0"], "--k"),
+        (["--threshold", "-1"], "--threshold"),
+        (["--out", "/no/such/folder/r.json"], "Cannot write"),
+    ],
+)
 def test_errors_are_one_sentence_and_exit_2(faulty_npz, capsys, argv, words):
     args = ["inspect", "--model", "pixels", "--data", faulty_npz, "--cluster", "kmeans", *argv]
     assert main(args) == 2
@@ -80,8 +108,24 @@ def test_duplicates_can_be_searched_in_the_pixels(faulty_npz, capsys, monkeypatc
     monkeypatch.setattr(ev, "codes_of", collapsing)
     assert main(["inspect", "--model", "collapsing", "--data", faulty_npz, "--cluster", "none"]) == 0
     in_codes = _last_json(capsys)["duplicates"]["groups"]
-    assert main(["inspect", "--model", "collapsing", "--data", faulty_npz, "--cluster", "none",
-                 "--duplicates-in", "pixels"]) == 0
+    assert (
+        main(
+            [
+                "inspect",
+                "--model",
+                "collapsing",
+                "--data",
+                faulty_npz,
+                "--cluster",
+                "none",
+                "--duplicates-in",
+                "pixels",
+            ]
+        )
+        == 0
+    )
     out = _last_json(capsys)
-    assert [g["indices"] for g in out["duplicates"]["groups"]] == [[3, 120]] != [g["indices"] for g in in_codes]
+    assert (
+        [g["indices"] for g in out["duplicates"]["groups"]] == [[3, 120]] != [g["indices"] for g in in_codes]
+    )
     assert any("pixels" in n for n in out["notes"])

@@ -81,6 +81,7 @@ def _never_replace(monkeypatch):
 
     def refuse(*a):
         raise AssertionError(f"os.replace was called: {a}")
+
     monkeypatch.setattr(atomic.os, "replace", refuse)
 
 
@@ -108,7 +109,9 @@ def test_non_regular_targets_are_never_replaced(tmp_path, monkeypatch, kind):
         with pytest.raises(ExplorerError, match="not a regular file") as err:
             atomic_save_npy(path, np.zeros(3))
         text = str(err.value)
-        assert "\n" not in text and ("device" in text or "pipe" in text or "socket" in text or "folder" in text)
+        assert "\n" not in text and (
+            "device" in text or "pipe" in text or "socket" in text or "folder" in text
+        )
         with pytest.raises(ExplorerError, match="not a regular file"):
             resolve_target(path)
     finally:
@@ -136,6 +139,7 @@ def test_a_bug_in_the_writer_propagates_and_leaves_no_temp(tmp_path):
         with open(tmp, "wb") as f:
             f.write(b"half")
         raise TypeError("a bug, not the disk")
+
     with pytest.raises(TypeError):
         atomic_write(target, buggy)
     assert target.read_bytes() == b"old" and os.listdir(tmp_path) == ["x.bin"]

@@ -21,7 +21,10 @@ def channel_means_onnx(path, size=224):
     from onnx import TensorProto, helper
 
     graph = helper.make_graph(
-        [helper.make_node("GlobalAveragePool", ["x"], ["p"]), helper.make_node("Flatten", ["p"], ["y"], axis=1)],
+        [
+            helper.make_node("GlobalAveragePool", ["x"], ["p"]),
+            helper.make_node("Flatten", ["p"], ["y"], axis=1),
+        ],
         "means",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3, size, size])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 3])],

@@ -11,8 +11,12 @@ from explorer.core.workspace import Workspace
 
 
 def _data(n=6):
-    return ImageSet(np.zeros((n, 1, 2, 2), np.uint8), labels=np.array([0, 0, 1, 1, 2, 2][:n]),
-                    class_names=["a", "b", "c"], paths=[f"x.npz#{i}" for i in range(n)])
+    return ImageSet(
+        np.zeros((n, 1, 2, 2), np.uint8),
+        labels=np.array([0, 0, 1, 1, 2, 2][:n]),
+        class_names=["a", "b", "c"],
+        paths=[f"x.npz#{i}" for i in range(n)],
+    )
 
 
 def test_edits_apply_emit_and_survive_reopening(tmp_path):

@@ -53,8 +53,9 @@ def test_sessions_keep_view_settings_and_layout_settings(tmp_path):
     fresh.models["m"] = object()
     state = sessions.load_session(tmp_path / "a.session")
     assert sessions.restore_into_workspace(fresh, state) == []
-    np.testing.assert_array_equal(fresh.layout_for("m", "tsne", {"seed": 2, "perplexity": 30.0}),
-                                  np.arange(8.0).reshape(4, 2))
+    np.testing.assert_array_equal(
+        fresh.layout_for("m", "tsne", {"seed": 2, "perplexity": 30.0}), np.arange(8.0).reshape(4, 2)
+    )
     later = ScatterState()  # a view created after the restore still gets its settings
     fresh.register_view_state("scatter", later)
     assert (later.method, later.seed, later.hidden) == ("tsne", 2, frozenset({3}))

@@ -11,8 +11,14 @@ from PIL import Image
 
 
 def write_idx(path: Path, array: np.ndarray, gz: bool = False) -> Path:
-    codes = {np.dtype("u1"): 0x08, np.dtype("i1"): 0x09, np.dtype(">i2"): 0x0B, np.dtype(">i4"): 0x0C,
-             np.dtype(">f4"): 0x0D, np.dtype(">f8"): 0x0E}
+    codes = {
+        np.dtype("u1"): 0x08,
+        np.dtype("i1"): 0x09,
+        np.dtype(">i2"): 0x0B,
+        np.dtype(">i4"): 0x0C,
+        np.dtype(">f4"): 0x0D,
+        np.dtype(">f8"): 0x0E,
+    }
     dtype = array.dtype.newbyteorder(">") if array.dtype.itemsize > 1 else array.dtype
     body = struct.pack(">BBBB", 0, 0, codes[dtype], array.ndim)
     body += struct.pack(f">{array.ndim}I", *array.shape) + array.astype(dtype).tobytes()

@@ -35,10 +35,12 @@ def _npy(array) -> bytes:
 
 def test_chunked_conversion_matches_the_whole_array_one(monkeypatch):
     rng = np.random.default_rng(0)
-    cases = [rng.normal(size=(50, 7, 9)).astype(np.float32) * 300,
-             rng.random((50, 3, 4, 4)),
-             rng.integers(-500, 500, (33, 8)).astype(np.int32),
-             rng.integers(0, 65535, (20, 5, 5)).astype(np.uint16)]
+    cases = [
+        rng.normal(size=(50, 7, 9)).astype(np.float32) * 300,
+        rng.random((50, 3, 4, 4)),
+        rng.integers(-500, 500, (33, 8)).astype(np.int32),
+        rng.integers(0, 65535, (20, 5, 5)).astype(np.uint16),
+    ]
     cases[0][3, 2, 1] = np.nan
     cases[0][7, 0, 0] = np.inf
     whole = [to_uint8(a) for a in cases]
@@ -95,8 +97,14 @@ def test_npz_member_without_the_npy_suffix_gets_the_header_check(tmp_path):
     with pytest.raises(DataError, match="truncated or corrupt: images claims shape"):
         load_data(str(path))
     honest = tmp_path / "honest.npz"
-    _zip(honest, {"images": _npy(np.full((3, 4, 4), 9, np.uint8)), "labels.npy": _npy(np.arange(3)),
-                  "notes": b"not an array at all"})
+    _zip(
+        honest,
+        {
+            "images": _npy(np.full((3, 4, 4), 9, np.uint8)),
+            "labels.npy": _npy(np.arange(3)),
+            "notes": b"not an array at all",
+        },
+    )
     data = load_data(str(honest))
     assert data.count == 3 and data.images.max() == 9 and data.labels.tolist() == [0, 1, 2]
 

@@ -177,7 +177,9 @@ def test_damaged_tiff_warnings_do_not_escape(tmp_path):
     (tmp_path / "cut.tif").write_bytes(buf.getvalue()[:121])
     write_png(tmp_path / "ok.png", np.zeros((9, 9), dtype=np.uint8))
     data = load_data(str(tmp_path))  # filterwarnings=error would turn a leaked warning into a failure
-    assert data.count == 1 and len(data.skipped) == 1 and data.skipped[0].startswith(str(tmp_path / "cut.tif"))
+    assert (
+        data.count == 1 and len(data.skipped) == 1 and data.skipped[0].startswith(str(tmp_path / "cut.tif"))
+    )
 
 
 def test_folder_of_data_files_suggests_opening_them(tmp_path):

@@ -27,8 +27,10 @@ def test_shift_pairs_share_content_and_bring_in_fresh_dots():
     for i in range(300):
         a, b = dx[i], dy[i]
         # y[r, c] == x[r - dy, c - dx] wherever both are inside the image
-        assert np.array_equal(y[i, max(b, 0):13 + min(b, 0), max(a, 0):13 + min(a, 0)],
-                              x[i, max(-b, 0):13 - max(b, 0), max(-a, 0):13 - max(a, 0)])
+        assert np.array_equal(
+            y[i, max(b, 0) : 13 + min(b, 0), max(a, 0) : 13 + min(a, 0)],
+            x[i, max(-b, 0) : 13 - max(b, 0), max(-a, 0) : 13 - max(a, 0)],
+        )
     shifted = apply_shift(x, dx, dy)
     moved = (dx != 0) | (dy != 0)
     # apply_shift matches inside the shared part; the real partner has new dots where it fills zeros

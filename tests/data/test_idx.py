@@ -35,7 +35,9 @@ def test_idx_images_with_labels_beside(tmp_path, gz):
 
 def test_labels_path_variants(tmp_path):
     (tmp_path / "t10k-labels.idx1-ubyte").write_bytes(b"")
-    assert labels_path_for(str(tmp_path / "t10k-images.idx3-ubyte")) == str(tmp_path / "t10k-labels.idx1-ubyte")
+    assert labels_path_for(str(tmp_path / "t10k-images.idx3-ubyte")) == str(
+        tmp_path / "t10k-labels.idx1-ubyte"
+    )
     (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(b"")
     assert labels_path_for(str(tmp_path / "train-images-idx3-ubyte")).endswith("train-labels-idx1-ubyte.gz")
     assert labels_path_for(str(tmp_path / "other-images-idx3-ubyte")) is None
@@ -77,7 +79,9 @@ def test_header_claims_more_than_gzip_holds(tmp_path):
     body = struct.pack(">BBBB3I", 0, 0, 0x08, 3, 50, 28, 28) + b"\0" * 100
     path = tmp_path / "y-images-idx3-ubyte.gz"
     path.write_bytes(gzip.compress(body))
-    with pytest.raises(DataError, match="truncated: its header claims 50x28x28 values but the data stop after 100"):
+    with pytest.raises(
+        DataError, match="truncated: its header claims 50x28x28 values but the data stop after 100"
+    ):
         load_data(str(path))
 
 

@@ -53,8 +53,9 @@ def test_float_images_with_nan_are_cleaned(tmp_path):
 
 def test_labels_and_class_names(tmp_path):
     x = np.zeros((4, 3, 3), dtype=np.uint8)
-    data = load_data(_save(tmp_path, images=x, labels=np.array([1, 0, 2, 1]),
-                           class_names=np.array(["cat", "dog", "eel"])))
+    data = load_data(
+        _save(tmp_path, images=x, labels=np.array([1, 0, 2, 1]), class_names=np.array(["cat", "dog", "eel"]))
+    )
     assert data.labels.tolist() == [1, 0, 2, 1] and data.class_names == ["cat", "dog", "eel"]
     data = load_data(_save(tmp_path, images=x, labels=np.array(["b", "a", "b", ""])))
     assert data.labels.tolist() == [1, 0, 1, -1] and data.class_names == ["a", "b"]

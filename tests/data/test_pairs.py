@@ -4,7 +4,12 @@ import pytest
 from explorer.core.errors import DataError
 from explorer.core.imageset import ImageSet
 from explorer.data.pairs import (
-    image_pairs, natural_key, quadruple_images, quadruple_indices, sequence_order, sequence_pairs,
+    image_pairs,
+    natural_key,
+    quadruple_images,
+    quadruple_indices,
+    sequence_order,
+    sequence_pairs,
     transform_keys,
 )
 

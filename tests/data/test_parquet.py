@@ -21,12 +21,15 @@ def table_with_paths(tmp_path, n_embed=4):
     rel = [str(p.relative_to(tmp_path)) for p in files]
     rng = np.random.default_rng(0)
     emb = rng.normal(size=(len(files), n_embed)).astype(np.float32)
-    table = pa.table({
-        "image_path": rel,
-        "label": [p.parent.name for p in files],
-        "embedding": pa.array(list(emb), pa.list_(pa.float32())),
-        "x": emb[:, 0], "y": emb[:, 1],
-    })
+    table = pa.table(
+        {
+            "image_path": rel,
+            "label": [p.parent.name for p in files],
+            "embedding": pa.array(list(emb), pa.list_(pa.float32())),
+            "x": emb[:, 0],
+            "y": emb[:, 1],
+        }
+    )
     pq.write_table(table, tmp_path / "t.parquet")
     return tmp_path / "t.parquet", files, emb
 
@@ -50,10 +53,14 @@ def test_table_with_image_bytes(tmp_path):
         buf = io.BytesIO()
         Image.fromarray(np.full((30, 40, 3), 50 * k, np.uint8)).save(buf, format="PNG")
         rows.append(buf.getvalue())
-    pq.write_table(pa.table({"image": pa.array(rows, pa.binary()), "label": [0, 1, 0, 1, 1]}), tmp_path / "b.parquet")
+    pq.write_table(
+        pa.table({"image": pa.array(rows, pa.binary()), "label": [0, 1, 0, 1, 1]}), tmp_path / "b.parquet"
+    )
     data = load_data(str(tmp_path / "b.parquet"))
     assert data.count == 5 and data.shape == (3, 30, 40)  # small images keep their own size
-    assert np.allclose(data.float_images(slice(None))[:, :, 5, 5].mean(1), [50 * k / 255 for k in range(5)], atol=0.01)
+    assert np.allclose(
+        data.float_images(slice(None))[:, :, 5, 5].mean(1), [50 * k / 255 for k in range(5)], atol=0.01
+    )
 
 
 def test_codes_written_as_parquet_read_back_equal(tmp_path):
@@ -71,17 +78,26 @@ def test_codes_written_as_parquet_read_back_equal(tmp_path):
     assert np.array_equal(back.images[slice(None)], data.images[slice(None)])
 
 
-@pytest.mark.parametrize("columns, message", [
-    ({"name": ["a", "b"]}, "no image column and no embedding column"),
-    ({"image_path": [1, 2]}, "column 'image_path' must hold image paths"),
-    ({"embedding": ["a", "b"]}, "column 'embedding' must be a list of numbers"),
-    ({"embedding": pa.array([[1.0, 2.0], [1.0]], pa.list_(pa.float32()))},
-     "column 'embedding' has lists of different lengths"),
-    ({"embedding": pa.array([[1.0], [2.0]], pa.list_(pa.float32())), "label": [0.5, 1.5]},
-     "column 'label' must hold whole numbers"),
-    ({"embedding": pa.array([[1.0], [2.0]], pa.list_(pa.float32())), "x": ["a", "b"], "y": [1, 2]},
-     "column 'x' must be numbers"),
-])
+@pytest.mark.parametrize(
+    "columns, message",
+    [
+        ({"name": ["a", "b"]}, "no image column and no embedding column"),
+        ({"image_path": [1, 2]}, "column 'image_path' must hold image paths"),
+        ({"embedding": ["a", "b"]}, "column 'embedding' must be a list of numbers"),
+        (
+            {"embedding": pa.array([[1.0, 2.0], [1.0]], pa.list_(pa.float32()))},
+            "column 'embedding' has lists of different lengths",
+        ),
+        (
+            {"embedding": pa.array([[1.0], [2.0]], pa.list_(pa.float32())), "label": [0.5, 1.5]},
+            "column 'label' must hold whole numbers",
+        ),
+        (
+            {"embedding": pa.array([[1.0], [2.0]], pa.list_(pa.float32())), "x": ["a", "b"], "y": [1, 2]},
+            "column 'x' must be numbers",
+        ),
+    ],
+)
 def test_bad_columns_get_one_sentence_naming_the_column(tmp_path, columns, message):
     pq.write_table(pa.table(columns), tmp_path / "bad.parquet")
     with pytest.raises(DataError, match=message):

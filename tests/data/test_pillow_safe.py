@@ -64,8 +64,10 @@ def fake_gs(tmp_path, monkeypatch):
 @pytest.fixture
 def no_subprocess(monkeypatch):
     """Any subprocess started in this process fails the test."""
+
     def refuse(*a, **k):
         raise AssertionError(f"a subprocess was started: {a[:1]}")
+
     monkeypatch.setattr(subprocess, "Popen", refuse)
 
 
@@ -99,8 +101,12 @@ def test_eps_named_png_is_refused_by_every_reader(tmp_path, fake_gs, no_subproce
     with pytest.raises(ImageFileError) as err, open_image(path):
         pass
     assert "PostScript" in _one_sentence(err.value)
-    for read in (lambda: read_image_file(str(path), (1, 8, 8)), lambda: read_image_file(str(path)),
-                 lambda: read_analogy_image(str(path), (1, 8, 8)), lambda: load_data(str(path))):
+    for read in (
+        lambda: read_image_file(str(path), (1, 8, 8)),
+        lambda: read_image_file(str(path)),
+        lambda: read_analogy_image(str(path), (1, 8, 8)),
+        lambda: load_data(str(path)),
+    ):
         with pytest.raises(DataError) as err:
             read()
         _one_sentence(err.value)
@@ -121,8 +127,14 @@ def test_eps_in_a_folder_is_skipped_with_a_reason(tmp_path, fake_gs, no_subproce
 def test_cli_info_on_eps_named_png(tmp_path, fake_gs):
     path = tmp_path / "photo.png"
     path.write_bytes(EPS)
-    proc = subprocess.run([sys.executable, "-m", "explorer", "info", str(path)], capture_output=True,
-                          text=True, timeout=120, env=os.environ.copy(), check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "explorer", "info", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ.copy(),
+        check=False,
+    )
     assert proc.returncode == 2 and proc.stdout == "", (proc.stdout, proc.stderr)
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "Traceback" not in proc.stderr and "PostScript" in lines[0], proc.stderr
@@ -135,8 +147,11 @@ def test_fifo_named_png_is_refused_without_blocking(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(ImageFileError, match="named pipe"):
         check_regular_file(fifo)
-    for read in (lambda: read_image_file(str(fifo), (1, 8, 8)), lambda: read_analogy_image(str(fifo), (1, 8, 8)),
-                 lambda: load_data(str(fifo))):
+    for read in (
+        lambda: read_image_file(str(fifo), (1, 8, 8)),
+        lambda: read_analogy_image(str(fifo), (1, 8, 8)),
+        lambda: load_data(str(fifo)),
+    ):
         with pytest.raises(DataError, match="named pipe") as err:
             read()  # a blocking open would hang here (pytest's timeout is the CLI test below)
         _one_sentence(err.value)
@@ -155,8 +170,13 @@ def test_fifo_in_a_folder_is_skipped_with_a_reason(tmp_path):
 def test_cli_info_on_a_fifo_returns(tmp_path):
     fifo = tmp_path / "pipe.png"
     os.mkfifo(fifo)
-    proc = subprocess.run([sys.executable, "-m", "explorer", "info", str(fifo)], capture_output=True,
-                          text=True, timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "explorer", "info", str(fifo)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 2 and "named pipe" in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -175,6 +195,7 @@ def test_swap_to_a_fifo_after_the_stat_is_caught(tmp_path, monkeypatch):
         os.remove(p)
         os.mkfifo(p)
         return st
+
     monkeypatch.setattr(ps, "check_regular_file", check_then_swap)
     with pytest.raises(ImageFileError, match="named pipe"), open_image(path):
         pass
@@ -192,17 +213,23 @@ def test_devices_and_folders_are_refused(tmp_path):
         check_regular_file(tmp_path / "missing.png")
 
 
-@pytest.mark.parametrize("name,head", [
-    ("x.avif", b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1"),
-    ("x.icns", b"icns\x00\x00\x01\x00ic07\x00\x00\x00\xff"),
-    ("x.dds", b"DDS |\x00\x00\x00\x07\x10\x0a\x00\xff\xff\xff\x7f"),
-    ("x.psd", b"8BPS\x00\x01\x00\x00\x00\x00\x00\x00\x00\x03"),
-    ("x.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xff\xff\xff"),
-])
+@pytest.mark.parametrize(
+    "name,head",
+    [
+        ("x.avif", b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1"),
+        ("x.icns", b"icns\x00\x00\x01\x00ic07\x00\x00\x00\xff"),
+        ("x.dds", b"DDS |\x00\x00\x00\x07\x10\x0a\x00\xff\xff\xff\x7f"),
+        ("x.psd", b"8BPS\x00\x01\x00\x00\x00\x00\x00\x00\x00\x03"),
+        ("x.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xff\xff\xff"),
+    ],
+)
 def test_damaged_or_unsupported_drops_give_one_sentence(tmp_path, name, head):
     path = tmp_path / name
     path.write_bytes(head + bytes(range(256)) * 4)
-    for read in (lambda: read_image_file(str(path), (3, 8, 8)), lambda: read_analogy_image(str(path), (1, 8, 8))):
+    for read in (
+        lambda: read_image_file(str(path), (3, 8, 8)),
+        lambda: read_analogy_image(str(path), (1, 8, 8)),
+    ):
         with pytest.raises(DataError) as err:
             read()
         _one_sentence(err.value)

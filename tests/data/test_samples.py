@@ -41,8 +41,10 @@ def test_stored_shift_pairs_are_exact_shifts():
     dx, dy = data.transforms["dx"], data.transforms["dy"]
     for i in range(0, 10000, 97):
         a, b = dx[i], dy[i]
-        assert np.array_equal(y[i, max(b, 0):13 + min(b, 0), max(a, 0):13 + min(a, 0)],
-                              x[i, max(-b, 0):13 - max(b, 0), max(-a, 0):13 - max(a, 0)])
+        assert np.array_equal(
+            y[i, max(b, 0) : 13 + min(b, 0), max(a, 0) : 13 + min(a, 0)],
+            x[i, max(-b, 0) : 13 - max(b, 0), max(-a, 0) : 13 - max(a, 0)],
+        )
     assert data.class_names[data.labels[0]] == f"dx={dx[0]},dy={dy[0]}"
 
 

@@ -17,8 +17,13 @@ X = torch.rand(4, 1, 8, 8, generator=torch.Generator().manual_seed(0))
 
 @pytest.mark.parametrize(
     "key, options",
-    [("ae", {"linear": True}), ("dae", {"corruption": "gaussian"}), ("cae", {"decoder": "unpool"}),
-     ("siamese", {"untied": True, "distance": "cosine"}), ("triplet", {"tower": "mlp"})],
+    [
+        ("ae", {"linear": True}),
+        ("dae", {"corruption": "gaussian"}),
+        ("cae", {"decoder": "unpool"}),
+        ("siamese", {"untied": True, "distance": "cosine"}),
+        ("triplet", {"tower": "mlp"}),
+    ],
 )
 def test_round_trip(tmp_path, key, options):
     torch.manual_seed(0)

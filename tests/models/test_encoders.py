@@ -80,7 +80,10 @@ def test_onnx(tmp_path, net):
     w = net[1].weight.detach().numpy()
     b = net[1].bias.detach().numpy()
     graph = helper.make_graph(
-        [helper.make_node("Flatten", ["x"], ["f"], axis=1), helper.make_node("Gemm", ["f", "w", "b"], ["y"], transB=1)],
+        [
+            helper.make_node("Flatten", ["x"], ["f"], axis=1),
+            helper.make_node("Gemm", ["f", "w", "b"], ["y"], transB=1),
+        ],
         "tiny",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 1, 8, 8])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 5])],
@@ -126,8 +129,12 @@ def test_weights_alone_are_refused_and_ours_rebuild(tmp_path, net):
     with pytest.raises(ModelFileError, match="only weights .* no architecture"):
         load_encoder(str(tmp_path / "sd.pt"), trust=True)
     model = build_model("ae", (1, 8, 8), code_dim=3).eval()
-    blob = {"architecture": "ae", "config": model.config_dict(), "input_shape": [1, 8, 8],
-            "state_dict": model.state_dict()}
+    blob = {
+        "architecture": "ae",
+        "config": model.config_dict(),
+        "input_shape": [1, 8, 8],
+        "state_dict": model.state_dict(),
+    }
     torch.save(blob, str(tmp_path / "ours.pt"))
     enc = load_encoder(str(tmp_path / "ours.pt"), trust=True)
     with torch.no_grad():

@@ -9,8 +9,13 @@ from explorer.models.gae import GaeConfig, GatedAutoencoder
 
 def shifts(n, seed=0, size=9):
     x, y, dx, dy = shift_pairs(n, np.random.default_rng(seed), size=size, max_shift=1)
-    return ImageSet(images=x[:, None], partners=y[:, None], transforms={"dx": dx, "dy": dy},
-                    name="shifts", labels=(dy + 1) * 3 + dx + 1)
+    return ImageSet(
+        images=x[:, None],
+        partners=y[:, None],
+        transforms={"dx": dx, "dy": dy},
+        name="shifts",
+        labels=(dy + 1) * 3 + dx + 1,
+    )
 
 
 def test_registered_for_the_engine_as_a_pair_model():
@@ -53,8 +58,17 @@ def test_engine_trains_it_and_a_checkpoint_rebuilds_it(tmp_path):
 
     data = shifts(600)
     path = tmp_path / "gae.safetensors"
-    cfg = TrainConfig(model="gae", epochs=3, batch_size=50, lr=3e-3, seed=0, device="cpu",
-                      options={"factors": 32, "mapping": 8}, checkpoint=str(path), threads=1)
+    cfg = TrainConfig(
+        model="gae",
+        epochs=3,
+        batch_size=50,
+        lr=3e-3,
+        seed=0,
+        device="cpu",
+        options={"factors": 32, "mapping": 8},
+        checkpoint=str(path),
+        threads=1,
+    )
     result = run_to_end(train(cfg, data))
     hist = result.history
     assert hist[-1]["loss"] < hist[0]["loss"]
@@ -90,7 +104,9 @@ def test_pair_symmetries_keep_pairs_related_by_a_shift():
             for sy in range(-2, 3):
                 moved = apply_shift(a[i, 0], sx, sy, fill=np.nan)
                 mask = ~np.isnan(moved)
-                ok.append(np.allclose(moved[mask], b[i, 0][mask]) and abs(sx) + abs(sy) == abs(dx[i]) + abs(dy[i]))
+                ok.append(
+                    np.allclose(moved[mask], b[i, 0][mask]) and abs(sx) + abs(sy) == abs(dx[i]) + abs(dy[i])
+                )
         assert any(ok)
         changed += not np.array_equal(a[i, 0], x[i])
     assert changed > 20  # most pairs were mirrored, turned or swapped

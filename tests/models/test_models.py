@@ -17,8 +17,15 @@ QUICK = {
     "siamese": {"channels": [8, 16], "hidden": 32, "pairs_per_item": 1.0},
     # the triplet loss as before the supcon default, validated within the training classes
     # (val_by_class would hold out whole digits); supcon: test_metric_losses_train_and_fall
-    "triplet": {"channels": [8, 16], "hidden": 32, "val_by_class": False, "loss": "triplet",
-                "views": 1, "instance_weight": 0.0, "augment": 0.0},
+    "triplet": {
+        "channels": [8, 16],
+        "hidden": 32,
+        "val_by_class": False,
+        "loss": "triplet",
+        "views": 1,
+        "instance_weight": 0.0,
+        "augment": 0.0,
+    },
 }
 
 
@@ -67,8 +74,16 @@ def test_linear_ae_matches_pca(digits):
     """The linear AE's optimum spans the principal subspace: its error approaches PCA's."""
     from sklearn.decomposition import PCA
 
-    config = TrainConfig(model="ae", epochs=40, batch_size=64, lr=1e-2, code_dim=6, seed=0,
-                         val_fraction=0, options={"linear": True})
+    config = TrainConfig(
+        model="ae",
+        epochs=40,
+        batch_size=64,
+        lr=1e-2,
+        code_dim=6,
+        seed=0,
+        val_fraction=0,
+        options={"linear": True},
+    )
     model = run_to_end(train(config, digits)).model
     x = digits.float_images()
     with torch.no_grad():
@@ -125,11 +140,15 @@ def test_untied_siamese_has_two_towers(digits):
     model = build_model("siamese", (1, 8, 8), code_dim=4, options={"untied": True, "tower": "mlp"})
     x = torch.rand(3, 1, 8, 8)
     assert torch.equal(model.encode(x), model.encode_gallery(x))  # the same start ...
-    config = TrainConfig(model="siamese", epochs=2, batch_size=32, lr=3e-3, options={"untied": True, "tower": "mlp"})
+    config = TrainConfig(
+        model="siamese", epochs=2, batch_size=32, lr=3e-3, options={"untied": True, "tower": "mlp"}
+    )
     result = run_to_end(train(config, digits, model=model))
     assert not torch.allclose(model.encode(x), model.encode_gallery(x))  # ... then two towers
     assert result.history[-1]["loss"] < result.history[0]["loss"] and result.history[-1]["auc"] > 0.8
-    assert len(model.state_dict()) == 2 * len(build_model("siamese", (1, 8, 8), options={"tower": "mlp"}).state_dict())
+    assert len(model.state_dict()) == 2 * len(
+        build_model("siamese", (1, 8, 8), options={"tower": "mlp"}).state_dict()
+    )
 
 
 def test_unknown_option_is_a_clear_error():
@@ -141,14 +160,24 @@ def test_unknown_option_is_a_clear_error():
         build_model("resnet", (1, 8, 8))
 
 
-@pytest.mark.parametrize("options", [
-    {"loss": "triplet", "mining": "distance"},
-    {"loss": "contrastive", "margin": 1.0},
-    {"loss": "supcon", "views": 2, "instance_weight": 1.0, "class_symmetries": 8},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"loss": "triplet", "mining": "distance"},
+        {"loss": "contrastive", "margin": 1.0},
+        {"loss": "supcon", "views": 2, "instance_weight": 1.0, "class_symmetries": 8},
+    ],
+)
 def test_metric_losses_train_and_fall(digits, options):
-    config = TrainConfig(model="triplet", epochs=4, batch_size=32, lr=3e-3, code_dim=8, seed=1,
-                         options={"channels": [8, 16], "hidden": 32, **options})
+    config = TrainConfig(
+        model="triplet",
+        epochs=4,
+        batch_size=32,
+        lr=3e-3,
+        code_dim=8,
+        seed=1,
+        options={"channels": [8, 16], "hidden": 32, **options},
+    )
     result = run_to_end(train(config, digits))
     losses = [h["loss"] for h in result.history]
     assert all(np.isfinite(losses)) and losses[-1] < 0.9 * losses[0], losses
@@ -156,8 +185,15 @@ def test_metric_losses_train_and_fall(digits, options):
 
 
 def test_metric_model_validates_on_classes_it_never_trained_on(digits):
-    config = TrainConfig(model="triplet", epochs=1, batch_size=32, code_dim=4, seed=1, val_fraction=0.2,
-                         options={"channels": [4], "hidden": 8, "val_by_class": True})
+    config = TrainConfig(
+        model="triplet",
+        epochs=1,
+        batch_size=32,
+        code_dim=4,
+        seed=1,
+        val_fraction=0.2,
+        options={"channels": [4], "hidden": 8, "val_by_class": True},
+    )
     result = run_to_end(train(config, digits))
     assert result.summary["val_items"] + result.summary["train_items"] == digits.count
     assert 60 < result.summary["val_items"] < 130  # two of the ten digits
@@ -177,7 +213,9 @@ def test_distance_weighted_mining_prefers_rare_close_negatives():
 def test_supcon_loss_is_low_for_separated_classes():
     from explorer.models.triplet import supcon_loss
 
-    good = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [1.0, 0.01], [0.0, 1.0], [0.01, 1.0]]), dim=1)
+    good = torch.nn.functional.normalize(
+        torch.tensor([[1.0, 0.0], [1.0, 0.01], [0.0, 1.0], [0.01, 1.0]]), dim=1
+    )
     bad = good[[0, 2, 1, 3]]
     labels = torch.tensor([0, 0, 1, 1])
     assert float(supcon_loss(good, labels, 0.1)[0]) < float(supcon_loss(bad, labels, 0.1)[0])
@@ -201,10 +239,18 @@ def test_textae_trains_on_word_counts(tmp_path, binary):
     rng = np.random.default_rng(0)
     topics = [["cat", "kitten", "purr", "mouse"], ["car", "engine", "wheel", "brake"]]
     texts = [" ".join(rng.choice(topics[i % 2], 30)) for i in range(80)]
-    data = documents_set(texts, [i % 2 for i in range(80)], ["cats", "cars"], [f"t#{i}" for i in range(80)],
-                         "toy", "documents")
-    config = TrainConfig(model="textae", epochs=8, batch_size=8, lr=1e-2, code_dim=8, seed=0,
-                         options={"hidden": [16], "binary": binary, "noise_steps": 20})
+    data = documents_set(
+        texts, [i % 2 for i in range(80)], ["cats", "cars"], [f"t#{i}" for i in range(80)], "toy", "documents"
+    )
+    config = TrainConfig(
+        model="textae",
+        epochs=8,
+        batch_size=8,
+        lr=1e-2,
+        code_dim=8,
+        seed=0,
+        options={"hidden": [16], "binary": binary, "noise_steps": 20},
+    )
     result = run_to_end(train(config, data))
     losses = [h["loss"] for h in result.history]
     # the floor is the entropy of a topic's words, ln 4 = 1.39, from about ln 8 at the start

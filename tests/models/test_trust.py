@@ -36,14 +36,24 @@ def programs(tmp_path_factory):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.jit.save(torch.jit.trace(net, x), str(folder / "ts.pt"))
-        torch.onnx.export(net, (x,), str(folder / "m.onnx"), dynamo=False,
-                          input_names=["input"], dynamic_axes={"input": {0: "batch"}})
+        torch.onnx.export(
+            net,
+            (x,),
+            str(folder / "m.onnx"),
+            dynamo=False,
+            input_names=["input"],
+            dynamic_axes={"input": {0: "batch"}},
+        )
     program = torch.export.export(net, (x,), dynamic_shapes={"input": {0: torch.export.Dim("batch")}})
     torch.export.save(program, str(folder / "m.pt2"))
     with torch.no_grad():
         reference = net(torch.from_numpy(IMAGES)).numpy()
-    return {"ts": str(folder / "ts.pt"), "pt2": str(folder / "m.pt2"), "onnx": str(folder / "m.onnx"),
-            "reference": reference}
+    return {
+        "ts": str(folder / "ts.pt"),
+        "pt2": str(folder / "m.pt2"),
+        "onnx": str(folder / "m.onnx"),
+        "reference": reference,
+    }
 
 
 def _bytes(path) -> bytes:
@@ -156,21 +166,36 @@ def test_cli_refuses_untrusted_and_encodes_trusted(programs, key, tmp_path, caps
     # digits are 1x8x8, the nets' input: the trusted model encodes them
     assert main([*args, "--trust-model"]) == 0
     assert np.load(out).shape == (1797, 5)
-    assert main(["evaluate", "verification", "--model", programs[key], "--data", "sample:digits",
-                 "--max-pairs", "2000"]) == 0  # remembered
+    assert (
+        main(
+            [
+                "evaluate",
+                "verification",
+                "--model",
+                programs[key],
+                "--data",
+                "sample:digits",
+                "--max-pairs",
+                "2000",
+            ]
+        )
+        == 0
+    )  # remembered
 
 
 def test_every_model_subcommand_takes_trust_model():
     from explorer.cli import build_parser
 
     parser = build_parser()
-    for argv in (["encode", "--model", "m", "--data", "d", "--out", "o"],
-                 ["evaluate", "retrieval", "--model", "m", "--data", "d"],
-                 ["evaluate", "verification", "--model", "m", "--data", "d"],
-                 ["evaluate", "analogy", "--model", "m", "--data", "d"],
-                 ["analogy", "--model", "m", "--x", "a", "--y", "b", "--apply", "c", "--out", "o"],
-                 ["inspect", "--model", "m", "--data", "d"],
-                 ["gui", "--model", "m"]):
+    for argv in (
+        ["encode", "--model", "m", "--data", "d", "--out", "o"],
+        ["evaluate", "retrieval", "--model", "m", "--data", "d"],
+        ["evaluate", "verification", "--model", "m", "--data", "d"],
+        ["evaluate", "analogy", "--model", "m", "--data", "d"],
+        ["analogy", "--model", "m", "--x", "a", "--y", "b", "--apply", "c", "--out", "o"],
+        ["inspect", "--model", "m", "--data", "d"],
+        ["gui", "--model", "m"],
+    ):
         assert parser.parse_args([*argv, "--trust-model"]).trust_model is True
 
 
@@ -186,8 +211,19 @@ def _rewrite_metadata(src, dst, **changes):
     save_file(tensors, str(dst), metadata=meta)
 
 
-@pytest.mark.parametrize("shape", ["[1e400, 8, 8]", "[1, 8, 8.5]", "[0, 8, 8]", "[1, 100000, 100000]",
-                                   "[true, 8, 8]", "[1, 8]", "{\"c\": 1}", "[NaN, 8, 8]"])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "[1e400, 8, 8]",
+        "[1, 8, 8.5]",
+        "[0, 8, 8]",
+        "[1, 100000, 100000]",
+        "[true, 8, 8]",
+        "[1, 8]",
+        '{"c": 1}',
+        "[NaN, 8, 8]",
+    ],
+)
 def test_impossible_input_shape_in_metadata_is_one_sentence(tmp_path, capsys, shape):
     from explorer.models.base import build_model
     from explorer.models.checkpoint import save
@@ -197,8 +233,20 @@ def test_impossible_input_shape_in_metadata_is_one_sentence(tmp_path, capsys, sh
     with pytest.raises(ModelFileError) as err:
         load_encoder(str(tmp_path / "b.safetensors"))
     _one_sentence(str(err.value))
-    assert main(["encode", "--model", str(tmp_path / "b.safetensors"), "--data", "sample:digits",
-                 "--out", str(tmp_path / "c.npy")]) == 2
+    assert (
+        main(
+            [
+                "encode",
+                "--model",
+                str(tmp_path / "b.safetensors"),
+                "--data",
+                "sample:digits",
+                "--out",
+                str(tmp_path / "c.npy"),
+            ]
+        )
+        == 2
+    )
     _one_sentence(capsys.readouterr().err.strip().splitlines()[-1])
 
 
@@ -207,11 +255,27 @@ def test_names_from_metadata_lose_their_control_characters(tmp_path, capsys):
     from explorer.models.checkpoint import save
 
     save(tmp_path / "a.safetensors", build_model("ae", (1, 8, 8), code_dim=3), class_names=["x"])
-    _rewrite_metadata(tmp_path / "a.safetensors", tmp_path / "b.safetensors",
-                      name="evil\x1b]0;pwned\x07\x1b[2J", class_names=json.dumps(["a\x1b[31m", "b\u202e"]))
+    _rewrite_metadata(
+        tmp_path / "a.safetensors",
+        tmp_path / "b.safetensors",
+        name="evil\x1b]0;pwned\x07\x1b[2J",
+        class_names=json.dumps(["a\x1b[31m", "b\u202e"]),
+    )
     enc = load_encoder(str(tmp_path / "b.safetensors"))
     assert enc.name == "evil]0;pwned[2J" and enc.class_names == ["a[31m", "b"]
-    assert main(["encode", "--model", str(tmp_path / "b.safetensors"), "--data", "sample:digits",
-                 "--out", str(tmp_path / "c.npy")]) == 0
+    assert (
+        main(
+            [
+                "encode",
+                "--model",
+                str(tmp_path / "b.safetensors"),
+                "--data",
+                "sample:digits",
+                "--out",
+                str(tmp_path / "c.npy"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr()
     assert "\x1b" not in out.out + out.err and "\x07" not in out.out + out.err

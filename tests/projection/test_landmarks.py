@@ -63,14 +63,17 @@ def test_weighted_place_and_duplicates_sit_on_their_landmark():
     np.testing.assert_allclose(out, [[5, 0], [10, 0], [0, 10]])
 
 
-@pytest.mark.parametrize("method,refine", [("tsne", "graph"), ("tsne", "transform"), ("umap", "graph"),
-                                           ("umap", "transform")])
+@pytest.mark.parametrize(
+    "method,refine", [("tsne", "graph"), ("tsne", "transform"), ("umap", "graph"), ("umap", "transform")]
+)
 def test_a_point_that_duplicates_a_landmark_lands_on_it(blobs, method, refine):
     x, labels = blobs
     x2 = np.concatenate([x, x])  # every point has a twin
     extra = {"early_iter": 20, "n_iter": 30} if method == "tsne" else {"n_epochs": 30}
     frames = []
-    gen = landmark_job(x2, method, seed=0, landmarks=400, threshold=1000, refine=refine, refine_steps=10, **extra)
+    gen = landmark_job(
+        x2, method, seed=0, landmarks=400, threshold=1000, refine=refine, refine_steps=10, **extra
+    )
     while True:
         try:
             rec = next(gen)
@@ -89,7 +92,9 @@ def test_a_point_that_duplicates_a_landmark_lands_on_it(blobs, method, refine):
     # the stream: a PCA frame first, then landmark frames (others not placed), then every point
     assert "PCA" in frames[0][0] and np.isfinite(frames[0][1]).all()
     assert np.isnan(frames[1][1]).any()
-    assert knn_label_accuracy(layout[:n], labels) > 0.6 * knn_label_accuracy(x, labels)  # far above chance (1/6)
+    assert knn_label_accuracy(layout[:n], labels) > 0.6 * knn_label_accuracy(
+        x, labels
+    )  # far above chance (1/6)
 
 
 def test_knn_graph_through_landmark_cells_finds_the_true_neighbours(blobs):

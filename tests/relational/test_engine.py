@@ -5,7 +5,12 @@ import torch
 from explorer.core.errors import ExplorerError, ModelFileError
 from explorer.models.gae import GaeConfig, GatedAutoencoder, filter_pairs
 from explorer.relational.engine import (
-    analogy, apply_mappings, filter_grid, infer_mappings, load_relational_model, nmse,
+    analogy,
+    apply_mappings,
+    filter_grid,
+    infer_mappings,
+    load_relational_model,
+    nmse,
 )
 
 
@@ -44,8 +49,10 @@ def test_one_pair_applies_to_many_images(model):
 def test_engine_matches_the_model_formula(model):
     x, y, x2 = images(3, 1), images(3, 2), images(3, 3)
     t = lambda a: torch.from_numpy(a).reshape(3, -1)  # noqa: E731
+
     def std(a):
         return (a - a.mean(1, keepdim=True)) / a.std(1, keepdim=True, unbiased=False)
+
     with torch.no_grad():
         fx, fy = std(t(x)) @ model.U, std(t(y)) @ model.V
         z = torch.sigmoid((fx * fy) @ model.W_in + model.b)

@@ -25,8 +25,9 @@ def test_rendered_folder_loads_as_consecutive_frame_pairs(tmp_path):
 
 
 def test_cross_object_quadruples_share_the_motion_not_the_object():
-    x, y, x2, y2 = cross_object_quadruples(5, np.random.default_rng(1), frames=4, size=12, kinds=("glyph",),
-                                           motion="turn")
+    x, y, x2, y2 = cross_object_quadruples(
+        5, np.random.default_rng(1), frames=4, size=12, kinds=("glyph",), motion="turn"
+    )
     assert x.shape == (5, 1, 12, 12)
     assert not np.allclose(x, x2)  # different objects
     assert np.all(np.abs(x - y).reshape(5, -1).max(1) > 0.05)  # they moved
@@ -36,7 +37,9 @@ def test_sequence_transfer_job_runs_end_to_end_on_a_tiny_folder(tmp_path):
     from explorer.core.progress import run_to_end
     from explorer.relational.defaults import sequence_transfer_job
 
-    out = run_to_end(sequence_transfer_job(str(tmp_path), sequences=6, frames=4, size=8, epochs=1, test_count=8))
+    out = run_to_end(
+        sequence_transfer_job(str(tmp_path), sequences=6, frames=4, size=8, epochs=1, test_count=8)
+    )
     assert out["train_pairs"] == 6 * 3
     for key in ("unseen_glyphs", "new_polygons_ellipses"):
         assert np.isfinite(out[key]["nmse"]) and out[key]["nmse_copy"] > 0

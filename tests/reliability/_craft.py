@@ -34,11 +34,17 @@ def payloads(marker: str) -> dict[str, bytes]:
     """Pickles that create ``marker`` when unpickled, spelled in different ways."""
     stack_global = (  # protocol 4, names pushed as memoized strings, then STACK_GLOBAL + REDUCE
         b"\x80\x04\x8c\x02os\x94\x8c\x06system\x94\x93\x94"
-        + b"\x8c" + bytes([len(f"touch {marker}")]) + f"touch {marker}".encode() + b"\x94\x85\x94R\x94."
+        + b"\x8c"
+        + bytes([len(f"touch {marker}")])
+        + f"touch {marker}".encode()
+        + b"\x94\x85\x94R\x94."
     )
     obfuscated = (  # the module name fetched back from the memo, as picklers do for repeats
         b"\x80\x04\x8c\x08builtins\x94\x8c\x04open\x94\x93\x94"
-        + b"\x8c" + bytes([len(marker)]) + marker.encode() + b"\x94\x8c\x01w\x94\x86\x94R\x94."
+        + b"\x8c"
+        + bytes([len(marker)])
+        + marker.encode()
+        + b"\x94\x8c\x01w\x94\x86\x94R\x94."
     )
     return {
         "os.system/proto2": pickle.dumps(SystemCall(f"touch {marker}"), protocol=2),

@@ -21,6 +21,7 @@ def mutate(data: bytes, how: str, at: int, byte: int) -> bytes:
         return data[:at] + bytes([byte]) * 7 + data[at:]
     return data
 
+
 # at least 200 generated cases per reader, repeatable (derandomize), no per-example deadline
 FUZZ = settings(
     max_examples=200,

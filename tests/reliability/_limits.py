@@ -14,6 +14,7 @@ class Peak:
     @property
     def rss_growth(self) -> int:
         return self.rss_bytes - self.rss_before
+
     traced_bytes: int = 0  # Python + numpy allocations (tracemalloc); torch's are not traced
 
 

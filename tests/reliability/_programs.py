@@ -73,8 +73,11 @@ def pt2_sympy_shape(marker: str) -> bytes:
 
     def edit(name, data):
         if name.endswith("models/model.json"):
-            text = re.sub(r"Symbol\('(\w+)', positive=True, integer=True\)",
-                          lambda m: code.replace("{}", m.group(1)), data.decode())
+            text = re.sub(
+                r"Symbol\('(\w+)', positive=True, integer=True\)",
+                lambda m: code.replace("{}", m.group(1)),
+                data.decode(),
+            )
             return text.encode()
         return data
 
@@ -154,10 +157,18 @@ def hostile_programs(marker_prefix: str) -> dict[str, tuple[str, bytes]]:
     """name -> (file suffix, bytes), each creating ``marker_prefix + slug(name)`` when torch opens it
     (no spaces in the prefix: one payload is a shell command)."""
     return {
-        "pt2 pickle in .json": (".pt2", pt2_pickle_under_json_name(marker_prefix + slug("pt2 pickle in .json"))),
+        "pt2 pickle in .json": (
+            ".pt2",
+            pt2_pickle_under_json_name(marker_prefix + slug("pt2 pickle in .json")),
+        ),
         "pt2 sympy shape": (".pt2", pt2_sympy_shape(marker_prefix + slug("pt2 sympy shape"))),
-        **{f"torchscript {t}": (".pt", torchscript_hiding_file_op(marker_prefix + slug(f"torchscript {t}"), t))
-           for t in TRICKS},
+        **{
+            f"torchscript {t}": (
+                ".pt",
+                torchscript_hiding_file_op(marker_prefix + slug(f"torchscript {t}"), t),
+            )
+            for t in TRICKS
+        },
     }
 
 
@@ -208,18 +219,30 @@ def onnx_looping() -> bytes:
     from onnx import TensorProto, helper, numpy_helper
 
     body = helper.make_graph(
-        [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
-         helper.make_node("Add", ["v_in", "one"], ["v_out"])],
+        [
+            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+            helper.make_node("Add", ["v_in", "one"], ["v_out"]),
+        ],
         "body",
-        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
-         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
-         helper.make_tensor_value_info("v_in", TensorProto.FLOAT, None)],
-        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
-         helper.make_tensor_value_info("v_out", TensorProto.FLOAT, None)],
-        initializer=[numpy_helper.from_array(np.array(1, np.float32), "one")])
-    inits = [numpy_helper.from_array(np.array(2**62, np.int64), "M"), numpy_helper.from_array(np.array(True), "c")]
-    nodes = [helper.make_node("Flatten", ["input"], ["flat"]),
-             helper.make_node("Loop", ["M", "c", "flat"], ["codes"], body=body)]
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("v_in", TensorProto.FLOAT, None),
+        ],
+        [
+            helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("v_out", TensorProto.FLOAT, None),
+        ],
+        initializer=[numpy_helper.from_array(np.array(1, np.float32), "one")],
+    )
+    inits = [
+        numpy_helper.from_array(np.array(2**62, np.int64), "M"),
+        numpy_helper.from_array(np.array(True), "c"),
+    ]
+    nodes = [
+        helper.make_node("Flatten", ["input"], ["flat"]),
+        helper.make_node("Loop", ["M", "c", "flat"], ["codes"], body=body),
+    ]
     return _onnx_model(nodes, inits)
 
 
@@ -231,8 +254,10 @@ def onnx_allocating(gb: float = 16) -> bytes:
     side = int((gb * 1e9 / 4) ** 0.5)
     inits = [numpy_helper.from_array(np.array([side, side], np.int64), "shape")]
     one = helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0])
-    nodes = [helper.make_node("ConstantOfShape", ["shape"], ["big"], value=one),
-             helper.make_node("ReduceSum", ["big"], ["s"], keepdims=0),
-             helper.make_node("Flatten", ["input"], ["flat"]),
-             helper.make_node("Add", ["flat", "s"], ["codes"])]
+    nodes = [
+        helper.make_node("ConstantOfShape", ["shape"], ["big"], value=one),
+        helper.make_node("ReduceSum", ["big"], ["s"], keepdims=0),
+        helper.make_node("Flatten", ["input"], ["flat"]),
+        helper.make_node("Add", ["flat", "s"], ["codes"]),
+    ]
     return _onnx_model(nodes, inits)

@@ -24,6 +24,13 @@ def sound_models(tmp_path_factory):
         torch.jit.save(torch.jit.script(model), folder / "ts.pt")
         torch.onnx.export(model, (x,), str(folder / "m.onnx"), dynamo=False)
     torch.export.save(torch.export.export(model, (x,)), folder / "m.pt2")
-    names = {"safetensors": "ae.safetensors", "weights": "w.ckpt", "sd": "sd.pt", "torchscript": "ts.pt",
-             "ts": "ts.pt", "pt2": "m.pt2", "onnx": "m.onnx"}
+    names = {
+        "safetensors": "ae.safetensors",
+        "weights": "w.ckpt",
+        "sd": "sd.pt",
+        "torchscript": "ts.pt",
+        "ts": "ts.pt",
+        "pt2": "m.pt2",
+        "onnx": "m.onnx",
+    }
     return {k: (folder / v).read_bytes() for k, v in names.items()}

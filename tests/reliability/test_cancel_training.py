@@ -27,8 +27,18 @@ def test_cancel_stops_training_within_a_second(qtbot, tmp_path, digits):
 
     runner = TaskRunner(min_interval=0.0)
     ckpt = tmp_path / "m.safetensors"
-    cfg = TrainConfig(model="ae", epochs=200, batch_size=32, lr=1e-3, device="cpu", code_dim=4,
-                      options={"hidden": (32,)}, checkpoint=str(ckpt), threads=1, seed=0)
+    cfg = TrainConfig(
+        model="ae",
+        epochs=200,
+        batch_size=32,
+        lr=1e-3,
+        device="cpu",
+        code_dim=4,
+        options={"hidden": (32,)},
+        checkpoint=str(ckpt),
+        threads=1,
+        seed=0,
+    )
     steps = []
     runner.partial.connect(lambda tag, rec: steps.append(rec.step))
     runner.start(lambda: train(cfg, digits), tag="run")

@@ -14,8 +14,9 @@ from . import _craft
 
 
 def _explorer(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "explorer", *args], capture_output=True, text=True,
-                          timeout=120, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "explorer", *args], capture_output=True, text=True, timeout=120, cwd=cwd
+    )
 
 
 def _assert_sentence(proc: subprocess.CompletedProcess, *words: str) -> None:
@@ -45,24 +46,49 @@ def test_encode_with_a_hostile_model(tmp_path, sound_models):
     evil = tmp_path / "evil.pt"
     payload = _craft.payloads(str(marker))["os.system/proto2"]
     evil.write_bytes(_craft.replace_members(sound_models["ts"], {"/data.pkl": payload}))
-    proc = _explorer("encode", "--model", str(evil), "--data", "sample:digits", "--out", str(tmp_path / "c.npy"),
-                     "--trust-model")  # the archive scan, behind the trust gate
+    proc = _explorer(
+        "encode",
+        "--model",
+        str(evil),
+        "--data",
+        "sample:digits",
+        "--out",
+        str(tmp_path / "c.npy"),
+        "--trust-model",
+    )  # the archive scan, behind the trust gate
     _assert_sentence(proc, "run Python code")
     assert not marker.exists() and not (tmp_path / "c.npy").exists()
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("RELIABILITY_SLOW"), reason="~5 s (torch in a child); RELIABILITY_SLOW=1")
+@pytest.mark.skipif(
+    not os.environ.get("RELIABILITY_SLOW"), reason="~5 s (torch in a child); RELIABILITY_SLOW=1"
+)
 def test_encode_to_an_unwritable_output(tmp_path):
-    proc = _explorer("encode", "--model", "pixels", "--data", "sample:digits", "--out", str(tmp_path / "no" / "c.npy"))
+    proc = _explorer(
+        "encode", "--model", "pixels", "--data", "sample:digits", "--out", str(tmp_path / "no" / "c.npy")
+    )
     _assert_sentence(proc, "Cannot write")
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("RELIABILITY_SLOW"), reason="~10 s (trains in a child); RELIABILITY_SLOW=1")
+@pytest.mark.skipif(
+    not os.environ.get("RELIABILITY_SLOW"), reason="~10 s (trains in a child); RELIABILITY_SLOW=1"
+)
 def test_train_with_an_overflowing_learning_rate(tmp_path):
     out = tmp_path / "m.safetensors"
-    proc = _explorer("train", "--model", "ae", "--data", "sample:digits", "--epochs", "2", "--lr", "1e38",
-                     "--out", str(out))
+    proc = _explorer(
+        "train",
+        "--model",
+        "ae",
+        "--data",
+        "sample:digits",
+        "--epochs",
+        "2",
+        "--lr",
+        "1e38",
+        "--out",
+        str(out),
+    )
     _assert_sentence(proc, "overflowed", "lower learning rate")
     assert not out.exists()

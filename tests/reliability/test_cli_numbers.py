@@ -18,7 +18,15 @@ from explorer.cli import main
 BASE = {
     "train": ["train", "--model", "ae", "--data", "sample:digits", "--out", "/nonexistent/m.safetensors"],
     "encode": ["encode", "--model", "pixels", "--data", "sample:digits", "--out", "/nonexistent/c.npy"],
-    "project": ["project", "--codes", "/nonexistent/c.npy", "--method", "pca", "--out", "/nonexistent/xy.npy"],
+    "project": [
+        "project",
+        "--codes",
+        "/nonexistent/c.npy",
+        "--method",
+        "pca",
+        "--out",
+        "/nonexistent/xy.npy",
+    ],
     "inspect": ["inspect", "--model", "pixels", "--data", "/nonexistent/data"],
     "retrieval": ["evaluate", "retrieval", "--model", "pixels", "--data", "/nonexistent/data"],
     "verification": ["evaluate", "verification", "--model", "pixels", "--data", "/nonexistent/data"],
@@ -37,9 +45,26 @@ FLAGS = {
 }
 BAD = ["-3", "nan", "inf", "-inf", "1e400", "99999999999999999999", "abc", ""]
 CASES = [(cmd, flag, value) for cmd, flags in FLAGS.items() for flag in flags for value in BAD]
-ZERO_IS_WRONG = {"--epochs", "--code-dim", "--batch-size", "--lr", "--workers", "--shard-rows", "--perplexity",
-                 "--neighbors", "--landmarks", "--k", "--threshold", "--max-queries", "--queries", "--max-pairs",
-                 "--count", "--width", "--height", "--timeout"}
+ZERO_IS_WRONG = {
+    "--epochs",
+    "--code-dim",
+    "--batch-size",
+    "--lr",
+    "--workers",
+    "--shard-rows",
+    "--perplexity",
+    "--neighbors",
+    "--landmarks",
+    "--k",
+    "--threshold",
+    "--max-queries",
+    "--queries",
+    "--max-pairs",
+    "--count",
+    "--width",
+    "--height",
+    "--timeout",
+}
 
 
 def _one_sentence(err: str, *words: str) -> str:
@@ -71,13 +96,16 @@ def test_usage_mistakes_are_one_line_too(capsys):
     _one_sentence(capsys.readouterr().err, "--method")
 
 
-@pytest.mark.parametrize("option, words", [
-    ("hidden=abc", ["hidden", "list of whole numbers"]),
-    ("hidden=[64,-5]", ["hidden"]),
-    ("linear=3", ["linear", "true or false"]),
-    ("code_dim=nan", ["code_dim"]),
-    ("tied=maybe", ["tied"]),
-])
+@pytest.mark.parametrize(
+    "option, words",
+    [
+        ("hidden=abc", ["hidden", "list of whole numbers"]),
+        ("hidden=[64,-5]", ["hidden"]),
+        ("linear=3", ["linear", "true or false"]),
+        ("code_dim=nan", ["code_dim"]),
+        ("tied=maybe", ["tied"]),
+    ],
+)
 def test_model_options_of_the_wrong_kind(capsys, option, words):
     assert main([*BASE["train"], "--option", option]) == 2
     _one_sentence(capsys.readouterr().err, "--option", *words)
@@ -85,8 +113,19 @@ def test_model_options_of_the_wrong_kind(capsys, option, words):
 
 def test_model_option_the_model_refuses_when_built(capsys, tmp_path):
     pytest.importorskip("torch")
-    argv = ["train", "--model", "siamese", "--data", "sample:digits", "--out", str(tmp_path / "m.safetensors"),
-            "--epochs", "1", "--option", "distance=foo"]
+    argv = [
+        "train",
+        "--model",
+        "siamese",
+        "--data",
+        "sample:digits",
+        "--out",
+        str(tmp_path / "m.safetensors"),
+        "--epochs",
+        "1",
+        "--option",
+        "distance=foo",
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err
     last = err.strip().splitlines()[-1]  # progress lines of the data load come first
@@ -94,14 +133,22 @@ def test_model_option_the_model_refuses_when_built(capsys, tmp_path):
     assert not (tmp_path / "m.safetensors").exists()
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--code-dim", "-3"], ["--code-dim", "out of range"]),
-    (["--val-fraction", "nan"], ["--val-fraction", "finite"]),
-    (["--option", "hidden=abc"], ["hidden"]),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--code-dim", "-3"], ["--code-dim", "out of range"]),
+        (["--val-fraction", "nan"], ["--val-fraction", "finite"]),
+        (["--option", "hidden=abc"], ["hidden"]),
+    ],
+)
 def test_the_named_cases_through_the_real_entry_point(args, words):
-    proc = subprocess.run([sys.executable, "-m", "explorer", *BASE["train"], *args], capture_output=True,
-                          text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "explorer", *BASE["train"], *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 2 and proc.stdout == ""
     _one_sentence(proc.stderr, *words)
 
@@ -112,8 +159,13 @@ def test_session_with_codes_of_no_dimensions(tmp_path):
     from explorer.core.workspace import Workspace
 
     path = tmp_path / "s.session"
-    save_session(path, {"data": "sample:digits", "codes": {"m": np.zeros((4, 0), np.float32),
-                                                           "ok": np.ones((4, 2), np.float32)}})
+    save_session(
+        path,
+        {
+            "data": "sample:digits",
+            "codes": {"m": np.zeros((4, 0), np.float32), "ok": np.ones((4, 2), np.float32)},
+        },
+    )
     state = load_session(path)
     ws = Workspace()
     ws.set_dataset(ImageSet(np.zeros((4, 1, 2, 2), np.uint8), None, [], ["a", "b", "c", "d"], "t", "npz"))

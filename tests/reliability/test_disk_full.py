@@ -80,6 +80,7 @@ def test_checkpoint_save_when_fsync_reports_a_full_disk(tmp_path, two_models, mo
 
     def full(fd):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
     monkeypatch.setattr(atomic.os, "fsync", full)
     with pytest.raises(ExplorerError, match="No space left on device.*free some space.*unchanged") as err:
         save(target, big)
@@ -103,6 +104,7 @@ def test_checkpoint_save_when_the_rust_writer_reports_a_full_disk(tmp_path, two_
     def full(tensors, filename, metadata=None):
         real(tensors, filename, metadata=metadata)  # most of it written ...
         raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
     monkeypatch.setattr(safetensors.torch, "save_file", full)
     with pytest.raises(ExplorerError, match="No space left on device; the previous file is unchanged"):
         save(target, big)
@@ -164,11 +166,30 @@ def test_cli_encode_onto_a_full_disk_keeps_the_old_codes(tmp_path):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (64_000, resource.RLIM_INFINITY))
 
-    proc = subprocess.run([sys.executable, "-m", "explorer", "encode", "--model", "pixels", "--data", "sample:digits",
-                           "--out", str(out), "--no-cache"], capture_output=True, text=True, timeout=120,
-                          preexec_fn=limit, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "explorer",
+            "encode",
+            "--model",
+            "pixels",
+            "--data",
+            "sample:digits",
+            "--out",
+            str(out),
+            "--no-cache",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limit,
+        check=False,
+    )
     assert proc.returncode == 2, proc.stderr
     lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("explorer: ")]
-    assert len(lines) == 1 and "Traceback" not in proc.stderr and "previous file is unchanged" in lines[0], proc.stderr
+    assert len(lines) == 1 and "Traceback" not in proc.stderr and "previous file is unchanged" in lines[0], (
+        proc.stderr
+    )
     assert out.read_bytes() == before
     _no_temps(tmp_path)

@@ -41,8 +41,11 @@ def _load(path: str, reader: str = "other"):
     return ds
 
 
-mutation = st.tuples(st.sampled_from(["truncate", "flip", "insert", "none", "none", "none"]),
-                     st.integers(0, 10**6), st.integers(0, 255))
+mutation = st.tuples(
+    st.sampled_from(["truncate", "flip", "insert", "none", "none", "none"]),
+    st.integers(0, 10**6),
+    st.integers(0, 255),
+)
 
 
 # ---- IDX -------------------------------------------------------------------------------------
@@ -59,8 +62,13 @@ def idx_files(draw) -> bytes:
             dims = draw(st.lists(st.integers(0, 5), min_size=ndim, max_size=ndim))
             dtype = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}[code]
             count = int(np.prod(dims))
-            values = draw(st.lists(st.sampled_from([0.0, 1.0, 255.0, -3.0, 1e9, np.nan, np.inf, -np.inf]),
-                                   min_size=count, max_size=count))
+            values = draw(
+                st.lists(
+                    st.sampled_from([0.0, 1.0, 255.0, -3.0, 1e9, np.nan, np.inf, -np.inf]),
+                    min_size=count,
+                    max_size=count,
+                )
+            )
             arr = np.array(values, dtype=np.float64)
             if dtype[-2] in "iu":
                 arr = np.nan_to_num(arr, posinf=7, neginf=-7).clip(np.iinfo(dtype).min, np.iinfo(dtype).max)
@@ -148,8 +156,24 @@ def npz_files(draw) -> bytes:
     kind = draw(st.sampled_from(["random", "valid", "valid", "valid", "lying"]))
     if kind == "random":
         return draw(st.binary(max_size=128))
-    keys = draw(st.lists(st.sampled_from(["images", "labels", "class_names", "partners", "x_train",
-                                          "y_train", "transform_angle", "other"]), max_size=4, unique=True))
+    keys = draw(
+        st.lists(
+            st.sampled_from(
+                [
+                    "images",
+                    "labels",
+                    "class_names",
+                    "partners",
+                    "x_train",
+                    "y_train",
+                    "transform_angle",
+                    "other",
+                ]
+            ),
+            max_size=4,
+            unique=True,
+        )
+    )
     buf = io.BytesIO()
     members = {k: draw(arrays()) for k in keys}
     if kind == "valid" and draw(st.integers(0, 3)):
@@ -163,10 +187,14 @@ def npz_files(draw) -> bytes:
         with zipfile.ZipFile(buf, "w") as zf:
             for k in members:
                 b = io.BytesIO()
-                np.lib.format.write_array_header_1_0(b, {
-                    "descr": np.lib.format.dtype_to_descr(np.dtype("f4")), "fortran_order": False,
-                    "shape": tuple(draw(st.lists(st.integers(0, 2**40), min_size=1, max_size=4))),
-                })
+                np.lib.format.write_array_header_1_0(
+                    b,
+                    {
+                        "descr": np.lib.format.dtype_to_descr(np.dtype("f4")),
+                        "fortran_order": False,
+                        "shape": tuple(draw(st.lists(st.integers(0, 2**40), min_size=1, max_size=4))),
+                    },
+                )
                 zf.writestr(k + ".npy", b.getvalue() + draw(st.binary(max_size=32)))
     else:
         np.savez(buf, **members) if draw(st.booleans()) else np.savez_compressed(buf, **members)
@@ -197,7 +225,9 @@ def test_npz_nan_and_inf_pixels_become_a_note(tmp_path, bad):
 
 def test_npz_member_claiming_terabytes_allocates_nothing(tmp_path):
     b = io.BytesIO()
-    np.lib.format.write_array_header_1_0(b, {"descr": "<f4", "fortran_order": False, "shape": (10**12, 28, 28)})
+    np.lib.format.write_array_header_1_0(
+        b, {"descr": "<f4", "fortran_order": False, "shape": (10**12, 28, 28)}
+    )
     with zipfile.ZipFile(tmp_path / "big.npz", "w") as zf:
         zf.writestr("images.npy", b.getvalue() + bytes(64))
     with peak_memory() as peak:
@@ -226,8 +256,12 @@ def test_npz_object_arrays_are_never_unpickled(tmp_path):
 
 # ---- TSV -------------------------------------------------------------------------------------
 tsv_text = st.lists(
-    st.lists(st.sampled_from(["0", "1.5", "-2", "1e3", "nan", "inf", "-inf", "x", "", " ", "1e999",
-                              "0x10", "١", "3,5"]), max_size=4).map("\t".join),
+    st.lists(
+        st.sampled_from(
+            ["0", "1.5", "-2", "1e3", "nan", "inf", "-inf", "x", "", " ", "1e999", "0x10", "١", "3,5"]
+        ),
+        max_size=4,
+    ).map("\t".join),
     max_size=5,
 ).map("\n".join)
 
@@ -250,8 +284,16 @@ def test_fuzz_tsv(vectors, metadata):
 
 # ---- single images and folders ---------------------------------------------------------------
 IMAGE_EXTS = [".png", ".jpg", ".bmp", ".gif", ".pgm", ".tif", ".webp", ".ico"]
-PIL_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".bmp": "BMP", ".gif": "GIF", ".pgm": "PPM",
-               ".tif": "TIFF", ".webp": "WEBP", ".ico": "ICO"}
+PIL_FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".bmp": "BMP",
+    ".gif": "GIF",
+    ".pgm": "PPM",
+    ".tif": "TIFF",
+    ".webp": "WEBP",
+    ".ico": "ICO",
+}
 
 
 def _png_claiming(width: int, height: int) -> bytes:
@@ -405,9 +447,14 @@ def npy_files(draw) -> bytes:
         return draw(st.binary(max_size=96))
     if kind == "lying":
         b = io.BytesIO()
-        np.lib.format.write_array_header_1_0(b, {
-            "descr": draw(st.sampled_from(["<f4", "<f8", "|u1", "|O", "<U3"])), "fortran_order": False,
-            "shape": tuple(draw(st.lists(st.integers(0, 2**40), min_size=1, max_size=3)))})
+        np.lib.format.write_array_header_1_0(
+            b,
+            {
+                "descr": draw(st.sampled_from(["<f4", "<f8", "|u1", "|O", "<U3"])),
+                "fortran_order": False,
+                "shape": tuple(draw(st.lists(st.integers(0, 2**40), min_size=1, max_size=3))),
+            },
+        )
         return b.getvalue() + draw(st.binary(max_size=32))
     b = io.BytesIO()
     np.save(b, draw(arrays(max_dims=3)), allow_pickle=True)
@@ -443,12 +490,14 @@ def test_fuzz_npy_codes_for_project(body):
 
 # ---- `explorer info` end to end (in-process CLI) ----------------------------------------------
 @FUZZ
-@given(case=st.one_of(
-    idx_files().map(lambda b: ("train-images-idx3-ubyte", b)),
-    npz_files().map(lambda b: ("data.npz", b)),
-    tsv_text.map(lambda t: ("vectors.tsv", t.encode())),
-    image_files().map(lambda f: ("picture" + f[0], f[1])),
-))
+@given(
+    case=st.one_of(
+        idx_files().map(lambda b: ("train-images-idx3-ubyte", b)),
+        npz_files().map(lambda b: ("data.npz", b)),
+        tsv_text.map(lambda t: ("vectors.tsv", t.encode())),
+        image_files().map(lambda f: ("picture" + f[0], f[1])),
+    )
+)
 def test_fuzz_explorer_info(case):
     import contextlib
     import json
@@ -474,9 +523,15 @@ def test_fuzz_explorer_info(case):
 
 
 # ---- the readers behind pillow_safe: drops, analogy inputs, encoded bytes (Parquet) -----------
-FOREIGN_HEADS = [b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 4 4\n", b"\xc5\xd0\xd3\xc6" + bytes(28),
-                 b"8BPS\x00\x01" + bytes(20), b"icns\x00\x00\x01\x00", b"DDS |" + bytes(20),
-                 b"\x00\x00\x00\x1cftypavif" + bytes(16), b"%PDF-1.4\n"]
+FOREIGN_HEADS = [
+    b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 4 4\n",
+    b"\xc5\xd0\xd3\xc6" + bytes(28),
+    b"8BPS\x00\x01" + bytes(20),
+    b"icns\x00\x00\x01\x00",
+    b"DDS |" + bytes(20),
+    b"\x00\x00\x00\x1cftypavif" + bytes(16),
+    b"%PDF-1.4\n",
+]
 
 
 @st.composite

@@ -30,14 +30,14 @@ from explorer.models.checkpoint import load as load_checkpoint  # noqa: E402
 _TRUST = True  # the fuzzers exercise what lies behind the trust gate (test_trust.py tests the gate)
 
 
-
 @pytest.fixture
 def sound(sound_models):
     return sound_models
 
 
-mutation = st.tuples(st.sampled_from(["truncate", "flip", "insert", "none"]), st.integers(0, 10**7),
-                     st.integers(0, 255))
+mutation = st.tuples(
+    st.sampled_from(["truncate", "flip", "insert", "none"]), st.integers(0, 10**7), st.integers(0, 255)
+)
 
 
 def _swap_member(data: bytes, index: int, new: bytes) -> bytes:
@@ -55,9 +55,11 @@ def _swap_member(data: bytes, index: int, new: bytes) -> bytes:
 def archive_cases(draw, base: bytes) -> bytes:
     kind = draw(st.sampled_from(["random", "mutate", "mutate", "member", "member"]))
     if kind == "random":
-        return draw(st.one_of(st.binary(max_size=64), st.just(b"PK\x03\x04") .map(lambda b: b + bytes(40))))
+        return draw(st.one_of(st.binary(max_size=64), st.just(b"PK\x03\x04").map(lambda b: b + bytes(40))))
     if kind == "member":
-        new = draw(st.one_of(st.binary(max_size=48), st.sampled_from([b"", b"\x80\x02}q\x00.", b"{}", b"PK"])))
+        new = draw(
+            st.one_of(st.binary(max_size=48), st.sampled_from([b"", b"\x80\x02}q\x00.", b"{}", b"PK"]))
+        )
         return _swap_member(base, draw(st.integers(0, 100)), new)
     return mutate(base, *draw(mutation))
 
@@ -95,7 +97,9 @@ def safetensors_cases(draw, good: bytes) -> bytes:
         entry = header[draw(st.sampled_from(names))]
         field = draw(st.sampled_from(["dtype", "shape", "data_offsets", "drop"]))
         if field == "dtype":
-            entry["dtype"] = draw(st.sampled_from(["F16", "F64", "I8", "U8", "BOOL", "BF16", "F8_E4M3", "X", ""]))
+            entry["dtype"] = draw(
+                st.sampled_from(["F16", "F64", "I8", "U8", "BOOL", "BF16", "F8_E4M3", "X", ""])
+            )
         elif field == "shape":
             entry["shape"] = draw(st.lists(st.integers(0, 2**40), max_size=4))
         elif field == "data_offsets":
@@ -104,14 +108,47 @@ def safetensors_cases(draw, good: bytes) -> bytes:
             header.pop(draw(st.sampled_from(names)))
     else:
         meta = header["__metadata__"]
-        key = draw(st.sampled_from(["architecture", "config", "input_shape", "normalisation",
-                                    "class_names", "summary", "format", "name"]))
-        meta[key] = draw(st.one_of(
-            st.sampled_from(["", "null", "[]", "{}", "[1, 4]", "[0, 0, 0]", "[-1, 4, 4]", "[1, 4, 4, 4]",
-                             '{"code_dim": -3}', '{"nope": 1}', '{"hidden": [99999999]}', "ae", "gae",
-                             "[1, 100000, 100000]", '"text"', "NaN", "1e999", '{"mean": [0], "std": [0]}']),
-            st.text(max_size=12),
-        ))
+        key = draw(
+            st.sampled_from(
+                [
+                    "architecture",
+                    "config",
+                    "input_shape",
+                    "normalisation",
+                    "class_names",
+                    "summary",
+                    "format",
+                    "name",
+                ]
+            )
+        )
+        meta[key] = draw(
+            st.one_of(
+                st.sampled_from(
+                    [
+                        "",
+                        "null",
+                        "[]",
+                        "{}",
+                        "[1, 4]",
+                        "[0, 0, 0]",
+                        "[-1, 4, 4]",
+                        "[1, 4, 4, 4]",
+                        '{"code_dim": -3}',
+                        '{"nope": 1}',
+                        '{"hidden": [99999999]}',
+                        "ae",
+                        "gae",
+                        "[1, 100000, 100000]",
+                        '"text"',
+                        "NaN",
+                        "1e999",
+                        '{"mean": [0], "std": [0]}',
+                    ]
+                ),
+                st.text(max_size=12),
+            )
+        )
     raw = json.dumps(header).encode()
     return struct.pack("<Q", len(raw)) + raw + data
 
@@ -151,8 +188,13 @@ def test_fuzz_onnx(sound, data):
 
 
 def test_sound_files_load(sound, tmp_path):
-    for key, name in [("safetensors", "a.safetensors"), ("weights", "b.ckpt"), ("torchscript", "c.pt"),
-                      ("pt2", "d.pt2"), ("onnx", "e.onnx")]:
+    for key, name in [
+        ("safetensors", "a.safetensors"),
+        ("weights", "b.ckpt"),
+        ("torchscript", "c.pt"),
+        ("pt2", "d.pt2"),
+        ("onnx", "e.onnx"),
+    ]:
         (tmp_path / name).write_bytes(sound[key])
     assert load_checkpoint(tmp_path / "a.safetensors").class_names == ["a", "b"]
     assert safe_load.load_weights(tmp_path / "b.ckpt")["epoch"] == 3
@@ -191,20 +233,40 @@ def test_load_encoder_missing_and_folder(tmp_path):
 
 
 # ---- load_encoder end to end, with fuzzed files and fuzzed <file>.json sidecars ------------------
-EXT_KIND = {".pt": "torchscript", ".pth": "sd", ".ckpt": "weights", ".pt2": "pt2", ".onnx": "onnx",
-            ".safetensors": "safetensors"}
+EXT_KIND = {
+    ".pt": "torchscript",
+    ".pth": "sd",
+    ".ckpt": "weights",
+    ".pt2": "pt2",
+    ".onnx": "onnx",
+    ".safetensors": "safetensors",
+}
 sidecars = st.one_of(
     st.none(),
     st.binary(max_size=16),
     st.just(b"[" * 100_000 + b"]" * 100_000),
-    st.fixed_dictionaries({}, optional={
-        "name": st.one_of(st.text(max_size=5), st.integers()),
-        "input_shape": st.one_of(st.lists(st.one_of(st.integers(-2, 5), st.text(max_size=2)), max_size=4),
-                                 st.integers(), st.none()),
-        "normalisation": st.one_of(st.none(), st.integers(), st.fixed_dictionaries(
-            {}, optional={"mean": st.lists(st.floats(allow_nan=True), max_size=4),
-                          "std": st.lists(st.floats(allow_nan=True), max_size=4)})),
-    }).map(lambda d: json.dumps(d).encode()),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "name": st.one_of(st.text(max_size=5), st.integers()),
+            "input_shape": st.one_of(
+                st.lists(st.one_of(st.integers(-2, 5), st.text(max_size=2)), max_size=4),
+                st.integers(),
+                st.none(),
+            ),
+            "normalisation": st.one_of(
+                st.none(),
+                st.integers(),
+                st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "mean": st.lists(st.floats(allow_nan=True), max_size=4),
+                        "std": st.lists(st.floats(allow_nan=True), max_size=4),
+                    },
+                ),
+            ),
+        },
+    ).map(lambda d: json.dumps(d).encode()),
 )
 
 
@@ -216,8 +278,11 @@ def test_fuzz_load_encoder_and_encode(sound, data, ext, side):
     from explorer.models import load_encoder
 
     base = sound[EXT_KIND[ext]]
-    body = data.draw(archive_cases(base)) if ext not in (".onnx", ".safetensors") else data.draw(
-        st.one_of(st.just(base), mutation.map(lambda m: mutate(base, *m))))
+    body = (
+        data.draw(archive_cases(base))
+        if ext not in (".onnx", ".safetensors")
+        else data.draw(st.one_of(st.just(base), mutation.map(lambda m: mutate(base, *m))))
+    )
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "model" + ext)
         with open(path, "wb") as f:

@@ -24,9 +24,36 @@ json_values = st.recursive(
     max_leaves=20,
 )
 # shape expressions: plain arithmetic pieces and Python pieces mixed
-expr_parts = st.sampled_from(["Symbol('s0', positive=True, integer=True)", "s0", "2", "*", "+", "//", "(", ")",
-                              "Max", ",", "__import__", "('os')", ".system", "lambda", "x", ":", "[0]", "'a'",
-                              "FloorDiv", "Mod", " ", "getattr", "eval", "1e5", "L['x'].size()[0]", "=="])
+expr_parts = st.sampled_from(
+    [
+        "Symbol('s0', positive=True, integer=True)",
+        "s0",
+        "2",
+        "*",
+        "+",
+        "//",
+        "(",
+        ")",
+        "Max",
+        ",",
+        "__import__",
+        "('os')",
+        ".system",
+        "lambda",
+        "x",
+        ":",
+        "[0]",
+        "'a'",
+        "FloorDiv",
+        "Mod",
+        " ",
+        "getattr",
+        "eval",
+        "1e5",
+        "L['x'].size()[0]",
+        "==",
+    ]
+)
 
 
 @FUZZ
@@ -59,8 +86,10 @@ def test_fuzz_pt2_graph_json(parts, guard, doc):
     from explorer.models.archive_checks import check_program_json
 
     text = "".join(parts)
-    graph = {"graph_module": {"graph": {"x": [{"expr_str": text}] if not guard else []}, "doc": doc},
-             "guards_code": [text] if guard else []}
+    graph = {
+        "graph_module": {"graph": {"x": [{"expr_str": text}] if not guard else []}, "doc": doc},
+        "guards_code": [text] if guard else [],
+    }
     try:
         check_program_json(json.dumps(graph).encode(), "m.pt2", "models/model.json")
     except ModelFileError as err:
@@ -91,9 +120,12 @@ def test_fuzz_pt2_payload_sizes(config, member):
 
 
 @FUZZ
-@given(stream=st.binary(max_size=300) | st.lists(
-    st.tuples(json_values, st.binary(max_size=16)), max_size=3).map(
-        lambda msgs: b"".join(json.dumps(h).encode() + b"\n" + d for h, d in msgs)))
+@given(
+    stream=st.binary(max_size=300)
+    | st.lists(st.tuples(json_values, st.binary(max_size=16)), max_size=3).map(
+        lambda msgs: b"".join(json.dumps(h).encode() + b"\n" + d for h, d in msgs)
+    )
+)
 def test_fuzz_model_child_replies(stream):
     """Whatever a (compromised) model child writes, the parent reads only headers and bytes."""
     from explorer.models.isolated import _read_replies
@@ -108,9 +140,13 @@ def test_fuzz_model_child_replies(stream):
 
 
 @FUZZ
-@given(specs=st.lists(st.text(max_size=12) | st.sampled_from(["pixels", "pca:4", "sample:digits", "m.pt",
-                                                               "../m.pt", "~/m.pt", "/abs/m.pt"]),
-                      max_size=4))
+@given(
+    specs=st.lists(
+        st.text(max_size=12)
+        | st.sampled_from(["pixels", "pca:4", "sample:digits", "m.pt", "../m.pt", "~/m.pt", "/abs/m.pt"]),
+        max_size=4,
+    )
+)
 def test_fuzz_session_specs_resolve_under_the_session_folder(specs):
     from explorer.core import session as sessions
 
@@ -138,8 +174,9 @@ def test_fuzz_metadata_input_shape(shape):
     record("metadata input shape", "accepted")
 
 
-@pytest.mark.parametrize("text", ["Symbol('s31', positive=True, integer=True)", "2*s0 + 1", "Max(1, s0)",
-                                  "FloorDiv(s0, 2)"])
+@pytest.mark.parametrize(
+    "text", ["Symbol('s31', positive=True, integer=True)", "2*s0 + 1", "Max(1, s0)", "FloorDiv(s0, 2)"]
+)
 def test_plain_shape_expressions_pass(text):
     from explorer.models.archive_checks import check_program_json
 

@@ -121,8 +121,17 @@ def test_bad_drops_give_a_sentence(tmp_path, view):
 
 
 @pytest.mark.parametrize("view", list(LOADERS))
-@pytest.mark.parametrize("size, mode", [((28, 28), "RGB"), ((3, 200), "L"), ((640, 480), "RGBA"),
-                                        ((1, 1), "P"), ((9, 7), "I;16"), ((8, 8), "CMYK")])
+@pytest.mark.parametrize(
+    "size, mode",
+    [
+        ((28, 28), "RGB"),
+        ((3, 200), "L"),
+        ((640, 480), "RGBA"),
+        ((1, 1), "P"),
+        ((9, 7), "I;16"),
+        ((8, 8), "CMYK"),
+    ],
+)
 def test_other_sizes_and_modes_are_resized_with_a_note(tmp_path, view, size, mode):
     rng = np.random.default_rng(0)
     img = Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).convert(mode)

@@ -87,7 +87,9 @@ def test_torchscript_archive_with_code_is_refused_before_torch_sees_it(
 
 def test_torchscript_loader_itself_refuses_unknown_globals(tmp_path, archives):
     """Second line of defence: torch.jit.load's own unpickler does not import posix.system."""
-    evil = _craft.replace_members(archives["ts"], {"/data.pkl": _craft.payloads(_marker(tmp_path))["os.system/proto2"]})
+    evil = _craft.replace_members(
+        archives["ts"], {"/data.pkl": _craft.payloads(_marker(tmp_path))["os.system/proto2"]}
+    )
     path = tmp_path / "evil.pt"
     path.write_bytes(evil)
     with pytest.raises(RuntimeError), warnings.catch_warnings():
@@ -105,8 +107,9 @@ def _nested_evil_pt(marker: str, payload: str) -> bytes:
 @pytest.mark.parametrize("payload", ["os.system/proto2", "stack_global_memo"])
 def test_pt2_with_code_in_its_sample_inputs_is_refused(tmp_path, archives, payload):
     """torch.export.load retries the sample inputs with weights_only=False: it would run this."""
-    evil = _craft.replace_members(archives["pt2"],
-                                  {"sample_inputs/model.pt": _nested_evil_pt(_marker(tmp_path), payload)})
+    evil = _craft.replace_members(
+        archives["pt2"], {"sample_inputs/model.pt": _nested_evil_pt(_marker(tmp_path), payload)}
+    )
     path = tmp_path / "evil.pt2"
     path.write_bytes(evil)
     with pytest.raises(ModelFileError, match="run Python code"):
@@ -122,9 +125,13 @@ def test_pt2_with_pickled_weights_is_refused(tmp_path, archives):
     first = next(iter(cfg["config"].values()))
     first["use_pickle"] = True
     legacy = _craft.payloads(_marker(tmp_path))["os.system/proto2"]  # a non-zip torch.load payload
-    evil = _craft.replace_members(archives["pt2"], {
-        cfg_name: json.dumps(cfg).encode(), "weights/" + first["path_name"]: legacy,
-    })
+    evil = _craft.replace_members(
+        archives["pt2"],
+        {
+            cfg_name: json.dumps(cfg).encode(),
+            "weights/" + first["path_name"]: legacy,
+        },
+    )
     path = tmp_path / "evil.pt2"
     path.write_bytes(evil)
     with pytest.raises(ModelFileError, match="pickled Python objects"):
@@ -164,8 +171,9 @@ def test_load_encoder_refuses_code_in_pickles(tmp_path, archives, ext):
 def test_load_encoder_refuses_code_in_pt2(tmp_path, archives):
     from explorer.models import load_encoder
 
-    evil = _craft.replace_members(archives["pt2"],
-                                  {"sample_inputs/model.pt": _nested_evil_pt(_marker(tmp_path), "open/proto2")})
+    evil = _craft.replace_members(
+        archives["pt2"], {"sample_inputs/model.pt": _nested_evil_pt(_marker(tmp_path), "open/proto2")}
+    )
     path = tmp_path / "evil.pt2"
     path.write_bytes(evil)
     with pytest.raises(ModelFileError):
@@ -193,28 +201,39 @@ def _lies(good: bytes) -> dict[str, bytes]:
     out["header length beyond the file"] = struct.pack("<Q", n + 10_000) + good[8:]
     out["header length 2**63"] = struct.pack("<Q", 2**63) + good[8:]
     out["header length zero"] = struct.pack("<Q", 0) + good[8:]
-    h = json.loads(json.dumps(header)); h[name]["data_offsets"][1] += 1_000_000
+    h = json.loads(json.dumps(header))
+    h[name]["data_offsets"][1] += 1_000_000
     out["offset past the end"] = _craft.safetensors_bytes(h, data)
-    h = json.loads(json.dumps(header)); h[name]["shape"] = [1_000_000_000, 1_000_000]
+    h = json.loads(json.dumps(header))
+    h[name]["shape"] = [1_000_000_000, 1_000_000]
     out["shape claims 4 PB"] = _craft.safetensors_bytes(h, data)
-    h = json.loads(json.dumps(header)); h[name]["data_offsets"] = [8, 4]
+    h = json.loads(json.dumps(header))
+    h[name]["data_offsets"] = [8, 4]
     out["offsets backwards"] = _craft.safetensors_bytes(h, data)
-    h = json.loads(json.dumps(header)); h[name]["dtype"] = "F64"
+    h = json.loads(json.dumps(header))
+    h[name]["dtype"] = "F64"
     out["dtype does not fit the bytes"] = _craft.safetensors_bytes(h, data)
     last = max((k for k in header if k != "__metadata__"), key=lambda k: header[k]["data_offsets"][0])
-    h = json.loads(json.dumps(header)); lo, hi = h[last]["data_offsets"]; h[last]["data_offsets"] = [0, hi - lo]
+    h = json.loads(json.dumps(header))
+    lo, hi = h[last]["data_offsets"]
+    h[last]["data_offsets"] = [0, hi - lo]
     out["overlapping tensors"] = _craft.safetensors_bytes(h, data)
     out["truncated data"] = good[: 8 + n + len(data) // 2]
     out["header not JSON"] = struct.pack("<Q", 12) + b"{not json!!}" + data
-    h = json.loads(json.dumps(header)); h["__metadata__"]["input_shape"] = "[1, 100000, 100000]"
+    h = json.loads(json.dumps(header))
+    h["__metadata__"]["input_shape"] = "[1, 100000, 100000]"
     out["metadata claims a 10^10-pixel input"] = _craft.safetensors_bytes(h, data)
-    h = json.loads(json.dumps(header)); h["__metadata__"]["input_shape"] = "[3, 1000, 1000]"
+    h = json.loads(json.dumps(header))
+    h["__metadata__"]["input_shape"] = "[3, 1000, 1000]"
     out["metadata claims a 3x1000x1000 input (12 GB of weights)"] = _craft.safetensors_bytes(h, data)
-    h = json.loads(json.dumps(header)); h["__metadata__"]["config"] = '{"code_dim": 1000000000}'
+    h = json.loads(json.dumps(header))
+    h["__metadata__"]["config"] = '{"code_dim": 1000000000}'
     out["metadata claims a 10^9 code"] = _craft.safetensors_bytes(h, data)
-    h = json.loads(json.dumps(header)); h["__metadata__"]["summary"] = "[" * 100_000 + "]" * 100_000
+    h = json.loads(json.dumps(header))
+    h["__metadata__"]["summary"] = "[" * 100_000 + "]" * 100_000
     out["metadata JSON nested 100000 deep"] = _craft.safetensors_bytes(h, data)
-    h = json.loads(json.dumps(header)); h["__metadata__"]["architecture"] = "os.system"
+    h = json.loads(json.dumps(header))
+    h["__metadata__"]["architecture"] = "os.system"
     out["unknown architecture"] = _craft.safetensors_bytes(h, data)
     return out
 

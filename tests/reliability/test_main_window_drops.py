@@ -28,7 +28,9 @@ def window(qtbot, tmp_path_factory, qapp):
     QCoreApplication.setOrganizationName("relate-explorer-tests")
     QCoreApplication.setApplicationName("explorer-tests")
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path_factory.mktemp("settings")))
+    QSettings.setPath(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path_factory.mktemp("settings"))
+    )
     from explorer.ui.qt_setup import configure_pyqtgraph
     from explorer.ui.context import AppContext
     from explorer.ui.main_window import MainWindow
@@ -58,8 +60,13 @@ def _close_boxes(window) -> list[str]:
 def _drop(window, path) -> None:
     md = QMimeData()
     md.setUrls([QUrl.fromLocalFile(str(path))])
-    ev = QDropEvent(QPointF(window.width() / 2, window.height() / 2), Qt.DropAction.CopyAction, md,
-                    Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    ev = QDropEvent(
+        QPointF(window.width() / 2, window.height() / 2),
+        Qt.DropAction.CopyAction,
+        md,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     window.dropEvent(ev)
     assert ev.isAccepted()
 
@@ -88,7 +95,9 @@ def test_bad_data_drops_give_a_message_and_keep_the_window_working(qtbot, window
         (tmp_path / name).write_bytes(data)
         seen[name] = _drop_and_expect_error(qtbot, window, tmp_path / name, window.loader.data_failed)
     (tmp_path / "empty folder").mkdir()
-    seen["empty folder"] = _drop_and_expect_error(qtbot, window, tmp_path / "empty folder", window.loader.data_failed)
+    seen["empty folder"] = _drop_and_expect_error(
+        qtbot, window, tmp_path / "empty folder", window.loader.data_failed
+    )
     assert "No images found" in seen["empty folder"]
     assert window.ctx.workspace.dataset is None or window.ctx.workspace.dataset.count > 0
     # still working: a good data set opens after all that
@@ -152,7 +161,9 @@ def _trust_and_expect_error(qtbot, window) -> str:
     """Press "Trust and open" in the window's trust box; the error the loader then shows."""
     from explorer.ui.dialogs.trust import TRUST_BUTTON
 
-    qtbot.waitUntil(lambda: any(b.isVisible() for b in window.findChildren(QMessageBox, "trustBox")), timeout=5000)
+    qtbot.waitUntil(
+        lambda: any(b.isVisible() for b in window.findChildren(QMessageBox, "trustBox")), timeout=5000
+    )
     box = next(b for b in window.findChildren(QMessageBox, "trustBox") if b.isVisible())
     window.last_error = None
     with qtbot.waitSignal(window.loader.job_finished, timeout=30_000):

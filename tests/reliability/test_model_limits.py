@@ -71,8 +71,14 @@ def test_sound_models_encode_the_same_in_the_child(tmp_path, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.jit.save(torch.jit.script(net), str(tmp_path / "t.pt"))
-        torch.onnx.export(net, (x,), str(tmp_path / "m.onnx"), dynamo=False, input_names=["input"],
-                          dynamic_axes={"input": {0: "batch"}})
+        torch.onnx.export(
+            net,
+            (x,),
+            str(tmp_path / "m.onnx"),
+            dynamo=False,
+            input_names=["input"],
+            dynamic_axes={"input": {0: "batch"}},
+        )
     (tmp_path / "m.pt2").write_bytes(_programs.pt2_bytes(dynamic=False))  # fixed batch 2: padded
     monkeypatch.setenv("EXPLORER_MODEL_TIMEOUT_S", "120")
     with torch.no_grad():

@@ -22,8 +22,9 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
 def _spawn(code: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def _wait_for(path: str, proc: subprocess.Popen, timeout: float = 60) -> None:
@@ -132,7 +133,9 @@ while True:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("RELIABILITY_SLOW"), reason="~10 s (torch in a child); RELIABILITY_SLOW=1")
+@pytest.mark.skipif(
+    not os.environ.get("RELIABILITY_SLOW"), reason="~10 s (torch in a child); RELIABILITY_SLOW=1"
+)
 def test_kill_during_checkpoint_saves_leaves_a_loadable_checkpoint(tmp_path):
     """A child saves two different models over the same file in a loop; it is killed at a moment
     that falls inside some save. The file must load, as exactly one of the two models."""
@@ -237,7 +240,11 @@ atomic_write({str(link)!r}, write)
     assert os.path.islink(link) and os.readlink(link) == str(real)
     assert link.read_bytes() == b"previous version " * 1000
     assert (os.stat(real).st_mode & 0o777) == 0o640
-    assert sorted(os.listdir(tmp_path)) == ["current.safetensors", "ready", "store"]  # temps go beside the target
+    assert sorted(os.listdir(tmp_path)) == [
+        "current.safetensors",
+        "ready",
+        "store",
+    ]  # temps go beside the target
     from explorer.core.atomic import atomic_write_bytes
 
     atomic_write_bytes(link, b"after")  # a later save goes through and keeps the mode

@@ -62,8 +62,12 @@ def test_payloads_are_live(tmp_path, hostile):
         "    except Exception:\n"
         "        pass\n"
     )
-    subprocess.run([sys.executable, "-c", code, *(p for p, _ in hostile.values())], check=True, timeout=120,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", code, *(p for p, _ in hostile.values())],
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
     assert {name for name, (_, marker) in hostile.items() if marker.exists()} == set(NAMES)
 
 
@@ -104,7 +108,11 @@ def test_pt2_declaring_weights_it_does_not_hold_allocates_nothing(tmp_path):
     path = tmp_path / "empty.pt2"
     path.write_bytes(_programs.pt2_empty_weights(2.5))
     assert path.stat().st_size < 20_000
-    with peak_memory() as peak, time_limit(10), pytest.raises(ModelFileError, match="declares .* but holds") as err:
+    with (
+        peak_memory() as peak,
+        time_limit(10),
+        pytest.raises(ModelFileError, match="declares .* but holds") as err,
+    ):
         load_encoder(str(path), trust=True)
     _sentence(str(err.value))
     assert peak.traced_bytes < 50_000_000 and peak.rss_growth < 300_000_000
@@ -137,7 +145,10 @@ def test_finetune_checkpoint_naming_a_program_backbone_opens_nothing(hostile, tm
         load_encoder(str(ckpt))
     _sentence(str(err.value))
     os.chdir(tmp_path)  # a relative name would have resolved here
-    assert main(["encode", "--model", str(ckpt), "--data", "sample:digits", "--out", "c.npy", "--trust-model"]) == 2
+    assert (
+        main(["encode", "--model", str(ckpt), "--data", "sample:digits", "--out", "c.npy", "--trust-model"])
+        == 2
+    )
     _sentence(capsys.readouterr().err.strip().splitlines()[-1])
     assert called == [] and not marker.exists() and not (tmp_path / "c.npy").exists()
 
@@ -148,8 +159,10 @@ def test_finetune_of_a_program_is_refused_and_of_ours_carries_its_backbone(hosti
     from explorer.models.checkpoint import load, save
     from explorer.training.finetune import finetune_model
 
-    data = ImageSet(images=np.random.default_rng(0).random((6, 1, 4, 4), dtype=np.float32),
-                    labels=np.array([0, 1, 2, 0, 1, 2]))
+    data = ImageSet(
+        images=np.random.default_rng(0).random((6, 1, 4, 4), dtype=np.float32),
+        labels=np.array([0, 1, 2, 0, 1, 2]),
+    )
     evil, marker = hostile["pt2 sympy shape"]
     with pytest.raises(Exception, match="not one of explorer's own models") as err:
         finetune_model(evil, data)
@@ -177,8 +190,9 @@ def test_session_paths_resolve_against_the_session_folder(hostile, tmp_path, mon
     folder.mkdir()
     with open(evil, "rb") as f:
         (folder / "m.pt").write_bytes(f.read())
-    sessions.save_session(folder / "s.session", {"data": "sample:digits",
-                                                  "models": {"pixels": "pixels", "m": "m.pt"}})
+    sessions.save_session(
+        folder / "s.session", {"data": "sample:digits", "models": {"pixels": "pixels", "m": "m.pt"}}
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (elsewhere / "m.pt").write_bytes(b"another file")

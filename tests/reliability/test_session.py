@@ -50,7 +50,9 @@ def test_round_trip_through_workspace(tmp_path):
     ws = _workspace()
     path = tmp_path / "s.session"
     specs = {"pixels": "pixels", "ae (toy)": str(tmp_path / "ae.safetensors")}
-    save_session(path, state_from_workspace(ws, "sample:digits", specs, {"k": 5, "threshold": np.float32(0.5)}))
+    save_session(
+        path, state_from_workspace(ws, "sample:digits", specs, {"k": 5, "threshold": np.float32(0.5)})
+    )
     state = load_session(path)
     assert state["data"] == "sample:digits"
     assert state["models"] == specs
@@ -142,14 +144,34 @@ GOOD_DOC = {"format": "relate-explorer-session", "version": 1, "selection": "arr
         ({"session.json": json.dumps({"format": "other"}).encode()}, "not a Relate Explorer session"),
         ({"session.json": json.dumps(dict(GOOD_DOC, version=99)).encode()}, "newer"),
         ({"session.json": json.dumps(GOOD_DOC).encode()}, "does not hold"),
-        ({"session.json": json.dumps(GOOD_DOC).encode(),
-          "arrays/a0.npy": _npy(np.array([object()], dtype=object), allow_pickle=True)}, "Python objects"),
-        ({"session.json": json.dumps(GOOD_DOC).encode(),
-          "arrays/a0.npy": _npy(np.zeros(3, np.int64))[:-8]}, "damaged"),
-        ({"session.json": json.dumps(GOOD_DOC).encode(),
-          "arrays/a0.npy": _npy(np.zeros((2, 2), np.float32))}, "shape"),
-        ({"session.json": json.dumps(dict(GOOD_DOC, models=[1, 2])).encode(),
-          "arrays/a0.npy": _npy(np.zeros(0, np.int64))}, "models"),
+        (
+            {
+                "session.json": json.dumps(GOOD_DOC).encode(),
+                "arrays/a0.npy": _npy(np.array([object()], dtype=object), allow_pickle=True),
+            },
+            "Python objects",
+        ),
+        (
+            {
+                "session.json": json.dumps(GOOD_DOC).encode(),
+                "arrays/a0.npy": _npy(np.zeros(3, np.int64))[:-8],
+            },
+            "damaged",
+        ),
+        (
+            {
+                "session.json": json.dumps(GOOD_DOC).encode(),
+                "arrays/a0.npy": _npy(np.zeros((2, 2), np.float32)),
+            },
+            "shape",
+        ),
+        (
+            {
+                "session.json": json.dumps(dict(GOOD_DOC, models=[1, 2])).encode(),
+                "arrays/a0.npy": _npy(np.zeros(0, np.int64)),
+            },
+            "models",
+        ),
         ({"session.json": json.dumps(dict(GOOD_DOC, selection="../../etc/passwd")).encode()}, "not valid"),
     ],
 )
@@ -164,12 +186,20 @@ def test_huge_claimed_array_is_not_allocated(tmp_path):
     import tracemalloc
 
     buf = io.BytesIO()  # a header that claims 16 GB of floats, followed by 64 bytes
-    np.lib.format.write_array_header_1_0(buf, {"descr": "<f4", "fortran_order": False, "shape": (4_000_000_000, 1)})
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": "<f4", "fortran_order": False, "shape": (4_000_000_000, 1)}
+    )
     huge = buf.getvalue() + bytes(64)
     doc = dict(GOOD_DOC, codes={"m": "arrays/a1.npy"})
     path = tmp_path / "huge.session"
-    _zip(path, {"session.json": json.dumps(doc).encode(), "arrays/a0.npy": _npy(np.zeros(0, np.int64)),
-                "arrays/a1.npy": huge})
+    _zip(
+        path,
+        {
+            "session.json": json.dumps(doc).encode(),
+            "arrays/a0.npy": _npy(np.zeros(0, np.int64)),
+            "arrays/a1.npy": huge,
+        },
+    )
     tracemalloc.start()
     try:
         with pytest.raises(SessionError, match="claims shape"):

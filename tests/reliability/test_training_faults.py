@@ -26,8 +26,18 @@ def digits():
 
 def _config(tmp_path, **kw) -> TrainConfig:
     """A tiny run: 60 digits -> 53 training items, batch 16 -> 4 steps an epoch."""
-    base = dict(model="ae", epochs=3, batch_size=16, lr=1e-3, device="cpu", code_dim=4, seed=0,
-                options={"hidden": (16,)}, checkpoint=str(tmp_path / "m.safetensors"), threads=1)
+    base = dict(
+        model="ae",
+        epochs=3,
+        batch_size=16,
+        lr=1e-3,
+        device="cpu",
+        code_dim=4,
+        seed=0,
+        options={"hidden": (16,)},
+        checkpoint=str(tmp_path / "m.safetensors"),
+        threads=1,
+    )
     base.update(kw)
     return TrainConfig(**base)
 
@@ -75,7 +85,9 @@ def test_nan_loss_after_a_good_epoch_keeps_that_checkpoint(tmp_path, digits):
         return (value * math.nan if calls["n"] == 6 else value), extra  # 4 steps an epoch: epoch 2
 
     model.loss = loss
-    with pytest.raises(TrainingError, match=r"loss became nan at step 6 \(epoch 2\).*keeps the last good state"):
+    with pytest.raises(
+        TrainingError, match=r"loss became nan at step 6 \(epoch 2\).*keeps the last good state"
+    ):
         run_to_end(train(_config(tmp_path), digits, model=model))
     finite, summary = _finite_checkpoint(tmp_path / "m.safetensors")
     assert finite and summary["epochs"] == 1 and summary["steps"] == 4
@@ -121,9 +133,14 @@ def _oom_once(model, exc):
     return calls
 
 
-@pytest.mark.parametrize("exc", [torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
-                                 RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")],
-                         ids=["OutOfMemoryError", "RuntimeError"])
+@pytest.mark.parametrize(
+    "exc",
+    [
+        torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+        RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+    ],
+    ids=["OutOfMemoryError", "RuntimeError"],
+)
 def test_out_of_memory_retries_once_at_half_the_batch(tmp_path, digits, exc):
     from explorer.models.base import build_model
 

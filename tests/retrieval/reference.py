@@ -34,5 +34,11 @@ def reference_metrics(codes, labels, k=5):
         best = max(votes.values())
         winner = next(labels[j] for j in ranking[:k] if votes[labels[j]] == best)
         knns.append(winner == labels[q])
-    return {"precision_at_1": np.mean(p1s), "r_precision": np.mean(rps), "map_at_r": np.mean(maprs),
-            "map": np.mean(aps), "knn_accuracy": np.mean(knns), "queries": len(p1s)}
+    return {
+        "precision_at_1": np.mean(p1s),
+        "r_precision": np.mean(rps),
+        "map_at_r": np.mean(maprs),
+        "map": np.mean(aps),
+        "knn_accuracy": np.mean(knns),
+        "queries": len(p1s),
+    }

@@ -32,8 +32,9 @@ def collect(gen):
 
 
 def test_records_in_order_with_probe_and_panel(digits):
-    config = TrainConfig(model="ae", epochs=2, batch_size=64, code_dim=4, options=SMALL,
-                         probe_every=3, probe_size=100)
+    config = TrainConfig(
+        model="ae", epochs=2, batch_size=64, code_dim=4, options=SMALL, probe_every=3, probe_size=100
+    )
     records, result = collect(train(config, digits))
     assert all(isinstance(r, Progress) for r in records)
     steps = [r.step for r in records]
@@ -55,7 +56,9 @@ def test_records_in_order_with_probe_and_panel(digits):
 
 
 def test_same_seed_same_model(digits):
-    config = TrainConfig(model="dae", epochs=2, batch_size=64, code_dim=4, seed=3, augment=True, options=SMALL)
+    config = TrainConfig(
+        model="dae", epochs=2, batch_size=64, code_dim=4, seed=3, augment=True, options=SMALL
+    )
     a = run_to_end(train(config, digits))
     b = run_to_end(train(config, digits))
     c = run_to_end(train(TrainConfig(**{**config.__dict__, "seed": 4}), digits))
@@ -69,8 +72,10 @@ def test_closing_stops_between_steps_and_keeps_the_checkpoint(digits, tmp_path):
     from explorer.models.checkpoint import load
 
     path = tmp_path / "run.safetensors"
-    gen = train(TrainConfig(model="ae", epochs=50, batch_size=32, code_dim=4, options=SMALL,
-                            checkpoint=str(path)), digits)
+    gen = train(
+        TrainConfig(model="ae", epochs=50, batch_size=32, code_dim=4, options=SMALL, checkpoint=str(path)),
+        digits,
+    )
     for _ in range(6):
         record = next(gen)
     gen.close()
@@ -116,7 +121,9 @@ class BlowUp(TrainableModel):
 def test_nan_loss_stops_with_a_training_error(digits, tmp_path):
     path = tmp_path / "b.safetensors"
     model = BlowUp(BlowUpConfig(after=12), digits.shape)
-    gen = train(TrainConfig(model="blowup", epochs=5, batch_size=32, checkpoint=str(path)), digits, model=model)
+    gen = train(
+        TrainConfig(model="blowup", epochs=5, batch_size=32, checkpoint=str(path)), digits, model=model
+    )
     with pytest.raises(TrainingError, match="loss became nan at step 13"):
         collect(gen)
     assert path.exists()  # the checkpoint of the last good epoch is still there
@@ -153,10 +160,13 @@ def _identities(n_ids=30, per_id=4, seed=0):
 
     rng = np.random.default_rng(seed)
     protos = rng.random((n_ids, 1, 8, 8)).astype(np.float32)
-    images = np.repeat(protos, per_id, 0) + 0.1 * rng.standard_normal((n_ids * per_id, 1, 8, 8)).astype(np.float32)
+    images = np.repeat(protos, per_id, 0) + 0.1 * rng.standard_normal((n_ids * per_id, 1, 8, 8)).astype(
+        np.float32
+    )
     labels = np.repeat(np.arange(n_ids), per_id)
-    return ImageSet(images=np.clip(images, 0, 1), labels=labels, class_names=[f"id{k}" for k in range(n_ids)],
-                    name="ids")
+    return ImageSet(
+        images=np.clip(images, 0, 1), labels=labels, class_names=[f"id{k}" for k in range(n_ids)], name="ids"
+    )
 
 
 @pytest.mark.parametrize("per_id", [4, 10])

@@ -32,8 +32,13 @@ def test_param_groups_and_what_learns(digits, tmp_path, freeze):
     before = {k: v.clone() for k, v in model.backbone.state_dict().items()}
     head_before = model.head.weight.detach().clone()
     path = tmp_path / "ft.safetensors"
-    result = run_to_end(train(TrainConfig(model="finetune", epochs=3, batch_size=32, lr=3e-3,
-                                          checkpoint=str(path)), digits, model=model))
+    result = run_to_end(
+        train(
+            TrainConfig(model="finetune", epochs=3, batch_size=32, lr=3e-3, checkpoint=str(path)),
+            digits,
+            model=model,
+        )
+    )
     changed = any(not torch.equal(before[k], v) for k, v in model.backbone.state_dict().items())
     assert changed is not freeze
     assert not torch.equal(head_before, model.head.weight)

@@ -14,8 +14,9 @@ def _isolated_settings(tmp_path_factory, qapp):
     QCoreApplication.setOrganizationName("relate-explorer-tests")
     QCoreApplication.setApplicationName("explorer-tests")
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
-                      str(tmp_path_factory.mktemp("settings")))
+    QSettings.setPath(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path_factory.mktemp("settings"))
+    )
     from explorer.ui.qt_setup import configure_pyqtgraph
 
     configure_pyqtgraph()
@@ -31,8 +32,9 @@ def digits_300():
 
     d = load_digits()
     images = np.round(d.images[:300] * (255 / 16)).astype(np.uint8)[:, None]
-    return ImageSet(images=images, labels=d.target[:300], class_names=[str(k) for k in range(10)],
-                    name="digits")
+    return ImageSet(
+        images=images, labels=d.target[:300], class_names=[str(k) for k in range(10)], name="digits"
+    )
 
 
 @pytest.fixture
@@ -44,8 +46,9 @@ def digits_set():
 
     d = load_digits()
     images = (d.images / 16.0).astype(np.float32)[:, None]
-    return ImageSet(images=images, labels=d.target, class_names=[str(k) for k in range(10)],
-                    name="digits", format="test")
+    return ImageSet(
+        images=images, labels=d.target, class_names=[str(k) for k in range(10)], name="digits", format="test"
+    )
 
 
 @pytest.fixture

@@ -10,7 +10,9 @@ from explorer.ui.views.browser import INDEX_ROLE, MIME_INDEX, View, filter_rows,
 
 @pytest.fixture
 def browser(qtbot, ctx, digits_set):
-    digits_set.paths = [f"/data/{'even' if i % 2 == 0 else 'odd'}/img{i}.png" for i in range(digits_set.count)]
+    digits_set.paths = [
+        f"/data/{'even' if i % 2 == 0 else 'odd'}/img{i}.png" for i in range(digits_set.count)
+    ]
     ctx.workspace.set_dataset(digits_set)
     view = View(ctx)
     qtbot.addWidget(view)
@@ -27,7 +29,8 @@ def test_filter_rows(digits_set):
     assert np.all(labels[filter_rows(digits_set, None, "3")] == 3)  # text matches class names
     only = np.array([0, 5, 10, 11])
     assert filter_rows(digits_set, int(labels[10]), "", only).tolist() == [
-        i for i in only if labels[i] == labels[10]]
+        i for i in only if labels[i] == labels[10]
+    ]
     digits_set.paths = [f"p/{i}.png" for i in range(digits_set.count)]
     assert filter_rows(digits_set, None, "p/17.").tolist() == [17]
     assert len(filter_rows(None)) == 0
@@ -96,8 +99,10 @@ def test_grid_stays_lazy_and_fast_at_100k(qtbot, ctx):
         view.grid.viewport().repaint()
         frames.append(time.perf_counter() - t0)
     cached = len(ctx.services["thumbnails"])
-    print(f"\n100k items: open {open_s * 1000:.0f} ms, worst screen {max(frames) * 1000:.0f} ms, "
-          f"{cached} thumbnails made")
+    print(
+        f"\n100k items: open {open_s * 1000:.0f} ms, worst screen {max(frames) * 1000:.0f} ms, "
+        f"{cached} thumbnails made"
+    )
     assert cached < 2000  # only what was shown, not 100,000
     assert open_s < 2.0 and max(frames) < 0.5
     last = view.model.index(n - 1)

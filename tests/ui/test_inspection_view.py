@@ -71,8 +71,11 @@ def test_badges_that_would_overlap_are_moved_apart(scatter, qtbot):
     qtbot.waitUntil(lambda: scatter.overlays.clusters is not None and not scatter.busy(), timeout=60000)
     vb = scatter.panel.plot_item.getViewBox()
     (x0, x1), (y0, y1) = vb.viewRange()
-    vb.setRange(xRange=(x0 - 50 * (x1 - x0), x1 + 50 * (x1 - x0)),  # zoomed far out: all in one spot
-                yRange=(y0 - 50 * (y1 - y0), y1 + 50 * (y1 - y0)), padding=0)
+    vb.setRange(
+        xRange=(x0 - 50 * (x1 - x0), x1 + 50 * (x1 - x0)),  # zoomed far out: all in one spot
+        yRange=(y0 - 50 * (y1 - y0), y1 + 50 * (y1 - y0)),
+        padding=0,
+    )
     qtbot.wait(100)
 
     def screen_box(badge):  # where the badge is drawn, in scene pixels (it ignores the zoom)

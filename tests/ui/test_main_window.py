@@ -68,15 +68,18 @@ def test_dropping_a_folder_opens_it(qtbot, window, image_folder):
     pos = QPointF(window.width() / 2, window.height() / 2)
     enter_ok = []
     with qtbot.waitSignal(window.opened, timeout=20000):
-        ev = QDropEvent(pos, Qt.DropAction.CopyAction, md, Qt.MouseButton.LeftButton,
-                        Qt.KeyboardModifier.NoModifier)
+        ev = QDropEvent(
+            pos, Qt.DropAction.CopyAction, md, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+        )
         window.dropEvent(ev)
         enter_ok.append(ev.isAccepted())
     assert enter_ok == [True]
     ds = window.ctx.workspace.dataset
     assert ds.count == 12 and ds.class_names == ["circle", "square", "tri"]
     assert window.views["browser"].model.rowCount() == 12
-    assert str(image_folder) in window.settings.recent_data()[0] or "shapes" in window.settings.recent_data()[0]
+    assert (
+        str(image_folder) in window.settings.recent_data()[0] or "shapes" in window.settings.recent_data()[0]
+    )
 
 
 def test_a_failed_open_shows_an_error_and_keeps_the_data(qtbot, window, tmp_path):
@@ -177,8 +180,15 @@ def test_snapshot_writes_pictures(qtbot, tmp_path, monkeypatch):
     from explorer.ui.snapshot import render_snapshots
 
     monkeypatch.setattr(mw, "VIEW_MODULES", ["explorer.ui.views.browser"])  # fast: the shell only
-    paths = render_snapshots(str(tmp_path), "sample:digits", ["pixels"], size=(800, 500),
-                             timeout_s=30, log=lambda m: None, training_epochs=0)
+    paths = render_snapshots(
+        str(tmp_path),
+        "sample:digits",
+        ["pixels"],
+        size=(800, 500),
+        timeout_s=30,
+        log=lambda m: None,
+        training_epochs=0,
+    )
     assert [p.rsplit("/", 1)[-1] for p in paths] == ["main_window.png", "browser.png"]
     img = QImage(paths[0])
     assert img.width() >= 800 and img.height() >= 500

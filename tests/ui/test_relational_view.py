@@ -78,8 +78,13 @@ def test_partner_mode_uses_the_data_sets_partner(qtbot, ctx, model):
     view.set_pair(5)  # y = partner of item 5
     x, y = view.current_pair()
     np.testing.assert_allclose(y, ctx.workspace.dataset.partners[5])
-    assert view.transformation() == ("shift", {"dx": float(ctx.workspace.dataset.transforms["dx"][5]),
-                                               "dy": float(ctx.workspace.dataset.transforms["dy"][5])})
+    assert view.transformation() == (
+        "shift",
+        {
+            "dx": float(ctx.workspace.dataset.transforms["dx"][5]),
+            "dy": float(ctx.workspace.dataset.transforms["dy"][5]),
+        },
+    )
     view.runner.shutdown()
 
 
@@ -131,7 +136,8 @@ def sequences(tmp_path):
         base = rng.random((9, 20))
         for t in range(6):  # frame10-style names sort naturally
             Image.fromarray((np.roll(base, t, axis=1)[:, :9] * 255).astype(np.uint8)).save(
-                tmp_path / f"seq{s}" / f"frame{t}.png")
+                tmp_path / f"seq{s}" / f"frame{t}.png"
+            )
     return load_data(str(tmp_path))
 
 

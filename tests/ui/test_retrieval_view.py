@@ -50,8 +50,9 @@ def view(qtbot, digits_300):
 
 def _drop(widget, md):
     assert widget._accepts(md)  # what dragEnterEvent checks
-    drop = QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, md, Qt.MouseButton.LeftButton,
-                      Qt.KeyboardModifier.NoModifier)
+    drop = QDropEvent(
+        QPointF(5, 5), Qt.DropAction.CopyAction, md, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     widget.dropEvent(drop)
 
 
@@ -175,7 +176,7 @@ def test_snapshot_picks_a_query_the_model_gets_right_and_pixels_wrong(view):
         for name in ("proj", "pixels"):
             d = ((view.ws.codes[name] - view.ws.codes[name][i]) ** 2).sum(1)
             d[i] = np.inf
-            h.append(int((labels[np.argsort(d, kind="stable")[:view.k]] == labels[i]).sum()))
+            h.append(int((labels[np.argsort(d, kind="stable")[: view.k]] == labels[i]).sum()))
         best = max(best, h[0] - h[1])
     assert hits[0] - hits[1] == best
 

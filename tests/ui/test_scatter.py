@@ -64,7 +64,7 @@ def test_lasso_selects_exactly_the_points_inside(view):
     want_tri = np.flatnonzero((u > 0) & (v > 0) & (u + v < 1))
     np.testing.assert_array_equal(view.ctx.workspace.selection, want_tri)
     # the selection is drawn last (on top) and ringed
-    assert set(view.panel.cloud.scatter.data["data"].astype(int)[-len(want_tri):]) == set(want_tri)
+    assert set(view.panel.cloud.scatter.data["data"].astype(int)[-len(want_tri) :]) == set(want_tri)
     assert len(view.panel.ring.data) == len(want_tri)
 
 
@@ -117,8 +117,13 @@ def test_stale_results_are_dropped_and_partials_arrive_in_order(view, qtbot):
     assert side.tag != old_tag and side.tag[3] == "tsne"
     # a late result for the old (PCA) parameters changes nothing
     view._on_done(side, old_tag, (np.zeros((300, 2), np.float32), 0.0, np.zeros(300), None))
-    view._on_partial(side, old_tag, __import__("explorer.core.progress", fromlist=["Progress"]).Progress(
-        payload=np.zeros((300, 2), np.float32)))
+    view._on_partial(
+        side,
+        old_tag,
+        __import__("explorer.core.progress", fromlist=["Progress"]).Progress(
+            payload=np.zeros((300, 2), np.float32)
+        ),
+    )
     assert not np.array_equal(side.layout, np.zeros((300, 2)))
     _wait_done(qtbot, view, timeout=60000)
     assert steps == sorted(steps) and len(steps) >= 2
@@ -159,8 +164,10 @@ def test_live_probe_frames_glide_and_scrub(view, qtbot):
     idx = np.arange(0, 300, 3)
     codes = ws.codes["pixels"][idx]
     ws.add_probe_frame("run1", idx, 10, codes)
-    qtbot.waitUntil(lambda: not view.busy() and view.sides[0].tag[0] == "live" and view._live_prev is not None,
-                    timeout=20000)
+    qtbot.waitUntil(
+        lambda: not view.busy() and view.sides[0].tag[0] == "live" and view._live_prev is not None,
+        timeout=20000,
+    )
     first = view.sides[0].layout.copy()
     assert first.shape == (100, 2)
     ws.add_probe_frame("run1", idx, 20, -codes)  # the same structure, mirrored: PCA would flip
@@ -268,7 +275,9 @@ def test_large_sets_are_rasterised_and_still_picked(qtbot):
     rng = np.random.default_rng(0)
     n = 60_000
     labels = rng.integers(0, 4, n)
-    codes = (np.array([[0, 0], [10, 0], [0, 10], [10, 10]])[labels] + rng.normal(size=(n, 2))).astype(np.float32)
+    codes = (np.array([[0, 0], [10, 0], [0, 10], [10, 10]])[labels] + rng.normal(size=(n, 2))).astype(
+        np.float32
+    )
     ctx = AppContext.standalone()
     ctx.workspace.set_dataset(ImageSet(images=None, codes=codes, labels=labels, class_names=list("abcd")))
     v = View(ctx)
@@ -302,8 +311,9 @@ def test_follows_the_current_model_when_its_codes_arrive_after_pixels(view, qtbo
     np.testing.assert_array_equal(view.sides[0].layout, ws.layouts[("enc", "pca")])
 
 
-def test_a_restored_session_shows_its_saved_tsne_layout_without_running_tsne(view, qtbot, tmp_path,
-                                                                            small_set, monkeypatch):
+def test_a_restored_session_shows_its_saved_tsne_layout_without_running_tsne(
+    view, qtbot, tmp_path, small_set, monkeypatch
+):
     from PySide6.QtCore import Qt
 
     from explorer.core import codes_store
@@ -335,12 +345,20 @@ def test_a_restored_session_shows_its_saved_tsne_layout_without_running_tsne(vie
     ctx.workspace.models["pixels"] = object()
     assert sessions.restore_into_workspace(ctx.workspace, sessions.load_session(path)) == []
     side = fresh.sides[0]
-    qtbot.waitUntil(lambda: side.tag is not None and side.tag[3] == "tsne" and not fresh.busy()
-                    and side.faith is not None, timeout=20000)
+    qtbot.waitUntil(
+        lambda: (
+            side.tag is not None and side.tag[3] == "tsne" and not fresh.busy() and side.faith is not None
+        ),
+        timeout=20000,
+    )
     assert side.panel.status.text() != "failed"
     np.testing.assert_array_equal(side.layout, saved)
     assert fresh.method() == "tsne" and fresh.seed_spin.value() == 4 and fresh.perplexity_spin.value() == 12.0
     assert fresh.colour_combo.currentIndex() == 1 and fresh.state.hidden == {2, 5}
-    assert [fresh.legend.item(k).checkState() == Qt.CheckState.Checked for k in (1, 2, 5)] == [True, False, False]
+    assert [fresh.legend.item(k).checkState() == Qt.CheckState.Checked for k in (1, 2, 5)] == [
+        True,
+        False,
+        False,
+    ]
     for s in fresh.sides:
         s.runner.shutdown()

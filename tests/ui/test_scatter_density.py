@@ -30,8 +30,9 @@ def test_lasso_of_a_star_and_of_a_polygon_larger_than_the_data_match_brute_force
         want = np.flatnonzero(finite & points_in_poly(np.nan_to_num(xy).astype(np.float64), poly))
         np.testing.assert_array_equal(index.in_polygon(poly), want)
     allowed = np.random.default_rng(1).random(len(xy)) < 0.5
-    want = np.flatnonzero(np.isfinite(xy).all(axis=1) & allowed
-                          & points_in_poly(np.nan_to_num(xy).astype(np.float64), star))
+    want = np.flatnonzero(
+        np.isfinite(xy).all(axis=1) & allowed & points_in_poly(np.nan_to_num(xy).astype(np.float64), star)
+    )
     np.testing.assert_array_equal(index.in_polygon(star, allowed), want)
     box = index.in_rect(-1, -0.5, 2, 3)
     with np.errstate(invalid="ignore"):

@@ -43,8 +43,10 @@ def test_point_index_lasso_rect_and_nearest_match_brute_force():
     rel = xy[:, None, :] - hexagon[None]
     cross = edges[None, :, 0] * rel[..., 1] - edges[None, :, 1] * rel[..., 0]
     np.testing.assert_array_equal(got, np.flatnonzero((cross > 0).all(axis=1)))
-    np.testing.assert_array_equal(index.in_rect(0.5, -1, 0, 1),
-                                  np.flatnonzero((xy[:, 0] >= 0) & (xy[:, 0] <= 0.5) & (abs(xy[:, 1]) <= 1)))
+    np.testing.assert_array_equal(
+        index.in_rect(0.5, -1, 0, 1),
+        np.flatnonzero((xy[:, 0] >= 0) & (xy[:, 0] <= 0.5) & (abs(xy[:, 1]) <= 1)),
+    )
     row = index.nearest(float(xy[7, 0]) + 1e-4, float(xy[7, 1]), scale=(1e-3, 1e-3))
     assert row == 7
     assert index.nearest(50.0, 50.0, scale=(1e-3, 1e-3)) is None  # nothing within 6 px

@@ -20,8 +20,11 @@ from explorer.ui.main_window import MainWindow
 @pytest.fixture(autouse=True)
 def _shell_only(monkeypatch, tmp_path):
     """Only the data browser (fast), and the autosave in this test's folder."""
-    monkeypatch.setattr(mw, "load_view_modules",
-                        lambda names=None: [__import__("explorer.ui.views.browser", fromlist=["View"])])
+    monkeypatch.setattr(
+        mw,
+        "load_view_modules",
+        lambda names=None: [__import__("explorer.ui.views.browser", fromlist=["View"])],
+    )
     monkeypatch.setenv("EXPLORER_STATE_DIR", str(tmp_path / "state"))
 
 
@@ -110,8 +113,15 @@ def test_dropping_a_session_file_opens_it(qtbot, ctx, fresh_ctx, tmp_path):
     md = QMimeData()
     md.setUrls([QUrl.fromLocalFile(str(path))])
     with qtbot.waitSignal(win2.session_restored, timeout=30000):
-        win2.dropEvent(QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, md,
-                                  Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+        win2.dropEvent(
+            QDropEvent(
+                QPointF(10, 10),
+                Qt.DropAction.CopyAction,
+                md,
+                Qt.MouseButton.LeftButton,
+                Qt.KeyboardModifier.NoModifier,
+            )
+        )
     assert_same_state(ctx.workspace, ctx2.workspace)
 
 
@@ -184,6 +194,7 @@ def test_an_exception_in_a_slot_keeps_the_app_running(qtbot, ctx, capsys):
     old = sys.excepthook
     sys.excepthook = make_excepthook(win)
     try:
+
         def broken_slot():
             raise RuntimeError("slot failed")
 

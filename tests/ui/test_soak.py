@@ -43,10 +43,12 @@ def assert_no_none_drift(counts: list[int], what: str) -> None:
     lowest = min(counts)
     assert lowest >= base - FALL_SLACK, (
         f"{what}: references to None fell from {base} to {lowest} ({counts}); the Qt binding drops "
-        "them and will crash with 'none_dealloc'. Pin PySide6 as pyproject.toml says.")
+        "them and will crash with 'none_dealloc'. Pin PySide6 as pyproject.toml says."
+    )
     rising = bool(np.all(steps > 0)) and (counts[-1] - base) / len(steps) > RISE_PER_ROUND
     assert not rising, (
-        f"{what}: references to None rose in every round ({counts}); the Qt binding leaks them.")
+        f"{what}: references to None rose in every round ({counts}); the Qt binding leaks them."
+    )
 
 
 def _mouse(widget, kind, pos, button, buttons):
@@ -67,9 +69,19 @@ def pan(widget, dx: float, dy: float) -> None:
 def wheel(widget, steps: int) -> None:
     """One mouse-wheel notch (120 units per step) at the middle of ``widget``."""
     c = QPointF(widget.width() / 2, widget.height() / 2)
-    QApplication.sendEvent(widget, QWheelEvent(
-        c, widget.mapToGlobal(c), QPoint(0, 0), QPoint(0, 120 * steps), Qt.MouseButton.NoButton,
-        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False))
+    QApplication.sendEvent(
+        widget,
+        QWheelEvent(
+            c,
+            widget.mapToGlobal(c),
+            QPoint(0, 0),
+            QPoint(0, 120 * steps),
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+            Qt.ScrollPhase.NoScrollPhase,
+            False,
+        ),
+    )
 
 
 def test_thousands_of_pans_and_zooms_keep_none_counted(qtbot, digits_set):
@@ -109,7 +121,9 @@ def test_thousands_of_pans_and_zooms_keep_none_counted(qtbot, digits_set):
     for _ in range(4):
         round_(400)
         counts.append(none_refs())
-    assert len(moved) > 1700  # the events reached the view box and moved the view (1,700 drags + 1,700 notches)
+    assert (
+        len(moved) > 1700
+    )  # the events reached the view box and moved the view (1,700 drags + 1,700 notches)
     print(f"\nreferences to None across pans/zooms: {counts}")
     assert_no_none_drift(counts, "pans and zooms on the scatter")
     for s in view.sides:

@@ -11,8 +11,11 @@ from explorer.ui.main_window import MainWindow
 
 @pytest.fixture(autouse=True)
 def _shell_only(monkeypatch, tmp_path):
-    monkeypatch.setattr(mw, "load_view_modules",
-                        lambda names=None: [__import__("explorer.ui.views.browser", fromlist=["View"])])
+    monkeypatch.setattr(
+        mw,
+        "load_view_modules",
+        lambda names=None: [__import__("explorer.ui.views.browser", fromlist=["View"])],
+    )
     monkeypatch.setenv("EXPLORER_STATE_DIR", str(tmp_path / "state"))
 
 
@@ -79,7 +82,9 @@ def test_compare_needs_a_second_model(qtbot, digits_300):
     assert not v.sides[1].panel.isVisible()
     ctx.workspace.set_codes("half", digits_300.float_images().reshape(300, -1)[:, :32])
     assert v.compare_check.isEnabled()
-    qtbot.waitUntil(lambda: v.sides[1].panel.isVisible() and v.compare_combo.currentText() == "half", timeout=20000)
+    qtbot.waitUntil(
+        lambda: v.sides[1].panel.isVisible() and v.compare_combo.currentText() == "half", timeout=20000
+    )
     for s in v.sides:
         s.runner.shutdown()
 

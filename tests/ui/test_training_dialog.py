@@ -55,7 +55,8 @@ def test_defaults_follow_the_model(dialog):
     defaults = model_class("siamese").defaults
     assert dialog.epochs.value() == defaults["epochs"] and dialog.lr.value() == pytest.approx(defaults["lr"])
     assert dialog.device_box.itemData(0) == "auto" and "cpu" in [
-        dialog.device_box.itemData(i) for i in range(dialog.device_box.count())]
+        dialog.device_box.itemData(i) for i in range(dialog.device_box.count())
+    ]
 
 
 def test_train_progress_in_order_then_cancel(qtbot, dialog, tmp_path, record_property):
@@ -206,7 +207,9 @@ def test_gae_trains_on_a_folder_of_sequences_from_the_dialog(qtbot, dialog, tmp_
             img = (np.roll(base, t, axis=1)[:10, :10] * 255).astype(np.uint8)
             Image.fromarray(img).save(tmp_path / "seqs" / f"seq{s}" / f"frame{t}.png")
         (tmp_path / "singles" / f"seq{s}").mkdir(parents=True)
-        Image.fromarray((base[:10, :10] * 255).astype(np.uint8)).save(tmp_path / "singles" / f"seq{s}" / "a.png")
+        Image.fromarray((base[:10, :10] * 255).astype(np.uint8)).save(
+            tmp_path / "singles" / f"seq{s}" / "a.png"
+        )
     ws = dialog.ctx.workspace
     ws.set_dataset(load_data(str(tmp_path / "singles")))
     dialog.set_model("gae")

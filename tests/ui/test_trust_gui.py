@@ -19,8 +19,11 @@ torch = pytest.importorskip("torch")
 
 @pytest.fixture(autouse=True)
 def _shell_only(monkeypatch, tmp_path):
-    monkeypatch.setattr(mw, "load_view_modules",
-                        lambda names=None: [__import__("explorer.ui.views.browser", fromlist=["View"])])
+    monkeypatch.setattr(
+        mw,
+        "load_view_modules",
+        lambda names=None: [__import__("explorer.ui.views.browser", fromlist=["View"])],
+    )
     monkeypatch.setenv("EXPLORER_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.delenv(gate.ENV, raising=False)
 
@@ -87,8 +90,14 @@ def test_a_session_naming_a_hostile_program_shows_it_and_runs_nothing(qtbot, ctx
     marker = tmp_path / "MARKER"
     _torchscript(tmp_path / "evil.pt", marker)
     path = tmp_path / "s.session"
-    sessions.save_session(path, {"data": "sample:digits", "models": {"pixels": "pixels", "evil": "evil.pt"},
-                                 "codes": {"evil": np.zeros((1797, 4), np.float32)}})
+    sessions.save_session(
+        path,
+        {
+            "data": "sample:digits",
+            "models": {"pixels": "pixels", "evil": "evil.pt"},
+            "codes": {"evil": np.zeros((1797, 4), np.float32)},
+        },
+    )
     win = MainWindow(ctx)
     qtbot.addWidget(win)
     assert win.open_session(str(path))

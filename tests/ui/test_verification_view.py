@@ -47,8 +47,9 @@ def view(qtbot, digits_300):
 
 def _drop(widget, md):
     assert widget._accepts(md)  # what dragEnterEvent checks
-    drop = QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, md, Qt.MouseButton.LeftButton,
-                      Qt.KeyboardModifier.NoModifier)
+    drop = QDropEvent(
+        QPointF(5, 5), Qt.DropAction.CopyAction, md, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     widget.dropEvent(drop)
 
 
@@ -221,8 +222,9 @@ def test_shows_the_current_model_against_pixels_until_the_user_picks(qtbot):
 
     ctx = AppContext.standalone()
     ws = ctx.workspace
-    ws.set_dataset(ImageSet(images=np.zeros((6, 1, 4, 4), np.uint8), labels=np.arange(6) % 2,
-                            class_names=["a", "b"]))
+    ws.set_dataset(
+        ImageSet(images=np.zeros((6, 1, 4, 4), np.uint8), labels=np.arange(6) % 2, class_names=["a", "b"])
+    )
     view = View(ctx)
     qtbot.addWidget(view)
     ws.add_model("pixels", Enc("pixels"))

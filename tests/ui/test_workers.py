@@ -30,12 +30,24 @@ def test_signals_arrive_in_strict_order(qtbot, runner):
     runner.running_changed.connect(lambda running: log.append(("running", running)))
     runner.partial.connect(lambda tag, rec: log.append(("partial", tag, rec.step)))
     runner.done.connect(lambda tag, res: log.append(("done", tag, res)))
-    signals = [runner.running_changed, runner.partial, runner.partial, runner.partial, runner.done,
-               runner.running_changed]
+    signals = [
+        runner.running_changed,
+        runner.partial,
+        runner.partial,
+        runner.partial,
+        runner.done,
+        runner.running_changed,
+    ]
     with qtbot.waitSignals(signals, order="strict", timeout=5000):
         runner.start(counting_job(3, delay=0.01), tag="t1")
-    assert log == [("running", True), ("partial", "t1", 1), ("partial", "t1", 2),
-                   ("partial", "t1", 3), ("done", "t1", "finished"), ("running", False)]
+    assert log == [
+        ("running", True),
+        ("partial", "t1", 1),
+        ("partial", "t1", 2),
+        ("partial", "t1", 3),
+        ("done", "t1", "finished"),
+        ("running", False),
+    ]
     assert not runner.is_running() and runner.is_idle()
 
 

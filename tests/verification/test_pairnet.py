@@ -16,10 +16,20 @@ def trained():
     from explorer.training.engine import TrainConfig, train
 
     d = load_digits()
-    data = ImageSet((d.images[:400] / 16).astype(np.float32)[:, None], d.target[:400],
-                    [str(k) for k in range(10)], name="digits")
-    config = TrainConfig(model="pairnet", epochs=3, device="cpu", seed=0, threads=1,
-                         options={"channels": [8, 16], "hidden": 32})
+    data = ImageSet(
+        (d.images[:400] / 16).astype(np.float32)[:, None],
+        d.target[:400],
+        [str(k) for k in range(10)],
+        name="digits",
+    )
+    config = TrainConfig(
+        model="pairnet",
+        epochs=3,
+        device="cpu",
+        seed=0,
+        threads=1,
+        options={"channels": [8, 16], "hidden": 32},
+    )
     return run_to_end(train(config, data)), data
 
 

@@ -26,8 +26,9 @@ def show_about(parent: QWidget | None) -> QMessageBox:
         "relational (gated) autoencoders that infer and apply transformations.</p>"
         "<p>Every view is also a command: <code>explorer --help</code>.</p>"
     )
-    box = QMessageBox(QMessageBox.Icon.Information, "About Relate Explorer", text,
-                      QMessageBox.StandardButton.Ok, parent)
+    box = QMessageBox(
+        QMessageBox.Icon.Information, "About Relate Explorer", text, QMessageBox.StandardButton.Ok, parent
+    )
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.open()
     return box

@@ -18,8 +18,9 @@ class OpenDataDialog(QFileDialog):
     it instead of opening it: here both open (double-click still walks into a folder)."""
 
     def __init__(self, parent=None, directory: str = "") -> None:
-        super().__init__(parent, "Open data: pick a file, or open a folder with nothing selected",
-                         directory, DATA_FILTERS)
+        super().__init__(
+            parent, "Open data: pick a file, or open a folder with nothing selected", directory, DATA_FILTERS
+        )
         self.setOption(QFileDialog.Option.DontUseNativeDialog, True)
         self.setFileMode(QFileDialog.FileMode.AnyFile)
         self.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)

@@ -19,12 +19,19 @@ from PySide6.QtWidgets import (
 
 from explorer.core.preprocess import PRESETS, InputSpec, preset
 
-LABELS = {"imagenet": "ImageNet (resize 256, crop 224, ImageNet mean/std)",
-          "clip": "CLIP (resize 224 bicubic, crop, CLIP mean/std)",
-          "plain": "Plain (resize shorter side, centre crop, 0..1)"}
-SOURCES = {"sidecar": "the model's sidecar JSON", "metadata": "the model file's own metadata",
-           "remembered": "your earlier choice for this file", "default": "nothing (plain, until you choose)",
-           "user": "your choice", "command line": "the command line"}
+LABELS = {
+    "imagenet": "ImageNet (resize 256, crop 224, ImageNet mean/std)",
+    "clip": "CLIP (resize 224 bicubic, crop, CLIP mean/std)",
+    "plain": "Plain (resize shorter side, centre crop, 0..1)",
+}
+SOURCES = {
+    "sidecar": "the model's sidecar JSON",
+    "metadata": "the model file's own metadata",
+    "remembered": "your earlier choice for this file",
+    "default": "nothing (plain, until you choose)",
+    "user": "your choice",
+    "command line": "the command line",
+}
 
 
 class PreprocessingDialog(QDialog):
@@ -36,8 +43,12 @@ class PreprocessingDialog(QDialog):
         self.shape = tuple(int(s) for s in shape)
         lay = QVBoxLayout(self)
         c, h, w = self.shape
-        lay.addWidget(QLabel(f"<b>{name}</b> takes {c}x{h}x{w} images. Its preprocessing came from "
-                             f"{SOURCES.get(source, source or 'nothing')}."))
+        lay.addWidget(
+            QLabel(
+                f"<b>{name}</b> takes {c}x{h}x{w} images. Its preprocessing came from "
+                f"{SOURCES.get(source, source or 'nothing')}."
+            )
+        )
         form = QFormLayout()
         self.preset_box = QComboBox()
         for key in PRESETS:
@@ -47,7 +58,9 @@ class PreprocessingDialog(QDialog):
         form.addRow("Preset", self.preset_box)
         form.addRow("Shorter side before the crop (px)", self.side)
         lay.addLayout(form)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)

@@ -163,8 +163,10 @@ class TrainingDialog(QDialog):
         self.augment = QCheckBox("shift images by a pixel or two")
         self.live_scatter = QCheckBox("1,000 items, twice an epoch")
         self.live_scatter.setChecked(True)
-        self.live_scatter.setToolTip("Encode a fixed probe set during training so the scatter view "
-                                     "shows the codes move (costs a little speed)")
+        self.live_scatter.setToolTip(
+            "Encode a fixed probe set during training so the scatter view "
+            "shows the codes move (costs a little speed)"
+        )
         self.device_box = QComboBox()
         self.device_box.addItem("cpu", "cpu")
         self.backbone_box = QComboBox()  # fine-tuning: one of the loaded models, never typed
@@ -287,8 +289,9 @@ class TrainingDialog(QDialog):
         self.model_box.clear()
         for info in cat.models:
             self.model_box.addItem(info.key, info.key)
-            self.model_box.setItemData(self.model_box.count() - 1, info.description,
-                                       Qt.ItemDataRole.ToolTipRole)
+            self.model_box.setItemData(
+                self.model_box.count() - 1, info.description, Qt.ItemDataRole.ToolTipRole
+            )
         self.model_box.setEnabled(True)
         self.model_box.blockSignals(False)
         self.device_box.clear()
@@ -325,8 +328,11 @@ class TrainingDialog(QDialog):
         self.code_dim.setValue(info.code_size or 1)
         self.code_dim.setEnabled(info.code_size is not None)
         finetune = info.key == FINETUNE
-        self.options.set_options(info.options, skip=FILLED_OPTIONS if finetune else ("code_dim",),
-                                 choices={"objective": OBJECTIVES} if finetune else None)
+        self.options.set_options(
+            info.options,
+            skip=FILLED_OPTIONS if finetune else ("code_dim",),
+            choices={"objective": OBJECTIVES} if finetune else None,
+        )
         self._common.setRowVisible(self.backbone_box, finetune)
         self._refresh_backbones()
         self._fit_left()
@@ -383,8 +389,10 @@ class TrainingDialog(QDialog):
         if info is not None and info.needs_labels and not ds.has_labels:
             return f"'{info.key}' learns from class labels, and {ds.name or 'this data set'} has none."
         if info is not None and info.key == FINETUNE and self.backbone_box.currentData() is None:
-            return ("Fine-tuning starts from a loaded model of this data set's image size: train or "
-                    "open one first, then choose it as the backbone.")
+            return (
+                "Fine-tuning starts from a loaded model of this data set's image size: train or "
+                "open one first, then choose it as the backbone."
+            )
         if info is not None and info.needs_pairs:
             from explorer.models.base import model_class  # (torch is in: the catalogue imported it)
 
@@ -488,9 +496,22 @@ class TrainingDialog(QDialog):
 
     def _set_running(self, running: bool) -> None:
         self.cancel_button.setEnabled(running)
-        for w in (self.model_box, self.epochs, self.batch_size, self.lr, self.code_dim, self.seed,
-                  self.val_fraction, self.augment, self.live_scatter, self.device_box, self.options,
-                  self.save_check, self.save_path, self.backbone_box):
+        for w in (
+            self.model_box,
+            self.epochs,
+            self.batch_size,
+            self.lr,
+            self.code_dim,
+            self.seed,
+            self.val_fraction,
+            self.augment,
+            self.live_scatter,
+            self.device_box,
+            self.options,
+            self.save_check,
+            self.save_path,
+            self.backbone_box,
+        ):
             w.setEnabled(not running and (w is not self.model_box or self.ready()))
         if not running:
             info = self.model_info()
@@ -551,8 +572,9 @@ class TrainingDialog(QDialog):
         self.metric_plot.set_history(result.history)
         name = self.run_name
         ds = self.ctx.workspace.dataset
-        enc = model_encoder(result.model, name=name, class_names=list(ds.class_names) if ds else None,
-                            summary=result.summary)
+        enc = model_encoder(
+            result.model, name=name, class_names=list(ds.class_names) if ds else None, summary=result.summary
+        )
         if result.checkpoint and os.path.exists(result.checkpoint):
             enc.source = os.path.abspath(result.checkpoint)  # sessions and the autosave reopen it
         self.ctx.workspace.add_model(name, enc)
@@ -616,8 +638,9 @@ class TrainingDialog(QDialog):
         src = self.last_checkpoint
         if not src or not os.path.exists(src):
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Save model", os.path.basename(src),
-                                              "Checkpoints (*.safetensors)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save model", os.path.basename(src), "Checkpoints (*.safetensors)"
+        )
         if path:
             atomic_write(path, lambda tmp: shutil.copyfile(src, tmp))
             enc = self.ctx.workspace.models.get(self.run_name or "")
@@ -625,8 +648,9 @@ class TrainingDialog(QDialog):
                 enc.source = os.path.abspath(path)
 
     def _browse_checkpoint(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Checkpoint file", self.save_path.text(),
-                                              "Checkpoints (*.safetensors)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Checkpoint file", self.save_path.text(), "Checkpoints (*.safetensors)"
+        )
         if path:
             self.save_path.setText(path if path.endswith(".safetensors") else path + ".safetensors")
 

@@ -16,8 +16,14 @@ from explorer.core.progress import Progress
 
 FINETUNE = "finetune"
 # FineTuneConfig fields finetune_model fills from the backbone and the data set
-FILLED_OPTIONS = ("code_dim", "backbone", "backbone_architecture", "backbone_config", "backbone_dim",
-                  "n_classes")
+FILLED_OPTIONS = (
+    "code_dim",
+    "backbone",
+    "backbone_architecture",
+    "backbone_config",
+    "backbone_dim",
+    "n_classes",
+)
 OBJECTIVES = ("classify", "contrastive", "triplet")
 
 
@@ -52,7 +58,12 @@ def finetune_job(encoder, data, config, freeze: bool, options: dict) -> Iterator
 
     yield Progress(message=f"preparing a fine-tune of {encoder.name}")
     module = copy.deepcopy(encoder.module).cpu()
-    model = finetune_model(module, data, code_dim=config.code_dim, freeze=freeze,
-                           options={k: v for k, v in options.items() if k in ("objective", "margin")})
+    model = finetune_model(
+        module,
+        data,
+        code_dim=config.code_dim,
+        freeze=freeze,
+        options={k: v for k, v in options.items() if k in ("objective", "margin")},
+    )
     model.config.backbone = os.path.basename(getattr(encoder, "source", "") or "") or encoder.name
     return (yield from train(replace(config, model=FINETUNE, options={}), data, model=model))

@@ -29,8 +29,12 @@ from explorer.ui.imaging import to_qimage
 
 TRAIN_PEN = pg.mkPen("#1f77b4", width=1.5)
 VAL_PEN = pg.mkPen("#d62728", width=2)
-METRIC_NAMES = {"auc": "validation AUC", "nmse": "validation NMSE", "mse": "validation MSE",
-                "accuracy": "validation accuracy"}
+METRIC_NAMES = {
+    "auc": "validation AUC",
+    "nmse": "validation NMSE",
+    "mse": "validation MSE",
+    "accuracy": "validation accuracy",
+}
 
 
 # ---- the catalogue of trainable models (read in a worker: it imports torch) -------------------
@@ -68,9 +72,17 @@ def catalogue_job() -> Iterator[Progress]:
                 options.append((f.name, f.default))
             elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
                 options.append((f.name, f.default_factory()))  # type: ignore[misc]
-        out.models.append(ModelInfo(key, cls.description, options, dict(cls.defaults),
-                                    bool(cls.needs_labels), bool(cls.needs_pairs),
-                                    default_code_size(cls.Config())))
+        out.models.append(
+            ModelInfo(
+                key,
+                cls.description,
+                options,
+                dict(cls.defaults),
+                bool(cls.needs_labels),
+                bool(cls.needs_pairs),
+                default_code_size(cls.Config()),
+            )
+        )
     devices = available_devices()
     _warm_up_torch()
     out.devices = [("auto", f"auto ({devices[0]})")] + [(d, describe_device(d)) for d in devices]
@@ -114,8 +126,9 @@ class OptionsForm(QWidget):
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self._editors: dict[str, tuple[QWidget, Any]] = {}
 
-    def set_options(self, options: list[tuple[str, Any]], skip=("code_dim",),
-                    choices: dict[str, tuple] | None = None) -> None:
+    def set_options(
+        self, options: list[tuple[str, Any]], skip=("code_dim",), choices: dict[str, tuple] | None = None
+    ) -> None:
         """One editor per (name, default) not in ``skip``; a name in ``choices`` gets a list of
         those values instead of a text field."""
         while self.form.rowCount():
@@ -124,7 +137,9 @@ class OptionsForm(QWidget):
         for name, default in options:
             if name in skip:
                 continue
-            editor = _choice_box(choices[name], default) if choices and name in choices else _editor_for(default)
+            editor = (
+                _choice_box(choices[name], default) if choices and name in choices else _editor_for(default)
+            )
             if editor is None:
                 continue
             editor.setObjectName(f"opt_{name}")
@@ -230,8 +245,16 @@ class LossPlot(pg.PlotWidget):
         # no grid: its alpha-blended lines were 40% of the dialog's painting while training
         self.addLegend(offset=(-10, 10))
         self.train_curve = self.plot([], [], pen=TRAIN_PEN, name="train")
-        self.val_curve = self.plot([], [], pen=VAL_PEN, symbol="o", symbolSize=6,
-                                   symbolBrush="#d62728", symbolPen=None, name="validation")
+        self.val_curve = self.plot(
+            [],
+            [],
+            pen=VAL_PEN,
+            symbol="o",
+            symbolSize=6,
+            symbolBrush="#d62728",
+            symbolPen=None,
+            name="validation",
+        )
         self.getPlotItem().setMenuEnabled(False)
         self.clear_data()
 
@@ -249,7 +272,7 @@ class LossPlot(pg.PlotWidget):
         worker's rate limit let through."""
         m = rec.metrics
         if steps is not None and len(steps) > len(self.train_x):
-            new = steps[len(self.train_x):]  # appended by the worker: read a copy
+            new = steps[len(self.train_x) :]  # appended by the worker: read a copy
             self.train_x.extend(step / total * epochs for step, total, _ in new)
             self.train_y.extend(loss for _, _, loss in new)
             self.train_curve.setData(self.train_x, self.train_y)
@@ -283,8 +306,15 @@ class MetricPlot(pg.PlotWidget):
         self.setMinimumHeight(160)
         self.setLabel("bottom", "epoch")
         self.getAxis("left").enableAutoSIPrefix(False)
-        self.curve = self.plot([], [], pen=pg.mkPen("#2ca02c", width=2), symbol="o", symbolSize=6,
-                               symbolBrush="#2ca02c", symbolPen=None)
+        self.curve = self.plot(
+            [],
+            [],
+            pen=pg.mkPen("#2ca02c", width=2),
+            symbol="o",
+            symbolSize=6,
+            symbolBrush="#2ca02c",
+            symbolPen=None,
+        )
         self.getPlotItem().setMenuEnabled(False)
         self.key: str | None = None
         self.clear_data()
@@ -316,7 +346,6 @@ class MetricPlot(pg.PlotWidget):
         if self.key == "auc":
             self.setYRange(min(0.5, min(self.ys)), 1.0)
         return True
-
 
     def set_history(self, history: list[dict]) -> None:
         if self.key is None:
@@ -376,8 +405,10 @@ class SamplePanel(QWidget):
         self._tiled = tile_samples(samples)
         self.epoch = epoch
         rows = samples.shape[0]
-        what = {2: "top: input, bottom: reconstruction",
-                3: "rows: input, corrupted input, reconstruction"}.get(rows, f"{rows} rows")
+        what = {
+            2: "top: input, bottom: reconstruction",
+            3: "rows: input, corrupted input, reconstruction",
+        }.get(rows, f"{rows} rows")
         self.title.setText(f"Validation samples after epoch {epoch} ({what})")
         self._render()
 
@@ -392,8 +423,8 @@ class SamplePanel(QWidget):
         avail_w, avail_h = max(1, self.image.width() - 8), max(1, self.image.height() - 8)
         scale = max(1, int(min(avail_w / w, avail_h / h)))
         pix = QPixmap.fromImage(to_qimage(self._tiled)).scaled(
-            w * scale, h * scale, Qt.AspectRatioMode.KeepAspectRatio,
-            Qt.TransformationMode.FastTransformation)
+            w * scale, h * scale, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation
+        )
         self.image.setPixmap(pix)
 
     def pixmap_size(self) -> tuple[int, int]:

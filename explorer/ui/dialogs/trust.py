@@ -19,8 +19,9 @@ from explorer.models.trust import printable
 TRUST_BUTTON = "Trust and open"
 
 
-def ask_trust(parent: QWidget | None, path: str, kind: str, sha256: str,
-              on_answer: Callable[[bool], None]) -> QMessageBox:
+def ask_trust(
+    parent: QWidget | None, path: str, kind: str, sha256: str, on_answer: Callable[[bool], None]
+) -> QMessageBox:
     """'<file> is a TorchScript program ...': Trust and open / Cancel; ``on_answer(trusted)``."""
     name = html.escape(printable(os.path.basename(path)))
     text = (
@@ -32,8 +33,13 @@ def ask_trust(parent: QWidget | None, path: str, kind: str, sha256: str,
         f"<p><small>SHA-256 {html.escape(sha256)}<br>{html.escape(printable(path, 300))}"
         "</small></p><p>Trusting remembers this file's content; a changed file asks again.</p>"
     )
-    box = QMessageBox(QMessageBox.Icon.Warning, "Open a model that can run code?", text,
-                      QMessageBox.StandardButton.NoButton, parent)
+    box = QMessageBox(
+        QMessageBox.Icon.Warning,
+        "Open a model that can run code?",
+        text,
+        QMessageBox.StandardButton.NoButton,
+        parent,
+    )
     box.setObjectName("trustBox")
     box.setTextFormat(Qt.TextFormat.RichText)
     trust = box.addButton(TRUST_BUTTON, QMessageBox.ButtonRole.AcceptRole)
@@ -46,8 +52,13 @@ def ask_trust(parent: QWidget | None, path: str, kind: str, sha256: str,
     return box
 
 
-def ask_session(parent: QWidget | None, session: str, data: str | None, models: list[tuple[str, str]],
-                on_answer: Callable[[bool], None]) -> QMessageBox:
+def ask_session(
+    parent: QWidget | None,
+    session: str,
+    data: str | None,
+    models: list[tuple[str, str]],
+    on_answer: Callable[[bool], None],
+) -> QMessageBox:
     """'This session opens: ...' with each file and what happens to it; Open / Cancel.
 
     models: (spec, note) pairs, note e.g. "" or "a TorchScript program: asks before opening"."""
@@ -57,10 +68,14 @@ def ask_session(parent: QWidget | None, session: str, data: str | None, models: 
     for spec, note in models:
         extra = f" <i>({html.escape(note)})</i>" if note else ""
         items.append(f"<li>model: {html.escape(printable(spec, 300))}{extra}</li>")
-    text = (f"<p>The session <b>{html.escape(printable(os.path.basename(session)))}</b> opens:</p>"
-            f"<ul>{''.join(items)}</ul><p>Model files that can run code are opened only after you "
-            "trust each one.</p>")
-    box = QMessageBox(QMessageBox.Icon.Question, "Open session", text, QMessageBox.StandardButton.NoButton, parent)
+    text = (
+        f"<p>The session <b>{html.escape(printable(os.path.basename(session)))}</b> opens:</p>"
+        f"<ul>{''.join(items)}</ul><p>Model files that can run code are opened only after you "
+        "trust each one.</p>"
+    )
+    box = QMessageBox(
+        QMessageBox.Icon.Question, "Open session", text, QMessageBox.StandardButton.NoButton, parent
+    )
     box.setObjectName("sessionOpenBox")
     box.setTextFormat(Qt.TextFormat.RichText)
     ok = box.addButton("Open", QMessageBox.ButtonRole.AcceptRole)
@@ -69,4 +84,3 @@ def ask_session(parent: QWidget | None, session: str, data: str | None, models: 
     box.buttonClicked.connect(lambda b: on_answer(b is ok))
     box.open()
     return box
-

@@ -367,9 +367,7 @@ class View(QWidget):
                 qsel.select(self.model.index(a), self.model.index(b))
         self._syncing = True
         try:
-            self.grid.selectionModel().select(
-                qsel, QItemSelectionModel.SelectionFlag.ClearAndSelect
-            )
+            self.grid.selectionModel().select(qsel, QItemSelectionModel.SelectionFlag.ClearAndSelect)
         finally:
             self._syncing = False
 

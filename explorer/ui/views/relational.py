@@ -228,8 +228,9 @@ class View(QWidget):
         grid.setVerticalSpacing(2)
         outer.addLayout(grid)
         self.x2_slots, self.pred_slots, self.true_slots = [], [], []
-        for r, (name, store) in enumerate((("x'", self.x2_slots), ("ŷ' (model)", self.pred_slots),
-                                           ("y' (true)", self.true_slots)), start=1):
+        for r, (name, store) in enumerate(
+            (("x'", self.x2_slots), ("ŷ' (model)", self.pred_slots), ("y' (true)", self.true_slots)), start=1
+        ):
             grid.addWidget(QLabel(name), r - 1, 0)
             for k in range(N_APPLY):
                 slot = ImageSlot("", ROW_PX)
@@ -247,8 +248,12 @@ class View(QWidget):
         scroll.setWidgetResizable(True)
         filt = QWidget()
         fl = QVBoxLayout(filt)
-        fl.addWidget(QLabel("Factor filter pairs (U beside V, strongest first; grey = 0). "
-                            "Shifts give Fourier-like pairs in quadrature."))
+        fl.addWidget(
+            QLabel(
+                "Factor filter pairs (U beside V, strongest first; grey = 0). "
+                "Shifts give Fourier-like pairs in quadrature."
+            )
+        )
         fl.addWidget(scroll, 1)
         self.tabs.addTab(filt, "Filter pairs")
         lay = QWidget()
@@ -260,8 +265,9 @@ class View(QWidget):
         self.code_plot.setLabel("left", "layout y")
         self.code_scatter = pg.ScatterPlotItem(size=6, pen=None, pxMode=True)
         self.code_plot.addItem(self.code_scatter)
-        self.colour_bar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get("CET-C6"),
-                                          interactive=False, width=12)
+        self.colour_bar = pg.ColorBarItem(
+            values=(0, 1), colorMap=pg.colormap.get("CET-C6"), interactive=False, width=12
+        )
         self.colour_bar.setImageItem(pg.ImageItem(), insert_in=self.code_plot.getPlotItem())
         ll.addWidget(self.code_plot, 1)
         self.tabs.addTab(lay, "Mapping codes")
@@ -294,8 +300,10 @@ class View(QWidget):
             self.model_box.setCurrentText(current)
         self.model_box.blockSignals(False)
         if not names:
-            self.status.setText("No gated autoencoder loaded: train one with "
-                                "`explorer train --model gae --data sample:shifts`.")
+            self.status.setText(
+                "No gated autoencoder loaded: train one with "
+                "`explorer train --model gae --data sample:shifts`."
+            )
             return
         self._on_model_chosen(self.model_box.currentText())
 
@@ -391,12 +399,17 @@ class View(QWidget):
             self.y_mode.setCurrentText(current)
         self.y_mode.blockSignals(False)
         self._on_y_mode(update=False)
-        src = (f"{data.name or 'data set'} ({n} items)" if data is not None
-               else "generated random dots (the open data set does not fit the model's "
-                    f"{list(self.model.input_shape)})")
-        self.status.setText(f"{self.model_name}: {list(self.model.input_shape)} input, "
-                            f"{self.model.U.shape[1]} factors, {self.model.config.hidden} mapping units; "
-                            f"images from {src}")
+        src = (
+            f"{data.name or 'data set'} ({n} items)"
+            if data is not None
+            else "generated random dots (the open data set does not fit the model's "
+            f"{list(self.model.input_shape)})"
+        )
+        self.status.setText(
+            f"{self.model_name}: {list(self.model.input_shape)} input, "
+            f"{self.model.U.shape[1]} factors, {self.model.config.hidden} mapping units; "
+            f"images from {src}"
+        )
 
     def _on_y_mode(self, *_, update: bool = True) -> None:
         transform = self.y_mode.currentText() == TRANSFORM
@@ -435,8 +448,9 @@ class View(QWidget):
             return
         if original is not None:
             c, h, w = self.model.input_shape
-            self.ctx.show_status(f"{os.path.basename(path)} is {original[0]}x{original[1]}; "
-                                 f"resized to the model's {w}x{h}.")
+            self.ctx.show_status(
+                f"{os.path.basename(path)} is {original[0]}x{original[1]}; resized to the model's {w}x{h}."
+            )
         if which == "x":
             self._x_file = image
         else:
@@ -456,8 +470,12 @@ class View(QWidget):
         if self.y_mode.currentText() in (NEXT, ITEM):
             return None  # real data: the transformation is what the model infers
         kind = self.kind.currentText()
-        params = {"dx": self.dx.value(), "dy": self.dy.value(), "angle": self.angle.value(),
-                  "factor": self.factor.value()}
+        params = {
+            "dx": self.dx.value(),
+            "dy": self.dy.value(),
+            "angle": self.angle.value(),
+            "factor": self.factor.value(),
+        }
         return kind, params
 
     def set_pair(self, x_index: int, kind: str | None = None, **params) -> None:
@@ -549,13 +567,17 @@ class View(QWidget):
             box.setEnabled(mode == TRANSFORM and self._y_file is None)
         if dropped:
             parts = (["x: the dropped image"] if self._x_file is not None else []) + (
-                ["y: the dropped image"] if self._y_file is not None else [])
+                ["y: the dropped image"] if self._y_file is not None else []
+            )
             self.pair_note.setText("; ".join(parts) + ": the transformation is unknown, the model infers it.")
         elif mode == NEXT:
             i = self.x_index.value()
             j = self.next_frame(i)
-            self.pair_note.setText(f"y = item {j}, the frame after item {i}" if j != i
-                                   else f"item {i} is the last frame of its sequence: y = x")
+            self.pair_note.setText(
+                f"y = item {j}, the frame after item {i}"
+                if j != i
+                else f"item {i} is the last frame of its sequence: y = x"
+            )
         elif mode == ITEM:
             self.pair_note.setText(f"y = item {self.y_index.value()}")
         elif known is None:
@@ -573,7 +595,8 @@ class View(QWidget):
         if self.truth is not None:
             self.nmse_label.setText(
                 f"analogy error nmse = {nmse(self.prediction, self.truth):.3f}   "
-                f"(copying x': {nmse(self.x2, self.truth):.3f}, mean: 1.000)")
+                f"(copying x': {nmse(self.x2, self.truth):.3f}, mean: 1.000)"
+            )
         else:
             self.nmse_label.setText("the true y' is unknown for this pair")
         self.analogy_changed.emit()
@@ -631,8 +654,12 @@ class View(QWidget):
         self.colour_bar.setColorMap(cmap)
         self.colour_bar.setLevels((lo, hi))
         self.colour_bar.axis.setLabel(label)
-        self.code_plot.setTitle(f"{payload['method']} of the mapping units of {len(xy)} pairs "
-                                f"({payload['source']}), coloured by {label}", color="k", size="9pt")
+        self.code_plot.setTitle(
+            f"{payload['method']} of the mapping units of {len(xy)} pairs "
+            f"({payload['source']}), coloured by {label}",
+            color="k",
+            size="9pt",
+        )
         self.layout_note.setText(payload.get("note", ""))
         self.code_plot.enableAutoRange()
 

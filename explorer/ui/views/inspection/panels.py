@@ -90,7 +90,9 @@ class IssuePanel(QWidget):
         self.accept_button.clicked.connect(self._on_accept)
         self.set_button.clicked.connect(self._on_set)
         self.other_edit.returnPressed.connect(self._on_set)
-        self.correct_button.clicked.connect(lambda: self.current is not None and self.confirm.emit(self.current))
+        self.correct_button.clicked.connect(
+            lambda: self.current is not None and self.confirm.emit(self.current)
+        )
 
         fixes = QHBoxLayout()
         for w in (self.accept_button, self.other_edit, self.set_button, self.correct_button):
@@ -154,11 +156,19 @@ class DuplicatesPanel(QWidget):
         self.plot.setLabel("bottom", "distance to the nearest neighbour")
         for axis in ("bottom", "left"):
             self.plot.getPlotItem().getAxis(axis).enableAutoSIPrefix(False)
-        self.bars = pg.PlotCurveItem([0.0, 1.0], [0.0], stepMode="center", fillLevel=0, brush=(90, 130, 200, 160),
-                                     pen=pg.mkPen((60, 90, 160)))
+        self.bars = pg.PlotCurveItem(
+            [0.0, 1.0],
+            [0.0],
+            stepMode="center",
+            fillLevel=0,
+            brush=(90, 130, 200, 160),
+            pen=pg.mkPen((60, 90, 160)),
+        )
         self.plot.addItem(self.bars)
         self.line = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen((210, 50, 40), width=2))
-        self.line.sigPositionChangeFinished.connect(lambda line: self.threshold_changed.emit(float(line.value())))
+        self.line.sigPositionChangeFinished.connect(
+            lambda line: self.threshold_changed.emit(float(line.value()))
+        )
         self.plot.addItem(self.line)
         self.info = QLabel("Run Inspect to find near-duplicates.")
         self.grid = thumb_list(THUMB, rows_hint=2)

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from explorer.core.progress import Progress
 from explorer.ui.context import AppContext
@@ -55,8 +64,10 @@ class View(QWidget):
         self.run_button.setToolTip("Find likely label mistakes, near-duplicates and outliers in these codes")
         self.pixels_check = QCheckBox("Duplicates in pixels")
         self.pixels_check.setChecked(True)
-        self.pixels_check.setToolTip("Look for near-duplicates in the raw pixels: a metric model maps a\n"
-                                     "re-saved copy and any item of the same class alike")
+        self.pixels_check.setToolTip(
+            "Look for near-duplicates in the raw pixels: a metric model maps a\n"
+            "re-saved copy and any item of the same class alike"
+        )
         self.status = QLabel("")
         self.issues = IssuePanel()
         self.dups = DuplicatesPanel()
@@ -82,7 +93,8 @@ class View(QWidget):
         self.dups.picked.connect(self._on_duplicate_picked)
         self.outliers.picked.connect(lambda i: (self.ws.set_selection([i]), self.ws.set_query(i)))
         self.outliers.select_button.clicked.connect(
-            lambda: self.ws.set_selection(grid_indices(self.outliers.grid)))
+            lambda: self.ws.set_selection(grid_indices(self.outliers.grid))
+        )
         q = ctx.qws
         q.dataset_changed.connect(self._on_dataset_changed)
         q.codes_changed.connect(lambda _m: self._fill_models())
@@ -187,8 +199,10 @@ class View(QWidget):
         self.report, self.duplicates = report, report.duplicates
         n_issues = 0 if report.label_issues is None else int(report.label_issues.confident.sum())
         note = f" ({report.notes[0]})" if report.notes else ""
-        self.status.setText(f"{n_issues} likely label mistakes, {len(report.duplicates.groups)} "
-                            f"duplicate groups, {len(report.outliers.index)} outliers{note}")
+        self.status.setText(
+            f"{n_issues} likely label mistakes, {len(report.duplicates.groups)} "
+            f"duplicate groups, {len(report.outliers.index)} outliers{note}"
+        )
         self._show_issues()
         self._show_duplicates()
         self._show_outliers()
@@ -226,9 +240,15 @@ class View(QWidget):
         for r in self._open_issues()[:MAX_TILES]:
             i = int(issues.index[r])
             now, sugg = int(ds.labels[i]), int(issues.suggested[r])
-            tiles.append((i, self._pix(i, THUMB), f"#{i}\n{self._name(now)}→{self._name(sugg)}",
-                          f"item #{i}: labelled {self._name(now)}, its neighbours say "
-                          f"{self._name(sugg)} (score {issues.score[r]:.2f})"))
+            tiles.append(
+                (
+                    i,
+                    self._pix(i, THUMB),
+                    f"#{i}\n{self._name(now)}→{self._name(sugg)}",
+                    f"item #{i}: labelled {self._name(now)}, its neighbours say "
+                    f"{self._name(sugg)} (score {issues.score[r]:.2f})",
+                )
+            )
         fill_grid(self.issues.grid, tiles)
         mark_selected(self.issues.grid, set(self.ws.selection.tolist()))
 
@@ -241,7 +261,9 @@ class View(QWidget):
         suggested, score = "", None
         if len(rows):
             suggested, score = self._name(int(issues.suggested[rows[0]])), float(issues.score[rows[0]])
-        label = self._name(int(ds.labels[index])) if ds.labels is not None and ds.labels[index] >= 0 else "none"
+        label = (
+            self._name(int(ds.labels[index])) if ds.labels is not None and ds.labels[index] >= 0 else "none"
+        )
         facts = f"<b>#{index}</b><br>label: <b>{label}</b>"
         if suggested:
             facts += f"<br>neighbours vote: <b>{suggested}</b> (score {score:.2f})"
@@ -250,7 +272,9 @@ class View(QWidget):
         neigh = []
         q = np.flatnonzero(graph.queries == index)
         if len(q):
-            for j, d in zip(graph.indices[q[0], :NEIGHBOURS].tolist(), graph.distances[q[0], :NEIGHBOURS].tolist()):
+            for j, d in zip(
+                graph.indices[q[0], :NEIGHBOURS].tolist(), graph.distances[q[0], :NEIGHBOURS].tolist()
+            ):
                 name = self._name(int(ds.labels[j])) if ds.labels is not None and ds.labels[j] >= 0 else "?"
                 neigh.append((j, self._pix(j, THUMB - 8), f"{name}\nd {d:.3g}", f"item #{j}, class {name}"))
         self.issues.show_item(index, self._pix(index, DETAIL), facts, suggested, neigh)
@@ -273,12 +297,20 @@ class View(QWidget):
             if len(tiles) >= MAX_TILES:
                 break
             for i in group.members.tolist():
-                tiles.append((i, self._pix(i, THUMB), f"group {g + 1}\n#{i}",
-                              f"item #{i}, group {g + 1} of {len(group.members)} items "
-                              f"(closest pair {float(group.distances.min()):.3g})"))
+                tiles.append(
+                    (
+                        i,
+                        self._pix(i, THUMB),
+                        f"group {g + 1}\n#{i}",
+                        f"item #{i}, group {g + 1} of {len(group.members)} items "
+                        f"(closest pair {float(group.distances.min()):.3g})",
+                    )
+                )
         fill_grid(self.dups.grid, tiles)
-        self.dups.info.setText(f"{len(dups.groups)} groups ({len(dups.items)} items) closer than "
-                               f"{dups.threshold:.3g}: drag the red line to change the threshold")
+        self.dups.info.setText(
+            f"{len(dups.groups)} groups ({len(dups.items)} items) closer than "
+            f"{dups.threshold:.3g}: drag the red line to change the threshold"
+        )
 
     def _on_duplicate_picked(self, index: int) -> None:
         for group in self.duplicates.groups:
@@ -289,12 +321,20 @@ class View(QWidget):
 
     def _show_outliers(self) -> None:
         out = self.report.outliers
-        tiles = [(int(i), self._pix(int(i), THUMB), f"#{int(i)}\n{s:.3g}",
-                  f"item #{int(i)}: mean distance {s:.4g} to its nearest neighbours")
-                 for i, s in zip(out.index[:MAX_TILES], out.score[:MAX_TILES])]
+        tiles = [
+            (
+                int(i),
+                self._pix(int(i), THUMB),
+                f"#{int(i)}\n{s:.3g}",
+                f"item #{int(i)}: mean distance {s:.4g} to its nearest neighbours",
+            )
+            for i, s in zip(out.index[:MAX_TILES], out.score[:MAX_TILES])
+        ]
         fill_grid(self.outliers.grid, tiles)
-        self.outliers.info.setText(f"The {len(tiles)} most isolated items (mean distance to their "
-                                   f"{min(10, self.report.graph.k)} nearest neighbours)")
+        self.outliers.info.setText(
+            f"The {len(tiles)} most isolated items (mean distance to their "
+            f"{min(10, self.report.graph.k)} nearest neighbours)"
+        )
 
     def closeEvent(self, event) -> None:
         self.runner.shutdown()

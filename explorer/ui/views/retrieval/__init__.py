@@ -30,6 +30,19 @@ AREA = "center"
 ORDER = 20
 
 __all__ = [
-    "AREA", "BAD", "GOOD", "INDEX_ROLE", "MIME_INDEX", "NEUTRAL", "ORDER", "TITLE", "MetricsPanel",
-    "QuerySlot", "ResultColumn", "View", "load_query_image", "marked_tile", "qimage_to_array",
+    "AREA",
+    "BAD",
+    "GOOD",
+    "INDEX_ROLE",
+    "MIME_INDEX",
+    "NEUTRAL",
+    "ORDER",
+    "TITLE",
+    "MetricsPanel",
+    "QuerySlot",
+    "ResultColumn",
+    "View",
+    "load_query_image",
+    "marked_tile",
+    "qimage_to_array",
 ]

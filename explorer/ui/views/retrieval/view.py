@@ -47,6 +47,7 @@ from explorer.ui.views.retrieval.widgets import (
 )
 from explorer.ui.workers import TaskRunner
 
+
 # ---- the view ----------------------------------------------------------------------------------------
 class View(QWidget):
     """The retrieval view (centre tab)."""
@@ -261,8 +262,7 @@ class View(QWidget):
         current = self.ws.current_model if self.ws.current_model in names else None
         others = [n for n in names if n != PIXELS]
         first = current if current and current != PIXELS else (others[0] if others else None)
-        defaults = [first, PIXELS if PIXELS in names else None,
-                    next((n for n in others if n != first), None)]
+        defaults = [first, PIXELS if PIXELS in names else None, next((n for n in others if n != first), None)]
         for col, default in zip(self.columns, defaults):
             keep = col.model if col.user_chose and col.model in names else default
             col.set_choices(names, keep)
@@ -310,7 +310,7 @@ class View(QWidget):
         if entry is not None and not self._navigating:
             current = self._history[self._pos] if self._pos >= 0 else None
             if not _same_entry(current, entry):
-                del self._history[self._pos + 1:]
+                del self._history[self._pos + 1 :]
                 self._history.append(entry)
                 self._pos = len(self._history) - 1
         self._update_query_slot()
@@ -337,7 +337,8 @@ class View(QWidget):
 
     def _on_open_image(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Query image", "", "Images (*.png *.jpg *.jpeg *.bmp *.pgm *.ppm *.tif *.tiff *.gif)")
+            self, "Query image", "", "Images (*.png *.jpg *.jpeg *.bmp *.pgm *.ppm *.tif *.tiff *.gif)"
+        )
         if path:
             self.query_from_file(path)
 
@@ -361,8 +362,11 @@ class View(QWidget):
         image = self.ws.query_image
         if image is None:
             return
-        todo = {n: self.ws.models[n] for n in self.column_models()
-                if n and n not in self._query_codes and n in self.ws.models}
+        todo = {
+            n: self.ws.models[n]
+            for n in self.column_models()
+            if n and n not in self._query_codes and n in self.ws.models
+        }
         if not todo:
             return
         self._encoder.start(lambda: encode_query_job(todo, image), tag=self._query_token)
@@ -404,10 +408,14 @@ class View(QWidget):
                 parts.append(os.path.basename(ds.paths[ws.query_index]))
             self.query_label.setText(" · ".join(parts) + _LEGEND)
         elif ws.query_image is not None:
-            self.query_label.setText("<b>Query: an external image</b> (encoded by each column's model)" + _LEGEND)
+            self.query_label.setText(
+                "<b>Query: an external image</b> (encoded by each column's model)" + _LEGEND
+            )
         else:
-            self.query_label.setText("No query yet: pick an item in the data grid or the scatter, "
-                                     "or drop an image file on the slot.")
+            self.query_label.setText(
+                "No query yet: pick an item in the data grid or the scatter, "
+                "or drop an image file on the slot."
+            )
 
     def _say(self, text: str) -> None:
         self.status.setText(text)
@@ -441,9 +449,11 @@ class View(QWidget):
         for col in self.columns:
             name = col.model
             if name is None:
-                col.show_message("Choose a second model above to compare three ways."
-                                 if col is self.columns[2] else
-                                 "Load or train a model (Models menu) to compare it with raw pixels.")
+                col.show_message(
+                    "Choose a second model above to compare three ways."
+                    if col is self.columns[2]
+                    else "Load or train a model (Models menu) to compare it with raw pixels."
+                )
                 continue
             if ds is None:
                 col.show_message("No data set open.")
@@ -457,13 +467,18 @@ class View(QWidget):
             elif ws.query_image is not None:
                 query, exclude = self._query_codes.get(name), None
                 if query is None:
-                    col.show_message(f"Encoding the query with {name}…" if name in ws.models
-                                     else f"{name} has no encoder for an external image.")
+                    col.show_message(
+                        f"Encoding the query with {name}…"
+                        if name in ws.models
+                        else f"{name} has no encoder for an external image."
+                    )
                     continue
             else:
-                col.show_message("Pick a query: double-click an item in the data grid, click a point "
-                                 "in the scatter, or drop an image file on the query slot.",
-                                 f"{codes.shape[1]}-d codes")
+                col.show_message(
+                    "Pick a query: double-click an item in the data grid, click a point "
+                    "in the scatter, or drop an image file on the query slot.",
+                    f"{codes.shape[1]}-d codes",
+                )
                 continue
             idx, dist = self._index(name).search(query, self.k, exclude)
             tiles, hits = [], 0
@@ -471,12 +486,19 @@ class View(QWidget):
                 label = int(ds.labels[i]) if ds.labels is not None else -1
                 match = None if qclass is None or label < 0 else label == qclass
                 hits += bool(match)
-                pix = (thumbs.get(ds, i, THUMB) if thumbs is not None
-                       else to_pixmap(ds.images[i], THUMB)) if ds.has_images else blank_tile(THUMB)
+                pix = (
+                    (thumbs.get(ds, i, THUMB) if thumbs is not None else to_pixmap(ds.images[i], THUMB))
+                    if ds.has_images
+                    else blank_tile(THUMB)
+                )
                 mark = "" if match is None else ("✓ " if match else "✗ ")
                 cls = ds.label_name(i)
                 caption = f"{mark}#{i}\nd {d:.3g}"
-                tip = f"item #{i}" + (f", class {cls}" if cls else "") + f"\ndistance {d:.4g}\nclick: make it the query"
+                tip = (
+                    f"item #{i}"
+                    + (f", class {cls}" if cls else "")
+                    + f"\ndistance {d:.4g}\nclick: make it the query"
+                )
                 tiles.append((i, marked_tile(pix, match, THUMB), caption, tip))
             info = f"{codes.shape[1]}-d codes"
             if qclass is not None and tiles:
@@ -504,8 +526,12 @@ class View(QWidget):
         self._fill_metrics_table()
         pending = self._pending_metrics()
         running = self._evaluator.tag
-        if (self._evaluator.is_running() and running is not None and running[0] in pending
-                and running[1] == self._metrics_key(running[0])):
+        if (
+            self._evaluator.is_running()
+            and running is not None
+            and running[0] in pending
+            and running[1] == self._metrics_key(running[0])
+        ):
             return  # the job for a still-wanted model goes on
         if not pending:
             self._evaluator.cancel()
@@ -537,7 +563,11 @@ class View(QWidget):
 
     def metrics_of(self, name: str) -> RetrievalMetrics | None:
         have = self._metrics.get(name)
-        return None if have is None or name not in self.ws.codes or have[0] != self._metrics_key(name) else have[1]
+        return (
+            None
+            if have is None or name not in self.ws.codes or have[0] != self._metrics_key(name)
+            else have[1]
+        )
 
     def _fill_metrics_table(self) -> None:
         ds = self.ws.dataset
@@ -556,7 +586,9 @@ class View(QWidget):
             table.setItem(row, 0, name_item)
             for c, (attr, _h) in enumerate(METRIC_COLUMNS, start=1):
                 value = None if m is None else getattr(m, attr)
-                text = "…" if m is None else ("–" if value is None or not np.isfinite(value) else f"{value:.3f}")
+                text = (
+                    "…" if m is None else ("–" if value is None or not np.isfinite(value) else f"{value:.3f}")
+                )
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 table.setItem(row, c, item)
@@ -565,7 +597,12 @@ class View(QWidget):
             if m is not None and m.n_queries < m.n_gallery - 1 and not np.isfinite(m.map):
                 notes.append(f"{name}: a seeded sample of {m.n_queries:,} queries, mAP skipped")
             failed = self._metrics_failed.get(name)
-            if m is None and failed is not None and name in self.ws.codes and failed[0] == self._metrics_key(name):
+            if (
+                m is None
+                and failed is not None
+                and name in self.ws.codes
+                and failed[0] == self._metrics_key(name)
+            ):
                 notes.append(f"No figures for {name}: {failed[1]}")
                 for c in range(1, len(METRIC_COLUMNS) + 1):
                     table.item(row, c).setText("–")
@@ -574,8 +611,9 @@ class View(QWidget):
         elif not ds.has_labels:
             self.metrics.note.setText("This data set has no class labels, so retrieval cannot be scored.")
         elif not self._pending_metrics():
-            self.metrics.note.setText("; ".join(notes) or
-                                      f"{ds.count:,} items · {self.metric_box.currentText()} · k-NN vote of 5")
+            self.metrics.note.setText(
+                "; ".join(notes) or f"{ds.count:,} items · {self.metric_box.currentText()} · k-NN vote of 5"
+            )
         # worst-query chooser follows the shown models
         combo = self.metrics.worst_combo
         current = combo.currentText()
@@ -601,18 +639,24 @@ class View(QWidget):
         for i in m.worst_queries(24, by=by).tolist():
             pix = thumbs.get(ds, i, 48) if thumbs is not None else to_pixmap(ds.images[i], 48)
             cls = ds.label_name(i)
-            item = QListWidgetItem(marked_tile(pix, None, 48),
-                                   f"#{i}\n{'AP' if by == 'ap' else 'MAP@R'} {values[i]:.2f}")
+            item = QListWidgetItem(
+                marked_tile(pix, None, 48), f"#{i}\n{'AP' if by == 'ap' else 'MAP@R'} {values[i]:.2f}"
+            )
             item.setData(INDEX_ROLE, int(i))
             what = "average precision" if by == "ap" else "MAP@R"
-            item.setToolTip(f"item #{i}" + (f", class {cls}" if cls else "")
-                            + f": {what} {values[i]:.3f}\nclick to make it the query")
+            item.setToolTip(
+                f"item #{i}"
+                + (f", class {cls}" if cls else "")
+                + f": {what} {values[i]:.3f}\nclick to make it the query"
+            )
             lst.addItem(item)
 
 
-_LEGEND = (f"<br><span style='color:{GOOD.name()}'>✓ green</span>: same class as the query · "
-           f"<span style='color:{BAD.name()}'>✗ red</span>: another class · d: distance in the "
-           "column's code space · click a result to make it the query")
+_LEGEND = (
+    f"<br><span style='color:{GOOD.name()}'>✓ green</span>: same class as the query · "
+    f"<span style='color:{BAD.name()}'>✗ red</span>: another class · d: distance in the "
+    "column's code space · click a result to make it the query"
+)
 
 
 def _per_class_text(name: str, m: RetrievalMetrics, ds) -> str:
@@ -621,8 +665,10 @@ def _per_class_text(name: str, m: RetrievalMetrics, ds) -> str:
     lines = [f"{name}: per class (worst MAP@R first)", "class     n   P@1  R-prec  MAP@R"]
     for c in rows:
         label = ds.class_names[c["label"]] if c["label"] < len(ds.class_names) else str(c["label"])
-        lines.append(f"{label[:8]:<8} {c['count']:>4}  {c['precision_at_1']:.2f}   {c['r_precision']:.2f}   "
-                     f"{c['map_at_r']:.2f}")
+        lines.append(
+            f"{label[:8]:<8} {c['count']:>4}  {c['precision_at_1']:.2f}   {c['r_precision']:.2f}   "
+            f"{c['map_at_r']:.2f}"
+        )
     return "<pre>" + "\n".join(lines) + "</pre>"
 
 

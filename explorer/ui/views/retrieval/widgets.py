@@ -31,8 +31,13 @@ NONE = "(none)"
 INDEX_ROLE = Qt.ItemDataRole.UserRole
 GOOD, BAD, NEUTRAL = QColor("#2e9d4f"), QColor("#d0342c"), QColor("#9a9a9a")
 THUMB, QUERY_THUMB = 64, 112
-METRIC_COLUMNS = [("precision_at_1", "P@1"), ("r_precision", "R-prec"), ("map_at_r", "MAP@R"),
-                  ("map", "mAP"), ("knn_accuracy", "k-NN acc")]
+METRIC_COLUMNS = [
+    ("precision_at_1", "P@1"),
+    ("r_precision", "R-prec"),
+    ("map_at_r", "MAP@R"),
+    ("map", "mAP"),
+    ("knn_accuracy", "k-NN acc"),
+]
 
 
 # ---- external query images ----------------------------------------------------------------------
@@ -128,8 +133,10 @@ class QuerySlot(QFrame):
         self.setAcceptDrops(True)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setFixedSize(QUERY_THUMB + 16, QUERY_THUMB + 16)
-        self.setToolTip("The query: pick an item in the data grid or the scatter,\n"
-                        "or drop an image file or a data grid item here")
+        self.setToolTip(
+            "The query: pick an item in the data grid or the scatter,\n"
+            "or drop an image file or a data grid item here"
+        )
         self.image = QLabel("Drop an image\nor pick an item", self)
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image.setStyleSheet("color: #777;")
@@ -274,7 +281,8 @@ class MetricsPanel(QWidget):
             "queries all the others. R = number of other items of its class.\n"
             "P@1: nearest is same class · R-prec: share of same class in the first R\n"
             "MAP@R: mean precision at each hit within the first R · mAP: over the full ranking\n"
-            "k-NN acc: 1:N identification by a 5-nearest-neighbour vote")
+            "k-NN acc: 1:N identification by a 5-nearest-neighbour vote"
+        )
         self.progress = QProgressBar()
         self.progress.setMaximumHeight(14)
         self.progress.setTextVisible(False)

@@ -11,8 +11,9 @@ GREY = (150, 150, 150, 255)  # unlabelled points, and points whose faithfulness 
 DIM_ALPHA = 70
 
 
-def point_colours(labels: np.ndarray, n_classes: int, faith_per_point: np.ndarray | None,
-                  emphasis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def point_colours(
+    labels: np.ndarray, n_classes: int, faith_per_point: np.ndarray | None, emphasis: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(palette index per point (N,) int64, palette (P, 4) uint8).
 
     labels: (N,) int, -1 for none; faith_per_point: (N,) in [0, 1] (NaN unknown) to colour by

@@ -31,10 +31,25 @@ class ScatterControls:
 
     # the widgets the view exposes under the same names (tests and the main window use them)
     WIDGETS = (
-        "model_combo", "method_combo", "seed_spin", "perplexity_spin", "neighbours_spin",
-        "compare_check", "compare_combo", "faith_label", "mode_buttons", "reset_button",
-        "clear_button", "search_edit", "colour_combo", "export_button", "live_check",
-        "frame_slider", "frame_label", "cluster_combo", "contours_check",
+        "model_combo",
+        "method_combo",
+        "seed_spin",
+        "perplexity_spin",
+        "neighbours_spin",
+        "compare_check",
+        "compare_combo",
+        "faith_label",
+        "mode_buttons",
+        "reset_button",
+        "clear_button",
+        "search_edit",
+        "colour_combo",
+        "export_button",
+        "live_check",
+        "frame_slider",
+        "frame_label",
+        "cluster_combo",
+        "contours_check",
     )
 
     def __init__(self, on_export: Callable[[str], None]) -> None:
@@ -70,17 +85,27 @@ class ScatterControls:
             "its 10 nearest in the plot (1 = neighbourhoods kept exactly)."
         )
         top = self.top = QHBoxLayout()
-        for w in (QLabel("Model"), self.model_combo, self.method_combo, self.seed_spin,
-                  self.perplexity_spin, self.neighbours_spin, self.compare_check, self.compare_combo):
+        for w in (
+            QLabel("Model"),
+            self.model_combo,
+            self.method_combo,
+            self.seed_spin,
+            self.perplexity_spin,
+            self.neighbours_spin,
+            self.compare_check,
+            self.compare_combo,
+        ):
             top.addWidget(w)
         top.addStretch(1)
         top.addWidget(self.faith_label)
 
         self.mode_buttons = {}
         tools = self.tools = QHBoxLayout()
-        for mode, text, tip in (("pan", "Pan", "Drag to pan, wheel to zoom"),
-                                ("box", "Box", "Drag a rectangle to select"),
-                                ("lasso", "Lasso", "Draw around points to select")):
+        for mode, text, tip in (
+            ("pan", "Pan", "Drag to pan, wheel to zoom"),
+            ("box", "Box", "Drag a rectangle to select"),
+            ("lasso", "Lasso", "Draw around points to select"),
+        ):
             b = QPushButton(text)
             b.setCheckable(True)
             b.setToolTip(tip)
@@ -100,8 +125,10 @@ class ScatterControls:
 
         self.cluster_combo = QComboBox()
         self.cluster_combo.addItems([label for label, _ in CLUSTER_CHOICES])
-        self.cluster_combo.setToolTip("Cluster the points, colour them by cluster and label each cluster\n"
-                                      "with its majority class, purity and most typical items")
+        self.cluster_combo.setToolTip(
+            "Cluster the points, colour them by cluster and label each cluster\n"
+            "with its majority class, purity and most typical items"
+        )
         self.contours_check = QCheckBox("Contours")
         self.contours_check.setToolTip("Density contours of the layout (25, 50, 75 and 90% of the points)")
         self.export_button = QToolButton()
@@ -126,8 +153,15 @@ class ScatterControls:
         # takes the room the row has and is cut, so the row never asks for more than the window
         self.frame_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.frame_label.setMinimumWidth(60)
-        for w in (self.reset_button, self.clear_button, self.search_edit, self.colour_combo,
-                  self.cluster_combo, self.contours_check, self.export_button):
+        for w in (
+            self.reset_button,
+            self.clear_button,
+            self.search_edit,
+            self.colour_combo,
+            self.cluster_combo,
+            self.contours_check,
+            self.export_button,
+        ):
             tools.addWidget(w)
         tools.addStretch(1)
         # the training run's row of its own (shown only while there are frames): it adds height,
@@ -153,8 +187,16 @@ class ScatterControls:
 
     def show(self, state) -> None:
         """Set the widgets to ``state`` without their change signals (the caller redraws once)."""
-        widgets = (self.model_combo, self.compare_combo, self.compare_check, self.method_combo,
-                   self.seed_spin, self.perplexity_spin, self.neighbours_spin, self.colour_combo)
+        widgets = (
+            self.model_combo,
+            self.compare_combo,
+            self.compare_check,
+            self.method_combo,
+            self.seed_spin,
+            self.perplexity_spin,
+            self.neighbours_spin,
+            self.colour_combo,
+        )
         for w in widgets:
             w.blockSignals(True)
         try:

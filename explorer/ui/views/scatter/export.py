@@ -15,8 +15,12 @@ def export_dialog(view, kind: str) -> None:
     ``view``'s export methods; the outcome goes to the status bar or an error message."""
     from PySide6.QtWidgets import QFileDialog
 
-    filters = {"png": "PNG image (*.png)", "svg": "SVG image (*.svg)", "csv": "CSV (*.csv)",
-               "npy": "NumPy array (*.npy)"}
+    filters = {
+        "png": "PNG image (*.png)",
+        "svg": "SVG image (*.svg)",
+        "csv": "CSV (*.csv)",
+        "npy": "NumPy array (*.npy)",
+    }
     try:
         if kind == "tsv":
             folder = QFileDialog.getExistingDirectory(view, "Folder for vectors.tsv and metadata.tsv")
@@ -54,8 +58,14 @@ def write_plot(plot_item, path: str, both=None) -> None:
     atomic_write(path, lambda tmp: exporter.export(tmp))
 
 
-def write_layout(path: str, layout: np.ndarray, items: np.ndarray, labels: np.ndarray, dataset,
-                  faith_per_point: np.ndarray | None) -> None:
+def write_layout(
+    path: str,
+    layout: np.ndarray,
+    items: np.ndarray,
+    labels: np.ndarray,
+    dataset,
+    faith_per_point: np.ndarray | None,
+) -> None:
     """``layout`` (N, 2) as .npy (float32) or CSV (index, x, y, label, class, faithfulness), by the
     file's extension; ``items`` (N,) is the data set index of each row."""
     if path.lower().endswith(".npy"):
@@ -65,7 +75,9 @@ def write_layout(path: str, layout: np.ndarray, items: np.ndarray, labels: np.nd
     lines = ["index,x,y,label,class,faithfulness"]
     for row, (x, y) in enumerate(layout):
         item = int(items[row])
-        name = dataset.label_name(item).replace(",", " ") if dataset is not None and item < dataset.count else ""
+        name = (
+            dataset.label_name(item).replace(",", " ") if dataset is not None and item < dataset.count else ""
+        )
         lines.append(f"{item},{x:.6g},{y:.6g},{labels[row]},{name},{per[row]:.3f}")
     atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
 

@@ -57,8 +57,16 @@ def badge_pixmap(text: str, thumbs: list[QPixmap], colour: tuple[int, int, int])
     p.drawText(QRectF(pad + 5, pad, w - 2 * pad - 5, fm.height()), Qt.AlignmentFlag.AlignLeft, text)
     x = (w - strip_w) // 2
     for pix in thumbs:
-        p.drawPixmap(x, fm.height() + 2 * pad, pix.scaled(STRIP_THUMB, STRIP_THUMB,
-                     Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+        p.drawPixmap(
+            x,
+            fm.height() + 2 * pad,
+            pix.scaled(
+                STRIP_THUMB,
+                STRIP_THUMB,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            ),
+        )
         x += STRIP_THUMB + gap
     p.end()
     return out
@@ -112,8 +120,13 @@ class InspectionOverlays:
         self._update_contours(side)
         choice = self.choice()
         ws = self.view.ws
-        if choice is None or side.model is None or side.items is not None or side.layout is None \
-                or side.model not in ws.codes:
+        if (
+            choice is None
+            or side.model is None
+            or side.items is not None
+            or side.layout is None
+            or side.model not in ws.codes
+        ):
             self.runner.cancel()
             had = self.clusters is not None or self._tag is not None
             self.clusters, self._tag = None, None
@@ -194,8 +207,15 @@ class InspectionOverlays:
         shown = self.clusters.clusters[:MAX_BADGES]
         centres = self.clusters.centres(side.layout)
         for info, (x, y) in zip(shown, centres):
-            name = "" if ds is None or info.majority < 0 else (
-                ds.class_names[info.majority] if info.majority < len(ds.class_names) else str(info.majority))
+            name = (
+                ""
+                if ds is None or info.majority < 0
+                else (
+                    ds.class_names[info.majority]
+                    if info.majority < len(ds.class_names)
+                    else str(info.majority)
+                )
+            )
             parts = [name] if name else [f"cluster {info.id}"]
             if np.isfinite(info.purity):
                 parts.append(f"{100 * info.purity:.0f}%")
@@ -203,8 +223,11 @@ class InspectionOverlays:
             pix = []
             if ds is not None and ds.has_images:
                 for i in info.typical[:STRIP].tolist():
-                    pix.append(thumbs.get(ds, i, STRIP_THUMB) if thumbs is not None
-                               else to_pixmap(ds.float_images([i])[0], STRIP_THUMB))
+                    pix.append(
+                        thumbs.get(ds, i, STRIP_THUMB)
+                        if thumbs is not None
+                        else to_pixmap(ds.float_images([i])[0], STRIP_THUMB)
+                    )
             first = int(np.flatnonzero(self.clusters.labels == info.id)[0])
             colour = tuple(int(v) for v in palette[max(0, int(cidx[first])) % len(palette)][:3])
             badge = QGraphicsPixmapItem(badge_pixmap(" · ".join(parts), pix, colour))
@@ -214,7 +237,7 @@ class InspectionOverlays:
             badge.setZValue(15)
             self.plot.addItem(badge, ignoreBounds=True)
             self._badges.append(badge)
-        self._anchors = [(float(x), float(y)) for x, y in centres[:len(self._badges)]]
+        self._anchors = [(float(x), float(y)) for x, y in centres[: len(self._badges)]]
         self.declutter()
 
     def declutter(self) -> None:
@@ -234,7 +257,9 @@ class InspectionOverlays:
             sx, sy = x / px[0], -y / px[1]  # screen y grows downwards
             box = [sx - w / 2, sy - h / 2, sx + w / 2, sy + h / 2]
             for _ in range(len(placed)):
-                hit = [p for p in placed if box[0] < p[2] and p[0] < box[2] and box[1] < p[3] and p[1] < box[3]]
+                hit = [
+                    p for p in placed if box[0] < p[2] and p[0] < box[2] and box[1] < p[3] and p[1] < box[3]
+                ]
                 if not hit:
                     break
                 shift = max(p[3] for p in hit) + 2 - box[1]
@@ -265,8 +290,9 @@ class InspectionOverlays:
                 continue
             xy = np.concatenate([np.vstack([p, [[np.nan, np.nan]]]) for p in polys])
             shade = 60 + 40 * k
-            curve = pg.PlotCurveItem(xy[:, 0], xy[:, 1], connect="finite",
-                                     pen=pg.mkPen((shade, shade, shade, 200), width=1.3))
+            curve = pg.PlotCurveItem(
+                xy[:, 0], xy[:, 1], connect="finite", pen=pg.mkPen((shade, shade, shade, 200), width=1.3)
+            )
             curve.setZValue(5)
             self.plot.addItem(curve, ignoreBounds=True)
             self._contour_items.append(curve)

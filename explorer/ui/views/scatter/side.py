@@ -44,8 +44,11 @@ class PanelSide:
         ds = dataset
         pixmap = None
         if ds is not None and ds.has_images and 0 <= item < ds.count:
-            pixmap = thumbnails.get(ds, item, size) if thumbnails is not None and ds.file_backed \
+            pixmap = (
+                thumbnails.get(ds, item, size)
+                if thumbnails is not None and ds.file_backed
                 else to_pixmap(ds.float_images([item])[0], size)
+            )
         name = ds.label_name(item) if ds is not None and 0 <= item < ds.count else ""
         return pixmap, f"#{item}" + (f" · {name}" if name else "")
 

@@ -28,6 +28,8 @@ ORDER = 10
 METHODS_KEYS = [(key, label) for label, key in METHODS]
 THUMB = 72
 GLIDE_FRAMES = 8  # a new live frame moves the points there in 8 steps of 30 ms
+
+
 class View(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -71,8 +73,9 @@ class View(QWidget):
             panel = ScatterPanel()
             runner = TaskRunner(self)
             side = PanelSide(panel, runner)
-            panel.describe = lambda row, s=side: s.describe(row, self.ws.dataset,
-                                                            self.ctx.services.get("thumbnails"), THUMB)
+            panel.describe = lambda row, s=side: s.describe(
+                row, self.ws.dataset, self.ctx.services.get("thumbnails"), THUMB
+            )
             side.glide_timer.setParent(self)
             side.glide_timer.timeout.connect(lambda s=side: self._glide_frame(s))
             panel.lasso_done.connect(lambda poly, s=side: self.lasso_finished(poly, side=s))
@@ -112,7 +115,8 @@ class View(QWidget):
         self.compare_combo.currentIndexChanged.connect(lambda *_: self._params_changed())
         self.search_edit.textChanged.connect(lambda *_: self._redraw())
         self.colour_combo.currentIndexChanged.connect(
-            lambda *_: (self._sync_state(), self._redraw(), self._show_faith()))
+            lambda *_: (self._sync_state(), self._redraw(), self._show_faith())
+        )
         self.live_check.toggled.connect(lambda *_: self._params_changed())
         self.frame_slider.valueChanged.connect(lambda *_: self._params_changed())
         self._update_param_widgets()
@@ -253,7 +257,11 @@ class View(QWidget):
                 combo.setCurrentText(current)
             elif prefer in names:
                 combo.setCurrentText(prefer)
-            if combo is self.compare_combo and combo.currentText() == self.model_combo.currentText() and len(names) > 1:
+            if (
+                combo is self.compare_combo
+                and combo.currentText() == self.model_combo.currentText()
+                and len(names) > 1
+            ):
                 combo.setCurrentIndex(1 if combo.currentIndex() == 0 else 0)
             combo.blockSignals(False)
         # comparing needs a second model: with one, "Compare with" would show it twice
@@ -339,11 +347,18 @@ class View(QWidget):
                 side.panel.show_message(self._no_codes_message(model))
                 continue
             codes = self.ws.codes[model]
-            tag = (model, self._codes_version.get(model, 0), len(codes), method, seed,
-                   tuple(sorted(params.items())))
+            tag = (
+                model,
+                self._codes_version.get(model, 0),
+                len(codes),
+                method,
+                seed,
+                tuple(sorted(params.items())),
+            )
             given = self.ws.layout_for(model, method, st.layout_settings())  # e.g. from a session
-            self._start(side, tag, codes, method, seed, params, f"{model} · {dict(METHODS_KEYS)[method]}",
-                        given=given)
+            self._start(
+                side, tag, codes, method, seed, params, f"{model} · {dict(METHODS_KEYS)[method]}", given=given
+            )
         self._show_faith()
 
     def _sync_state(self, **more) -> None:
@@ -365,8 +380,18 @@ class View(QWidget):
         self._on_compare_toggled(self.state.compare)  # panels, then the layouts (_params_changed)
         self._redraw()
 
-    def _start(self, side: PanelSide, tag, codes, method, seed, params, title: str, live: bool = False,
-               given: np.ndarray | None = None) -> None:
+    def _start(
+        self,
+        side: PanelSide,
+        tag,
+        codes,
+        method,
+        seed,
+        params,
+        title: str,
+        live: bool = False,
+        given: np.ndarray | None = None,
+    ) -> None:
         """Show ``tag``'s layout: from this view's cache, else a worker job (which only measures
         ``given``, a layout the workspace already holds, instead of laying the codes out again)."""
         side.panel.title.setText(title)
@@ -390,9 +415,12 @@ class View(QWidget):
             shown = side.layout if same_run else None
             previous = shown if shown is not None and len(shown) == len(codes) else None
         job_params = {**params, **self.job_overrides}
-        side.runner.start(lambda: layout_job(codes, method, seed, job_params, previous, live,
-                                             make_index=PointIndex, given=given),
-                          tag=tag)
+        side.runner.start(
+            lambda: layout_job(
+                codes, method, seed, job_params, previous, live, make_index=PointIndex, given=given
+            ),
+            tag=tag,
+        )
         side.panel.status.setText("working…")
 
     # ---- job results --------------------------------------------------------------------
@@ -416,8 +444,12 @@ class View(QWidget):
             side.faith = (mean, per_point)  # the glide under way already ends at this layout
             self._show_faith()
         else:
-            glide = tag[0] == "live" and side.shown_tag is not None and side.shown_tag[:2] == tag[:2] \
+            glide = (
+                tag[0] == "live"
+                and side.shown_tag is not None
+                and side.shown_tag[:2] == tag[:2]
                 and side.shown_tag != tag
+            )
             self._show_layout(side, layout, (mean, per_point), glide=glide)
         side.shown_tag = tag
         side.panel.set_index(index)
@@ -538,8 +570,10 @@ class View(QWidget):
     def _fill_legend(self) -> None:
         ds = self.ws.dataset
         k = self._n_classes()
-        self.legend.fill([ds.class_names[i] if i < len(ds.class_names) else str(i) for i in range(k)],
-                         hidden=self.state.hidden)
+        self.legend.fill(
+            [ds.class_names[i] if i < len(ds.class_names) else str(i) for i in range(k)],
+            hidden=self.state.hidden,
+        )
 
     def _on_class_toggled(self, k: int, visible: bool) -> None:
         hidden = self.state.hidden - {k} if visible else self.state.hidden | {k}
@@ -582,5 +616,3 @@ class View(QWidget):
     def closeEvent(self, event) -> None:
         self.shutdown()
         super().closeEvent(event)
-
-

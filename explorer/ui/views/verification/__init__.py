@@ -28,7 +28,22 @@ AREA = "center"
 ORDER = 30
 
 __all__ = [
-    "AREA", "BLUE", "Evaluation", "GREEN", "GUI_SCORER_PAIRS", "HARDEST", "MIME_INDEX", "NONE", "ORANGE",
-    "ORDER", "RED", "SlotItem", "TITLE", "View", "evaluation_job", "load_pair_image", "pair_scorer_of",
+    "AREA",
+    "BLUE",
+    "Evaluation",
+    "GREEN",
+    "GUI_SCORER_PAIRS",
+    "HARDEST",
+    "MIME_INDEX",
+    "NONE",
+    "ORANGE",
+    "ORDER",
+    "RED",
+    "SlotItem",
+    "TITLE",
+    "View",
+    "evaluation_job",
+    "load_pair_image",
+    "pair_scorer_of",
     "qimage_to_array",
 ]

@@ -80,8 +80,11 @@ class ThresholdSlider(QSlider):
         p.setFont(font)
         y = groove.center().y() + 9
         for value, text, colour in self.marks:
-            x = groove.x() + handle.width() / 2 + QStyle.sliderPositionFromValue(
-                self.minimum(), self.maximum(), value, span)
+            x = (
+                groove.x()
+                + handle.width() / 2
+                + QStyle.sliderPositionFromValue(self.minimum(), self.maximum(), value, span)
+            )
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(QColor(colour))
             p.drawPolygon(QPolygonF([QPointF(x, y), QPointF(x - 5, y + 7), QPointF(x + 5, y + 7)]))
@@ -152,17 +155,41 @@ class ScoreHistogram(pg.PlotWidget):
         self.setTitle("Genuine and impostor scores")
         self.addLegend(offset=(10, 10))
         empty = (np.zeros(1), np.zeros(0))
-        self.genuine = pg.PlotCurveItem(*empty, stepMode="center", fillLevel=0, pen=pg.mkPen(GREEN, width=2),
-                                        brush=pg.mkBrush(46, 157, 79, 70), name="genuine (same)")
-        self.impostor = pg.PlotCurveItem(*empty, stepMode="center", fillLevel=0, pen=pg.mkPen(RED, width=2),
-                                         brush=pg.mkBrush(208, 52, 44, 70), name="impostor (different)")
+        self.genuine = pg.PlotCurveItem(
+            *empty,
+            stepMode="center",
+            fillLevel=0,
+            pen=pg.mkPen(GREEN, width=2),
+            brush=pg.mkBrush(46, 157, 79, 70),
+            name="genuine (same)",
+        )
+        self.impostor = pg.PlotCurveItem(
+            *empty,
+            stepMode="center",
+            fillLevel=0,
+            pen=pg.mkPen(RED, width=2),
+            brush=pg.mkBrush(208, 52, 44, 70),
+            name="impostor (different)",
+        )
         self.addItem(self.genuine)
         self.addItem(self.impostor)
-        self.line = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen("#222", width=2),
-                                    label="threshold", labelOpts={"position": 0.92, "color": "#222"})
-        self.line.sigPositionChangeFinished.connect(lambda line: self.threshold_dragged.emit(float(line.value())))
-        self.pair = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(BLUE, width=2, style=Qt.PenStyle.DashLine),
-                                    label="A·B", labelOpts={"position": 0.8, "color": BLUE})
+        self.line = pg.InfiniteLine(
+            angle=90,
+            movable=True,
+            pen=pg.mkPen("#222", width=2),
+            label="threshold",
+            labelOpts={"position": 0.92, "color": "#222"},
+        )
+        self.line.sigPositionChangeFinished.connect(
+            lambda line: self.threshold_dragged.emit(float(line.value()))
+        )
+        self.pair = pg.InfiniteLine(
+            angle=90,
+            movable=False,
+            pen=pg.mkPen(BLUE, width=2, style=Qt.PenStyle.DashLine),
+            label="A·B",
+            labelOpts={"position": 0.8, "color": BLUE},
+        )
         self.addItem(self.line)
         self.addItem(self.pair)
         self.line.hide()
@@ -214,17 +241,27 @@ class MetricsTable(QTableWidget):
         self.setFixedHeight(header + max(1, len(rows)) * self.verticalHeader().defaultSectionSize() + 4)
         for r, (name, ev) in enumerate(rows):
             res = ev.result if ev is not None else None
-            cells = [name] + (["…"] * 6 if res is None else [
-                f"{res.auc:.4f}", f"{res.eer:.2%}", f"{res.tar[1e-2][0]:.2%}", f"{res.tar[1e-3][0]:.2%}",
-                "—" if not np.isfinite(res.accuracy) else f"{res.accuracy:.2%} ± {res.accuracy_std:.1%}",
-                f"{len(res.pairs):,} ({'all' if res.pairs.protocol == 'all' else 'balanced sample'})"])
+            cells = [name] + (
+                ["…"] * 6
+                if res is None
+                else [
+                    f"{res.auc:.4f}",
+                    f"{res.eer:.2%}",
+                    f"{res.tar[1e-2][0]:.2%}",
+                    f"{res.tar[1e-3][0]:.2%}",
+                    "—" if not np.isfinite(res.accuracy) else f"{res.accuracy:.2%} ± {res.accuracy_std:.1%}",
+                    f"{len(res.pairs):,} ({'all' if res.pairs.protocol == 'all' else 'balanced sample'})",
+                ]
+            )
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if c == 0:
                     item.setForeground(QColor(CURVE_COLOURS[min(r, 1)]))
                     if res is not None:
-                        item.setToolTip(f"{len(res.pairs):,} pairs ({res.pairs.protocol}): "
-                                        f"{res.pairs.genuine:,} genuine, {res.pairs.impostor:,} impostor")
+                        item.setToolTip(
+                            f"{len(res.pairs):,} pairs ({res.pairs.protocol}): "
+                            f"{res.pairs.genuine:,} genuine, {res.pairs.impostor:,} impostor"
+                        )
                 self.setItem(r, c, item)
 
 
@@ -262,11 +299,19 @@ class ErrorGrid(QListWidget):
         """``pairs``: (k, 2) item indices of ``data``; ``thumbnails``: the shared ThumbnailCache."""
         self.clear()
         for i, j in np.asarray(pairs, dtype=np.int64).reshape(-1, 2):
-            a, b = ((thumbnails.get(data, k, THUMB) if thumbnails is not None else to_pixmap(data.images[k], THUMB))
-                    for k in (int(i), int(j)))
+            a, b = (
+                (
+                    thumbnails.get(data, k, THUMB)
+                    if thumbnails is not None
+                    else to_pixmap(data.images[k], THUMB)
+                )
+                for k in (int(i), int(j))
+            )
             item = QListWidgetItem(pair_pixmap(a, b), "")
             item.setData(Qt.ItemDataRole.UserRole, (int(i), int(j)))
-            item.setToolTip(f"#{i} ({data.label_name(int(i))}) and #{j} ({data.label_name(int(j))}); click to load")
+            item.setToolTip(
+                f"#{i} ({data.label_name(int(i))}) and #{j} ({data.label_name(int(j))}); click to load"
+            )
             self.addItem(item)
 
     def pair_at(self, row: int) -> tuple[int, int]:

@@ -140,8 +140,13 @@ class View(QWidget):
         eer_btn.clicked.connect(lambda: self._snap("eer"))
         far_btn.clicked.connect(lambda: self._snap("far"))
         thr_row = QHBoxLayout()
-        for w, stretch in ((QLabel("Threshold"), 0), (self.slider, 1), (eer_btn, 0), (far_btn, 0),
-                           (self.threshold_label, 0)):
+        for w, stretch in (
+            (QLabel("Threshold"), 0),
+            (self.slider, 1),
+            (eer_btn, 0),
+            (far_btn, 0),
+            (self.threshold_label, 0),
+        ):
             thr_row.addWidget(w, stretch)
 
         self.roc_plot = RocPlot()
@@ -175,7 +180,9 @@ class View(QWidget):
 
     def compare_name(self) -> str | None:
         name = self.compare_combo.currentText()
-        return name if name and name != NONE and name in self.ws.models and name != self.model_name() else None
+        return (
+            name if name and name != NONE and name in self.ws.models and name != self.model_name() else None
+        )
 
     def distance(self) -> str:
         return self.metric_combo.currentText() or "l2"
@@ -191,14 +198,18 @@ class View(QWidget):
                 combo.setCurrentText(keep)
             combo.blockSignals(False)
         current = self.ws.current_model
-        if names and (self.model_combo.currentText() not in names
-                      or (not self._picked[self.model_combo] and current in names)):
+        if names and (
+            self.model_combo.currentText() not in names
+            or (not self._picked[self.model_combo] and current in names)
+        ):
             self.model_combo.blockSignals(True)
             self.model_combo.setCurrentText(current if current in names else names[0])
             self.model_combo.blockSignals(False)
         other = [n for n in names if n != self.model_combo.currentText()]
-        if other and (not self._picked[self.compare_combo]
-                      or self.compare_combo.currentText() in ("", self.model_combo.currentText())):
+        if other and (
+            not self._picked[self.compare_combo]
+            or self.compare_combo.currentText() in ("", self.model_combo.currentText())
+        ):
             self.compare_combo.blockSignals(True)
             self.compare_combo.setCurrentText("pixels" if "pixels" in other else other[0])
             self.compare_combo.blockSignals(False)
@@ -259,7 +270,9 @@ class View(QWidget):
             self._runner.cancel()
             self._job_keys = ()
             self.progress.hide()
-            self.status.setText("" if ds is None else "This data set has no labels: drop two images to score them.")
+            self.status.setText(
+                "" if ds is None else "This data set has no labels: drop two images to score them."
+            )
             return
         jobs, waiting = [], []
         for key in self._wanted():
@@ -395,14 +408,20 @@ class View(QWidget):
             return None
         a, b = self.slots
         if a.image.shape != b.image.shape:
-            raise DataError("A and B have different shapes; open a data set so both are brought to its shape.")
+            raise DataError(
+                "A and B have different shapes; open a data set so both are brought to its shape."
+            )
         enc = self.ws.models[name]
         scorer = pair_scorer_of(enc)
         if scorer is not None:
             return float(scorer.score_pairs(a.image[None], b.image[None])[0])
         codes = self.ws.codes.get(name)  # data set items: the very codes the evaluation used
-        ca, cb = (codes[s.index] if s.index is not None and codes is not None else
-                  np.asarray(enc.encode(s.image[None]), dtype=np.float32)[0] for s in (a, b))
+        ca, cb = (
+            codes[s.index]
+            if s.index is not None and codes is not None
+            else np.asarray(enc.encode(s.image[None]), dtype=np.float32)[0]
+            for s in (a, b)
+        )
         return float(code_scores(ca[None], cb[None], self.distance())[0])
 
     # ---- threshold ------------------------------------------------------------------------
@@ -418,7 +437,9 @@ class View(QWidget):
     def _snap(self, which: str) -> None:
         ev = self.evaluation()
         if ev is not None:
-            self.set_threshold(ev.result.eer_threshold if which == "eer" else ev.result.threshold_at_far(1e-3))
+            self.set_threshold(
+                ev.result.eer_threshold if which == "eer" else ev.result.threshold_at_far(1e-3)
+            )
 
     # ---- refreshing the view --------------------------------------------------------------
     def _refresh_all(self) -> None:
@@ -431,8 +452,9 @@ class View(QWidget):
             if self._threshold_key != key:  # a newly chosen model starts at its EER threshold
                 self._threshold_key = key
                 self.threshold = ev.result.eer_threshold
-            self.slider.set_marks([(ev.result.eer_threshold, "EER", GREEN),
-                                   (ev.result.threshold_at_far(1e-3), "FAR 1e-3", RED)])
+            self.slider.set_marks(
+                [(ev.result.eer_threshold, "EER", GREEN), (ev.result.threshold_at_far(1e-3), "FAR 1e-3", RED)]
+            )
             self.slider.show_score(self.threshold)
         else:
             self.slider.set_marks([])
@@ -469,8 +491,9 @@ class View(QWidget):
         if score is None:
             self.score_label.setText("score —")
             missing = [s for s, v in zip("AB", self.slots) if v is None]
-            self._set_verdict("", f"Put images in {' and '.join(missing)}." if missing else
-                              "Load a model to score pairs.")
+            self._set_verdict(
+                "", f"Put images in {' and '.join(missing)}." if missing else "Load a model to score pairs."
+            )
             return
         text = f"score {score:.4g}"
         if pair_scorer_of(self.ws.models[self.model_name()]) is not None:  # a logit: say p(same) too
@@ -480,8 +503,10 @@ class View(QWidget):
             self._set_verdict("", "No threshold yet: it comes from evaluating a labelled data set.")
             return
         match = score >= self.threshold
-        self._set_verdict("MATCH" if match else "MISMATCH",
-                          f"score {'≥' if match else '<'} threshold {self.threshold:.4g}{self._truth(match)}")
+        self._set_verdict(
+            "MATCH" if match else "MISMATCH",
+            f"score {'≥' if match else '<'} threshold {self.threshold:.4g}{self._truth(match)}",
+        )
 
     def _truth(self, match: bool) -> str:
         """Whether the verdict is right, when both slots hold labelled items of the data set."""
@@ -501,7 +526,8 @@ class View(QWidget):
         self.verdict.setText(verdict)
         colour = GREEN if verdict == "MATCH" else RED if verdict == "MISMATCH" else None
         self.verdict.setStyleSheet(
-            f"color: white; background: {colour}; border-radius: 8px; padding: 4px 14px;" if colour else "")
+            f"color: white; background: {colour}; border-radius: 8px; padding: 4px 14px;" if colour else ""
+        )
         self.verdict_note.setText(note)
 
     def verdict_text(self) -> str:
@@ -516,8 +542,10 @@ class View(QWidget):
             return
         fa, fr = ev.result.hardest(self.threshold, HARDEST)
         thumbs = self.ctx.services.get("thumbnails")
-        for grid, pairs, title, label in ((self.fa_grid, fa, self.fa_title, "false accepts"),
-                                           (self.fr_grid, fr, self.fr_title, "false rejects")):
+        for grid, pairs, title, label in (
+            (self.fa_grid, fa, self.fa_title, "false accepts"),
+            (self.fr_grid, fr, self.fr_title, "false rejects"),
+        ):
             title.setText(f"<b>Hardest {label}</b> at this threshold" + ("" if len(pairs) else ": none"))
             grid.show_pairs(ds, pairs, thumbs)
 

@@ -15,6 +15,8 @@ from explorer.ui.imaging import qimage_to_array, to_pixmap  # noqa: F401 (re-exp
 MIME_INDEX = "application/x-explorer-index"  # comma-separated item indices (data grid, scatter, ...)
 SLOT_PX = 150
 RED = "#d0342c"
+
+
 @dataclass(frozen=True)
 class SlotItem:
     """What a slot holds: an item of the open data set (index) or an outside image."""
@@ -39,7 +41,9 @@ class PairSlot(QFrame):
         self.setAcceptDrops(True)
         self.setObjectName(f"slot{letter}")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setStyleSheet(f"#slot{letter} {{ border: 2px dashed #9a9a9a; border-radius: 6px; background: #fafafa; }}")
+        self.setStyleSheet(
+            f"#slot{letter} {{ border: 2px dashed #9a9a9a; border-radius: 6px; background: #fafafa; }}"
+        )
         self.image_label = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         self.image_label.setFixedSize(SLOT_PX, SLOT_PX)
         self.caption = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
