@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-
 from explorer.commands._args import seed, whole
+from explorer.commands._classes import select_classes
 from explorer.commands._common import (
     add_trust_argument,
     drive,
@@ -37,27 +36,9 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--classes",
         default=None,
-        help="only these classes, comma-separated names or indices (e.g. identities unseen in training)",
+        help="only these classes: names, indices or ranges, e.g. 5-9 (identities unseen in training)",
     )
     add_trust_argument(parser)
-
-
-def select_classes(data, spec: str):
-    """The items of ``data`` whose class is named (or numbered) in the comma list ``spec``."""
-    wanted = [s.strip() for s in spec.split(",") if s.strip()]
-    names = list(data.class_names)
-    keep = set()
-    for w in wanted:
-        if w in names:
-            keep.add(names.index(w))
-        elif w.lstrip("-").isdigit():
-            keep.add(int(w))
-        else:
-            raise DataError(f"{data.name or 'The data set'} has no class '{w}'.")
-    mask = np.isin(data.labels, sorted(keep))
-    if not mask.any():
-        raise DataError(f"No items of the classes {spec} in {data.name or 'the data set'}.")
-    return data.subset(mask)
 
 
 def load_scorer_or_encoder(spec: str, data, trust: bool = False):

@@ -1,6 +1,10 @@
 """`explorer train`: train a model on a data set and save it as one .safetensors checkpoint.
 
     explorer train --model dae --data sample:mnist --epochs 5 --out dae.safetensors
+    explorer train --model triplet --data sample:mnist --classes 0-4 --out t.safetensors
+
+``--classes`` keeps only some classes (train on digits 0-4, then verify on the unseen 5-9 with
+``explorer evaluate verification --classes 5-9``).
 
 Prints a text progress bar on standard error and the training summary as one JSON line on
 standard output. Fine-tune an existing encoder with ``--model finetune --backbone FILE``.
@@ -58,6 +62,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=real(0, 0.9, what="a fraction"),
         default=0.1,
         help="share held out for validation",
+    )
+    parser.add_argument(
+        "--classes",
+        default=None,
+        metavar="SPEC",
+        help="train on these classes only: names, indices or ranges, e.g. 0-4 (verify on the others)",
     )
     parser.add_argument("--augment", action="store_true", help="shift training images by a pixel or two")
     parser.add_argument(
@@ -176,6 +186,10 @@ def run(args: argparse.Namespace) -> int:
     if args.model != "finetune" and not args.backbone:
         check_options(args.model, options)
     data = drive(load_data_job(args.data), label="loading")
+    if args.classes:
+        from explorer.commands._classes import select_classes
+
+        data = select_classes(data, args.classes)
     model = None
     if args.backbone or args.model == "finetune":
         from explorer.training.finetune import finetune_model
