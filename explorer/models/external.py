@@ -33,7 +33,7 @@ import zipfile
 import numpy as np
 
 from explorer.core.errors import ModelFileError
-from explorer.models.torch_encoder import TorchEncoder, check_shape, match_channels
+from explorer.models.torch_encoder import TorchEncoder, prepare_images
 
 _ENV_LOCK = threading.Lock()
 REFUSED = (
@@ -304,12 +304,7 @@ class OnnxEncoder:
         self.normalisation = info.get("normalisation")
 
     def encode(self, images: np.ndarray) -> np.ndarray:
-        images = match_channels(self.input_shape, np.asarray(images, dtype=np.float32))
-        check_shape(self.name, self.input_shape, images)
-        if self.normalisation:
-            mean = np.asarray(self.normalisation["mean"], np.float32).reshape(1, -1, 1, 1)
-            std = np.asarray(self.normalisation["std"], np.float32).reshape(1, -1, 1, 1)
-            images = (images - mean) / std
+        images = prepare_images(self.name, self.input_shape, self.normalisation, images)
         step = self.fixed_batch or 256
         parts = []
         for start in range(0, len(images), step):

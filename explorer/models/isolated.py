@@ -111,15 +111,9 @@ class IsolatedEncoder:
 
     # ---- encoding -------------------------------------------------------------------------
     def encode(self, images: np.ndarray) -> np.ndarray:
-        from explorer.models.torch_encoder import check_shape, match_channels
+        from explorer.models.torch_encoder import prepare_images
 
-        images = match_channels(self.input_shape, np.asarray(images, dtype=np.float32))
-        check_shape(self.name, self.input_shape, images)
-        if self.normalisation:
-            mean = np.asarray(self.normalisation["mean"], np.float32).reshape(1, -1, 1, 1)
-            std = np.asarray(self.normalisation["std"], np.float32).reshape(1, -1, 1, 1)
-            images = (images - mean) / std
-        images = np.ascontiguousarray(images, dtype=np.float32)
+        images = prepare_images(self.name, self.input_shape, self.normalisation, images)
         parts = []
         for start in range(0, len(images), self.batch_size):
             chunk = images[start : start + self.batch_size]

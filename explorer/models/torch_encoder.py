@@ -103,6 +103,19 @@ def check_shape(name: str, expected, images: np.ndarray) -> None:
         )
 
 
+def prepare_images(name: str, expected, normalisation: dict | None, images) -> np.ndarray:
+    """What every file-backed encoder does before running: float32 (N, C, H, W) in the model's shape
+    (grey repeated for a 3-channel model), then the file's ``{"mean": [...], "std": [...]}`` per
+    channel if it has one. Returns a contiguous float32 array; wrong shapes raise one sentence."""
+    images = match_channels(expected, np.asarray(images, dtype=np.float32))
+    check_shape(name, expected, images)
+    if normalisation:
+        mean = np.asarray(normalisation["mean"], np.float32).reshape(1, -1, 1, 1)
+        std = np.asarray(normalisation["std"], np.float32).reshape(1, -1, 1, 1)
+        images = (images - mean) / std
+    return np.ascontiguousarray(images, dtype=np.float32)
+
+
 def match_channels(expected, images: np.ndarray) -> np.ndarray:
     """Grey images for a 3-channel model: repeat the channel (the only silent conversion)."""
     if expected is not None and images.ndim == 4 and images.shape[1] == 1 and expected[0] == 3:

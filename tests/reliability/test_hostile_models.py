@@ -26,6 +26,8 @@ torch = pytest.importorskip("torch")
 
 from explorer.models import safe_load  # noqa: E402
 
+from ._programs import WritesOnLoad as _WritesOnLoad  # noqa: E402
+
 PAYLOADS = list(_craft.payloads("MARKER"))
 
 
@@ -262,26 +264,7 @@ def test_lying_safetensors_are_refused_without_allocating(tmp_path):
 
 
 # ---- TorchScript code that touches files ----------------------------------------------------------
-class _WritesOnLoad(torch.nn.Module):
-    """__setstate__ runs while torch.jit.load reads the archive: it creates a file (from_file)."""
-
-    def __init__(self, marker: str) -> None:
-        super().__init__()
-        self.marker = marker
-        self.w = torch.ones(2)
-
-    def forward(self, x):
-        return x * self.w.sum()
-
-    @torch.jit.export
-    def __getstate__(self) -> tuple[torch.Tensor, str, bool]:
-        return (self.w, self.marker, self.training)
-
-    @torch.jit.export
-    def __setstate__(self, state: tuple[torch.Tensor, str, bool]) -> None:
-        self.marker = state[1]
-        self.training = state[2]
-        self.w = state[0] + torch.from_file(self.marker, True, 2)
+# _WritesOnLoad: __setstate__ runs while torch.jit.load reads the archive and creates a file
 
 
 class _WritesOnCall(torch.nn.Module):
