@@ -54,9 +54,14 @@ def free_cores() -> int:
     return int(max(1, min(cores, round(cores - busy + 1))))
 
 
+MIN_INDEXED = 25_000  # below, 4 sqrt(N) cells get fewer than the 39 points each FAISS k-means asks for
+
+
 def wants_index(n: int, d: int) -> bool:
-    """True when ``n`` codes of ``d`` dimensions are too many for a 30 ms brute-force query."""
-    return n * d > EXACT_MAX_FLOATS
+    """True when ``n`` codes of ``d`` dimensions are too many for a 30 ms brute-force query and
+    enough to train an inverted file on (a few hundred photos of 300,000 pixels each are many
+    floats but few codes: brute force reads them in tens of milliseconds, k-means would not learn)."""
+    return n * d > EXACT_MAX_FLOATS and n >= MIN_INDEXED
 
 
 def cell_count(n: int) -> int:

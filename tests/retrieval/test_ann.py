@@ -57,4 +57,5 @@ def test_the_index_is_saved_beside_the_codes_cache_and_a_stale_one_is_not_truste
 
 def test_small_sets_stay_exact(codes):
     assert not wants_index(*codes.shape) and wants_index(10_000_000, 64)
+    assert not wants_index(560, 318_000)  # a few hundred photos as pixels: few codes, brute force
     assert isinstance(run_to_end(neighbour_index_job(codes)), KnnIndex)

@@ -137,10 +137,12 @@ def test_accepting_a_suggestion_changes_the_label_everywhere_and_survives_reopen
     qtbot.waitUntil(lambda: "pixels" in ws.codes, timeout=90000)
     inspect = window.views["inspection"]
     inspect.model_combo.setCurrentText("pixels")
+    assert inspect.issues.item_label.isHidden()  # no empty black square before an item is chosen
     inspect.run()
     qtbot.waitUntil(lambda: inspect.report is not None, timeout=90000)
     assert inspect.issue_indices()[0] == flipped
     inspect._on_issue_picked(flipped)
+    assert not inspect.issues.item_label.isHidden()
     assert inspect.issues.accept_button.text() == "Accept “ant”"
     assert ws.selection.tolist() == [flipped] and ws.query_index == flipped
     assert inspect.issues.neighbours.count() == 8

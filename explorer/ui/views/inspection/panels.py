@@ -68,6 +68,7 @@ class IssuePanel(QWidget):
         self.item_label.setFixedSize(DETAIL + 8, DETAIL + 8)
         self.item_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.item_label.setStyleSheet("background: black;")
+        self.item_label.hide()  # no black square before there is an item to show
         self.facts = QLabel("Run Inspect, then click an item.")
         self.facts.setWordWrap(True)
         self.facts.setMinimumWidth(200)
@@ -121,6 +122,7 @@ class IssuePanel(QWidget):
         """The chosen item: ``pix`` big, ``facts`` beside it, ``neighbours`` tiles under it."""
         self.current, self._suggested = int(index), suggested
         self.item_label.setPixmap(pix)
+        self.item_label.show()
         self.facts.setText(facts)
         self.accept_button.setText(f"Accept “{suggested}”" if suggested else "Accept suggestion")
         fill_grid(self.neighbours, neighbours)
