@@ -223,3 +223,25 @@ def test_gae_trains_on_a_folder_of_sequences_from_the_dialog(qtbot, dialog, tmp_
         dialog.start()
     assert dialog.last_result.summary["train_items"] == 3 * 7
     assert dialog.last_result.model.config.hidden == 64
+
+
+def test_photo_sized_samples_are_scaled_down_and_never_widen_the_dialog(qtbot):
+    """Eight 3x267x397 reconstructions tile to 3,200 px: the panel shows them at its own width
+    (it used to take the tiled width as its minimum and push the dialog to 3,584 px)."""
+    from explorer.ui.dialogs.training_panels import SamplePanel
+
+    panel = SamplePanel()
+    qtbot.addWidget(panel)
+    panel.resize(700, 300)
+    panel.show()
+    samples = np.random.default_rng(0).random((2, 8, 3, 267, 397)).astype(np.float32)
+    panel.set_samples(samples, epoch=1)
+    qtbot.wait(10)
+    w, h = panel.pixmap_size()
+    assert 0 < w <= 700 and 0 < h <= 300
+    assert panel.minimumSizeHint().width() < 700
+    small = np.random.default_rng(0).random((2, 8, 1, 28, 28)).astype(np.float32)
+    panel.set_samples(small, epoch=2)  # digits: scaled up by whole pixels
+    w, _ = panel.pixmap_size()
+    tiled = 8 * 28 + 7 * 2
+    assert w >= tiled and w % tiled == 0

@@ -377,7 +377,8 @@ def tile_samples(samples: np.ndarray, gap: int = 2) -> np.ndarray:
 
 
 class SamplePanel(QWidget):
-    """The model's sample images (inputs over reconstructions), scaled up by whole pixels."""
+    """The model's sample images (inputs over reconstructions), fitted to the panel: small images
+    scaled up by whole pixels, large ones scaled down smoothly (never wider than the dialog)."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -385,7 +386,8 @@ class SamplePanel(QWidget):
         self.title.setObjectName("panelTitle")
         self.image = QLabel()
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.image.setMinimumHeight(120)
+        # an explicit minimum, so the label's size hint (the pixmap's) never widens the dialog
+        self.image.setMinimumSize(120, 120)
         self.image.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.image.setStyleSheet("background: white; border: 1px solid #ccc;")
         lay = QVBoxLayout(self)
@@ -421,9 +423,16 @@ class SamplePanel(QWidget):
             return
         _, h, w = self._tiled.shape
         avail_w, avail_h = max(1, self.image.width() - 8), max(1, self.image.height() - 8)
-        scale = max(1, int(min(avail_w / w, avail_h / h)))
+        fit = min(avail_w / w, avail_h / h)
+        if fit >= 1:  # small images (digits): whole pixels, kept sharp
+            size, mode = (w * int(fit), h * int(fit)), Qt.TransformationMode.FastTransformation
+        else:  # photos: scaled down to the panel, smoothly
+            size, mode = (
+                (max(1, int(w * fit)), max(1, int(h * fit))),
+                Qt.TransformationMode.SmoothTransformation,
+            )
         pix = QPixmap.fromImage(to_qimage(self._tiled)).scaled(
-            w * scale, h * scale, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation
+            *size, Qt.AspectRatioMode.KeepAspectRatio, mode
         )
         self.image.setPixmap(pix)
 
