@@ -44,6 +44,10 @@ class Plan:
     ray_encode_repeats: int = 2
     ray_place_n: int = 1_000_000
     ray_place_repeats: int = 2
+    hamming_n: int = 1_000_000  # binary codes searched by Hamming distance (issue 18 item 4)
+    hamming_bits: int = 256
+    hamming_float_d: int = 64  # the float codes they stand beside
+    hamming_repeats: int = 30
 
 
 FULL = Plan()
@@ -74,6 +78,7 @@ QUICK = replace(
     ray_encode_repeats=1,
     ray_place_n=200_000,
     ray_place_repeats=1,
+    hamming_repeats=10,
 )
 TINY = replace(
     FULL,
@@ -113,5 +118,8 @@ TINY = replace(
     ray_encode_repeats=1,
     ray_place_n=12_000,
     ray_place_repeats=1,
+    hamming_n=20_000,
+    hamming_float_d=16,
+    hamming_repeats=3,
 )
 PLANS = {"full": FULL, "quick": QUICK, "tiny": TINY}

@@ -61,6 +61,12 @@ def _million(plan: Plan) -> list[Row]:
     return million_rows(plan)
 
 
+def _hamming(plan: Plan) -> list[Row]:
+    from explorer.bench.hamming_rows import hamming_rows
+
+    return hamming_rows(plan)
+
+
 def _million_gui(plan: Plan) -> list[Row]:
     from explorer.bench.gui_million import scatter_million_rows
 
@@ -102,6 +108,7 @@ SECTIONS: list[tuple[str, str, str, str, bool, Callable[[Plan], list[Row]]]] = [
     ("startup", "start-up: `explorer` to window shown", "s", "< 2 s", True, _gui("startup_rows")),
     ("isolation", "external model in a child process vs in-process", "s", "(none)", True, _isolation),
     ("million", "landmark layouts, 1M layouts, 10-NN at 10^7 (FAISS)", "s", "ratio <= 0.2", True, _million),
+    ("hamming", "Hamming 10-NN query over 10^6 binary codes", "ms", "< 30 ms", True, _hamming),
     ("million-scatter", "scatter of 10^7 points: frame, lasso, index", "ms", "< 30 ms", True, _million_gui),
     (
         "collections",

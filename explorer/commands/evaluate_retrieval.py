@@ -20,7 +20,7 @@ from explorer.commands._common import (
 from explorer.core.encoder import encode_dataset
 from explorer.core.errors import DataError, ExplorerError
 from explorer.core.imageset import ImageSet
-from explorer.retrieval import METRICS, leave_one_out
+from explorer.retrieval import RETRIEVAL_METRICS, is_binary, leave_one_out
 
 SUBSETS = ("all", "even", "odd", "first-half", "second-half")
 
@@ -28,7 +28,12 @@ SUBSETS = ("all", "even", "odd", "first-half", "second-half")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="checkpoint FILE, or 'pixels' / 'pca'")
     parser.add_argument("--data", required=True, help="data set (folder, IDX, .npz, TSV, sample:NAME)")
-    parser.add_argument("--metric", choices=METRICS, default="l2", help="distance between codes (l2)")
+    parser.add_argument(
+        "--metric",
+        choices=RETRIEVAL_METRICS,
+        default=None,
+        help="distance between codes (default: hamming for binary codes such as binae's, else l2)",
+    )
     parser.add_argument(
         "--k",
         type=whole(1, 100_000, "a number of neighbours"),
@@ -125,10 +130,11 @@ def run(args: argparse.Namespace) -> int:
         data = data.subset(idx)
     codes = codes_of(args.model, data, trust=args.trust_model)
     queries = sample_queries(data.count, args.queries, args.seed)
+    metric = args.metric or ("hamming" if is_binary(codes) else "l2")
     try:
         result = drive(
             leave_one_out(
-                codes, data.labels, metric=args.metric, k=args.k, full_map=not args.fast, queries=queries
+                codes, data.labels, metric=metric, k=args.k, full_map=not args.fast, queries=queries
             ),
             label="retrieval",
         )
@@ -136,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
         raise ExplorerError(f"Cannot score retrieval on this data: {err}.") from None
     out = {"model": args.model, "data": args.data, "subset": args.subset, "count": data.count}
     out.update(result.as_dict(per_class=args.per_class))
+    if metric == "hamming":
+        out["bits"] = int(codes.shape[1])
     if queries is not None:
         out["query_sample"] = {
             "queries": len(queries),

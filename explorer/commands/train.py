@@ -23,6 +23,7 @@ from explorer.core.errors import ExplorerError
 DEVICES = ("auto", "cpu", "cuda", "mps")  # explorer.training.devices.DEVICE_CHOICES, without torch
 # explorer.models.base.model_keys(), without importing torch for --help (a test keeps them equal)
 MODEL_KEYS = ("ae", "dae", "cae", "siamese", "triplet", "pairnet", "gae", "textae", "finetune")
+MODEL_KEYS += ("binae",)  # binary codes for Hamming search
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -128,9 +128,14 @@ def leave_one_out(
     ranked (faster on big sets) and ``map`` is reported as NaN.
     queries: optional indices of the items to use as queries (e.g. a seeded sample of a big set);
     all labelled items with R ≥ 1 by default. The gallery is always every labelled item.
+    metric "hamming": binary codes (1 where > 0.5) by Hamming distance; on 0/1 codes that is the
+    squared L2 distance, so they are ranked by the exact L2 search (same order, ties alike).
     """
     labels = np.asarray(labels, dtype=np.int64)
     codes = np.asarray(codes, dtype=np.float32)
+    rank_metric = metric
+    if metric == "hamming":
+        codes, rank_metric = (codes > 0.5).astype(np.float32), "l2"
     if len(labels) != len(codes):
         raise ValueError(f"{len(labels)} labels for {len(codes)} codes")
     known = np.nonzero(labels >= 0)[0]
@@ -147,7 +152,7 @@ def leave_one_out(
     if len(q_local) == 0 or m < 1:
         raise ValueError("retrieval metrics need at least one class with two or more labelled items")
     k = int(max(1, min(k, m)))
-    index = KnnIndex(g_codes, metric)
+    index = KnnIndex(g_codes, rank_metric)
     block = int(max(1, min(len(q_local), BLOCK_BUDGET // (4 * max(1, len(g_codes))))))
     figs = {name: np.empty(len(q_local)) for name in ("p1", "rp", "map_r", "ap")}
     knn_ok = np.empty(len(q_local), dtype=bool)

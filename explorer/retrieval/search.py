@@ -18,6 +18,7 @@ import torch
 from explorer.core.progress import Progress
 
 METRICS = ("l2", "cosine")
+RETRIEVAL_METRICS = (*METRICS, "hamming")  # leave_one_out also ranks binary codes by Hamming distance
 # floats in one block's distance matrix (32 MB): bounds memory whatever the gallery size
 BLOCK_BUDGET = 8_000_000
 # blocks of at most this many queries (the GUI's one query) run on one thread: a matrix-vector

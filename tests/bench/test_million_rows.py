@@ -25,3 +25,12 @@ def test_million_scatter_rows_on_the_tiny_plan(qapp):
     assert lasso.ours > 0 and lasso.reference > 0 and "same rows as the reference: True" in lasso.note
     assert rows["scatter of 60,000 points: hover-index build"].ours > 0
     assert rows["scatter of 60,000 points: pan/zoom frame"].ours > 0
+
+
+def test_hamming_rows_on_the_tiny_plan():
+    from explorer.bench.hamming_rows import hamming_rows
+
+    rows = hamming_rows(TINY)
+    assert len(rows) == 2 and all(r.ours > 0 and r.reference > 0 for r in rows)
+    assert "same distances: True" in rows[0].note
+    assert rows[1].measure == "10-NN query over 20,000 items: 256-bit Hamming vs 16-d float codes (exact L2)"
