@@ -135,7 +135,36 @@ def documents_set(
         images, labels, list(class_names), list(paths), name, fmt, skipped=list(skipped), notes=list(notes)
     )
     data.vocabulary = vocab  # for display only: models read the counts
+    data.snippets = [_snippet(t) for t in texts]  # the start of each text, for the views
     return data
+
+
+SNIPPET_CHARS = 240
+
+
+def _snippet(text: str, chars: int = SNIPPET_CHARS) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= chars else flat[: chars - 1].rstrip() + "…"
+
+
+def document_snippet(data: ImageSet, index: int, chars: int = SNIPPET_CHARS) -> str:
+    """The start of document ``index``'s text (whitespace folded, at most ``chars`` characters):
+    kept on a loaded set, read again from its .txt file for a subset, else its most frequent words."""
+    snippets = getattr(data, "snippets", None)
+    if snippets is not None and 0 <= index < len(snippets):
+        return snippets[index][:chars]
+    path = data.paths[index] if data.paths is not None and index < len(data.paths) else ""
+    if path.lower().endswith(".txt") and os.path.isfile(path):
+        try:
+            return _snippet(read_text(path, max_bytes=4 * chars)[0], chars)
+        except DataError:
+            pass
+    vocab = vocabulary_of(data)
+    if vocab:
+        counts = word_counts(data.images[index : index + 1])[0]
+        top = np.argsort(-counts, kind="stable")[:12]
+        return "words: " + ", ".join(vocab[k] for k in top if counts[k] > 0)
+    return ""
 
 
 def vocabulary_of(data: ImageSet) -> list[str]:

@@ -66,6 +66,10 @@ def load_parquet_job(path: str, working: tuple[int, int] | None = None) -> Itera
     embed_col = _find(names, EMBED_COLUMNS)
     label_col = _find(names, LABEL_COLUMNS)
     if image_col is None and embed_col is None:
+        from explorer.data.documents import TEXT_COLUMNS, load_document_table
+
+        if _find(names, TEXT_COLUMNS) is not None:  # a table of texts: bag-of-words documents
+            return load_document_table(path)
         raise DataError(
             f"{name} has no image column and no embedding column: add image_path (relative to the "
             f"table), image_bytes, or embedding (a list of numbers per row); "

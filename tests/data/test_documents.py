@@ -74,3 +74,26 @@ def test_sample_docs_and_lsa():
     lsa = load_encoder("lsa:16", data)
     codes = lsa.encode(data.float_images(slice(0, 10)))
     assert codes.shape == (10, 16) and np.allclose(np.linalg.norm(codes, axis=1), 1, atol=1e-5)
+
+
+def test_parquet_table_with_a_text_column_loads_as_documents(tmp_path):
+    import pandas as pd
+
+    rows = [{"body": WORDS[t] + f" extra{i}", "category": t} for t in WORDS for i in range(3)]
+    path = tmp_path / "docs.parquet"
+    pd.DataFrame(rows).to_parquet(path)
+    data = load_data(str(path))
+    assert data.format == "documents:table" and data.count == 6 and data.class_names == ["cars", "cats"]
+    assert "engine" in vocabulary_of(data)
+
+
+def test_snippets_of_loaded_sets_and_subsets(corpus):
+    from explorer.data.documents import document_snippet
+
+    data = load_data(str(corpus))
+    first = document_snippet(data, 0)
+    assert first.startswith("the engine turns") and first.endswith("number0")
+    assert document_snippet(data, 0, chars=20) == first[:20]
+    sub = data.subset(np.array([5, 0]))  # a subset keeps no snippets: read from the file again
+    assert document_snippet(sub, 1) == first
+    assert document_snippet(sub, 0).startswith("the cat purrs")

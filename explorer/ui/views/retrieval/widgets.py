@@ -86,6 +86,13 @@ def marked_tile(pix: QPixmap, match: bool | None, size: int) -> QPixmap:
     return out
 
 
+def match_icon(match: bool | None, size: int = 14) -> QPixmap:
+    """A small square in the match colour (text results: documents)."""
+    pix = QPixmap(size, size)
+    pix.fill(NEUTRAL if match is None else (GOOD if match else BAD))
+    return pix
+
+
 class ThumbList(QListWidget):
     """A grid of data set items; each drags out as ``application/x-explorer-index``, so a result
     can be dropped on the query slot, the verification slots or anything else that takes items."""
@@ -145,11 +152,18 @@ class QuerySlot(QFrame):
         lay.addWidget(self.image)
 
     def show_pixmap(self, pix: QPixmap | None) -> None:
+        self.image.setWordWrap(False)
         if pix is None:
             self.image.setPixmap(QPixmap())
             self.image.setText("Drop an image\nor pick an item")
         else:
             self.image.setPixmap(pix)
+
+    def show_text(self, text: str) -> None:
+        """A document query: the start of its text in place of an image."""
+        self.image.setPixmap(QPixmap())
+        self.image.setWordWrap(True)
+        self.image.setText(text)
 
     @staticmethod
     def _accepts(md) -> bool:
@@ -200,7 +214,8 @@ class ResultColumn(QWidget):
         self.info.setObjectName("columnInfo")
         self.info.setStyleSheet("color: #555;")
         self.list = thumb_list(THUMB)
-        self.list.setMinimumWidth(3 * (THUMB + 22) + 8)
+        self.list.setMinimumWidth(2 * (THUMB + 22) + 8)
+        self.text_mode = False
         head = QHBoxLayout()
         head.addWidget(QLabel(f"<b>{title}</b>"))
         head.addWidget(self.combo, 1)
@@ -244,20 +259,47 @@ class ResultColumn(QWidget):
         self.stack.setCurrentWidget(self.placeholder)
         self.info.setText(info)
 
-    def show_results(self, tiles: list[tuple[int, QPixmap, str, str]], info: str) -> None:
-        """tiles: (data set index, marked pixmap, caption, tooltip), nearest first."""
+    def set_text_mode(self, on: bool) -> None:
+        """Results as lines of text (documents: a snippet each) instead of a grid of thumbnails."""
+        if on == self.text_mode:
+            return
+        self.text_mode = on
+        lst = self.list
+        if on:
+            lst.setViewMode(QListWidget.ViewMode.ListMode)
+            lst.setGridSize(QSize())
+            lst.setIconSize(QSize(14, 14))
+            lst.setUniformItemSizes(False)
+            lst.setSpacing(3)
+        else:
+            lst.setViewMode(QListWidget.ViewMode.IconMode)
+            lst.setIconSize(QSize(THUMB + 8, THUMB + 8))
+            lst.setGridSize(QSize(THUMB + 22, THUMB + 48))
+            lst.setUniformItemSizes(True)
+            lst.setSpacing(0)
+        lst.setWordWrap(True)
+
+    def show_results(self, tiles: list[tuple[int, QPixmap, str, str]], info: str, text: bool = False) -> None:
+        """tiles: (data set index, marked pixmap, caption, tooltip), nearest first; ``text``: the
+        captions are document snippets, shown as wrapped lines with a small match-coloured mark."""
+        self.set_text_mode(text)
         self.list.clear()
         for index, pix, caption, tip in tiles:
             item = QListWidgetItem(pix, caption)
             item.setData(INDEX_ROLE, int(index))
             item.setToolTip(tip)
-            item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+            if not text:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
             self.list.addItem(item)
         self.stack.setCurrentWidget(self.list)
         self.info.setText(info)
 
     def results(self) -> list[int]:
         return [int(self.list.item(i).data(INDEX_ROLE)) for i in range(self.list.count())]
+
+
+WHOLE_SET = "<b>Leave-one-out on the whole data set</b>"
+SAMPLED = "<b>Leave-one-out on a seeded sample of queries</b> (gallery: the whole data set)"
 
 
 class MetricsPanel(QWidget):
@@ -268,8 +310,10 @@ class MetricsPanel(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.table = QTableWidget(0, len(METRIC_COLUMNS) + 2)
-        self.table.setHorizontalHeaderLabels(["Model", *[h for _, h in METRIC_COLUMNS], "Queries"])
+        self.table = QTableWidget(0, len(METRIC_COLUMNS) + 3)
+        self.table.setHorizontalHeaderLabels(
+            ["Model", *[h for _, h in METRIC_COLUMNS], "Queries", "Query ms"]
+        )
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -281,7 +325,9 @@ class MetricsPanel(QWidget):
             "queries all the others. R = number of other items of its class.\n"
             "P@1: nearest is same class · R-prec: share of same class in the first R\n"
             "MAP@R: mean precision at each hit within the first R · mAP: over the full ranking\n"
-            "k-NN acc: 1:N identification by a 5-nearest-neighbour vote"
+            "k-NN acc: 1:N identification by a 5-nearest-neighbour vote\n"
+            "Query ms: the last search of the column above (one query)\n"
+            "'· Hamming': the binary column's codes, by Hamming distance"
         )
         self.progress = QProgressBar()
         self.progress.setMaximumHeight(14)
@@ -296,7 +342,8 @@ class MetricsPanel(QWidget):
         self.worst.setToolTip("The queries with the lowest average precision: click one to open it")
 
         left = QVBoxLayout()
-        left.addWidget(QLabel("<b>Leave-one-out on the whole data set</b>"))
+        self.title = QLabel(WHOLE_SET)
+        left.addWidget(self.title)
         left.addWidget(self.table, 1)
         left.addWidget(self.progress)
         left.addWidget(self.note)
@@ -312,6 +359,10 @@ class MetricsPanel(QWidget):
         lay.addLayout(right, 2)
         self.worst.itemClicked.connect(lambda item: self.query_clicked.emit(int(item.data(INDEX_ROLE))))
         self.worst_combo.activated.connect(lambda _i: self.worst_model_chosen.emit())
+
+    def set_sampled(self, sampled: bool) -> None:
+        """Say in the title whether the figures are over every item or a seeded sample of queries."""
+        self.title.setText(SAMPLED if sampled else WHOLE_SET)
 
 
 def blank_tile(size: int) -> QPixmap:
