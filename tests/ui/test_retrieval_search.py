@@ -79,6 +79,7 @@ def test_no_binary_model_says_how_to_get_one(qtbot, digits_300):
 
 def test_above_the_threshold_the_view_answers_with_the_faiss_index(qtbot, monkeypatch):
     monkeypatch.setattr(ann, "EXACT_MAX_FLOATS", 1000)  # 3,000 x 8 codes count as huge
+    monkeypatch.setattr(ann, "MIN_INDEXED", 1000)
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 5, 3000)
     codes = (rng.normal(size=(5, 8)) * 4)[labels] + rng.normal(size=(3000, 8))
