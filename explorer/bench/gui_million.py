@@ -21,7 +21,7 @@ def scatter_million_rows(plan: Plan) -> list[Row]:
         pan_zoom_ranges,
         scatter_points,
     )
-    from explorer.ui.scatter_render import _GRIDS, PointIndex
+    from explorer.jobs.scatter.index import _GRIDS, PointIndex
 
     n = plan.million_scatter_n
     if n <= 0:

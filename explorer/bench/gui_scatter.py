@@ -64,7 +64,7 @@ class _Renderer(PlotFrames):
     def __init__(self, xy: np.ndarray, labels: np.ndarray, size: tuple[int, int]) -> None:
         import pyqtgraph as pg
 
-        from explorer.ui.scatter_plot import class_palette
+        from explorer.jobs.scatter.colours import class_palette
         from explorer.ui.scatter_render import PointCloud
 
         self.widget = pg.PlotWidget()
@@ -90,7 +90,7 @@ def frame_times(n: int, frames: int = 20, size: tuple[int, int] = (800, 600), se
 
 def hover_pick_ms(n: int, queries: int = 200, seed: int = 0) -> tuple[float, float]:
     """(index build seconds, median milliseconds per nearest-point pick) over ``n`` points."""
-    from explorer.ui.scatter_render import PointIndex
+    from explorer.jobs.scatter.index import PointIndex
 
     xy, _ = scatter_points(n, seed)
     t = time.perf_counter()

@@ -44,7 +44,7 @@ def layout_job(
 ):
     """Worker job: the layout (partials as Progress payloads), then its faithfulness.
     Returns (layout (N, 2), faithfulness mean, per-point (N,), ``make_index(layout)``): the view's
-    point index (explorer.ui.scatter_render.PointIndex) is passed in and built here, in the
+    point index (explorer.jobs.scatter.index.PointIndex) is passed in and built here, in the
     worker, not on the GUI thread (about 1 s per million points); None without ``make_index``.
     ``given``: a finished layout of these codes (from the workspace, e.g. a restored session) to
     measure and index instead of laying the codes out again."""

@@ -31,3 +31,27 @@ class QWorkspace(QObject):
         ev.connect("query", lambda: self.query_changed.emit())
         ev.connect("probe", lambda run: self.probe_changed.emit(run))
         ev.connect("labels", lambda indices: self.labels_changed.emit(indices))
+
+    EVENTS = (
+        "dataset",
+        "models",
+        "current_model",
+        "codes",
+        "layout",
+        "selection",
+        "query",
+        "probe",
+        "labels",
+    )
+
+    def connect_view(self, view, **slots: str) -> list[str]:
+        """Connect each ``<event>_changed`` signal to ``view._on_<event>_changed`` where the view has
+        that slot; ``slots`` names another slot's event for an event (``current_model="models"``:
+        the current model's change runs ``_on_models_changed``). Returns the events connected."""
+        connected = []
+        for event in self.EVENTS:
+            slot = getattr(view, f"_on_{slots.get(event, event)}_changed", None)
+            if slot is not None:
+                getattr(self, f"{event}_changed").connect(slot)
+                connected.append(event)
+        return connected

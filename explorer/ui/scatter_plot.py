@@ -22,39 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.ui.scatter_render import PointCloud, PointIndex
-
-# colour-blind-safe-ish categorical colours (Tableau 10), then evenly spaced hues
-TAB10 = [
-    "#4e79a7",
-    "#f28e2b",
-    "#e15759",
-    "#76b7b2",
-    "#59a14f",
-    "#edc948",
-    "#b07aa1",
-    "#ff9da7",
-    "#9c755f",
-    "#bab0ac",
-]
-
-
-def class_palette(k: int) -> np.ndarray:
-    """(k, 4) uint8 RGBA, one distinct opaque colour per class."""
-    cols = []
-    for i in range(max(k, 1)):
-        c = QColor(TAB10[i]) if k <= len(TAB10) else pg.intColor(i, hues=max(k, 1), values=1, maxValue=220)
-        cols.append((c.red(), c.green(), c.blue(), 255))
-    return np.array(cols, dtype=np.uint8)
-
-
-def ramp_palette(levels: int = 11) -> np.ndarray:
-    """(levels, 4) uint8: red (0, untrustworthy) through amber to green (1, faithful)."""
-    t = np.linspace(0.0, 1.0, levels)
-    r = np.interp(t, [0, 0.5, 1], [215, 240, 40])
-    g = np.interp(t, [0, 0.5, 1], [48, 190, 160])
-    b = np.interp(t, [0, 0.5, 1], [39, 60, 80])
-    return np.stack([r, g, b, np.full(levels, 255)], axis=1).astype(np.uint8)
+from explorer.jobs.scatter.index import PointIndex
+from explorer.ui.scatter_render import PointCloud
 
 
 class SelectViewBox(pg.ViewBox):

@@ -41,7 +41,7 @@ def scatter(qtbot):
 
 
 def test_clusters_colour_the_points_and_label_each_cluster(scatter, qtbot):
-    from explorer.ui.scatter_plot import class_palette
+    from explorer.jobs.scatter.colours import class_palette
 
     scatter.cluster_combo.setCurrentIndex(3)  # k-means on codes
     qtbot.waitUntil(lambda: scatter.overlays.clusters is not None and not scatter.busy(), timeout=60000)
@@ -123,7 +123,7 @@ def _open(qtbot, win, spec):
 
 
 def test_accepting_a_suggestion_changes_the_label_everywhere_and_survives_reopening(qtbot, window, tmp_path):
-    from explorer.ui.scatter_plot import class_palette
+    from explorer.jobs.scatter.colours import class_palette
 
     data = _blob_set()
     flipped = 7  # an "ant" labelled "cat"

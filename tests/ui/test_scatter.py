@@ -362,3 +362,34 @@ def test_a_restored_session_shows_its_saved_tsne_layout_without_running_tsne(
     ]
     for s in fresh.sides:
         s.runner.shutdown()
+
+
+def test_connect_view_wires_each_event_to_the_slot_of_that_name(qtbot):
+    """One helper connects a view's _on_<event>_changed slots (the scatter and retrieval views)."""
+    from explorer.ui.qworkspace import QWorkspace
+
+    ctx = AppContext.standalone()
+    calls = []
+
+    class Listener:
+        def _on_dataset_changed(self):
+            calls.append("dataset")
+
+        def _on_models_changed(self):
+            calls.append("models")
+
+        def _on_codes_changed(self, model):
+            calls.append(("codes", model))
+
+    assert isinstance(ctx.qws, QWorkspace)
+    listener = Listener()
+    assert ctx.qws.connect_view(listener, current_model="models") == [
+        "dataset",
+        "models",
+        "current_model",
+        "codes",
+    ]
+    ctx.qws.current_model_changed.emit()
+    ctx.qws.codes_changed.emit("m")
+    ctx.qws.selection_changed.emit()  # no slot: nothing
+    assert calls == ["models", ("codes", "m")]

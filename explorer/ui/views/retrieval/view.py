@@ -102,13 +102,7 @@ class View(QWidget):
         self.query_slot.index_dropped.connect(lambda i: self._set_query_index(i))
         self.query_slot.file_dropped.connect(self.query_from_file)
         self.query_slot.image_dropped.connect(self._on_image_dropped)
-        qws = ctx.qws
-        qws.dataset_changed.connect(self._on_dataset_changed)
-        qws.models_changed.connect(self._on_models_changed)
-        qws.current_model_changed.connect(self._on_models_changed)
-        qws.codes_changed.connect(self._on_codes_changed)
-        qws.query_changed.connect(self._on_query_changed)
-        qws.labels_changed.connect(self._on_labels_changed)
+        ctx.qws.connect_view(self, current_model="models")
         self._on_dataset_changed()
 
     # ---- public ---------------------------------------------------------------------------------

@@ -18,13 +18,14 @@ that made them, and a layout the workspace holds for the current settings is sho
 Modules:
 
 - ``view``: the View (the two plot panels, workspace events, job results);
-- ``controls``: its two rows of widgets;
+- ``live``: following a training run (probe frames, the slider, the glide between frames);
+- ``drawing``: colours, emphasis, draw order, the legend and the faithfulness readout;
+- ``controls``: its rows of widgets;
 - ``side``: what one plot panel shows (model, rows, job tag, glide);
-- ``colours``: palette index per point (class or faithfulness, emphasis);
 - ``legend``: the class legend widget;
 - ``export``: PNG / SVG / CSV / .npy / projector TSV;
-(its worker jobs are in :mod:`explorer.jobs.layouts`, Qt-free; the point index they build is
-passed in from :mod:`explorer.ui.scatter_render`).
+(its Qt-free parts are in :mod:`explorer.jobs`: the layout jobs in ``jobs.layouts``, and the
+grid, point index, density, rasteriser and palette in ``jobs.scatter``).
 """
 
 from explorer.ui.views.scatter.view import AREA, METHODS, ORDER, THUMB, TITLE, View

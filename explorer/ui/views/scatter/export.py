@@ -10,6 +10,31 @@ import numpy as np
 from explorer.core.atomic import atomic_save_npy, atomic_write, atomic_write_bytes
 
 
+class Exports:
+    """The scatter view's export methods (a mixin of its View: they read its panels)."""
+
+    def export_plot(self, path: str) -> None:
+        """The plot as PNG (both plots when comparing) or SVG (the first plot), by the extension."""
+        both = self.splitter if self.sides[1].panel.isVisible() else None
+        write_plot(self.panel.plot_item, path, both=both)
+
+    def export_layout(self, path: str) -> None:
+        """The shown layout as .npy ((N, 2) float32) or CSV (index, x, y, label, class, faithfulness)."""
+        side = self.sides[0]
+        if side.layout is None:
+            raise OSError("there is no layout to save yet")
+        items = side.items_of(np.arange(len(side.layout)))
+        per = side.faith[1] if side.faith is not None else None
+        write_layout(path, side.layout, items, self._labels(side), self.ws.dataset, per)
+
+    def export_projector(self, folder: str) -> None:
+        """The current model's codes as TensorBoard-projector ``vectors.tsv`` + ``metadata.tsv``."""
+        model = self.sides[0].model or self.model_combo.currentText()
+        if model not in self.ws.codes:
+            raise OSError("there are no codes to save yet")
+        write_projector(folder, self.ws.codes[model], self.ws.dataset)
+
+
 def export_dialog(view, kind: str) -> None:
     """Ask where, then write ``kind`` ("png", "svg", "csv", "npy" or "tsv") through the scatter
     ``view``'s export methods; the outcome goes to the status bar or an error message."""

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QListWidget, QListWidgetItem
 
-from explorer.ui.scatter_plot import class_palette
+from explorer.jobs.scatter.colours import class_palette
 
 
 class ClassLegend(QListWidget):

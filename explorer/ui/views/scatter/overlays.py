@@ -198,7 +198,7 @@ class InspectionOverlays:
         side = self.view.sides[0]
         if self.clusters is None or side.layout is None or self.cluster_ids(side) is None:
             return
-        from explorer.ui.scatter_plot import class_palette
+        from explorer.jobs.scatter.colours import class_palette
 
         ds = self.view.ws.dataset
         cidx, k = self.colours()

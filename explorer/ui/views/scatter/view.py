@@ -11,13 +11,14 @@ from explorer.core.progress import Progress
 from explorer.core.view_state import ScatterState
 from explorer.ui.context import AppContext
 from explorer.ui.scatter_plot import ScatterPanel
-from explorer.ui.scatter_render import PointIndex
-from explorer.ui.views.scatter.export import export_dialog, write_layout, write_plot, write_projector
-from explorer.ui.views.scatter.colours import point_colours
+from explorer.jobs.scatter.index import PointIndex
+from explorer.ui.views.scatter.drawing import Drawing
+from explorer.ui.views.scatter.export import Exports, export_dialog
 from explorer.ui.views.scatter.controls import METHODS, ScatterControls
 from explorer.jobs.layouts import layout_job, warm_up_umap_in_background
 from explorer.ui.views.scatter.legend import ClassLegend
 from explorer.ui.views.scatter.overlays import InspectionOverlays
+from explorer.ui.views.scatter.live import LiveTraining
 from explorer.ui.views.scatter.side import PanelSide
 from explorer.ui.workers import TaskRunner
 
@@ -27,10 +28,13 @@ ORDER = 10
 
 METHODS_KEYS = [(key, label) for label, key in METHODS]
 THUMB = 72
-GLIDE_FRAMES = 8  # a new live frame moves the points there in 8 steps of 30 ms
 
 
-class View(QWidget):
+class View(LiveTraining, Drawing, Exports, QWidget):
+    """The scatter view (the package docstring says what it shows). Its methods are spread over
+    mixins by idea: :class:`LiveTraining` (probe frames, glide), :class:`Drawing` (colours, legend,
+    readout) and :class:`Exports` (files)."""
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -42,15 +46,7 @@ class View(QWidget):
         self._live_prev: np.ndarray | None = None
         self.job_overrides: dict = {}  # extra projection parameters (tests use shorter t-SNE runs)
         self._build()
-        q = ctx.qws
-        q.dataset_changed.connect(self._on_dataset_changed)
-        q.models_changed.connect(self._on_models_changed)
-        q.codes_changed.connect(self._on_codes_changed)
-        q.selection_changed.connect(self._on_selection_changed)
-        q.query_changed.connect(self._on_query_changed)
-        q.probe_changed.connect(self._on_probe_changed)
-        q.labels_changed.connect(self._on_labels_changed)
-        q.current_model_changed.connect(self._on_models_changed)
+        ctx.qws.connect_view(self, current_model="models")
         self.state.events.connect("changed", self._on_state_changed)
         self._on_dataset_changed()
         self.ws.register_view_state("scatter", self.state)
@@ -201,13 +197,6 @@ class View(QWidget):
             return f"Computing the codes of {model if model in pending else pending[0]}…"
         return "No codes yet: load or train a model (Models ▸ Train…)"
 
-    def _on_model_picked(self, *_args) -> None:
-        """The user chose a model: the Model box decides what is shown, also during a run."""
-        self._model_picked = True
-        self._followed_run = None
-        if self._live_source() is not None:
-            self.live_check.setChecked(False)  # (re-check it to watch the run again)
-
     def _on_codes_changed(self, model: str) -> None:
         self._codes_version[model] = self._codes_version.get(model, 0) + 1
         switched = self._fill_models()
@@ -229,17 +218,6 @@ class View(QWidget):
             q = self.ws.query_index
             rows = side.rows_of(np.array([q])) if q is not None and side.layout is not None else []
             side.panel.set_marker(int(rows[0]) if len(rows) else None)
-
-    def _on_probe_changed(self, run: str) -> None:
-        self._live_run = run
-        at_end = self.frame_slider.value() >= self.frame_slider.maximum()
-        self._update_live_controls()
-        if self.live_check.isChecked():
-            if at_end:
-                self.frame_slider.blockSignals(True)
-                self.frame_slider.setValue(self.frame_slider.maximum())
-                self.frame_slider.blockSignals(False)
-            self._params_changed()
 
     # ---- models and parameters ----------------------------------------------------------
     def _fill_models(self) -> bool:
@@ -279,39 +257,6 @@ class View(QWidget):
         self.compare_combo.setEnabled(on)
         self.sides[1].panel.setVisible(on)
         self._params_changed()
-
-    def _live_source(self):
-        """(run, frame number, indices, step, codes) of the probe frame to show, or None."""
-        run = getattr(self, "_live_run", None)
-        if not self.live_check.isChecked() or run is None or run not in self.ws.probes:
-            return None
-        indices, frames = self.ws.probes[run]
-        if not frames:
-            return None
-        i = min(self.frame_slider.value(), len(frames) - 1)
-        # the run is over and the slider is at its end ("now"): the Model box decides, once the
-        # run's own model has its codes (a cancelled run's model never comes)
-        over = run not in self.ws.training and i == len(frames) - 1
-        if over and (run in self.ws.codes or run not in self.ws.models):
-            return None
-        step, codes = frames[i]
-        return run, i, indices, step, codes
-
-    def _update_live_controls(self) -> None:
-        run = getattr(self, "_live_run", None)
-        frames = self.ws.probes.get(run, (None, []))[1] if run else []
-        self.frame_slider.blockSignals(True)
-        self.frame_slider.setRange(0, max(0, len(frames) - 1))
-        self.frame_slider.blockSignals(False)
-        self.frame_slider.setEnabled(len(frames) > 1 and self.live_check.isChecked())
-        self.live_check.setVisible(bool(frames))
-        self.frame_slider.setVisible(bool(frames))
-        self.frame_label.setVisible(bool(frames))
-        if frames:
-            i = min(self.frame_slider.value(), len(frames) - 1)
-            text = f"{run}: step {frames[i][0]} ({i + 1}/{len(frames)})"
-            self.frame_label.setText(text)
-            self.frame_label.setToolTip(text)  # the label may be cut short: it never widens the tab
 
     def _params_changed(self) -> None:
         """Start (or reuse) the layout each visible panel should show; cancels stale jobs."""
@@ -480,130 +425,6 @@ class View(QWidget):
         self._show_faith()
         if faith is not None and side is self.sides[0]:  # a finished layout: clusters, contours
             self.overlays.update()
-
-    def _glide_frame(self, side: PanelSide) -> None:
-        if side.layout is None or side.glide_from is None or len(side.glide_from) != len(side.layout):
-            side.glide_timer.stop()  # the layout it glided to was replaced (e.g. a run ended)
-            return
-        side.glide_step += 1
-        t = side.glide_step / GLIDE_FRAMES
-        if t >= 1.0:
-            side.glide_timer.stop()
-            self._draw(side)
-            return
-        t = t * t * (3 - 2 * t)  # ease in and out
-        self._draw(side, xy=side.glide_from + (side.layout - side.glide_from) * np.float32(t))
-
-    def _show_faith(self) -> None:
-        parts = []
-        for side in self.sides:
-            if side.panel.isVisible() and side.faith is not None:
-                parts.append(f"{side.faith[0]:.2f}")
-        text = "10-NN kept: " + (" | ".join(parts) if parts else "–")
-        if self.colour_combo.currentIndex() == 1:
-            text += "  (colour: red 0 → green 1)"
-        self.faith_label.setText(text)
-
-    # ---- drawing ------------------------------------------------------------------------
-    def _labels(self, side: PanelSide) -> np.ndarray:
-        ds = self.ws.dataset
-        n = 0 if side.layout is None else len(side.layout)
-        if ds is None or ds.labels is None:
-            return np.full(n, -1, dtype=np.int64)
-        labels = ds.labels if side.items is None else ds.labels[side.items]
-        return labels[:n] if len(labels) >= n else np.full(n, -1, dtype=np.int64)
-
-    def _n_classes(self) -> int:
-        ds = self.ws.dataset
-        if ds is None or ds.labels is None:
-            return 0
-        return max(len(ds.class_names), int(ds.labels.max()) + 1 if len(ds.labels) else 0)
-
-    def _allowed(self, side: PanelSide) -> np.ndarray:
-        labels = self._labels(side)
-        if not self.state.hidden:
-            return np.ones(len(labels), dtype=bool)
-        return ~np.isin(labels, list(self.state.hidden))
-
-    def _search_classes(self) -> set[int]:
-        text = self.search_edit.text().strip().lower()
-        ds = self.ws.dataset
-        if not text or ds is None:
-            return set()
-        names = list(ds.class_names) or [str(k) for k in range(self._n_classes())]
-        exact = {k for k, name in enumerate(names) if str(name).lower() == text}
-        if exact:  # "obj1" is that class, not obj10-obj19 as well
-            return exact
-        return {k for k, name in enumerate(names) if text in str(name).lower()}
-
-    def _redraw(self) -> None:
-        for side in self.sides:
-            if side.layout is not None:
-                self._draw(side)
-        self.legend.mark(self._search_classes())
-
-    def _draw(self, side: PanelSide, xy: np.ndarray | None = None) -> None:
-        """Draw ``side``'s layout (or ``xy``, an in-between frame of a glide)."""
-        xy = side.layout if xy is None else xy
-        n = len(xy)
-        labels = self._labels(side)
-        # emphasis: the selection and the searched classes; the rest is dimmed while there is any
-        emph = np.zeros(n, dtype=bool)
-        sel_rows = side.rows_of(self.ws.selection) if len(self.ws.selection) else np.zeros(0, np.int64)
-        emph[sel_rows] = True
-        found = self._search_classes()
-        if found:
-            emph |= np.isin(labels, list(found))
-        by_faith = self.colour_combo.currentIndex() == 1 and side.faith is not None
-        colour_by, n_colours = labels, self._n_classes()
-        if not by_faith and self.overlays.cluster_ids(side) is not None:
-            colour_by, n_colours = self.overlays.colours()
-        cidx, palette = point_colours(colour_by, n_colours, side.faith[1] if by_faith else None, emph)
-        allowed = self._allowed(side)
-        order = np.concatenate([np.flatnonzero(allowed & ~emph), np.flatnonzero(allowed & emph)])
-        side.panel.set_layout(xy, cidx, palette, order, allowed, ring_rows=sel_rows)
-        q = self.ws.query_index
-        rows = side.rows_of(np.array([q])) if q is not None else []
-        side.panel.set_marker(int(rows[0]) if len(rows) else None)
-
-    # ---- legend -------------------------------------------------------------------------
-    def _fill_legend(self) -> None:
-        ds = self.ws.dataset
-        k = self._n_classes()
-        self.legend.fill(
-            [ds.class_names[i] if i < len(ds.class_names) else str(i) for i in range(k)],
-            hidden=self.state.hidden,
-        )
-
-    def _on_class_toggled(self, k: int, visible: bool) -> None:
-        hidden = self.state.hidden - {k} if visible else self.state.hidden | {k}
-        self._sync_state(hidden=hidden)
-        self._redraw()
-
-    def set_class_visible(self, k: int, visible: bool) -> None:
-        self.legend.set_class_visible(k, visible)
-
-    # ---- export -------------------------------------------------------------------------
-    def export_plot(self, path: str) -> None:
-        """The plot as PNG (both plots when comparing) or SVG (the first plot), by the extension."""
-        both = self.splitter if self.sides[1].panel.isVisible() else None
-        write_plot(self.panel.plot_item, path, both=both)
-
-    def export_layout(self, path: str) -> None:
-        """The shown layout as .npy ((N, 2) float32) or CSV (index, x, y, label, class, faithfulness)."""
-        side = self.sides[0]
-        if side.layout is None:
-            raise OSError("there is no layout to save yet")
-        items = side.items_of(np.arange(len(side.layout)))
-        per = side.faith[1] if side.faith is not None else None
-        write_layout(path, side.layout, items, self._labels(side), self.ws.dataset, per)
-
-    def export_projector(self, folder: str) -> None:
-        """The current model's codes as TensorBoard-projector ``vectors.tsv`` + ``metadata.tsv``."""
-        model = self.sides[0].model or self.model_combo.currentText()
-        if model not in self.ws.codes:
-            raise OSError("there are no codes to save yet")
-        write_projector(folder, self.ws.codes[model], self.ws.dataset)
 
     # ---- lifetime -----------------------------------------------------------------------
     def shutdown(self) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from explorer.ui.scatter_density import DensityLayers
-from explorer.ui.scatter_grid import CellGrid
-from explorer.ui.scatter_render import PointIndex, pack_rgba
+from explorer.jobs.scatter.density import DensityLayers
+from explorer.jobs.scatter.grid import CellGrid
+from explorer.jobs.scatter.index import PointIndex
+from explorer.jobs.scatter.raster import pack_rgba
 
 
 def _points(n=200_000, seed=0):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from explorer.ui.scatter_render import PointIndex, _raster_kernel, _raster_numpy
+from explorer.jobs.scatter.index import PointIndex
+from explorer.jobs.scatter.raster import _raster_kernel, _raster_numpy
 
 
 def test_raster_kernel_and_numpy_draw_the_same_points_in_order():

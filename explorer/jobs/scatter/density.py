@@ -5,7 +5,7 @@ blobs. Here each pixel gets the mean colour of its points (a per-class blend: a 
 classes mix shows the mix) and an opacity that grows with ``log(1 + count)`` up to the densest
 pixel of the frame, so cores and fringes of a cluster stay apart. Counts come either from the
 points themselves (zoomed in) or from a pyramid of per-cell sums of a
-:class:`~explorer.ui.scatter_grid.CellGrid` (zoomed out, when a cell is smaller than a pixel),
+:class:`~explorer.jobs.scatter.grid.CellGrid` (zoomed out, when a cell is smaller than a pixel),
 so a frame costs at most about the pixels plus the points of the visible cells. No Qt here.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from explorer.ui.scatter_grid import CellGrid, _jit
+from explorer.jobs.scatter.grid import CellGrid, _jit
 
 MIN_ALPHA = 0.35  # a pixel with one point
 

@@ -1,0 +1,81 @@
+"""Point colours of the scatter: a palette index per point, by class or by faithfulness, with the
+points outside the emphasis (selection, searched classes) washed out. Numpy in, numpy out."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Categorical colours for up to 30 classes. The first ten are Tableau 10 (what a plot of <= 10
+# classes looked like before); the other twenty were picked greedily, glasbey-style: each the
+# colour (CIELAB lightness 32..80, so it shows on white; chroma <= 60, so it is not garish) that is
+# farthest from all colours before it and from the grey of unlabelled points. Any two of the 30
+# differ by at least 25.8 in CIELAB (Delta E 1976; the hue wheel used before had 3.7 between
+# neighbouring classes at 20 classes), so neighbouring class numbers never look alike.
+CLASS_COLOURS = (
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
+    "#5a3796", "#9b005a", "#1e553c", "#786e00", "#a09bff",
+    "#823700", "#00dcaf", "#00c8ff", "#ff96f0", "#c3c887",
+    "#fab482", "#5a4655", "#b4c3f5", "#823237", "#0064be",
+    "#f064a0", "#2d5a00", "#738250", "#aa4ba0", "#00916e",
+)  # fmt: skip
+GREY = (150, 150, 150, 255)  # unlabelled points, and points whose faithfulness is unknown
+DIM_ALPHA = 70
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    return tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+
+
+def class_palette(k: int) -> np.ndarray:
+    """(k, 4) uint8 RGBA, one opaque colour per class: :data:`CLASS_COLOURS` in order, then (past
+    30 classes, where no palette keeps every pair apart) hues a golden angle apart at three
+    lightnesses."""
+    cols = [(*_rgb(c), 255) for c in CLASS_COLOURS[: max(k, 1)]]
+    for i in range(len(cols), max(k, 1)):
+        h = (i * 0.618033988749895) % 1.0
+        v = (0.85, 0.65, 0.45)[i % 3]
+        cols.append((*_hsv_to_rgb(h, 0.75, v), 255))
+    return np.array(cols, dtype=np.uint8)
+
+
+def _hsv_to_rgb(h: float, s: float, v: float) -> tuple[int, int, int]:
+    i = int(h * 6) % 6
+    f = h * 6 - int(h * 6)
+    p, q, t = v * (1 - s), v * (1 - f * s), v * (1 - (1 - f) * s)
+    r, g, b = ((v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q))[i]
+    return int(round(r * 255)), int(round(g * 255)), int(round(b * 255))
+
+
+def ramp_palette(levels: int = 11) -> np.ndarray:
+    """(levels, 4) uint8: red (0, untrustworthy) through amber to green (1, faithful)."""
+    t = np.linspace(0.0, 1.0, levels)
+    r = np.interp(t, [0, 0.5, 1], [215, 240, 40])
+    g = np.interp(t, [0, 0.5, 1], [48, 190, 160])
+    b = np.interp(t, [0, 0.5, 1], [39, 60, 80])
+    return np.stack([r, g, b, np.full(levels, 255)], axis=1).astype(np.uint8)
+
+
+def point_colours(
+    labels: np.ndarray, n_classes: int, faith_per_point: np.ndarray | None, emphasis: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(palette index per point (N,) int64, palette (P, 4) uint8).
+
+    labels: (N,) int, -1 for none; faith_per_point: (N,) in [0, 1] (NaN unknown) to colour by
+    faithfulness, or None to colour by class; emphasis: (N,) bool, the points drawn in full colour
+    while any is set (the others take the dimmed half of the palette)."""
+    if faith_per_point is not None:
+        base = ramp_palette(11)
+        per = faith_per_point
+        cidx = np.where(np.isfinite(per), np.round(np.nan_to_num(per) * 10), 11).astype(np.int64)
+    else:
+        k = max(1, n_classes)
+        base = class_palette(k)
+        cidx = np.where(labels >= 0, labels, k).astype(np.int64)
+    base = np.vstack([base, GREY])
+    dim = base.copy()
+    dim[:, :3] = (dim[:, :3].astype(np.int32) + 2 * 235) // 3  # washed out towards white
+    dim[:, 3] = DIM_ALPHA
+    if emphasis.any():
+        cidx = np.where(emphasis, cidx, cidx + len(base))
+    return cidx, np.vstack([base, dim])

@@ -1,0 +1,103 @@
+"""How the scatter view draws a panel: labels, hidden and searched classes, colours, emphasis and
+draw order, the legend and the faithfulness readout. A mixin of
+:class:`explorer.ui.views.scatter.view.View` (it uses the view's widgets and panels)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from explorer.jobs.scatter.colours import point_colours
+from explorer.ui.views.scatter.side import PanelSide
+
+
+class Drawing:
+    """The view's drawing methods (see the module docstring)."""
+
+    def _show_faith(self) -> None:
+        parts = []
+        for side in self.sides:
+            if side.panel.isVisible() and side.faith is not None:
+                parts.append(f"{side.faith[0]:.2f}")
+        text = "10-NN kept: " + (" | ".join(parts) if parts else "–")
+        if self.colour_combo.currentIndex() == 1:
+            text += "  (colour: red 0 → green 1)"
+        self.faith_label.setText(text)
+
+    # ---- drawing ------------------------------------------------------------------------
+    def _labels(self, side: PanelSide) -> np.ndarray:
+        ds = self.ws.dataset
+        n = 0 if side.layout is None else len(side.layout)
+        if ds is None or ds.labels is None:
+            return np.full(n, -1, dtype=np.int64)
+        labels = ds.labels if side.items is None else ds.labels[side.items]
+        return labels[:n] if len(labels) >= n else np.full(n, -1, dtype=np.int64)
+
+    def _n_classes(self) -> int:
+        ds = self.ws.dataset
+        if ds is None or ds.labels is None:
+            return 0
+        return max(len(ds.class_names), int(ds.labels.max()) + 1 if len(ds.labels) else 0)
+
+    def _allowed(self, side: PanelSide) -> np.ndarray:
+        labels = self._labels(side)
+        if not self.state.hidden:
+            return np.ones(len(labels), dtype=bool)
+        return ~np.isin(labels, list(self.state.hidden))
+
+    def _search_classes(self) -> set[int]:
+        text = self.search_edit.text().strip().lower()
+        ds = self.ws.dataset
+        if not text or ds is None:
+            return set()
+        names = list(ds.class_names) or [str(k) for k in range(self._n_classes())]
+        exact = {k for k, name in enumerate(names) if str(name).lower() == text}
+        if exact:  # "obj1" is that class, not obj10-obj19 as well
+            return exact
+        return {k for k, name in enumerate(names) if text in str(name).lower()}
+
+    def _redraw(self) -> None:
+        for side in self.sides:
+            if side.layout is not None:
+                self._draw(side)
+        self.legend.mark(self._search_classes())
+
+    def _draw(self, side: PanelSide, xy: np.ndarray | None = None) -> None:
+        """Draw ``side``'s layout (or ``xy``, an in-between frame of a glide)."""
+        xy = side.layout if xy is None else xy
+        n = len(xy)
+        labels = self._labels(side)
+        # emphasis: the selection and the searched classes; the rest is dimmed while there is any
+        emph = np.zeros(n, dtype=bool)
+        sel_rows = side.rows_of(self.ws.selection) if len(self.ws.selection) else np.zeros(0, np.int64)
+        emph[sel_rows] = True
+        found = self._search_classes()
+        if found:
+            emph |= np.isin(labels, list(found))
+        by_faith = self.colour_combo.currentIndex() == 1 and side.faith is not None
+        colour_by, n_colours = labels, self._n_classes()
+        if not by_faith and self.overlays.cluster_ids(side) is not None:
+            colour_by, n_colours = self.overlays.colours()
+        cidx, palette = point_colours(colour_by, n_colours, side.faith[1] if by_faith else None, emph)
+        allowed = self._allowed(side)
+        order = np.concatenate([np.flatnonzero(allowed & ~emph), np.flatnonzero(allowed & emph)])
+        side.panel.set_layout(xy, cidx, palette, order, allowed, ring_rows=sel_rows)
+        q = self.ws.query_index
+        rows = side.rows_of(np.array([q])) if q is not None else []
+        side.panel.set_marker(int(rows[0]) if len(rows) else None)
+
+    # ---- legend -------------------------------------------------------------------------
+    def _fill_legend(self) -> None:
+        ds = self.ws.dataset
+        k = self._n_classes()
+        self.legend.fill(
+            [ds.class_names[i] if i < len(ds.class_names) else str(i) for i in range(k)],
+            hidden=self.state.hidden,
+        )
+
+    def _on_class_toggled(self, k: int, visible: bool) -> None:
+        hidden = self.state.hidden - {k} if visible else self.state.hidden | {k}
+        self._sync_state(hidden=hidden)
+        self._redraw()
+
+    def set_class_visible(self, k: int, visible: bool) -> None:
+        self.legend.set_class_visible(k, visible)

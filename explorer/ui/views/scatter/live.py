@@ -1,0 +1,79 @@
+"""The scatter view following a training run: which probe frame to show (the "Follow training"
+box and the frame slider), and the glide of the points from one frame to the next. A mixin of
+:class:`explorer.ui.views.scatter.view.View` (it uses the view's widgets and panels)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from explorer.ui.views.scatter.side import PanelSide
+
+GLIDE_FRAMES = 8  # a new live frame moves the points there in 8 steps of 30 ms
+
+
+class LiveTraining:
+    """The view's methods for a training run's probe frames (see the module docstring)."""
+
+    def _on_model_picked(self, *_args) -> None:
+        """The user chose a model: the Model box decides what is shown, also during a run."""
+        self._model_picked = True
+        self._followed_run = None
+        if self._live_source() is not None:
+            self.live_check.setChecked(False)  # (re-check it to watch the run again)
+
+    def _on_probe_changed(self, run: str) -> None:
+        self._live_run = run
+        at_end = self.frame_slider.value() >= self.frame_slider.maximum()
+        self._update_live_controls()
+        if self.live_check.isChecked():
+            if at_end:
+                self.frame_slider.blockSignals(True)
+                self.frame_slider.setValue(self.frame_slider.maximum())
+                self.frame_slider.blockSignals(False)
+            self._params_changed()
+
+    def _live_source(self):
+        """(run, frame number, indices, step, codes) of the probe frame to show, or None."""
+        run = getattr(self, "_live_run", None)
+        if not self.live_check.isChecked() or run is None or run not in self.ws.probes:
+            return None
+        indices, frames = self.ws.probes[run]
+        if not frames:
+            return None
+        i = min(self.frame_slider.value(), len(frames) - 1)
+        # the run is over and the slider is at its end ("now"): the Model box decides, once the
+        # run's own model has its codes (a cancelled run's model never comes)
+        over = run not in self.ws.training and i == len(frames) - 1
+        if over and (run in self.ws.codes or run not in self.ws.models):
+            return None
+        step, codes = frames[i]
+        return run, i, indices, step, codes
+
+    def _update_live_controls(self) -> None:
+        run = getattr(self, "_live_run", None)
+        frames = self.ws.probes.get(run, (None, []))[1] if run else []
+        self.frame_slider.blockSignals(True)
+        self.frame_slider.setRange(0, max(0, len(frames) - 1))
+        self.frame_slider.blockSignals(False)
+        self.frame_slider.setEnabled(len(frames) > 1 and self.live_check.isChecked())
+        self.live_check.setVisible(bool(frames))
+        self.frame_slider.setVisible(bool(frames))
+        self.frame_label.setVisible(bool(frames))
+        if frames:
+            i = min(self.frame_slider.value(), len(frames) - 1)
+            text = f"{run}: step {frames[i][0]} ({i + 1}/{len(frames)})"
+            self.frame_label.setText(text)
+            self.frame_label.setToolTip(text)  # the label may be cut short: it never widens the tab
+
+    def _glide_frame(self, side: PanelSide) -> None:
+        if side.layout is None or side.glide_from is None or len(side.glide_from) != len(side.layout):
+            side.glide_timer.stop()  # the layout it glided to was replaced (e.g. a run ended)
+            return
+        side.glide_step += 1
+        t = side.glide_step / GLIDE_FRAMES
+        if t >= 1.0:
+            side.glide_timer.stop()
+            self._draw(side)
+            return
+        t = t * t * (3 - 2 * t)  # ease in and out
+        self._draw(side, xy=side.glide_from + (side.layout - side.glide_from) * np.float32(t))

@@ -1,0 +1,46 @@
+"""The class palette keeps every pair of classes apart (issue 13: 20 classes looked alike)."""
+
+from __future__ import annotations
+
+import numpy as np
+from skimage.color import rgb2lab
+
+from explorer.jobs.scatter.colours import GREY, class_palette, point_colours
+
+
+def _delta_e(rgb: np.ndarray) -> np.ndarray:
+    """(K, K) CIELAB Delta E 1976 between (K, 3) uint8 colours, inf on the diagonal."""
+    lab = rgb2lab(rgb.reshape(-1, 1, 3).astype(float) / 255).reshape(-1, 3)
+    d = np.linalg.norm(lab[:, None] - lab[None], axis=2)
+    d[np.eye(len(rgb), dtype=bool)] = np.inf
+    return d
+
+
+def test_twenty_and_thirty_classes_differ_pairwise_in_cielab():
+    for k in (10, 20, 30):
+        pal = class_palette(k)
+        assert pal.shape == (k, 4) and pal.dtype == np.uint8 and (pal[:, 3] == 255).all()
+        d = _delta_e(pal[:, :3])
+        assert d.min() > 25  # every pair, not only neighbours
+        assert min(d[i, i + 1] for i in range(k - 1)) > 25
+    # the grey of unlabelled points is not one of the classes' colours
+    lab_grey = _delta_e(np.vstack([class_palette(20)[:, :3], np.array(GREY[:3], np.uint8)]))[-1]
+    assert lab_grey.min() > 10
+    # lightness 32..80: every class shows on the white plot
+    lab = rgb2lab(class_palette(30)[:, :3].reshape(-1, 1, 3) / 255).reshape(-1, 3)
+    assert lab[:, 0].min() > 30 and lab[:, 0].max() < 82
+
+
+def test_more_classes_than_the_list_still_get_distinct_colours_and_ten_look_as_before():
+    pal = class_palette(60)
+    assert len({tuple(c) for c in pal}) == 60
+    assert tuple(class_palette(3)[0][:3]) == (0x4E, 0x79, 0xA7)  # Tableau 10 first
+
+
+def test_point_colours_index_classes_grey_and_the_dimmed_half():
+    labels = np.array([0, 19, -1, 5])
+    cidx, pal = point_colours(labels, 20, None, np.zeros(4, bool))
+    assert cidx.tolist() == [0, 19, 20, 5] and len(pal) == 42
+    assert tuple(pal[20]) == GREY
+    cidx, _ = point_colours(labels, 20, None, np.array([True, False, False, False]))
+    assert cidx.tolist() == [0, 19 + 21, 20 + 21, 5 + 21]
