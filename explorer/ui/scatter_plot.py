@@ -197,17 +197,23 @@ class ScatterPanel(QWidget):
         xy: np.ndarray,
         colour_index: np.ndarray,
         palette: np.ndarray,
-        order: np.ndarray,
+        order: np.ndarray | None,
         allowed: np.ndarray,
         ring_rows: np.ndarray | None = None,
+        on_top: np.ndarray | None = None,
     ) -> None:
-        """Show layout ``xy`` (N, 2); draw rows ``order``; only ``allowed`` rows can be picked;
+        """Show layout ``xy`` (N, 2); draw rows ``order``, or (``order`` None) the ``allowed`` rows
+        in row order with the ``on_top`` (N,) bool ones last; only ``allowed`` rows can be picked;
         ``ring_rows`` get an outline (the selection, when small enough to ring)."""
         if xy is not self.xy:
             self._index = None
         self.xy = np.asarray(xy, dtype=np.float32)
         self.allowed = allowed
-        self.cloud.set_points(self.xy, colour_index, palette, order)
+        if order is None:
+            drawn = None if allowed is None or allowed.all() else allowed
+            self.cloud.set_points(self.xy, colour_index, palette, drawn=drawn, on_top=on_top)
+        else:
+            self.cloud.set_points(self.xy, colour_index, palette, order)
         rows = np.zeros(0, np.int64) if ring_rows is None or len(ring_rows) > 20000 else ring_rows
         self.ring.setData(x=self.xy[rows, 0], y=self.xy[rows, 1]) if len(rows) else self.ring.setData([], [])
         self.show_message("" if len(self.xy) else self.message.toPlainText())

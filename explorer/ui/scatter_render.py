@@ -104,8 +104,12 @@ class PointCloud:
         self._xy = np.zeros((0, 2), np.float32)  # raster: the layout, its grid and drawing
         self._grid: CellGrid | None = None
         self._density: DensityLayers | None = None
-        self._packed_rows = np.zeros(0, np.uint32)  # packed colour of each row, 0 = not drawn
-        self._rank = np.zeros(0, np.int64)  # each row's place in the draw order
+        self._codes = np.zeros(0, np.uint8)  # palette index of each row (len(palette): not drawn)
+        self._palette = np.zeros((0, 4), np.uint8)
+        self._packed_palette = np.zeros(1, np.uint32)
+        self._order: np.ndarray | None = None  # the rows in a given draw order, or None: row order
+        self._top: np.ndarray | None = None  # with row order: rows drawn after the others
+        self._rank: np.ndarray | None = None  # each row's place in ``_order``, made when needed
         self._bounds: QRectF | None = None
         self.raster = False
         self.renders = 0
@@ -114,49 +118,102 @@ class PointCloud:
 
     # ---- data ---------------------------------------------------------------------------
     def set_points(
-        self, xy: np.ndarray, colour_index: np.ndarray, palette: np.ndarray, order: np.ndarray | None = None
+        self,
+        xy: np.ndarray,
+        colour_index: np.ndarray,
+        palette: np.ndarray,
+        order: np.ndarray | None = None,
+        drawn: np.ndarray | None = None,
+        on_top: np.ndarray | None = None,
     ) -> None:
-        """Draw points ``order`` (default: all, in row order; later ones on top) of ``xy`` (N, 2),
-        point i in colour ``palette[colour_index[i]]`` ((K, 4) uint8 RGBA). Rows that are not
-        finite (not placed yet) are not drawn."""
+        """Draw points of ``xy`` (N, 2), point i in colour ``palette[colour_index[i]]`` ((K, 4)
+        uint8 RGBA). Which and in what order (later ones on top): ``order`` (rows), or else the
+        rows where ``drawn`` (N,) bool (default all) is True in row order, those where ``on_top``
+        (N,) bool is True after the others. Rows that are not finite (not placed yet) are not drawn.
+        Above ``raster_above`` points, a new colouring of the same ``xy`` array costs about one
+        pass over uint8 codes (the grid and the coordinates in cell order are kept)."""
         xy = np.asarray(xy, dtype=np.float32)
-        order = np.arange(len(xy)) if order is None else np.asarray(order, dtype=np.int64)
+        n = len(xy)
+        palette = np.asarray(palette, dtype=np.uint8)
+        shown = n if order is None and drawn is None else None
+        if shown is None:
+            shown = len(order) if order is not None else int(np.count_nonzero(drawn))
+        self.raster = shown > self.raster_above
+        if self.raster:
+            self._set_raster(xy, colour_index, palette, order, drawn, on_top)
+            return
+        if order is None:
+            keep = np.ones(n, bool) if drawn is None else np.asarray(drawn, bool)
+            if on_top is None:
+                order = np.flatnonzero(keep)
+            else:
+                top = np.asarray(on_top, bool)
+                order = np.concatenate([np.flatnonzero(keep & ~top), np.flatnonzero(keep & top)])
+        order = np.asarray(order, dtype=np.int64)
         finite = np.isfinite(xy).all(axis=1)
         if not finite.all():
             order = order[finite[order]]
-        palette = np.asarray(palette, dtype=np.uint8)
         cidx = np.asarray(colour_index)
-        self.raster = len(order) > self.raster_above
-        if self.raster:
-            self._xy = xy
-            self._grid = grid_for(xy)
-            packed = np.zeros(len(xy), np.uint32)  # 0: not drawn
-            packed[order] = np.maximum(pack_rgba(palette)[cidx[order]], 1)
-            rank = np.zeros(len(xy), np.int64)  # draw order, for the crosses of a sparse view
-            rank[order] = np.arange(len(order))
-            self._packed_rows, self._rank = packed, rank
-            self._density = DensityLayers(self._grid, xy, packed)
-            lo, hi = self._grid.finite_bounds
-            self._bounds = QRectF(
-                float(lo[0]), float(lo[1]), max(float(hi[0] - lo[0]), 1e-6), max(float(hi[1] - lo[1]), 1e-6)
-            )
-            self._x = self._y = np.zeros(0, np.float32)
-            self.scatter.setData(x=[], y=[])
-            self.scatter.hide()
-            self.image.show()
-            self.render()
+        self._x = np.ascontiguousarray(xy[order, 0])
+        self._y = np.ascontiguousarray(xy[order, 1])
+        self._bounds = None
+        self._density = None
+        brushes = np.array([pg.mkBrush(*map(int, c)) for c in palette], dtype=object)
+        self.image.hide()
+        self.image.clear()
+        self.scatter.show()
+        self.scatter.setData(
+            x=self._x, y=self._y, brush=brushes[cidx[order]], data=order, pen=None, size=self.size
+        )
+
+    def _set_raster(self, xy, colour_index, palette, order, drawn, on_top) -> None:
+        n = len(xy)
+        self._xy = xy
+        self._grid = grid_for(xy)  # the same array: the same grid (and its sorted coordinates)
+        skip = len(palette)  # the code of a point not drawn
+        dtype = np.uint8 if skip < 255 else np.uint16 if skip < 65535 else np.uint32
+        codes = np.asarray(colour_index)
+        codes = codes if codes.dtype == dtype else codes.astype(dtype)
+        self._top = None
+        self._rank = None
+        if order is not None:  # rows in a given order: codes of the others marked not drawn
+            order = np.asarray(order, dtype=np.int64)
+            if len(order) != n or drawn is not None:
+                mask = np.zeros(n, bool)
+                mask[order] = True
+                codes = np.where(mask, codes, dtype(skip))
+            self._order = order  # its ranks are made when a sparse view needs them
         else:
-            self._x = np.ascontiguousarray(xy[order, 0])
-            self._y = np.ascontiguousarray(xy[order, 1])
-            self._bounds = None
-            self._density = None
-            brushes = np.array([pg.mkBrush(*map(int, c)) for c in palette], dtype=object)
-            self.image.hide()
-            self.image.clear()
-            self.scatter.show()
-            self.scatter.setData(
-                x=self._x, y=self._y, brush=brushes[cidx[order]], data=order, pen=None, size=self.size
-            )
+            if drawn is not None and not np.all(drawn):
+                codes = np.where(drawn, codes, dtype(skip))
+            self._order = None
+            self._top = None if on_top is None or not np.any(on_top) else np.asarray(on_top, bool)
+        self._codes = codes
+        self._palette = palette
+        self._packed_palette = np.append(np.maximum(pack_rgba(palette), 1), np.uint32(0))  # [skip] = 0
+        self._density = DensityLayers(self._grid, xy, codes, palette)
+        lo, hi = self._grid.finite_bounds
+        self._bounds = QRectF(
+            float(lo[0]), float(lo[1]), max(float(hi[0] - lo[0]), 1e-6), max(float(hi[1] - lo[1]), 1e-6)
+        )
+        self._x = self._y = np.zeros(0, np.float32)
+        self.scatter.setData(x=[], y=[])
+        self.scatter.hide()
+        self.image.show()
+        self.render()
+
+    def _draw_order(self, rows: np.ndarray) -> np.ndarray:
+        """``rows`` (drawn, any order) in draw order: later ones on top."""
+        if self._order is not None:
+            if self._rank is None:
+                self._rank = np.zeros(len(self._xy), np.int64)
+                self._rank[self._order] = np.arange(len(self._order))
+            return rows[np.argsort(self._rank[rows], kind="stable")]
+        rows = np.sort(rows)
+        if self._top is None:
+            return rows
+        top = self._top[rows]
+        return np.concatenate([rows[~top], rows[top]])
 
     def bounds(self) -> QRectF | None:
         if self.raster and self._bounds is not None:
@@ -190,11 +247,10 @@ class PointCloud:
             self.image.set_image(self._density.draw(x0, ytop, sx, sy, w, h))
             return
         rows = grid.rows_in_range(*cells)
-        rows = rows[self._packed_rows[rows] != 0]
-        rows = rows[np.argsort(self._rank[rows], kind="stable")]  # draw order: later on top
+        rows = self._draw_order(rows[self._codes[rows] < len(self._palette)])
         out = np.zeros((h, w), dtype=np.uint32)
         xs, ys = np.ascontiguousarray(self._xy[rows, 0]), np.ascontiguousarray(self._xy[rows, 1])
-        packed = self._packed_rows[rows]
+        packed = self._packed_palette[self._codes[rows]]
         kernel = _raster_kernel()
         if kernel is not None:
             kernel(

@@ -25,6 +25,7 @@ def test_million_scatter_rows_on_the_tiny_plan(qapp):
     assert lasso.ours > 0 and lasso.reference > 0 and "same rows as the reference: True" in lasso.note
     assert rows["scatter of 60,000 points: hover-index build"].ours > 0
     assert rows["scatter of 60,000 points: pan/zoom frame"].ours > 0
+    assert rows["scatter of 60,000 points: recolour"].ours > 0
 
 
 def test_hamming_rows_on_the_tiny_plan():

@@ -7,7 +7,6 @@ import numpy as np
 from explorer.jobs.scatter.density import DensityLayers
 from explorer.jobs.scatter.grid import CellGrid
 from explorer.jobs.scatter.index import PointIndex
-from explorer.jobs.scatter.raster import pack_rgba
 
 
 def _points(n=200_000, seed=0):
@@ -65,11 +64,11 @@ def test_grid_runs_hold_every_finite_point_once():
 
 def test_density_blends_classes_and_grows_opacity_with_log_count():
     red, blue = (255, 0, 0, 255), (0, 0, 255, 255)
-    packed_palette = pack_rgba(np.array([red, blue], np.uint8))
+    palette = np.array([red, blue], np.uint8)
     # pixel A: 1 red point; pixel B: 1 red + 1 blue; pixel C: 100 red points
     xy = np.array([[0.5, 0.5], [2.5, 0.5], [2.5, 0.5]] + [[4.5, 0.5]] * 100 + [[9.9, 0.9]], np.float32)
     colour = np.array([0, 0, 1] + [0] * 100 + [0])
-    layers = DensityLayers(CellGrid(xy, size=64), xy, packed_palette[colour])
+    layers = DensityLayers(CellGrid(xy, size=64), xy, colour.astype(np.uint8), palette)
     for sx in (1.0, 0.05):  # zoomed in (from the points) and out (from the cell pyramid)
         img = layers.draw(0.0, 1.0, sx, 1.0, int(np.ceil(10 * sx)), 1)[0]  # one pixel row over x in [0, 10)
         if sx == 1.0:
@@ -79,3 +78,22 @@ def test_density_blends_classes_and_grows_opacity_with_log_count():
             assert a[3] < b[3] < c[3] == 255  # log-scaled opacity: 1 < 2 < 100 points
         else:  # everything in the one pixel: the mean colour of 103 red and 1 blue points
             assert img.shape == (1, 4) and img[0, 3] == 255 and img[0, 0] > 240 and img[0, 2] < 10
+
+
+def test_a_long_self_crossing_hand_drawn_lasso_matches_brute_force_on_both_paths():
+    """Thousands of vertices (a mouse drag), crossing itself (even-odd), with hidden rows: the
+    one-pass scan (a big lasso) and the gathered cells (a small one) agree with points_in_poly."""
+    from skimage.measure import points_in_poly
+
+    xy = _points(300_000, seed=3)
+    index = PointIndex(xy)
+    t = np.linspace(0, 2 * np.pi, 3000)[:-1]
+    r = 2.5 + 0.8 * np.sin(7 * t) + np.random.default_rng(4).normal(scale=0.02, size=len(t))
+    loop = np.stack([r * np.cos(3 * t) + 1, r * np.sin(2 * t) + 1], axis=1)  # a self-crossing curve
+    allowed = np.random.default_rng(5).random(len(xy)) < 0.7
+    finite = np.isfinite(xy).all(axis=1)
+    for poly in (loop, loop / 40.0 + 4.0):  # big: the scan; small, on the dense blob: the gather
+        inside = points_in_poly(np.nan_to_num(xy).astype(np.float64), poly)
+        got = index.in_polygon(poly, allowed)
+        np.testing.assert_array_equal(got, np.flatnonzero(finite & allowed & inside))
+        assert len(got) > 100

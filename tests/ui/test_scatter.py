@@ -393,3 +393,46 @@ def test_connect_view_wires_each_event_to_the_slot_of_that_name(qtbot):
     ctx.qws.codes_changed.emit("m")
     ctx.qws.selection_changed.emit()  # no slot: nothing
     assert calls == ["models", ("codes", "m")]
+
+
+def test_a_new_colouring_of_a_raster_cloud_draws_what_an_explicit_order_draws(qtbot):
+    """Issue 16: recolouring 10^7 points is a pass over uint8 codes; the picture is the one the
+    general (order) path draws, zoomed out (density) and zoomed in (points in draw order)."""
+    import pyqtgraph as pg
+
+    from explorer.jobs.scatter.colours import point_colours
+    from explorer.jobs.scatter.index import grid_for
+    from explorer.ui.scatter_render import PointCloud
+
+    rng = np.random.default_rng(0)
+    n = 80_000
+    labels = rng.integers(-1, 20, n)
+    xy = (rng.normal(size=(n, 2)) + labels[:, None] % 5).astype(np.float32)
+    emph = rng.random(n) < 0.2
+    drawn = labels != 3
+    cidx, palette = point_colours(labels, 20, None, emph)
+    assert cidx.dtype == np.uint8
+    widgets, clouds = [], []
+    for _ in range(2):
+        w = pg.PlotWidget()
+        qtbot.addWidget(w)
+        w.resize(500, 400)
+        w.show()
+        widgets.append(w)
+        clouds.append(PointCloud(w.getPlotItem(), raster_above=1000))
+    qtbot.waitExposed(widgets[1])
+    clouds[0].set_points(xy, cidx, palette, drawn=drawn, on_top=emph)
+    order = np.concatenate([np.flatnonzero(drawn & ~emph), np.flatnonzero(drawn & emph)])
+    clouds[1].set_points(xy, cidx.astype(np.int64), palette, order)
+    assert clouds[0].raster and clouds[1].raster
+    grid = grid_for(xy)
+    assert clouds[0]._density.xs is clouds[1]._density.xs  # one copy of the sorted coordinates
+    for rect in ((-4.0, -4.0, 14.0, 14.0), (0.0, 0.0, 0.3, 0.3)):
+        for w in widgets:
+            w.getPlotItem().getViewBox().setRange(xRange=rect[::2], yRange=rect[1::2], padding=0)
+        for c in clouds:
+            c.render()
+        a, b = clouds[0].image._buffer, clouds[1].image._buffer
+        assert (a[..., 3] > 0).sum() > 50
+        np.testing.assert_array_equal(a, b)
+    assert grid is grid_for(xy)

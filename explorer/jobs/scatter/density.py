@@ -4,9 +4,14 @@ Where many points share a pixel, a "last point wins" raster turns a million poin
 blobs. Here each pixel gets the mean colour of its points (a per-class blend: a pixel where two
 classes mix shows the mix) and an opacity that grows with ``log(1 + count)`` up to the densest
 pixel of the frame, so cores and fringes of a cluster stay apart. Counts come either from the
-points themselves (zoomed in) or from a pyramid of per-cell sums of a
+points themselves (zoomed in) or from per-cell sums over a coarser level of a
 :class:`~explorer.jobs.scatter.grid.CellGrid` (zoomed out, when a cell is smaller than a pixel),
-so a frame costs at most about the pixels plus the points of the visible cells. No Qt here.
+so a frame costs at most about the pixels plus the points of the visible cells.
+
+Colours are a small palette and one code per point (uint8 or uint16; a code past the palette is
+a point not drawn), so a new colouring (a lasso's emphasis, a hidden class) costs one pass over
+the codes, not a gather of 10^7 packed colours: the coordinates in cell order are kept per grid,
+and each level's sums are made on first use by one sequential pass over the rows. No Qt here.
 """
 
 from __future__ import annotations
@@ -19,42 +24,47 @@ MIN_ALPHA = 0.35  # a pixel with one point
 
 
 @_jit
-def cell_sums(packed_sorted, starts, n_cells):  # pragma: no cover (numba)
-    """Per cell: number of drawn points (packed != 0) and the sums of their R, G, B, A bytes."""
-    count = np.zeros(n_cells, np.float32)
-    sums = np.zeros((n_cells, 4), np.float32)
-    for c in range(n_cells):
-        for i in range(starts[c], starts[c + 1]):
-            p = packed_sorted[i]
-            if p == 0:
-                continue
-            count[c] += 1.0
-            sums[c, 0] += p & 255
-            sums[c, 1] += (p >> 8) & 255
-            sums[c, 2] += (p >> 16) & 255
-            sums[c, 3] += (p >> 24) & 255
+def level_sums(cell_of, codes, palette, g, shift):  # pragma: no cover (numba)
+    """Per cell of the level with (g >> shift)^2 cells: number of drawn points (code < len(palette))
+    and the sums of their palette R, G, B, A; one sequential pass over the rows."""
+    gl = g >> shift
+    count = np.zeros(gl * gl, np.float32)
+    sums = np.zeros((gl * gl, 4), np.float32)
+    n_pal = palette.shape[0]
+    for i in range(cell_of.shape[0]):
+        c = cell_of[i]
+        k = codes[i]
+        if c < 0 or k >= n_pal:
+            continue
+        cy = c // g
+        cx = c - cy * g
+        d = (cy >> shift) * gl + (cx >> shift)
+        count[d] += 1.0
+        for j in range(4):
+            sums[d, j] += palette[k, j]
     return count, sums
 
 
 @_jit
-def add_points(xs, ys, packed, starts, g, cx0, cx1, cy0, cy1, x0, ytop, sx, sy, cnt, acc):  # pragma: no cover
-    """Accumulate the drawn points of the visible cells (runs of the cell-sorted arrays) into the
-    (h, w) count and (h, w, 4) colour-sum images."""
+def add_points(
+    xs, ys, order, codes, palette, starts, g, cx0, cx1, cy0, cy1, x0, ytop, sx, sy, cnt, acc
+):  # pragma: no cover (numba)
+    """Accumulate the drawn points of the visible cells (runs of the cell-sorted coordinates; the
+    row of each is ``order[i]``) into the (h, w) count and (h, w, 4) colour-sum images."""
     h, w = cnt.shape
+    n_pal = palette.shape[0]
     for cy in range(cy0, cy1 + 1):
         for i in range(starts[cy * g + cx0], starts[cy * g + cx1 + 1]):
-            p = packed[i]
-            if p == 0:
+            k = codes[order[i]]
+            if k >= n_pal:
                 continue
             px = (xs[i] - x0) * sx
             py = (ytop - ys[i]) * sy
             if px >= 0 and px < w and py >= 0 and py < h:
                 ix, iy = int(px), int(py)
                 cnt[iy, ix] += 1.0
-                acc[iy, ix, 0] += p & 255
-                acc[iy, ix, 1] += (p >> 8) & 255
-                acc[iy, ix, 2] += (p >> 16) & 255
-                acc[iy, ix, 3] += (p >> 24) & 255
+                for j in range(4):
+                    acc[iy, ix, j] += palette[k, j]
 
 
 @_jit
@@ -116,25 +126,38 @@ def shade(cnt, acc, out, min_alpha):  # pragma: no cover (numba)
             out[iy, ix, 3] = np.uint8(min(255.0, a * acc[iy, ix, 3] / c + 0.5))
 
 
-class DensityLayers:
-    """The colours of one drawing over a :class:`CellGrid`: cell-sorted coordinates and packed
-    colours (0 = not drawn), and the pyramid of per-cell counts and colour sums."""
-
-    def __init__(self, grid: CellGrid, xy: np.ndarray, packed: np.ndarray) -> None:
-        self.grid = grid
+def sorted_coordinates(grid: CellGrid, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(xs, ys) float32 of the grid's points in cell order, made once per grid (a new colouring of
+    the same layout reuses them)."""
+    cached = getattr(grid, "_sorted_xy", None)
+    if cached is None:
         order = grid.order
-        self.xs = np.ascontiguousarray(xy[order, 0], dtype=np.float32)
-        self.ys = np.ascontiguousarray(xy[order, 1], dtype=np.float32)
-        self.packed = np.ascontiguousarray(packed[order], dtype=np.uint32)
-        g = grid.size
-        count, sums = cell_sums(self.packed, grid.starts, g * g)
-        self.levels = [(g, count, sums)]  # (cells per side, (g*g,) counts, (g*g, 4) sums)
-        while g > 64:
-            c2 = count.reshape(g // 2, 2, g // 2, 2).sum(axis=(1, 3))
-            s2 = sums.reshape(g // 2, 2, g // 2, 2, 4).sum(axis=(1, 3))
-            g //= 2
-            count, sums = np.ascontiguousarray(c2.ravel()), np.ascontiguousarray(s2.reshape(-1, 4))
-            self.levels.append((g, count, sums))
+        cached = (
+            np.ascontiguousarray(xy[order, 0], dtype=np.float32),
+            np.ascontiguousarray(xy[order, 1], dtype=np.float32),
+        )
+        grid._sorted_xy = cached
+    return cached
+
+
+class DensityLayers:
+    """One colouring of a :class:`CellGrid`'s points: ``codes`` (N,) uint8/uint16 palette index
+    per row (>= len(palette): not drawn) and ``palette`` (P, 4) uint8 RGBA; the per-cell counts and
+    colour sums of each level (G, G/2, ... cells per side, down to 64) made on first use."""
+
+    def __init__(self, grid: CellGrid, xy: np.ndarray, codes: np.ndarray, palette: np.ndarray) -> None:
+        self.grid = grid
+        self.xs, self.ys = sorted_coordinates(grid, xy)
+        self.codes = np.ascontiguousarray(codes)
+        self.palette = np.ascontiguousarray(palette, dtype=np.float32)
+        self._levels: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # shift -> (counts, sums)
+
+    def level(self, shift: int) -> tuple[np.ndarray, np.ndarray]:
+        """((g >> shift)^2,) counts and ((g >> shift)^2, 4) colour sums of that level."""
+        if shift not in self._levels:
+            g = self.grid.size
+            self._levels[shift] = level_sums(self.grid.cell_of, self.codes, self.palette, g, shift)
+        return self._levels[shift]
 
     def draw(self, x0: float, ytop: float, sx: float, sy: float, w: int, h: int) -> np.ndarray:
         """(h, w, 4) uint8 RGBA of the view whose left edge is x0, top edge ytop (data units) at
@@ -144,20 +167,25 @@ class DensityLayers:
         acc = np.zeros((h, w, 4), np.float32)
         x1, ybottom = x0 + w / sx, ytop - h / sy
         base = grid.size
-        level = None
-        for g, count, sums in self.levels:  # the coarsest level whose cells are still under a pixel
-            f = base // g
+        shifts = [0]  # levels G, G/2, ... down to 64 cells per side
+        while (base >> shifts[-1]) > 64:
+            shifts.append(shifts[-1] + 1)
+        shift = None
+        for s in shifts:  # the coarsest level whose cells are still under a pixel
+            f = 1 << s
             if grid.cell[0] * f * sx <= 1.0 and grid.cell[1] * f * sy <= 1.0:
-                level = (g, count, sums, f)
-            elif level is not None:
+                shift = s
+            elif shift is not None:
                 break
-        if level is None:
+        if shift is None:
             cx0, cx1, cy0, cy1 = grid.cell_range(x0, x1, ybottom, ytop)
             if cx0 <= cx1 and cy0 <= cy1:
                 add_points(
                     self.xs,
                     self.ys,
-                    self.packed,
+                    grid.order,
+                    self.codes,
+                    self.palette,
                     grid.starts,
                     base,
                     cx0,
@@ -172,7 +200,8 @@ class DensityLayers:
                     acc,
                 )
         else:
-            g, count, sums, f = level
+            g, f = base >> shift, 1 << shift
+            count, sums = self.level(shift)
             cw, ch = grid.cell[0] * f, grid.cell[1] * f
             cx0 = int(max(0, np.floor((x0 - grid.lo[0]) / cw)))
             cx1 = int(min(g - 1, np.floor((x1 - grid.lo[0]) / cw)))

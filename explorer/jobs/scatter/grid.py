@@ -70,7 +70,7 @@ def _bounds_numpy(x, y):
 @_jit
 def _cells(x, y, lo_x, lo_y, cell_x, cell_y, g):  # pragma: no cover (numba)
     """Flat cell number of each point (-1 when not finite), in one pass."""
-    out = np.empty(x.shape[0], np.int64)
+    out = np.empty(x.shape[0], np.int32)
     for i in range(x.shape[0]):
         fx = (x[i] - lo_x) / cell_x
         fy = (y[i] - lo_y) / cell_y
@@ -88,7 +88,7 @@ def _cells_numpy(x, y, lo_x, lo_y, cell_x, cell_y, g):
     ok = np.isfinite(fx) & np.isfinite(fy)
     ix = np.clip(np.floor(np.nan_to_num(fx)), 0, g - 1).astype(np.int64)
     iy = np.clip(np.floor(np.nan_to_num(fy)), 0, g - 1).astype(np.int64)
-    return np.where(ok, iy * g + ix, -1)
+    return np.where(ok, iy * g + ix, -1).astype(np.int32)
 
 
 def _counting_sort_numpy(cell, n_cells):
@@ -133,7 +133,8 @@ class CellGrid:
     """Points ``xy`` (N, 2) bucketed into ``size`` x ``size`` cells over their finite bounds.
 
     order: (M,) int64 rows of the finite points, sorted by cell (stable: rows keep their order
-    within a cell); starts: (size*size + 1,) where each cell's run begins in ``order``.
+    within a cell); starts: (size*size + 1,) where each cell's run begins in ``order``;
+    cell_of: (N,) int32 flat cell number of each row (-1: not finite), for one-pass scans.
     """
 
     def __init__(self, xy: np.ndarray, size: int | None = None) -> None:
@@ -153,6 +154,7 @@ class CellGrid:
         cells, sort = (_cells, _counting_sort) if numba is not None else (_cells_numpy, _counting_sort_numpy)
         cell = cells(x, y, float(lo[0]), float(lo[1]), float(self.cell[0]), float(self.cell[1]), g)
         self.order, self.starts = sort(cell, g * g)
+        self.cell_of = cell
 
     def cell_range(self, x0: float, x1: float, y0: float, y1: float) -> tuple[int, int, int, int]:
         """Inclusive cell columns and rows (cx0, cx1, cy0, cy1) meeting the rectangle (clipped);

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from explorer.jobs.scatter.grid import CellGrid, fill_polygon
+from explorer.jobs.scatter.grid import CellGrid, _jit, fill_polygon, numba
 
 _GRIDS: list = []  # (weak reference to a layout array, its CellGrid), the last few
 
@@ -32,6 +32,102 @@ def grid_for(xy: np.ndarray) -> CellGrid:
     return grid
 
 
+@_jit
+def _cell_states(u, v, a, b, nx, ny, cx0, cy0, g, table):  # pragma: no cover (numba)
+    """Mark the block's cells in ``table`` ((g*g + 1,) uint8, entry c + 1 for flat cell c): 1 for
+    a cell whose centre is inside the polygon (vertices ``u``, ``v`` in cell units of the block;
+    even-odd rule, by scanlines), then 2 for every cell within one cell of the outline (its edges
+    clipped to the block, ``a`` -> ``b`` (E, 2), sampled at a quarter cell), so a cell left at 1
+    lies wholly inside."""
+    m = u.shape[0]
+    xs = np.empty(m, np.float64)
+    for j in range(ny):
+        yc = j + 0.5
+        k = 0
+        for e in range(m):
+            f = e + 1 if e + 1 < m else 0
+            va, vb = v[e], v[f]
+            if (va <= yc < vb) or (vb <= yc < va):
+                xs[k] = u[e] + (yc - va) / (vb - va) * (u[f] - u[e])
+                k += 1
+        if k < 2:
+            continue
+        xk = np.sort(xs[:k])
+        row = (j + cy0) * g + cx0 + 1
+        for p in range(0, k - 1, 2):  # centres i + 0.5 in [xk[p], xk[p + 1])
+            i0 = max(0, int(np.ceil(xk[p] - 0.5)))
+            i1 = min(nx, int(np.ceil(xk[p + 1] - 0.5)))
+            for i in range(i0, i1):
+                table[row + i] = 1
+    for e in range(a.shape[0]):
+        du, dv = b[e, 0] - a[e, 0], b[e, 1] - a[e, 1]
+        steps = int(np.ceil(max(abs(du), abs(dv)) * 4.0)) + 1
+        for t in range(steps + 1):
+            w = t / steps
+            ci = int(np.floor(a[e, 0] + w * du))
+            cj = int(np.floor(a[e, 1] + w * dv))
+            if ci < -1 or ci > nx or cj < -1 or cj > ny:
+                continue
+            for jj in range(max(0, cj - 1), min(ny, cj + 2)):
+                for ii in range(max(0, ci - 1), min(nx, ci + 2)):
+                    table[(jj + cy0) * g + ii + cx0 + 1] = 2
+
+
+@_jit
+def _inside(x, y, j, px, py, edge_starts, edge_ids):  # pragma: no cover (numba)
+    """1 if (x, y) is inside the polygon (``px``, ``py``) by the even-odd rule, from the edges
+    listed for cell row ``j`` (``edge_ids[edge_starts[j]:edge_starts[j + 1]]``), else 0."""
+    m = px.shape[0]
+    inside = 0
+    for t in range(edge_starts[j], edge_starts[j + 1]):
+        e = edge_ids[t]
+        f = e + 1 if e + 1 < m else 0
+        ya, yb = py[e], py[f]
+        if (ya <= y < yb) or (yb <= y < ya):
+            if x < (px[f] - px[e]) * (y - ya) / (yb - ya) + px[e]:
+                inside = 1 - inside
+    return inside
+
+
+@_jit
+def _scan_polygon(
+    cell_of, table, g, cy0, xy, px, py, edge_starts, edge_ids, allowed, out, border
+):  # pragma: no cover (numba)
+    """The rows inside, in order, into ``out``; returns how many. One branch-free pass over the
+    rows (they are in no spatial order, so a branch per row would be mispredicted half the time):
+    a row whose cell's ``table`` entry (see _cell_states) is 1 goes to ``out``, 2 to ``border``
+    (both (N,) int64, written only as far as they fill); only rows where ``allowed`` (N,) bool
+    (empty: all). Then the border rows inside the polygon are merged in, from the back."""
+    k = 0
+    nb = 0
+    use_allowed = allowed.shape[0] > 0
+    for i in range(cell_of.shape[0]):
+        s = table[cell_of[i] + 1]
+        if use_allowed:
+            s = s * allowed[i]
+        out[k] = i
+        k += np.int64(s == 1)
+        border[nb] = i
+        nb += np.int64(s == 2)
+    kb = 0
+    for q in range(nb):
+        i = border[q]
+        j = cell_of[i] // g - cy0
+        if _inside(np.float64(xy[i, 0]), np.float64(xy[i, 1]), j, px, py, edge_starts, edge_ids):
+            border[kb] = i
+            kb += 1
+    a, b, w = k - 1, kb - 1, k + kb - 1
+    while b >= 0:
+        if a >= 0 and out[a] > border[b]:
+            out[w] = out[a]
+            a -= 1
+        else:
+            out[w] = border[b]
+            b -= 1
+        w -= 1
+    return k + kb
+
+
 def _clip_segments(a: np.ndarray, b: np.ndarray, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray]:
     """The parts of segments a -> b ((E, 2) each) inside [-1, nx + 1] x [-1, ny + 1] (Liang-Barsky);
     segments wholly outside shrink to a point outside."""
@@ -48,6 +144,40 @@ def _clip_segments(a: np.ndarray, b: np.ndarray, nx: int, ny: int) -> tuple[np.n
     gone = t0 > t1
     t0, t1 = np.where(gone, 0.0, t0), np.where(gone, 0.0, t1)
     return a + d * t0[:, None], a + d * t1[:, None]
+
+
+def _cell_masks_numpy(u, v, nx, ny) -> tuple[np.ndarray, np.ndarray]:
+    """(whole, edge) (ny, nx) bool of the block, as _cell_states marks them, in numpy."""
+    from scipy.ndimage import binary_dilation
+
+    inside = fill_polygon(u, v, nx, ny)  # cells whose centre is inside
+    edge = np.zeros((ny, nx), bool)  # cells the outline passes through (sampled finely)
+    a, b = _clip_segments(np.stack([u, v], 1), np.roll(np.stack([u, v], 1), -1, axis=0), nx, ny)
+    steps = np.maximum(2, np.ceil(np.abs(b - a).max(axis=1) * 4).astype(int) + 1)
+    t = np.concatenate([np.linspace(0, 1, k) for k in steps])
+    start = np.repeat(a, steps, axis=0)
+    pts = start + (np.repeat(b, steps, axis=0) - start) * t[:, None]
+    ci, cj = np.floor(pts[:, 0]).astype(int), np.floor(pts[:, 1]).astype(int)
+    ok = (ci >= 0) & (ci < nx) & (cj >= 0) & (cj < ny)
+    edge[cj[ok], ci[ok]] = True
+    edge = binary_dilation(edge, structure=np.ones((3, 3), bool))
+    return inside & ~edge, edge
+
+
+def _edges_by_row(v: np.ndarray, ny: int) -> tuple[np.ndarray, np.ndarray]:
+    """The polygon's edges (vertex e to e + 1, the last to the first) that may cross each of
+    ``ny`` cell rows, as CSR: (ny + 1,) starts and the edge numbers; ``v`` (M,) is the vertices'
+    y in cell rows of the block. Each edge is listed one row beyond its ends (rounding)."""
+    w = np.roll(v, -1)
+    lo = np.clip(np.floor(np.minimum(v, w)).astype(np.int64) - 1, 0, ny - 1)
+    hi = np.clip(np.floor(np.maximum(v, w)).astype(np.int64) + 1, 0, ny - 1)
+    span = hi - lo + 1
+    edge = np.repeat(np.arange(len(v)), span)
+    row = np.repeat(lo, span) + (np.arange(int(span.sum())) - np.repeat(np.cumsum(span) - span, span))
+    order = np.argsort(row, kind="stable")
+    starts = np.zeros(ny + 1, np.int64)
+    np.cumsum(np.bincount(row, minlength=ny), out=starts[1:])
+    return starts, edge[order].astype(np.int64)
 
 
 class PointIndex:
@@ -89,14 +219,15 @@ class PointIndex:
         return np.sort(rows).astype(np.int64)
 
     def in_polygon(self, polygon: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
-        """Sorted indices of the points inside ``polygon`` (M, 2) (even-odd rule)."""
-        from scipy.ndimage import binary_dilation
-        from skimage.measure import points_in_poly
-
+        """Sorted indices of the points inside ``polygon`` (M, 2) (even-odd rule), only where
+        ``allowed`` (N,) bool. Cells wholly inside are taken whole; only the points of cells
+        within a cell of the outline are tested. A lasso holding many points is one ordered pass
+        over the rows (numba); a small one gathers the runs of its cells."""
         poly = np.asarray(polygon, dtype=np.float64)
         if len(poly) < 3 or self.grid is None or not np.isfinite(poly).all():
             return np.zeros(0, dtype=np.int64)
         grid = self.grid
+        g = grid.size
         lo, hi = poly.min(axis=0), poly.max(axis=0)
         cx0, cx1, cy0, cy1 = grid.cell_range(lo[0], hi[0], lo[1], hi[1])
         if cx0 > cx1 or cy0 > cy1:
@@ -105,17 +236,33 @@ class PointIndex:
         # the polygon in cell units of the block (cell (i, j) spans [i, i + 1) x [j, j + 1))
         u = (poly[:, 0] - grid.lo[0]) / grid.cell[0] - cx0
         v = (poly[:, 1] - grid.lo[1]) / grid.cell[1] - cy0
-        inside = fill_polygon(u, v, nx, ny)  # cells whose centre is inside
-        edge = np.zeros((ny, nx), bool)  # cells the outline passes through (sampled finely)
-        a, b = _clip_segments(np.stack([u, v], 1), np.roll(np.stack([u, v], 1), -1, axis=0), nx, ny)
-        steps = np.maximum(2, np.ceil(np.abs(b - a).max(axis=1) * 4).astype(int) + 1)
-        t = np.concatenate([np.linspace(0, 1, k) for k in steps])
-        start = np.repeat(a, steps, axis=0)
-        pts = start + (np.repeat(b, steps, axis=0) - start) * t[:, None]
-        ci, cj = np.floor(pts[:, 0]).astype(int), np.floor(pts[:, 1]).astype(int)
-        ok = (ci >= 0) & (ci < nx) & (cj >= 0) & (cj < ny)
-        edge[cj[ok], ci[ok]] = True
-        edge = binary_dilation(edge, structure=np.ones((3, 3), bool))
+        if numba is None:
+            whole, edge = _cell_masks_numpy(u, v, nx, ny)
+            return self._gather(whole, edge, (cx0, cy0), poly, allowed)
+        table = np.zeros(g * g + 1, np.uint8)  # entry 0: rows not placed (cell -1)
+        uv = np.stack([u, v], 1)
+        a, b = _clip_segments(uv, np.roll(uv, -1, axis=0), nx, ny)
+        _cell_states(u, v, a, b, nx, ny, cx0, cy0, g, table)
+        if grid.count_in_range(cx0, cx1, cy0, cy1) > len(self.xy) // 32:
+            edge_starts, edge_ids = _edges_by_row(v, ny)
+            # np.empty of N rows: only the pages written are ever touched
+            out, border = np.empty(len(self.xy), np.int64), np.empty(len(self.xy), np.int64)
+            keep = np.zeros(0, bool) if allowed is None else np.asarray(allowed, dtype=bool)
+            k = _scan_polygon(
+                grid.cell_of, table, g, cy0, self.xy, poly[:, 0].copy(), poly[:, 1].copy(),
+                edge_starts, edge_ids, keep, out, border,
+            )  # fmt: skip
+            return out[:k]
+        states = table[1:].reshape(g, g)[cy0 : cy1 + 1, cx0 : cx1 + 1]
+        return self._gather(states == 1, states == 2, (cx0, cy0), poly, allowed)
+
+    def _gather(self, whole, edge, corner, poly, allowed) -> np.ndarray:
+        """Rows of the block's ``whole`` (ny, nx) cells and the points of its ``edge`` cells that
+        are inside ``poly``, sorted; ``corner`` = (cx0, cy0), the block's first cell."""
+        from skimage.measure import points_in_poly
+
+        grid = self.grid
+        cx0, cy0 = corner
 
         def cells_of(mask: np.ndarray) -> np.ndarray:  # block mask -> flat cell numbers
             j, i = np.nonzero(mask)
@@ -124,7 +271,7 @@ class PointIndex:
         border = grid.rows_in_cells(cells_of(edge))
         if len(border):
             border = border[points_in_poly(self.xy[border].astype(np.float64), poly)]
-        whole = cells_of(inside & ~edge)
+        whole = cells_of(whole)
         if len(whole) > 4096:  # many points: mark them in a mask, then one scan
             mask = np.zeros(len(self.xy), bool)
             grid.mark_cells(whole, mask)
