@@ -2,34 +2,42 @@
 
 Above ``LANDMARK_ABOVE`` points, :func:`landmark_job` runs in four stages, each yielding frames:
 
-1. a PCA frame at once (PCA fitted on a 20,000-point sample, applied to every point);
+1. a PCA frame at once (:func:`~explorer.projection.pca.sampled_pca`: PCA of a 20,000-point
+   sample applied to every point);
 2. the landmark layout forming live: openTSNE / umap-learn on the landmarks of
    :func:`~explorer.projection.landmarks.choose_landmarks` (stratified by label when there are
    labels, plus D²-sampled outliers), the other points NaN (not placed yet) in those frames;
-3. every other point placed at the weighted mean of its nearest landmarks (exact search), with
-   t-SNE's point-wise perplexity affinities (perplexity 5 over 15 neighbours, as openTSNE's
-   ``transform``) or UMAP's fuzzy memberships (as umap-learn's ``transform``) as weights;
-4. a short refinement with the landmarks held fixed, the optimisation each library's own
-   ``transform`` runs: openTSNE's ``PartialTSNEEmbedding.optimize`` (learning rate 0.1,
-   exaggeration 1.5, gradient norm clipped at 0.25) or umap-learn's ``optimize_layout_euclidean``
-   with the landmarks as the fixed tail (its ``move_other=False``).
+3. every other point placed from its nearest landmarks
+   (:func:`~explorer.projection.landmark_search.approx_nearest_landmarks`) at the weighted mean
+   of their positions, with t-SNE's point-wise perplexity affinities (perplexity 5 over 15
+   neighbours, as openTSNE's ``transform``) or UMAP's fuzzy memberships as weights;
+4. a refinement (:mod:`explorer.projection.landmark_refine`): by default ("graph") a few
+   iterations of the method over all points with their approximate kNN graph, found cell by cell
+   through the landmarks (:func:`~explorer.projection.landmark_search.cell_knn_graph`), the
+   points sorted by cell so that the optimiser's memory accesses stay local; or ("transform")
+   the libraries' own ``transform`` with the landmarks held fixed.
 
 Points that duplicate a landmark (distance 0) sit exactly on it. Progress ``metrics`` carry the
-stage times (``first_frame_s``, ``landmark_s``, ``placed_s``) and ``landmarks``; the job returns
-the (N, 2) float32 layout. At or below the threshold the full fit runs, exactly as
-:func:`~explorer.projection.jobs.project_job` runs it.
+stage times (``first_frame_s``, ``landmark_s``, ``placed_s``, ``graph_s``, ``done_s``) and
+``landmarks``; the job returns the (N, 2) float32 layout. At or below the threshold the full fit
+runs, exactly as :func:`~explorer.projection.jobs.project_job` runs it.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from explorer.core.progress import Progress
+from explorer.projection import landmark_refine as refiners
+from explorer.projection.landmark_search import (
+    approx_nearest_landmarks,
+    cell_knn_graph,
+    cell_order,
+    landmark_neighbours,
+)
 from explorer.projection.landmarks import (
     cells_to_probe,
     choose_landmarks,
@@ -37,35 +45,16 @@ from explorer.projection.landmarks import (
     knn_graph,
     landmark_count,
     nearest_landmarks,
-    weighted_place,
 )
+from explorer.projection.pca import sampled_pca
+from explorer.projection.stream import drain, threaded
 
 LANDMARK_ABOVE = 40_000
-PCA_SAMPLE = 20_000
-TSNE_PLACE_PERPLEXITY = 5.0
 REFINES = ("graph", "transform", "none")
+PLACES = ("mean", "median", "nearest")
 TSNE_REFINE_ITER = 50
 UMAP_REFINE_EPOCHS = 30
-GRAPH_PERPLEXITY = 10.0  # t-SNE's refinement over all points: 30 neighbours each (3 x perplexity)
-
-
-def sampled_pca(codes: np.ndarray, seed: int = 0, sample: int = PCA_SAMPLE) -> np.ndarray:
-    """(N, D) -> (N, 2) float32: PCA fitted on a seeded sample of ``sample`` rows (the covariance
-    eigenvectors), applied to every row; the whole set when it is smaller. Under a second at 10^6."""
-    x = np.asarray(codes, dtype=np.float32)
-    n = len(x)
-    rows = (
-        np.sort(np.random.default_rng(seed).choice(n, sample, replace=False)) if n > sample else slice(None)
-    )
-    s = x[rows].astype(np.float64)
-    mean = s.mean(axis=0)
-    s -= mean
-    evals, evecs = np.linalg.eigh(s.T @ s)
-    top = evecs[:, np.argsort(evals)[::-1][:2]]
-    top *= np.sign(top[np.abs(top).argmax(axis=0), range(top.shape[1])])  # fixed signs
-    out = np.zeros((n, 2), dtype=np.float32)
-    out[:, : top.shape[1]] = (x - mean.astype(np.float32)) @ top.astype(np.float32)
-    return out
+PLACE_K = 15  # nearest landmarks a t-SNE placement is weighted over
 
 
 def _scatter(n: int, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -75,342 +64,42 @@ def _scatter(n: int, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _threaded(work: Callable, label: str, total: int) -> Iterator[Progress]:
-    """Run ``work(emit, stopped)`` in a helper thread; its ``emit(step, xy)`` calls become
-    frames; closing the generator sets ``stopped`` (work should raise or return at its next
-    check). Returns ``work``'s return value."""
-    frames: queue.Queue = queue.Queue(maxsize=4)
-    stop = threading.Event()
-    done = threading.Event()
-    outcome: dict = {}
-
-    def emit(step: int, xy: np.ndarray) -> None:
-        try:
-            frames.put_nowait((step, np.array(xy, np.float32)))
-        except queue.Full:  # the consumer is slow: skip a frame rather than wait
-            pass
-
-    def run() -> None:
-        try:
-            outcome["value"] = work(emit, stop)
-        except BaseException as err:  # handed to the generator below
-            outcome["error"] = err
-        finally:
-            done.set()
-
-    thread = threading.Thread(target=run, name=f"{label}-refine", daemon=True)
-    thread.start()
-    step = 0
-    try:
-        while not (done.is_set() and frames.empty()):
-            try:
-                step, xy = frames.get(timeout=0.1)
-            except queue.Empty:
-                yield Progress(step=step, total=total, message=f"{label}: refining")
-                continue
-            yield Progress(step=step, total=total, message=f"{label}: refining", payload=xy)
-    finally:
-        stop.set()
-        thread.join()
-    if "error" in outcome and not isinstance(outcome["error"], _Cancelled):
-        raise outcome["error"]
-    return outcome.get("value")
+def _place(how: str, neighbours: np.ndarray, landmark_xy: np.ndarray) -> np.ndarray:
+    """(N', 2) positions from (N', k) nearest landmarks: the median of the nearest five
+    ("median") or the nearest ("nearest")."""
+    xy = np.asarray(landmark_xy, np.float32)
+    if how == "nearest":
+        return xy[neighbours[:, 0]].copy()
+    return np.median(xy[neighbours[:, :5]], axis=1).astype(np.float32)
 
 
-class _Cancelled(Exception):
-    """Raised inside a refinement thread whose job was closed."""
+def _graph(x, chosen, near_i, landmark_xy, k: int, cells: int, probes: int, relabel, reorder: bool):
+    """The kNN graph of every point, the points sorted by cell: (perm (N,), indices (N, k) and
+    distances (N, k), rows and indices in the order perm gives), a generator. ``probes`` > 0:
+    each point searches the cells of its own ``probes`` nearest landmarks (``near_i[:, :probes]``,
+    :func:`knn_graph`); else the cells near its cell's landmark (:func:`cell_knn_graph`)."""
+    n, m = len(x), len(chosen)
+    cell = near_i[:, 0].copy()
+    cell[chosen] = np.arange(m)  # a landmark is in its own cell
+    if probes:
+        g_i, g_d = yield from drain(knn_graph(x, x[chosen], near_i[:, :probes], k), relabel)
+        bad = g_i < 0  # a row that found fewer than k: repeat its last neighbour found
+        if bad.any():
+            last = np.maximum((~bad).sum(axis=1) - 1, 0)
+            rows = np.nonzero(bad)[0]
+            g_i[bad] = g_i[rows, last[rows]]
+            g_d[bad] = g_d[rows, last[rows]]
+    else:
+        nb = landmark_neighbours(x[chosen], cells)
+        g_i, g_d = yield from drain(cell_knn_graph(x, cell, nb, k), relabel)
+    if not reorder:
+        return np.arange(n), g_i, g_d
+    perm = cell_order(cell, landmark_xy)
+    inv = np.empty(n, np.int64)
+    inv[perm] = np.arange(n)
+    return perm, inv[g_i[perm]], g_d[perm]
 
 
-# ---- t-SNE ----------------------------------------------------------------------------------
-def _tsne_refine(
-    reference, neighbours: np.ndarray, distances: np.ndarray, n_iter: int, pinned: np.ndarray, chunk: int = 5
-):
-    """openTSNE's transform optimisation of the other points against the fixed landmark
-    embedding ``reference`` (a TSNEEmbedding), from their nearest landmarks (N', k) and distances.
-    Returns (the weighted-mean placement (N', 2), ``work(emit, stop)`` that refines it)."""
-    from openTSNE.affinity import joint_probabilities_nn
-    from openTSNE.tsne import OptimizationInterrupt, PartialTSNEEmbedding
-
-    P = joint_probabilities_nn(
-        neighbours,
-        distances.astype(np.float64),
-        [TSNE_PLACE_PERPLEXITY],
-        symmetrize=False,
-        normalization="point-wise",
-        n_reference_samples=len(reference),
-        n_jobs=1,
-    )
-    init = weighted_place(neighbours, _rows_of(P, neighbours), np.asarray(reference), distances)
-
-    def work(emit, stop):
-        partial = PartialTSNEEmbedding(
-            init.astype(np.float64), reference, P=P, **reference.gradient_descent_params
-        )
-
-        def callback(iteration, error, current):
-            if stop.is_set():
-                return True
-            if iteration % chunk == 0:
-                emit(iteration, current)
-            return False
-
-        if n_iter > 0:
-            try:
-                partial.optimize(
-                    n_iter=n_iter,
-                    learning_rate=0.1,
-                    exaggeration=1.5,
-                    momentum=0.8,
-                    max_grad_norm=0.25,
-                    inplace=True,
-                    propagate_exception=True,
-                    callbacks=[callback],
-                    callbacks_every_iters=1,
-                )
-            except OptimizationInterrupt:
-                raise _Cancelled from None
-        out = np.array(partial, dtype=np.float32)
-        out[pinned] = init[pinned]
-        return out
-
-    return init, work
-
-
-def _rows_of(P, neighbours: np.ndarray) -> np.ndarray:
-    """The (N', k) weights of a CSR matrix whose row i holds exactly the columns neighbours[i]."""
-    P = P.tocsr()
-    P.sort_indices()
-    k = neighbours.shape[1]
-    data = np.asarray(P.data).reshape(-1, k)
-    cols = np.asarray(P.indices).reshape(-1, k)
-    # CSR rows are sorted by column; put the weights back in neighbour order
-    order = np.argsort(np.argsort(neighbours, axis=1), axis=1)
-    del cols
-    return np.take_along_axis(data, order, axis=1)
-
-
-# ---- UMAP -----------------------------------------------------------------------------------
-def _umap_refine(
-    landmark_xy: np.ndarray,
-    neighbours: np.ndarray,
-    distances: np.ndarray,
-    n_neighbors: int,
-    min_dist: float,
-    n_epochs: int,
-    seed: int,
-    pinned: np.ndarray,
-):
-    """umap-learn's transform of the placed points against the fixed landmark layout."""
-    import scipy.sparse
-    from sklearn.utils import check_random_state
-    from umap.layouts import optimize_layout_euclidean
-    from umap.umap_ import (
-        compute_membership_strengths,
-        find_ab_params,
-        make_epochs_per_sample,
-        smooth_knn_dist,
-    )
-
-    from explorer.projection.umap_layout import _watch
-
-    d = np.ascontiguousarray(distances, dtype=np.float32)
-    sigmas, rhos = smooth_knn_dist(d, float(n_neighbors), local_connectivity=0.0)
-    rows, cols, vals, _ = compute_membership_strengths(
-        np.ascontiguousarray(neighbours, dtype=np.int32), d, sigmas, rhos, bipartite=True
-    )
-    weights = np.asarray(vals, dtype=np.float64).reshape(neighbours.shape)
-    init = weighted_place(neighbours, weights, landmark_xy, distances)
-    graph = scipy.sparse.coo_matrix((vals, (rows, cols)), shape=(len(neighbours), len(landmark_xy)))
-    if n_epochs > 0 and graph.nnz:
-        graph.data[graph.data < graph.data.max() / float(n_epochs)] = 0.0
-        graph.eliminate_zeros()
-    a, b = find_ab_params(1.0, min_dist)
-    random_state = check_random_state(seed)
-    rng_state = random_state.randint(np.iinfo(np.int32).min + 1, np.iinfo(np.int32).max - 1, 3).astype(
-        np.int64
-    )
-
-    def work(emit, stop):
-        head = np.array(init, dtype=np.float32)  # a copy: init keeps the pinned positions
-        if n_epochs <= 0 or graph.nnz == 0:
-            return head
-
-        def observe(epoch, current):
-            if stop.is_set():
-                raise _Cancelled
-            if epoch % 5 == 0:
-                emit(epoch, current)
-
-        _watch.observer = observe
-        try:
-            optimize_layout_euclidean(
-                head,
-                np.ascontiguousarray(landmark_xy, dtype=np.float32),
-                graph.row,
-                graph.col,
-                n_epochs,
-                graph.shape[1],
-                make_epochs_per_sample(graph.data, n_epochs),
-                a,
-                b,
-                rng_state,
-                1.0,
-                0.25,
-                5.0,
-                False,
-                tqdm_kwds={"disable": True},
-                move_other=False,
-            )
-        finally:
-            _watch.observer = None
-        head[pinned] = init[pinned]
-        return head
-
-    return init, work
-
-
-# ---- refinement over every point (the "graph" mode) ----------------------------------------
-def _tsne_graph_work(
-    layout: np.ndarray, neighbours: np.ndarray, distances: np.ndarray, n_iter: int, seed: int
-):
-    """A few openTSNE iterations over all N points from ``layout`` (N, 2), with perplexity
-    affinities from the approximate kNN graph (N, k): points settle among their own neighbours,
-    not only their landmarks'."""
-    from openTSNE import TSNEEmbedding
-    from openTSNE.affinity import PrecomputedAffinities, joint_probabilities_nn
-    from openTSNE.tsne import OptimizationInterrupt
-
-    from explorer.projection.tsne import free_cores
-
-    P = joint_probabilities_nn(
-        neighbours,
-        distances.astype(np.float64),
-        [GRAPH_PERPLEXITY],
-        symmetrize=True,
-        normalization="pair-wise",
-        n_jobs=free_cores(),
-    )
-
-    def work(emit, stop):
-        emb = TSNEEmbedding(
-            layout.astype(np.float64),
-            PrecomputedAffinities(P, normalize=False),
-            random_state=seed,
-            n_jobs=free_cores(),
-        )
-
-        def callback(iteration, error, current):
-            if stop.is_set():
-                return True
-            if iteration % 5 == 0:
-                emit(iteration, current)
-            return False
-
-        try:
-            emb.optimize(
-                n_iter=n_iter,
-                exaggeration=1.0,
-                momentum=0.8,
-                inplace=True,
-                propagate_exception=True,
-                callbacks=[callback],
-                callbacks_every_iters=1,
-            )
-        except OptimizationInterrupt:
-            raise _Cancelled from None
-        return np.array(emb, dtype=np.float32)
-
-    return work
-
-
-def _umap_graph_work(
-    x: np.ndarray,
-    layout: np.ndarray,
-    neighbours: np.ndarray,
-    distances: np.ndarray,
-    n_neighbors: int,
-    min_dist: float,
-    n_epochs: int,
-    seed: int,
-):
-    """umap-learn's own optimisation over all N points from ``layout``, with its fuzzy graph of
-    the approximate kNN graph (``fuzzy_simplicial_set`` on our neighbours, the point itself first)."""
-    from sklearn.utils import check_random_state
-    from umap.layouts import optimize_layout_euclidean
-    from umap.umap_ import find_ab_params, fuzzy_simplicial_set, make_epochs_per_sample
-
-    from explorer.projection.umap_layout import _watch
-
-    n = len(x)
-    k = min(n_neighbors, neighbours.shape[1] + 1)
-    idx = np.concatenate([np.arange(n)[:, None], neighbours[:, : k - 1]], axis=1)
-    dist = np.concatenate([np.zeros((n, 1), np.float32), distances[:, : k - 1]], axis=1)
-    random_state = check_random_state(seed)
-    # umap only reads X's row count when it is given the neighbours
-    graph, _, _ = fuzzy_simplicial_set(
-        np.empty((n, 1), np.float32),
-        k,
-        random_state,
-        "euclidean",
-        knn_indices=idx,
-        knn_dists=dist.astype(np.float32),
-    )
-    graph = graph.tocoo()
-    graph.sum_duplicates()
-    graph.data[graph.data < graph.data.max() / float(n_epochs)] = 0.0
-    graph.eliminate_zeros()
-    a, b = find_ab_params(1.0, min_dist)
-    rng_state = random_state.randint(np.iinfo(np.int32).min + 1, np.iinfo(np.int32).max - 1, 3).astype(
-        np.int64
-    )
-
-    def work(emit, stop):
-        head = np.ascontiguousarray(layout, dtype=np.float32).copy()
-
-        def observe(epoch, current):
-            if stop.is_set():
-                raise _Cancelled
-            if epoch % 5 == 0:
-                emit(epoch, current)
-
-        _watch.observer = observe
-        try:
-            optimize_layout_euclidean(
-                head,
-                head,
-                graph.row,
-                graph.col,
-                n_epochs,
-                n,
-                make_epochs_per_sample(graph.data, n_epochs),
-                a,
-                b,
-                rng_state,
-                1.0,
-                0.25,
-                5.0,
-                False,
-                tqdm_kwds={"disable": True},
-                move_other=True,
-            )
-        finally:
-            _watch.observer = None
-        return head
-
-    return work
-
-
-def _drain(gen: Iterator[Progress], wrap: Callable[[Progress], Progress]):
-    """``yield from gen`` with every record passed through ``wrap``; returns gen's value."""
-    while True:
-        try:
-            rec = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        yield wrap(rec)
-
-
-# ---- the job --------------------------------------------------------------------------------
 def landmark_job(
     codes: np.ndarray,
     method: str,
@@ -424,6 +113,12 @@ def landmark_job(
     n_neighbors: int = 15,
     min_dist: float = 0.1,
     search: Callable[..., Iterator[Progress]] | None = None,
+    place: str = "mean",
+    refine_exaggeration: float = 1.0,
+    refine_perplexity: float = refiners.GRAPH_PERPLEXITY,
+    landmark_search: str = "exact",
+    graph: str = "ivf",
+    reorder: bool = True,
     **fit_params,
 ) -> Iterator[Progress]:
     """(N, D) float32 codes -> yields Progress (payload (N, 2) float32 frames; NaN rows are
@@ -433,10 +128,12 @@ def landmark_job(
     (default :func:`landmark_count`). ``refine``: "graph" (default: a few iterations of the
     method over all points with an approximate kNN graph found through the landmarks),
     "transform" (the libraries' transform: placed points move, landmarks stay) or "none"
-    (weighted placement only); ``refine_steps`` its iterations (t-SNE, default 50) or epochs
-    (UMAP, default 30). N <= ``threshold``: the full fit. ``search``: how every point finds its
-    nearest landmarks, a generator function with the signature of :func:`nearest_landmarks` (the
-    default); ``explorer.cluster.place`` passes one that runs on Ray tasks.
+    (placement only); ``refine_steps`` its iterations (t-SNE, default 50) or epochs (UMAP,
+    default 30); ``refine_exaggeration`` and ``refine_perplexity`` (t-SNE's graph refinement).
+    ``place``: "mean" | "median" | "nearest" (where a point starts from its nearest landmarks).
+    N <= ``threshold``: the full fit. ``search``: how every point finds its nearest landmarks, a
+    generator function (codes, landmark_codes, k) -> (indices, distances) (default
+    :func:`approx_nearest_landmarks`); ``explorer.cluster.place`` passes one that runs on Ray.
     """
     from explorer.projection.tsne import effective_perplexity, tsne_embedding_job
     from explorer.projection.umap_layout import umap_job
@@ -451,6 +148,8 @@ def landmark_job(
         return (yield from umap_job(x, seed=seed, n_neighbors=n_neighbors, min_dist=min_dist, **fit_params))
     if refine not in REFINES:
         raise ValueError(f"refine must be one of {REFINES}, got {refine!r}")
+    if place not in PLACES:
+        raise ValueError(f"place must be one of {PLACES}, got {place!r}")
     steps = (
         (TSNE_REFINE_ITER if method == "tsne" else UMAP_REFINE_EPOCHS)
         if refine_steps is None
@@ -461,6 +160,7 @@ def landmark_job(
 
     t0 = time.perf_counter()
     times: dict[str, float] = {}
+    m = 0
 
     def stage(step: int, message: str, payload=None) -> Progress:
         return Progress(
@@ -471,7 +171,9 @@ def landmark_job(
             metrics=dict(times, landmarks=float(m)),
         )
 
-    m = 0
+    def relabel(step: int):  # a sub-job's progress as this job's step, with its counts
+        return lambda r: Progress(step=step, total=4, message=f"{label}: {r.message} {r.step:,}/{r.total:,}")
+
     yield stage(0, "PCA preview", sampled_pca(x, seed))
     times["first_frame_s"] = time.perf_counter() - t0
     chosen = choose_landmarks(x, landmarks or landmark_count(n), labels=labels, seed=seed)
@@ -484,7 +186,7 @@ def landmark_job(
         if method == "tsne"
         else umap_job(lx, seed=seed, n_neighbors=n_neighbors, min_dist=min_dist, preview=False, **fit_params)
     )
-    reference = yield from _drain(
+    reference = yield from drain(
         fit,
         lambda r: Progress(
             step=1,
@@ -499,21 +201,23 @@ def landmark_job(
     times["landmark_s"] = time.perf_counter() - t0
     yield stage(2, "landmark layout", _scatter(n, chosen, landmark_xy))
 
-    k_place = 15 if method == "tsne" else max(2, min(n_neighbors, m - 1))
-    probes = cells_to_probe(n, m) if refine == "graph" and steps > 0 else 0
-    near_i, near_d = yield from _drain(
-        (search or nearest_landmarks)(x, lx, max(k_place, probes)),
-        lambda r: Progress(step=2, total=4, message=f"{label}: {r.message} {r.step:,}/{r.total:,}"),
-    )
+    k_place = PLACE_K if method == "tsne" else max(2, min(n_neighbors, m - 1))
+    probes = cells_to_probe(n, m) if refine == "graph" and steps > 0 and graph == "ivf" else 0
+    if search is None:
+        search = nearest_landmarks if landmark_search == "exact" else approx_nearest_landmarks
+    near_i, near_d = yield from drain(search(x, lx, max(k_place, probes)), relabel(2))
     others = np.setdiff1d(np.arange(n), chosen, assume_unique=True)
     neighbours, distances = near_i[others, :k_place], near_d[others, :k_place]
     pinned = duplicates(distances)
     if method == "tsne":
-        init, transform_work = _tsne_refine(reference, neighbours, distances, steps, pinned)
+        init, transform_work = refiners.tsne_transform(reference, neighbours, distances, steps, pinned)
     else:
-        init, transform_work = _umap_refine(
+        init, transform_work = refiners.umap_transform(
             landmark_xy, neighbours, distances, n_neighbors, min_dist, steps, seed, pinned
         )
+    if place != "mean":  # the transform refinement starts from the weighted mean regardless
+        init = _place(place, neighbours, landmark_xy)
+        init[pinned] = landmark_xy[neighbours[pinned, 0]]
     layout = np.empty((n, 2), dtype=np.float32)
     layout[chosen] = landmark_xy
     layout[others] = init
@@ -529,30 +233,32 @@ def landmark_job(
             frame[others] = r.payload
             return Progress(step=3, total=4, message=r.message, payload=frame)
 
-        layout[others] = yield from _drain(_threaded(transform_work, label, steps), wrap)
+        layout[others] = yield from drain(threaded(transform_work, label, steps), wrap)
     elif steps > 0:
-        k_graph = int(3 * GRAPH_PERPLEXITY) if method == "tsne" else max(2, n_neighbors - 1)
-        g_i, g_d = yield from _drain(
-            knn_graph(x, lx, near_i[:, :probes], k_graph),
-            lambda r: Progress(step=3, total=4, message=f"{label}: {r.message} {r.step:,}/{r.total:,}"),
+        k_graph = int(3 * refine_perplexity) if method == "tsne" else max(2, n_neighbors - 1)
+        perm, g_i, g_d = yield from _graph(
+            x, chosen, near_i, landmark_xy, k_graph, cells_to_probe(n, m), probes, relabel(3), reorder
         )
-        bad = g_i < 0  # a row that found fewer than k: repeat its last neighbour found
-        if bad.any():
-            last = np.maximum((~bad).sum(axis=1) - 1, 0)
-            rows = np.nonzero(bad)[0]
-            g_i[bad] = g_i[rows, last[rows]]
-            g_d[bad] = g_d[rows, last[rows]]
         times["graph_s"] = time.perf_counter() - t0
+        start = layout[perm]
         work = (
-            _tsne_graph_work(layout, g_i, g_d, steps, seed)
+            refiners.tsne_graph_work(
+                start, g_i, g_d, steps, seed, exaggeration=refine_exaggeration, perplexity=refine_perplexity
+            )
             if method == "tsne"
-            else _umap_graph_work(x, layout, g_i, g_d, n_neighbors, min_dist, steps, seed)
+            else refiners.umap_graph_work(start, g_i, g_d, n_neighbors, min_dist, steps, seed)
         )
-        refined = yield from _drain(
-            _threaded(work, label, steps),
-            lambda r: Progress(step=3, total=4, message=r.message, payload=r.payload),
-        )
-        layout = refined
+
+        def unsort(r):
+            if r.payload is None:
+                return Progress(step=3, total=4, message=r.message)
+            frame = np.empty_like(r.payload)
+            frame[perm] = r.payload
+            return Progress(step=3, total=4, message=r.message, payload=frame)
+
+        refined = yield from drain(threaded(work, label, steps), unsort)
+        layout = np.empty_like(refined)
+        layout[perm] = refined
         dup = others[pinned]  # duplicates of a landmark stay on it
         layout[dup] = layout[chosen[neighbours[pinned, 0]]]
     times["done_s"] = time.perf_counter() - t0

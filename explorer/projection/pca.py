@@ -1,4 +1,5 @@
-"""PCA layouts (instant) and Procrustes alignment of one layout onto another."""
+"""PCA layouts (instant), PCA of a sample for big sets, and Procrustes alignment of one layout onto
+another."""
 
 from __future__ import annotations
 
@@ -43,3 +44,25 @@ def align_to(layout: np.ndarray, reference: np.ndarray, scale: bool = True) -> n
     rotation, singular_sum = orthogonal_procrustes(ac, bc)
     s = singular_sum / norm if scale else 1.0
     return (ac @ rotation * s + b_mean).astype(np.float32)
+
+
+PCA_SAMPLE = 20_000
+
+
+def sampled_pca(codes: np.ndarray, seed: int = 0, sample: int = PCA_SAMPLE) -> np.ndarray:
+    """(N, D) -> (N, 2) float32: PCA fitted on a seeded sample of ``sample`` rows (the covariance
+    eigenvectors), applied to every row; the whole set when it is smaller. Under a second at 10^6."""
+    x = np.asarray(codes, dtype=np.float32)
+    n = len(x)
+    rows = (
+        np.sort(np.random.default_rng(seed).choice(n, sample, replace=False)) if n > sample else slice(None)
+    )
+    s = x[rows].astype(np.float64)
+    mean = s.mean(axis=0)
+    s -= mean
+    evals, evecs = np.linalg.eigh(s.T @ s)
+    top = evecs[:, np.argsort(evals)[::-1][:2]]
+    top *= np.sign(top[np.abs(top).argmax(axis=0), range(top.shape[1])])  # fixed signs
+    out = np.zeros((n, 2), dtype=np.float32)
+    out[:, : top.shape[1]] = (x - mean.astype(np.float32)) @ top.astype(np.float32)
+    return out

@@ -9,7 +9,8 @@ import pytest
 
 from explorer.core.progress import run_to_end
 from explorer.projection import knn_label_accuracy, project_job
-from explorer.projection.landmark_layout import landmark_job, sampled_pca
+from explorer.projection.landmark_layout import landmark_job
+from explorer.projection.pca import sampled_pca
 from explorer.projection.landmarks import (
     choose_landmarks,
     knn_graph,
@@ -63,16 +64,27 @@ def test_weighted_place_and_duplicates_sit_on_their_landmark():
     np.testing.assert_allclose(out, [[5, 0], [10, 0], [0, 10]])
 
 
+FAST = {"landmark_search": "approx", "graph": "cells"}
+
+
 @pytest.mark.parametrize(
-    "method,refine", [("tsne", "graph"), ("tsne", "transform"), ("umap", "graph"), ("umap", "transform")]
+    "method,refine,opts",
+    [
+        ("tsne", "graph", {}),
+        ("tsne", "transform", {}),
+        ("umap", "graph", {}),
+        ("umap", "transform", {}),
+        ("tsne", "graph", FAST),
+        ("umap", "graph", FAST),
+    ],
 )
-def test_a_point_that_duplicates_a_landmark_lands_on_it(blobs, method, refine):
+def test_a_point_that_duplicates_a_landmark_lands_on_it(blobs, method, refine, opts):
     x, labels = blobs
     x2 = np.concatenate([x, x])  # every point has a twin
     extra = {"early_iter": 20, "n_iter": 30} if method == "tsne" else {"n_epochs": 30}
     frames = []
     gen = landmark_job(
-        x2, method, seed=0, landmarks=400, threshold=1000, refine=refine, refine_steps=10, **extra
+        x2, method, seed=0, landmarks=400, threshold=1000, refine=refine, refine_steps=10, **opts, **extra
     )
     while True:
         try:
@@ -137,3 +149,39 @@ def test_closing_a_million_point_layout_stops_it_within_a_second():
         t = time.perf_counter()
         gen.close()
         assert time.perf_counter() - t < 1.0, method
+
+
+def test_grouped_landmark_search_is_exact_for_few_landmarks_and_close_for_many(blobs):
+    from explorer.projection.landmark_search import approx_nearest_landmarks
+
+    x, _ = blobs
+    few = x[choose_landmarks(x, 300, seed=0)]
+    want_i, want_d = run_to_end(nearest_landmarks(x, few, 15))
+    got_i, got_d = run_to_end(approx_nearest_landmarks(x, few, 15))
+    np.testing.assert_array_equal(got_i, want_i)
+    np.testing.assert_allclose(got_d, want_d, rtol=1e-4, atol=1e-4)
+    many = np.concatenate([x, x + 0.01])[:5000]  # 5,000 landmarks: 71 groups, 8 probed
+    want_i, _ = run_to_end(nearest_landmarks(x, many, 5))
+    got_i, got_d = run_to_end(approx_nearest_landmarks(x, many, 5, seed=0))
+    assert (got_i[:, 0] == want_i[:, 0]).mean() > 0.9
+    assert np.all(np.diff(got_d, axis=1) >= 0)
+
+
+def test_knn_graph_cell_by_cell_finds_most_true_neighbours(blobs):
+    from sklearn.neighbors import NearestNeighbors
+
+    from explorer.projection.landmark_search import cell_knn_graph, cell_order, landmark_neighbours
+
+    x, _ = blobs
+    lm = choose_landmarks(x, 100, seed=0)
+    cell = run_to_end(nearest_landmarks(x, x[lm], 1))[0][:, 0]
+    idx, dist = run_to_end(cell_knn_graph(x, cell, landmark_neighbours(x[lm], 30), 10))
+    true = NearestNeighbors(n_neighbors=10).fit(x).kneighbors(return_distance=False)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(idx, true)])
+    assert recall > 0.9
+    assert not (idx == np.arange(len(x))[:, None]).any()
+    assert np.all(np.diff(dist, axis=1) >= 0)
+    perm = cell_order(cell, np.random.default_rng(0).normal(size=(100, 2)))
+    assert np.array_equal(np.sort(perm), np.arange(len(x)))
+    runs = np.flatnonzero(np.diff(cell[perm])) + 1  # each cell one contiguous run
+    assert len(runs) == len(np.unique(cell)) - 1
