@@ -2,7 +2,9 @@
 
 Prints one JSON object (last line of standard output): auc, eer, tar_at_far_1e_2,
 tar_at_far_1e_3, accuracy (10-fold, LFW protocol, balanced), threshold (at the EER), and the
-pair counts and protocol. Encoders are scored by the negative distance between codes; a pair
+pair counts and protocol. On a pair set (``sample:stereo``) each image is matched against its own
+partner and 50 others' (``--pairs partners``), the partners encoded by an untied model's gallery
+tower. Encoders are scored by the negative distance between codes; a pair
 classifier (``pairnet``) scores each pair itself.
 """
 
@@ -38,6 +40,13 @@ def add_arguments(parser) -> None:
         default=None,
         help="only these classes: names, indices or ranges, e.g. 5-9 (identities unseen in training)",
     )
+    parser.add_argument(
+        "--pairs",
+        choices=("auto", "labels", "partners"),
+        default="auto",
+        help="labels: pairs of items by class; partners (a pair set such as sample:stereo): each "
+        "image against its own partner and 50 others' (auto: partners when the data has them)",
+    )
     add_trust_argument(parser)
 
 
@@ -52,6 +61,25 @@ def load_scorer_or_encoder(spec: str, data, trust: bool = False):
     from explorer.models import load_encoder
 
     return load_encoder(spec, data, trust=trust)
+
+
+def cross_domain(model, data, args):
+    """Verification of each image against partners (its own: genuine; others': impostors), the
+    images encoded by the model's query tower and the partners by its gallery tower."""
+    import dataclasses
+
+    from explorer.core.encoder import encode_dataset
+    from explorer.verification.cross import evaluate_cross_codes
+
+    if data.partners is None:
+        raise DataError(
+            f"{args.data} has no image pairs; --pairs partners needs a pair set such as sample:stereo."
+        )
+    gallery = model.gallery() if hasattr(model, "gallery") else model
+    query_codes = yield from encode_dataset(model, data)
+    partners = dataclasses.replace(data, images=data.partners, partners=None)
+    gallery_codes = yield from encode_dataset(gallery, partners)
+    return (yield from evaluate_cross_codes(query_codes, gallery_codes, args.metric, seed=args.seed))
 
 
 def run(args) -> int:
@@ -77,6 +105,8 @@ def run(args) -> int:
                 )
             kwargs = {} if args.max_pairs is None else {"max_pairs": args.max_pairs}
             result = drive(evaluate_scorer(model, data, seed=args.seed, **kwargs), "verification")
+        elif args.pairs == "partners" or (args.pairs == "auto" and data.partners is not None):
+            result = drive(cross_domain(model, data, args), "verification")
         else:
             codes = data.codes if not data.has_images else drive(encode_dataset(model, data), "encoding")
             result = drive(

@@ -24,6 +24,8 @@ class Augment:
     scale:      largest zoom in or out, as a fraction (0.1 = 0.9x .. 1.1x).
     brightness: largest added offset, in [0, 1] pixel units.
     contrast:   largest relative change of contrast about the image mean.
+    elastic:    largest elastic displacement in pixels (a smooth random field from a 4x4 grid of
+                moves, as in Simard et al. 2003: strokes bend the way handwriting varies).
     """
 
     shift: float = 0.1
@@ -31,10 +33,11 @@ class Augment:
     scale: float = 0.1
     brightness: float = 0.1
     contrast: float = 0.2
+    elastic: float = 0.0
 
     @property
     def off(self) -> bool:
-        return not any((self.shift, self.rotate, self.scale, self.brightness, self.contrast))
+        return not any((self.shift, self.rotate, self.scale, self.brightness, self.contrast, self.elastic))
 
 
 def augment_images(x: torch.Tensor, how: Augment) -> torch.Tensor:
@@ -56,8 +59,14 @@ def augment_images(x: torch.Tensor, how: Augment) -> torch.Tensor:
     cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
     theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)  # (B, 2, 3)
     out = x
-    if how.shift or how.rotate or how.scale:
-        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    if how.shift or how.rotate or how.scale or how.elastic:
+        grid = F.affine_grid(theta, list(x.shape), align_corners=False)  # (B, H, W, 2)
+        if how.elastic:
+            h, w = x.shape[-2:]
+            field = torch.rand(b, 2, 4, 4, device=dev, dtype=dt) * 2 - 1
+            field = F.interpolate(field, size=(h, w), mode="bicubic", align_corners=False)
+            side = torch.tensor([2.0 / w, 2.0 / h], device=dev, dtype=dt)  # pixels -> grid units
+            grid = grid + field.permute(0, 2, 3, 1) * how.elastic * side
         out = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     if how.contrast:
         mean = out.mean(dim=(1, 2, 3), keepdim=True)

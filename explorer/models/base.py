@@ -90,6 +90,12 @@ class TrainableModel(nn.Module):
         validation measures identities never seen in training. ``options``: the model's options."""
         return None
 
+    @classmethod
+    def data_options(cls, data: ImageSet) -> dict:
+        """Options the training data decides (the user's own options win), e.g. how many classes
+        a proxy loss needs a proxy for; the engine applies them when it builds the model."""
+        return {}
+
     def batches(
         self, data: ImageSet, batch_size: int, rng: np.random.Generator
     ) -> Iterator[dict[str, np.ndarray]]:

@@ -58,6 +58,20 @@ def balanced_pairs(
     return i[order], j[order], same[order]
 
 
+def partner_pairs(
+    n: int, n_pairs: int, rng: np.random.Generator, positive_fraction: float = 0.5
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (i, j, same) of a pair set of ``n`` items, for matching x_i against partners y_j:
+    about ``positive_fraction`` of them j = i (an image and its own partner, same = 1.0), the
+    rest j != i drawn at random (same = 0.0)."""
+    if n < 2:
+        raise ValueError("partner pairs need at least two items")
+    i = rng.integers(0, n, n_pairs)
+    same = rng.random(n_pairs) < positive_fraction
+    j = np.where(same, i, (i + rng.integers(1, n, n_pairs)) % n)
+    return i, j, same.astype(np.float32)
+
+
 def class_balanced_batches(
     labels: np.ndarray, batch_size: int, rng: np.random.Generator, per_class: int = 4
 ) -> Iterator[np.ndarray]:

@@ -5,6 +5,7 @@ program) as an :class:`explorer.core.encoder.Encoder`: float32 (N, C, H, W) in [
 
 from __future__ import annotations
 
+import copy
 import threading
 
 import numpy as np
@@ -52,6 +53,16 @@ class TorchEncoder:
     def code_dim(self) -> int | None:
         return getattr(self.module, "code_dim", None)
 
+    def gallery(self) -> TorchEncoder:
+        """The encoder of the gallery side of a pair: f_B of a model with untied towers (a
+        pseudo-siamese, ``encode_gallery``), else this encoder itself."""
+        if getattr(self.module, "tower_b", None) is None or not hasattr(self.module, "encode_gallery"):
+            return self
+        other = copy.copy(self)
+        other.module = _GallerySide(self.module)
+        other.name = f"{self.name} (gallery tower)"
+        return other
+
     def encode(self, images: np.ndarray) -> np.ndarray:
         import torch
 
@@ -88,6 +99,21 @@ class TorchEncoder:
         if not parts:
             return np.zeros((0, self.code_dim or 0), dtype=np.float32)
         return np.concatenate(parts).astype(np.float32, copy=False)
+
+
+class _GallerySide:
+    """A model seen through its gallery tower: ``encode`` is its ``encode_gallery``."""
+
+    def __init__(self, module) -> None:
+        self.module = module
+        self.code_dim = getattr(module, "code_dim", None)
+
+    def eval(self):
+        self.module.eval()
+        return self
+
+    def encode(self, x):
+        return self.module.encode_gallery(x)
 
 
 # ---- shape checks ----------------------------------------------------------------------------

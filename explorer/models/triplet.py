@@ -30,12 +30,13 @@ import torch
 import torch.nn.functional as F
 
 from explorer.models._metric import MetricModel, contrastive_loss
+from explorer.models._proxy import PROXY_LOSSES, Proxies, proxy_loss
 from explorer.models.augment import Augment, augment_images
 from explorer.models.base import register
 from explorer.models.sampling import class_balanced_batches
 from explorer.models.towers import make_tower
 
-LOSSES = ("triplet", "contrastive", "supcon")
+LOSSES = ("triplet", "contrastive", "supcon", *PROXY_LOSSES)
 MININGS = ("semihard", "distance", "hard", "all")
 
 
@@ -60,7 +61,13 @@ class TripletConfig:
     # too (8) counts as a class of its own, so the metric learns from more identities
     class_symmetries: int = 1  # 1 | 2 (mirrored) | 4 (turned) | 8 (both)
     augment: float = 1.0  # strength of the augmentation (0 = off; 1 = shifts 10%, turns 12 deg, ...)
+    elastic: float = 0.0  # elastic displacement in pixels at augment 1 (0 = none)
     val_by_class: bool = True  # hold out whole classes for validation (when there are 4 or more)
+    # proxy losses (normsoftmax, arcface, proxyanchor): one proxy per training class
+    classes: int = 0  # how many classes have proxies (set from the training data)
+    learn_temperature: bool = True  # learn the proxy softmax's temperature (from ``temperature``)
+    proxy_lr: float = 10.0  # the proxies' learning rate, times the model's
+    lr_schedule: str = "constant"  # "constant" | "cosine" (to 0 over the run)
 
 
 def distance_weighted_negatives(
@@ -189,6 +196,30 @@ class Triplet(MetricModel):
         self.tower = make_tower(
             config.tower, self.input_shape, config.code_dim, tuple(config.channels), config.hidden
         )
+        self.proxies = None
+        if config.loss in PROXY_LOSSES:
+            if config.classes < 2:
+                raise ValueError(f"loss {config.loss} needs classes (the training classes) of 2 or more")
+            n = config.classes * max(1, int(config.class_symmetries))
+            self.proxies = Proxies(n, config.code_dim, config.temperature, config.learn_temperature)
+
+    @classmethod
+    def data_options(cls, data) -> dict:
+        if data.labels is None or not (data.labels >= 0).any():
+            return {}
+        return {"classes": int(data.labels.max()) + 1}  # labels index class_names
+
+    def param_groups(self, lr: float) -> list[dict]:
+        if self.proxies is None:
+            return super().param_groups(lr)
+        own = [p for n, p in self.named_parameters() if not n.startswith("proxies.") and p.requires_grad]
+        return [
+            {"params": own, "lr": lr},
+            {
+                "params": [p for p in self.proxies.parameters() if p.requires_grad],
+                "lr": lr * self.config.proxy_lr,
+            },
+        ]
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         z = self.tower(x)  # (B, code_dim)
@@ -212,6 +243,8 @@ class Triplet(MetricModel):
             yield {"x": symmetric_images(x, vidx // n), "y": virtual[vidx]}
 
     def batch_loss(self, codes, labels):
+        if self.proxies is not None:
+            return proxy_loss(self.config.loss, self.proxies, codes, labels, self.config.margin)
         if self.config.loss == "supcon":
             return supcon_loss(codes, labels, self.config.temperature)
         if self.config.loss == "contrastive":
@@ -242,7 +275,12 @@ class Triplet(MetricModel):
         s = float(self.config.augment)
         base = Augment()
         return Augment(
-            base.shift * s, base.rotate * s, base.scale * s, base.brightness * s, base.contrast * s
+            base.shift * s,
+            base.rotate * s,
+            base.scale * s,
+            base.brightness * s,
+            base.contrast * s,
+            float(self.config.elastic) * s,
         )
 
     @torch.no_grad()
@@ -256,6 +294,10 @@ class Triplet(MetricModel):
                 break
             x = torch.from_numpy(data.float_images(idx)).to(self.device)
             y = torch.as_tensor(data.labels[idx], device=self.device)
-            losses.append(float(self.batch_loss(self.encode(x), y)[0]))
+            codes = self.encode(x)
+            if self.proxies is not None:  # classes held out for validation have no proxies
+                losses.append(float(supcon_loss(codes, y, 0.1)[0]))
+            else:
+                losses.append(float(self.batch_loss(codes, y)[0]))
         torch.set_rng_state(gen)
         return {"val_loss": float(np.mean(losses)) if losses else float("nan"), "auc": auc}

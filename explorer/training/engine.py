@@ -206,7 +206,8 @@ def train(config: TrainConfig, data: ImageSet, model=None) -> Generator[Progress
             "explorer.training.finetune.finetune_model (the CLI's --backbone FILE)."
         )
     if model is None:
-        model = build_model(config.model, data.shape, config.code_dim, dict(config.options))
+        options = {**cls.data_options(train_set), **dict(config.options)}  # the user's options win
+        model = build_model(config.model, data.shape, config.code_dim, options)
     model.to(device).train()
     run = TrainRun(config, data, train_set, val_set, model, device, threads, epochs, batch_size, lr, rng)
     try:

@@ -46,6 +46,9 @@ class TrainRun:
         self.model, self.device, self.threads, self.rng = model, device, threads, rng
         self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
         self.optimizer = torch.optim.Adam(model.param_groups(lr), weight_decay=config.weight_decay)
+        # a model config's lr_schedule "cosine" lowers every group's rate to 0 along a half cosine
+        self.schedule = str(getattr(model.config, "lr_schedule", "constant"))
+        self.base_lrs = [group["lr"] for group in self.optimizer.param_groups]
         self.use_amp = bool(config.amp and device.type == "cuda")
         self.scaler = torch.amp.GradScaler("cuda") if self.use_amp else None
         self.per_epoch = max(1, model.num_batches(train_set, batch_size))
@@ -203,6 +206,10 @@ class TrainRun:
         if not math.isfinite(value):
             raise self.diverged(f"the loss became {value} {where}")
         self.optimizer.zero_grad(set_to_none=True)
+        if self.schedule == "cosine":
+            factor = 0.5 * (1 + math.cos(math.pi * min(self.step / max(self.total, 1), 1.0)))
+            for group, base in zip(self.optimizer.param_groups, self.base_lrs):
+                group["lr"] = base * factor
         try:
             if self.scaler is not None:
                 self.scaler.scale(loss).backward()

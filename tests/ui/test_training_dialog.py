@@ -245,3 +245,21 @@ def test_photo_sized_samples_are_scaled_down_and_never_widen_the_dialog(qtbot):
     w, _ = panel.pixmap_size()
     tiled = 8 * 28 + 7 * 2
     assert w >= tiled and w % tiled == 0
+
+
+def test_pseudo_siamese_trains_on_stereo_pairs_from_the_dialog(qtbot, dialog, tmp_path):
+    """Issue 18: untied towers (f_Q on left patches, f_B on right ones) from the dialog."""
+    from explorer.data import load_data
+
+    dialog.ctx.workspace.set_dataset(load_data("sample:stereo").subset(np.arange(400)))
+    dialog.set_model("siamese")
+    assert dialog.start_button.isEnabled()
+    dialog.options.editor("untied").setChecked(True)
+    dialog.options.editor("tower").setText("mlp")
+    dialog.epochs.setValue(1)
+    dialog.save_path.setText(str(tmp_path / "pseudo.safetensors"))
+    with qtbot.waitSignal(dialog.finished_model, timeout=60000):
+        dialog.start()
+    model = dialog.last_result.model
+    assert model.tower_b is not None and model.uses_partners(dialog.ctx.workspace.dataset)
+    assert np.isfinite(dialog.last_result.history[-1]["auc"])
