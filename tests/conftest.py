@@ -10,6 +10,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 # the scatter view warms UMAP's numba code in a background thread at start; not in tests
 os.environ.setdefault("EXPLORER_UMAP_WARMUP", "0")
+# t-SNE and UMAP layouts run in this process (a layout process costs an interpreter start per test
+# that lays codes out); tests/jobs/test_layout_child.py runs them in the layout process
+os.environ.setdefault("EXPLORER_LAYOUT_CHILD", "0")
 # external models (ONNX, TorchScript, .pt2) run in the test process: a child per model costs seconds
 # (torch's import) in every test that opens one; tests/reliability/test_model_limits.py turns the
 # child process, and its time and memory limits, back on

@@ -31,6 +31,12 @@ def _rows(name: str) -> Callable[[Plan], list[Row]]:
     return call
 
 
+def _app_stalls(plan: Plan) -> list[Row]:
+    from explorer.bench.gui_stalls import app_stall_rows
+
+    return app_stall_rows(plan)
+
+
 def _collections(plan: Plan) -> list[Row]:
     from explorer.bench.collection_rows import collection_rows
 
@@ -88,6 +94,7 @@ SECTIONS: list[tuple[str, str, str, str, bool, Callable[[Plan], list[Row]]]] = [
         _gui("training_rows"),
     ),
     ("stall", "longest GUI event-loop stall, training + t-SNE", "ms", "< 50 ms", True, _gui("stall_rows")),
+    ("app-stall", "longest GUI stall in the app", "ms", "< 50 ms", True, _app_stalls),
     ("encode", "encode throughput", "img/s", "(none)", False, _rows("encode_rows")),
     (
         "inspect",

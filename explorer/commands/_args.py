@@ -63,3 +63,50 @@ def real(
 
 
 seed = whole(0, MAX_SEED, "a seed")
+
+
+# ---- arguments several subcommands share ------------------------------------------------------
+MODEL_SPEC_HELP = "pixels, pca, or a .safetensors / .pt / .pt2 / .onnx file"
+
+
+def add_model_and_data(
+    parser: argparse.ArgumentParser, metavar: str = "FILE|pixels", model_help: str = MODEL_SPEC_HELP
+) -> None:
+    """``--model`` (pixels, pca or a model file) and ``--data``, both required, and
+    ``--trust-model`` (see :func:`add_trust_argument`)."""
+    parser.add_argument("--model", required=True, metavar=metavar, help=model_help)
+    parser.add_argument("--data", required=True, metavar="DATA", help="a data set, e.g. sample:mnist")
+    add_trust_argument(parser)
+
+
+def add_trust_argument(parser: argparse.ArgumentParser) -> None:
+    """``--trust-model``: open program-format model files (TorchScript, .pt2, pickled torch files)
+    given on this command line; see explorer.models.trust. Every subcommand with --model has it."""
+    parser.add_argument(
+        "--trust-model",
+        action="store_true",
+        help="open TorchScript / .pt2 / pickled torch model files given here, which can run code "
+        "(the file's hash is remembered; EXPLORER_TRUST_MODELS=1 does the same for scripts)",
+    )
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser, ray_help: str, address_help: str) -> None:
+    """``--engine local|ray`` (``ray_help`` says what ray does here) and ``--address`` (a running
+    cluster; ``address_help`` completes 'with --engine ray: a running cluster (...)')."""
+    parser.add_argument(
+        "--engine", choices=["local", "ray"], default="local", help=f"local: this process; ray: {ray_help}"
+    )
+    parser.add_argument(
+        "--address",
+        default=None,
+        metavar="ADDRESS",
+        help=f"with --engine ray: a running cluster ({address_help}); default: Ray in this process",
+    )
+
+
+def check_engine(args: argparse.Namespace) -> None:
+    """``--address`` only with ``--engine ray`` (ExplorerError otherwise)."""
+    from explorer.core.errors import ExplorerError
+
+    if getattr(args, "address", None) and getattr(args, "engine", "local") != "ray":
+        raise ExplorerError("--address goes with --engine ray.")

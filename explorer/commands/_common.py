@@ -8,21 +8,11 @@ import sys
 
 import numpy as np
 
+from explorer.commands._args import add_trust_argument
 from explorer.core.atomic import atomic_save_npy as _atomic_save_npy
 from explorer.core.progress import drive
 
-__all__ = ["atomic_save_npy", "drive", "print_json"]
-
-
-def add_trust_argument(parser) -> None:
-    """``--trust-model``: open program-format model files (TorchScript, .pt2, pickled torch files)
-    given on this command line; see explorer.models.trust. Every subcommand with --model has it."""
-    parser.add_argument(
-        "--trust-model",
-        action="store_true",
-        help="open TorchScript / .pt2 / pickled torch model files given here, which can run code "
-        "(the file's hash is remembered; EXPLORER_TRUST_MODELS=1 does the same for scripts)",
-    )
+__all__ = ["add_trust_argument", "atomic_save_npy", "drive", "print_json"]
 
 
 def require_trust(spec: str, trust: bool) -> None:

@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--only",
         metavar="KEYS",
         default=None,
-        help="comma-separated sections: scatter, tsne, umap, knn, training, stall, encode, startup",
+        help="comma-separated sections: scatter, tsne, umap, knn, training, stall, app-stall, encode, ...",
     )
     parser.add_argument(
         "--gpu-check",

@@ -15,24 +15,14 @@ import argparse
 
 import numpy as np
 
-from explorer.commands._args import whole
-from explorer.commands._common import (
-    add_trust_argument,
-    atomic_save_npy,
-    drive,
-    print_json,
-    require_trust,
-)
+from explorer.commands._args import add_engine_arguments, add_model_and_data, whole
+from explorer.commands._common import atomic_save_npy, drive, print_json, require_trust
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--model",
-        required=True,
-        metavar="FILE|pixels|pca",
-        help="pixels, pca, pca:N, or a .safetensors / .pt / .pt2 / .onnx file",
+    add_model_and_data(
+        parser, "FILE|pixels|pca", "pixels, pca, pca:N, or a .safetensors / .pt / .pt2 / .onnx file"
     )
-    parser.add_argument("--data", required=True, metavar="DATA", help="a data set, e.g. sample:mnist")
     parser.add_argument(
         "--out", required=True, metavar="CODES.npy|CODES.parquet", help="where to write the codes"
     )
@@ -47,20 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "else what was chosen for it before, else plain: resize, centre crop, 0..1)",
     )
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the codes cache")
-    add_trust_argument(parser)
-    parser.add_argument(
-        "--engine",
-        choices=["local", "ray"],
-        default="local",
-        help="local: this process; ray: Ray Data workers, --out is then a folder of Parquet shards "
-        "(needs the cluster extra)",
-    )
-    parser.add_argument(
-        "--address",
-        default=None,
-        metavar="ADDRESS",
-        help="with --engine ray: a running cluster (auto, ray://host:10001, host:6379); "
-        "default: start Ray inside this process",
+    add_engine_arguments(
+        parser,
+        "Ray Data workers, --out is then a folder of Parquet shards (needs the cluster extra)",
+        "auto, ray://host:10001, host:6379",
     )
     parser.add_argument(
         "--workers",

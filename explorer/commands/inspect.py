@@ -16,25 +16,14 @@ import json
 
 import numpy as np
 
-from explorer.commands._args import real, seed, whole
-from explorer.commands._common import (
-    add_trust_argument,
-    drive,
-    print_json,
-    require_trust,
-)
+from explorer.commands._args import add_model_and_data, real, seed, whole
+from explorer.commands._common import drive, print_json, require_trust
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from explorer.inspection.neighbours import MAX_QUERIES
 
-    parser.add_argument(
-        "--model",
-        required=True,
-        metavar="FILE|pixels",
-        help="pixels, pca, or a .safetensors / .pt / .pt2 / .onnx file",
-    )
-    parser.add_argument("--data", required=True, metavar="DATA", help="a data set, e.g. sample:mnist")
+    add_model_and_data(parser)
     parser.add_argument("--out", metavar="REPORT.json", help="also write the report here")
     parser.add_argument("--metric", choices=("l2", "cosine"), default="l2", help="distance between codes")
     parser.add_argument(
@@ -81,7 +70,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"items searched at most; a seeded sample past this ({MAX_QUERIES:,})",
     )
     parser.add_argument("--seed", type=seed, default=0, help="seed of folds, samples and clusters")
-    add_trust_argument(parser)
 
 
 def _check(args: argparse.Namespace) -> None:

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from explorer.commands._args import real, seed, whole
+from explorer.commands._args import add_engine_arguments, check_engine, real, seed, whole
 from explorer.commands._common import atomic_save_npy, drive, print_json
 from explorer.core.errors import DataError, ExplorerError
 
@@ -49,17 +49,10 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--faithfulness", action="store_true", help="also report the 10-NN neighbourhood preservation"
     )
-    parser.add_argument(
-        "--engine",
-        choices=["local", "ray"],
-        default="local",
-        help="ray: fit the landmarks here, place the other points in Ray tasks (needs the cluster extra)",
-    )
-    parser.add_argument(
-        "--address",
-        default=None,
-        metavar="ADDRESS",
-        help="with --engine ray: a running cluster (auto, ray://host:10001); default: Ray in this process",
+    add_engine_arguments(
+        parser,
+        "fit the landmarks here, place the other points in Ray tasks (needs the cluster extra)",
+        "auto, ray://host:10001",
     )
 
 
@@ -110,12 +103,11 @@ def run(args) -> int:
         landmarks=args.landmarks,
         refine=args.refine,
     )
+    check_engine(args)
     if args.engine == "ray":
         from explorer.cluster.place import project_on_ray_job
 
         job = project_on_ray_job(codes, args.method, address=args.address, seed=args.seed, **params)
-    elif args.address:
-        raise ExplorerError("--address goes with --engine ray.")
     else:
         job = project_job(codes, args.method, seed=args.seed, **params)
     job = _watched(job, seen)

@@ -1,5 +1,9 @@
 """The scatter's worker jobs: a layout with its faithfulness and point index (from the layout cache
-when it holds one), and UMAP's one-off warm-up."""
+when it holds one), and UMAP's one-off warm-up.
+
+t-SNE and UMAP run in a layout process (:mod:`explorer.jobs.layout_child`): their engines hold the
+GIL for long stretches, which in a worker thread freezes the GUI. PCA, the cache and the point
+index stay in the caller's (worker) thread."""
 
 from __future__ import annotations
 
@@ -14,15 +18,21 @@ _warm_started = False
 
 
 def warm_up_umap_in_background() -> None:
-    """Compile (or load from the disk cache) UMAP's numba code in a daemon thread, once per process,
-    so the first UMAP layout starts at once. Set EXPLORER_UMAP_WARMUP=0 to skip (tests do)."""
+    """Compile (or load from the disk cache) UMAP's numba code once per process, so the first UMAP
+    layout starts at once: in an idle layout process (which the first layout then uses) or, with
+    layouts in this process (EXPLORER_LAYOUT_CHILD=0), in a daemon thread. Set
+    EXPLORER_UMAP_WARMUP=0 to skip (tests do)."""
     global _warm_started
     if _warm_started or os.environ.get("EXPLORER_UMAP_WARMUP", "1") == "0":
         return
     _warm_started = True
+    from explorer.jobs import layout_child
 
     def run() -> None:
         try:
+            if layout_child.enabled():
+                layout_child.warm_up()
+                return
             from explorer.projection.umap_layout import warm_up
 
             warm_up()
@@ -77,15 +87,20 @@ def layout_job(
             layout, about, per_point = found
             yield Progress(step=1, total=1, message="layout from the cache")
             return layout, float(about.get("faithfulness", float("nan"))), per_point, index_of(layout)
-    # imported after the cache lookup: projection pulls in numba/UMAP/openTSNE (seconds, cold)
-    from explorer.projection import faithfulness, live_frame_job, project_job
+    from explorer.jobs.layout_child import child_layout_job, runs_in_child
 
-    if live:
-        layout = yield from live_frame_job(codes, method, previous=previous, seed=seed, **params)
+    if runs_in_child(method) and _json_params(params):
+        layout, mean, per_point = yield from child_layout_job(codes, method, seed, params, previous, live)
     else:
-        layout = yield from project_job(codes, method, seed=seed, **params)
-    yield Progress(step=1, total=1, message="measuring faithfulness")
-    mean, per_point = faithfulness(codes, layout)
+        # imported after the cache lookup: projection pulls in numba/UMAP/openTSNE (seconds, cold)
+        from explorer.projection import faithfulness, live_frame_job, project_job
+
+        if live:
+            layout = yield from live_frame_job(codes, method, previous=previous, seed=seed, **params)
+        else:
+            layout = yield from project_job(codes, method, seed=seed, **params)
+        yield Progress(step=1, total=1, message="measuring faithfulness")
+        mean, per_point = faithfulness(codes, layout)
     index = index_of(layout)
     if key is not None:
         try:
@@ -93,3 +108,15 @@ def layout_job(
         except Exception:  # a cache that cannot be written is no reason to fail
             pass
     return layout, mean, per_point, index
+
+
+def _json_params(params: dict) -> bool:
+    """Whether ``params`` can go to the layout process (JSON numbers, strings, lists); e.g. a
+    labels array for the landmark path stays in this process."""
+    import json
+
+    try:
+        json.dumps(params)
+    except (TypeError, ValueError):
+        return False
+    return True

@@ -1,0 +1,277 @@
+"""Bench rows: the longest GUI-thread stall of the app itself, in three moments of real use.
+
+Each moment runs in a fresh process (``python -m explorer.bench.gui_stalls MOMENT PLAN``) with the
+real main window, a 5 ms timer on the GUI thread (:class:`explorer.bench.gui.GapMeter`) and the
+longest gap between its ticks as the measure:
+
+- ``startup``: from the window's first event-loop turn while the sample data, the default models,
+  their codes, the views and the first layout load (and UMAP's warm-up runs), for a few seconds;
+- ``umap``: UMAP of ``plan.app_umap_n`` MNIST images (pixel codes) chosen in the scatter, from the
+  click to the finished layout (frames drawn as they form); reference: the same with the layout in
+  a worker thread of the GUI process (``EXPLORER_LAYOUT_CHILD=0``, how it ran before);
+- ``train``: an ``ae`` run of ``plan.app_train_epochs`` epochs started from the training dialog,
+  live scatter on, until its codes are in the views.
+
+The reference of the start-up and training rows is the same app idle for as long (the machine's
+scheduling alone). ``EXPLORER_STALL_TRACE=1`` prints what ran during the longest gaps
+(:mod:`explorer.bench.stall_trace`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from explorer.bench.plan import Plan
+from explorer.bench.table import Row
+
+
+def _stats(gaps: list[float]) -> dict:
+    if not gaps:
+        return {"longest": float("nan"), "p99": float("nan"), "over": 0, "ticks": 0}
+    return {
+        "longest": float(max(gaps)),
+        "p99": float(np.percentile(gaps, 99)),
+        "over": int(sum(g > 50 for g in gaps)),
+        "ticks": len(gaps),
+    }
+
+
+class _Meter:
+    """A 5 ms precise timer whose gaps are kept until :meth:`stop`."""
+
+    def __init__(self) -> None:
+        from explorer.bench.gui import GapMeter
+
+        self.meter = GapMeter()
+
+    def start(self) -> None:
+        self.meter.gaps, self.meter._last = [], None
+        self.ends: list[float] = []
+        self.meter.timer.timeout.connect(lambda: self.ends.append(time.perf_counter()))
+        self.meter.timer.start()
+
+    def stop(self) -> dict:
+        self.meter.timer.stop()
+        from explorer.bench import stall_trace
+
+        if stall_trace.enabled():
+            stall_trace.report(list(zip(self.ends[1:], self.meter.gaps)))
+        return _stats(self.meter.gaps)
+
+
+def _spin_until(done, timeout_s: float, step_ms: int = 20) -> bool:
+    """Run the event loop until ``done()`` or the timeout; whether ``done()`` came true."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    deadline = time.perf_counter() + timeout_s
+    while not done():
+        if time.perf_counter() > deadline:
+            return False
+        loop = QEventLoop()
+        QTimer.singleShot(step_ms, loop.quit)
+        loop.exec()
+    return True
+
+
+def _window(data: str | None, models: list[str] | None):
+    from explorer.ui.app import create_main_window, ensure_app
+
+    ensure_app()
+    win = create_main_window(data, models)
+    win.show()
+    return win
+
+
+def _settled(win):
+    from explorer.ui.services import any_busy
+
+    return lambda: not win.busy() and not any_busy(win.ctx, list(win.views.values()))
+
+
+def _idle(seconds: float) -> dict:
+    meter = _Meter()
+    meter.start()
+    _spin_until(lambda: False, seconds)
+    return meter.stop()
+
+
+# ---- the moments (each in its own process) ---------------------------------------------------------
+def moment_startup(plan: Plan) -> dict:
+    meter = _Meter()
+    t0 = time.perf_counter()
+    win = _window(None, None)  # the sample data and the default models, as `explorer` opens
+    meter.start()  # the timer ticks from the first event-loop turn
+    settled = _settled(win)
+    _spin_until(lambda: time.perf_counter() - t0 > plan.app_startup_s and settled(), 120)
+    out = meter.stop()
+    out["seconds"] = time.perf_counter() - t0
+    out["idle"] = _idle(min(3.0, plan.app_startup_s))
+    return out
+
+
+def moment_umap(plan: Plan) -> dict:
+    from explorer.bench.codes import mnist_images
+
+    images, labels = mnist_images(plan.app_umap_n)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, f"mnist{plan.app_umap_n}.npz")
+        np.savez(path, images=(images * 255).astype(np.uint8), labels=labels)
+        win = _window(path, ["pixels"])
+        settled = _settled(win)
+        if not _spin_until(lambda: "pixels" in win.ctx.workspace.codes and settled(), 300):
+            raise TimeoutError("the app did not settle (codes, first layout) in 5 minutes")
+        _spin_until(lambda: False, 1.0)
+        scatter = win.views["scatter"]
+        win.show_view("scatter")
+        frames = {"n": 0}
+        scatter.sides[0].runner.partial.connect(
+            lambda tag, rec: frames.__setitem__("n", frames["n"] + (rec.payload is not None))
+        )
+        meter = _Meter()
+        meter.start()
+        t0 = time.perf_counter()
+        scatter.state.update(method="umap", model="pixels")
+        _spin_until(lambda: scatter.busy(), 10)
+        ok = _spin_until(lambda: not scatter.busy(), 1200)
+        seconds = time.perf_counter() - t0
+        out = meter.stop()
+        side = scatter.sides[0]
+        out.update(
+            seconds=seconds,
+            frames=frames["n"],
+            finished=bool(ok and side.layout is not None and len(side.layout) == plan.app_umap_n),
+        )
+        win.close()
+    return out
+
+
+def moment_train(plan: Plan) -> dict:
+    win = _window(None, None)
+    settled = _settled(win)
+    if not _spin_until(lambda: win.ctx.workspace.dataset is not None and settled(), 300):
+        raise TimeoutError("the app did not settle in 5 minutes")
+    dialog = win.open_training_dialog()
+    if not _spin_until(dialog.ready, 120):
+        raise TimeoutError("the training dialog did not read its model types")
+    dialog.set_model("ae")
+    dialog.epochs.setValue(plan.app_train_epochs)
+    dialog.live_scatter.setChecked(True)
+    dialog.save_check.setChecked(False)
+    _spin_until(lambda: False, 0.5)
+    idle = _idle(2.0)
+    names = []
+    dialog.finished_model.connect(names.append)
+    meter = _Meter()
+    meter.start()
+    t0 = time.perf_counter()
+    dialog.start()
+    ok = _spin_until(lambda: bool(names) and names[0] in win.ctx.workspace.codes and settled(), 900)
+    seconds = time.perf_counter() - t0
+    out = meter.stop()
+    summary = dialog.last_result.summary if dialog.last_result is not None else {}
+    out.update(seconds=seconds, finished=ok, idle=idle, items_per_s=float(summary.get("items_per_s", 0.0)))
+    dialog.shutdown()
+    win.close()
+    return out
+
+
+MOMENTS = {"startup": moment_startup, "umap": moment_umap, "train": moment_train}
+
+
+def run_moment(name: str, plan: Plan, env: dict | None = None) -> dict:
+    """Run one moment in a fresh process; its JSON result."""
+    full = dict(os.environ)
+    if not full.get("DISPLAY") and not full.get("WAYLAND_DISPLAY"):
+        full["QT_QPA_PLATFORM"] = "offscreen"
+    full.setdefault("EXPLORER_UMAP_WARMUP", "1")  # as the app runs
+    full["EXPLORER_NO_AUTOSAVE"] = "1"
+    full.update(env or {})
+    cmd = [sys.executable, "-m", "explorer.bench.gui_stalls", name, plan.name]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=full, timeout=1800)
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError((proc.stderr.strip().splitlines() or [f"the {name} moment failed"])[-1])
+    return json.loads(lines[-1])
+
+
+def _describe(s: dict) -> str:
+    return (
+        f"longest {s['longest']:.0f} ms, 99th percentile {s['p99']:.0f} ms, {s['over']} gaps > 50 ms "
+        f"of {s['ticks']} ticks"
+    )
+
+
+def app_stall_rows(plan: Plan) -> list[Row]:
+    """The three rows (see the module docstring)."""
+    rows = []
+    start = run_moment("startup", plan)
+    rows.append(
+        Row(
+            "longest GUI stall in the app: start-up",
+            start["longest"],
+            start["idle"]["longest"],
+            "ms",
+            "< 50 ms",
+            start["longest"] < 50.0,
+            True,
+            f"first event-loop turn until the sample data, models, codes, views and first layout are "
+            f"in ({start['seconds']:.1f} s, UMAP warm-up on); {_describe(start)}; reference: the "
+            f"same window idle, {_describe(start['idle'])}",
+        )
+    )
+    ours = run_moment("umap", plan)
+    ref = run_moment("umap", plan, {"EXPLORER_LAYOUT_CHILD": "0"})
+    rows.append(
+        Row(
+            f"longest GUI stall in the app: UMAP of {plan.app_umap_n:,} points",
+            ours["longest"],
+            ref["longest"],
+            "ms",
+            "< 50 ms",
+            ours["longest"] < 50.0 and ours["finished"],
+            True,
+            f"scatter method set to UMAP on pixel codes until the layout is in: ours in the layout "
+            f"process, {ours['seconds']:.1f} s, {ours['frames']} frames, {_describe(ours)}; reference: "
+            f"the same in a worker thread of the GUI process, {ref['seconds']:.1f} s, {ref['frames']} "
+            f"frames, {_describe(ref)}",
+        )
+    )
+    train = run_moment("train", plan)
+    rows.append(
+        Row(
+            "longest GUI stall in the app: a training run",
+            train["longest"],
+            train["idle"]["longest"],
+            "ms",
+            "< 50 ms",
+            train["longest"] < 50.0 and train["finished"],
+            True,
+            f"ae on sample:mnist, {plan.app_train_epochs} epochs from the training dialog, live "
+            f"scatter on, until its codes are in ({train['seconds']:.1f} s, "
+            f"{train['items_per_s']:,.0f} items/s); {_describe(train)}; reference: the same app "
+            f"idle for 2 s, {_describe(train['idle'])}",
+        )
+    )
+    return rows
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] not in MOMENTS:
+        sys.exit(f"usage: python -m explorer.bench.gui_stalls {'|'.join(MOMENTS)} PLAN")
+    from explorer.bench.plan import PLANS
+
+    from explorer.bench import stall_trace
+
+    if stall_trace.enabled():
+        stall_trace.start()
+    result = MOMENTS[sys.argv[1]](PLANS[sys.argv[2]])
+    sys.stdout.write(json.dumps(result) + "\n")
+    sys.stdout.flush()
+    os._exit(0)  # background loaders and layout processes need not be waited for
