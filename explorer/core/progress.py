@@ -10,6 +10,7 @@ Records are frozen and carry numpy copies, never live tensors.
 from __future__ import annotations
 
 import math
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -79,10 +80,18 @@ def _bar(fraction: float, width: int = 24) -> str:
     return "[" + "#" * done + "." * (width - done) + "]"
 
 
+_COUNTER = re.compile(r"\d[\d,]*\s*/\s*\d[\d,]*")
+
+
 def _describe(rec: Progress) -> str:
+    """One line's text: the message, then one counter: ``step/total`` or, when the message
+    counts something of its own ("epoch 2/5", "searching 5,000/1,000,000"), the share done, so a
+    line never shows two bare counters whose meanings swap from line to line."""
     parts = [rec.message] if rec.message else []
-    if rec.total:
-        parts.append(f"{rec.step}/{rec.total}")
+    if rec.total and _COUNTER.search(rec.message or ""):
+        parts.append(f"({100 * rec.fraction:.0f}%)")
+    elif rec.total:
+        parts.append(f"{rec.step:,}/{rec.total:,}")
     if rec.loss is not None and math.isfinite(rec.loss):
         parts.append(f"loss {rec.loss:.4g}")
     for key in ("val_loss", "eta_s"):

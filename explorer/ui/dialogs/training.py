@@ -6,64 +6,40 @@ record updates the progress bar (with ETA and throughput), the loss curves, the 
 (the run's probe codes go to ``workspace.add_probe_frame``). Cancel stops at the next batch and
 keeps the checkpoint written so far. A finished model joins the workspace's models, and the code
 service computes its codes in the background.
+
+The widgets are made in :mod:`explorer.ui.dialogs.training_form`, what happens when a run ends is
+in :mod:`explorer.ui.dialogs.training_results`; this module holds the choices and the run itself.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import shutil
 import time
 
 from PySide6.QtCore import QStandardPaths, Qt, Signal
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDialog,
-    QDoubleSpinBox,
-    QFileDialog,
-    QFormLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QProgressBar,
-    QPushButton,
-    QScrollArea,
-    QSizePolicy,
-    QSpinBox,
-    QSplitter,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QDialog
 
-from explorer.core.atomic import atomic_write
 from explorer.core.progress import Progress
 from explorer.ui.context import AppContext
-from explorer.ui.qt_setup import configure_pyqtgraph, keep_gui_responsive
-from explorer.ui.workers import TaskRunner
-
-configure_pyqtgraph()  # before the panels module creates pens and plots
-from explorer.ui.dialogs.training_panels import (  # noqa: E402
-    Catalogue,
-    LossPlot,
-    MetricPlot,
-    ModelInfo,
-    OptionsForm,
-    SamplePanel,
-    catalogue_job,
-    model_metric_key,
-    record_steps,
-)
-from explorer.ui.dialogs.training_finetune import (  # noqa: E402
+from explorer.ui.dialogs.training_finetune import (
     FILLED_OPTIONS,
     FINETUNE,
     OBJECTIVES,
     backbone_names,
     finetune_job,
 )
-
+from explorer.ui.dialogs.training_form import TrainingForm
+from explorer.ui.dialogs.training_panels import (
+    Catalogue,
+    ModelInfo,
+    catalogue_job,
+    model_metric_key,
+    record_steps,
+)
+from explorer.ui.dialogs.training_results import TrainingResults
+from explorer.ui.qt_setup import keep_gui_responsive
+from explorer.ui.workers import TaskRunner
 
 PROBE_SIZE = 1000  # items encoded for the live scatter (forward passes only: cheap)
 
@@ -88,7 +64,7 @@ def default_checkpoint_path(key: str, data_name: str) -> str:
     return path
 
 
-class TrainingDialog(QDialog):
+class TrainingDialog(TrainingForm, TrainingResults, QDialog):
     """See the module docstring. ``runner`` is the TaskRunner that drives the engine."""
 
     finished_model = Signal(str)  # the name the trained model got in the workspace
@@ -133,155 +109,6 @@ class TrainingDialog(QDialog):
         self._catalogue_runner.start(catalogue_job, tag="catalogue")
 
     # ---- layout -------------------------------------------------------------------------------
-    def _build(self) -> None:
-        self.model_box = QComboBox()
-        self.model_box.setEnabled(False)
-        self.model_box.addItem("reading model types…")
-        self.model_box.currentIndexChanged.connect(self._on_model_chosen)
-        self.description = QLabel()
-        self.description.setWordWrap(True)
-        self.description.setObjectName("hint")
-        self.data_label = QLabel()
-        self.data_label.setWordWrap(True)
-
-        self.epochs = QSpinBox()
-        self.epochs.setRange(1, 10_000)
-        self.batch_size = QSpinBox()
-        self.batch_size.setRange(1, 65_536)
-        self.lr = QDoubleSpinBox()
-        self.lr.setDecimals(5)
-        self.lr.setRange(1e-5, 10.0)
-        self.lr.setSingleStep(1e-4)
-        self.code_dim = QSpinBox()
-        self.code_dim.setRange(1, 65_536)
-        self.seed = QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
-        self.val_fraction = QDoubleSpinBox()
-        self.val_fraction.setRange(0.0, 0.5)
-        self.val_fraction.setSingleStep(0.05)
-        self.val_fraction.setValue(0.1)
-        self.augment = QCheckBox("shift images by a pixel or two")
-        self.live_scatter = QCheckBox("1,000 items, twice an epoch")
-        self.live_scatter.setChecked(True)
-        self.live_scatter.setToolTip(
-            "Encode a fixed probe set during training so the scatter view "
-            "shows the codes move (costs a little speed)"
-        )
-        self.device_box = QComboBox()
-        self.device_box.addItem("cpu", "cpu")
-        self.backbone_box = QComboBox()  # fine-tuning: one of the loaded models, never typed
-        self.backbone_box.setToolTip("The loaded model to fine-tune (trained here or opened)")
-        self.backbone_box.currentIndexChanged.connect(lambda *_: self._update_start_enabled())
-
-        common = QFormLayout()
-        common.addRow("backbone", self.backbone_box)
-        common.addRow("epochs", self.epochs)
-        common.addRow("batch size", self.batch_size)
-        common.addRow("learning rate", self.lr)
-        common.addRow("code size", self.code_dim)
-        common.addRow("validation share", self.val_fraction)
-        common.addRow("seed", self.seed)
-        common.addRow("augment", self.augment)
-        common.addRow("live scatter", self.live_scatter)
-        common.addRow("device", self.device_box)
-        self.options = OptionsForm()
-
-        self.save_check = QCheckBox("Save checkpoint to")
-        self.save_check.setChecked(True)
-        self.save_path = QLineEdit()
-        browse = QToolButton()
-        browse.setText("…")
-        browse.clicked.connect(self._browse_checkpoint)
-        save_row = QHBoxLayout()
-        save_row.addWidget(self.save_path, 1)
-        save_row.addWidget(browse)
-        self.save_check.toggled.connect(self.save_path.setEnabled)
-
-        left = QWidget()
-        lv = QVBoxLayout(left)
-        lv.addWidget(_group("Model", [self.model_box, self.description]))
-        lv.addWidget(_group("Data", [self.data_label]))
-        hp = QGroupBox("Settings")
-        hp.setLayout(common)
-        self._common = common
-        lv.addWidget(hp)
-        self.options_group = _group("Model options", [self.options])
-        lv.addWidget(self.options_group)
-        cp = QGroupBox("Checkpoint")
-        cpl = QVBoxLayout(cp)
-        cpl.addWidget(self.save_check)
-        cpl.addLayout(save_row)
-        lv.addWidget(cp)
-        lv.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(left)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self._left, self._scroll = left, scroll
-
-        # right: progress, curves, samples
-        self.bar = QProgressBar()
-        self.bar.setRange(0, 1000)
-        self.bar.setFormat("%p%")
-        self.state_label = QLabel("Choose a model and press Start.")
-        self.state_label.setObjectName("trainState")
-        # changing text must not re-lay out (and repaint) the plots below it
-        self.state_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.loss_plot = LossPlot()
-        self.metric_plot = MetricPlot()
-        self.samples = SamplePanel()
-        bottom = QSplitter(Qt.Orientation.Horizontal)
-        bottom.addWidget(self.samples)
-        bottom.addWidget(self.metric_plot)
-        self.metric_plot.hide()
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.loss_plot)
-        right.addWidget(bottom)
-        right.setSizes([380, 260])
-        rv = QWidget()
-        rl = QVBoxLayout(rv)
-        rl.setContentsMargins(0, 0, 0, 0)
-        rl.addWidget(self.state_label)
-        rl.addWidget(self.bar)
-        rl.addWidget(right, 1)
-
-        self.start_button = QPushButton("Start")
-        self.start_button.setDefault(True)
-        self.start_button.clicked.connect(self.start)
-        self.cancel_button = QPushButton("Cancel training")
-        self.cancel_button.clicked.connect(self.cancel)
-        self.use_stopped_button = QPushButton("Use stopped model")
-        self.use_stopped_button.setToolTip("Load the checkpoint the cancelled run kept")
-        self.use_stopped_button.clicked.connect(self._use_stopped)
-        self.use_stopped_button.hide()
-        self.save_as_button = QPushButton("Save model as…")
-        self.save_as_button.clicked.connect(self._save_as)
-        self.save_as_button.setEnabled(False)
-        close = QPushButton("Close")
-        close.clicked.connect(self.close)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start_button)
-        buttons.addWidget(self.cancel_button)
-        buttons.addWidget(self.use_stopped_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.save_as_button)
-        buttons.addWidget(close)
-
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(scroll)
-        split.addWidget(rv)
-        split.setStretchFactor(1, 1)
-        split.setSizes([380, 720])
-        self._fit_left()
-        lay = QVBoxLayout(self)
-        lay.addWidget(split, 1)
-        lay.addLayout(buttons)
-
-    def _fit_left(self) -> None:
-        """Make the settings column wide enough for its widest row (it never scrolls sideways)."""
-        bar = self._scroll.verticalScrollBar().sizeHint().width()
-        self._scroll.setMinimumWidth(self._left.sizeHint().width() + bar + 6)
-
     # ---- catalogue and choices --------------------------------------------------------------
     def _on_catalogue(self, tag, cat: Catalogue) -> None:
         self.catalogue = cat
@@ -558,102 +385,6 @@ class TrainingDialog(QDialog):
             self.ctx.workspace.add_probe_frame(self.run_name, payload["probe_indices"], step, probe)
         self.progress.emit(rec)
 
-    def _on_done(self, tag, result) -> None:
-        from explorer.models.encoders import model_encoder
-
-        self.last_result = result
-        self._set_running(False)
-        self.loss_plot.set_history(result.history)
-        if self.metric_plot.key is None and result.history:
-            key = model_metric_key(result.history[-1])
-            if key is not None:
-                self.metric_plot.set_key(key)
-                self.metric_plot.show()
-        self.metric_plot.set_history(result.history)
-        name = self.run_name
-        ds = self.ctx.workspace.dataset
-        enc = model_encoder(
-            result.model, name=name, class_names=list(ds.class_names) if ds else None, summary=result.summary
-        )
-        if result.checkpoint and os.path.exists(result.checkpoint):
-            enc.source = os.path.abspath(result.checkpoint)  # sessions and the autosave reopen it
-        self.ctx.workspace.add_model(name, enc)
-        self.ctx.workspace.end_run(tag[0])  # after add_model: views follow the run to its model
-        s = result.summary
-        secs = s.get("seconds", time.perf_counter() - self._run_started)
-        text = f"Finished: {name} in {secs:.0f}s, {s.get('items_per_s', 0):,.0f} items/s"
-        if "val_loss" in s:
-            text += f", validation loss {s['val_loss']:.4g}"
-        if "auc" in s and math.isfinite(s["auc"]):
-            text += f", AUC {s['auc']:.3f}"
-        where = result.checkpoint if result.checkpoint and os.path.exists(result.checkpoint) else None
-        text += f". Saved to {where}" if where else ". Not saved (no checkpoint file)"
-        self._finished_text = text
-        self._awaiting_codes = name
-        if name in self.ctx.workspace.codes:
-            self._on_codes_changed(name)
-        else:
-            self._set_state_text(text + ". Its codes are being computed…")
-        self.bar.setValue(1000)
-        self.save_as_button.setEnabled(bool(result.checkpoint and os.path.exists(result.checkpoint)))
-        self.ctx.show_status(f"{name} joined the models")
-        self._new_default_path()  # the next run must not overwrite this one's file
-        self.finished_model.emit(name)
-
-    def _on_codes_changed(self, model: str) -> None:
-        """The finished run's codes arrived: the state line says so (it no longer says 'being
-        computed')."""
-        if model and model == self._awaiting_codes:
-            self._awaiting_codes = None
-            self._set_state_text(self._finished_text + ". Its codes are ready in every view.")
-
-    def _on_failed(self, tag, message: str) -> None:
-        self.ctx.workspace.end_run(tag[0])
-        self._set_running(False)
-        self._set_state_text(f"Training stopped: {message}")
-        self.ctx.show_error(message)
-
-    def _on_cancelled(self, tag) -> None:
-        self.ctx.workspace.end_run(tag[0])
-        if tag[0] != self.run_name:
-            return
-        self._set_running(False)
-        path = self.last_checkpoint
-        if path and os.path.exists(path):
-            self._set_state_text(f"Cancelled. The checkpoint so far is kept in {path}.")
-            self.use_stopped_button.show()
-            self.save_as_button.setEnabled(True)
-        else:
-            self._set_state_text("Cancelled.")
-        self._new_default_path()
-
-    # ---- after a run ----------------------------------------------------------------------------
-    def _use_stopped(self) -> None:
-        loader = self.ctx.services.get("loader")
-        if loader is not None and self.last_checkpoint:
-            loader.load_models([self.last_checkpoint])
-            self.use_stopped_button.hide()
-
-    def _save_as(self) -> None:
-        src = self.last_checkpoint
-        if not src or not os.path.exists(src):
-            return
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save model", os.path.basename(src), "Checkpoints (*.safetensors)"
-        )
-        if path:
-            atomic_write(path, lambda tmp: shutil.copyfile(src, tmp))
-            enc = self.ctx.workspace.models.get(self.run_name or "")
-            if enc is not None and self.last_result is not None:  # the copy the user chose to keep
-                enc.source = os.path.abspath(path)
-
-    def _browse_checkpoint(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Checkpoint file", self.save_path.text(), "Checkpoints (*.safetensors)"
-        )
-        if path:
-            self.save_path.setText(path if path.endswith(".safetensors") else path + ".safetensors")
-
     def _unique_name(self, base: str) -> str:
         names = set(self.ctx.workspace.models) | set(self.ctx.workspace.probes)
         if base not in names:
@@ -666,11 +397,3 @@ class TrainingDialog(QDialog):
     def closeEvent(self, event) -> None:
         # closing the window does not stop a run: it goes on in the background (reopen to watch)
         super().closeEvent(event)
-
-
-def _group(title: str, widgets: list[QWidget]) -> QGroupBox:
-    box = QGroupBox(title)
-    lay = QVBoxLayout(box)
-    for w in widgets:
-        lay.addWidget(w)
-    return box

@@ -1,0 +1,134 @@
+"""The main window's menus and tool bar, and the model choices they offer (kept in step with the
+workspace's models and the open data set)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QActionGroup, QKeySequence
+from PySide6.QtWidgets import QComboBox, QLabel, QToolBar
+
+from explorer.ui.dialogs.messages import show_about
+
+
+class WindowMenus:
+    """Mixin of :class:`explorer.ui.main_window.MainWindow`: File, Models, View and Help menus, the
+    tool bar with its Model box, and ``_on_models_changed`` that refills the model choices."""
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        file = mb.addMenu("&File")
+        act = file.addAction("&Open data…", self.open_data_dialog)
+        act.setShortcut(QKeySequence.StandardKey.Open)
+        self.recent_menu = file.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        samples = file.addMenu("Open &sample")
+        for name in self._sample_names():
+            samples.addAction(name, lambda n=name: self.open_data(n))
+        file.addSeparator()
+        file.addAction("&Load model…", self.load_model_dialog)
+        file.addSeparator()
+        act = file.addAction("Open sess&ion…", lambda: self.sessions.open_session_dialog())
+        act.setShortcut(QKeySequence("Ctrl+Shift+O"))
+        self.save_session_action = file.addAction(
+            "&Save session…", lambda: self.sessions.save_session_dialog()
+        )
+        self.save_session_action.setShortcut(QKeySequence.StandardKey.Save)
+        file.addSeparator()
+        self.export_view_action = file.addAction("&Export view as PNG…", self.export_view_dialog)
+        self.export_view_action.setShortcut(QKeySequence("Ctrl+E"))
+        self.save_codes_action = file.addAction("Save &codes (.npy, .parquet)…", self.save_codes_dialog)
+        file.addSeparator()
+        act = file.addAction("&Quit", self.close)
+        act.setShortcut(QKeySequence.StandardKey.Quit)
+
+        models = mb.addMenu("&Models")
+        act = models.addAction("&Train…", self.open_training_dialog)
+        act.setShortcut(QKeySequence("Ctrl+T"))
+        models.addAction("&Load model…", self.load_model_dialog)
+        models.addSeparator()
+        self.model_menu = models.addMenu("&Current model")
+        self.model_group = QActionGroup(self)
+        self.model_group.setExclusive(True)
+        self.remove_model_menu = models.addMenu("&Remove model")
+        models.addAction("Input &preprocessing…", self.preprocessing_dialog)
+
+        self.view_menu = mb.addMenu("&View")
+        self.view_menu.aboutToShow.connect(self._fill_view_menu)
+
+        help_menu = mb.addMenu("&Help")
+        help_menu.addAction("&About Relate Explorer", lambda: show_about(self))
+
+    def _build_tool_bar(self) -> None:
+        tb = QToolBar("Main")
+        tb.setObjectName("mainToolBar")
+        tb.setMovable(False)
+        tb.setIconSize(QSize(16, 16))
+        tb.addAction("Open data…", self.open_data_dialog)
+        tb.addAction("Train…", self.open_training_dialog)
+        tb.addSeparator()
+        tb.addWidget(QLabel(" Model: "))
+        self.model_box = QComboBox()
+        self.model_box.setMinimumContentsLength(14)
+        self.model_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.model_box.setToolTip("The model whose codes the views show")
+        self.model_box.activated.connect(lambda i: self.set_current_model(self.model_box.itemText(i)))
+        tb.addWidget(self.model_box)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
+
+    def _sample_names(self) -> list[str]:
+        from explorer.data import available_samples
+
+        return [f"sample:{k}" for k in available_samples()]
+
+    def _on_models_changed(self) -> None:
+        ws = self.ctx.workspace
+        names = list(ws.models)
+        self.model_box.blockSignals(True)
+        self.model_box.clear()
+        self.model_box.addItems(names)
+        usable = set(ws.models_for_dataset())
+        items = self.model_box.model()
+        for i, name in enumerate(names):
+            if name not in usable:  # greyed: it takes images of another size
+                items.item(i).setEnabled(False)
+                self.model_box.setItemData(
+                    i,
+                    "This model takes images of another size than the open data set",
+                    Qt.ItemDataRole.ToolTipRole,
+                )
+        if ws.current_model in names:
+            self.model_box.setCurrentIndex(names.index(ws.current_model))
+        self.model_box.setEnabled(bool(names))
+        self.model_box.blockSignals(False)
+        self.model_menu.clear()
+        self.remove_model_menu.clear()
+        for act in self.model_group.actions():
+            self.model_group.removeAction(act)
+        for name in names:
+            act = self.model_menu.addAction(name, lambda n=name: self.set_current_model(n))
+            act.setCheckable(True)
+            act.setChecked(name == ws.current_model)
+            act.setEnabled(name in usable)
+            self.model_group.addAction(act)
+            self.remove_model_menu.addAction(name, lambda n=name: ws.remove_model(n))
+        self.model_menu.setEnabled(bool(names))
+        self.remove_model_menu.setEnabled(bool(names))
+
+    def _fill_view_menu(self) -> None:
+        menu = self.view_menu
+        menu.clear()
+        for i in range(self.tabs.count()):
+            act = menu.addAction(self.tabs.tabText(i), lambda i=i: self.tabs.setCurrentIndex(i))
+            act.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
+        if self.tabs.count() and self.docks:
+            menu.addSeparator()
+        for dock in self.docks.values():
+            menu.addAction(dock.toggleViewAction())
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        items = self.settings.recent_data()
+        for spec in items:
+            self.recent_menu.addAction(spec, lambda s=spec: self.open_data(s))
+        if not items:
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
