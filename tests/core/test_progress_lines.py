@@ -36,7 +36,7 @@ def test_training_lines_show_the_epoch_counter_only(monkeypatch):
         if step % 4 == 0:
             records.append(Progress(step, 8, f"epoch {epoch}/2 done", loss=0.4))
     lines = _lines(records, monkeypatch)
-    assert len(lines) == len(records)  # one line per record, the last with "done in"
+    assert len(lines) == len(records) + 1  # a line per record, then the one with "done in"
     for line in lines:
         assert COUNTER.findall(line) == [re.search(r"epoch \d/2", line).group(0)[6:]]
     assert "(50%)" in lines[3] and "(100%)" in lines[-1] and "done in" in lines[-1]
@@ -49,6 +49,7 @@ def test_a_message_without_a_counter_gets_step_of_total(monkeypatch):
         ["4,000/12,000"],
         ["8,000/12,000"],
         ["12,000/12,000"],
+        ["12,000/12,000"],  # the "done in" line
     ]
 
 
