@@ -34,6 +34,9 @@ from explorer.core.progress import Progress
 
 CHILD_METHODS = ("tsne", "umap")  # PCA is one numpy SVD: it stays in the caller's thread
 MAX_IDLE = 2
+# codes bigger than this stay in the caller's process: a copy through a pipe and a second one in
+# the child would cost more memory than the stalls (landmark layouts of millions of wide codes)
+CHILD_MAX_BYTES = 1 << 30
 CANCEL_WAIT_S = 1.0  # a cancelled child that has not stopped by then is killed
 _TICK_S = 0.1  # the job yields at least this often, so its runner can cancel it
 _ids = itertools.count(1)
@@ -46,9 +49,12 @@ def enabled() -> bool:
     return os.environ.get("EXPLORER_LAYOUT_CHILD", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def runs_in_child(method: str) -> bool:
-    """Whether :func:`explorer.jobs.layouts.layout_job` sends ``method`` to a layout process."""
-    return method in CHILD_METHODS and enabled()
+def runs_in_child(method: str, codes: np.ndarray | None = None) -> bool:
+    """Whether :func:`explorer.jobs.layouts.layout_job` sends ``method`` (of ``codes``) to a layout
+    process: t-SNE and UMAP, unless turned off or the codes exceed CHILD_MAX_BYTES as float32."""
+    if method not in CHILD_METHODS or not enabled():
+        return False
+    return codes is None or int(np.prod(np.shape(codes))) * 4 <= CHILD_MAX_BYTES
 
 
 class LayoutChild:

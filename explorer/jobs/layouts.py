@@ -89,7 +89,7 @@ def layout_job(
             return layout, float(about.get("faithfulness", float("nan"))), per_point, index_of(layout)
     from explorer.jobs.layout_child import child_layout_job, runs_in_child
 
-    if runs_in_child(method) and _json_params(params):
+    if runs_in_child(method, codes) and _json_params(params):
         layout, mean, per_point = yield from child_layout_job(codes, method, seed, params, previous, live)
     else:
         # imported after the cache lookup: projection pulls in numba/UMAP/openTSNE (seconds, cold)

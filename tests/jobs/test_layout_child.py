@@ -124,3 +124,10 @@ def test_layout_job_sends_umap_to_the_child_and_keeps_pca_here(codes, monkeypatc
     out = run_to_end(layouts.layout_job(codes, "pca", 0, {}, live=True))
     assert out[0].shape == (150, 2)
     assert started == ["umap"]
+
+
+def test_codes_too_big_for_a_pipe_stay_in_process(codes, monkeypatch):
+    assert layout_child.runs_in_child("umap", codes) and layout_child.runs_in_child("tsne", codes)
+    assert not layout_child.runs_in_child("pca", codes)
+    monkeypatch.setattr(layout_child, "CHILD_MAX_BYTES", codes.size * 4 - 1)
+    assert not layout_child.runs_in_child("umap", codes)
