@@ -21,6 +21,13 @@ SAMPLES = {
     "docs": "1,074 docstrings of Python's standard library as bag-of-words documents, 11 topics",
 }
 TABLES = {"docs": "docs.csv.gz"}  # sets stored as a table of documents, not as a .npz
+# sets rendered by explorer.data.turntable into the cache on first use (folders of sequences)
+GENERATED = {
+    "turntable": "24 textured shaded objects (ellipsoids, boxes, cylinders) turning, 50 views each, 32x32",
+    "turntable-test": "12 other objects (tori, pinched stars; spots, marble) turning, 50 views, 32x32",
+    "turntable64": "the turntable objects at 64x64",
+    "turntable64-test": "the turntable test objects at 64x64",
+}
 
 
 def sample_data_dir() -> Path:
@@ -36,17 +43,23 @@ def sample_path(name: str) -> Path:
     return sample_data_dir() / TABLES.get(name, f"{name}.npz")
 
 
-def available_samples() -> dict[str, str]:
-    """Sample sets present on disk: name -> one-line description."""
-    return {k: v for k, v in SAMPLES.items() if sample_path(k).is_file()}
+def available_samples(generated: bool = False) -> dict[str, str]:
+    """Sample sets present on disk: name -> one-line description; with ``generated`` also the
+    sets rendered on demand (always available: nothing to download)."""
+    found = {k: v for k, v in SAMPLES.items() if sample_path(k).is_file()}
+    return {**found, **GENERATED} if generated else found
 
 
 def load_sample(name: str) -> ImageSet:
     from explorer.data.npz import load_npz
 
     name = name.strip().lower()
+    if name in GENERATED:
+        return load_generated(name)
     if name not in SAMPLES:
-        raise DataError(f"There is no sample set '{name}'; choose one of: {', '.join(SAMPLES)}.")
+        raise DataError(
+            f"There is no sample set '{name}'; choose one of: {', '.join([*SAMPLES, *GENERATED])}."
+        )
     path = sample_path(name)
     if not path.is_file():
         raise DataError(
@@ -61,4 +74,16 @@ def load_sample(name: str) -> ImageSet:
         return data
     data = load_npz(str(path), name=name, fmt=f"sample:{name}")
     data.paths = [f"sample:{name}#{i}" for i in range(data.count)]
+    return data
+
+
+def load_generated(name: str) -> ImageSet:
+    """A rendered sample set: its folder of sequences in the cache (rendered on first use, a few
+    seconds), loaded like any folder (one class per object), named ``name``."""
+    from explorer.core.progress import run_to_end
+    from explorer.data.folder import load_folder_job
+    from explorer.data.turntable import sample_folder
+
+    data = run_to_end(load_folder_job(sample_folder(name), file_backed=False))
+    data.name = name
     return data

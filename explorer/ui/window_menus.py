@@ -78,7 +78,7 @@ class WindowMenus:
     def _sample_names(self) -> list[str]:
         from explorer.data import available_samples
 
-        return [f"sample:{k}" for k in available_samples()]
+        return [f"sample:{k}" for k in available_samples(generated=True)]
 
     def _on_models_changed(self) -> None:
         ws = self.ctx.workspace

@@ -1,0 +1,63 @@
+import os
+
+import numpy as np
+import pytest
+
+from explorer.data import turntable as tt
+
+
+def test_rendered_objects_turn_a_few_degrees_per_frame():
+    frames, info = tt.render_turntable(3, np.random.default_rng(0), frames=12, size=32)
+    assert frames.shape == (3, 12, 1, 32, 32) and frames.dtype == np.float32
+    assert 0.0 <= frames.min() and frames.max() <= 1.0
+    again, _ = tt.render_turntable(3, np.random.default_rng(0), frames=12, size=32)
+    np.testing.assert_array_equal(frames, again)  # seeded
+    assert [i["shape"] for i in info] == list(tt.TRAIN_SHAPES)
+    assert all(3.0 <= i["step"] <= 7.0 for i in info)
+    for seq in frames:
+        background = np.median(seq[:, 0, :3, :3])
+        cover = (np.abs(seq - background) > 0.05).mean()
+        assert 0.1 < cover < 0.8  # an object fills a good part of the view, not all of it
+        # a turn: neighbouring views are alike, views further apart differ more
+        lag = [float(((seq[k:] - seq[:-k]) ** 2).mean()) for k in (1, 3, 8)]
+        assert 0 < lag[0] < lag[1] < lag[2]
+        assert lag[0] < 0.25 * seq.var() * 2
+
+
+def test_lambert_shading_lights_the_side_facing_the_light():
+    obj = tt._object(np.random.default_rng(1), "ellipsoid", "stripes", colour=False)
+    obj["axes"], obj["radius"] = (0.8, 0.8, 0.8), 0.8
+    obj["lo"] = obj["hi"] = np.float32([1.0])  # white: only the shading is left
+    img = tt.render_object(obj, np.array([0.0]), 32)[0, 0]
+    # the light comes from the upper left (LIGHT), so the upper left of the sphere is brighter
+    assert img[8:12, 8:12].mean() > img[20:24, 20:24].mean() + 0.3
+    assert img[16, 16] == pytest.approx(tt.AMBIENT + (1 - tt.AMBIENT) * float(tt.LIGHT[2]), abs=0.06)
+
+
+def test_colour_and_64_pixel_renders():
+    frames, _ = tt.render_turntable(1, np.random.default_rng(2), frames=2, size=64, colour=True)
+    assert frames.shape == (1, 2, 3, 64, 64)
+    assert np.abs(frames[0, 0, 0] - frames[0, 0, 2]).max() > 0.05  # the channels differ
+
+
+def test_train_and_test_families_do_not_overlap():
+    (s1, t1), (s2, t2) = tt.families("train"), tt.families("test")
+    assert not set(s1) & set(s2) and not set(t1) & set(t2)
+    assert set(s1) | set(s2) == set(tt.SHAPES) and set(t1) | set(t2) == set(tt.TEXTURES)
+
+
+def test_sample_turntable_is_rendered_into_the_cache_once(monkeypatch):
+    from explorer.data import available_samples, load_data
+
+    monkeypatch.setitem(tt.SETS, "turntable-test", ("test", 32, 3, 6, False))
+    data = load_data("sample:turntable-test")
+    assert (data.count, data.shape, data.name) == (18, (1, 32, 32), "turntable-test")
+    assert data.format.startswith("folder")  # a folder of sequences: the gae trains on its frames
+    assert [n.split("_", 2)[2] for n in data.class_names] == ["torus_spots", "pinched_spots", "torus_marble"]
+    folder = tt.sample_folder("turntable-test")
+    assert folder.startswith(os.environ["EXPLORER_CACHE_DIR"])
+    stamp = os.path.getmtime(os.path.join(folder, "turntable.json"))
+    again = load_data("sample:turntable-test")
+    assert os.path.getmtime(os.path.join(folder, "turntable.json")) == stamp  # not rendered again
+    np.testing.assert_array_equal(again.images, data.images)
+    assert "turntable" in available_samples(generated=True) and "turntable" not in available_samples()
