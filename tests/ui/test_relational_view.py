@@ -176,3 +176,96 @@ def test_on_a_folder_of_sequences_y_is_the_next_frame_or_any_item(qtbot, model, 
     assert out["layout"].shape == (15, 2) and out["source"] == sequences.name
     assert "sequence" in out["colour_label"]
     view.runner.shutdown()
+
+
+def test_next_frame_analogy_is_scored_against_copying(qtbot, model, sequences):
+    """Issue 18 item 2: the analogy panel shows the prediction beside the copy baseline and says
+    plainly when the model does worse than copying x' (a line with both nmse values)."""
+    from explorer.relational.engine import nmse
+    from explorer.ui.views.relational import NEXT, View
+
+    ctx = AppContext.standalone()
+    ctx.workspace.set_dataset(sequences)
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.set_model(model, "toy gae")
+    view.x_index.setValue(0)
+    view.set_y_item(NEXT)
+    view.set_apply_items([6, 7, 8])  # frames 0-2 of seq1: their next frames are 7, 8, 9
+    np.testing.assert_array_equal(view.x2, sequences.float_images([6, 7, 8]))
+    np.testing.assert_array_equal(view.truth, sequences.float_images([7, 8, 9]))
+    ours, copy = nmse(view.prediction, view.truth), nmse(view.x2, view.truth)
+    text = view.nmse_label.text()
+    assert f"model nmse {ours:.3f}" in text and f"copying x' {copy:.3f}" in text
+    assert ("WORSE than copying" in text) == (ours >= copy)
+    # the same over many analogies of the open data: model, copy and mean side by side
+    assert view.score["count"] > 0 and view.score["nmse_copy"] > 0
+    score_text = view.panel.score_label.text()
+    assert f"{view.score['nmse']:.3f}" in score_text and f"{view.score['nmse_copy']:.3f}" in score_text
+    assert "mean" in score_text
+    view.runner.shutdown()
+
+
+def test_verdict_words():
+    from explorer.ui.views.relational import parse_items, verdict
+
+    assert "WORSE than copying" in verdict(0.093, 0.032) and "0.093" in verdict(0.093, 0.032)
+    assert "beats copying (50% of its error)" in verdict(0.02, 0.04)
+    assert parse_items("3, 5-7", 10) == [3, 5, 6, 7] and parse_items(" ", 10) is None
+    with pytest.raises(ValueError, match="out of range"):
+        parse_items("12", 10)
+
+
+def test_x_prime_from_any_items_and_a_single_third_image(qtbot, ctx, model, tmp_path):
+    """Issue 13 item 10: x' can be any items (not only consecutive ones), and one dropped third
+    image gets the inferred transformation applied to it."""
+    from PIL import Image
+
+    from explorer.relational.engine import apply_mappings
+    from explorer.ui.views.relational import View
+
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.set_model(model, "toy gae")
+    view.set_pair(3, "shift", dx=1, dy=1)
+    view.set_apply_items([14, 2, 27])
+    np.testing.assert_array_equal(view.x2, ctx.workspace.dataset.float_images([14, 2, 27]))
+    assert view.prediction.shape == (3, 1, 9, 9)
+    assert view.pred_slots[3].pixmap().isNull()  # only three shown
+    view.panel.items_edit.setText("14, 99")  # out of range: not used, consecutive from the start
+    view.update_analogy()
+    assert len(view.x2) == 6 and "out of range" in view.panel.items_edit.toolTip()
+    rng = np.random.default_rng(5)
+    Image.fromarray((rng.random((9, 9)) * 255).astype(np.uint8)).save(tmp_path / "c.png")
+    with qtbot.waitSignal(view.analogy_changed, timeout=2000):
+        view.drop_third(str(tmp_path / "c.png"))
+    third = view.panel.third
+    assert third.shape == (1, 9, 9)
+    np.testing.assert_allclose(
+        view.panel.third_prediction, apply_mappings(model, view.z, third[None])[0], atol=1e-6
+    )
+    assert not view.panel.third_pred.pixmap().isNull()
+    # a dropped x under a shift picked in the form: the form still says so and stays usable
+    Image.fromarray((rng.random((9, 9)) * 255).astype(np.uint8)).save(tmp_path / "d.png")
+    view._on_file("x", str(tmp_path / "d.png"))
+    assert "x: the dropped image" in view.pair_note.text() and "shift" in view.pair_note.text()
+    assert view.dx.isEnabled() and view.transformation()[0] == "shift"
+    view.runner.shutdown()
+
+
+def test_mapping_codes_tab_lays_out_the_open_sequences(qtbot, model, sequences):
+    """Issue 13 item 10: the Mapping codes tab shows the open data's pairs, not random dots."""
+    from explorer.ui.views.relational import View
+
+    ctx = AppContext.standalone()
+    ctx.workspace.set_dataset(sequences)
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.set_model(model, "toy gae")
+    with qtbot.waitSignal(view.runner.done, timeout=60000):
+        view.tabs.setCurrentIndex(1)
+    payload = view.tabs.layout_payload
+    assert payload["source"] == sequences.name and payload["layout"].shape == (15, 2)
+    assert "sequence" in payload["colour_label"]
+    assert len(view.tabs.code_scatter.data) == 15
+    view.runner.shutdown()

@@ -1,0 +1,131 @@
+"""The lower tabs of the relational view: the factor filter pairs, and the mapping codes of many
+pairs of the open data laid out in 2-D (PCA at once, then t-SNE as it forms, in a worker),
+coloured by the true transformation or, for a folder of sequences, by sequence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QScrollArea, QTabWidget, QVBoxLayout, QWidget
+
+from explorer.jobs.relational import mapping_layout_job
+from explorer.ui.imaging import to_pixmap
+from explorer.ui.workers import TaskRunner
+
+
+class CodeTabs(QTabWidget):
+    """ "Filter pairs" and "Mapping codes". :meth:`show_model` sets what they show; the layout is
+    made only while its tab is shown and out of date (it costs a t-SNE)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.model = None
+        self.data = None
+        self.filter_grid: np.ndarray | None = None
+        self.filter_label = QLabel()
+        self.filter_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        scroll = QScrollArea()
+        scroll.setWidget(self.filter_label)
+        scroll.setWidgetResizable(True)
+        filt = QWidget()
+        fl = QVBoxLayout(filt)
+        fl.addWidget(
+            QLabel(
+                "Factor filter pairs (U beside V, strongest first; grey = 0). "
+                "Shifts give Fourier-like pairs in quadrature."
+            )
+        )
+        fl.addWidget(scroll, 1)
+        self.addTab(filt, "Filter pairs")
+        lay = QWidget()
+        ll = QVBoxLayout(lay)
+        self.layout_note = QLabel("")
+        ll.addWidget(self.layout_note)
+        self.code_plot = pg.PlotWidget(background="w")
+        self.code_plot.setLabel("bottom", "layout x")
+        self.code_plot.setLabel("left", "layout y")
+        self.code_scatter = pg.ScatterPlotItem(size=6, pen=None, pxMode=True)
+        self.code_plot.addItem(self.code_scatter)
+        self.colour_bar = pg.ColorBarItem(
+            values=(0, 1), colorMap=pg.colormap.get("CET-C6"), interactive=False, width=12
+        )
+        self.colour_bar.setImageItem(pg.ImageItem(), insert_in=self.code_plot.getPlotItem())
+        ll.addWidget(self.code_plot, 1)
+        self.addTab(lay, "Mapping codes")
+        self.layout_payload: dict | None = None
+        self._layout_tag = None  # what the shown layout was made from
+        self.runner = TaskRunner(self)
+        self.runner.partial.connect(self._on_layout_partial)
+        self.runner.done.connect(self._on_layout_done)
+        self.runner.failed.connect(self._on_layout_failed)
+        self.currentChanged.connect(lambda _: self.layout_if_shown())
+
+    def show_model(self, model, data, filters: bool = True) -> None:
+        """Show ``model``'s filters and, when its tab is up, the mapping codes of ``data``
+        (the open data set when it fits the model, else None: generated pairs)."""
+        self.model, self.data = model, data
+        if filters:
+            self._show_filters()
+        self.layout_if_shown()
+
+    def _show_filters(self) -> None:
+        from explorer.models.gae import filter_pairs
+        from explorer.relational.engine import filter_grid
+
+        u, v = filter_pairs(self.model)
+        self.filter_grid = filter_grid(u, v, count=min(96, len(u)), columns=8)
+        scale = max(1, int(900 / self.filter_grid.shape[2]))
+        h, w = self.filter_grid.shape[1:]
+        self.filter_label.setPixmap(to_pixmap(self.filter_grid, max(h, w) * scale))
+
+    def layout_if_shown(self) -> None:
+        if self.currentIndex() == 1 and self.model is not None:
+            if self._layout_tag != (id(self.model), id(self.data)):
+                self.start_layout()
+
+    def start_layout(self) -> None:
+        if self.model is None:
+            return
+        model, data = self.model, self.data
+        tag = (id(model), id(data))
+        self._layout_tag = tag
+
+        def job():
+            return mapping_layout_job(model, data)
+
+        self.layout_note.setText("computing the mapping codes of many pairs ...")
+        self.runner.start(job, tag=tag)
+
+    def _on_layout_partial(self, tag, record) -> None:
+        payload = record.payload
+        if isinstance(payload, dict) and "layout" in payload:
+            self._show_layout(payload)
+
+    def _on_layout_done(self, tag, result) -> None:
+        if result is not None:
+            self._show_layout(result)
+
+    def _on_layout_failed(self, tag, message) -> None:
+        self.layout_note.setText(f"layout failed: {message}")
+
+    def _show_layout(self, payload: dict) -> None:
+        self.layout_payload = payload
+        xy = payload["layout"]
+        values, label = payload["colour"], payload["colour_label"]
+        lo, hi = float(np.min(values)), float(np.max(values))
+        cmap = pg.colormap.get("CET-C6" if "direction" in label or "angle" in label else "viridis")
+        norm = (values - lo) / max(hi - lo, 1e-9)
+        brushes = [pg.mkBrush(c) for c in cmap.map(norm, mode="qcolor")]
+        self.code_scatter.setData(pos=xy, brush=brushes, data=np.arange(len(xy)))
+        self.colour_bar.setColorMap(cmap)
+        self.colour_bar.setLevels((lo, hi))
+        self.colour_bar.axis.setLabel(label)
+        self.code_plot.setTitle(
+            f"{payload['method']} of the mapping units of {len(xy)} pairs "
+            f"({payload['source']}), coloured by {label}",
+            color="k",
+            size="9pt",
+        )
+        self.layout_note.setText(payload.get("note", ""))
+        self.code_plot.enableAutoRange()

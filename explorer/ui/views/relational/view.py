@@ -1,0 +1,360 @@
+"""The relational view: the pair form, the mapping units it gives, the analogy panel and the
+code tabs, kept in step with the workspace's data and gated autoencoders."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from explorer.core.errors import ExplorerError
+from explorer.ui.context import AppContext
+from explorer.ui.views.relational.analogy_panel import N_APPLY, AnalogyPanel
+from explorer.ui.views.relational.mapping_codes import CodeTabs
+from explorer.ui.views.relational.pair_form import NEXT, PairForm
+from explorer.ui.views.relational.slots import default_model_path, find_relational_models
+
+N_SCORE = 300  # analogies of the open data behind the panel's data-wide line
+
+
+class View(QWidget):
+    analogy_changed = Signal()  # the shown z / ŷ' were recomputed
+
+    def __init__(self, ctx: AppContext, parent=None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.model = None
+        self.model_name = ""
+        self._models: dict[str, object] = {}
+        self._pool: np.ndarray | None = None  # generated images when the data set does not fit
+        self._score_tag = None
+        self.z: np.ndarray | None = None
+        self.x2: np.ndarray | None = None
+        self.prediction: np.ndarray | None = None  # ŷ' as shown (before clipping for display)
+        self.truth: np.ndarray | None = None
+        self.score: dict | None = None  # the data-wide figures shown
+        self._build()
+        ctx.qws.models_changed.connect(self._on_models_changed)
+        ctx.qws.dataset_changed.connect(self._on_dataset_changed)
+        self._on_models_changed()
+
+    # ---- layout ---------------------------------------------------------------------------
+    def _build(self) -> None:
+        top = QHBoxLayout()
+        self.model_box = QComboBox()
+        self.model_box.setMinimumWidth(220)
+        self.model_box.currentTextChanged.connect(self._on_model_chosen)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        top.addWidget(QLabel("Gated autoencoder:"))
+        top.addWidget(self.model_box)
+        top.addWidget(self.status, 1)
+        self.form = PairForm(self)
+        self.form.changed.connect(self.update_analogy)
+        self.z_plot = pg.PlotWidget(background="w")
+        self.z_plot.setTitle("Mapping units z = what takes x to y", color="k")
+        self.z_plot.setLabel("left", "activation")
+        self.z_plot.setLabel("bottom", "mapping unit")
+        self.z_plot.setYRange(0, 1, padding=0.02)
+        self.z_plot.setMouseEnabled(x=True, y=False)
+        self.z_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#1f77d0", pen=None)
+        self.z_plot.addItem(self.z_bars)
+        self.z_plot.setMinimumHeight(170)
+        self.panel = AnalogyPanel()
+        self.panel.items_changed.connect(self.update_analogy)
+        self.panel.third_dropped.connect(self.drop_third)
+        self.tabs = CodeTabs()
+        self.tabs.setMinimumHeight(280)
+        root = QVBoxLayout(self)
+        root.addLayout(top)
+        upper = QHBoxLayout()
+        upper.addWidget(self.form)
+        upper.addWidget(self.z_plot, 1)
+        root.addLayout(upper)
+        root.addWidget(self.panel)
+        root.addWidget(self.tabs, 1)
+        # the parts' widgets under the names the view always had (tests and scripts use them)
+        f, p = self.form, self.panel
+        self.x_index, self.y_mode, self.y_index, self.kind = f.x_index, f.y_mode, f.y_index, f.kind
+        self.dx, self.dy, self.angle, self.factor = f.dx, f.dy, f.angle, f.factor
+        self.pair_note, self.x_slot, self.y_slot = f.note, f.x_slot, f.y_slot
+        self.x2_start, self.nmse_label = p.start, p.nmse_label
+        self.x2_slots, self.pred_slots, self.true_slots = p.x2_slots, p.pred_slots, p.true_slots
+        self.runner = self.tabs.runner
+
+    # the dropped images live in the form
+    _x_file = property(lambda self: self.form.x_file, lambda self, v: setattr(self.form, "x_file", v))
+    _y_file = property(lambda self: self.form.y_file, lambda self, v: setattr(self.form, "y_file", v))
+
+    # ---- models ---------------------------------------------------------------------------
+    def _on_models_changed(self) -> None:
+        self._models = find_relational_models(self.ctx.workspace.models)
+        names = list(self._models)
+        if not names and os.path.isfile(default_model_path()):
+            names = ["default: gae_shifts"]
+        current = self.model_box.currentText()
+        self.model_box.blockSignals(True)
+        self.model_box.clear()
+        self.model_box.addItems(names)
+        if current in names:
+            self.model_box.setCurrentText(current)
+        self.model_box.blockSignals(False)
+        if not names:
+            self.status.setText(
+                "No gated autoencoder loaded: train one with "
+                "`explorer train --model gae --data sample:shifts`."
+            )
+            return
+        self._on_model_chosen(self.model_box.currentText())
+
+    def _on_model_chosen(self, name: str) -> None:
+        if not name or (name == self.model_name and self.model is not None):
+            return
+        if name in self._models:
+            model = self._models[name]
+        elif name.startswith("default"):
+            try:
+                from explorer.relational.engine import load_relational_model
+
+                model = load_relational_model(default_model_path())
+            except ExplorerError as err:
+                self.ctx.show_error(str(err))
+                return
+        else:
+            return
+        self.set_model(model, name)
+
+    def set_model(self, model, name: str = "gae") -> None:
+        """Use ``model`` (a gated autoencoder) in every panel."""
+        self.model = model
+        self.model_name = name
+        self.model_box.blockSignals(True)
+        if self.model_box.findText(name) < 0:
+            self.model_box.addItem(name)
+        self.model_box.setCurrentText(name)
+        self.model_box.blockSignals(False)
+        self._pool = None
+        self._refresh_source()
+        self.update_analogy()
+        self.tabs.show_model(model, self.dataset())
+
+    def _on_dataset_changed(self) -> None:
+        self._pool = None
+        self._refresh_source()
+        self.update_analogy()
+        if self.model is not None:
+            self.tabs.show_model(self.model, self.dataset(), filters=False)
+
+    # ---- where the images come from (the form's host) -------------------------------------
+    def dataset(self):
+        """The open data set when it holds images of the model's shape, else None."""
+        data = self.ctx.workspace.dataset
+        if self.model is None or data is None or not data.has_images:
+            return None
+        return data if data.shape == tuple(self.model.input_shape) else None
+
+    _dataset = dataset
+
+    def _images(self) -> np.ndarray:
+        """The images x and x' are chosen from: the data set, or generated random dots."""
+        data = self.dataset()
+        if data is not None:
+            return data.images
+        if self._pool is None:
+            from explorer.data.generators import random_dots
+
+            c, h, w = self.model.input_shape
+            dots = random_dots(200, max(h, w), np.random.default_rng(0))[:, :h, :w]
+            self._pool = np.repeat(dots[:, None], c, axis=1).astype(np.float32)
+        return self._pool
+
+    def count(self) -> int:
+        return len(self._images())
+
+    def image(self, i: int) -> np.ndarray:
+        from explorer.core.imageset import to_float
+
+        imgs = self._images()
+        return to_float(imgs[int(i) % len(imgs)])
+
+    def read_file(self, path: str) -> np.ndarray | None:
+        """A dropped file as an image of the model's shape (resized, and said so), or None."""
+        from explorer.relational.imageio import read_image
+
+        if self.model is None:
+            return None
+        try:
+            image, original = read_image(path, tuple(self.model.input_shape))
+        except ExplorerError as err:
+            self.ctx.show_error(str(err))
+            return None
+        if original is not None:
+            c, h, w = self.model.input_shape
+            self.ctx.show_status(
+                f"{os.path.basename(path)} is {original[0]}x{original[1]}; resized to the model's {w}x{h}."
+            )
+        return image
+
+    def _refresh_source(self) -> None:
+        if self.model is None:
+            return
+        data = self.dataset()
+        n = self.count()
+        self.form.refresh(n)
+        self.panel.set_count(n)
+        if self.x2_start.value() == self.x_index.value() and n > 1:
+            self.x2_start.blockSignals(True)
+            self.x2_start.setValue((self.x_index.value() + 1) % n)  # x' other than x
+            self.x2_start.blockSignals(False)
+        src = (
+            f"{data.name or 'data set'} ({n} items)"
+            if data is not None
+            else "generated random dots (the open data set does not fit the model's "
+            f"{list(self.model.input_shape)})"
+        )
+        self.status.setText(
+            f"{self.model_name}: {list(self.model.input_shape)} input, "
+            f"{self.model.U.shape[1]} factors, {self.model.config.hidden} mapping units"
+            f"{', predicts the change' if getattr(self.model.config, 'residual', False) else ''}; "
+            f"images from {src}"
+        )
+
+    # ---- the form's API, kept on the view -------------------------------------------------
+    def transformation(self):
+        return self.form.transformation()
+
+    def current_pair(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.form.pair()
+
+    def set_pair(self, x_index: int, kind: str | None = None, **params) -> None:
+        self.form.set_pair(x_index, kind, **params)
+
+    def set_y_item(self, mode: str, index: int | None = None) -> None:
+        self.form.set_y_item(mode, index)
+
+    def next_frame(self, i: int) -> int:
+        return self.form.next_frame(i)
+
+    def _on_file(self, which: str, path: str) -> None:
+        self.form.drop_file(which, path)
+
+    def set_apply_start(self, index: int) -> None:
+        self.panel.items_edit.clear()
+        if self.x2_start.value() == int(index):
+            self.update_analogy()
+        else:
+            self.x2_start.setValue(int(index))  # updates the analogy
+
+    def set_apply_items(self, items: list[int]) -> None:
+        """x' = these items (any of the data set; at most N_APPLY)."""
+        self.panel.items_edit.setText(", ".join(str(int(i)) for i in items[:N_APPLY]))
+        self.update_analogy()
+
+    def drop_third(self, path: str) -> None:
+        """A single third image: apply the inferred transformation to it."""
+        image = self.read_file(path)
+        if image is not None:
+            self.panel.third = image
+            self.update_analogy()
+
+    # ---- compute and show -----------------------------------------------------------------
+    def _truth(self, items: list[int]) -> tuple[np.ndarray | None, str]:
+        """The true y' of the x' items, and what it is: the known transformation applied to
+        them, or (y = the next frame) the next frame of each x' in its sequence."""
+        from explorer.relational.transforms import transform_images
+
+        known = self.form.transformation()
+        if known is not None:
+            return transform_images(self.x2, *known), f"y' = x' under the {known[0]}"
+        dropped = self.form.x_file is not None or self.form.y_file is not None
+        if self.y_mode.currentText() == NEXT and not dropped and self.dataset() is not None:
+            nxt = [self.form.next_frame(i) for i in items]
+            if all(j != i for i, j in zip(items, nxt)):
+                return np.stack([self.image(j) for j in nxt]), "y' = the next frame of each x'"
+        return None, ""
+
+    def update_analogy(self) -> None:
+        """Infer z from the example pair, apply it to the row of x', and show it all."""
+        from explorer.relational.engine import apply_mappings, infer_mappings
+
+        if self.model is None:
+            return
+        x, y = self.form.pair()
+        self.form.show(x, y)
+        self.z = infer_mappings(self.model, x[None], y[None])[0]
+        self.z_bars.setOpts(x=np.arange(len(self.z)), height=self.z, width=0.8)
+        self.z_plot.setXRange(-1, len(self.z), padding=0)
+        items = self.panel.items(self.count())
+        self.x2 = np.stack([self.image(i) for i in items])
+        self.prediction = apply_mappings(self.model, self.z, self.x2)
+        self.truth, note = self._truth(items)
+        self.panel.show(self.x2, self.prediction, self.truth, note)
+        third = self.panel.third
+        self.panel.show_third(
+            third, None if third is None else apply_mappings(self.model, self.z, third[None])[0]
+        )
+        self._update_score()
+        self.analogy_changed.emit()
+
+    def _update_score(self) -> None:
+        """Model, copy and mean on many analogies of the open data (when it has them); cheap,
+        made again only when the model or the data change."""
+        data = self.dataset()
+        tag = (id(self.model), id(data))
+        if tag == self._score_tag:
+            return
+        self._score_tag = tag
+        self.score = None
+        # pairs with known transforms, or sequences (a folder): what gives true analogies
+        if data is not None and (data.partners is not None or data.format.startswith("folder")):
+            from explorer.data.pairs import quadruple_images
+            from explorer.relational.engine import analogy, nmse
+
+            try:
+                quads = quadruple_images(data, N_SCORE, np.random.default_rng(0))
+            except ExplorerError:
+                quads = None
+            if quads is not None and len(quads[0]):
+                qx, qy, qx2, qy2 = quads
+                self.score = {
+                    "nmse": nmse(analogy(self.model, qx, qy, qx2), qy2),
+                    "nmse_copy": nmse(qx2, qy2),
+                    "nmse_mean": nmse(np.full_like(qy2, qy2.mean()), qy2),
+                    "count": int(len(qx)),
+                    "source": data.name or "the data set",
+                }
+        self.panel.show_score(self.score)
+
+    # ---- app hooks ------------------------------------------------------------------------
+    def busy(self) -> bool:
+        return self.runner.is_running()
+
+    def prepare_snapshot(self) -> None:
+        if self.model is None:
+            return
+        data = self.dataset()
+        if data is not None and data.partners is not None:
+            self.set_pair(0)  # the data set's own pair
+            self.set_apply_start(1)
+        elif data is not None and self.y_mode.findText(NEXT) >= 0:
+            from explorer.data.pairs import sequence_order
+
+            seqs = sequence_order(data)
+            self.x_index.setValue(int(seqs[0][0]))
+            self.set_y_item(NEXT)
+            other = seqs[len(seqs) // 2] if len(seqs) > 1 else seqs[0]
+            self.set_apply_items([int(i) for i in other[: N_APPLY * 3 : 3]])
+        elif "rot" in str(getattr(self.model, "trained_on", "")):
+            self.set_pair(0, "rotation", angle=45.0)
+            self.set_apply_start(1)
+        else:
+            self.set_pair(0, "shift", dx=2, dy=-1)
+            self.set_apply_start(1)
+        self.tabs.setCurrentIndex(1)
+
+    def closeEvent(self, event) -> None:
+        self.runner.shutdown()
+        super().closeEvent(event)
