@@ -129,11 +129,43 @@ def sequence_transfer_job(
     return out
 
 
-if __name__ == "__main__":  # python -m explorer.relational.defaults OUT_DIR  (or: transfer FOLDER)
+def turntable_job(path: str, model: str = "cgae", seed: int = 0, **options) -> Iterator[Progress]:
+    """Train ``model`` on sample:turntable (24 turning objects) into ``path`` and score next-view
+    analogies on sample:turntable-test (12 objects of shapes and textures it never saw): returns
+    {nmse, nmse_copy, nmse_mean, ratio, seconds} (ratio = nmse / nmse_copy; below 1 beats copying)."""
+    from explorer.data import load_data
+    from explorer.models.base import model_class
+    from explorer.relational.evaluate import evaluate_analogy_job
+    from explorer.training.engine import TrainConfig, train
+
+    defaults = model_class(model).defaults
+    config = TrainConfig(
+        model=model,
+        epochs=int(options.pop("epochs", defaults.get("epochs", 30))),
+        batch_size=int(options.pop("batch_size", defaults.get("batch_size", 50))),
+        lr=float(options.pop("lr", defaults.get("lr", 3e-3))),
+        seed=seed,
+        device="cpu",
+        options=options,
+        checkpoint=path,
+        probe_every=0,
+    )
+    result = yield from train(config, load_data("sample:turntable"))
+    scores = yield from evaluate_analogy_job(result.model, load_data("sample:turntable-test"), count=2000)
+    scores["ratio"] = scores["nmse"] / max(scores["nmse_copy"], 1e-12)
+    scores["seconds"] = result.summary.get("seconds")
+    return scores
+
+
+if (
+    __name__ == "__main__"
+):  # python -m explorer.relational.defaults OUT_DIR  (or: transfer FOLDER, turntable OUT)
     import json
     import sys
 
     if len(sys.argv) > 2 and sys.argv[1] == "transfer":
         print(json.dumps(run_to_end(sequence_transfer_job(sys.argv[2]))))
+    elif len(sys.argv) > 2 and sys.argv[1] == "turntable":  # ... turntable OUT.safetensors [MODEL]
+        print(json.dumps(run_to_end(turntable_job(sys.argv[2], *sys.argv[3:4]))))
     else:
         print(build_relational_models(sys.argv[1] if len(sys.argv) > 1 else "sample_data/models"))

@@ -217,7 +217,7 @@ class View(QWidget):
         )
         self.status.setText(
             f"{self.model_name}: {list(self.model.input_shape)} input, "
-            f"{self.model.U.shape[1]} factors, {self.model.config.hidden} mapping units"
+            f"{self.model.code_dim} factors, {self.model.config.hidden} mapping units"
             f"{', predicts the change' if getattr(self.model.config, 'residual', False) else ''}; "
             f"images from {src}"
         )
