@@ -194,7 +194,9 @@ def run_moment(name: str, plan: Plan, env: dict | None = None) -> dict:
     full["EXPLORER_NO_AUTOSAVE"] = "1"
     full.update(env or {})
     cmd = [sys.executable, "-m", "explorer.bench.gui_stalls", name, plan.name]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=full, timeout=1800)
+    with tempfile.TemporaryDirectory() as cache:  # no layout or codes cached by an earlier moment
+        full["EXPLORER_CACHE_DIR"] = cache
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=full, timeout=1800)
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
         raise RuntimeError((proc.stderr.strip().splitlines() or [f"the {name} moment failed"])[-1])
