@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import threading
 
+from typing import NamedTuple
+
 import numpy as np
 
 from explorer.core.progress import Progress
@@ -42,6 +44,32 @@ def warm_up_umap_in_background() -> None:
     threading.Thread(target=run, name="umap-warm-up", daemon=True).start()
 
 
+class LayoutResult(NamedTuple):
+    """What :func:`layout_job` returns."""
+
+    layout: np.ndarray  # (N, 2) float32
+    faithfulness: float  # mean share of 10 code-space neighbours kept in the plot
+    per_point: np.ndarray  # (N,) float32 in [0, 1], NaN for points outside the measured sample
+    index: object  # make_index(layout), or None
+    landmark_faithfulness: float = float("nan")  # the landmark layout's own (landmark path only)
+    measured: int = 0  # how many points the faithfulness was measured on (a seeded sample)
+
+
+def _watch_landmarks(job, seen: dict):
+    """``job`` (a projection generator) passed through, keeping the landmark frame's rows and
+    positions (``seen["landmarks"]``, ``seen["landmark_xy"]``) when the landmark path runs."""
+    while True:
+        try:
+            rec = next(job)
+        except StopIteration as stop:
+            return stop.value
+        if rec.payload is not None and rec.message.endswith("landmark layout"):
+            payload = np.asarray(rec.payload)
+            rows = np.flatnonzero(np.isfinite(payload[:, 0]))
+            seen["landmarks"], seen["landmark_xy"] = rows, payload[rows].copy()
+        yield rec
+
+
 def layout_job(
     codes: np.ndarray,
     method: str,
@@ -53,9 +81,11 @@ def layout_job(
     given: np.ndarray | None = None,
 ):
     """Worker job: the layout (partials as Progress payloads), then its faithfulness.
-    Returns (layout (N, 2), faithfulness mean, per-point (N,), ``make_index(layout)``): the view's
-    point index (explorer.jobs.scatter.index.PointIndex) is passed in and built here, in the
-    worker, not on the GUI thread (about 1 s per million points); None without ``make_index``.
+    Returns a :class:`LayoutResult`: the layout (N, 2), its faithfulness (mean and per point, on a
+    seeded sample of 20,000 points for larger sets), for the landmark path (t-SNE / UMAP of more
+    than 40,000 codes) also the landmark layout's own faithfulness, and ``make_index(layout)``:
+    the view's point index (explorer.jobs.scatter.index.PointIndex) is passed in and built here,
+    in the worker, not on the GUI thread (about 1 s per million points); None without it.
     ``given``: a finished layout of these codes (from the workspace, e.g. a restored session) to
     measure and index instead of laying the codes out again."""
 
@@ -70,7 +100,7 @@ def layout_job(
         layout = np.asarray(given, dtype=np.float32)
         yield Progress(step=1, total=1, message="measuring faithfulness")
         mean, per_point = faithfulness(codes, layout)
-        return layout, mean, per_point, index_of(layout)
+        return LayoutResult(layout, mean, per_point, index_of(layout), measured=_measured(per_point))
     key = None
     if not live:  # finished layouts are kept on disk by (codes, method, seed, settings)
         try:
@@ -86,11 +116,20 @@ def layout_job(
         if found is not None and found[2] is not None:
             layout, about, per_point = found
             yield Progress(step=1, total=1, message="layout from the cache")
-            return layout, float(about.get("faithfulness", float("nan"))), per_point, index_of(layout)
+            return LayoutResult(
+                layout,
+                float(about.get("faithfulness", float("nan"))),
+                per_point,
+                index_of(layout),
+                float(about.get("landmark_faithfulness", float("nan"))),
+                _measured(per_point),
+            )
     from explorer.jobs.layout_child import child_layout_job, runs_in_child
 
+    seen: dict = {}  # the landmark frame, when the landmark path runs (in either process)
     if runs_in_child(method, codes) and _json_params(params):
-        layout, mean, per_point = yield from child_layout_job(codes, method, seed, params, previous, live)
+        job = child_layout_job(codes, method, seed, params, previous, live)
+        layout, mean, per_point = yield from _watch_landmarks(job, seen)
     else:
         # imported after the cache lookup: projection pulls in numba/UMAP/openTSNE (seconds, cold)
         from explorer.projection import faithfulness, live_frame_job, project_job
@@ -98,16 +137,26 @@ def layout_job(
         if live:
             layout = yield from live_frame_job(codes, method, previous=previous, seed=seed, **params)
         else:
-            layout = yield from project_job(codes, method, seed=seed, **params)
+            layout = yield from _watch_landmarks(project_job(codes, method, seed=seed, **params), seen)
         yield Progress(step=1, total=1, message="measuring faithfulness")
         mean, per_point = faithfulness(codes, layout)
+    landmark_mean = float("nan")
+    if "landmarks" in seen:  # the landmark layout as it was fitted, before placing the others
+        from explorer.projection import faithfulness
+
+        landmark_mean = faithfulness(codes[seen["landmarks"]], seen["landmark_xy"])[0]
     index = index_of(layout)
     if key is not None:
+        about = {"method": method, "faithfulness": float(mean), "landmark_faithfulness": landmark_mean}
         try:
-            codes_store.save_layout(key, layout, {"method": method, "faithfulness": float(mean)}, per_point)
+            codes_store.save_layout(key, layout, about, per_point)
         except Exception:  # a cache that cannot be written is no reason to fail
             pass
-    return layout, mean, per_point, index
+    return LayoutResult(layout, mean, per_point, index, landmark_mean, _measured(per_point))
+
+
+def _measured(per_point: np.ndarray) -> int:
+    return int(np.count_nonzero(np.isfinite(per_point)))
 
 
 def _json_params(params: dict) -> bool:

@@ -436,3 +436,17 @@ def test_a_new_colouring_of_a_raster_cloud_draws_what_an_explicit_order_draws(qt
         assert (a[..., 3] > 0).sum() > 50
         np.testing.assert_array_equal(a, b)
     assert grid is grid_for(xy)
+
+
+def test_the_readout_shows_the_landmark_layouts_faithfulness_and_the_sample(view, qtbot):
+    """Issue 16 item 2: on the landmark path the readout gives both layouts' 10-NN kept."""
+    view.job_overrides = {"threshold": 100, "landmarks": 80, "refine_steps": 5}
+    view.set_method("tsne")
+    side = _wait_done(qtbot, view, timeout=60000)
+    mean, _, landmark, measured = side.faith
+    assert np.isfinite(landmark) and measured == 300
+    assert view.faith_label.text() == f"10-NN kept: {mean:.2f} (landmarks {landmark:.2f})"
+    assert "landmark layout" in view.faith_label.toolTip()
+    view.set_method("pca")
+    _wait_done(qtbot, view)
+    assert view.faith_label.text() == f"10-NN kept: {view.sides[0].faith[0]:.2f}"

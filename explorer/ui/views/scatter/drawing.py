@@ -10,18 +10,38 @@ from explorer.jobs.scatter.colours import point_colours
 from explorer.ui.views.scatter.side import PanelSide
 
 
+FAITH_TIP = (
+    "Faithfulness: the share of each point's 10 nearest neighbours in code space that are also\n"
+    "its 10 nearest in the plot (1 = neighbourhoods kept exactly)."
+)
+
+
 class Drawing:
     """The view's drawing methods (see the module docstring)."""
 
     def _show_faith(self) -> None:
-        parts = []
+        """The readout: each shown panel's 10-NN kept, and its landmark layout's on the landmark
+        path; the tooltip says how many points were measured."""
+        parts, notes = [], []
         for side in self.sides:
             if side.panel.isVisible() and side.faith is not None:
-                parts.append(f"{side.faith[0]:.2f}")
+                mean, per_point, landmark, measured = side.faith
+                parts.append(
+                    f"{mean:.2f}" + (f" (landmarks {landmark:.2f})" if np.isfinite(landmark) else "")
+                )
+                n = len(per_point)
+                if measured and measured < n:
+                    notes.append(f"measured on a seeded sample of {measured:,} of {n:,} points")
         text = "10-NN kept: " + (" | ".join(parts) if parts else "–")
         if self.colour_combo.currentIndex() == 1:
             text += "  (colour: red 0 → green 1)"
         self.faith_label.setText(text)
+        tip = FAITH_TIP
+        if any("landmarks" in p for p in parts):
+            tip += "\n(landmarks x): the same for the landmark layout, before the other points were placed."
+        if notes:
+            tip += "\n" + "; ".join(dict.fromkeys(notes)) + "."
+        self.faith_label.setToolTip(tip)
 
     # ---- drawing ------------------------------------------------------------------------
     def _labels(self, side: PanelSide) -> np.ndarray:

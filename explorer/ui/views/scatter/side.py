@@ -19,7 +19,8 @@ class PanelSide:
         self.model: str | None = None
         self.items: np.ndarray | None = None  # data set index of each row (None: row i is item i)
         self.layout: np.ndarray | None = None
-        self.faith: tuple[float, np.ndarray] | None = None
+        # (mean, per point (N,), landmark layout's mean or NaN, points measured), once measured
+        self.faith: tuple | None = None
         self.tag = None
         self.shown_tag = None  # the tag of the layout on screen (partial or final)
         self.follow = True  # keep the whole layout in view while it forms

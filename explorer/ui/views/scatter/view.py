@@ -39,7 +39,7 @@ class View(LiveTraining, Drawing, Exports, QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.ws = ctx.workspace
-        self._cache: dict = {}  # tag -> (layout, faith mean, per point)
+        self._cache: dict = {}  # tag -> LayoutResult
         self._codes_version: dict[str, int] = {}
         self.state = ScatterState()  # what the widgets show; sessions save and restore it
         self._syncing = False  # the state is being set from the widgets
@@ -347,8 +347,9 @@ class View(LiveTraining, Drawing, Exports, QWidget):
         side.tag = tag
         if tag in self._cache:
             side.runner.cancel()
-            layout, mean, per_point, index = self._cache[tag]
-            self._show_layout(side, layout, (mean, per_point))
+            result = self._cache[tag]
+            index = result.index
+            self._show_layout(side, result.layout, _faith_of(result))
             side.shown_tag = tag
             side.panel.set_index(index)
             side.panel.status.setText("")
@@ -382,11 +383,11 @@ class View(LiveTraining, Drawing, Exports, QWidget):
     def _on_done(self, side: PanelSide, tag, result) -> None:
         if tag != side.tag:
             return
-        layout, mean, per_point, index = result
-        self._cache[tag] = (layout, mean, per_point, index)
+        layout, index = result.layout, result.index
+        self._cache[tag] = result
         side.panel.status.setText("")
         if side.glide_timer.isActive() and side.layout is not None and np.array_equal(side.layout, layout):
-            side.faith = (mean, per_point)  # the glide under way already ends at this layout
+            side.faith = _faith_of(result)  # the glide under way already ends at this layout
             self._show_faith()
         else:
             glide = (
@@ -395,7 +396,7 @@ class View(LiveTraining, Drawing, Exports, QWidget):
                 and side.shown_tag[:2] == tag[:2]
                 and side.shown_tag != tag
             )
-            self._show_layout(side, layout, (mean, per_point), glide=glide)
+            self._show_layout(side, layout, _faith_of(result), glide=glide)
         side.shown_tag = tag
         side.panel.set_index(index)
         if tag[0] == "live":
@@ -437,3 +438,8 @@ class View(LiveTraining, Drawing, Exports, QWidget):
     def closeEvent(self, event) -> None:
         self.shutdown()
         super().closeEvent(event)
+
+
+def _faith_of(result) -> tuple:
+    """A panel's ``faith``: (mean, per point (N,), landmark layout's mean or NaN, points measured)."""
+    return (result.faithfulness, result.per_point, result.landmark_faithfulness, result.measured)

@@ -1,0 +1,48 @@
+"""The scatter's layout job: the faithfulness of the layout, and of the landmark layout on the
+landmark path (issue 16 item 2)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from explorer.core.progress import run_to_end
+from explorer.jobs.layouts import layout_job
+from explorer.projection import faithfulness
+
+
+def _codes(n=1500, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=6, size=(5, 8))
+    return (centres[rng.integers(0, 5, n)] + rng.normal(size=(n, 8))).astype(np.float32)
+
+
+def test_the_landmark_path_reports_the_landmark_layouts_own_faithfulness():
+    codes = _codes()
+    params = {"threshold": 500, "landmarks": 300, "refine_steps": 5}
+    frames = []
+    gen = layout_job(codes, "tsne", 0, params)
+    while True:
+        try:
+            rec = next(gen)
+        except StopIteration as stop:
+            result = stop.value
+            break
+        if rec.payload is not None and rec.message.endswith("landmark layout"):
+            frames.append(np.asarray(rec.payload))
+    assert len(frames) == 1
+    rows = np.flatnonzero(np.isfinite(frames[0][:, 0]))
+    assert len(rows) == 300
+    want = faithfulness(codes[rows], frames[0][rows])[0]
+    assert result.landmark_faithfulness == want and 0 < want <= 1
+    assert result.faithfulness == faithfulness(codes, result.layout)[0]
+    assert result.measured == len(codes) and result.layout.shape == (len(codes), 2)
+
+
+def test_a_full_fit_and_a_sampled_measure_say_so():
+    codes = _codes(600)
+    result = run_to_end(layout_job(codes, "pca", 0, {}))
+    assert np.isnan(result.landmark_faithfulness) and result.measured == 600
+    big = np.random.default_rng(1).normal(size=(25_000, 3)).astype(np.float32)
+    result = run_to_end(layout_job(big, "pca", 0, {}))
+    assert result.measured == 20_000  # a seeded sample of a large set
+    assert np.isfinite(result.per_point).sum() == 20_000
