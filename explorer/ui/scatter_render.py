@@ -22,6 +22,7 @@ and lasso on the same grid, shared through :func:`~explorer.jobs.scatter.index.g
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 
 import numpy as np
 import pyqtgraph as pg
@@ -111,6 +112,7 @@ class PointCloud:
         self._top: np.ndarray | None = None  # with row order: rows drawn after the others
         self._rank: np.ndarray | None = None  # each row's place in ``_order``, made when needed
         self._bounds: QRectF | None = None
+        self._args = None  # the last set_points arguments
         self.raster = False
         self.renders = 0
         self.view_box.sigRangeChanged.connect(self._on_view_changed)
@@ -135,6 +137,7 @@ class PointCloud:
         xy = np.asarray(xy, dtype=np.float32)
         n = len(xy)
         palette = np.asarray(palette, dtype=np.uint8)
+        self._args = (xy, colour_index, palette, order, drawn, on_top)  # to draw again (export)
         shown = n if order is None and drawn is None else None
         if shown is None:
             shown = len(order) if order is not None else int(np.count_nonzero(drawn))
@@ -214,6 +217,31 @@ class PointCloud:
             return rows
         top = self._top[rows]
         return np.concatenate([rows[~top], rows[top]])
+
+    def shown_count(self) -> int:
+        """How many points are drawn (finite ones among those asked for)."""
+        if self.raster:
+            return int(np.count_nonzero((self._codes < len(self._palette))[self._grid.order]))
+        return len(self._x)
+
+    @contextmanager
+    def exporting(self, vector: bool):
+        """Draw for an export (SVG): ``vector``, each point a vector shape (pyqtgraph's export
+        mode: symbols drawn one by one, not blitted from its pixmap atlas); else all points as one
+        image (the raster path, even for a set small enough for the ScatterPlotItem)."""
+        redraw = not vector and not self.raster and self._args is not None
+        if redraw:
+            keep = self.raster_above
+            self.raster_above = -1
+            self.set_points(*self._args)
+            self.raster_above = keep
+        self.scatter.setExportMode(True, {"antialias": True})
+        try:
+            yield
+        finally:
+            self.scatter.setExportMode(False)
+            if redraw:
+                self.set_points(*self._args)
 
     def bounds(self) -> QRectF | None:
         if self.raster and self._bounds is not None:

@@ -66,6 +66,9 @@ class ViewPlacement:
         if self.tabs.count() and self.centralWidget() is not self.tabs:
             self.setCentralWidget(self.tabs)
             self.tabs.setCurrentIndex(0)
+            # a new central widget gives its room to the docks until it is laid out (the data
+            # dock took 1267 of 1400 px for the seconds until the next views came): size them then
+            QTimer.singleShot(0, self._size_docks)
         self._size_docks()
         if final:  # once the new central widget is laid out
             QTimer.singleShot(0, self._size_docks)

@@ -62,6 +62,27 @@ def test_lazy_views_arrive_after_the_window_shows(qtbot, ctx):
     assert titles == ([m.TITLE for m in expected] or ["Data"])
 
 
+def test_the_data_dock_keeps_its_width_while_the_views_load(qtbot, ctx):
+    """Issue 13 item 11: when the first views replaced the "Loading views…" placeholder, the data
+    dock took 1267 of the window's 1400 px until the next views came (seconds)."""
+    import time
+
+    win = MainWindow(ctx, lazy_views=True)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    dock, late = win.docks["browser"], []
+    since = None
+    while win.busy():
+        qtbot.wait(20)
+        if since is None and win.centralWidget() is win.tabs:
+            since = time.monotonic()
+        if since is not None and time.monotonic() - since > 0.3:
+            late.append(dock.width())
+    assert dock.width() <= 0.4 * win.width()
+    assert max(late, default=0) <= 0.4 * win.width()
+
+
 def test_dropping_a_folder_opens_it(qtbot, window, image_folder):
     md = QMimeData()
     md.setUrls([QUrl.fromLocalFile(str(image_folder))])

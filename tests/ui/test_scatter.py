@@ -450,3 +450,69 @@ def test_the_readout_shows_the_landmark_layouts_faithfulness_and_the_sample(view
     view.set_method("pca")
     _wait_done(qtbot, view)
     assert view.faith_label.text() == f"10-NN kept: {view.sides[0].faith[0]:.2f}"
+
+
+def test_svg_export_writes_points_as_vectors_or_one_image_with_a_vector_legend(qtbot, tmp_path):
+    """Issue 13 item 11: 1,000 points were 16.5 MB of embedded bitmaps."""
+    import re
+
+    from explorer.core.imageset import ImageSet
+    from explorer.ui.views.scatter import View
+
+    rng = np.random.default_rng(0)
+    for n in (1000, 8000):
+        labels = rng.integers(0, 20, n)
+        codes = rng.normal(size=(n, 2)).astype(np.float32) + labels[:, None]
+        names = [f"obj{i}" for i in range(20)]
+        ctx = AppContext.standalone()
+        ctx.workspace.set_dataset(ImageSet(images=None, codes=codes, labels=labels, class_names=names))
+        v = View(ctx)
+        qtbot.addWidget(v)
+        v.resize(1000, 650)
+        v.show()
+        qtbot.waitExposed(v)
+        _wait_done(qtbot, v)
+        v.set_class_visible(3, False)
+        path = tmp_path / f"plot{n}.svg"
+        note = v.export_plot(str(path))
+        svg = path.read_text()
+        images = len(re.findall(r"<image\b", svg))
+        shown = int((labels != 3).sum())
+        if n == 1000:
+            assert images == 0 and path.stat().st_size < 1_000_000
+            assert len(re.findall(r"<path\b", svg)) >= shown  # one shape per point
+            assert note == f"{shown:,} points as vector shapes"
+        else:
+            assert images == 1 and path.stat().st_size < 1_500_000
+            assert note.startswith(f"{shown:,} points as one embedded image")
+        assert "obj19" in svg and "obj3<" not in svg  # the legend, as text, without the hidden class
+        assert not v.panel.cloud.raster  # the plot on screen is as before
+        v.shutdown()
+
+
+def test_while_the_models_load_the_empty_scatter_says_so_and_stops_when_they_are_in(qtbot, small_set):
+    """Issue 13 item 11: "No codes yet" was shown while the data set was open and its models
+    (and so its codes) were still loading."""
+    from PySide6.QtCore import QObject, Signal
+
+    from explorer.ui.views.scatter import View
+
+    class Loader(QObject):
+        models_idle = Signal()
+        loading = True
+
+        def busy(self):
+            return self.loading
+
+    ctx = AppContext.standalone()
+    loader = ctx.services["loader"] = Loader()
+    v = View(ctx)
+    qtbot.addWidget(v)
+    ctx.workspace.set_dataset(small_set)
+    assert v.panel.message.toPlainText() == "Loading the models…"
+    ctx.workspace.add_model("pixels", object())  # in: its codes are computed next
+    assert v.panel.message.toPlainText() == "Computing the codes of pixels…"
+    ctx.workspace.remove_model("pixels")  # (a model that failed to encode, say)
+    assert v.panel.message.toPlainText() == "Loading the models…"
+    loader.models_idle.emit()  # the batch ended (its job still winding down: busy() says True)
+    assert "load or train" in v.panel.message.toPlainText()

@@ -13,10 +13,25 @@ from explorer.core.atomic import atomic_save_npy, atomic_write, atomic_write_byt
 class Exports:
     """The scatter view's export methods (a mixin of its View: they read its panels)."""
 
-    def export_plot(self, path: str) -> None:
-        """The plot as PNG (both plots when comparing) or SVG (the first plot), by the extension."""
+    def export_plot(self, path: str) -> str:
+        """The plot as PNG (both plots when comparing) or SVG (the first plot, with the legend of
+        the shown classes), by the extension; returns what to tell the user about it."""
+        if path.lower().endswith(".svg"):
+            from explorer.jobs.scatter.colours import class_palette
+            from explorer.ui.views.scatter.svg import legend_entries, write_svg
+
+            ds, k = self.ws.dataset, self._n_classes()
+            by_class = (
+                self.colour_combo.currentIndex() == 0 and self.overlays.cluster_ids(self.sides[0]) is None
+            )
+            legend = []
+            if by_class and k:
+                names = [ds.class_names[i] if i < len(ds.class_names) else str(i) for i in range(k)]
+                legend = legend_entries(names, class_palette(k), self.state.hidden)
+            return write_svg(self.panel, path, legend)
         both = self.splitter if self.sides[1].panel.isVisible() else None
         write_plot(self.panel.plot_item, path, both=both)
+        return ""
 
     def export_layout(self, path: str) -> None:
         """The shown layout as .npy ((N, 2) float32) or CSV (index, x, y, label, class, faithfulness)."""
@@ -55,23 +70,21 @@ def export_dialog(view, kind: str) -> None:
         path, _ = QFileDialog.getSaveFileName(view, "Export", f"scatter.{kind}", filters[kind])
         if not path:
             return
+        note = ""
         if kind in ("png", "svg"):
-            view.export_plot(path)
+            note = view.export_plot(path)
         else:
             view.export_layout(path)
-        view.ctx.show_status(f"Saved {path}")
+        view.ctx.show_status(f"Saved {path}" + (f" ({note})" if note else ""))
     except OSError as err:
         view.ctx.show_error(f"Could not save: {err}")
 
 
 def write_plot(plot_item, path: str, both=None) -> None:
-    """``plot_item`` (a pyqtgraph PlotItem) as PNG (pyqtgraph's exporter) or SVG, by the file's
-    extension. ``both``: a widget holding both plots when comparing; a PNG is then its grab, as on
-    screen. SVG goes through QSvgGenerator: pyqtgraph's SVG exporter cannot read the path data this
-    Qt writes (ValueError in its correctCoordinates)."""
-    if path.lower().endswith(".svg"):
-        atomic_write(path, lambda tmp: _write_svg(plot_item, tmp))
-        return
+    """``plot_item`` (a pyqtgraph PlotItem) as PNG (pyqtgraph's exporter). ``both``: a widget
+    holding both plots when comparing; the PNG is then its grab, as on screen. (SVG:
+    :func:`explorer.ui.views.scatter.svg.write_svg`, through QSvgGenerator: pyqtgraph's SVG
+    exporter cannot read the path data this Qt writes, ValueError in its correctCoordinates.)"""
     if both is not None:
         pix = both.grab()
         atomic_write(path, lambda tmp: pix.save(tmp, "PNG") or _raise(OSError(f"could not write {path}")))
@@ -120,22 +133,3 @@ def write_projector(folder: str, codes: np.ndarray, dataset) -> None:
 
 def _raise(err: Exception):
     raise err
-
-
-def _write_svg(item, path: str) -> None:
-    from PySide6.QtCore import QRectF
-    from PySide6.QtGui import QPainter
-    from PySide6.QtSvg import QSvgGenerator
-
-    rect = item.sceneBoundingRect()
-    target = QRectF(0, 0, rect.width(), rect.height())
-    gen = QSvgGenerator()
-    gen.setFileName(path)
-    gen.setSize(target.size().toSize())
-    gen.setViewBox(target)
-    gen.setTitle("Relate Explorer scatter")
-    painter = QPainter(gen)
-    try:
-        item.scene().render(painter, target, rect)
-    finally:
-        painter.end()

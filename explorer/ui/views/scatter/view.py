@@ -50,6 +50,9 @@ class View(LiveTraining, Drawing, Exports, QWidget):
         self.state.events.connect("changed", self._on_state_changed)
         self._on_dataset_changed()
         self.ws.register_view_state("scatter", self.state)
+        loader = ctx.services.get("loader")
+        if loader is not None:  # the "Loading the models…" message ends with the batch
+            loader.models_idle.connect(lambda: self._refresh_messages(loading=False))
         # a few seconds after start-up, so the warm-up does not compete with opening the app
         QTimer.singleShot(3000, warm_up_umap_in_background)
 
@@ -184,9 +187,20 @@ class View(LiveTraining, Drawing, Exports, QWidget):
     def _on_models_changed(self) -> None:
         if self._fill_models():
             self._params_changed()
+        else:
+            self._refresh_messages()
 
-    def _no_codes_message(self, model: str | None) -> str:
-        """What the empty plot says: what is missing, for the state the workspace is in."""
+    def _refresh_messages(self, loading: bool | None = None) -> None:
+        """The empty panels say what they wait for now (a model arrived, a loading batch ended:
+        ``loading`` False, said by the loader as its job ends)."""
+        for k, side in enumerate(self.sides):
+            if side.layout is None and not side.panel.isHidden():
+                model = (self.model_combo if k == 0 else self.compare_combo).currentText() or None
+                side.panel.show_message(self._no_codes_message(model, loading))
+
+    def _no_codes_message(self, model: str | None, loading: bool | None = None) -> str:
+        """What the empty plot says: what is missing, for the state the workspace is in;
+        ``loading``: whether models are still being loaded (default: ask the loader)."""
         ws = self.ws
         if ws.dataset is None:
             return "No data set open: File ▸ Open data… or drop a folder here"
@@ -195,6 +209,11 @@ class View(LiveTraining, Drawing, Exports, QWidget):
         pending = [n for n in ws.models_for_dataset() if n not in ws.codes]
         if pending:
             return f"Computing the codes of {model if model in pending else pending[0]}…"
+        loader = self.ctx.services.get("loader")
+        if loading is None:
+            loading = loader is not None and loader.busy()
+        if loading:  # the data set is open, its models still coming
+            return "Loading the models…"
         return "No codes yet: load or train a model (Models ▸ Train…)"
 
     def _on_codes_changed(self, model: str) -> None:
