@@ -516,3 +516,12 @@ def test_while_the_models_load_the_empty_scatter_says_so_and_stops_when_they_are
     assert v.panel.message.toPlainText() == "Loading the models…"
     loader.models_idle.emit()  # the batch ended (its job still winding down: busy() says True)
     assert "load or train" in v.panel.message.toPlainText()
+
+
+def test_the_controls_fit_a_1280_px_window_beside_the_data_dock(view):
+    """Issue 13 item 11: the tools row asked for 1,077 px (a scrollbar, Export cut off); at
+    1280 px the tab beside the data dock (320 px) has about 950."""
+    view.faith_label.setText("10-NN kept: 0.85 (landmarks 0.90) | 0.80 (landmarks 0.88)")
+    assert view.controls.tools.minimumSize().width() <= 900
+    assert view.controls.top.minimumSize().width() <= 900
+    assert view.minimumSizeHint().width() <= 940

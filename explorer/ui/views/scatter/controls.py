@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
-    QPushButton,
     QSizePolicy,
     QSlider,
     QSpinBox,
@@ -106,25 +105,35 @@ class ScatterControls:
             ("box", "Box", "Drag a rectangle to select"),
             ("lasso", "Lasso", "Draw around points to select"),
         ):
-            b = QPushButton(text)
+            # tool buttons, not push buttons (80 px each at least): the row must fit the tab of a
+            # 1280 px window beside the data dock (it was 1,077 px wide and scrolled)
+            b = QToolButton()
+            b.setText(text)
             b.setCheckable(True)
+            b.setAutoExclusive(True)
             b.setToolTip(tip)
             self.mode_buttons[mode] = b
             tools.addWidget(b)
         self.mode_buttons["pan"].setChecked(True)
-        self.reset_button = QPushButton("Reset view")
-        self.clear_button = QPushButton("Clear selection")
+        self.reset_button = QToolButton()
+        self.reset_button.setText("Reset view")
+        self.reset_button.setToolTip("Show the whole layout")
+        self.clear_button = QToolButton()
+        self.clear_button.setText("Clear")
+        self.clear_button.setToolTip("Clear the selection")
         self.search_edit = QLineEdit()
         self.search_edit.setPlaceholderText("Find class…")
         self.search_edit.setClearButtonEnabled(True)
-        self.search_edit.setMinimumWidth(110)
+        self.search_edit.setMinimumWidth(90)
         self.search_edit.setMaximumWidth(160)
         self.colour_combo = QComboBox()
         self.colour_combo.addItems(["Colour: class", "Colour: faithfulness"])
+        _compact(self.colour_combo, 11)
         from explorer.ui.views.scatter.overlays import CLUSTER_CHOICES
 
         self.cluster_combo = QComboBox()
         self.cluster_combo.addItems([label for label, _ in CLUSTER_CHOICES])
+        _compact(self.cluster_combo, 11)
         self.cluster_combo.setToolTip(
             "Cluster the points, colour them by cluster and label each cluster\n"
             "with its majority class, purity and most typical items"
@@ -213,3 +222,10 @@ class ScatterControls:
         finally:
             for w in widgets:
                 w.blockSignals(False)
+
+
+def _compact(combo: QComboBox, chars: int) -> None:
+    """``combo`` asks for room for ``chars`` characters, not for its longest item (its popup
+    still shows every item whole)."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(chars)
