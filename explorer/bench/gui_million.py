@@ -27,6 +27,9 @@ def scatter_million_rows(plan: Plan) -> list[Row]:
     n = plan.million_scatter_n
     if n <= 0:
         return []
+    from explorer.bench.gui import _app
+
+    _app()  # this section may run alone (--only million-scatter): no other row made the app
     xy, labels = scatter_points(n, 0)
     PointIndex(xy[:2000].copy())  # compiled (or loaded from numba's disk cache) outside the timing
     _GRIDS.clear()
