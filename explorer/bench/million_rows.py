@@ -42,7 +42,6 @@ def landmark_rows(plan: Plan) -> list[Row]:
     """t-SNE and UMAP of ``plan.million_landmark_n`` codes: the landmark path against the full
     fit (time ratio, 10-NN label accuracy)."""
     from explorer.projection.landmark_layout import landmark_job
-    from explorer.projection.landmarks import landmark_count
     from explorer.projection.tsne import tsne_job
     from explorer.projection.umap_layout import umap_job
 
@@ -50,7 +49,7 @@ def landmark_rows(plan: Plan) -> list[Row]:
     if n <= 0:
         return []
     codes, labels = mixture_codes(n)
-    m = landmark_count(n) if n >= 100_000 else max(300, n // 10)
+    m = None if n >= 100_000 else max(300, n // 10)  # None: the defaults (landmark_levels)
     rows = []
     codes_acc = _acc(codes, labels)
     for method, label in (("tsne", "t-SNE"), ("umap", "UMAP")):
@@ -64,7 +63,7 @@ def landmark_rows(plan: Plan) -> list[Row]:
         full_s = time.perf_counter() - t0
         acc_o, acc_f = _acc(ours, labels), _acc(full, labels)
         note = (
-            f"mixture codes {n:,} x 50; landmark path: {int(stages.get('landmarks', m)):,} landmarks, "
+            f"mixture codes {n:,} x 50; landmark path: {int(stages.get('landmarks', 0)):,} landmarks, "
             f"landmark layout at {stages.get('landmark_s', float('nan')):.1f} s, all placed at "
             f"{stages.get('placed_s', float('nan')):.1f} s; reference: the full fit as the app ran it "
             f"before (openTSNE defaults / umap-learn's pipeline)"

@@ -38,7 +38,8 @@ def add_arguments(parser) -> None:
         "--landmarks",
         type=whole(2, 100_000_000, "a number of landmarks"),
         default=None,
-        help="t-SNE/UMAP of big sets: how many landmarks to fit (default 10%% of the codes, 10,000-20,000)",
+        help="t-SNE/UMAP of big sets: how many landmarks to fit (default 10%% of the codes, 5,000-10,000; "
+        "UMAP: two levels, 10%% up to 100,000 laid out from a tenth of those)",
     )
     parser.add_argument(
         "--refine",

@@ -113,6 +113,7 @@ def tsne_graph_work(
     seed: int,
     exaggeration: float = 1.0,
     perplexity: float = GRAPH_PERPLEXITY,
+    learning_rate: float | None = None,
 ):
     """``n_iter`` openTSNE iterations over all N points from ``layout`` (N, 2), with perplexity
     affinities of the approximate kNN graph (N, k): points settle among their own neighbours,
@@ -138,7 +139,8 @@ def tsne_graph_work(
             random_state=seed,
             n_jobs=free_cores(),
         )
-        _tsne_optimise(emb, n_iter, emit, stop, exaggeration=exaggeration, momentum=0.8)
+        lr = {} if learning_rate is None else {"learning_rate": learning_rate}
+        _tsne_optimise(emb, n_iter, emit, stop, exaggeration=exaggeration, momentum=0.8, **lr)
         return np.array(emb, dtype=np.float32)
 
     return work
