@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,3 +92,28 @@ def evaluation_job(jobs: list[tuple], data: ImageSet, scorer_max_pairs: int = GU
         ih, _ = np.histogram(s[~same], bins, density=True)
         out[key] = Evaluation(res, np.sort(s[same]), np.sort(s[~same]), bins, gh, ih)
     return out
+
+
+def find_item(data: ImageSet | None, path: str | None, image: np.ndarray, pixel_codes=None) -> int | None:
+    """The item of ``data`` a dropped file is, or None: by its path (a file of a folder data set),
+    else by its pixels (``image``: float32 (C, H, W) in [0, 1], already brought to the data set's
+    shape) equal to an item's, looked up in the pixel codes when given (N, C*H*W), else in the
+    images of an in-memory set. Equal means within half a grey level: the same file read twice."""
+    if data is None or not data.has_images:
+        return None
+    if path and data.paths is not None:
+        real = os.path.realpath(path)
+        for i, p in enumerate(data.paths):
+            if p == path or (os.path.isabs(p) and os.path.realpath(p) == real):
+                return i
+    flat = np.asarray(image, np.float32).reshape(-1)
+    if pixel_codes is not None and np.shape(pixel_codes)[1:] == flat.shape:
+        d = np.abs(np.asarray(pixel_codes, np.float32) - flat).max(1)
+    elif not data.file_backed and int(np.prod(data.shape)) == flat.size:
+        imgs = np.asarray(data.images).reshape(data.count, -1)
+        target = np.round(flat * 255) if imgs.dtype == np.uint8 else flat
+        d = np.abs(imgs.astype(np.float32) - target).max(1) / (255.0 if imgs.dtype == np.uint8 else 1.0)
+    else:
+        return None
+    best = int(np.argmin(d)) if len(d) else -1
+    return best if best >= 0 and d[best] <= 0.5 / 255 else None

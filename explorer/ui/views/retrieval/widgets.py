@@ -212,6 +212,7 @@ class ResultColumn(QWidget):
         self.combo.setMinimumContentsLength(12)
         self.info = QLabel()
         self.info.setObjectName("columnInfo")
+        self.info.setWordWrap(True)  # a long line must not widen the view past the window
         self.info.setStyleSheet("color: #555;")
         self.list = thumb_list(THUMB)
         self.list.setMinimumWidth(2 * (THUMB + 22) + 8)

@@ -27,7 +27,7 @@ from explorer.jobs.verification import Evaluation
 GREEN, RED, BLUE, ORANGE = "#2e9d4f", "#d0342c", "#1f77d0", "#e67e22"
 CURVE_COLOURS = (BLUE, ORANGE)  # the chosen model, the one compared with it
 SLIDER_STEPS = 1000
-THUMB = 44
+THUMB = 40
 
 
 class ThresholdSlider(QSlider):

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.errors import DataError
-from explorer.core.progress import Progress
 from explorer.ui.context import AppContext
 from explorer.ui.views.verification.charts import (
     GREEN,
@@ -31,9 +30,15 @@ from explorer.ui.views.verification.charts import (
     ScoreHistogram,
     ThresholdSlider,
 )
-from explorer.jobs.verification import GUI_SCORER_PAIRS, Evaluation, evaluation_job, pair_scorer_of
+from explorer.core.workspace import PIXELS
+from explorer.jobs.verification import (
+    GUI_SCORER_PAIRS,
+    Evaluation,
+    find_item,
+    pair_scorer_of,
+)
+from explorer.ui.views.verification.evaluation import EvaluationWiring
 from explorer.ui.views.verification.slots import PairSlot, SlotItem, load_pair_image, qimage_to_array
-from explorer.ui.workers import TaskRunner
 from explorer.verification import code_scores
 
 NONE = "(none)"
@@ -52,15 +57,9 @@ class View(QWidget):
         self.slots: list[SlotItem | None] = [None, None]
         self.threshold: float | None = None
         self._threshold_key = None  # the evaluation the threshold was last set from
-        self._ds_token = 0  # bumped when the data set changes: older results are dropped
-        self._results: dict[tuple, Evaluation] = {}  # (ds token, model, id(encoder), metric) -> ...
-        self._failed: dict[tuple, str] = {}
-        self._job_keys: tuple = ()
-        self._runner = TaskRunner(self, min_interval=0.1)
-        self._runner.partial.connect(self._on_partial)
-        self._runner.done.connect(self._on_done)
-        self._runner.failed.connect(self._on_failed)
         self._build()
+        self.evaluations = EvaluationWiring(self)  # whole-set evaluations of the chosen models
+        self.evaluations.finished.connect(self._refresh_all)
         self._grid_timer = QTimer(self, singleShot=True, interval=120)  # grids follow a dragged slider
         self._grid_timer.timeout.connect(self._refresh_hardest)
         ctx.qws.dataset_changed.connect(self._on_dataset_changed)
@@ -80,15 +79,16 @@ class View(QWidget):
 
         self.score_label = QLabel("score —", alignment=Qt.AlignmentFlag.AlignCenter)
         font = QFont(self.font())
-        font.setPointSize(17)
+        font.setPointSize(15)
         self.score_label.setFont(font)
         self.verdict = QLabel("", alignment=Qt.AlignmentFlag.AlignCenter)
         font = QFont(self.font())
-        font.setPointSize(28)
+        font.setPointSize(22)
         font.setBold(True)
         self.verdict.setFont(font)
-        self.verdict.setMinimumSize(250, 64)
+        self.verdict.setMinimumSize(220, 50)
         self.verdict_note = QLabel("", alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
+        _at_most_lines(self.verdict_note, 2)
         verdict_box = QVBoxLayout()
         verdict_box.addStretch(1)
         for w in (self.score_label, self.verdict, self.verdict_note):
@@ -114,6 +114,7 @@ class View(QWidget):
         self.progress.hide()
         self.status = QLabel("", wordWrap=True)
         self.status.setStyleSheet("color: #555;")
+        _at_most_lines(self.status, 3)
         controls = QGridLayout()
         controls.addWidget(QLabel("Model"), 0, 0)
         controls.addWidget(self.model_combo, 0, 1)
@@ -128,29 +129,29 @@ class View(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.slot_a)
         top.addWidget(self.slot_b)
-        top.addLayout(verdict_box, 2)
+        middle = QVBoxLayout()  # the verdict over the threshold that makes it
+        middle.addLayout(verdict_box)
+        top.addLayout(middle, 2)
         top.addLayout(controls, 1)
 
         self.slider = ThresholdSlider()
         self.slider.score_changed.connect(self._on_slider)
-        self.threshold_label = QLabel("threshold —")
-        self.threshold_label.setMinimumWidth(300)
+        self.slider.setToolTip("The threshold: pairs scoring at or above it are a MATCH")
+        self.threshold_label = QLabel("threshold —", alignment=Qt.AlignmentFlag.AlignCenter)
         eer_btn = QToolButton(text="EER", toolTip="Set the threshold where FAR = FRR")
         far_btn = QToolButton(text="FAR 1e-3", toolTip="Set the threshold for a false accept rate of 0.1%")
         eer_btn.clicked.connect(lambda: self._snap("eer"))
         far_btn.clicked.connect(lambda: self._snap("far"))
         thr_row = QHBoxLayout()
-        for w, stretch in (
-            (QLabel("Threshold"), 0),
-            (self.slider, 1),
-            (eer_btn, 0),
-            (far_btn, 0),
-            (self.threshold_label, 0),
-        ):
+        for w, stretch in ((self.slider, 1), (eer_btn, 0), (far_btn, 0)):
             thr_row.addWidget(w, stretch)
+        middle.addLayout(thr_row)
+        middle.addWidget(self.threshold_label)
 
         self.roc_plot = RocPlot()
         self.hist_plot = ScoreHistogram()
+        for plot in (self.roc_plot, self.hist_plot):  # the plots take what the rest leaves
+            plot.setMinimumHeight(150)
         self.hist_plot.threshold_dragged.connect(self.set_threshold)
         self.table = MetricsTable()
         self.fa_grid, self.fr_grid = ErrorGrid(), ErrorGrid()
@@ -166,12 +167,12 @@ class View(QWidget):
         plots.addWidget(self.roc_plot, 1)
         plots.addWidget(self.hist_plot, 1)
         lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 4, 6, 4)
+        lay.setSpacing(4)
         lay.addLayout(top)
-        lay.addLayout(thr_row)
         lay.addLayout(plots, 1)
         lay.addWidget(self.table)
         lay.addLayout(grids)
-        self.setMinimumSize(900, 700)
 
     # ---- model choice ---------------------------------------------------------------------
     def model_name(self) -> str | None:
@@ -214,13 +215,11 @@ class View(QWidget):
             self.compare_combo.setCurrentText("pixels" if "pixels" in other else other[0])
             self.compare_combo.blockSignals(False)
         ids = {n: id(e) for n, e in self.ws.models.items()}  # results of a replaced encoder are stale
-        self._results = {k: v for k, v in self._results.items() if ids.get(k[1]) == k[2]}
+        self.evaluations.keep_encoders(ids)
         self._on_choice_changed()
 
     def _on_dataset_changed(self) -> None:
-        self._ds_token += 1
-        self._results.clear()
-        self._failed.clear()
+        self.evaluations.reset()
         self.slots = [None, None]
         self.slot_a.show_item(None)
         self.slot_b.show_item(None)
@@ -229,7 +228,7 @@ class View(QWidget):
         self._on_models_changed()  # which models fit depends on the data set's shape; rescores
 
     def _on_codes_changed(self, model: str) -> None:
-        self._results = {k: v for k, v in self._results.items() if k[1] != model}
+        self.evaluations.drop(model)
         self._on_choice_changed()
 
     def _load_model(self) -> None:
@@ -248,95 +247,23 @@ class View(QWidget):
         self._schedule()
         self._refresh_all()
 
-    # ---- evaluation -----------------------------------------------------------------------
-    def _key(self, name: str | None) -> tuple | None:
-        if name is None:
-            return None
-        enc = self.ws.models[name]
-        metric = "pair" if pair_scorer_of(enc) is not None else self.distance()
-        return (self._ds_token, name, id(enc), metric)
-
-    def _wanted(self) -> list[tuple]:
-        return [k for k in (self._key(self.model_name()), self._key(self.compare_name())) if k is not None]
-
+    # ---- evaluation (explorer/ui/views/verification/evaluation.py) -------------------------------
     def evaluation(self, name: str | None = None) -> Evaluation | None:
         """The finished evaluation of model ``name`` (default: the chosen model), if any."""
-        key = self._key(name if name is not None else self.model_name())
-        return self._results.get(key) if key is not None else None
+        return self.evaluations.of(name if name is not None else self.model_name())
 
     def _schedule(self) -> None:
-        ds = self.ws.dataset
-        if ds is None or not ds.has_labels:
-            self._runner.cancel()
-            self._job_keys = ()
-            self.progress.hide()
-            self.status.setText(
-                "" if ds is None else "This data set has no labels: drop two images to score them."
-            )
-            return
-        jobs, waiting = [], []
-        for key in self._wanted():
-            if key in self._results or key in self._failed:
-                continue
-            name = key[1]
-            scorer = pair_scorer_of(self.ws.models[name])
-            if scorer is not None:
-                if ds.has_images:
-                    jobs.append((key, "scorer", scorer, "pair"))
-            elif name in self.ws.codes:
-                jobs.append((key, "codes", self.ws.codes[name], key[3]))
-            else:
-                waiting.append(name)
-        keys = tuple(j[0] for j in jobs)
-        if keys and keys != self._job_keys:
-            self._job_keys = keys
-            self.progress.setValue(0)
-            self.progress.show()
-            self.status.setText("evaluating " + ", ".join(k[1] for k in keys) + " …")
-            limit = self.scorer_max_pairs
-            self._runner.start(lambda: evaluation_job(jobs, ds, limit), tag=keys)
-        elif not keys:
-            self._job_keys = ()
-            self.progress.hide()
-            failed = [self._failed[k] for k in self._wanted() if k in self._failed]
-            notes = [f"<span style='color:{RED}'>{m}</span>" for m in dict.fromkeys(failed)]
-            if waiting:
-                notes.append(f"waiting for the codes of {', '.join(waiting)} …")
-            self.status.setText("<br>".join(notes))
+        self.evaluations.schedule()
 
     def busy(self) -> bool:
-        return self._runner.is_running()
+        return self.evaluations.busy()
 
     def shutdown(self) -> None:
-        self._runner.shutdown()
+        self.evaluations.shutdown()
 
     def closeEvent(self, event) -> None:
-        self._runner.shutdown()
+        self.evaluations.shutdown()
         super().closeEvent(event)
-
-    def _on_partial(self, tag, rec: Progress) -> None:
-        self.progress.setValue(int(rec.fraction * 1000))
-        self.status.setText(rec.message)
-
-    def _on_done(self, tag, results: dict) -> None:
-        self._job_keys = ()
-        for key, ev in results.items():
-            if key[0] == self._ds_token:
-                if isinstance(ev, str):
-                    self._failed[key] = ev
-                else:
-                    self._results[key] = ev
-        self.progress.hide()
-        self.status.setText("")
-        self._schedule()
-        self._refresh_all()
-
-    def _on_failed(self, tag, message: str) -> None:
-        self._job_keys = ()
-        for key in tag:
-            self._failed[key] = message
-        self.progress.hide()
-        self._schedule()
 
     # ---- the slots ------------------------------------------------------------------------
     def _target_shape(self, k: int) -> tuple[int, int, int] | None:
@@ -375,7 +302,13 @@ class View(QWidget):
         except DataError as err:
             self._slot_error(k, str(err))
             return False
-        self.set_slot(k, SlotItem(image, os.path.basename(path), note=note))
+        ds = self.ws.dataset
+        index = find_item(ds, path, image, self.ws.codes.get(PIXELS))
+        caption = os.path.basename(path)
+        if index is not None:  # a file of the open data set: it is that item (its class, its code)
+            cls = ds.label_name(index)
+            caption += f" = item #{index}" + (f" · class {cls}" if cls else "")
+        self.set_slot(k, SlotItem(image, caption, index=index, note=note))
         return True
 
     def _slot_error(self, k: int, message: str) -> None:
@@ -444,7 +377,7 @@ class View(QWidget):
     # ---- refreshing the view --------------------------------------------------------------
     def _refresh_all(self) -> None:
         ev = self.evaluation()
-        key = self._key(self.model_name())
+        key = self.evaluations.key(self.model_name())
         if ev is not None:
             lo, hi = float(ev.bins[0]), float(ev.bins[-1])
             pad = 0.02 * (hi - lo)
@@ -562,3 +495,10 @@ class View(QWidget):
                 self.load_pair(int(fa[0][0]), int(fa[0][1]))
                 return
         self.load_pair(0, 1 if ds.count > 1 else 0)
+
+
+def _at_most_lines(label: QLabel, lines: int) -> None:
+    """A wrapped label no taller than ``lines`` lines (a long message must not push the plots
+    off a 720-pixel window); the whole text stays in its tooltip."""
+    label.setMaximumHeight(lines * label.fontMetrics().lineSpacing() + 4)
+    label.setToolTip("")

@@ -13,7 +13,7 @@ from explorer.data.image_file import read_image_file as load_pair_image  # noqa:
 from explorer.ui.imaging import qimage_to_array, to_pixmap  # noqa: F401 (re-exported)
 
 MIME_INDEX = "application/x-explorer-index"  # comma-separated item indices (data grid, scatter, ...)
-SLOT_PX = 150
+SLOT_PX = 112  # the panel fits a 1280x720 window with the plots still readable
 RED = "#d0342c"
 
 
@@ -49,7 +49,7 @@ class PairSlot(QFrame):
         self.caption = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         self.caption.setWordWrap(True)
         self.caption.setFixedWidth(SLOT_PX + 40)
-        self.caption.setMinimumHeight(34)
+        self.caption.setMinimumHeight(30)
         title = QLabel(f"<b>{letter}</b>")
         open_btn = QToolButton(text="Open…", toolTip=f"Choose an image file for {letter}")
         open_btn.clicked.connect(self.open_clicked)
