@@ -5,17 +5,10 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QFont, QImage
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
-    QComboBox,
     QFileDialog,
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QToolButton,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -24,11 +17,6 @@ from explorer.ui.context import AppContext
 from explorer.ui.views.verification.charts import (
     GREEN,
     RED,
-    ErrorGrid,
-    MetricsTable,
-    RocPlot,
-    ScoreHistogram,
-    ThresholdSlider,
 )
 from explorer.core.workspace import PIXELS
 from explorer.jobs.verification import (
@@ -38,6 +26,7 @@ from explorer.jobs.verification import (
     pair_scorer_of,
 )
 from explorer.ui.views.verification.evaluation import EvaluationWiring
+from explorer.ui.views.verification.layout import build_panel
 from explorer.ui.views.verification.slots import PairSlot, SlotItem, load_pair_image, qimage_to_array
 from explorer.verification import code_scores
 
@@ -70,109 +59,7 @@ class View(QWidget):
 
     # ---- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
-        self.slot_a, self.slot_b = PairSlot("A"), PairSlot("B")
-        for k, slot in enumerate((self.slot_a, self.slot_b)):
-            slot.dropped_files.connect(lambda paths, k=k: self._on_files(k, paths))
-            slot.dropped_indices.connect(lambda idx, k=k: self._on_indices(k, idx))
-            slot.dropped_image.connect(lambda img, k=k: self._on_qimage(k, img))
-            slot.open_clicked.connect(lambda k=k: self._open_file(k))
-
-        self.score_label = QLabel("score —", alignment=Qt.AlignmentFlag.AlignCenter)
-        font = QFont(self.font())
-        font.setPointSize(15)
-        self.score_label.setFont(font)
-        self.verdict = QLabel("", alignment=Qt.AlignmentFlag.AlignCenter)
-        font = QFont(self.font())
-        font.setPointSize(22)
-        font.setBold(True)
-        self.verdict.setFont(font)
-        self.verdict.setMinimumSize(220, 50)
-        self.verdict_note = QLabel("", alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
-        _at_most_lines(self.verdict_note, 2)
-        verdict_box = QVBoxLayout()
-        verdict_box.addStretch(1)
-        for w in (self.score_label, self.verdict, self.verdict_note):
-            verdict_box.addWidget(w)
-        verdict_box.addStretch(1)
-
-        self.model_combo = QComboBox(toolTip="The model that scores pairs")
-        self.compare_combo = QComboBox(toolTip="A second model whose ROC is drawn on the same plot")
-        # until the user picks, the panel shows the app's current model against pixels
-        self._picked = {self.model_combo: False, self.compare_combo: False}
-        for combo in self._picked:
-            combo.activated.connect(lambda *_, c=combo: self._picked.__setitem__(c, True))
-        self.metric_combo = QComboBox(toolTip="Distance between codes (encoders only)")
-        self.metric_combo.addItems(["l2", "cosine"])
-        for combo in (self.model_combo, self.compare_combo):
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-            combo.setMinimumContentsLength(14)
-        for combo in (self.model_combo, self.compare_combo, self.metric_combo):
-            combo.currentTextChanged.connect(self._on_choice_changed)
-        load_btn = QToolButton(text="Load…", toolTip="Load a model file (.safetensors, .pt, .pt2, .onnx)")
-        load_btn.clicked.connect(self._load_model)
-        self.progress = QProgressBar(maximum=1000, textVisible=False, maximumHeight=10)
-        self.progress.hide()
-        self.status = QLabel("", wordWrap=True)
-        self.status.setStyleSheet("color: #555;")
-        _at_most_lines(self.status, 3)
-        controls = QGridLayout()
-        controls.addWidget(QLabel("Model"), 0, 0)
-        controls.addWidget(self.model_combo, 0, 1)
-        controls.addWidget(load_btn, 0, 2)
-        controls.addWidget(QLabel("Compare"), 1, 0)
-        controls.addWidget(self.compare_combo, 1, 1)
-        controls.addWidget(QLabel("Distance"), 2, 0)
-        controls.addWidget(self.metric_combo, 2, 1)
-        controls.addWidget(self.progress, 3, 0, 1, 3)
-        controls.addWidget(self.status, 4, 0, 1, 3)
-        controls.setRowStretch(5, 1)
-        top = QHBoxLayout()
-        top.addWidget(self.slot_a)
-        top.addWidget(self.slot_b)
-        middle = QVBoxLayout()  # the verdict over the threshold that makes it
-        middle.addLayout(verdict_box)
-        top.addLayout(middle, 2)
-        top.addLayout(controls, 1)
-
-        self.slider = ThresholdSlider()
-        self.slider.score_changed.connect(self._on_slider)
-        self.slider.setToolTip("The threshold: pairs scoring at or above it are a MATCH")
-        self.threshold_label = QLabel("threshold —", alignment=Qt.AlignmentFlag.AlignCenter)
-        eer_btn = QToolButton(text="EER", toolTip="Set the threshold where FAR = FRR")
-        far_btn = QToolButton(text="FAR 1e-3", toolTip="Set the threshold for a false accept rate of 0.1%")
-        eer_btn.clicked.connect(lambda: self._snap("eer"))
-        far_btn.clicked.connect(lambda: self._snap("far"))
-        thr_row = QHBoxLayout()
-        for w, stretch in ((self.slider, 1), (eer_btn, 0), (far_btn, 0)):
-            thr_row.addWidget(w, stretch)
-        middle.addLayout(thr_row)
-        middle.addWidget(self.threshold_label)
-
-        self.roc_plot = RocPlot()
-        self.hist_plot = ScoreHistogram()
-        for plot in (self.roc_plot, self.hist_plot):  # the plots take what the rest leaves
-            plot.setMinimumHeight(150)
-        self.hist_plot.threshold_dragged.connect(self.set_threshold)
-        self.table = MetricsTable()
-        self.fa_grid, self.fr_grid = ErrorGrid(), ErrorGrid()
-        self.fa_title = QLabel("<b>Hardest false accepts</b>")
-        self.fr_title = QLabel("<b>Hardest false rejects</b>")
-        grids = QGridLayout()
-        for col, (title, grid) in enumerate(((self.fa_title, self.fa_grid), (self.fr_title, self.fr_grid))):
-            grid.pair_clicked.connect(self.load_pair)
-            grids.addWidget(title, 0, col)
-            grids.addWidget(grid, 1, col)
-
-        plots = QHBoxLayout()
-        plots.addWidget(self.roc_plot, 1)
-        plots.addWidget(self.hist_plot, 1)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(6, 4, 6, 4)
-        lay.setSpacing(4)
-        lay.addLayout(top)
-        lay.addLayout(plots, 1)
-        lay.addWidget(self.table)
-        lay.addLayout(grids)
+        build_panel(self)
 
     # ---- model choice ---------------------------------------------------------------------
     def model_name(self) -> str | None:
@@ -495,10 +382,3 @@ class View(QWidget):
                 self.load_pair(int(fa[0][0]), int(fa[0][1]))
                 return
         self.load_pair(0, 1 if ds.count > 1 else 0)
-
-
-def _at_most_lines(label: QLabel, lines: int) -> None:
-    """A wrapped label no taller than ``lines`` lines (a long message must not push the plots
-    off a 720-pixel window); the whole text stays in its tooltip."""
-    label.setMaximumHeight(lines * label.fontMetrics().lineSpacing() + 4)
-    label.setToolTip("")
