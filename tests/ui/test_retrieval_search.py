@@ -132,3 +132,18 @@ def test_documents_show_text_snippets(qtbot):
     assert "✓" in first and "the cat sat on the mat" in first and "pets" in first
     assert "the cat sat on the mat" in v.query_label.text()
     v.shutdown()
+
+
+def test_four_columns_fit_a_1280x720_window(qtbot, digits_300):
+    from explorer.ui.view_loading import scrolling_page
+
+    v = _view(qtbot, digits_300, [Pixels(), Bits()])
+    area = scrolling_page(v)
+    area.resize(950, 600)  # the centre tab of a 1280x720 window
+    area.show()
+    v.ws.set_query(index=3)
+    qtbot.wait(100)
+    assert v.size() == area.viewport().size()  # long info lines wrap instead of widening the view
+    assert not area.horizontalScrollBar().isVisible() and not area.verticalScrollBar().isVisible()
+    v.shutdown()
+    area.takeWidget()

@@ -45,12 +45,22 @@ def _drop_files(widget, paths):
 
 
 def test_the_panel_fits_a_1280x720_window(qtbot, digits_300):
+    from explorer.ui.view_loading import scrolling_page
+
     v = _panel(qtbot, digits_300)
+    area = scrolling_page(v)  # how the main window hosts a view: it scrolls when it does not fit
+    qtbot.addWidget(area)
+    area.resize(*TAB_AREA)
+    area.show()
     v.load_pair(3, 8)
-    qtbot.wait(50)
+    v.set_threshold(-1e9)  # a verdict and its note shown, as in use
+    qtbot.wait(100)
     hint = v.minimumSizeHint()
     assert hint.width() <= TAB_AREA[0] and hint.height() <= TAB_AREA[1], hint
-    assert v.size().width() == TAB_AREA[0] and v.size().height() == TAB_AREA[1]
+    # no scrolling: the panel is exactly the tab's size (a word-wrapped label makes the scroll area
+    # size it by height-for-width, from the preferred sizes, so those must fit too)
+    assert v.size() == area.viewport().size(), (v.size(), area.viewport().size())
+    assert not area.verticalScrollBar().isVisible() and not area.horizontalScrollBar().isVisible()
     for w in (v.slot_a, v.verdict, v.slider, v.roc_plot, v.hist_plot, v.table, v.fa_grid, v.fr_grid):
         r = w.geometry()
         top_left = w.mapTo(v, r.topLeft() - r.topLeft())
@@ -58,6 +68,7 @@ def test_the_panel_fits_a_1280x720_window(qtbot, digits_300):
         assert top_left.x() + w.width() <= v.width(), type(w).__name__
     assert v.roc_plot.height() >= 150 and v.hist_plot.height() >= 150  # the plots keep room
     v.shutdown()
+    area.takeWidget()  # qtbot deletes the view; the area must not delete it a second time
 
 
 def test_dropped_files_of_the_open_data_set_are_its_items(qtbot, digits_300, tmp_path):

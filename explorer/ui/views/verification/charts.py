@@ -79,7 +79,8 @@ class ThresholdSlider(QSlider):
         font.setPointSizeF(max(7.0, font.pointSizeF() * 0.9))
         p.setFont(font)
         y = groove.center().y() + 9
-        for value, text, colour in self.marks:
+        right = -1e9  # where the previous label ended: close marks get their labels side by side
+        for value, text, colour in sorted(self.marks):
             x = (
                 groove.x()
                 + handle.width() / 2
@@ -90,13 +91,20 @@ class ThresholdSlider(QSlider):
             p.drawPolygon(QPolygonF([QPointF(x, y), QPointF(x - 5, y + 7), QPointF(x + 5, y + 7)]))
             p.setPen(QColor(colour))
             w = p.fontMetrics().horizontalAdvance(text)
-            left = int(min(max(0, x - w / 2), self.width() - w))
+            left = int(min(max(0, x - w / 2, right + 4), self.width() - w))
+            right = left + w
             p.drawText(QRect(left, int(y + 7), w + 2, p.fontMetrics().height()), 0, text)
         p.end()
 
 
+PLOT_HINT = QSize(320, 170)  # small preferred sizes: the panel fits a 720-pixel window, the plots grow
+
+
 class RocPlot(pg.PlotWidget):
     """ROC curves (FAR on a log axis) of up to two models, the chance line and the operating point."""
+
+    def sizeHint(self) -> QSize:
+        return PLOT_HINT
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -142,6 +150,9 @@ class RocPlot(pg.PlotWidget):
 
 class ScoreHistogram(pg.PlotWidget):
     """Genuine and impostor score densities, the threshold line (drag it) and the pair's score."""
+
+    def sizeHint(self) -> QSize:
+        return PLOT_HINT
 
     threshold_dragged = Signal(float)
 
