@@ -131,6 +131,10 @@ def test_documents_show_text_snippets(qtbot):
     first = col.list.item(0).text()
     assert "✓" in first and "the cat sat on the mat" in first and "pets" in first
     assert "the cat sat on the mat" in v.query_label.text()
+    qtbot.waitUntil(lambda: v.metrics_of("pixels") is not None, timeout=10000)
+    v.metrics.worst_combo.setCurrentText("pixels")
+    v._show_worst()
+    assert v.metrics.worst.count() > 0 and " number " in v.metrics.worst.item(0).text()
     v.shutdown()
 
 

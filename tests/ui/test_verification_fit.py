@@ -107,3 +107,24 @@ def test_find_item_by_path_then_by_pixels(tmp_path, digits_300):
     codes = data.float_images().reshape(5, -1)
     assert find_item(data, None, img, pixel_codes=codes) == 3
     assert find_item(data, None, np.clip(img + 0.05, 0, 1)) is None
+
+
+def test_documents_show_as_text_in_the_slots_and_the_error_grids(qtbot):
+    from explorer.data.documents import documents_set
+
+    topics = ["the cat sat on the mat with a kitten", "stock prices fell as traders sold shares"]
+    texts = [f"{topics[i % 2]} and item {i} {'purr' if i % 2 else 'bonds'}" for i in range(30)]
+    data = documents_set(
+        texts, [i % 2 for i in range(30)], ["pets", "money"], [f"t#{i}" for i in range(30)], "t", "documents"
+    )
+    v = _panel(qtbot, data, (1200, 850))
+    v.load_pair(0, 2)
+    assert v.slot_a.image_label.text().startswith("the cat sat on the mat")
+    assert v.slot_a.image_label.pixmap().isNull()
+    v.set_threshold(-1e9)  # everything is a match: the false accepts are the cross-topic pairs
+    v._refresh_hardest()
+    assert v.fa_grid.count() > 0
+    first = v.fa_grid.item(0)
+    assert first.icon().isNull() and "pets" in first.text() and "money" in first.text()
+    assert "the cat sat" in first.toolTip() and "stock prices" in first.toolTip()
+    v.shutdown()

@@ -87,7 +87,7 @@ def result_tiles(view, idx: np.ndarray, dist: np.ndarray) -> tuple[list[tuple], 
             f"item #{i}" + (f", class {cls}" if cls else "") + f"\ndistance {d:.4g}\nclick: make it the query"
         )
         if docs:
-            text = document_snippet(ds, i)
+            text = document_snippet(ds, i, 110)  # the longer text is in the tooltip
             caption = f"{mark}#{i} · d {d:.3g}" + (f" · {cls}" if cls else "") + f"\n{text}"
             tiles.append((i, match_icon(match), caption, tip + "\n\n" + document_snippet(ds, i, 1200)))
             continue

@@ -9,10 +9,11 @@ of queries (FULL_METRICS_MAX in explorer.jobs.retrieval), and the panel says so.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QListWidgetItem, QTableWidgetItem
+from PySide6.QtCore import QObject, QSize, Qt, Signal
+from PySide6.QtWidgets import QListWidget, QListWidgetItem, QTableWidgetItem
 
 from explorer.core.progress import Progress
+from explorer.data.documents import document_snippet
 from explorer.jobs.retrieval import metrics_job
 from explorer.retrieval import RetrievalMetrics
 from explorer.ui.imaging import to_pixmap
@@ -195,8 +196,14 @@ class MetricsWiring(QObject):
         values = dict(zip(m.per_query["index"].tolist(), m.per_query[by].tolist()))
         thumbs = self.view.ctx.services.get("thumbnails")
         what = "average precision" if by == "ap" else "MAP@R"
+        docs = self.view.documents()
+        lst.setViewMode(QListWidget.ViewMode.ListMode if docs else QListWidget.ViewMode.IconMode)
+        lst.setGridSize(QSize() if docs else QSize(48 + 40, 48 + 48))
         for i in m.worst_queries(24, by=by).tolist():
-            if ds.has_images and not self.view.documents():
+            if docs:
+                snippet = document_snippet(ds, i, 90)
+                item = QListWidgetItem(f"#{i} {'AP' if by == 'ap' else 'MAP@R'} {values[i]:.2f} · {snippet}")
+            elif ds.has_images:
                 pix = thumbs.get(ds, i, 48) if thumbs is not None else to_pixmap(ds.images[i], 48)
                 item = QListWidgetItem(
                     marked_tile(pix, None, 48), f"#{i}\n{'AP' if by == 'ap' else 'MAP@R'} {values[i]:.2f}"

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.imageset import ImageSet
+from explorer.data.documents import document_snippet, is_documents
 from explorer.ui.imaging import to_pixmap
 from explorer.jobs.verification import Evaluation
 
@@ -309,6 +310,15 @@ class ErrorGrid(QListWidget):
     def show_pairs(self, data: ImageSet, pairs: np.ndarray, thumbnails=None) -> None:
         """``pairs``: (k, 2) item indices of ``data``; ``thumbnails``: the shared ThumbnailCache."""
         self.clear()
+        if is_documents(data):  # documents: the pair's items and topics, their texts in the tooltip
+            for i, j in np.asarray(pairs, dtype=np.int64).reshape(-1, 2).tolist():
+                item = QListWidgetItem(f"#{i} {data.label_name(i)}\n#{j} {data.label_name(j)}")
+                item.setData(Qt.ItemDataRole.UserRole, (i, j))
+                item.setToolTip(
+                    f"#{i}: {document_snippet(data, i)}\n\n#{j}: {document_snippet(data, j)}\n\nclick to load"
+                )
+                self.addItem(item)
+            return
         for i, j in np.asarray(pairs, dtype=np.int64).reshape(-1, 2):
             a, b = (
                 (

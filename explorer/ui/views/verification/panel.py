@@ -19,6 +19,7 @@ from explorer.ui.views.verification.charts import (
     RED,
 )
 from explorer.core.workspace import PIXELS
+from explorer.data.documents import document_snippet, is_documents
 from explorer.jobs.verification import (
     GUI_SCORER_PAIRS,
     Evaluation,
@@ -176,7 +177,8 @@ class View(QWidget):
             return
         cls = ds.label_name(index)
         caption = f"#{index}" + (f" · class {cls}" if cls else "")
-        self.set_slot(k, SlotItem(ds.float_images([index])[0], caption, index=index))
+        text = document_snippet(ds, index, 150) if is_documents(ds) else ""
+        self.set_slot(k, SlotItem(ds.float_images([index])[0], caption, index=index, text=text))
 
     def load_pair(self, i: int, j: int) -> None:
         self.set_slot_index(0, i)

@@ -25,6 +25,7 @@ class SlotItem:
     caption: str
     index: int | None = None
     note: str = ""
+    text: str = ""  # a document: the start of its text, shown instead of its word counts
 
 
 class PairSlot(QFrame):
@@ -70,12 +71,17 @@ class PairSlot(QFrame):
             return
         if item is None:
             self.image_label.setPixmap(QPixmap())
-            self.image_label.setText("Drop an image file\nor a data item here")
+            self.image_label.setText("Drop an image\nfile or a data\nitem here")
             self.image_label.setStyleSheet("color: #888;")
             self.caption.setText("")
             return
         self.image_label.setStyleSheet("")
-        self.image_label.setPixmap(to_pixmap(item.image, SLOT_PX))
+        if item.text:
+            self.image_label.setPixmap(QPixmap())
+            self.image_label.setWordWrap(True)
+            self.image_label.setText(item.text)
+        else:
+            self.image_label.setPixmap(to_pixmap(item.image, SLOT_PX))
         note = f"<br><span style='color:#a0522d'>{item.note}</span>" if item.note else ""
         self.caption.setText(f"{item.caption}{note}")
 
