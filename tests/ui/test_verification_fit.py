@@ -121,6 +121,7 @@ def test_documents_show_as_text_in_the_slots_and_the_error_grids(qtbot):
     v.load_pair(0, 2)
     assert v.slot_a.image_label.text().startswith("the cat sat on the mat")
     assert v.slot_a.image_label.pixmap().isNull()
+    assert v.slot_a.image_label.alignment() & Qt.AlignmentFlag.AlignTop  # a long text is cut at its end
     v.set_threshold(-1e9)  # everything is a match: the false accepts are the cross-topic pairs
     v._refresh_hardest()
     assert v.fa_grid.count() > 0

@@ -177,7 +177,7 @@ class View(QWidget):
             return
         cls = ds.label_name(index)
         caption = f"#{index}" + (f" · class {cls}" if cls else "")
-        text = document_snippet(ds, index, 150) if is_documents(ds) else ""
+        text = document_snippet(ds, index, 110) if is_documents(ds) else ""
         self.set_slot(k, SlotItem(ds.float_images([index])[0], caption, index=index, text=text))
 
     def load_pair(self, i: int, j: int) -> None:

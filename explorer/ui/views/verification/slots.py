@@ -70,17 +70,20 @@ class PairSlot(QFrame):
             self.caption.setText(f"<span style='color:{RED}'>{error}</span>")
             return
         if item is None:
+            self.image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             self.image_label.setPixmap(QPixmap())
             self.image_label.setText("Drop an image\nfile or a data\nitem here")
             self.image_label.setStyleSheet("color: #888;")
             self.caption.setText("")
             return
         self.image_label.setStyleSheet("")
-        if item.text:
+        if item.text:  # from the top, so a text longer than the slot is cut at its end, not its start
             self.image_label.setPixmap(QPixmap())
             self.image_label.setWordWrap(True)
+            self.image_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
             self.image_label.setText(item.text)
         else:
+            self.image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             self.image_label.setPixmap(to_pixmap(item.image, SLOT_PX))
         note = f"<br><span style='color:#a0522d'>{item.note}</span>" if item.note else ""
         self.caption.setText(f"{item.caption}{note}")
