@@ -25,6 +25,10 @@ NONE_IMMORTAL = sys.version_info >= (3, 12)
 # under 5 a round on the scatter and under 5 a training run; 6.11.3 adds ~2,500 a scatter round and
 # ~100 a run, 6.12.0 takes ~1,000 a run away and crashes during the first scatter round.
 RISE_PER_ROUND = 50
+# In a full test run, threads left by earlier tests (layout processes' readers, workers winding
+# down) move None's count by 50-100 a scatter round (seen: +99, +8, +65, +39); alone it is flat.
+# The leaking binding adds ~2,500 a round, so the scatter soak's bar sits well between the two.
+SCATTER_RISE_PER_ROUND = 500
 FALL_SLACK = 200
 
 
@@ -34,7 +38,7 @@ def none_refs() -> int:
     return sys.getrefcount(None)
 
 
-def assert_no_none_drift(counts: list[int], what: str) -> None:
+def assert_no_none_drift(counts: list[int], what: str, rise_per_round: float = RISE_PER_ROUND) -> None:
     """Fail when None's count falls below the first reading or rises in every round."""
     if NONE_IMMORTAL:
         return
@@ -45,7 +49,7 @@ def assert_no_none_drift(counts: list[int], what: str) -> None:
         f"{what}: references to None fell from {base} to {lowest} ({counts}); the Qt binding drops "
         "them and will crash with 'none_dealloc'. Pin PySide6 as pyproject.toml says."
     )
-    rising = bool(np.all(steps > 0)) and (counts[-1] - base) / len(steps) > RISE_PER_ROUND
+    rising = bool(np.all(steps > 0)) and (counts[-1] - base) / len(steps) > rise_per_round
     assert not rising, (
         f"{what}: references to None rose in every round ({counts}); the Qt binding leaks them."
     )
@@ -125,7 +129,7 @@ def test_thousands_of_pans_and_zooms_keep_none_counted(qtbot, digits_set):
         len(moved) > 1700
     )  # the events reached the view box and moved the view (1,700 drags + 1,700 notches)
     print(f"\nreferences to None across pans/zooms: {counts}")
-    assert_no_none_drift(counts, "pans and zooms on the scatter")
+    assert_no_none_drift(counts, "pans and zooms on the scatter", SCATTER_RISE_PER_ROUND)
     for s in view.sides:
         s.runner.shutdown()
 
