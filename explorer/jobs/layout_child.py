@@ -24,7 +24,6 @@ import json
 import os
 import queue
 import subprocess
-import sys
 import threading
 
 import numpy as np
@@ -61,21 +60,10 @@ class LayoutChild:
     """One layout process and the thread that reads its answers."""
 
     def __init__(self) -> None:
-        import explorer
+        from explorer.core.child import start_child
 
-        root = os.path.dirname(os.path.dirname(os.path.abspath(explorer.__file__)))
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
-        env.setdefault("MALLOC_ARENA_MAX", "2")
         try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "explorer.jobs._layout_child"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env=env,
-                close_fds=True,
-            )
+            self.proc = start_child("explorer.jobs._layout_child")
         except OSError as err:
             raise ExplorerError(
                 f"Could not start a process for the layout ({err.strerror or err})."

@@ -25,7 +25,6 @@ import json
 import os
 import queue
 import subprocess
-import sys
 import threading
 import weakref
 
@@ -135,22 +134,16 @@ class IsolatedEncoder:
 
     # ---- the child ------------------------------------------------------------------------
     def _start(self) -> None:
-        import explorer
+        from explorer.core.child import start_child
 
-        root = os.path.dirname(os.path.dirname(os.path.abspath(explorer.__file__)))
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
-        env["EXPLORER_CHILD_MEMORY_MB"] = str(self.memory_mb)
-        env.setdefault("MALLOC_ARENA_MAX", "2")  # fewer 64 MB arenas reserved per thread
-        env.setdefault("OMP_NUM_THREADS", str(max(1, min(4, os.cpu_count() or 1))))
+        threads = str(max(1, min(4, os.cpu_count() or 1)))
         try:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "explorer.models._model_child"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env=env,
-                close_fds=True,
+            self._proc = start_child(
+                "explorer.models._model_child",
+                {
+                    "EXPLORER_CHILD_MEMORY_MB": str(self.memory_mb),
+                    "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", threads),
+                },
             )
         except OSError as err:
             raise ModelFileError(
