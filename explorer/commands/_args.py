@@ -79,6 +79,22 @@ def add_model_and_data(
     add_trust_argument(parser)
 
 
+def add_optional_model_and_data(parser: argparse.ArgumentParser) -> None:
+    """``--data`` (one, default the bundled sample), ``--model`` (repeatable, default the bundled
+    models and pixels) and ``--trust-model``: the app's choice of what to open (``gui``, ``snapshot``)."""
+    parser.add_argument(
+        "--data", metavar="DATA", default=None, help="data set to open (default: the bundled sample:mnist)"
+    )
+    parser.add_argument(
+        "--model",
+        metavar="FILE",
+        action="append",
+        default=None,
+        help="model file to load (repeatable; default: the bundled models and pixels)",
+    )
+    add_trust_argument(parser)
+
+
 def add_trust_argument(parser: argparse.ArgumentParser) -> None:
     """``--trust-model``: open program-format model files (TorchScript, .pt2, pickled torch files)
     given on this command line; see explorer.models.trust. Every subcommand with --model has it."""

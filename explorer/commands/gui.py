@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from explorer.commands._common import add_trust_argument, trust_given_models
+from explorer.commands._args import add_optional_model_and_data
+from explorer.commands._common import trust_given_models
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument(
-        "--data", metavar="DATA", default=None, help="data set to open (default: the bundled sample:mnist)"
-    )
-    parser.add_argument(
-        "--model",
-        metavar="FILE",
-        action="append",
-        default=None,
-        help="model file to load (repeatable; default: the bundled models and pixels)",
-    )
-    add_trust_argument(parser)
+    add_optional_model_and_data(parser)
 
 
 def run(args) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 import numpy as np
 
@@ -24,7 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from explorer.inspection.neighbours import MAX_QUERIES
 
     add_model_and_data(parser)
-    parser.add_argument("--out", metavar="REPORT.json", help="also write the report here")
+    parser.add_argument(
+        "--out",
+        metavar="REPORT.json",
+        help="write the report here and print only its summary (counts and the path)",
+    )
     parser.add_argument("--metric", choices=("l2", "cosine"), default="l2", help="distance between codes")
     parser.add_argument(
         "--k",
@@ -133,5 +138,25 @@ def run(args: argparse.Namespace) -> int:
     out.update(report.as_dict(max_issues=args.max_issues, class_names=data.class_names or None))
     if args.out:
         atomic_write_bytes(args.out, (json.dumps(out) + "\n").encode("utf-8"))
-    print_json(out)
+        print_json(summary(out, args.out))
+    else:
+        print_json(out)
     return 0
+
+
+def summary(report: dict, path: str) -> dict:
+    """The counts of a report written to ``path``: what to print when the whole report went to a file
+    (a report of a large set runs to megabytes of JSON, too much for a terminal)."""
+    clusters = report.get("clusters")
+    return {
+        "model": report["model"],
+        "data": report["data"],
+        "out": os.path.abspath(path),
+        "count": report["count"],
+        "searched": report["searched"],
+        "label_issues": len(report["label_issues"]),
+        "duplicate_groups": len(report["duplicates"]["groups"]),
+        "outliers": len(report["outliers"]),
+        "clusters": None if clusters is None else clusters.get("count"),
+        "notes": report["notes"],
+    }

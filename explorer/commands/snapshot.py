@@ -5,23 +5,13 @@ from __future__ import annotations
 import os
 import sys
 
-from explorer.commands._args import real, whole
-from explorer.commands._common import add_trust_argument, trust_given_models
+from explorer.commands._args import add_optional_model_and_data, real, whole
+from explorer.commands._common import trust_given_models
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("outdir", metavar="OUTDIR", help="folder to write the PNG files into")
-    parser.add_argument(
-        "--data", metavar="DATA", default=None, help="data set to show (default: the bundled sample:mnist)"
-    )
-    parser.add_argument(
-        "--model",
-        metavar="FILE",
-        action="append",
-        default=None,
-        help="model file to load (repeatable; default: the bundled models and pixels)",
-    )
-    add_trust_argument(parser)
+    add_optional_model_and_data(parser)
     parser.add_argument(
         "--width", type=whole(200, 16_384, "a width in pixels"), default=1400, help="window width in pixels"
     )
