@@ -111,3 +111,34 @@ def test_grid_stays_lazy_and_fast_at_100k(qtbot, ctx):
     view.set_class_filter(3)
     assert view.model.rowCount() == int((labels == 3).sum())
     assert view.grid.model().index(0).data(Qt.ItemDataRole.DecorationRole) is not None
+
+
+def test_documents_are_rows_of_text_not_thumbnails(qtbot, ctx, tmp_path):
+    """A set of documents lists the start of each text (its number and topic first), filters on its
+    words, and has no thumbnail pictures of word counts nor a thumbnail size."""
+    from explorer.data.documents import documents_set
+
+    texts = ["the cat sat on the mat", "a cat purrs", "the engines roar loudly"]
+    paths = [f"/docs/{k}.txt" for k in range(3)]
+    docs = documents_set(texts, [0, 0, 1], ["cats", "cars"], paths, "docs", "documents:folder")
+    ctx.workspace.set_dataset(docs)
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.resize(400, 500)
+    view.show()
+    model = view.model
+    captions = [model.data(model.index(r), Qt.ItemDataRole.DisplayRole) for r in range(model.rowCount())]
+    assert len(captions) == 3 and all(c.startswith("#") and "\n" in c for c in captions)
+    cat_rows = [c for c in captions if "cats" in c.split("\n")[0]]
+    assert sorted(c.split("\n")[1] for c in cat_rows) == ["a cat purrs", "the cat sat on the mat"]
+    assert model.data(model.index(0), Qt.ItemDataRole.DecorationRole) is None
+    assert view.cell_size().width() >= 200 and view.cell_size().height() < 200  # a row, not a square
+    assert not view.size_slider.isVisibleTo(view)
+    qtbot.waitUntil(lambda: view.grid.visualRect(model.index(1)).y() > 0)
+    assert view.grid.visualRect(model.index(0)).y() == 0  # one column from the top, no empty first row
+    assert view.grid.visualRect(model.index(1)).x() == 0
+    view.text_box.setText("roar")
+    view.refilter()
+    assert model.rowCount() == 1 and "engines roar" in model.data(model.index(0), Qt.ItemDataRole.DisplayRole)
+    pixmap = view.grid.viewport().grab()
+    assert pixmap.width() > 0  # the delegate paints text rows without error

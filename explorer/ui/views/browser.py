@@ -2,8 +2,9 @@
 
 Thumbnails are made lazily in ``ThumbnailModel.data`` (only for rows the view paints) and kept in
 the shared LRU cache, and every item has the same size, so the grid stays smooth at 100,000 images.
-Selecting items sets the workspace selection; a selection made elsewhere (a lasso in the scatter)
-is reflected here. Double-click makes an item the query. Items drag out as
+A set of documents is shown as a list of text snippets (one row each, the start of the text) instead
+of thumbnails of its word counts. Selecting items sets the workspace selection; a selection made
+elsewhere (a lasso in the scatter) is reflected here. Double-click makes an item the query. Items drag out as
 ``application/x-explorer-index`` (comma-separated indices) plus a PNG of the first one.
 """
 
@@ -43,6 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.imageset import ImageSet
+from explorer.data.documents import document_snippet, is_documents
 from explorer.ui.context import AppContext
 from explorer.ui.imaging import to_qimage
 from explorer.ui.services import ThumbnailCache
@@ -53,13 +55,15 @@ ORDER = 0
 
 MIME_INDEX = "application/x-explorer-index"
 INDEX_ROLE = Qt.ItemDataRole.UserRole
+DOC_SNIPPET_CHARS = 200  # of a document's text in its row (the rest is in the retrieval view)
 
 
 def filter_rows(
     data: ImageSet | None, klass: int | None = None, text: str = "", only: np.ndarray | None = None
 ) -> np.ndarray:
     """Indices of the items of ``data`` in class ``klass`` (None: all; -1: unlabelled) whose path,
-    class name or ``#index`` matches ``text``, restricted to ``only`` when given; ascending int64."""
+    class name, ``#index`` or (for documents) text matches ``text``, restricted to ``only`` when given;
+    ascending int64."""
     if data is None:
         return np.zeros(0, dtype=np.int64)
     rows = np.arange(data.count, dtype=np.int64)
@@ -81,6 +85,9 @@ def filter_rows(
             if data.paths is not None:
                 paths = data.paths
                 keep |= np.fromiter((text in paths[i].lower() for i in rows), bool, len(rows))
+            snippets = getattr(data, "snippets", None)  # the start of each document's text
+            if snippets is not None and len(snippets) == data.count:
+                keep |= np.fromiter((text in snippets[i].lower() for i in rows), bool, len(rows))
             rows = rows[keep]
     return rows
 
@@ -122,8 +129,14 @@ class ThumbnailModel(QAbstractListModel):
             return None
         i = int(self.rows[index.row()])
         ds = self.data_set
+        if role == Qt.ItemDataRole.DisplayRole:  # documents: the caption the delegate draws
+            if ds is None or not is_documents(ds):
+                return None
+            name = ds.label_name(i)
+            head = f"#{i}" + (f" · {name}" if name else "")
+            return f"{head}\n{document_snippet(ds, i, DOC_SNIPPET_CHARS)}"
         if role == Qt.ItemDataRole.DecorationRole:
-            if ds is None or not ds.has_images:
+            if ds is None or not ds.has_images or is_documents(ds):
                 return None
             return self.thumbnails.get(ds, i, self.thumb_size, wait=False)
         if role == INDEX_ROLE:
@@ -153,7 +166,7 @@ class ThumbnailModel(QAbstractListModel):
             return md
         md.setData(MIME_INDEX, QByteArray(",".join(map(str, items)).encode("ascii")))
         ds = self.data_set
-        if ds is not None and ds.has_images:
+        if ds is not None and ds.has_images and not is_documents(ds):
             img = to_qimage(ds.images[items[0]])
             md.setImageData(img)
             buf = QBuffer()
@@ -185,7 +198,25 @@ class _ThumbDelegate(QStyledItemDelegate):
     def paint(self, painter: QPainter, option, index) -> None:
         pix = index.data(Qt.ItemDataRole.DecorationRole)
         r: QRect = option.rect
-        if pix is not None:
+        caption = index.data(Qt.ItemDataRole.DisplayRole)
+        if caption:  # a document: its number and class in bold, then the start of its text
+            head, _, body = caption.partition("\n")
+            inner = r.adjusted(6, 3, -6, -3)
+            painter.save()
+            font = painter.font()
+            font.setBold(True)
+            painter.setFont(font)
+            line = painter.fontMetrics().height()
+            painter.setPen(option.palette.color(option.palette.ColorRole.Text))
+            painter.drawText(inner.adjusted(0, 0, 0, line - inner.height()), Qt.AlignmentFlag.AlignLeft, head)
+            font.setBold(False)
+            painter.setFont(font)
+            flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap
+            body_rect = QRect(inner.x(), inner.y() + line, inner.width(), 3 * line)  # whole lines only
+            painter.setClipRect(body_rect)
+            painter.drawText(body_rect, int(flags), body)
+            painter.restore()
+        elif pix is not None:
             x = r.x() + (r.width() - pix.width()) // 2
             y = r.y() + (r.height() - pix.height()) // 2
             painter.drawPixmap(x, y, pix)
@@ -283,6 +314,10 @@ class View(QWidget):
 
     # ---- public -----------------------------------------------------------------------------
     def cell_size(self) -> QSize:
+        ds = self.ctx.workspace.dataset
+        if ds is not None and is_documents(ds):  # one row per document, its caption and 3 lines of text
+            line = self.grid.fontMetrics().height()
+            return QSize(max(200, self.grid.viewport().width() - 2), 4 * line + 10)
         s = self.model.thumb_size + 6
         return QSize(s, s)
 
@@ -332,6 +367,14 @@ class View(QWidget):
             if unlabelled:
                 self.class_box.addItem(f"unlabelled ({unlabelled:,})", -1)
         self.class_box.setEnabled(self.class_box.count() > 1)
+        documents = ds is not None and is_documents(ds)
+        self.size_slider.setVisible(not documents)  # rows of text have no thumbnail size
+        self.grid.setFlow(QListView.Flow.TopToBottom if documents else QListView.Flow.LeftToRight)
+        self.grid.setWrapping(not documents)  # documents: one column of rows
+        self.text_box.setPlaceholderText(
+            "Filter: words, name, path or #index" if documents else "Filter: name, path or #index"
+        )
+        self._update_grid_size()
         if chosen is not None and self.class_box.findData(chosen) >= 0:
             self.class_box.setCurrentIndex(self.class_box.findData(chosen))
         self.class_box.blockSignals(False)
