@@ -221,7 +221,7 @@ class PointCloud:
     def shown_count(self) -> int:
         """How many points are drawn (finite ones among those asked for)."""
         if self.raster:
-            return int(np.count_nonzero((self._codes < len(self._palette))[self._grid.order]))
+            return self._density.drawn_count() if self._density is not None else 0
         return len(self._x)
 
     @contextmanager

@@ -97,3 +97,78 @@ def test_a_long_self_crossing_hand_drawn_lasso_matches_brute_force_on_both_paths
         got = index.in_polygon(poly, allowed)
         np.testing.assert_array_equal(got, np.flatnonzero(finite & allowed & inside))
         assert len(got) > 100
+
+
+def test_moving_rows_into_cell_order_equals_the_gather():
+    """The two streaming passes (issue 16: 10^7 codes in cell order for each colouring) give
+    ``values[order]`` exactly, over several 65,536-place blocks and with rows not placed."""
+    xy = _points(300_000, seed=6)
+    grid = CellGrid(xy)
+    rng = np.random.default_rng(7)
+    for values in (rng.integers(0, 200, len(xy)).astype(np.uint8), xy[:, 0].copy(), np.arange(len(xy))):
+        np.testing.assert_array_equal(grid.to_cell_order(values), values[grid.order])
+
+
+def _brute_density(xy, codes, palette, x0, ytop, sx, sy, w, h):
+    """Per-pixel count and colour sums of the drawn points (code < len(palette)), with np.add.at."""
+    px, py = (xy[:, 0] - np.float32(x0)) * np.float32(sx), (np.float32(ytop) - xy[:, 1]) * np.float32(sy)
+    keep = (codes < len(palette)) & (px >= 0) & (px < w) & (py >= 0) & (py < h)
+    ix, iy = px[keep].astype(int), py[keep].astype(int)
+    cnt, acc = np.zeros((h, w)), np.zeros((h, w, 4))
+    np.add.at(cnt, (iy, ix), 1.0)
+    np.add.at(acc, (iy, ix), palette[codes[keep]].astype(float))
+    return cnt, acc
+
+
+def _brute_shade(cnt, acc):
+    """The density's shading in numpy: mean colour, opacity 0.35..1 by log(1 + count) over the
+    densest pixel's."""
+    from explorer.jobs.scatter.density import MIN_ALPHA
+
+    out = np.zeros((*cnt.shape, 4), np.uint8)
+    top = cnt.max()
+    on = cnt > 0
+    mean = acc[on] / cnt[on][:, None]
+    t = np.minimum(1.0, np.log1p(cnt[on]) / np.log1p(top)) if top > 1 else np.ones(on.sum())
+    mean[:, 3] *= MIN_ALPHA + (1 - MIN_ALPHA) * t
+    out[on] = np.minimum(255.0, mean + 0.5).astype(np.uint8)
+    return out
+
+
+def test_density_levels_summed_tile_by_tile_and_the_points_image_equal_brute_force():
+    """Level sums made tile by tile for the visible cells only, then for the rest, equal the
+    per-cell sums over all points (np.add.at); a zoomed-in image equals the brute-force per-pixel
+    sums of the points in view, shaded; hidden codes are left out of both."""
+    rng = np.random.default_rng(8)
+    xy = _points(120_000, seed=9)
+    palette = rng.integers(0, 256, (7, 4)).astype(np.uint8)
+    codes = rng.integers(0, 9, len(xy)).astype(np.uint8)  # 7, 8: not drawn
+    grid = CellGrid(xy, size=512)
+    layers = DensityLayers(grid, xy, codes, palette)
+    placed = grid.cell_of >= 0
+    drawn = placed & (codes < len(palette))
+    cy, cx = grid.cell_of[drawn] // 512, grid.cell_of[drawn] % 512
+    for shift in (0, 2):
+        gl = 512 >> shift
+        want_n, want_s = np.zeros(gl * gl), np.zeros((gl * gl, 4))
+        cell = (cy >> shift) * gl + (cx >> shift)
+        np.add.at(want_n, cell, 1.0)
+        np.add.at(want_s, cell, palette[codes[drawn]].astype(float))
+        block = (10, 70, 100, 130)  # some cells first: only their tiles are summed
+        n, s = layers.level(shift, block)
+        tiles = np.zeros((gl, gl), bool)
+        t = DensityLayers.TILE
+        tiles[block[2] // t * t : (block[3] // t + 1) * t, block[0] // t * t : (block[1] // t + 1) * t] = True
+        np.testing.assert_array_equal(n.reshape(gl, gl)[tiles], want_n.reshape(gl, gl)[tiles])
+        assert not n.reshape(gl, gl)[~tiles].any()
+        n, s = layers.level(shift)
+        np.testing.assert_array_equal(n, want_n)
+        np.testing.assert_array_equal(s, want_s)
+    x0, ytop, w, h = -1.5, 1.2, 160, 120
+    sx = sy = 60.0  # cells of 512 over the data are > 1 px: drawn from the points
+    img = layers.draw(x0, ytop, sx, sy, w, h)
+    cnt, acc = _brute_density(np.nan_to_num(xy, nan=-1e9), codes, palette, x0, ytop, sx, sy, w, h)
+    assert cnt.sum() > 5000
+    want = _brute_shade(cnt, acc)
+    np.testing.assert_array_equal(img[..., 3] > 0, cnt > 0)
+    assert np.abs(img.astype(int) - want).max() <= 1  # float32 sums and log against float64

@@ -111,6 +111,49 @@ def _mark_runs_numpy(order, starts, cells, mask):
         mask[order[starts[c] : starts[c + 1]]] = True
 
 
+PERM_SHIFT = 16  # blocks of 65,536 places of the cell order (64 KB of uint8 codes: fits a core's L2)
+
+
+@_jit
+def _permutation_tables(order, n, shift):  # pragma: no cover (numba)
+    """For :meth:`CellGrid.to_cell_order`: ``block`` (n,) uint16, the block of each row's place in
+    ``order`` (``n_blocks`` for a row not placed), and ``local`` (M,) uint16, for the rows of
+    each block taken in row order, their place within the block."""
+    m = order.shape[0]
+    n_blocks = (m + (1 << shift) - 1) >> shift
+    mask = (1 << shift) - 1
+    block = np.full(n, n_blocks, np.uint16)
+    low = np.zeros(n, np.uint16)
+    for p in range(m):
+        block[order[p]] = p >> shift
+        low[order[p]] = p & mask
+    local = np.empty(m, np.uint16)
+    cursor = np.arange(n_blocks) << shift
+    for i in range(n):
+        b = block[i]
+        if b < n_blocks:
+            local[cursor[b]] = low[i]
+            cursor[b] += 1
+    return block, local
+
+
+@_jit
+def _apply_permutation(values, block, local, shift, tmp, out):  # pragma: no cover (numba)
+    """``out[p] = values[order[p]]`` in two streaming passes: the rows to their blocks in row
+    order (one write stream per block), then each block put in order within itself (its writes
+    stay in a 64 KB window)."""
+    n_blocks = (out.shape[0] + (1 << shift) - 1) >> shift
+    cursor = np.arange(n_blocks) << shift
+    for i in range(values.shape[0]):
+        b = block[i]
+        if b < n_blocks:
+            tmp[cursor[b]] = values[i]
+            cursor[b] += 1
+    mask = (1 << shift) - 1
+    for j in range(tmp.shape[0]):
+        out[(j & ~mask) + local[j]] = tmp[j]
+
+
 def fill_polygon(u: np.ndarray, v: np.ndarray, nx: int, ny: int) -> np.ndarray:
     """(ny, nx) bool: cells whose centre (i + 0.5, j + 0.5) is inside the polygon with vertices
     (u, v) in cell units (even-odd rule), by scanlines: per row, the edges' crossings toggle."""
@@ -155,6 +198,23 @@ class CellGrid:
         cell = cells(x, y, float(lo[0]), float(lo[1]), float(self.cell[0]), float(self.cell[1]), g)
         self.order, self.starts = sort(cell, g * g)
         self.cell_of = cell
+        self._perm: tuple[np.ndarray, np.ndarray] | None = None
+
+    def to_cell_order(self, values: np.ndarray) -> np.ndarray:
+        """``values`` (N,) per row -> (M,) ``values[order]``, the same in cell order. With numba two
+        streaming passes (about 4x faster than the gather at 10^7 rows: the gather's reads are
+        random over the whole array); the tables behind it (2 x uint16 per row) are made on the
+        first call."""
+        values = np.ascontiguousarray(values)
+        if numba is None or len(self.order) < 65536:
+            return values[self.order]
+        if self._perm is None:
+            self._perm = _permutation_tables(self.order, self.n, PERM_SHIFT)
+        block, local = self._perm
+        tmp = np.empty(len(self.order), values.dtype)
+        out = np.empty(len(self.order), values.dtype)
+        _apply_permutation(values, block, local, PERM_SHIFT, tmp, out)
+        return out
 
     def cell_range(self, x0: float, x1: float, y0: float, y1: float) -> tuple[int, int, int, int]:
         """Inclusive cell columns and rows (cx0, cx1, cy0, cy1) meeting the rectangle (clipped);
