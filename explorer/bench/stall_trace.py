@@ -30,7 +30,7 @@ def _sample() -> None:
         snap = []
         for ident, frame in sys._current_frames().items():
             if ident != me:
-                stack = traceback.extract_stack(frame)[-5:]
+                stack = traceback.extract_stack(frame)[-8:]
                 where = [f"{os.path.basename(f.filename)}:{f.lineno}:{f.name}" for f in stack]
                 snap.append((names.get(ident, str(ident)), where))
         _samples.append((now, snap))
@@ -40,16 +40,24 @@ def start() -> None:
     threading.Thread(target=_sample, name="stall-trace", daemon=True).start()
 
 
-def report(gaps: list[tuple[float, float]], top: int = 6, stream=None) -> None:
-    """``gaps``: (time the gap ended (perf_counter), length in ms); the ``top`` longest are shown."""
+def report(
+    gaps: list[tuple[float, float]], cpu: list[float] | None = None, top: int = 6, stream=None
+) -> None:
+    """``gaps``: (time the gap ended (perf_counter), length in ms); ``cpu``: the GUI thread's CPU
+    time in each (ms). The ``top`` longest gaps are shown, then the ``top`` with the most GUI CPU
+    (our own handlers, whatever the load)."""
     stream = stream or sys.stderr
-    for end, gap in sorted(gaps, key=lambda g: -g[1])[:top]:
+    cpu = cpu if cpu is not None and len(cpu) == len(gaps) else [float("nan")] * len(gaps)
+    rows = [(end, gap, c) for (end, gap), c in zip(gaps, cpu)]
+    longest = sorted(rows, key=lambda g: -g[1])[:top]
+    busiest = [r for r in sorted(rows, key=lambda g: -g[2] if g[2] == g[2] else 0)[:top] if r not in longest]
+    for end, gap, c in longest + busiest:
         begin = end - gap / 1e3
         inside = [s for s in _samples if begin <= s[0] <= end + 0.01]
-        print(f"=== gap {gap:.0f} ms, {len(inside)} samples", file=stream)
+        print(f"=== gap {gap:.0f} ms, GUI thread CPU {c:.0f} ms, {len(inside)} samples", file=stream)
         seen = set()
         for t, snap in inside[:3] + inside[-2:]:
             for name, where in snap:
                 if (name, tuple(where)) not in seen:
                     seen.add((name, tuple(where)))
-                    print(f"  [{t - begin:+.3f} s] {name}: {' > '.join(where[-4:])}", file=stream)
+                    print(f"  [{t - begin:+.3f} s] {name}: {' > '.join(where[-6:])}", file=stream)

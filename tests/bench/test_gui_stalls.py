@@ -1,0 +1,29 @@
+"""The stall rows' statistics: the longest gap and the GUI thread's own CPU time in it."""
+
+from __future__ import annotations
+
+import io
+import math
+
+from explorer.bench import stall_trace
+from explorer.bench.gui_stalls import _describe, _stats
+
+
+def test_stats_give_the_longest_gap_and_the_gui_threads_cpu_in_it_and_at_most():
+    gaps = [5.0, 300.0, 6.0, 80.0]
+    cpu = [1.0, 12.0, 1.0, 70.0]  # the 300 ms gap was mostly waiting; the 80 ms one our own work
+    s = _stats(gaps, cpu)
+    assert s["longest"] == 300.0 and s["cpu_longest"] == 12.0 and s["cpu_max"] == 70.0
+    assert s["over"] == 2 and s["ticks"] == 4
+    assert "GUI thread CPU 12 ms" in _describe(s) and "most CPU in one gap 70 ms" in _describe(s)
+    bare = _stats(gaps)  # no CPU times: NaN, and the text leaves them out
+    assert math.isnan(bare["cpu_max"]) and "CPU" not in _describe(bare)
+    assert _stats([])["ticks"] == 0
+
+
+def test_the_trace_report_names_the_gaps_with_their_cpu():
+    out = io.StringIO()
+    stall_trace.report([(1.0, 300.0), (2.0, 80.0), (3.0, 5.0)], [12.0, 70.0, 1.0], top=1, stream=out)
+    text = out.getvalue()
+    assert "gap 300 ms, GUI thread CPU 12 ms" in text  # the longest
+    assert "gap 80 ms, GUI thread CPU 70 ms" in text  # the busiest

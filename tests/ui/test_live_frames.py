@@ -1,0 +1,143 @@
+"""Frames of moving points (a training run's live frames, their glide, partial layouts) cost the
+GUI thread about their positions, not a pyqtgraph style per point (issue 13 item 3)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from pyqtgraph.graphicsItems import ScatterPlotItem as spi
+
+from explorer.jobs.scatter.colours import point_colours
+from explorer.ui.context import AppContext
+
+N = 5000
+
+
+class _Count:
+    """Counts pyqtgraph's per-point styling: brushes made or passed through and atlas keys."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.brushes = 0
+        self.keys = 0
+        make, keys = spi._mkBrush, spi.SymbolAtlas._keys
+
+        def counted_brush(*a, **k):
+            self.brushes += 1
+            return make(*a, **k)
+
+        def counted_keys(atlas, styles):
+            out = keys(atlas, styles)
+            self.keys += len(out)
+            return out
+
+        monkeypatch.setattr(spi, "_mkBrush", counted_brush)
+        monkeypatch.setattr(spi.SymbolAtlas, "_keys", counted_keys)
+
+    def reset(self) -> None:
+        self.brushes = self.keys = 0
+
+
+@pytest.fixture
+def panel(qtbot):
+    from explorer.ui.scatter_plot import ScatterPanel
+
+    p = ScatterPanel()
+    qtbot.addWidget(p)
+    p.resize(500, 400)
+    p.show()
+    qtbot.waitExposed(p)
+    return p
+
+
+def _pixel(panel, row: int) -> tuple[int, int, int]:
+    image = panel.plot_widget.grab().toImage()
+    at = panel.plot_widget.mapFromScene(panel.scene_pos_of(row))
+    c = image.pixelColor(at.x(), at.y())
+    return c.red(), c.green(), c.blue()
+
+
+def test_a_frame_of_moved_points_styles_no_point_again_and_draws_them_where_they_went(
+    panel, qtbot, monkeypatch
+):
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, N)
+    cidx, palette = point_colours(labels, 10, None, np.zeros(N, bool))
+    xy = rng.normal(size=(N, 2)).astype(np.float32)
+    xy[0] = (-3.5, -3.5)
+    xy[1] = (3.5, 3.5)  # two points alone in opposite corners
+    count = _Count(monkeypatch)
+    panel.set_layout(xy, cidx, palette, None, np.ones(N, bool))
+    assert count.brushes >= N  # the first frame styles every point (pyqtgraph's setData)
+    panel.view_box.setRange(xRange=(-4, 4), yRange=(-4, 4), padding=0)
+    colour0 = tuple(int(v) for v in palette[cidx[0]][:3])
+    assert _pixel(panel, 0) == colour0
+
+    count.reset()
+    moved = xy.copy()
+    moved[:, 0] *= -1  # every point moves: point 0 to the bottom right
+    panel.set_layout(moved, cidx, palette, None, np.ones(N, bool))
+    assert count.brushes == 0 and count.keys == 0  # no per-point style work
+    x, y = panel.cloud.scatter.getData()
+    np.testing.assert_array_equal(x, moved[:, 0])
+    np.testing.assert_array_equal(y, moved[:, 1])
+    assert panel.cloud.bounds().left() == pytest.approx(float(moved[:, 0].min()))
+    qtbot.wait(10)
+    assert _pixel(panel, 0) == colour0  # drawn at its new place, in its colour
+    assert panel.pick(3.5, -3.5) == 0
+
+    count.reset()  # a new colouring styles them again, with the new colours
+    other = (cidx + 1) % len(palette)
+    panel.set_layout(moved, other, palette, None, np.ones(N, bool))
+    assert count.brushes >= N
+    brushes = panel.cloud.scatter.data["brush"]
+    assert brushes[0].color().getRgb()[:3] == tuple(int(v) for v in palette[other[0]][:3])
+
+
+def test_live_frames_and_their_glide_restyle_no_point(qtbot, digits_set, monkeypatch):
+    """A training run's next probe frame glides in 8 steps: none of them styles a point again."""
+    from explorer.ui.views.scatter import View
+
+    ds = digits_set.subset(np.arange(600))
+    ctx = AppContext.standalone()
+    ctx.workspace.set_dataset(ds)
+    ctx.workspace.set_codes("pixels", ds.float_images().reshape(600, -1))
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.resize(900, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    side = view.sides[0]
+    qtbot.waitUntil(lambda: not view.busy() and side.faith is not None, timeout=20000)
+    ws = ctx.workspace
+    idx = np.arange(600)
+    codes = ws.codes["pixels"]
+    ws.add_probe_frame("run1", idx, 10, codes)
+    qtbot.waitUntil(lambda: not view.busy() and view._live_prev is not None, timeout=20000)
+    count = _Count(monkeypatch)
+    draws = []
+    monkeypatch.setattr(side.panel, "set_layout", _spy(side.panel.set_layout, draws))
+    ws.add_probe_frame("run1", idx, 20, codes * 1.3 + 0.05)
+    qtbot.waitUntil(lambda: side.tag[2] == 1 and not view.busy(), timeout=20000)
+    qtbot.waitUntil(lambda: not side.glide_timer.isActive(), timeout=5000)
+    assert len(draws) >= 4  # glide steps were drawn
+    assert count.brushes == 0 and count.keys == 0
+    np.testing.assert_array_equal(np.column_stack(side.panel.cloud.scatter.getData()), side.layout)
+    for s in view.sides:
+        s.runner.shutdown()
+
+
+def _spy(fn, calls):
+    def wrapped(*a, **k):
+        calls.append(1)
+        return fn(*a, **k)
+
+    return wrapped
+
+
+def test_brushes_are_made_once_per_palette(panel):
+    cloud = panel.cloud
+    palette = np.array([[255, 0, 0, 255], [0, 0, 255, 255]], np.uint8)
+    first = cloud._brushes(palette)
+    assert cloud._brushes(palette.copy()) is first
+    assert isinstance(first[0], pg.QtGui.QBrush) and cloud._brushes(palette[::-1].copy()) is not first
