@@ -73,6 +73,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--augment", action="store_true", help="shift training images by a pixel or two")
     parser.add_argument(
+        "--image-size",
+        type=whole(0, 512, "a size in pixels"),
+        default=None,
+        metavar="PIXELS",
+        help="train at this shorter side, aspect ratio kept (0: as the images are; default: as they "
+        "are up to 64x64, else 64); the model encodes any image by the same resize",
+    )
+    parser.add_argument(
         "--option",
         action="append",
         default=[],
@@ -211,6 +219,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         val_fraction=args.val_fraction,
         augment=args.augment,
+        image_size=args.image_size,
         options=options if model is None else {},
         checkpoint=args.out,
     )
@@ -219,8 +228,13 @@ def run(args: argparse.Namespace) -> int:
     ):  # an option the model refuses when built (distance=foo): a sentence, before training
         from explorer.models.base import build_model
 
+        from explorer.training.image_size import training_spec
+
+        spec = training_spec(data.shape, config.image_size)
         try:
-            build_model(config.model, data.shape, config.code_dim, dict(options))
+            build_model(
+                config.model, data.shape if spec is None else spec.shape, config.code_dim, dict(options)
+            )
         except ValueError as err:
             raise ExplorerError(f"--option: {err}.") from None
     result = drive(train(config, data, model=model), label="training")

@@ -134,6 +134,14 @@ def resize_array(images: np.ndarray, spec: InputSpec) -> np.ndarray:
             raise ValueError(f"cannot bring {c}-channel images to {spec.channels} channels")
     if (h, w) == (spec.height, spec.width):
         return np.ascontiguousarray(x, dtype=np.float32)
+    # shrinking by 2x or more: average k x k blocks first, so the bilinear step below samples an
+    # image already near the output's size (without it, 4x down keeps one pixel in 16: aliasing)
+    shrink = (spec.height / h) if spec.resize == "stretch" else spec.shorter_side / min(h, w)
+    k = int(1 / shrink) if shrink > 0 else 1
+    if spec.resize == "stretch":
+        k = min(k, int(w / spec.width))
+    if k >= 2:
+        x, h, w = _box_reduce(x, k)
     # source box (in source pixels) that maps onto the output, then bilinear sampling
     if spec.resize == "stretch":
         top, left, bh, bw = 0.0, 0.0, float(h), float(w)
@@ -153,3 +161,14 @@ def resize_array(images: np.ndarray, spec: InputSpec) -> np.ndarray:
     top_row = a * (1 - fx) + b * fx
     bottom = cc * (1 - fx) + d * fx
     return np.ascontiguousarray(top_row * (1 - fy) + bottom * fy, dtype=np.float32)
+
+
+def _box_reduce(x: np.ndarray, k: int) -> tuple[np.ndarray, int, int]:
+    """(n, C, H, W) -> the means of its k x k blocks (rows and columns past a whole block dropped
+    evenly at both ends), with the new H and W."""
+    _, _, h, w = x.shape
+    hh, ww = h // k, w // k
+    top, left = (h - hh * k) // 2, (w - ww * k) // 2
+    block = x[:, :, top : top + hh * k, left : left + ww * k]
+    out = block.reshape(x.shape[0], x.shape[1], hh, k, ww, k).mean(axis=(3, 5), dtype=np.float32)
+    return out, hh, ww

@@ -59,6 +59,9 @@ class TrainableModel(nn.Module):
     defaults: ClassVar[dict[str, Any]] = {"epochs": 10, "batch_size": 128, "lr": 1e-3}
     # what encode() expects: None means float images in [0, 1] as they come
     normalisation: dict | None = None
+    # the InputSpec (explorer.core.preprocess) the model trained at, when that was not the data's own
+    # size (explorer.training.image_size): encoders bring any image to it; None = images as they are
+    preprocess: Any = None
 
     def __init__(self, config: Any, input_shape: tuple[int, int, int]) -> None:
         super().__init__()

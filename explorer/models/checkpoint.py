@@ -43,6 +43,7 @@ class Checkpoint:
     summary: dict = field(default_factory=dict)
     name: str = ""
     path: str = ""
+    preprocess: Any = None  # InputSpec the model trained at (explorer.training.image_size), or None
 
 
 def save(
@@ -64,6 +65,7 @@ def save(
         "config": json.dumps(model.config_dict()),
         "input_shape": json.dumps(list(model.input_shape)),
         "normalisation": json.dumps(getattr(model, "normalisation", None)),
+        "preprocess": json.dumps(_spec_json(getattr(model, "preprocess", None))),
         "class_names": json.dumps(list(class_names or [])),
         "summary": json.dumps(summary or {}, default=_jsonable),
         "name": name or f"{model.key} ({(summary or {}).get('data', '')})".replace(" ()", ""),
@@ -109,6 +111,7 @@ def load(path: str | os.PathLike, device: str = "cpu") -> Checkpoint:
         ) from None
     if meta["normalisation"] is not None:
         model.normalisation = meta["normalisation"]
+    model.preprocess = meta["preprocess"]
     try:
         model.load_state_dict(tensors, strict=True)
     except RuntimeError as err:
@@ -129,6 +132,7 @@ def load(path: str | os.PathLike, device: str = "cpu") -> Checkpoint:
         summary=meta["summary"],
         name=meta["name"] or os.path.basename(path),
         path=path,
+        preprocess=meta["preprocess"],
     )
 
 
@@ -202,7 +206,32 @@ def _decode(path: str, raw: dict[str, str]) -> dict[str, Any]:
     if not isinstance(out["config"], dict):
         raise ModelFileError(f"{_short(path)} has damaged metadata (its config is not a mapping).")
     out["input_shape"] = checked_input_shape(out["input_shape"], _short(path))
+    out["preprocess"] = _checked_spec(raw.get("preprocess", "null"), out["input_shape"], _short(path))
     return out
+
+
+def _spec_json(spec) -> dict | None:
+    return None if spec is None else spec.to_json()
+
+
+def _checked_spec(text: str, input_shape: list[int], where: str):
+    """The InputSpec a checkpoint's ``preprocess`` entry holds (None if it has none); it must be for
+    the model's own input shape, else ModelFileError."""
+    from explorer.core.preprocess import InputSpec
+
+    try:
+        obj = json.loads(text)
+        if obj is None:
+            return None
+        spec = InputSpec.from_json(obj)
+    except (ValueError, TypeError, RecursionError, OverflowError) as err:
+        raise ModelFileError(f"{where} has damaged metadata (preprocess: {err}).") from None
+    if list(spec.shape) != list(input_shape):
+        raise ModelFileError(
+            f"{where} has damaged metadata (preprocess is for {list(spec.shape)}, the model takes "
+            f"{list(input_shape)})."
+        )
+    return spec
 
 
 MAX_SIDE = 16_384  # pixels per side, and channels, a model's metadata may claim

@@ -225,6 +225,7 @@ def checkpoint_encoder(path: str, device: str = "cpu") -> TorchEncoder:
         class_names=ck.class_names,
         summary=ck.summary,
         source=path,
+        preprocess=ck.preprocess,
     )
 
 
@@ -237,4 +238,5 @@ def model_encoder(model, name: str | None = None, class_names=None, summary=None
         input_shape=model.input_shape,
         class_names=class_names,
         summary=summary,
+        preprocess=getattr(model, "preprocess", None),
     )

@@ -22,6 +22,8 @@ class TorchEncoder:
     normalisation: None (images in [0, 1] go in as they are) or {"mean": [...], "std": [...]} per
                    channel, applied before the module.
     fixed_batch:   the batch size the module was exported with, if it only takes that one.
+    preprocess:    an InputSpec that brings images of any size to ``input_shape`` (a model trained
+                   at a training size remembers it), or None.
     """
 
     def __init__(
@@ -36,6 +38,7 @@ class TorchEncoder:
         summary: dict | None = None,
         source: str = "",
         fixed_batch: int | None = None,
+        preprocess=None,
     ) -> None:
         self.module = module
         self.name = name
@@ -47,6 +50,7 @@ class TorchEncoder:
         self.class_names = list(class_names or [])
         self.summary = dict(summary or {})
         self.source = source
+        self.preprocess = preprocess
         self._lock = threading.Lock()  # encode() is called from worker threads
 
     @property

@@ -43,6 +43,7 @@ from explorer.core.errors import TrainingError
 from explorer.core.imageset import ImageSet
 from explorer.core.progress import Progress
 from explorer.training.devices import resolve_device, set_cpu_threads
+from explorer.training.image_size import at_training_size, training_spec
 from explorer.training.run import TrainRun, is_out_of_memory, shift_images
 
 __all__ = ["TrainConfig", "TrainResult", "shift_images", "split_indices", "train"]
@@ -69,6 +70,10 @@ class TrainConfig:
     threads:          CPU threads for torch (None: one on a busy machine, else all cores;
                       see devices.set_cpu_threads).
     weight_decay:     Adam weight decay.
+    image_size:       the shorter side, in pixels, to train at (aspect ratio kept; the model
+                      remembers it and encodes any data by the same resize); None = automatic
+                      (images of at most 64x64 pixels as they are, larger ones at 64); 0 = as they
+                      are. See explorer.training.image_size.
     """
 
     model: str = "ae"
@@ -89,6 +94,7 @@ class TrainConfig:
     amp: bool = True
     threads: int | None = None
     weight_decay: float = 0.0
+    image_size: int | None = None
 
 
 @dataclass
@@ -175,6 +181,11 @@ def train(config: TrainConfig, data: ImageSet, model=None) -> Generator[Progress
             "open a labelled data set (a folder with one sub-folder per class)."
         )
     data = cls.prepare_data(data)  # e.g. a folder of sequences -> pairs of frames for a gated AE
+    # photos train at a small size (a model handed in, e.g. a fine-tune's backbone, keeps its own)
+    size_spec = None
+    if model is None and data.shape is not None and not cls.needs_pairs:
+        size_spec = training_spec(data.shape, config.image_size)
+        data = at_training_size(data, size_spec)
     if cls.needs_pairs and data.partners is None:
         raise TrainingError(
             f"A '{cls.key}' model learns from image pairs, and {label} has none; "
@@ -208,6 +219,7 @@ def train(config: TrainConfig, data: ImageSet, model=None) -> Generator[Progress
     if model is None:
         options = {**cls.data_options(train_set), **dict(config.options)}  # the user's options win
         model = build_model(config.model, data.shape, config.code_dim, options)
+        model.preprocess = size_spec
     model.to(device).train()
     run = TrainRun(config, data, train_set, val_set, model, device, threads, epochs, batch_size, lr, rng)
     try:

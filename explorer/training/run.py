@@ -102,6 +102,7 @@ class TrainRun:
             "device": str(self.device),
             "threads": self.threads,
             "augment": bool(self.config.augment),
+            "input_shape": list(self.model.input_shape),
             "seconds": round(seconds, 3),
             "items_per_s": round(self.items / max(self.train_seconds, 1e-9), 1),
             "loss": last.get("loss"),

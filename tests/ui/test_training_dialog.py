@@ -263,3 +263,22 @@ def test_pseudo_siamese_trains_on_stereo_pairs_from_the_dialog(qtbot, dialog, tm
     model = dialog.last_result.model
     assert model.tower_b is not None and model.uses_partners(dialog.ctx.workspace.dataset)
     assert np.isfinite(dialog.last_result.history[-1]["auc"])
+
+
+def test_photos_offer_training_sizes_and_train_small_by_default(qtbot, dialog, ctx):
+    """A set of 267x397 photos: the dialog offers automatic (64x95), as they are and smaller sides,
+    and the run it starts trains at the size chosen."""
+    from explorer.core.imageset import ImageSet
+
+    photos = ImageSet(np.zeros((6, 3, 267, 397), np.uint8), name="photos", format="npz")
+    ctx.workspace.set_dataset(photos)
+    dialog._on_dataset_changed()
+    box = dialog.image_size
+    labels = [box.itemText(i) for i in range(box.count())]
+    assert labels[:2] == ["automatic (64×95)", "as they are (267×397)"] and "32 px (32×48)" in labels
+    assert dialog.train_config().image_size is None
+    box.setCurrentIndex(box.findData(32))
+    assert dialog.train_config().image_size == 32
+    ctx.workspace.set_dataset(photos.subset(np.arange(3)))  # another set of the same shape keeps it
+    dialog._on_dataset_changed()
+    assert dialog.train_config().image_size == 32

@@ -29,7 +29,7 @@ from explorer.ui.dialogs.training_finetune import (
     backbone_names,
     finetune_job,
 )
-from explorer.ui.dialogs.training_form import TrainingForm
+from explorer.ui.dialogs.training_form import TrainingForm, fill_image_sizes
 from explorer.ui.dialogs.training_panels import (
     Catalogue,
     ModelInfo,
@@ -204,6 +204,7 @@ class TrainingDialog(TrainingForm, TrainingResults, QDialog):
             if ds.partners is not None:
                 facts += ", image pairs"
             self.data_label.setText(facts)
+        fill_image_sizes(self.image_size, None if ds is None else ds.shape)
         self._update_start_enabled()
 
     def _data_problem(self) -> str | None:
@@ -252,6 +253,7 @@ class TrainingDialog(TrainingForm, TrainingResults, QDialog):
             seed=self.seed.value(),
             val_fraction=self.val_fraction.value(),
             augment=self.augment.isChecked(),
+            image_size=self.image_size.currentData(),
             options=self.options.values(),
             checkpoint=self.save_path.text().strip() if self.save_check.isChecked() else None,
             probe_size=min(PROBE_SIZE, ds.count),
@@ -332,6 +334,7 @@ class TrainingDialog(TrainingForm, TrainingResults, QDialog):
             self.seed,
             self.val_fraction,
             self.augment,
+            self.image_size,
             self.live_scatter,
             self.device_box,
             self.options,

@@ -64,6 +64,11 @@ class TrainingForm:
         self.val_fraction.setSingleStep(0.05)
         self.val_fraction.setValue(0.1)
         self.augment = QCheckBox("shift images by a pixel or two")
+        self.image_size = QComboBox()  # filled per data set by fill_image_sizes
+        self.image_size.setToolTip(
+            "The size the model trains at: the shorter side scaled to this many pixels, the aspect "
+            "ratio kept. The model remembers it and encodes any image by the same resize."
+        )
         self.live_scatter = QCheckBox("1,000 items, twice an epoch")
         self.live_scatter.setChecked(True)
         self.live_scatter.setToolTip(
@@ -84,6 +89,7 @@ class TrainingForm:
         common.addRow("code size", self.code_dim)
         common.addRow("validation share", self.val_fraction)
         common.addRow("seed", self.seed)
+        common.addRow("image size", self.image_size)
         common.addRow("augment", self.augment)
         common.addRow("live scatter", self.live_scatter)
         common.addRow("device", self.device_box)
@@ -184,6 +190,34 @@ class TrainingForm:
         """Make the settings column wide enough for its widest row (it never scrolls sideways)."""
         bar = self._scroll.verticalScrollBar().sizeHint().width()
         self._scroll.setMinimumWidth(self._left.sizeHint().width() + bar + 6)
+
+
+IMAGE_SIDES = (32, 48, 64, 96, 128)
+
+
+def fill_image_sizes(box: QComboBox, shape) -> None:
+    """The training sizes ``box`` offers for images of ``shape`` (C, H, W): automatic, as they are,
+    and shorter sides of IMAGE_SIDES pixels, each with the H x W it gives; keeps the choice made."""
+    from explorer.training.image_size import training_spec
+
+    def size(side):
+        spec = training_spec(shape, side)
+        return f"{shape[1]}×{shape[2]}" if spec is None else f"{spec.height}×{spec.width}"
+
+    chosen = box.currentData()
+    box.blockSignals(True)
+    box.clear()
+    if shape is None:
+        box.addItem("automatic", None)
+    else:
+        box.addItem(f"automatic ({size(None)})", None)
+        box.addItem(f"as they are ({size(0)})", 0)
+        for side in IMAGE_SIDES:
+            if side < min(shape[1], shape[2]):
+                box.addItem(f"{side} px ({size(side)})", side)
+    k = box.findData(chosen)
+    box.setCurrentIndex(k if k >= 0 else 0)
+    box.blockSignals(False)
 
 
 def _group(title: str, widgets: list[QWidget]) -> QGroupBox:
