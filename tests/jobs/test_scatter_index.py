@@ -172,3 +172,63 @@ def test_density_levels_summed_tile_by_tile_and_the_points_image_equal_brute_for
     want = _brute_shade(cnt, acc)
     np.testing.assert_array_equal(img[..., 3] > 0, cnt > 0)
     assert np.abs(img.astype(int) - want).max() <= 1  # float32 sums and log against float64
+
+
+def _brute_cells(count, sums, gl, lo, cw, ch, x0, ytop, sx, sy, w, h):
+    """Each level cell's count and sums shared by area between the 2 x 2 pixels it overlaps
+    (cells no bigger than a pixel), with np.add.at."""
+    cy, cx = np.divmod(np.flatnonzero(count), gl)
+    n, s = count[cy * gl + cx].astype(float), sums[cy * gl + cx].astype(float)
+    left, top = (lo[0] + cx * cw - x0) * sx, (ytop - (lo[1] + (cy + 1) * ch)) * sy
+    ix, iy = np.floor(left).astype(int), np.floor(top).astype(int)
+    fx, fy = np.minimum(1.0, (ix + 1 - left) / (cw * sx)), np.minimum(1.0, (iy + 1 - top) / (ch * sy))
+    cnt, acc = np.zeros((h, w)), np.zeros((h, w, 4))
+    for dy, wy in ((0, fy), (1, 1 - fy)):
+        for dx, wx in ((0, fx), (1, 1 - fx)):
+            yy, xx, wgt = iy + dy, ix + dx, wy * wx
+            ok = (wgt > 0) & (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
+            np.add.at(cnt, (yy[ok], xx[ok]), n[ok] * wgt[ok])
+            np.add.at(acc, (yy[ok], xx[ok]), s[ok] * wgt[ok, None])
+    return cnt, acc
+
+
+def test_a_zoomed_out_density_image_equals_the_area_shared_brute_force_cell_sums():
+    """Zoomed out (cells under a pixel), views at odd offsets and scales, partly off the data:
+    the image equals the brute-force per-cell sums of the points shared by area between pixels."""
+    rng = np.random.default_rng(10)
+    xy = _points(150_000, seed=11)
+    palette = rng.integers(0, 256, (5, 4)).astype(np.uint8)
+    codes = rng.integers(0, 6, len(xy)).astype(np.uint8)  # 5: not drawn
+    grid = CellGrid(xy, size=1024)
+    layers = DensityLayers(grid, xy, codes, palette)
+    drawn = (grid.cell_of >= 0) & (codes < len(palette))
+    cy, cx = grid.cell_of[drawn] // 1024, grid.cell_of[drawn] % 1024
+    for x0, ytop, scale, w, h in ((-4.3, 5.9, 40.0, 300, 220), (-1.1, 3.3, 60.0, 257, 199)):
+        img = layers.draw(x0, ytop, scale, scale * 1.1, w, h)
+        f = next(
+            1 << s
+            for s in range(10, -1, -1)
+            if grid.cell[0] * (1 << s) * scale <= 1.0 and grid.cell[1] * (1 << s) * scale * 1.1 <= 1.0
+        )
+        gl = 1024 // f
+        want_n, want_s = np.zeros(gl * gl), np.zeros((gl * gl, 4))
+        cell = (cy // f) * gl + cx // f
+        np.add.at(want_n, cell, 1.0)
+        np.add.at(want_s, cell, palette[codes[drawn]].astype(float))
+        cnt, acc = _brute_cells(
+            want_n,
+            want_s,
+            gl,
+            grid.lo,
+            grid.cell[0] * f,
+            grid.cell[1] * f,
+            x0,
+            ytop,
+            scale,
+            scale * 1.1,
+            w,
+            h,
+        )
+        assert cnt.sum() > 10_000
+        assert np.abs(img.astype(int) - _brute_shade(cnt, acc)).max() <= 1
+        assert ((img[..., 3] > 0) != (cnt > 1e-6)).sum() <= 0.001 * w * h  # slivers of a cell

@@ -91,21 +91,41 @@ def add_cells(
 ):  # pragma: no cover
     """Accumulate the visible cells of one pyramid level, each cell (no bigger than a pixel)
     shared between the up to 2 x 2 pixels it overlaps by area, so the density has no stripes
-    where cells and pixels do not line up."""
+    where cells and pixels do not line up. Each column's pixel and share are worked out once;
+    a cell whose 2 x 2 pixels are all in the image adds to them without bounds tests (a share of
+    0 adds nothing)."""
     h, w = cnt.shape
     pw, ph = cw * sx, ch * sy  # a cell's size in pixels (<= 1)
+    nx = cx1 - cx0 + 1
+    col_ix = np.empty(nx, np.int64)
+    col_fx = np.empty(nx, np.float64)
+    for cx in range(cx0, cx1 + 1):
+        left = (lo_x + cx * cw - x0) * sx
+        ix = int(np.floor(left))
+        col_ix[cx - cx0] = ix
+        col_fx[cx - cx0] = min(1.0, (ix + 1 - left) / pw)  # share in column ix, the rest in ix + 1
     for cy in range(cy0, cy1 + 1):
         top = (ytop - (lo_y + (cy + 1) * ch)) * sy  # the cell's upper edge, in pixel rows
         iy = int(np.floor(top))
         fy = min(1.0, (iy + 1 - top) / ph)  # share in row iy, the rest in iy + 1
+        row_inside = iy >= 0 and iy + 1 < h
+        base = cy * g
         for cx in range(cx0, cx1 + 1):
-            c = cy * g + cx
-            n = count[c]
+            n = count[base + cx]
             if n == 0:
                 continue
-            left = (lo_x + cx * cw - x0) * sx
-            ix = int(np.floor(left))
-            fx = min(1.0, (ix + 1 - left) / pw)
+            c = base + cx
+            ix = col_ix[cx - cx0]
+            fx = col_fx[cx - cx0]
+            if row_inside and ix >= 0 and ix + 1 < w:
+                for dy in range(2):
+                    wy = fy if dy == 0 else 1.0 - fy
+                    for dx in range(2):
+                        wgt = wy * (fx if dx == 0 else 1.0 - fx)
+                        cnt[iy + dy, ix + dx] += n * wgt
+                        for k in range(4):
+                            acc[iy + dy, ix + dx, k] += sums[c, k] * wgt
+                continue
             for dy in range(2):
                 yy = iy + dy
                 wy = fy if dy == 0 else 1.0 - fy
