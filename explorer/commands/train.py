@@ -24,7 +24,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps")  # explorer.training.devices.DEVICE_CHO
 # explorer.models.base.model_keys(), without importing torch for --help (a test keeps them equal)
 MODEL_KEYS = ("ae", "dae", "cae", "siamese", "triplet", "pairnet", "gae", "textae", "finetune")
 MODEL_KEYS += ("binae",)  # binary codes for Hamming search
-MODEL_KEYS += ("cgae",)  # convolutional gated autoencoder (changes in real sequences)
+MODEL_KEYS += ("cgae", "bgae")  # convolutional gated autoencoder, change-basis model (real sequences)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -23,10 +23,14 @@ import os
 
 import numpy as np
 
-SHAPES = ("ellipsoid", "box", "cylinder", "torus", "pinched")
-TEXTURES = ("stripes", "checks", "spots", "marble")
+SHAPES = ("ellipsoid", "box", "cylinder", "blob", "bumpy", "torus", "pinched")
+TEXTURES = ("stripes", "checks", "noise", "rings", "spots", "marble")
 TRAIN_SHAPES, TEST_SHAPES = ("ellipsoid", "box", "cylinder"), ("torus", "pinched")
 TRAIN_TEXTURES, TEST_TEXTURES = ("stripes", "checks"), ("spots", "marble")
+# more training families (still none of the test's): rounded boxes and bumpy ellipsoids, blotchy
+# noise and concentric rings
+WIDE_SHAPES = TRAIN_SHAPES + ("blob", "bumpy")
+WIDE_TEXTURES = TRAIN_TEXTURES + ("noise", "rings")
 LIGHT = np.array(
     [-0.45, 0.55, 0.70], np.float32
 )  # towards the light, camera frame (x right, y up, z to viewer)
@@ -59,6 +63,8 @@ def _object(rng: np.random.Generator, shape: str, texture: str, colour: bool) ->
             "box": (rng.uniform(0.1, 0.35), rng.uniform(0.1, 0.35)),
             "cylinder": (rng.uniform(0.1, 0.3), 1.0),
             "pinched": (rng.uniform(1.4, 2.2), rng.uniform(1.4, 2.2)),
+            "blob": (rng.uniform(0.4, 1.2), rng.uniform(0.4, 1.2)),
+            "bumpy": (1.0, 1.0),
         }[shape]
         obj["e"] = (float(e[0]), float(e[1]))
         big = 0.78 if shape != "pinched" else 0.92  # stars reach their axes' ends only at the tips
@@ -67,9 +73,12 @@ def _object(rng: np.random.Generator, shape: str, texture: str, colour: bool) ->
         # boxes and cylinders reach out to their corners: shrink them into the view's sphere
         reach = (
             np.sqrt((axes**2).sum())
-            if shape in ("box",)
+            if shape in ("box", "blob")
             else (np.sqrt(axes[0] ** 2 + axes[1] ** 2) if shape == "cylinder" else axes.max())
         )
+        if shape == "bumpy":  # radial bumps reach out by up to 3 amplitudes
+            obj["bumps"] = float(rng.uniform(0.05, 0.1))
+            axes /= 1 + 3 * obj["bumps"]
         axes *= min(1.0, 0.9 / reach)
         obj["axes"] = tuple(float(a) for a in axes)
     obj["tilt"] = float(rng.uniform(-25, 25))  # the object leans on the turntable (degrees)
@@ -98,10 +107,12 @@ def _radius(obj: dict) -> float:
     if obj["shape"] == "torus":
         return obj["major"] + obj["minor"]
     a = np.asarray(obj["axes"])
-    if obj["shape"] == "box":
+    if obj["shape"] in ("box", "blob"):
         return float(np.sqrt((a**2).sum()))
     if obj["shape"] == "cylinder":
         return float(np.sqrt(max(a[0], a[2]) ** 2 + a[1] ** 2))
+    if obj["shape"] == "bumpy":
+        return float(a.max() * (1 + 3 * obj["bumps"]))
     return float(a.max())  # ellipsoids and pinched stars reach no further than their longest axis
 
 
@@ -115,6 +126,12 @@ def _inside(obj: dict, q: np.ndarray) -> np.ndarray:
     e1, e2 = obj["e"]
     a, b, c = obj["axes"]
     tiny = np.float32(1e-12)
+    if obj["shape"] == "bumpy":  # an ellipsoid whose radius waves with the direction
+        r = np.sqrt((x / a) ** 2 + (y / b) ** 2 + (z / c) ** 2) + tiny
+        d = q / np.asarray(obj["axes"], np.float32) / r[..., None]  # unit direction (scaled frame)
+        w, ph = obj["waves"], obj["phase"]
+        bump = sum(np.sin(3.0 * (d @ w[k]) * (k + 2) + ph[k]) for k in range(3))
+        return (r - 1.0 - obj["bumps"] * bump) * min(obj["axes"])
     if e1 == e2 == 1.0:  # ellipsoids: no powers needed
         return (np.sqrt((x / a) ** 2 + (y / b) ** 2 + (z / c) ** 2) - 1.0) * min(obj["axes"])
     h = (np.abs(x / a) + tiny) ** (2 / e2) + (np.abs(z / c) + tiny) ** (2 / e2)  # horizontal
@@ -134,6 +151,11 @@ def _albedo(obj: dict, q: np.ndarray) -> np.ndarray:
     elif t == "spots":
         d2 = ((q[:, None, :] - obj["spots"][None]) ** 2).sum(-1)  # (n, spots)
         v = np.clip(1.5 * np.exp(-d2 * (f * 3.0)).sum(1), 0, 1)
+    elif t == "noise":  # blotches: a few plane waves summed and sharpened
+        s = sum(np.sin(f * (0.55 + 0.2 * k) * (q @ w[k]) + ph[k]) for k in range(4))
+        v = 0.5 + 0.5 * np.tanh(1.5 * s)
+    elif t == "rings":  # concentric shells about a point inside the object
+        v = 0.5 + 0.5 * np.sin(1.2 * f * np.linalg.norm(q - 0.5 * obj["spots"][0], axis=1) + ph[0])
     elif t == "marble":
         turb = sum(np.sin(0.6 * f * (k + 1) * (q @ w[k]) + ph[k]) / (k + 1) for k in range(1, 4))
         v = 0.5 + 0.5 * np.tanh(2.5 * np.sin(0.6 * f * (q @ w[0]) + 1.8 * turb))
@@ -237,9 +259,12 @@ def render_turntable(
 
 
 def families(split: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(shapes, textures) of a split: "train" or "test" (shapes and textures train never has)."""
+    """(shapes, textures) of a split: "train", "wide" (train's and more) or "test" (shapes and
+    textures neither training split has)."""
     if split == "train":
         return TRAIN_SHAPES, TRAIN_TEXTURES
+    if split == "wide":
+        return WIDE_SHAPES, WIDE_TEXTURES
     if split == "test":
         return TEST_SHAPES, TEST_TEXTURES
     raise ValueError(f"unknown split {split!r}")
@@ -261,7 +286,7 @@ def write_turntable(
 
     from explorer.core.atomic import atomic_write
 
-    seed = {"train": 18_002, "test": 18_003}[split] if seed is None else seed
+    seed = {"train": 18_002, "test": 18_003, "wide": 18_004}[split] if seed is None else seed
     shapes, textures = families(split)
     data, info = render_turntable(count, np.random.default_rng(seed), frames, size, shapes, textures, colour)
     os.makedirs(folder, exist_ok=True)

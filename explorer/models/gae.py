@@ -384,7 +384,7 @@ class GatedAutoencoder(TrainableModel):
         was = self.training
         self.eval()
         try:
-            dev = self.U.device
+            dev = next(self.parameters()).device
             x, y = image_pairs(data)
             x, y = x[:2000], y[:2000]
             loss, _ = self.loss({"x": torch.from_numpy(x).to(dev), "y": torch.from_numpy(y).to(dev)})

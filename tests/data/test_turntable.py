@@ -43,7 +43,24 @@ def test_colour_and_64_pixel_renders():
 def test_train_and_test_families_do_not_overlap():
     (s1, t1), (s2, t2) = tt.families("train"), tt.families("test")
     assert not set(s1) & set(s2) and not set(t1) & set(t2)
-    assert set(s1) | set(s2) == set(tt.SHAPES) and set(t1) | set(t2) == set(tt.TEXTURES)
+    # the wide training split has train's families and more, still none of the test's
+    (sw, tw) = tt.families("wide")
+    assert set(s1) < set(sw) and set(t1) < set(tw) and not set(sw) & set(s2) and not set(tw) & set(t2)
+    assert set(sw) | set(s2) == set(tt.SHAPES) and set(tw) | set(t2) == set(tt.TEXTURES)
+
+
+def test_the_wide_families_render_whole_objects_in_view():
+    """Rounded boxes, bumpy ellipsoids, noise and rings: each object inside the view, turning."""
+    shapes, textures = ("blob", "bumpy"), ("noise", "rings")
+    frames, info = tt.render_turntable(4, np.random.default_rng(3), 4, 32, shapes, textures)
+    assert [(i["shape"], i["texture"]) for i in info] == [(s, t) for t in textures for s in shapes]
+    for seq in frames:
+        background = np.median(seq[:, 0, :3, :3])
+        cover = (np.abs(seq - background) > 0.05).mean()
+        assert 0.1 < cover < 0.8
+        edge = np.concatenate([seq[:, 0, 0], seq[:, 0, -1], seq[:, 0, :, 0], seq[:, 0, :, -1]], 1)
+        assert np.abs(edge - edge.mean()).max() < 0.12  # nothing reaches the border: background only
+        assert 0 < float(((seq[1:] - seq[:-1]) ** 2).mean())
 
 
 def test_sample_turntable_is_rendered_into_the_cache_once(monkeypatch):

@@ -269,3 +269,29 @@ def test_mapping_codes_tab_lays_out_the_open_sequences(qtbot, model, sequences):
     assert "sequence" in payload["colour_label"]
     assert len(view.tabs.code_scatter.data) == 15
     view.runner.shutdown()
+
+
+def test_a_change_basis_model_shows_its_fitted_weights_and_basis_images(qtbot, sequences):
+    """Issue 18 item 2: the view takes bgae (no factor filters): z are fitted weights of any sign
+    (the bar plot's range holds them), the filter tab shows images beside their basis of change,
+    and the analogy is still scored against copying."""
+    from explorer.models.basis_gae import BasisGaeConfig, BasisGatedAutoencoder
+    from explorer.ui.views.relational import NEXT, View
+
+    m = BasisGatedAutoencoder(BasisGaeConfig(mapping=2, width=6, depth=2), (1, 9, 9)).eval()
+    ctx = AppContext.standalone()
+    ctx.workspace.set_dataset(sequences)
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.set_model(m, "toy bgae")
+    view.x_index.setValue(0)
+    view.set_y_item(NEXT)
+    x, y = view.current_pair()
+    np.testing.assert_allclose(view.z, infer_mappings(m, x[None], y[None])[0], atol=1e-5)
+    lo, hi = view.z_plot.getViewBox().viewRange()[1]
+    assert lo <= view.z.min() and view.z.max() <= hi
+    assert "basis" in view.tabs.filter_note.text() and view.tabs.filter_grid is not None
+    assert view.tabs.filter_grid.shape[0] == 1 and 0 <= view.tabs.filter_grid.min() <= 1
+    view.set_apply_items([6, 7, 8])  # frames with a next frame: scored against copying
+    assert "copying x'" in view.nmse_label.text()
+    view.runner.shutdown()

@@ -14,6 +14,16 @@ from explorer.ui.imaging import to_pixmap
 from explorer.ui.workers import TaskRunner
 
 
+FILTER_NOTE = (
+    "Factor filter pairs (U beside V, strongest first; grey = 0). "
+    "Shifts give Fourier-like pairs in quadrature."
+)
+BASIS_NOTE = (
+    "No factor filters: this model computes the change of an image with a small net. Each image of "
+    "the open data beside its first basis image of change (how it moves per unit of z_1; grey = 0)."
+)
+
+
 class CodeTabs(QTabWidget):
     """ "Filter pairs" and "Mapping codes". :meth:`show_model` sets what they show; the layout is
     made only while its tab is shown and out of date (it costs a t-SNE)."""
@@ -30,12 +40,9 @@ class CodeTabs(QTabWidget):
         scroll.setWidgetResizable(True)
         filt = QWidget()
         fl = QVBoxLayout(filt)
-        fl.addWidget(
-            QLabel(
-                "Factor filter pairs (U beside V, strongest first; grey = 0). "
-                "Shifts give Fourier-like pairs in quadrature."
-            )
-        )
+        self.filter_note = QLabel(FILTER_NOTE)
+        self.filter_note.setWordWrap(True)
+        fl.addWidget(self.filter_note)
         fl.addWidget(scroll, 1)
         self.addTab(filt, "Filter pairs")
         lay = QWidget()
@@ -73,7 +80,16 @@ class CodeTabs(QTabWidget):
         from explorer.models.gae import filter_pairs
         from explorer.relational.engine import filter_grid
 
-        u, v = filter_pairs(self.model)
+        if hasattr(self.model, "basis_pairs"):  # a change-basis model (bgae): no factor filters
+            self.filter_note.setText(BASIS_NOTE)
+            if self.data is None or not self.data.count:
+                self.filter_label.setText("(open a data set the model fits to see its basis images)")
+                return
+            idx = np.linspace(0, self.data.count - 1, min(32, self.data.count)).astype(int)
+            u, v = self.model.basis_pairs(self.data.float_images(idx))
+        else:
+            self.filter_note.setText(FILTER_NOTE)
+            u, v = filter_pairs(self.model)
         self.filter_grid = filter_grid(u, v, count=min(96, len(u)), columns=8)
         scale = max(1, int(900 / self.filter_grid.shape[2]))
         h, w = self.filter_grid.shape[1:]

@@ -27,7 +27,7 @@ def find_relational_models(models: dict) -> dict[str, object]:
     found = {}
     for name, enc in models.items():
         module = getattr(enc, "module", enc)
-        if getattr(module, "key", "") in ("gae", "cgae") and hasattr(module, "mappings"):
+        if getattr(module, "key", "") in ("gae", "cgae", "bgae") and hasattr(module, "mappings"):
             module.trained_on = str(getattr(enc, "summary", {}).get("data", ""))
             found[name] = module
     return found

@@ -287,6 +287,8 @@ class View(QWidget):
         self.z = infer_mappings(self.model, x[None], y[None])[0]
         self.z_bars.setOpts(x=np.arange(len(self.z)), height=self.z, width=0.8)
         self.z_plot.setXRange(-1, len(self.z), padding=0)
+        lo, hi = min(0.0, float(self.z.min(initial=0.0))), max(1.0, float(self.z.max(initial=1.0)))
+        self.z_plot.setYRange(lo, hi, padding=0.02)  # sigmoid units in [0, 1]; fitted weights (bgae) any
         items = self.panel.items(self.count())
         self.x2 = np.stack([self.image(i) for i in items])
         self.prediction = apply_mappings(self.model, self.z, self.x2)

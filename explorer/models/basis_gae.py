@@ -1,0 +1,177 @@
+"""Change-basis relational model: the change of an image as a few learned basis images of it, their
+weights (the mapping units z) fitted on a pair by least squares.
+
+Images (B, C, H, W) are standardised per image (s = (x - mean) / std). A small convolutional net
+with position channels maps an image to K basis images of change, B(s) (B, K, C, H, W); a pair
+(x, y) is coded by the weights that best explain its change,
+
+    z  = argmin_z |s_y - s_x - Σ_k z_k B_k(s_x)|² + λ|z|²                        (B, K)
+    ŷ' = x' + std' · Σ_k z_k B_k(s_x')                                            (B, C, H, W)
+
+(closed form: a K x K solve). A turn is then a speed (z) times how this image moves at unit speed
+(B), which the net reads from the image itself (shading and outline say where the surface is near
+or far, hence how fast it moves), so the model carries over to shapes and textures it never saw.
+Trained on analogies: z fitted on one pair of a sequence predicts another pair of the same
+sequence. Pairs also appear time-reversed (x and y swapped, both pairs alike: a turn the other
+way). ``mappings`` / ``apply`` are what the relational engine and view call, like the other
+gated autoencoders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from explorer.models.base import TrainableModel, register
+from explorer.models.gae import GaeConfig, GatedAutoencoder, standardize
+
+
+@dataclass
+class BasisGaeConfig(GaeConfig):
+    mapping: int = 2  # K: basis images of change (the code of a change: speed, and its square)
+    width: int = 24  # channels of the basis net
+    depth: int = 4  # 3x3 layers, dilated 1, 2, 4, 8, ... (receptive field about 2^depth pixels)
+    ridge: float = 1e-3  # λ of the fit, per pixel
+    reverse: bool = True  # training pairs also time-reversed
+    analogy: bool = True
+    symmetries: bool = False
+    warmup_units: int = 0
+    whiten: float = 0.0
+    residual: bool = True
+
+
+class _BasisNet(nn.Module):
+    """(B, C, H, W) standardised image -> (B, K, C, H, W) basis images of change."""
+
+    def __init__(self, channels: int, k: int, width: int, depth: int) -> None:
+        super().__init__()
+        layers, cin = [], channels + 2  # the image and two position channels
+        for i in range(depth):
+            d = 2**i
+            layers += [nn.Conv2d(cin, width, 3, padding=d, dilation=d), nn.ReLU()]
+            cin = width
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Conv2d(width + channels + 2, k * channels, 3, padding=1)
+        self.k, self.c = k, channels
+
+    def forward(self, s: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = s.shape
+        gy, gx = torch.meshgrid(
+            torch.linspace(-1, 1, h, device=s.device),
+            torch.linspace(-1, 1, w, device=s.device),
+            indexing="ij",
+        )
+        inp = torch.cat([s, gx.expand(b, 1, h, w), gy.expand(b, 1, h, w)], 1)
+        out = self.head(torch.cat([self.body(inp), inp], 1))
+        return out.reshape(b, self.k, c, h, w)
+
+
+@register
+class BasisGatedAutoencoder(GatedAutoencoder):
+    key = "bgae"
+    description = "change-basis relational model: a learned change of the image times a fitted speed"
+    Config = BasisGaeConfig
+    defaults = {"epochs": 20, "batch_size": 50, "lr": 2e-3}
+
+    def __init__(self, config: BasisGaeConfig, input_shape: tuple[int, int, int]) -> None:
+        TrainableModel.__init__(self, config, input_shape)  # no dense factors: not the parent's
+        c, h, w = self.input_shape
+        self.work_shape = (c, h, w)
+        with torch.random.fork_rng(devices=[]):  # a fixed initial net, the global stream untouched
+            torch.manual_seed(0)
+            self.net = _BasisNet(c, config.hidden, int(config.width), int(config.depth))
+        self.register_buffer("fitted", torch.ones((), dtype=torch.bool))
+        self.register_buffer("steps", torch.zeros((), dtype=torch.int64))
+        self._warmup = 0
+
+    @property
+    def code_dim(self) -> int:
+        return int(self.config.hidden)
+
+    @property
+    def dim(self) -> int:
+        return int(np.prod(self.input_shape))
+
+    def fit_whitening(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.fitted.fill_(True)
+
+    def _std(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        flat, mean, std = standardize(images.reshape(images.shape[0], -1).float())
+        return flat.reshape(images.shape), mean, std
+
+    def _fit(self, basis: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+        """Least-squares weights z (B, K) of basis (B, K, C, H, W) for the change delta (B, C, H, W)."""
+        a = basis.flatten(2)  # (B, K, P)
+        gram = a @ a.transpose(1, 2)  # (B, K, K)
+        rhs = (a @ delta.flatten(1)[:, :, None])[..., 0]  # (B, K)
+        eye = torch.eye(a.shape[1], device=a.device, dtype=a.dtype)
+        lam = float(self.config.ridge) * a.shape[2]
+        return torch.linalg.solve(gram + lam * eye, rhs)
+
+    def _change(self, basis: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return (basis * z[:, :, None, None, None]).sum(1)  # (B, C, H, W)
+
+    # ---- what the relational engine calls -------------------------------------------------
+    def mappings(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) images in [0, 1] -> (B, K) weights of the change."""
+        sx, sy = self._std(x)[0], self._std(y)[0]
+        return self._fit(self.net(sx), sy - sx)
+
+    def apply(self, z: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
+        """Weights z (B, K) applied to x2 (B, C, H, W) in [0, 1]: ŷ2 in pixel units."""
+        s, mean, std = self._std(x2)
+        out = s + self._change(self.net(s), z)
+        return (out.reshape(len(s), -1) * std + mean).reshape(x2.shape)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """One image's code: its mean basis responses (B, K) (a pair's code is :meth:`mappings`)."""
+        return self.net(self._std(x)[0]).flatten(2).abs().mean(2)
+
+    # ---- what the engine calls ------------------------------------------------------------
+    def batches(self, data, batch_size: int, rng: np.random.Generator):
+        """The gated autoencoder's batches (pairs and their analogy partners), each item reversed
+        in time at random with ``reverse`` (x and y swapped in both pairs)."""
+        for batch in super().batches(data, batch_size, rng):
+            if self.config.reverse:
+                swap = (rng.random(len(batch["x"])) < 0.5)[:, None, None, None]
+                batch = dict(batch)
+                for a, b in (("x", "y"), ("x2", "y2")):
+                    if a in batch:
+                        batch[a], batch[b] = (
+                            np.where(swap, batch[b], batch[a]),
+                            np.where(swap, batch[a], batch[b]),
+                        )
+            yield batch
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        sx, sy = self._std(batch["x"])[0], self._std(batch["y"])[0]
+        z = self._fit(self.net(sx), sy - sx)
+        if "x2" in batch:  # an analogy: z of (x, y) predicts another pair of the same change
+            sx, sy = self._std(batch["x2"])[0], self._std(batch["y2"])[0]
+        err = ((sy - sx - self._change(self.net(sx), z)) ** 2).mean((1, 2, 3))
+        return err.mean(), {"recon_y": float(err.detach().mean())}
+
+    @torch.no_grad()
+    def after_step(self) -> None:
+        self.steps += 1
+
+    @torch.no_grad()
+    def basis_pairs(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """What the model has in place of factor filters: images (N, C, H, W) in [0, 1] and the
+        first basis image of each (how it changes per unit of z_1), both float32 (N, C, H, W) in
+        [0, 1], the change at mid-grey = 0, each scaled by its own largest value."""
+        x = torch.from_numpy(np.asarray(images, np.float32)).to(next(self.parameters()).device)
+        b = self.net(self._std(x)[0])[:, 0].cpu().numpy()  # (N, C, H, W)
+        scale = np.maximum(np.abs(b).reshape(len(b), -1).max(1), 1e-8)[:, None, None, None]
+        return np.asarray(images, np.float32), (0.5 + 0.5 * b / scale).astype(np.float32)
+
+    @torch.no_grad()
+    def sample_panel(self, images: np.ndarray) -> np.ndarray | None:
+        """Up to 16 images (row 0) over their first basis image (row 1): (2, n, C, H, W)."""
+        if images is None or len(images) == 0:
+            return None
+        u, v = self.basis_pairs(np.asarray(images[:16], np.float32))
+        return np.stack([u, v]).astype(np.float32)
