@@ -51,6 +51,13 @@ class Plan:
     hamming_bits: int = 256
     hamming_float_d: int = 64  # the float codes they stand beside
     hamming_repeats: int = 30
+    # verification of classes never seen in training (issue 18 item 1): each model trained with its
+    # defaults (epochs None: the model's own) on unseen_train, verifying every pair of unseen_test
+    unseen_data: str = "sample:mnist"
+    unseen_train: tuple[int, ...] = (0, 1, 2, 3, 4)
+    unseen_test: tuple[int, ...] = (5, 6, 7, 8, 9)
+    unseen_models: tuple[str, ...] = ("triplet", "siamese")
+    unseen_epochs: int | None = None
 
 
 FULL = Plan()
@@ -84,6 +91,7 @@ QUICK = replace(
     ray_place_n=200_000,
     ray_place_repeats=1,
     hamming_repeats=10,
+    unseen_models=("triplet",),
 )
 TINY = replace(
     FULL,
@@ -129,5 +137,8 @@ TINY = replace(
     hamming_n=20_000,
     hamming_float_d=16,
     hamming_repeats=3,
+    unseen_data="sample:digits",
+    unseen_models=("triplet",),
+    unseen_epochs=1,
 )
 PLANS = {"full": FULL, "quick": QUICK, "tiny": TINY}

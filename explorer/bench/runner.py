@@ -73,6 +73,12 @@ def _hamming(plan: Plan) -> list[Row]:
     return hamming_rows(plan)
 
 
+def _unseen(plan: Plan) -> list[Row]:
+    from explorer.bench.unseen_rows import unseen_rows
+
+    return unseen_rows(plan)
+
+
 def _million_gui(plan: Plan) -> list[Row]:
     from explorer.bench.gui_million import scatter_million_rows
 
@@ -116,6 +122,14 @@ SECTIONS: list[tuple[str, str, str, str, bool, Callable[[Plan], list[Row]]]] = [
     ("isolation", "external model in a child process vs in-process", "s", "(none)", True, _isolation),
     ("million", "landmark layouts, 1M layouts, 10-NN at 10^7 (FAISS)", "s", "ratio <= 0.2", True, _million),
     ("hamming", "Hamming 10-NN query over 10^6 binary codes", "ms", "< 30 ms", True, _hamming),
+    (
+        "unseen",
+        "verification of classes never seen in training, vs pixels",
+        "AUC",
+        ">= 0.95",
+        False,
+        _unseen,
+    ),
     ("million-scatter", "scatter of 10^7 points: frame, lasso, index", "ms", "< 30 ms", True, _million_gui),
     (
         "collections",

@@ -35,6 +35,7 @@ from explorer.models.augment import Augment, augment_images
 from explorer.models.base import register
 from explorer.models.sampling import class_balanced_batches
 from explorer.models.towers import make_tower
+from explorer.models.virtual_classes import virtual_class_batches, virtual_class_images
 
 LOSSES = ("triplet", "contrastive", "supcon", *PROXY_LOSSES)
 MININGS = ("semihard", "distance", "hard", "all")
@@ -60,6 +61,8 @@ class TripletConfig:
     # new training classes from old ones: each class turned by 90-degree steps (4) and mirrored
     # too (8) counts as a class of its own, so the metric learns from more identities
     class_symmetries: int = 1  # 1 | 2 (mirrored) | 4 (turned) | 8 (both)
+    # and the top of class a over the bottom of class b as a class (a, b) (models/virtual_classes.py)
+    splice: bool = False
     augment: float = 1.0  # strength of the augmentation (0 = off; 1 = shifts 10%, turns 12 deg, ...)
     elastic: float = 0.0  # elastic displacement in pixels at augment 1 (0 = none)
     val_by_class: bool = True  # hold out whole classes for validation (when there are 4 or more)
@@ -145,18 +148,6 @@ def batch_contrastive_loss(
     }
 
 
-def symmetric_images(x: np.ndarray, which: np.ndarray) -> np.ndarray:
-    """Images (B, C, H, W) each under symmetry ``which`` (B,) of the square: 0-3 turns by 90
-    degrees, 4-7 the same after a mirror (non-square images: only the mirror and a half turn)."""
-    out = x.copy()
-    square = x.shape[-1] == x.shape[-2]
-    for i, s in enumerate(np.asarray(which)):
-        img = x[i, :, :, ::-1] if s >= 4 else x[i]
-        turns = int(s) % 4 if square else 2 * (int(s) % 2)
-        out[i] = np.rot90(img, turns, axes=(-2, -1))
-    return out
-
-
 def supcon_loss(
     codes: torch.Tensor, labels: torch.Tensor, temperature: float
 ) -> tuple[torch.Tensor, dict[str, float]]:
@@ -200,7 +191,11 @@ class Triplet(MetricModel):
         if config.loss in PROXY_LOSSES:
             if config.classes < 2:
                 raise ValueError(f"loss {config.loss} needs classes (the training classes) of 2 or more")
-            n = config.classes * max(1, int(config.class_symmetries))
+            n = (
+                config.classes
+                * max(1, int(config.class_symmetries))
+                * (config.classes if config.splice else 1)
+            )
             self.proxies = Proxies(n, config.code_dim, config.temperature, config.learn_temperature)
 
     @classmethod
@@ -230,17 +225,15 @@ class Triplet(MetricModel):
 
     def batches(self, data, batch_size, rng):
         k = int(self.config.class_symmetries)
-        if k <= 1:
+        if k <= 1 and not self.config.splice:
             for idx in class_balanced_batches(data.labels, batch_size, rng, self.config.per_class):
                 yield {"x": data.float_images(idx), "y": data.labels[idx]}
             return
-        n = data.count
-        labels = data.labels
-        # virtual item v = item (v % n) under symmetry (v // n); its class = label * k + symmetry
-        virtual = np.concatenate([np.where(labels >= 0, labels * k + s, -1) for s in range(k)])
-        for vidx in class_balanced_batches(virtual, batch_size, rng, self.config.per_class):
-            x = data.float_images(vidx % n)
-            yield {"x": symmetric_images(x, vidx // n), "y": virtual[vidx]}
+        # virtual classes: symmetries of each class, spliced pairs of classes
+        for top, bottom, sym, label in virtual_class_batches(
+            data.labels, batch_size, rng, self.config.per_class, k, self.config.splice
+        ):
+            yield {"x": virtual_class_images(data, top, bottom, sym, rng), "y": label}
 
     def batch_loss(self, codes, labels):
         if self.proxies is not None:

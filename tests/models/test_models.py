@@ -166,6 +166,7 @@ def test_unknown_option_is_a_clear_error():
         {"loss": "triplet", "mining": "distance"},
         {"loss": "contrastive", "margin": 1.0},
         {"loss": "supcon", "views": 2, "instance_weight": 1.0, "class_symmetries": 8},
+        {"loss": "supcon", "views": 2, "splice": True},
     ],
 )
 def test_metric_losses_train_and_fall(digits, options):
