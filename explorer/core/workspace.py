@@ -40,6 +40,16 @@ from explorer.core.labels import LabelEdits
 PIXELS = "pixels"
 
 
+def sorted_unique(rows: np.ndarray) -> np.ndarray:
+    """np.unique of (K,) int64 (a new array), by sort and compare: numpy 2.4's np.unique hashes
+    integers, 1.1 s CPU for 10^6 distinct rows here against 20 ms sorted (a lasso of 5 * 10^6
+    points took 8 s); rows already strictly increasing (what a lasso returns) are only copied."""
+    if len(rows) < 2 or bool(np.all(rows[1:] > rows[:-1])):
+        return rows.copy()
+    s = np.sort(rows)
+    return s[np.concatenate(([True], s[1:] != s[:-1]))]
+
+
 class Workspace:
     def __init__(self) -> None:
         self.events = Emitter()
@@ -224,7 +234,7 @@ class Workspace:
 
     # ---- selection and query --------------------------------------------------------------
     def set_selection(self, indices) -> None:
-        sel = np.unique(np.asarray(indices, dtype=np.int64).ravel())
+        sel = sorted_unique(np.asarray(indices, dtype=np.int64).ravel())
         if sel.shape == self.selection.shape and np.array_equal(sel, self.selection):
             return
         self.selection = sel

@@ -36,3 +36,14 @@ def test_models_for_dataset_leaves_out_models_of_another_input_shape():
     ws.set_dataset(_set())
     assert ws.models_for_dataset() == ["pixels", "digits_ae"]
     assert ws.current_model == "digits_ae"
+
+
+def test_selection_is_sorted_unique_whatever_order_and_repeats_come_in():
+    """set_selection is np.unique by sort and compare (numpy 2.4's hashing np.unique took seconds
+    for a lasso of millions of rows): the same rows, sorted, once each, and a copy."""
+    rng = np.random.default_rng(0)
+    ws = Workspace()
+    for rows in (rng.integers(0, 5000, 20_000), np.arange(0, 9000, 3), np.array([7]), np.zeros(0, int)):
+        ws.set_selection(rows)
+        np.testing.assert_array_equal(ws.selection, np.unique(rows))
+        assert ws.selection.dtype == np.int64 and ws.selection is not rows
