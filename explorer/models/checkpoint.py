@@ -97,10 +97,9 @@ def load(path: str | os.PathLike, device: str = "cpu") -> Checkpoint:
     try:
         cls = model_class(meta["architecture"])
         config = make_config(meta["architecture"], options=meta["config"])
-        # build it without memory first: metadata claiming a huge input or code would otherwise
+        # built under an allocation budget: metadata claiming a huge input or code would otherwise
         # allocate gigabytes before the weights are found not to fit
-        _check_shapes(path, meta["architecture"], cls, config, meta["input_shape"], tensors)
-        model = cls(config, meta["input_shape"])
+        model = _build_checked(path, meta["architecture"], cls, config, meta["input_shape"], tensors)
     except ModelFileError:
         raise
     except ExplorerError as err:
@@ -137,16 +136,26 @@ def load(path: str | os.PathLike, device: str = "cpu") -> Checkpoint:
 
 
 # ---- helpers ---------------------------------------------------------------------------------
-def _check_shapes(path: str, arch: str, cls, config, input_shape, tensors: dict) -> None:
-    """Refuse a file whose weights do not have the shapes its metadata imply (checked on torch's
-    meta device, which allocates nothing)."""
-    import torch
-
-    with torch.device("meta"):
-        expected = {k: tuple(v.shape) for k, v in cls(config, input_shape).state_dict().items()}
+def _build_checked(path: str, arch: str, cls, config, input_shape, tensors: dict):
+    """The model of ``cls``, built on the CPU while every tensor its construction asks for counts
+    against a budget (4x the file's weights + 16 M elements): a file whose metadata imply a far
+    larger model is refused before that memory is taken, as is one whose weights do not have the
+    shapes the model has. (Building on torch's meta device instead ran its random fills and
+    arithmetic through Python decompositions and imported ``torch._dynamo``: a gae's first load
+    took 2.9 s of CPU, holding the GIL on whichever thread loaded it.)"""
+    budget = 4 * sum(int(v.numel()) for v in tensors.values()) + (1 << 24)
+    try:
+        with _AllocationBudget(budget):
+            model = cls(config, input_shape)
+    except _OverBudget:
+        raise ModelFileError(
+            f"{_short(path)} claims to be a '{arch}' model far larger than the weights it holds "
+            f"(its config or input shape do not fit them)."
+        ) from None
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     found = {k: tuple(v.shape) for k, v in tensors.items()}
     if expected == found:
-        return
+        return model
     missing = sorted(set(expected) - set(found))
     extra = sorted(set(found) - set(expected))
     if missing or extra:
@@ -158,6 +167,56 @@ def _check_shapes(path: str, arch: str, cls, config, input_shape, tensors: dict)
         f"{_short(path)} claims to be a '{arch}' model but its weights do not match that "
         f"architecture ({detail})."
     )
+
+
+class _OverBudget(Exception):
+    pass
+
+
+def _AllocationBudget(budget: int):
+    """A torch function mode that adds up the elements of the tensors made by factory functions
+    (empty, zeros, ones, full, rand, randn, randint, eye and the ``new_*`` methods) and raises
+    :class:`_OverBudget` before one would take the total past ``budget``."""
+    import math
+
+    import torch
+    from torch.overrides import TorchFunctionMode
+
+    def size_of(args, kwargs, at: int = 0):
+        size = kwargs.get("size", args[at:] if len(args) > at else ())
+        if len(size) == 1 and isinstance(size[0], (tuple, list, torch.Size)):
+            size = size[0]
+        try:
+            return math.prod(int(n) for n in size)
+        except (TypeError, ValueError):
+            return 0
+
+    plain = {torch.empty, torch.zeros, torch.ones, torch.rand, torch.randn}
+    methods = {torch.Tensor.new_empty, torch.Tensor.new_zeros, torch.Tensor.new_ones}
+
+    class Budget(TorchFunctionMode):
+        used = 0
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            n = 0
+            if func in plain:
+                n = size_of(args, kwargs)
+            elif func is torch.full:
+                n = size_of(args[:1], kwargs)
+            elif func in methods or func is torch.Tensor.new_full:
+                n = size_of(args[1:2] if func is torch.Tensor.new_full else args[1:], kwargs)
+            elif func is torch.randint:
+                sized = [a for a in args if isinstance(a, (tuple, list, torch.Size))]
+                n = size_of(tuple(sized[:1]), kwargs)
+            elif func is torch.eye:
+                n = int(args[0]) * int(args[1] if len(args) > 1 else args[0]) if args else 0
+            self.used += n
+            if self.used > budget:
+                raise _OverBudget()
+            return func(*args, **kwargs)
+
+    return Budget()
 
 
 def _short(path: str) -> str:
