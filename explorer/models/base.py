@@ -16,6 +16,7 @@ import dataclasses
 import importlib
 import os
 import pkgutil
+import threading
 from dataclasses import asdict
 from typing import Any, ClassVar, Iterator
 
@@ -203,14 +204,24 @@ def build_model(
 
 
 _scanned = False
+_scan_done = False
+_scan_lock = threading.RLock()  # another thread's scan is waited for, not seen half done
 _BROKEN: dict[str, str] = {}  # module name -> why it failed to import
 
 
 def _import_model_modules() -> None:
-    global _scanned
-    if _scanned:
+    global _scanned, _scan_done
+    if _scan_done:
         return
-    _scanned = True
+    with _scan_lock:
+        if _scanned:  # done, or under way in this thread (a model module importing this one)
+            return
+        _scanned = True
+        _scan_modules()
+        _scan_done = True
+
+
+def _scan_modules() -> None:
     # the package's folder, not ``explorer.models.__path__``: importing the package from here
     # would make models/__init__ -> encoders -> checkpoint -> base -> models a cycle
     for info in pkgutil.iter_modules([os.path.dirname(os.path.abspath(__file__))]):

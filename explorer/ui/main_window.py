@@ -70,6 +70,10 @@ class MainWindow(ViewPlacement, WindowMenus, FileActions, QMainWindow):
         self.tabs.setDocumentMode(True)
         self.tabs.setObjectName("viewTabs")
         self._view_loader: TaskRunner | None = None
+        self._view_queue: list = []  # view modules imported, their views not built yet (window_views)
+        self._views_final = False
+        self._view_turn_pending = False
+        self._views_closed = False
 
         self._build_status_bar()
         self._build_menus()
@@ -106,8 +110,8 @@ class MainWindow(ViewPlacement, WindowMenus, FileActions, QMainWindow):
 
     # ---- state ----------------------------------------------------------------------------
     def busy(self) -> bool:
-        """True while the views are still being loaded."""
-        return self._view_loader is not None
+        """True while the views are still being loaded (imported or built)."""
+        return self._view_loader is not None or self.views_pending()
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -191,6 +195,7 @@ class MainWindow(ViewPlacement, WindowMenus, FileActions, QMainWindow):
     # ---- closing -----------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
         self.sessions.close()  # a normal close: the next start offers no recovery
+        self._views_closed, self._view_queue, self._views_final = True, [], False
         if self._view_loader is not None:
             self._view_loader.shutdown(30000)
         if self._training_dialog is not None:

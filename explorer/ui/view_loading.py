@@ -31,6 +31,12 @@ def import_views_job(names: list[str]) -> Iterator[Progress]:
 
     yield Progress(step=0, total=len(names) + 1, message="loading views")
     configure_pyqtgraph()  # imports pyqtgraph: before any view module does
+    try:  # the model modules too, so a view's first model load does not import them on the GUI thread
+        from explorer.models.base import model_keys
+
+        model_keys()
+    except Exception:  # a broken model module is reported where it is used
+        pass
     ok, failed = [], []
     for i, name in enumerate(names):
         try:

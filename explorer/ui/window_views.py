@@ -18,6 +18,38 @@ class ViewPlacement:
     """Mixin of :class:`explorer.ui.main_window.MainWindow`: ``self.views`` (key -> widget),
     ``self.docks`` and ``self.tabs`` filled from view modules; ``show_view`` brings one forward."""
 
+    def _queue_views(self, mods: list[ModuleType], final: bool) -> None:
+        """Create the views of ``mods`` one per event-loop turn (a view with plots costs 35-100 ms
+        of GUI-thread CPU to build: all at once they held the window for the sum, 0.3-1.2 s);
+        ``final``: these complete the set, and ``views_ready`` fires once the last is in place."""
+        queue = self._view_queue
+        queued = {view_key(m) for m in queue}
+        queue.extend(m for m in mods if view_key(m) not in queued and view_key(m) not in self.views)
+        queue.sort(key=lambda m: getattr(m, "ORDER", 100))
+        self._views_final = self._views_final or final
+        if not self._view_turn_pending:
+            self._view_turn_pending = True
+            QTimer.singleShot(0, self._next_view)
+
+    def _next_view(self) -> None:
+        self._view_turn_pending = False
+        queue = self._view_queue
+        if self._views_closed:
+            return
+        if queue:
+            self._add_views([queue.pop(0)], final=False)
+        if queue:
+            self._view_turn_pending = True
+            QTimer.singleShot(0, self._next_view)
+        elif self._views_final and self._view_loader is None:
+            self._views_final = False
+            self._add_views([], final=True)
+            self.views_ready.emit()
+
+    def views_pending(self) -> bool:
+        """Whether views are still to be created (their modules imported, not yet built)."""
+        return bool(self._view_queue) or self._views_final
+
     def _add_views(self, mods: list[ModuleType], final: bool) -> None:
         """Create the views of ``mods``: "center" ones as tabs, "left"/"bottom" ones as docks.
         ``final``: these complete the set (with no center view, the left views become tabs)."""
@@ -110,7 +142,7 @@ class ViewPlacement:
 
     def _on_views_partial(self, tag, rec: Progress) -> None:
         self.jobs.update_job("views", rec.message, rec.fraction)
-        self._add_views(self._not_created(rec.payload or ()), final=False)
+        self._queue_views(self._not_created(rec.payload or ()), final=False)
 
     def _not_created(self, names) -> list[ModuleType]:
         return [
@@ -120,8 +152,7 @@ class ViewPlacement:
     def _on_views_imported(self, tag, result) -> None:
         ok, failed = result
         self.jobs.finish_job("views")
-        self._add_views(self._not_created(ok), final=True)
+        self._view_loader = None
         for name, message in failed:
             self.show_error(f"The {name.rsplit('.', 1)[-1]} view could not be loaded ({message}).")
-        self._view_loader = None
-        self.views_ready.emit()
+        self._queue_views(self._not_created(ok), final=True)  # views_ready once they are built

@@ -7,7 +7,12 @@ time for one panel, in the manner of Orange's ``ConcurrentMixin``:
   parameters that made it), so a late result for old parameters can be told apart and dropped;
 - progress is rate-limited in the worker thread (at most one ``partial`` per ``min_interval``
   seconds, and always the last one), so a fast loop never floods the event loop;
-- cancelling is honoured at the next ``yield``; :meth:`TaskRunner.shutdown` joins the thread.
+- cancelling is honoured at the next ``yield``; :meth:`TaskRunner.shutdown` joins the thread;
+- a ``background`` runner's jobs (the views' metrics, evaluations, indexes, inspections: work no
+  one waits for with the mouse) run one at a time in the whole app: at start-up five of them
+  ran at once beside the codes and the first layout, each taking the GIL from the GUI thread,
+  which then waited seconds between its own 100-300 ms of work. A waiting job holds no GIL and
+  is cancelled like a running one.
 
 Results arrive on the GUI thread through queued signals: ``partial(tag, record)``,
 ``done(tag, result)``, ``failed(tag, message)``, ``cancelled(tag)``.
@@ -15,6 +20,7 @@ Results arrive on the GUI thread through queued signals: ``partial(tag, record)`
 
 from __future__ import annotations
 
+import threading
 import time
 import traceback
 from typing import Any, Callable, Iterator
@@ -25,6 +31,7 @@ from explorer.core.errors import ExplorerError
 
 
 _LIVE: set = set()  # threads started and not yet ended, whatever happens to their runner
+_BACKGROUND = threading.Semaphore(1)  # background jobs run one at a time (see the module docstring)
 
 
 class _JobThread(QThread):
@@ -36,12 +43,15 @@ class _JobThread(QThread):
     cancelled = Signal(object, object)  # (thread, tag)
     ended = Signal(object)  # (thread): the last thing run() does
 
-    def __init__(self, make_job: Callable[[], Iterator], tag: Any, min_interval: float) -> None:
+    def __init__(
+        self, make_job: Callable[[], Iterator], tag: Any, min_interval: float, background: bool = False
+    ) -> None:
         super().__init__()
         self._make_job = make_job
         self.tag = tag
         self._min_interval = min_interval
         self._abort = False
+        self._background = background
 
     def abort(self) -> None:
         self._abort = True
@@ -52,7 +62,17 @@ class _JobThread(QThread):
 
     def run(self) -> None:  # worker thread
         try:
-            self._run()
+            if not self._background:
+                self._run()
+                return
+            while not _BACKGROUND.acquire(timeout=0.05):  # wait for the background slot
+                if self._abort:
+                    self.cancelled.emit(self, self.tag)
+                    return
+            try:
+                self._run()
+            finally:
+                _BACKGROUND.release()
         finally:
             self.ended.emit(self)
 
@@ -99,9 +119,12 @@ class TaskRunner(QObject):
     cancelled = Signal(object)  # (tag)
     running_changed = Signal(bool)
 
-    def __init__(self, parent: QObject | None = None, min_interval: float = 0.05) -> None:
+    def __init__(
+        self, parent: QObject | None = None, min_interval: float = 0.05, background: bool = False
+    ) -> None:
         super().__init__(parent)
         self.min_interval = min_interval
+        self.background = background  # jobs wait for the app's one background slot
         self._thread: _JobThread | None = None
         self._old: list[_JobThread] = []  # cancelled threads still finishing their step
         self.tag: Any = None
@@ -110,7 +133,7 @@ class TaskRunner(QObject):
         """Cancel any running job and start ``make_job()`` (called in the worker thread)."""
         self.cancel()
         self.tag = tag
-        thread = _JobThread(make_job, tag, self.min_interval)
+        thread = _JobThread(make_job, tag, self.min_interval, self.background)
         thread.partial.connect(self._on_partial)
         thread.done.connect(self._on_done)
         thread.failed.connect(self._on_failed)

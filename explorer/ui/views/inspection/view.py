@@ -52,7 +52,7 @@ class View(QWidget):
         self.report = None  # explorer.inspection.InspectionReport of the shown model
         self.duplicates = None
         self._tag = None
-        self.runner = TaskRunner(self)
+        self.runner = TaskRunner(self, background=True)
         self.runner.partial.connect(self._on_partial)
         self.runner.done.connect(self._on_done)
         self.runner.failed.connect(self._on_failed)

@@ -39,7 +39,7 @@ class ColumnIndexes(QObject):
         self._building: dict[tuple[str, str], str] = {}  # (name, metric) -> progress text
         self._failed: dict[tuple[str, str], tuple[int, str]] = {}
         self.last_ms: dict[tuple[str, str], float] = {}  # (name, metric) -> time of the last search
-        self._runner = TaskRunner(self, min_interval=0.2)
+        self._runner = TaskRunner(self, min_interval=0.2, background=True)
         self._runner.partial.connect(self._on_progress)
         self._runner.done.connect(self._on_built)
         self._runner.failed.connect(self._on_failed)

@@ -43,7 +43,7 @@ class MetricsWiring(QObject):
         self.view, self.panel = view, panel
         self._done: dict[Spec, tuple[tuple, RetrievalMetrics]] = {}
         self._failed: dict[Spec, tuple[tuple, str]] = {}
-        self._runner = TaskRunner(self, min_interval=0.1)
+        self._runner = TaskRunner(self, min_interval=0.1, background=True)
         self._runner.partial.connect(self._on_progress)
         self._runner.done.connect(self._on_done)
         self._runner.failed.connect(self._on_failed)

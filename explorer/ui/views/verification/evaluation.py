@@ -28,7 +28,7 @@ class EvaluationWiring(QObject):
         self._results: dict[tuple, Evaluation] = {}  # (ds token, model, id(encoder), metric) -> ...
         self._failed: dict[tuple, str] = {}
         self._job_keys: tuple = ()
-        self._runner = TaskRunner(self, min_interval=0.1)
+        self._runner = TaskRunner(self, min_interval=0.1, background=True)
         self._runner.partial.connect(self._on_partial)
         self._runner.done.connect(self._on_done)
         self._runner.failed.connect(self._on_failed)
