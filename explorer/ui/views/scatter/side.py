@@ -33,6 +33,8 @@ class PanelSide:
         """Rows of this panel showing data set items ``indices``."""
         if self.items is None:
             n = 0 if self.layout is None else len(self.layout)
+            if len(indices) == 0 or (indices.min() >= 0 and indices.max() < n):
+                return indices  # all on this panel (a lasso of 5 * 10^6: no mask and copy)
             return indices[(indices >= 0) & (indices < n)]
         return np.flatnonzero(np.isin(self.items, indices))
 
