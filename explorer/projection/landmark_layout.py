@@ -11,11 +11,13 @@ Above ``LANDMARK_ABOVE`` points, :func:`landmark_job` runs in four stages, each 
    (:func:`~explorer.projection.landmark_search.approx_nearest_landmarks`) at the weighted mean
    of their positions, with t-SNE's point-wise perplexity affinities (perplexity 5 over 15
    neighbours, as openTSNE's ``transform``) or UMAP's fuzzy memberships as weights;
-4. a refinement (:mod:`explorer.projection.landmark_refine`): by default ("graph") a few
-   iterations of the method over all points with their approximate kNN graph, found cell by cell
-   through the landmarks (:func:`~explorer.projection.landmark_search.cell_knn_graph`), the
-   points sorted by cell so that the optimiser's memory accesses stay local; or ("transform")
-   the libraries' own ``transform`` with the landmarks held fixed.
+4. a refinement (:mod:`explorer.projection.landmark_refine`): by default ("graph") the method
+   run over all points with their approximate kNN graph, searched through the landmarks as the
+   cells of an inverted file (:func:`~explorer.projection.landmarks.knn_graph`): t-SNE 50
+   iterations of early exaggeration 12 then 150 (a short t-SNE from the placed start: at
+   100,000 codes 10-NN label accuracy 0.891 against 0.803 for the former 50 plain iterations),
+   UMAP 30 epochs; the points sorted by cell so that the optimiser's memory accesses stay local.
+   Or ("transform") the libraries' own ``transform`` with the landmarks held fixed.
 
 Points that duplicate a landmark (distance 0) sit exactly on it. Progress ``metrics`` carry the
 stage times (``first_frame_s``, ``landmark_s``, ``placed_s``, ``graph_s``, ``done_s``) and
@@ -52,7 +54,8 @@ from explorer.projection.stream import drain, threaded
 LANDMARK_ABOVE = 40_000
 REFINES = ("graph", "transform", "none")
 PLACES = ("mean", "median", "nearest")
-TSNE_REFINE_ITER = 50
+TSNE_REFINE_ITER = 150
+TSNE_REFINE_EARLY = 50  # iterations of early exaggeration 12 before them
 UMAP_REFINE_EPOCHS = 30
 PLACE_K = 15  # nearest landmarks a t-SNE placement is weighted over
 
@@ -164,6 +167,8 @@ def landmark_job(
     inner_steps: int | None = None,
     refine_scale: float = 1.0,
     refine_lr: float | None = None,
+    refine_early: int | None = None,
+    refine_early_exaggeration: float = 12.0,
     **fit_params,
 ) -> Iterator[Progress]:
     """(N, D) float32 codes -> yields Progress (payload (N, 2) float32 frames; NaN rows are
@@ -174,8 +179,10 @@ def landmark_job(
     layout is the landmark layout of the one above). ``refine``: "graph" (default: a few iterations of the
     method over all points with an approximate kNN graph found through the landmarks),
     "transform" (the libraries' transform: placed points move, landmarks stay) or "none"
-    (placement only); ``refine_steps`` its iterations (t-SNE, default 50) or epochs (UMAP,
-    default 30); ``refine_exaggeration`` and ``refine_perplexity`` (t-SNE's graph refinement).
+    (placement only); ``refine_steps`` its iterations (t-SNE, default 150) or epochs (UMAP,
+    default 30); ``refine_early`` iterations of t-SNE's graph refinement at
+    ``refine_early_exaggeration`` come first (default 50, or a third of ``refine_steps`` when
+    that is given); ``refine_exaggeration`` and ``refine_perplexity`` (t-SNE's graph refinement).
     ``place``: "mean" | "median" | "nearest" (where a point starts from its nearest landmarks),
     ``jitter`` (a spread of the start, x the landmarks' spacing), ``smooth_rounds`` (mean of the
     graph neighbours before refining), ``refine_scale``/``refine_lr`` (t-SNE start scale and
@@ -208,6 +215,8 @@ def landmark_job(
     )
     if refine == "none":
         steps = 0
+    if refine_early is None:  # t-SNE's graph refinement starts with early exaggeration
+        refine_early = TSNE_REFINE_EARLY if refine_steps is None else steps // 3
 
     t0 = time.perf_counter()
     times: dict[str, float] = {}
@@ -337,6 +346,8 @@ def landmark_job(
                 exaggeration=refine_exaggeration,
                 perplexity=refine_perplexity,
                 learning_rate=refine_lr,
+                early_iter=refine_early,
+                early_exaggeration=refine_early_exaggeration,
             )
             if method == "tsne"
             else refiners.umap_graph_work(start, g_i, g_d, n_neighbors, min_dist, steps, seed)

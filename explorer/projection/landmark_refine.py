@@ -114,10 +114,13 @@ def tsne_graph_work(
     exaggeration: float = 1.0,
     perplexity: float = GRAPH_PERPLEXITY,
     learning_rate: float | None = None,
+    early_iter: int = 0,
+    early_exaggeration: float = 12.0,
 ):
     """``n_iter`` openTSNE iterations over all N points from ``layout`` (N, 2), with perplexity
     affinities of the approximate kNN graph (N, k): points settle among their own neighbours,
-    not only their landmarks'."""
+    not only their landmarks'. ``early_iter`` > 0: that many iterations at
+    ``early_exaggeration`` (momentum 0.5, as openTSNE's early phase) before them."""
     from openTSNE import TSNEEmbedding
     from openTSNE.affinity import PrecomputedAffinities, joint_probabilities_nn
 
@@ -140,6 +143,8 @@ def tsne_graph_work(
             n_jobs=free_cores(),
         )
         lr = {} if learning_rate is None else {"learning_rate": learning_rate}
+        if early_iter > 0:
+            _tsne_optimise(emb, early_iter, emit, stop, exaggeration=early_exaggeration, momentum=0.5, **lr)
         _tsne_optimise(emb, n_iter, emit, stop, exaggeration=exaggeration, momentum=0.8, **lr)
         return np.array(emb, dtype=np.float32)
 
