@@ -14,7 +14,8 @@ def mapping_layout_job(model, data=None, count: int = N_LAYOUT, seed: int = 0, t
 
     Pairs come from ``data`` when it has partners with known transforms, else fresh generated
     pairs of the kind the model was trained on. Yields Progress with payload dicts
-    {layout, colour, colour_label, method, source, note}; returns the last one.
+    {layout, colour, colour_label, method, source, note}; returns the last one. The t-SNE runs in
+    a layout process (:mod:`explorer.jobs.layout_child`) unless those are turned off.
     """
     from explorer.core.progress import Progress
     from explorer.projection.pca import pca_layout
@@ -60,15 +61,21 @@ def mapping_layout_job(model, data=None, count: int = N_LAYOUT, seed: int = 0, t
     yield Progress(step=1, total=3, message="PCA", payload=first)
     if not tsne:
         return dict(first, note="")
-    from explorer.projection.tsne import tsne_job
+    from explorer.jobs.layout_child import child_layout_job, runs_in_child
 
-    gen = tsne_job(z, seed=seed)
+    if runs_in_child("tsne", z):  # openTSNE's callbacks take the GIL from the GUI thread
+        gen = child_layout_job(z, "tsne", seed=seed, faith=False)
+    else:
+        from explorer.projection.tsne import tsne_job
+
+        gen = tsne_job(z, seed=seed)
     last = first
     while True:
         try:
             rec = next(gen)
         except StopIteration as stop:
-            final = stop.value if stop.value is not None else last["layout"]
+            value = stop.value[0] if isinstance(stop.value, tuple) else stop.value  # the child's
+            final = value if value is not None else last["layout"]
             return dict(
                 base,
                 layout=np.asarray(final, np.float32),

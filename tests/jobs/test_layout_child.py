@@ -131,3 +131,30 @@ def test_codes_too_big_for_a_pipe_stay_in_process(codes, monkeypatch):
     assert not layout_child.runs_in_child("pca", codes)
     monkeypatch.setattr(layout_child, "CHILD_MAX_BYTES", codes.size * 4 - 1)
     assert not layout_child.runs_in_child("umap", codes)
+
+
+def test_the_relational_views_mapping_tsne_runs_in_the_child_and_gives_the_in_process_layout(monkeypatch):
+    """Issue 13 item 3: the relational view's mapping-code t-SNE ran in the GUI process."""
+    import torch
+
+    from explorer.jobs.relational import mapping_layout_job
+    from explorer.models.base import build_model
+
+    torch.manual_seed(0)
+    model = build_model("gae", (1, 13, 13)).eval()
+    calls = []
+    monkeypatch.setattr(layout_child, "child_layout_job", _spy(child_layout_job, calls))
+    ours = run_to_end(mapping_layout_job(model, None, count=120, seed=2))
+    assert calls == ["tsne"] and ours["method"] == "t-SNE" and ours["layout"].shape == (120, 2)
+    monkeypatch.setenv("EXPLORER_LAYOUT_CHILD", "0")  # the same job in this process
+    here = run_to_end(mapping_layout_job(model, None, count=120, seed=2))
+    assert calls == ["tsne"]
+    np.testing.assert_allclose(ours["layout"], here["layout"], rtol=1e-3, atol=1e-3)
+
+
+def _spy(fn, calls):
+    def wrapped(codes, method, *a, **k):
+        calls.append(method)
+        return fn(codes, method, *a, **k)
+
+    return wrapped
