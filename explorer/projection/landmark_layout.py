@@ -360,7 +360,8 @@ def landmark_job(
             frame[perm] = r.payload
             return Progress(step=3, total=4, message=r.message, payload=frame)
 
-        refined = yield from drain(threaded(work, label, steps), unsort)
+        total = steps + (refine_early if method == "tsne" else 0)
+        refined = yield from drain(threaded(work, label, total), unsort)
         layout = np.empty_like(refined)
         layout[perm] = refined
         dup = others[pinned]  # duplicates of a landmark stay on it

@@ -135,8 +135,8 @@ def test_sampled_pca_of_a_small_set_is_the_pca():
 
 def test_closing_a_million_point_layout_stops_it_within_a_second():
     """Closed while its landmarks are fitted (t-SNE) and while every point is being placed (UMAP).
-    (During the refinement a close waits for the iteration under way: about a second per
-    iteration at 10^6 points on 2 busy cores.)"""
+    (During the refinement a close waits for up to two iterations (t-SNE looks every other
+    iteration): about a second each at 10^6 points on 2 busy cores.)"""
     x = np.random.default_rng(0).normal(size=(1_000_000, 4)).astype(np.float32)
     for method, when in (("tsne", "landmarks)"), ("umap", "nearest landmarks")):
         extra = {"early_iter": 5, "n_iter": 5} if method == "tsne" else {"n_epochs": 5}
