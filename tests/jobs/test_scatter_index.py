@@ -232,3 +232,21 @@ def test_a_zoomed_out_density_image_equals_the_area_shared_brute_force_cell_sums
         assert cnt.sum() > 10_000
         assert np.abs(img.astype(int) - _brute_shade(cnt, acc)).max() <= 1
         assert ((img[..., 3] > 0) != (cnt > 1e-6)).sum() <= 0.001 * w * h  # slivers of a cell
+
+
+def test_the_worker_index_prepares_the_drawing_of_a_big_layout():
+    """drawing_index (built in the layout's worker) leaves the coordinates in cell order and the
+    cell-order tables on the layout's shared grid, so the GUI thread's first frame reuses them."""
+    from explorer.jobs.scatter.density import drawing_index
+    from explorer.jobs.scatter.index import grid_for
+
+    xy = _points(120_000, seed=12)
+    index = drawing_index(xy)
+    grid = grid_for(xy)
+    assert index.grid is grid and grid._perm is not None
+    xs, ys = grid._sorted_xy
+    layers = DensityLayers(grid, xy, np.zeros(len(xy), np.uint8), np.zeros((1, 4), np.uint8))
+    assert layers.xs is xs and layers.ys is ys
+    np.testing.assert_array_equal(xs, xy[grid.order, 0])
+    small = _points(1000, seed=13)
+    assert getattr(drawing_index(small).grid, "_sorted_xy", None) is None  # drawn as points: not needed

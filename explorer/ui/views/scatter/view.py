@@ -11,7 +11,7 @@ from explorer.core.progress import Progress
 from explorer.core.view_state import ScatterState
 from explorer.ui.context import AppContext
 from explorer.ui.scatter_plot import ScatterPanel
-from explorer.jobs.scatter.index import PointIndex
+from explorer.jobs.scatter.density import drawing_index
 from explorer.ui.views.scatter.drawing import Drawing
 from explorer.ui.views.scatter.export import Exports, export_dialog
 from explorer.ui.views.scatter.controls import METHODS, ScatterControls
@@ -383,7 +383,7 @@ class View(LiveTraining, Drawing, Exports, QWidget):
         job_params = {**params, **self.job_overrides}
         side.runner.start(
             lambda: layout_job(
-                codes, method, seed, job_params, previous, live, make_index=PointIndex, given=given
+                codes, method, seed, job_params, previous, live, make_index=drawing_index, given=given
             ),
             tag=tag,
         )
