@@ -52,8 +52,9 @@ def virtual_class_batches(
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """Batches of P virtual classes x K (``per_class``) items, as (top, bottom, symmetry, label)
     arrays (B,): the item is image ``top`` over image ``bottom`` (the same index when unspliced)
-    under ``symmetry``, of virtual class ``label``. One epoch is as many batches as
-    ``symmetries`` x the labelled items fill (splicing adds classes, not steps)."""
+    under ``symmetry``, of virtual class ``label``. One epoch is as many batches as the labelled
+    items fill, as without virtual classes (they add classes, not steps; with few classes they fill
+    the batch: 5 classes x 8 is a batch of 40, 40 virtual classes give P = batch_size / K)."""
     groups = class_members(labels)
     classes = np.array(sorted(groups))
     c, s = len(classes), max(1, int(symmetries))
@@ -61,7 +62,7 @@ def virtual_class_batches(
     n_virtual = pairs * s
     k = max(2, int(per_class))
     p = max(2, min(n_virtual, batch_size // k))
-    n_batches = max(1, -(-sum(len(m) for m in groups.values()) * s // batch_size))
+    n_batches = max(1, -(-sum(len(m) for m in groups.values()) // batch_size))
 
     def draw(cls: int) -> np.ndarray:  # k distinct items of a class (with repeats if it is smaller)
         members = groups[int(classes[cls])]

@@ -51,11 +51,21 @@ def test_spliced_batches_make_a_class_of_every_pair_of_classes():
     assert seen <= set(range(9)) and len(seen) >= 8
 
 
-def test_symmetries_and_splices_multiply_and_epochs_follow_the_symmetries():
+def test_symmetries_and_splices_multiply_classes_not_steps():
     data = _toy(n_per_class=8)
     batches = list(
         virtual_class_batches(data.labels, 16, np.random.default_rng(1), 4, symmetries=8, splice=True)
     )
-    assert len(batches) == 8 * 24 // 16  # symmetries x items fill the epoch; splicing adds no steps
+    assert len(batches) == 2  # 24 items fill 2 batches of 16: virtual classes add no steps
     labels = np.concatenate([b[3] for b in batches])
     assert labels.max() < 9 * 8 and (np.concatenate([b[2] for b in batches]) == labels // 9).all()
+
+
+def test_triplet_plans_as_many_steps_as_its_batches_make():
+    from explorer.models.base import build_model
+
+    data = _toy(n_per_class=8)
+    for options in ({}, {"class_symmetries": 8}, {"class_symmetries": 4, "splice": True}):
+        model = build_model("triplet", (1, 10, 10), options={"channels": [4], "hidden": 8, **options})
+        made = list(model.batches(data, 16, np.random.default_rng(0)))
+        assert model.num_batches(data, 16) == len(made), options
