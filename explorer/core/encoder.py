@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Iterator, Protocol, runtime_checkable
 
@@ -87,12 +87,23 @@ def encode_batches(
     if not runs:
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="explorer-prefetch") as ahead:
-        pending = ahead.submit(fetch, *runs[0])
+        pending = _submit(ahead, fetch, *runs[0])
         for k, (start, stop) in enumerate(runs):
             images = pending.result()
             if k + 1 < len(runs):
-                pending = ahead.submit(fetch, *runs[k + 1])
+                pending = _submit(ahead, fetch, *runs[k + 1])
             yield start, stop, np.asarray(encoder.encode(images), dtype=np.float32)
+
+
+def _submit(pool: ThreadPoolExecutor, fn, *args) -> Future:
+    """``pool.submit``, or the call made here when no thread may start any more (the interpreter is
+    exiting while a worker still encodes: concurrent.futures refuses new work then)."""
+    try:
+        return pool.submit(fn, *args)
+    except RuntimeError:
+        done: Future = Future()
+        done.set_result(fn(*args))
+        return done
 
 
 def encode_dataset(encoder: Encoder, data: ImageSet, batch_size: int = 512) -> Iterator[Progress]:

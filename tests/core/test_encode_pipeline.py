@@ -112,3 +112,23 @@ def test_preset_choice_is_remembered_per_model_file(tmp_path):
     enc = load_encoder(path)
     assert enc.preprocess.preset == "clip" and enc.preprocess_source == "remembered"
     assert enc.normalisation["std"][0] == pytest.approx(0.26862954)
+
+
+def test_encoding_goes_on_without_its_prefetch_thread_when_none_may_start(monkeypatch):
+    """At interpreter exit concurrent.futures refuses new work; an encode still running in a worker
+    then reads its batches itself instead of dying with a traceback."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from explorer.core.encoder import encode_batches
+    from explorer.core.imageset import ImageSet
+    from explorer.models.encoders import PixelEncoder
+
+    def refuse(self, fn, *args, **kwargs):
+        raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+
+    monkeypatch.setattr(ThreadPoolExecutor, "submit", refuse)
+    data = ImageSet(np.arange(5 * 4, dtype=np.uint8).reshape(5, 1, 2, 2), name="tiny")
+    enc = PixelEncoder()
+    out = list(encode_batches(enc, data, batch_size=2))
+    assert [(a, b) for a, b, _ in out] == [(0, 2), (2, 4), (4, 5)]
+    np.testing.assert_allclose(np.concatenate([c for _, _, c in out]), data.float_images().reshape(5, -1))
