@@ -141,6 +141,9 @@ def test_accepting_a_suggestion_changes_the_label_everywhere_and_survives_reopen
     inspect.run()
     qtbot.waitUntil(lambda: inspect.report is not None, timeout=90000)
     assert inspect.issue_indices()[0] == flipped
+    # the worst issue is shown beside the list at once, without taking the user's selection
+    assert inspect.issues.current == flipped and not inspect.issues.item_label.isHidden()
+    assert len(ws.selection) == 0
     inspect._on_issue_picked(flipped)
     assert not inspect.issues.item_label.isHidden()
     assert inspect.issues.accept_button.text() == "Accept “ant”"
@@ -172,6 +175,7 @@ def test_accepting_a_suggestion_changes_the_label_everywhere_and_survives_reopen
     assert data_["brush"][row].color().getRgb()[:3] == tuple(int(v) for v in class_palette(3)[0][:3])
     assert tick_of(flipped) == "✓"  # retrieval ticks
     assert flipped not in inspect.issue_indices()  # off the list
+    assert inspect.issues.current != flipped  # the panel moved on to the next issue (or says none left)
     assert (tmp_path / "blobs.npz.labels.json").exists()  # saved beside the data, the data untouched
     assert np.load(path)["labels"][flipped] == 2
 

@@ -69,7 +69,7 @@ class IssuePanel(QWidget):
         self.item_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.item_label.setStyleSheet("background: black;")
         self.item_label.hide()  # no black square before there is an item to show
-        self.facts = QLabel("Run Inspect, then click an item.")
+        self.facts = QLabel("Run Inspect to list the likely label mistakes; click one to see its neighbours.")
         self.facts.setWordWrap(True)
         self.facts.setMinimumWidth(200)
         self.neighbours = thumb_list(THUMB - 8, rows_hint=1)

@@ -251,6 +251,15 @@ class View(QWidget):
             )
         fill_grid(self.issues.grid, tiles)
         mark_selected(self.issues.grid, set(self.ws.selection.tolist()))
+        shown = [t[0] for t in tiles]
+        if self.issues.current not in shown:  # the panel beside the list is never left empty
+            if shown:
+                self._on_issue_picked(shown[0], select=False)  # the worst first, not selected
+            else:
+                self.issues.current = None
+                self.issues.item_label.hide()
+                self.issues.set_enabled(False)
+                self.issues.facts.setText("No label issues left to look at.")
 
     def _on_issue_picked(self, index: int, select: bool = True) -> None:
         """Show item ``index`` with its neighbours; make it the selection and the query."""
