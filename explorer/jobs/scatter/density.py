@@ -30,7 +30,8 @@ def fill_tiles(scodes, starts, palette, g, shift, tile, tx0, tx1, ty0, ty1, done
     """Sum the tiles ``tx0..tx1`` x ``ty0..ty1`` (``tile`` x ``tile`` cells) of the level with
     (g >> shift)^2 cells that are not ``done`` yet: per cell, the number of drawn points
     (code < len(palette)) and the sums of their palette R, G, B, A, from the runs of the cell order
-    (``scodes`` (M,): the codes in cell order), so a tile costs its own points, read in order."""
+    (``scodes`` (M,): the codes in cell order), so a tile costs its own points, read in order.
+    ``palette`` (P, 4) float64 (no conversion a point)."""
     gl = g >> shift
     nt = (gl + tile - 1) // tile
     n_pal = palette.shape[0]
@@ -43,11 +44,13 @@ def fill_tiles(scodes, starts, palette, g, shift, tile, tx0, tx1, ty0, ty1, done
             for cy in range(ty * tile, min(gl, (ty + 1) * tile)):
                 for r in range(cy << shift, (cy + 1) << shift):  # the fine rows of this cell row
                     base = r * g
+                    b = starts[base + (c0 << shift)]
                     for cx in range(c0, c1):
-                        a, b = starts[base + (cx << shift)], starts[base + ((cx + 1) << shift)]
+                        a = b  # where the previous cell's run ended
+                        b = starts[base + ((cx + 1) << shift)]
                         if a == b:
                             continue
-                        n = 0.0
+                        n = 0
                         s0 = s1 = s2 = s3 = 0.0
                         for i in range(a, b):
                             k = scodes[i]
@@ -195,6 +198,7 @@ class DensityLayers:
         self.grid = grid
         self.xs, self.ys = sorted_coordinates(grid, xy)
         self.palette = np.ascontiguousarray(palette, dtype=np.float32)
+        self._palette64 = self.palette.astype(np.float64)
         self.scodes = grid.to_cell_order(np.ascontiguousarray(codes))
         self._levels: dict[
             int, tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -221,7 +225,7 @@ class DensityLayers:
         cx0, cx1, cy0, cy1 = (0, gl - 1, 0, gl - 1) if cells is None else cells
         t = self.TILE
         fill_tiles(
-            self.scodes, self.grid.starts, self.palette, self.grid.size, shift, t,
+            self.scodes, self.grid.starts, self._palette64, self.grid.size, shift, t,
             cx0 // t, cx1 // t, cy0 // t, cy1 // t, done, count, sums,
         )  # fmt: skip
         return count, sums
