@@ -1,13 +1,17 @@
 """Bench rows of issue 16: landmark layouts against the full fit, a million-point layout's
-stages, and 10-NN queries at 10^7 codes (brute force against the FAISS index).
+stages (section ``million``), and 10-NN queries at 10^7 codes, brute force against the FAISS
+index (section ``million-knn``).
 
 Codes are :func:`explorer.bench.codes.mixture_codes` (a seeded labelled mixture of 50-D sheets
 whose classes overlap, so the codes' own 10-NN accuracy is below 1). Accuracies are 10-NN label
-accuracy on a seeded sample of 5,000 points (neighbours among all points).
+accuracy on a seeded sample of 5,000 points (neighbours among all points). Every timed row's
+note gives the process CPU time (all threads) beside the wall time and the 1-minute load
+average before and after: on a shared machine wall times move with the load, CPU times less.
 """
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -18,6 +22,30 @@ from explorer.bench.table import Row
 from explorer.core.progress import run_to_end
 
 ACC_SAMPLE = 5_000
+
+
+def _load() -> str:
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except (AttributeError, OSError):
+        return "?"
+
+
+class _Clock:
+    """Wall and process CPU seconds of a block, and the load average at its start and end."""
+
+    def __enter__(self):
+        self.load0 = _load()
+        self.t0, self.c0 = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self.t0
+        self.cpu = time.process_time() - self.c0
+        self.load1 = _load()
+
+    def __str__(self) -> str:
+        return f"wall {self.wall:.1f} s, CPU {self.cpu:.1f} s, load {self.load0} -> {self.load1}"
 
 
 def _acc(points: np.ndarray, labels: np.ndarray) -> float:
@@ -53,19 +81,21 @@ def landmark_rows(plan: Plan) -> list[Row]:
     rows = []
     codes_acc = _acc(codes, labels)
     for method, label in (("tsne", "t-SNE"), ("umap", "UMAP")):
-        t0 = time.perf_counter()
-        ours, stages = _staged(landmark_job(codes, method, seed=0, labels=labels, landmarks=m, threshold=0))
-        ours_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        full = run_to_end(
-            tsne_job(codes, seed=0) if method == "tsne" else umap_job(codes, seed=0, preview=False)
-        )
-        full_s = time.perf_counter() - t0
+        with _Clock() as ours_c:
+            ours, stages = _staged(
+                landmark_job(codes, method, seed=0, labels=labels, landmarks=m, threshold=0)
+            )
+        with _Clock() as full_c:
+            full = run_to_end(
+                tsne_job(codes, seed=0) if method == "tsne" else umap_job(codes, seed=0, preview=False)
+            )
+        ours_s, full_s = ours_c.wall, full_c.wall
         acc_o, acc_f = _acc(ours, labels), _acc(full, labels)
         note = (
             f"mixture codes {n:,} x 50; landmark path: {int(stages.get('landmarks', 0)):,} landmarks, "
             f"landmark layout at {stages.get('landmark_s', float('nan')):.1f} s, all placed at "
-            f"{stages.get('placed_s', float('nan')):.1f} s; reference: the full fit as the app ran it "
+            f"{stages.get('placed_s', float('nan')):.1f} s, {ours_c}; full fit: {full_c} (CPU ratio "
+            f"{ours_c.cpu / max(full_c.cpu, 1e-9):.2f}); reference: the full fit as the app ran it "
             f"before (openTSNE defaults / umap-learn's pipeline)"
         )
         rows.append(
@@ -107,9 +137,9 @@ def million_layout_rows(plan: Plan) -> list[Row]:
     codes_acc = _acc(codes, labels)
     rows = []
     for method, label in (("tsne", "t-SNE"), ("umap", "UMAP")):
-        t0 = time.perf_counter()
-        layout, st = _staged(project_job(codes, method, seed=0, labels=labels))
-        done = time.perf_counter() - t0
+        with _Clock() as clock:
+            layout, st = _staged(project_job(codes, method, seed=0, labels=labels))
+        done = clock.wall
         acc = _acc(layout, labels)
         rows += [
             Row(
@@ -140,7 +170,8 @@ def million_layout_rows(plan: Plan) -> list[Row]:
                 "< 300 s",
                 done < 300,
                 True,
-                f"all placed at {st.get('placed_s', float('nan')):.1f} s, then refined over the kNN graph",
+                f"all placed at {st.get('placed_s', float('nan')):.1f} s, then refined over the kNN graph; "
+                f"{clock}",
             ),
             Row(
                 f"{label} of {n:,} codes: 10-NN label accuracy / the codes'",
@@ -229,4 +260,5 @@ def ann_rows(plan: Plan) -> list[Row]:
 
 
 def million_rows(plan: Plan) -> list[Row]:
-    return landmark_rows(plan) + million_layout_rows(plan) + ann_rows(plan)
+    """Section ``million``: landmark layouts against the full fit, and the 10^6 layouts."""
+    return landmark_rows(plan) + million_layout_rows(plan)
