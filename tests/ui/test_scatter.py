@@ -525,3 +525,22 @@ def test_the_controls_fit_a_1280_px_window_beside_the_data_dock(view):
     assert view.controls.tools.minimumSize().width() <= 900
     assert view.controls.top.minimumSize().width() <= 900
     assert view.minimumSizeHint().width() <= 940
+
+
+def test_legend_cuts_long_class_names_instead_of_scrolling_sideways(qtbot):
+    """A folder's class names ('hubble_deep_field', 'motorcycle_left') were cut by the legend's edge
+    behind a horizontal scroll bar; now the legend fits what it can, elides the rest, and each
+    entry's tooltip has the full name."""
+    from PySide6.QtCore import Qt
+
+    from explorer.ui.views.scatter.legend import MAX_WIDTH, MIN_WIDTH, ClassLegend
+
+    legend = ClassLegend()
+    qtbot.addWidget(legend)
+    legend.fill(["a", "b"])
+    assert legend.width() == MIN_WIDTH
+    legend.fill(["astronaut", "hubble_deep_field", "motorcycle_left_side_view"])
+    assert legend.width() == MAX_WIDTH
+    assert legend.horizontalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+    assert legend.textElideMode() == Qt.TextElideMode.ElideRight
+    assert legend.item(2).toolTip().startswith("motorcycle_left_side_view")

@@ -10,13 +10,20 @@ from PySide6.QtWidgets import QListWidget, QListWidgetItem
 from explorer.jobs.scatter.colours import class_palette
 
 
+MIN_WIDTH, MAX_WIDTH = 90, 150  # px
+
+
 class ClassLegend(QListWidget):
     class_toggled = Signal(int, bool)  # class index, now visible
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.setMaximumWidth(120)
+        self.setMaximumWidth(MAX_WIDTH)
         self.setToolTip("Click a class to hide or show it")
+        # long class names are cut with an ellipsis (the full name is the entry's tooltip), never
+        # behind a horizontal scroll bar
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._toggled = False  # the check box already toggled this click
         self.itemChanged.connect(self._on_changed)
         self.itemClicked.connect(self._on_clicked)
@@ -33,7 +40,11 @@ class ClassLegend(QListWidget):
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Unchecked if i in hidden else Qt.CheckState.Checked)
             item.setData(Qt.ItemDataRole.UserRole, i)
+            item.setToolTip(f"{name}: click to hide or show")
             self.addItem(item)
+        # as wide as the longest name needs (check box, swatch, text, scroll bar), within bounds
+        text = max((self.fontMetrics().horizontalAdvance(str(n)) for n in names), default=0)
+        self.setFixedWidth(max(MIN_WIDTH, min(MAX_WIDTH, text + 64)))
         self.setVisible(len(names) > 0)
         self.blockSignals(False)
 
