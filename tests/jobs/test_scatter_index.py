@@ -250,3 +250,31 @@ def test_the_worker_index_prepares_the_drawing_of_a_big_layout():
     np.testing.assert_array_equal(xs, xy[grid.order, 0])
     small = _points(1000, seed=13)
     assert getattr(drawing_index(small).grid, "_sorted_xy", None) is None  # drawn as points: not needed
+
+
+def test_a_big_box_takes_the_one_pass_and_equals_brute_force_edges_included():
+    """A box holding most points (the lasso's one pass over the rows) and a small one (the runs of
+    its cells) select exactly the points of the closed box, with hidden rows, points lying on
+    the box's edges included."""
+    xy = _points(200_000, seed=14)
+    x0, x1, y0, y1 = -1.3, 4.6, -1.1, 4.4
+    xy[1:2000:7] = np.float32([x0, 0.5])  # on the left edge
+    xy[2:2000:7] = np.float32([x1, 0.5])
+    xy[3:2000:7] = np.float32([0.5, y1])
+    xy[4:2000:7] = np.float32([np.nextafter(np.float32(x0), np.float32(-9)), 0.5])  # just outside
+    index = PointIndex(xy)
+    allowed = np.random.default_rng(15).random(len(xy)) < 0.8
+    for box in ((x0, y0, x1, y1), (x1, y1, x0, y0), (3.95, 3.85, 4.05, 3.95)):
+        for keep in (None, allowed):
+            lo_x, hi_x, lo_y, hi_y = (
+                min(box[0], box[2]),
+                max(box[0], box[2]),
+                min(box[1], box[3]),
+                max(box[1], box[3]),
+            )
+            inside = (xy[:, 0] >= lo_x) & (xy[:, 0] <= hi_x) & (xy[:, 1] >= lo_y) & (xy[:, 1] <= hi_y)
+            want = np.flatnonzero(inside if keep is None else inside & keep)
+            got = index.in_rect(*box, allowed=keep)
+            np.testing.assert_array_equal(got, want)
+            assert len(got) > 200
+    assert index.grid.count_in_range(*index.grid.cell_range(x0, x1, y0, y1)) > len(xy) // 32  # the big path

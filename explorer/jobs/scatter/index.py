@@ -104,16 +104,13 @@ def _pack_states(table):  # pragma: no cover (numba)
 
 
 @_jit
-def _scan_polygon(
-    cell_of, packed, g, cy0, xy, px, py, edge_starts, edge_ids, allowed, out, at
-):  # pragma: no cover (numba)
-    """The rows inside, in order, into ``out`` ((N,) int64, written only as far as it fills);
-    returns how many. First one branch-free pass over the rows (they are in no spatial order, so
-    a branch on inside/outside would be mispredicted half the time): every row whose cell's state
-    (``packed``, see _pack_states and _cell_states) is not 0 goes to ``out``, and the places of
-    those near the outline (state 2) to ``at`` (N,) int64. Then those few are tested against the
-    polygon edges that cross their cell row, and the ones outside dropped by moving the runs
-    between them down (no merge, no sort). Only rows where ``allowed`` (N,) bool (empty: all)."""
+def _scan_states(cell_of, packed, allowed, out, at):  # pragma: no cover (numba)
+    """One branch-free pass over the rows (they are in no spatial order, so a branch on
+    inside/outside would be mispredicted half the time): every row whose cell's state (``packed``,
+    see _pack_states: 1 wholly inside, 2 near the outline) is not 0 goes to ``out`` (N,) int64, in
+    order, and the places in ``out`` of those of state 2 to ``at`` (N,) int64 (both written only
+    as far as they fill). Only rows where ``allowed`` (N,) bool (empty: all). Returns (how many in
+    ``out``, how many in ``at``)."""
     k = 0
     nb = 0
     use_allowed = allowed.shape[0] > 0
@@ -126,18 +123,35 @@ def _scan_polygon(
         at[nb] = k
         nb += np.int64(s == 2)
         k += np.int64(s != 0)
-    w = -1  # where the next kept row goes once a candidate was dropped (-1: none dropped yet)
+    return k, nb
+
+
+@_jit
+def _test_in_polygon(
+    out, at, nb, cell_of, g, cy0, xy, px, py, edge_starts, edge_ids, keep
+):  # pragma: no cover
+    """``keep[q]``: whether the row ``out[at[q]]`` is inside the polygon (``px``, ``py``), from the
+    edges that cross its cell row (see _edges_by_row)."""
+    for q in range(nb):
+        i = out[at[q]]
+        j = cell_of[i] // g - cy0
+        keep[q] = _inside(np.float64(xy[i, 0]), np.float64(xy[i, 1]), j, px, py, edge_starts, edge_ids)
+
+
+@_jit
+def _drop_outside(out, k, at, nb, keep):  # pragma: no cover (numba)
+    """Drop the rows ``out[at[q]]`` whose ``keep[q]`` is False from ``out[:k]`` by moving the runs
+    between them down (no merge, no sort); returns the new length."""
+    w = -1  # where the next kept row goes once one was dropped (-1: none dropped yet)
     for q in range(nb):
         p = at[q]
-        i = out[p]
         if w >= 0:  # the rows since the previous candidate move down
             for t in range(at[q - 1] + 1, p):
                 out[w] = out[t]
                 w += 1
-        j = cell_of[i] // g - cy0
-        if _inside(np.float64(xy[i, 0]), np.float64(xy[i, 1]), j, px, py, edge_starts, edge_ids):
+        if keep[q]:
             if w >= 0:
-                out[w] = i
+                out[w] = out[p]
                 w += 1
         elif w < 0:
             w = p
@@ -266,14 +280,13 @@ class PointIndex:
         _cell_states(u, v, a, b, nx, ny, cx0, cy0, g, table)
         if grid.count_in_range(cx0, cx1, cy0, cy1) > len(self.xy) // 32:
             edge_starts, edge_ids = _edges_by_row(v, ny)
-            # np.empty of N rows: only the pages written are ever touched
-            out, at = np.empty(len(self.xy), np.int64), np.empty(len(self.xy), np.int64)
-            keep = np.zeros(0, bool) if allowed is None else np.asarray(allowed, dtype=bool)
-            k = _scan_polygon(
-                grid.cell_of, _pack_states(table), g, cy0, self.xy, poly[:, 0].copy(), poly[:, 1].copy(),
-                edge_starts, edge_ids, keep, out, at,
+            out, at, k, nb = self._scan(table, allowed)
+            keep = np.empty(nb, np.bool_)
+            _test_in_polygon(
+                out, at, nb, grid.cell_of, g, cy0, self.xy, poly[:, 0].copy(), poly[:, 1].copy(),
+                edge_starts, edge_ids, keep,
             )  # fmt: skip
-            return out[:k]
+            return out[: _drop_outside(out, k, at, nb, keep)]
         states = table[1:].reshape(g, g)[cy0 : cy1 + 1, cx0 : cx1 + 1]
         return self._gather(states == 1, states == 2, (cx0, cy0), poly, allowed)
 
@@ -305,14 +318,39 @@ class PointIndex:
             rows = rows[allowed[rows]]
         return self._sorted(rows)
 
+    def _scan(self, table: np.ndarray, allowed: np.ndarray | None):
+        """_scan_states over every row for cell states ``table`` ((G*G + 1,) uint8, entry c + 1
+        for cell c): (out, at, k, nb)."""
+        # np.empty of N rows: only the pages written are ever touched
+        out, at = np.empty(len(self.xy), np.int64), np.empty(len(self.xy), np.int64)
+        keep = np.zeros(0, bool) if allowed is None else np.asarray(allowed, dtype=bool)
+        k, nb = _scan_states(self.grid.cell_of, _pack_states(table), keep, out, at)
+        return out, at, int(k), int(nb)
+
     def in_rect(
         self, x0: float, y0: float, x1: float, y1: float, allowed: np.ndarray | None = None
     ) -> np.ndarray:
+        """Sorted indices of the points in the closed rectangle, only where ``allowed`` (N,) bool.
+        A box holding many points is the lasso's one pass over the rows (the cells strictly inside
+        the box's cell range taken whole, its outer ring of cells tested); a small one gathers the
+        runs of its cells."""
         lo_x, hi_x = sorted((x0, x1))
         lo_y, hi_y = sorted((y0, y1))
         if self.grid is None:
             return np.zeros(0, dtype=np.int64)
-        rows = self.grid.rows_in_range(*self.grid.cell_range(lo_x, hi_x, lo_y, hi_y))
+        grid = self.grid
+        cx0, cx1, cy0, cy1 = grid.cell_range(lo_x, hi_x, lo_y, hi_y)
+        if numba is not None and grid.count_in_range(cx0, cx1, cy0, cy1) > len(self.xy) // 32:
+            g = grid.size
+            states = np.zeros((g, g), np.uint8)
+            states[cy0 : cy1 + 1, cx0 : cx1 + 1] = 2  # the ring: points there are tested
+            states[cy0 + 1 : cy1, cx0 + 1 : cx1] = 1  # strictly inside the ring: inside the box
+            out, at, k, nb = self._scan(np.concatenate([[0], states.ravel()]).astype(np.uint8), allowed)
+            rows = out[at[:nb]]
+            px, py = self.xy[rows, 0], self.xy[rows, 1]
+            keep = (px >= lo_x) & (px <= hi_x) & (py >= lo_y) & (py <= hi_y)
+            return out[: _drop_outside(out, k, at, nb, keep)]
+        rows = grid.rows_in_range(cx0, cx1, cy0, cy1)
         px, py = self.xy[rows, 0], self.xy[rows, 1]
         rows = rows[(px >= lo_x) & (px <= hi_x) & (py >= lo_y) & (py <= hi_y)]
         if allowed is not None:
