@@ -156,16 +156,29 @@ def training_rows(plan: Plan) -> list[Row]:
     _app()
     data, config, items = train_setup(plan)
     train_headless_seconds(data, config)  # warm-up: torch's first-use costs hit neither side
-    gui_t, cli_t = [], []
+    gui_t, cli_t, gui_cpu, cli_cpu = [], [], [], []
+
+    def timed_job():  # the training thread's own CPU time (load-independent)
+        t = time.thread_time()
+        result = yield from train(config, data)
+        gui_cpu.append(time.thread_time() - t)
+        return result
+
     for in_gui in _order(plan.train_repeats):
         if in_gui:
-            gui_t.append(_run_in_worker(lambda: train(config, data))[0])
+            gui_t.append(_run_in_worker(timed_job)[0])
         else:
+            t = time.thread_time()
             cli_t.append(train_headless_seconds(data, config))
+            cli_cpu.append(time.thread_time() - t)
     gui, cli = items / statistics.median(gui_t), items / statistics.median(cli_t)
+    gc, cc = statistics.median(gui_cpu), statistics.median(cli_cpu)
     note = (
         f"ae on {plan.train_data}, {plan.train_epochs} epoch(s), {config.threads} torch thread(s), "
-        f"CPU; items/s over the whole run (validation included), median of {plan.train_repeats}"
+        f"CPU; items/s over the whole run (validation included), median of {plan.train_repeats}; "
+        f"the training thread's CPU time a run: GUI worker {gc:.2f} s, main thread {cc:.2f} s "
+        f"(ratio {cc / gc:.3f}; at a load above the cores both the wall and the CPU times vary "
+        f"+-15% run to run)"
     )
     return [
         Row(

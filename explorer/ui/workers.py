@@ -8,6 +8,10 @@ time for one panel, in the manner of Orange's ``ConcurrentMixin``:
 - progress is rate-limited in the worker thread (at most one ``partial`` per ``min_interval``
   seconds, and always the last one), so a fast loop never floods the event loop;
 - cancelling is honoured at the next ``yield``; :meth:`TaskRunner.shutdown` joins the thread;
+- jobs run on pooled worker threads (an idle one is reused, at most ``MAX_IDLE_WORKERS`` wait
+  ``IDLE_S`` for the next job): torch sets up each new thread on its first use (~30 ms of CPU,
+  the first backward pass ~20 of it), which a new thread per job paid every time (a training run
+  from the dialog, each encoding);
 - a ``background`` runner's jobs (the views' metrics, evaluations, indexes, inspections: work no
   one waits for with the mouse) run one at a time in the whole app: at start-up five of them
   ran at once beside the codes and the first layout, each taking the GIL from the GUI thread,
@@ -20,12 +24,14 @@ Results arrive on the GUI thread through queued signals: ``partial(tag, record)`
 
 from __future__ import annotations
 
+import itertools
+import queue
 import threading
 import time
 import traceback
 from typing import Any, Callable, Iterator
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, Signal
 
 from explorer.core.errors import ExplorerError
 
@@ -34,9 +40,56 @@ _LIVE: set = set()  # threads started and not yet ended, whatever happens to the
 _BACKGROUND = threading.Semaphore(1)  # background jobs run one at a time (see the module docstring)
 
 
-class _JobThread(QThread):
-    # every signal carries the thread itself, so the runner knows which job spoke without
-    # QObject.sender() (unreliable for queued signals in PySide6)
+MAX_IDLE_WORKERS = 4
+IDLE_S = 60.0  # an idle worker thread waits this long for a job, then ends
+_idle: list = []  # idle _Worker threads
+_pool_lock = threading.Lock()
+_worker_ids = itertools.count(1)
+
+
+class _Worker(threading.Thread):
+    """A pooled thread: runs the jobs handed to it one after another (see the module docstring)."""
+
+    def __init__(self) -> None:
+        super().__init__(name=f"explorer-worker-{next(_worker_ids)}", daemon=True)
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+
+    def run(self) -> None:
+        while True:
+            try:
+                job = self.jobs.get(timeout=IDLE_S)
+            except queue.Empty:
+                with _pool_lock:
+                    if self in _idle:  # (else it was just handed a job: take it)
+                        _idle.remove(self)
+                        return
+                continue
+            job.run()
+            del job
+            with _pool_lock:
+                if len(_idle) >= MAX_IDLE_WORKERS:
+                    return
+                _idle.append(self)
+
+
+def _submit(job) -> None:
+    """Run ``job.run()`` on an idle pooled thread, or on a new one."""
+    with _pool_lock:
+        worker = _idle.pop() if _idle else None
+    if worker is None:
+        worker = _Worker()
+        worker.jobs.put(job)
+        worker.start()
+    else:
+        worker.jobs.put(job)
+
+
+class _JobThread(QObject):
+    """One job on a pooled worker thread, with QThread's ``start``/``wait``/``isRunning``.
+
+    Every signal carries the job itself, so the runner knows which job spoke without
+    QObject.sender() (unreliable for queued signals in PySide6)."""
+
     partial = Signal(object, object, object)  # (thread, tag, record)
     done = Signal(object, object, object)  # (thread, tag, result)
     failed = Signal(object, object, str)  # (thread, tag, message)
@@ -52,6 +105,21 @@ class _JobThread(QThread):
         self._min_interval = min_interval
         self._abort = False
         self._background = background
+        self._started = False
+        self._ended = threading.Event()
+
+    def start(self) -> None:
+        self._started = True
+        _submit(self)
+
+    def wait(self, timeout_ms: int | None = None) -> bool:
+        """Block until the job has ended (or ``timeout_ms``); whether it has."""
+        if not self._started:
+            return True
+        return self._ended.wait(None if timeout_ms is None else timeout_ms / 1000)
+
+    def isRunning(self) -> bool:  # (QThread's name, for the callers that ask)
+        return self._started and not self._ended.is_set()
 
     def abort(self) -> None:
         self._abort = True
@@ -74,6 +142,8 @@ class _JobThread(QThread):
             finally:
                 _BACKGROUND.release()
         finally:
+            self._make_job = None  # the job's closure (its data) is not kept by an idle thread
+            self._ended.set()
             self.ended.emit(self)
 
     def _run(self) -> None:
