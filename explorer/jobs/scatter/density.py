@@ -55,7 +55,7 @@ def fill_tiles(scodes, starts, palette, g, shift, tile, tx0, tx1, ty0, ty1, done
                         for i in range(a, b):
                             k = scodes[i]
                             if k < n_pal:
-                                n += 1.0
+                                n += 1
                                 s0 += palette[k, 0]
                                 s1 += palette[k, 1]
                                 s2 += palette[k, 2]
