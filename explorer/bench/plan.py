@@ -58,6 +58,7 @@ class Plan:
     unseen_test: tuple[int, ...] = (5, 6, 7, 8, 9)
     unseen_models: tuple[str, ...] = ("triplet", "siamese")
     unseen_epochs: int | None = None
+    analogy_count: int = 2_000  # next-view quadruples of the unseen turning objects (issue 18 item 2)
 
 
 FULL = Plan()
@@ -140,5 +141,6 @@ TINY = replace(
     unseen_data="sample:digits",
     unseen_models=("triplet",),
     unseen_epochs=1,
+    analogy_count=50,
 )
 PLANS = {"full": FULL, "quick": QUICK, "tiny": TINY}

@@ -85,6 +85,12 @@ def _million_knn(plan: Plan) -> list[Row]:
     return ann_rows(plan)
 
 
+def _analogy(plan: Plan) -> list[Row]:
+    from explorer.bench.analogy_rows import analogy_rows
+
+    return analogy_rows(plan)
+
+
 def _million_gui(plan: Plan) -> list[Row]:
     from explorer.bench.gui_million import scatter_million_rows
 
@@ -137,6 +143,7 @@ SECTIONS: list[tuple[str, str, str, str, bool, Callable[[Plan], list[Row]]]] = [
         False,
         _unseen,
     ),
+    ("analogy", "next-view analogy on unseen turning objects", "nmse", "ratio <= 0.5", True, _analogy),
     ("million-scatter", "scatter of 10^7 points: frame, lasso, index", "ms", "< 30 ms", True, _million_gui),
     (
         "collections",

@@ -295,3 +295,26 @@ def test_a_change_basis_model_shows_its_fitted_weights_and_basis_images(qtbot, s
     view.set_apply_items([6, 7, 8])  # frames with a next frame: scored against copying
     assert "copying x'" in view.nmse_label.text()
     view.runner.shutdown()
+
+
+def test_the_shipped_model_for_the_open_images_is_chosen(qtbot, tmp_path, monkeypatch, sequences):
+    """With shipped models for 13x13 shifts and for 9x9 sequences (standing in for the 32x32 turning
+    objects), the view opens the one whose images the open data has, and follows the data."""
+    from explorer.models.basis_gae import BasisGaeConfig, BasisGatedAutoencoder
+    from explorer.models.checkpoint import save
+    from explorer.ui.views.relational import View
+
+    (tmp_path / "models").mkdir()
+    monkeypatch.setenv("EXPLORER_SAMPLE_DATA", str(tmp_path))
+    gae = GatedAutoencoder(GaeConfig(factors=8, mapping=4, whiten=0), (1, 13, 13))
+    save(str(tmp_path / "models" / "gae_shifts.safetensors"), gae, summary={}, name="shifts")
+    bgae = BasisGatedAutoencoder(BasisGaeConfig(width=4, depth=1), (1, 9, 9))
+    save(str(tmp_path / "models" / "bgae_turntable.safetensors"), bgae, summary={}, name="turning")
+    ctx = AppContext.standalone()
+    view = View(ctx)
+    qtbot.addWidget(view)
+    assert view.model_name == "default: gae_shifts" and view.model.key == "gae"
+    ctx.workspace.set_dataset(sequences)  # 9x9 frames
+    assert view.model_name == "default: bgae_turntable" and view.model.key == "bgae"
+    assert view.dataset() is sequences
+    view.runner.shutdown()

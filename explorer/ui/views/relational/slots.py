@@ -16,10 +16,34 @@ SLOT_PX = 96
 ROW_PX = 72
 
 
-def default_model_path() -> str:
+DEFAULT_FILES = ("gae_shifts.safetensors", "bgae_turntable.safetensors")  # shipped in sample_data/models
+
+
+def default_model_path(file: str = DEFAULT_FILES[0]) -> str:
     from explorer.data.samples import sample_data_dir
 
-    return os.path.join(str(sample_data_dir()), "models", "gae_shifts.safetensors")
+    return os.path.join(str(sample_data_dir()), "models", file)
+
+
+def default_models(shape: tuple | None = None) -> dict[str, str]:
+    """The shipped relational models that exist, "default: NAME" -> path; the ones made for images
+    of ``shape`` (C, H, W) first (shifts of 13x13 dots; turning objects at 32x32)."""
+    found = {}
+    for file in DEFAULT_FILES:
+        path = default_model_path(file)
+        if os.path.isfile(path):
+            found[f"default: {file.split('.')[0]}"] = path
+    if shape is None or len(found) < 2:
+        return found
+    from explorer.models.checkpoint import read_metadata  # no model built: a header read
+
+    def fits(path: str) -> bool:
+        try:
+            return tuple(read_metadata(path)["input_shape"]) == tuple(shape)
+        except Exception:  # an unreadable file fits nothing; loading it says why
+            return False
+
+    return dict(sorted(found.items(), key=lambda kv: not fits(kv[1])))
 
 
 def find_relational_models(models: dict) -> dict[str, object]:

@@ -15,7 +15,7 @@ from explorer.ui.context import AppContext
 from explorer.ui.views.relational.analogy_panel import N_APPLY, AnalogyPanel
 from explorer.ui.views.relational.mapping_codes import CodeTabs
 from explorer.ui.views.relational.pair_form import NEXT, PairForm
-from explorer.ui.views.relational.slots import default_model_path, find_relational_models
+from explorer.ui.views.relational.slots import default_model_path, default_models, find_relational_models
 
 N_SCORE = 300  # analogies of the open data behind the panel's data-wide line
 
@@ -93,13 +93,15 @@ class View(QWidget):
     def _on_models_changed(self) -> None:
         self._models = find_relational_models(self.ctx.workspace.models)
         names = list(self._models)
-        if not names and os.path.isfile(default_model_path()):
-            names = ["default: gae_shifts"]
+        data = self.ctx.workspace.dataset
+        self._defaults = default_models(data.shape if data is not None and data.has_images else None)
+        if not names:
+            names = list(self._defaults)  # the shipped model for the open data's images first
         current = self.model_box.currentText()
         self.model_box.blockSignals(True)
         self.model_box.clear()
         self.model_box.addItems(names)
-        if current in names:
+        if current in names and not current.startswith("default"):  # a shipped one: the fitting one
             self.model_box.setCurrentText(current)
         self.model_box.blockSignals(False)
         if not names:
@@ -119,7 +121,7 @@ class View(QWidget):
             try:
                 from explorer.relational.engine import load_relational_model
 
-                model = load_relational_model(default_model_path())
+                model = load_relational_model(self._defaults.get(name, default_model_path()))
             except ExplorerError as err:
                 self.ctx.show_error(str(err))
                 return
@@ -142,6 +144,8 @@ class View(QWidget):
         self.tabs.show_model(model, self.dataset())
 
     def _on_dataset_changed(self) -> None:
+        if not self._models:  # the shipped models: the one for the new data's images
+            self._on_models_changed()
         self._pool = None
         self._refresh_source()
         self.update_analogy()
