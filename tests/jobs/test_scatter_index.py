@@ -278,3 +278,21 @@ def test_a_big_box_takes_the_one_pass_and_equals_brute_force_edges_included():
             np.testing.assert_array_equal(got, want)
             assert len(got) > 200
     assert index.grid.count_in_range(*index.grid.cell_range(x0, x1, y0, y1)) > len(xy) // 32  # the big path
+
+
+def test_the_grid_of_a_layout_that_is_gone_is_let_go():
+    """grid_for shares a layout's grid while the layout lives and drops it once it is gone."""
+    import gc
+    import weakref
+
+    from explorer.jobs.scatter.index import grid_for
+
+    xy = _points(5000, seed=16)
+    grid = grid_for(xy)
+    assert grid_for(xy) is grid
+    gone = weakref.ref(grid)
+    del xy, grid
+    gc.collect()
+    grid_for(_points(5000, seed=17))  # the next layout's grid
+    gc.collect()
+    assert gone() is None

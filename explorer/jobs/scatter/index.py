@@ -24,6 +24,8 @@ def grid_for(xy: np.ndarray) -> CellGrid:
         if ref() is xy:
             return grid
     grid = CellGrid(xy)
+    # grids of layouts gone are let go (at 10^7 points a grid with its drawing arrays is ~270 MB)
+    _GRIDS[:] = [(ref, g) for ref, g in _GRIDS if ref() is not None]
     try:
         _GRIDS.insert(0, (weakref.ref(xy), grid))
     except TypeError:  # not weak-referenceable: not cached
