@@ -293,7 +293,21 @@ def test_a_change_basis_model_shows_its_fitted_weights_and_basis_images(qtbot, s
     assert "basis" in view.tabs.filter_note.text() and view.tabs.filter_grid is not None
     assert view.tabs.filter_grid.shape[0] == 1 and 0 <= view.tabs.filter_grid.min() <= 1
     view.set_apply_items([6, 7, 8])  # frames with a next frame: scored against copying
-    assert "copying x'" in view.nmse_label.text()
+    assert "copying x'" in view.nmse_label.text() and "basis images of change" in view.status.text()
+    # where each errs, on one scale per column: |y' - x'| and |y' - ŷ'|
+    from explorer.ui.views.relational.analogy_panel import error_images
+
+    copy_err, model_err = error_images(view.x2, view.prediction, view.truth)
+    assert copy_err.shape == view.x2.shape and max(copy_err.max(), model_err.max()) <= 1.0
+    np.testing.assert_allclose(
+        copy_err[0]
+        * max(np.abs(view.truth[0] - view.prediction[0]).max(), np.abs(view.truth[0] - view.x2[0]).max()),
+        np.abs(view.truth[0] - view.x2[0]),
+        atol=1e-6,
+    )
+    panel = view.panel
+    assert all(s.image is not None for s in panel.copy_err_slots[:3] + panel.model_err_slots[:3])
+    assert panel.copy_err_slots[3].image is None  # only 3 x' shown
     view.runner.shutdown()
 
 

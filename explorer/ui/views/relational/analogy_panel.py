@@ -4,8 +4,9 @@ A row of x' images (any items: consecutive from a start item, or a list typed in
 ŷ' for each (the inferred z applied to x'), and the true y' where it is known (a known
 transformation, or the next frame of x' in a folder of sequences). Copying x' is the baseline a
 model of change must beat, so the panel says in one line the analogy error of the model and of
-copying, and plainly when the model does worse. A single third image can be dropped on its own
-slot to apply the transformation to it.
+copying, and plainly when the model does worse; with y' known, two more rows show where each
+errs, |y' - x'| over |y' - ŷ'| on one scale per column (black = no error). A single third image
+can be dropped on its own slot to apply the transformation to it.
 """
 
 from __future__ import annotations
@@ -55,6 +56,15 @@ def verdict(model_nmse: float, copy_nmse: float) -> str:
     return f"{head}: the model beats copying ({model_nmse / max(copy_nmse, 1e-12):.0%} of its error)."
 
 
+def error_images(x2: np.ndarray, prediction: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """|y' - x'| and |y' - ŷ'| (n, C, H, W) scaled together per item to [0, 1] (1 = the larger of
+    the two errors' most), so copying's and the model's errors compare at a glance."""
+    copy_err, model_err = np.abs(truth - x2), np.abs(truth - prediction)
+    top = np.maximum(copy_err.reshape(len(x2), -1).max(1), model_err.reshape(len(x2), -1).max(1))
+    top = np.maximum(top, 1e-6)[:, None, None, None]
+    return (copy_err / top).astype(np.float32), np.clip(model_err / top, 0, 1).astype(np.float32)
+
+
 class AnalogyPanel(QGroupBox):
     """Rows x', ŷ', y' (see the module docstring); the view feeds it with :meth:`show`."""
 
@@ -89,14 +99,22 @@ class AnalogyPanel(QGroupBox):
         grid.setHorizontalSpacing(6)
         grid.setVerticalSpacing(2)
         self.x2_slots, self.pred_slots, self.true_slots = [], [], []
+        self.copy_err_slots, self.model_err_slots = [], []
         for r, (name, store) in enumerate(
             (
                 ("x' (= copying)", self.x2_slots),
                 ("ŷ' (model)", self.pred_slots),
                 ("y' (true)", self.true_slots),
+                ("error of copying\n|y' - x'|", self.copy_err_slots),
+                ("error of the model\n|y' - ŷ'|", self.model_err_slots),
             )
         ):
-            grid.addWidget(QLabel(name), r, 0)
+            label = QLabel(name)
+            if r >= 3:
+                label.setToolTip(
+                    "Both errors of a column on one scale: black = none, white = the larger's most"
+                )
+            grid.addWidget(label, r, 0)
             for k in range(N_APPLY):
                 slot = ImageSlot("", ROW_PX)
                 slot.setAcceptDrops(False)
@@ -149,11 +167,14 @@ class AnalogyPanel(QGroupBox):
         from explorer.relational.engine import nmse
 
         n = len(x2)
+        errors = error_images(x2, prediction, truth) if truth is not None else None
         for k in range(N_APPLY):
             shown = k < n
             self.x2_slots[k].show_image(x2[k] if shown else None)
             self.pred_slots[k].show_image(prediction[k] if shown else None)
             self.true_slots[k].show_image(truth[k] if shown and truth is not None else None)
+            self.copy_err_slots[k].show_image(errors[0][k] if shown and errors is not None else None)
+            self.model_err_slots[k].show_image(errors[1][k] if shown and errors is not None else None)
             if truth is None:
                 self.true_slots[k].setText("unknown")
         if truth is not None:

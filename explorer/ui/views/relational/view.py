@@ -219,9 +219,13 @@ class View(QWidget):
             else "generated random dots (the open data set does not fit the model's "
             f"{list(self.model.input_shape)})"
         )
+        units = (
+            f"{self.model.config.hidden} basis images of change (z = their fitted weights)"
+            if hasattr(self.model, "basis_pairs")
+            else f"{self.model.code_dim} factors, {self.model.config.hidden} mapping units"
+        )
         self.status.setText(
-            f"{self.model_name}: {list(self.model.input_shape)} input, "
-            f"{self.model.code_dim} factors, {self.model.config.hidden} mapping units"
+            f"{self.model_name}: {list(self.model.input_shape)} input, {units}"
             f"{', predicts the change' if getattr(self.model.config, 'residual', False) else ''}; "
             f"images from {src}"
         )
