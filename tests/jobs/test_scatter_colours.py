@@ -44,3 +44,11 @@ def test_point_colours_index_classes_grey_and_the_dimmed_half():
     assert tuple(pal[20]) == GREY
     cidx, _ = point_colours(labels, 20, None, np.array([True, False, False, False]))
     assert cidx.tolist() == [0, 19 + 21, 20 + 21, 5 + 21]
+
+
+def test_in_classes_is_np_isin_for_few_and_many_classes():
+    from explorer.jobs.scatter.colours import in_classes
+
+    labels = np.random.default_rng(0).integers(-1, 40, 50_000)
+    for classes in (set(), {3}, {3, -1}, set(range(10)), set(range(35))):
+        np.testing.assert_array_equal(in_classes(labels, classes), np.isin(labels, list(classes)))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from explorer.jobs.scatter.colours import point_colours
+from explorer.jobs.scatter.colours import in_classes, point_colours
 from explorer.ui.views.scatter.side import PanelSide
 
 
@@ -62,7 +62,7 @@ class Drawing:
         labels = self._labels(side)
         if not self.state.hidden:
             return np.ones(len(labels), dtype=bool)
-        return ~np.isin(labels, list(self.state.hidden))
+        return ~in_classes(labels, self.state.hidden)
 
     def _search_classes(self) -> set[int]:
         text = self.search_edit.text().strip().lower()
@@ -92,7 +92,7 @@ class Drawing:
         emph[sel_rows] = True
         found = self._search_classes()
         if found:
-            emph |= np.isin(labels, list(found))
+            emph |= in_classes(labels, found)
         by_faith = self.colour_combo.currentIndex() == 1 and side.faith is not None
         colour_by, n_colours = labels, self._n_classes()
         if not by_faith and self.overlays.cluster_ids(side) is not None:
