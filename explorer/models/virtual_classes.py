@@ -25,14 +25,24 @@ from explorer.models.sampling import class_members
 
 def symmetric_images(x: np.ndarray, which: np.ndarray) -> np.ndarray:
     """Images (B, C, H, W) each under symmetry ``which`` (B,) of the square: 0-3 turns by 90
-    degrees, 4-7 the same after a mirror (non-square images: only the mirror and a half turn)."""
+    degrees, 4-7 the same after a mirror. Non-square images have four (:func:`symmetry_count`):
+    0 as it is, 1 a half turn, 2 mirrored, 3 mirrored and half turned."""
     out = x.copy()
     square = x.shape[-1] == x.shape[-2]
     for i, s in enumerate(np.asarray(which)):
-        img = x[i, :, :, ::-1] if s >= 4 else x[i]
-        turns = int(s) % 4 if square else 2 * (int(s) % 2)
+        s = int(s)
+        mirror = s >= 4 if square else s % 4 >= 2
+        img = x[i, :, :, ::-1] if mirror else x[i]
+        turns = s % 4 if square else 2 * (s % 2)
         out[i] = np.rot90(img, turns, axes=(-2, -1))
     return out
+
+
+def symmetry_count(wanted: int, shape: tuple[int, ...]) -> int:
+    """How many distinct symmetries of ``wanted`` (1, 2, 4, 8) images of ``shape`` (.., H, W)
+    have: a non-square image has no quarter turns, so at most 4."""
+    wanted = max(1, int(wanted))
+    return wanted if shape[-1] == shape[-2] else min(wanted, 4)
 
 
 def spliced_images(top: np.ndarray, bottom: np.ndarray, cut: np.ndarray) -> np.ndarray:

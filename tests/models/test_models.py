@@ -16,8 +16,10 @@ QUICK = {
     "cae": {"channels": [8, 16]},
     "siamese": {"channels": [8, 16], "hidden": 32, "pairs_per_item": 1.0},
     # the triplet loss as before the supcon default, validated within the training classes
-    # (val_by_class would hold out whole digits); supcon: test_metric_losses_train_and_fall
+    # (val_by_class would hold out whole digits), without the class symmetries of today's default;
+    # supcon and the symmetries: test_metric_losses_train_and_fall
     "triplet": {
+        "class_symmetries": 1,
         "channels": [8, 16],
         "hidden": 32,
         "val_by_class": False,
@@ -166,7 +168,7 @@ def test_unknown_option_is_a_clear_error():
         {"loss": "triplet", "mining": "distance"},
         {"loss": "contrastive", "margin": 1.0},
         {"loss": "supcon", "views": 2, "instance_weight": 1.0, "class_symmetries": 8},
-        {"loss": "supcon", "views": 2, "splice": True},
+        {"loss": "supcon", "views": 2, "splice": True, "class_symmetries": 1},
     ],
 )
 def test_metric_losses_train_and_fall(digits, options):

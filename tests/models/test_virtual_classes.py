@@ -8,6 +8,7 @@ from explorer.core.imageset import ImageSet
 from explorer.models.virtual_classes import (
     spliced_images,
     symmetric_images,
+    symmetry_count,
     virtual_class_batches,
     virtual_class_images,
 )
@@ -69,3 +70,10 @@ def test_triplet_plans_as_many_steps_as_its_batches_make():
         model = build_model("triplet", (1, 10, 10), options={"channels": [4], "hidden": 8, **options})
         made = list(model.batches(data, 16, np.random.default_rng(0)))
         assert model.num_batches(data, 16) == len(made), options
+
+
+def test_non_square_images_have_four_distinct_symmetries():
+    x = np.arange(6.0).reshape(1, 1, 2, 3)
+    four = [symmetric_images(x, np.array([s]))[0, 0].tolist() for s in range(4)]
+    assert len({str(v) for v in four}) == 4 and four[0] == x[0, 0].tolist()
+    assert symmetry_count(8, (1, 2, 3)) == 4 and symmetry_count(8, (1, 28, 28)) == 8
