@@ -298,10 +298,16 @@ def build_models(out_dir: Path, only: list[str] | None = None) -> None:
 
         for path in build_relational_models(str(folder)):
             print(f"{os.path.basename(path)}: {os.path.getsize(path) / 1e6:.2f} MB", flush=True)
+    if not only or "bgae_turntable" in only:
+        # turning objects: bgae on sample:turntable-wide (rendered into the cache), scored on -test
+        from explorer.relational.defaults import build_turntable_model
+
+        path, scores = build_turntable_model(str(folder))
+        print(f"{os.path.basename(path)}: {os.path.getsize(path) / 1e6:.2f} MB, {scores}", flush=True)
 
 
 def main(argv: list[str]) -> int:
-    model_names = [m[0] for m in DEFAULT_MODELS] + ["gae_shifts"]
+    model_names = [m[0] for m in DEFAULT_MODELS] + ["gae_shifts", "bgae_turntable"]
     wanted = argv or list(SETS) + ["models"]
     unknown = [w for w in wanted if w not in SETS and w != "models" and w not in model_names]
     if unknown:

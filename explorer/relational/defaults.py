@@ -72,6 +72,14 @@ def train_shifts_job(path: str, seed: int = 0, **overrides) -> Iterator[Progress
     return result.summary
 
 
+def build_turntable_model(out_dir: str, seed: int = 0) -> tuple[str, dict]:
+    """Train the shipped model of turning objects (``TURNTABLE_FILE``: bgae on sample:turntable-wide
+    with its defaults) into ``out_dir``; returns the path and its scores on sample:turntable-test."""
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, TURNTABLE_FILE)
+    return path, run_to_end(turntable_job(path, seed=seed))
+
+
 def build_relational_models(out_dir: str, seed: int = 0, **overrides) -> list[str]:
     """Train the default relational model(s) into ``out_dir``; returns the files written."""
     os.makedirs(out_dir, exist_ok=True)
