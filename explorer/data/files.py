@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from explorer.core.arrays import sorted_unique
 from explorer.core.paths import cache_dir
 from explorer.core.preprocess import InputSpec
 from explorer.core.progress import Progress
@@ -101,7 +102,7 @@ class Renditions:
 
     def fill(self, rows: np.ndarray) -> None:
         """Decode the given rows (in the pool) into both renditions."""
-        rows = np.unique(np.asarray(rows, dtype=np.int64))
+        rows = sorted_unique(np.asarray(rows, dtype=np.int64))
         if len(rows) > CHUNK:  # in chunks, so rows become readable (and shareable) as they are made
             for start in range(0, len(rows), CHUNK):
                 self.fill(self.missing(rows[start : start + CHUNK]))

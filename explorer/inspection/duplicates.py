@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from explorer.core.arrays import sorted_unique
 from explorer.inspection.neighbours import NeighbourGraph
 
 AUTO_FRACTION = 0.1
@@ -51,7 +52,7 @@ class Duplicates:
         """Every item in some group (sorted)."""
         if not self.groups:
             return np.zeros(0, dtype=np.int64)
-        return np.unique(np.concatenate([g.members for g in self.groups]))
+        return sorted_unique(np.concatenate([g.members for g in self.groups]))
 
     @property
     def pairs(self) -> np.ndarray:

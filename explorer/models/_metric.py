@@ -6,6 +6,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from explorer.core.arrays import sorted_unique
 from explorer.core.imageset import ImageSet
 from explorer.models.base import TrainableModel
 from explorer.models.sampling import balanced_pairs, class_held_out_split
@@ -55,7 +56,7 @@ class MetricModel(TrainableModel):
     @torch.no_grad()
     def pair_scores(self, data: ImageSet, i: np.ndarray, j: np.ndarray) -> torch.Tensor:
         """(n,) distances of the pairs (i, j) of ``data``."""
-        items = np.unique(np.concatenate([i, j]))
+        items = sorted_unique(np.concatenate([i, j]))
         pos = {int(v): k for k, v in enumerate(items)}
         q, g = [], []
         for start in range(0, len(items), 512):
