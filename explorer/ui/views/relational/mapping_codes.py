@@ -85,13 +85,13 @@ class CodeTabs(QTabWidget):
             if self.data is None or not self.data.count:
                 self.filter_label.setText("(open a data set the model fits to see its basis images)")
                 return
-            idx = np.linspace(0, self.data.count - 1, min(32, self.data.count)).astype(int)
+            idx = np.linspace(0, self.data.count - 1, min(16, self.data.count)).astype(int)
             u, v = self.model.basis_pairs(self.data.float_images(idx))
         else:
             self.filter_note.setText(FILTER_NOTE)
             u, v = filter_pairs(self.model)
         self.filter_grid = filter_grid(u, v, count=min(96, len(u)), columns=8)
-        scale = max(1, int(900 / self.filter_grid.shape[2]))
+        scale = max(1, int((1100 if hasattr(self.model, "basis_pairs") else 900) / self.filter_grid.shape[2]))
         h, w = self.filter_grid.shape[1:]
         self.filter_label.setPixmap(to_pixmap(self.filter_grid, max(h, w) * scale))
 
