@@ -23,10 +23,11 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.jobs.scatter.index import PointIndex
+from explorer.ui.plots import LazyMenuViewBox
 from explorer.ui.scatter_render import PointCloud
 
 
-class SelectViewBox(pg.ViewBox):
+class SelectViewBox(LazyMenuViewBox):
     """A view box whose left drag pans (mode "pan"), draws a box ("box") or a lasso ("lasso")."""
 
     def __init__(self) -> None:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from explorer.core.progress import Progress
 from explorer.ui.imaging import to_qimage
+from explorer.ui.plots import PlotWidget
 
 TRAIN_PEN = pg.mkPen("#1f77b4", width=1.5)
 VAL_PEN = pg.mkPen("#d62728", width=2)
@@ -232,7 +233,7 @@ def record_steps(gen: Iterator[Progress], log: list):
 
 
 # ---- live panels -------------------------------------------------------------------------------
-class LossPlot(pg.PlotWidget):
+class LossPlot(PlotWidget):
     """Training loss (per reported step) and validation loss (per epoch) against epochs."""
 
     def __init__(self, parent=None) -> None:
@@ -298,7 +299,7 @@ class LossPlot(pg.PlotWidget):
             self.val_curve.setData(self.val_x, self.val_y)
 
 
-class MetricPlot(pg.PlotWidget):
+class MetricPlot(PlotWidget):
     """The model's own validation figure per epoch (AUC for metric models, NMSE for gae, ...)."""
 
     def __init__(self, parent=None) -> None:

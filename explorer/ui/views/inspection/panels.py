@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.ui.plots import PlotWidget
 from explorer.ui.views.retrieval.widgets import INDEX_ROLE, thumb_list
 
 THUMB = 56
@@ -150,7 +151,7 @@ class DuplicatesPanel(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.plot = pg.PlotWidget()
+        self.plot = PlotWidget()
         self.plot.setMaximumHeight(150)
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QLabel, QScrollArea, QTabWidget, QVBoxLayout, QWid
 
 from explorer.jobs.relational import mapping_layout_job
 from explorer.ui.imaging import to_pixmap
+from explorer.ui.plots import PlotWidget
 from explorer.ui.workers import TaskRunner
 
 
@@ -49,7 +50,7 @@ class CodeTabs(QTabWidget):
         ll = QVBoxLayout(lay)
         self.layout_note = QLabel("")
         ll.addWidget(self.layout_note)
-        self.code_plot = pg.PlotWidget(background="w")
+        self.code_plot = PlotWidget(background="w")
         self.code_plot.setLabel("bottom", "layout x")
         self.code_plot.setLabel("left", "layout y")
         self.code_scatter = pg.ScatterPlotItem(size=6, pen=None, pxMode=True)

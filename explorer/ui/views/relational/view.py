@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from explorer.core.errors import ExplorerError
 from explorer.ui.context import AppContext
+from explorer.ui.plots import PlotWidget
 from explorer.ui.views.relational.analogy_panel import N_APPLY, AnalogyPanel
 from explorer.ui.views.relational.mapping_codes import CodeTabs
 from explorer.ui.views.relational.pair_form import NEXT, PairForm
@@ -54,7 +55,7 @@ class View(QWidget):
         top.addWidget(self.status, 1)
         self.form = PairForm(self)
         self.form.changed.connect(self.update_analogy)
-        self.z_plot = pg.PlotWidget(background="w")
+        self.z_plot = PlotWidget(background="w")
         self.z_plot.setTitle("Mapping units z = what takes x to y", color="k")
         self.z_plot.setLabel("left", "activation")
         self.z_plot.setLabel("bottom", "mapping unit")

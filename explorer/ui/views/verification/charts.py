@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from explorer.core.imageset import ImageSet
 from explorer.data.documents import document_snippet, is_documents
 from explorer.ui.imaging import to_pixmap
+from explorer.ui.plots import PlotWidget
 from explorer.jobs.verification import Evaluation
 
 GREEN, RED, BLUE, ORANGE = "#2e9d4f", "#d0342c", "#1f77d0", "#e67e22"
@@ -101,7 +102,7 @@ class ThresholdSlider(QSlider):
 PLOT_HINT = QSize(320, 170)  # small preferred sizes: the panel fits a 720-pixel window, the plots grow
 
 
-class RocPlot(pg.PlotWidget):
+class RocPlot(PlotWidget):
     """ROC curves (FAR on a log axis) of up to two models, the chance line and the operating point."""
 
     def sizeHint(self) -> QSize:
@@ -149,7 +150,7 @@ class RocPlot(pg.PlotWidget):
             self.point.setData([np.log10(far)], [tar])  # items added by hand are not log-mapped
 
 
-class ScoreHistogram(pg.PlotWidget):
+class ScoreHistogram(PlotWidget):
     """Genuine and impostor score densities, the threshold line (drag it) and the pair's score."""
 
     def sizeHint(self) -> QSize:
