@@ -100,7 +100,7 @@ def _window(data: str | None, models: list[str] | None):
     from explorer.ui.app import create_main_window, ensure_app
 
     ensure_app()
-    win = create_main_window(data, models)
+    win = create_main_window(data, models, hold_gc=True)  # as run_gui opens it
     win.show()
     return win
 

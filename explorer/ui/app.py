@@ -31,15 +31,24 @@ def create_main_window(
     ctx=None,
     lazy_views: bool = True,
     autosave: bool = False,
+    hold_gc: bool = False,
 ):
     """Build the main window and start loading ``data`` and ``models`` (defaults: the samples);
     the views other than the data browser load in the background (``lazy_views``). ``autosave``:
-    keep the autosave session (only the interactive app does; snapshots and tests do not)."""
+    keep the autosave session (only the interactive app does; snapshots and tests do not).
+    ``hold_gc``: no cycle-collector passes until the views are ready, then the objects alive are
+    frozen (``ui/startup_gc.py``; the app and its start-up bench row do, tests need not)."""
     from explorer.ui.main_window import MainWindow
     from explorer.ui.services import SAMPLE_DATA, default_model_specs
 
+    from explorer.ui import startup_gc
+
     ctx = ctx if ctx is not None else build_context()
     win = MainWindow(ctx, lazy_views=lazy_views, autosave=autosave)
+    if hold_gc and lazy_views and startup_gc.hold():  # no collector passes while the views import and build
+        win.views_ready.connect(startup_gc.release)
+        win.destroyed.connect(startup_gc.release)
+        QTimer.singleShot(int(startup_gc.HOLD_MAX_S * 1000), startup_gc.release)
     data = data or SAMPLE_DATA
     specs = list(models) if models else default_model_specs()
     if "pixels" not in specs:
@@ -52,7 +61,7 @@ def run_gui(data: str | None = None, models: list[str] | None = None) -> int:
     """Open the main window and run the event loop until it closes; returns the exit status."""
     app = ensure_app()
     autosave = not os.environ.get(NO_AUTOSAVE_ENV)
-    win = create_main_window(data, models, autosave=autosave)
+    win = create_main_window(data, models, autosave=autosave, hold_gc=True)
     previous_hook = install_excepthook(win)
     win.show()
     if win.recovery_available:  # the last run crashed: offer its autosave (non-blocking)
