@@ -332,3 +332,27 @@ def test_the_shipped_model_for_the_open_images_is_chosen(qtbot, tmp_path, monkey
     assert view.model_name == "default: bgae_turntable" and view.model.key == "bgae"
     assert view.dataset() is sequences
     view.runner.shutdown()
+
+
+def test_the_analogy_rows_are_above_the_fold_at_1280x800(qtbot, ctx, model):
+    """In the main window's tab at 1280x800 (about 950x690 of view), the five analogy rows sit under
+    the pair, not below the fold: the mapping-units plot is no taller than the pair beside it."""
+    from explorer.ui.view_loading import scrolling_page
+    from explorer.ui.views.relational import View
+    from explorer.ui.views.relational.view import Z_PLOT_MAX
+
+    view = View(ctx)
+    page = scrolling_page(view)
+    qtbot.addWidget(page)
+    page.resize(950, 690)
+    page.show()
+    view.set_model(model, "toy gae")
+    qtbot.waitUntil(lambda: view.z_plot.height() > 0)
+    assert view.z_plot.height() <= Z_PLOT_MAX
+    last = view.panel.model_err_slots[0]
+    bottom = last.mapTo(view, last.rect().bottomLeft()).y()
+    assert bottom < page.viewport().height(), (bottom, page.viewport().height())
+    top_of_next = view.panel.true_slots[0].mapTo(view, view.panel.true_slots[0].rect().topLeft()).y()
+    assert (
+        top_of_next >= view.panel.pred_slots[0].mapTo(view, view.panel.pred_slots[0].rect().bottomLeft()).y()
+    )

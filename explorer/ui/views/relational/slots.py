@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QLabel
 from explorer.ui.imaging import to_pixmap
 
 SLOT_PX = 96
-ROW_PX = 72
+ROW_PX = 56  # px: the analogy rows (five rows fit under the pair at 1280x800)
 
 
 DEFAULT_FILES = ("gae_shifts.safetensors", "bgae_turntable.safetensors")  # shipped in sample_data/models

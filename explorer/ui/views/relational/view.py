@@ -19,6 +19,8 @@ from explorer.ui.views.relational.pair_form import NEXT, PairForm
 from explorer.ui.views.relational.slots import default_model_path, default_models, find_relational_models
 
 N_SCORE = 300  # analogies of the open data behind the panel's data-wide line
+Z_PLOT_MAX = 210  # px: the mapping units plot beside the example pair
+TABS_MIN = 220  # px: the filter and mapping-code tabs at the bottom
 
 
 class View(QWidget):
@@ -64,11 +66,14 @@ class View(QWidget):
         self.z_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#1f77d0", pen=None)
         self.z_plot.addItem(self.z_bars)
         self.z_plot.setMinimumHeight(170)
+        # as tall as the pair beside it, no taller: the analogy rows under them are what the view
+        # is for, and at 1280x800 they were pushed below the fold by a 330-pixel plot of 2 bars
+        self.z_plot.setMaximumHeight(Z_PLOT_MAX)
         self.panel = AnalogyPanel()
         self.panel.items_changed.connect(self.update_analogy)
         self.panel.third_dropped.connect(self.drop_third)
         self.tabs = CodeTabs()
-        self.tabs.setMinimumHeight(280)
+        self.tabs.setMinimumHeight(TABS_MIN)
         root = QVBoxLayout(self)
         root.addLayout(top)
         upper = QHBoxLayout()
