@@ -76,6 +76,9 @@ def run_gui(data: str | None = None, models: list[str] | None = None) -> int:
 
         QTimer.singleShot(0, report_and_quit)
     status = app.exec()
+    from explorer.ui import startup_gc
+
+    startup_gc.release()  # the event loop ended before the views were ready: the collector back on
     if win.isVisible():  # quit without closing (e.g. from the session manager): stop the workers
         win.close()
     sys.excepthook = previous_hook

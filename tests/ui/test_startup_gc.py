@@ -50,3 +50,18 @@ def test_the_app_holds_the_collector_until_its_views_are_ready(qtbot):
         startup_gc.release()
         gc.enable()
         gc.unfreeze()
+
+
+def test_the_collector_is_back_on_when_the_app_quits_before_its_views_are_ready(qtbot, monkeypatch):
+    from explorer.ui.app import run_gui
+
+    monkeypatch.setenv("EXPLORER_EXIT_AFTER_SHOW", "1")  # quit on the first turn
+    monkeypatch.setenv("EXPLORER_NO_AUTOSAVE", "1")
+    gc.unfreeze()
+    try:
+        assert run_gui() == 0
+        assert gc.isenabled() and not startup_gc.held()
+    finally:
+        startup_gc.release()
+        gc.enable()
+        gc.unfreeze()
