@@ -27,7 +27,7 @@ from torch import nn
 from torch.nn import functional as tf
 
 from explorer.models.base import TrainableModel, register
-from explorer.models.gae import GaeConfig, GatedAutoencoder, standardize
+from explorer.models.gae import GaeConfig, GatedAutoencoder, ImageSpaceModel
 
 
 @dataclass
@@ -84,7 +84,7 @@ class _BasisNet(nn.Module):
 
 
 @register
-class BasisGatedAutoencoder(GatedAutoencoder):
+class BasisGatedAutoencoder(ImageSpaceModel, GatedAutoencoder):
     key = "bgae"
     description = "change-basis relational model: a learned change of the image times a fitted speed"
     Config = BasisGaeConfig
@@ -105,17 +105,6 @@ class BasisGatedAutoencoder(GatedAutoencoder):
     @property
     def code_dim(self) -> int:
         return int(self.config.hidden)
-
-    @property
-    def dim(self) -> int:
-        return int(np.prod(self.input_shape))
-
-    def fit_whitening(self, x: np.ndarray, y: np.ndarray) -> None:
-        self.fitted.fill_(True)
-
-    def _std(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        flat, mean, std = standardize(images.reshape(images.shape[0], -1).float())
-        return flat.reshape(images.shape), mean, std
 
     def _fit(self, basis: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
         """Least-squares weights z (B, K) of basis (B, K, C, H, W) for the change delta (B, C, H, W)."""

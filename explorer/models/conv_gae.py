@@ -27,7 +27,7 @@ from torch import nn
 from torch.nn import functional as tf
 
 from explorer.models.base import TrainableModel, register
-from explorer.models.gae import GaeConfig, GatedAutoencoder, standardize
+from explorer.models.gae import GaeConfig, GatedAutoencoder, ImageSpaceModel
 
 
 @dataclass
@@ -50,7 +50,7 @@ class ConvGaeConfig(GaeConfig):
 
 
 @register
-class ConvGatedAutoencoder(GatedAutoencoder):
+class ConvGatedAutoencoder(ImageSpaceModel, GatedAutoencoder):
     key = "cgae"
     description = "convolutional gated autoencoder predicting the change: analogies on real sequences"
     Config = ConvGaeConfig
@@ -81,18 +81,6 @@ class ConvGatedAutoencoder(GatedAutoencoder):
     @property
     def code_dim(self) -> int:
         return int(self.U.shape[0])
-
-    @property
-    def dim(self) -> int:
-        return int(np.prod(self.input_shape))
-
-    def fit_whitening(self, x: np.ndarray, y: np.ndarray) -> None:
-        self.fitted.fill_(True)
-
-    def _std(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(B, C, H, W) in [0, 1] -> standardised (B, C, H, W), (B, 1) means and stds."""
-        flat, mean, std = standardize(images.reshape(images.shape[0], -1).float())
-        return flat.reshape(images.shape), mean, std
 
     def _conv(self, x: torch.Tensor, filters: torch.Tensor) -> torch.Tensor:
         return tf.conv2d(x, filters, padding=filters.shape[-1] // 2)  # (B, F, H, W)

@@ -82,6 +82,23 @@ def standardize(x: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch
     return (x - mean) / std, mean, std
 
 
+class ImageSpaceModel:
+    """Mixin of the convolutional relational models (cgae, bgae): they work on the images as they
+    are, each standardised to zero mean and unit variance, so there is no whitening to fit."""
+
+    @property
+    def dim(self) -> int:
+        return int(np.prod(self.input_shape))
+
+    def fit_whitening(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.fitted.fill_(True)
+
+    def _std(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(B, C, H, W) in [0, 1] -> standardised (B, C, H, W), (B, 1) means and stds."""
+        flat, mean, std = standardize(images.reshape(images.shape[0], -1).float())
+        return flat.reshape(images.shape), mean, std
+
+
 def pair_symmetries(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, *more: np.ndarray) -> tuple:
     """Each pair (x, y) of a batch (B, C, H, W) under one random symmetry of the square applied to
     both images (a flip, a turn by 90 degrees steps; only flips and 180 degrees for non-square
