@@ -10,7 +10,7 @@ import os
 import sys
 import traceback
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 
 # the QApplication and pyqtgraph set-up live in the leaf module ui/qt_setup.py, so the main window
 # and its dialogs use them without importing this module (which imports the main window)
@@ -76,6 +76,9 @@ def run_gui(data: str | None = None, models: list[str] | None = None) -> int:
 
         QTimer.singleShot(0, report_and_quit)
     status = app.exec()
+    # a quit posted but not yet delivered would end the next event loop of this process at once
+    # (a second window, a test's wait): drop it with the loop it was for
+    QCoreApplication.removePostedEvents(None, QEvent.Type.Quit)
     from explorer.ui import startup_gc
 
     startup_gc.release()  # the event loop ended before the views were ready: the collector back on
