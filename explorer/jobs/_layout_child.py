@@ -17,7 +17,6 @@ Answers, each with the request's ``id``:
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import sys
@@ -25,6 +24,8 @@ import threading
 import time
 
 import numpy as np
+
+from explorer.core.child import read_message, write_message
 
 PAYLOAD_EVERY_S = 0.04  # partial layouts sent at most this often (the GUI draws at most 20 a second)
 HEARTBEAT_EVERY_S = 0.25  # records without a layout (progress text only)
@@ -38,22 +39,14 @@ class _Out:
     def send(self, head: dict, *arrays: np.ndarray) -> None:
         data = b"".join(np.ascontiguousarray(a, dtype=np.float32).tobytes() for a in arrays)
         with self.lock:
-            self.stream.write(json.dumps({**head, "nbytes": len(data)}).encode() + b"\n" + data)
-            self.stream.flush()
+            write_message(self.stream, head, data)
 
 
 def _read_requests(stream, requests: queue.Queue, cancelled: set, lock: threading.Lock) -> None:
     """stdin -> ``requests`` (cancels go straight into ``cancelled``); the process ends with stdin."""
     try:
-        while True:
-            line = stream.readline(1 << 20)
-            if not line.endswith(b"\n"):
-                break
-            head = json.loads(line)
-            n = int(head.get("nbytes", 0))
-            data = stream.read(n) if n else b""
-            if len(data) != n:
-                break
+        while (msg := read_message(stream)) is not None:
+            head, data = msg
             if head.get("op") == "cancel":
                 with lock:
                     cancelled.add(head.get("id"))

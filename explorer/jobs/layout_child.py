@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import atexit
 import itertools
-import json
 import os
 import queue
 import subprocess
@@ -28,6 +27,7 @@ import threading
 
 import numpy as np
 
+from explorer.core.child import read_message, write_message
 from explorer.core.errors import ExplorerError
 from explorer.core.progress import Progress
 
@@ -80,26 +80,15 @@ class LayoutChild:
         data = b"".join(np.ascontiguousarray(a, dtype=np.float32).tobytes() for a in arrays)
         with self._write_lock:
             try:
-                self.proc.stdin.write(json.dumps({**head, "nbytes": len(data)}).encode() + b"\n" + data)
-                self.proc.stdin.flush()
+                write_message(self.proc.stdin, head, data)
             except (BrokenPipeError, OSError, ValueError, AttributeError):
                 raise ExplorerError("The layout process stopped unexpectedly; try again.") from None
 
     def _read(self) -> None:
         stream = self.proc.stdout
         try:
-            while True:
-                line = stream.readline(1 << 20)
-                if not line.endswith(b"\n"):
-                    break
-                head = json.loads(line)
-                n = head.get("nbytes", 0) if isinstance(head, dict) else -1
-                if not isinstance(n, int) or n < 0:
-                    break
-                data = stream.read(n) if n else b""
-                if len(data) != n:
-                    break
-                self.messages.put((head, data))
+            while (msg := read_message(stream)) is not None:
+                self.messages.put(msg)
         except (OSError, ValueError):
             pass
         self.messages.put(None)  # the child ended

@@ -13,9 +13,10 @@ libraries are imported, with RLIMIT_AS where the platform has it.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import sys
+
+from explorer.core.child import read_message, write_message
 
 
 def _limit_memory() -> None:
@@ -42,8 +43,7 @@ def _limit_memory() -> None:
 
 
 def _send(out, head: dict, data: bytes = b"") -> None:
-    out.write(json.dumps({**head, "nbytes": len(data)}).encode() + b"\n" + data)
-    out.flush()
+    write_message(out, head, data)
 
 
 def _load(req: dict):
@@ -91,11 +91,10 @@ def main() -> int:
     enc = None
     limited = False
     while True:
-        line = proto_in.readline()
-        if not line:
+        msg = read_message(proto_in)
+        if msg is None:  # the parent closed the pipe (or it ended mid-message)
             return 0
-        req = json.loads(line)
-        data = proto_in.read(int(req.get("nbytes", 0))) if req.get("nbytes") else b""
+        req, data = msg
         if not limited:  # the libraries this model needs in, then the limit on top of them
             try:
                 if req.get("kind") == "onnx":

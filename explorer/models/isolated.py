@@ -21,7 +21,6 @@ are applied here, so the GUI's preprocessing choices take effect without telling
 from __future__ import annotations
 
 import atexit
-import json
 import os
 import queue
 import subprocess
@@ -30,6 +29,7 @@ import weakref
 
 import numpy as np
 
+from explorer.core.child import read_message, write_message
 from explorer.core.errors import ModelFileError
 
 DEFAULT_TIMEOUT_S = 120.0
@@ -162,8 +162,7 @@ class IsolatedEncoder:
             if proc is None or proc.poll() is not None:
                 raise ModelFileError(f"{self.name} was stopped earlier; load it again to use it.")
             try:
-                proc.stdin.write(json.dumps({**head, "nbytes": len(data)}).encode() + b"\n" + data)
-                proc.stdin.flush()
+                write_message(proc.stdin, head, data)
             except (BrokenPipeError, OSError, ValueError):
                 reply = None
             else:
@@ -221,18 +220,8 @@ class IsolatedEncoder:
 def _read_replies(stream, out: queue.Queue) -> None:
     """Messages from the child: (header dict, raw bytes); None when the pipe ends or lies."""
     try:
-        while True:
-            line = stream.readline(1 << 20)
-            if not line.endswith(b"\n"):
-                break
-            head = json.loads(line)
-            n = head.get("nbytes", 0) if isinstance(head, dict) else -1
-            if not isinstance(n, int) or not 0 <= n <= MAX_REPLY_BYTES:
-                break
-            data = stream.read(n) if n else b""
-            if len(data) != n:
-                break
-            out.put((head, data))
+        while (msg := read_message(stream, MAX_REPLY_BYTES)) is not None:
+            out.put(msg)
     except (OSError, ValueError, RecursionError):
         pass
     out.put(None)
