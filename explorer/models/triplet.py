@@ -14,11 +14,15 @@ data. Losses (``loss``):
   occurs between random points on the sphere, so every distance is seen, not only the easy ones),
   ``hard`` (the closest negative) or ``all`` (every valid triplet with a loss).
 * ``contrastive``: the seed's y·d² + (1 − y)·max(m − d, 0)² over every pair of the batch.
+* ``multisim``: the multi-similarity loss (Wang et al. 2019) with its pair mining.
 
 Each training class under each of the 8 symmetries of the square (turns by 90 degrees, mirrored)
 is a class of its own (``class_symmetries``; ``splice`` adds the top of one class over the bottom
 of another): with few training classes, more identities teach a metric that carries over.
-Training images are augmented (small shifts, turns, zooms and changes of light, ``augment``), and
+Made-up classes of random pen strokes (``glyph_classes``, models/glyphs.py) can join every batch,
+and a small decoder redrawing each image from its code (``recon_weight``) keeps more of what the
+images hold. Training images are augmented (small shifts, turns, zooms and changes of light,
+``augment``; slants ``shear``, stroke width ``thickness``, bends ``elastic`` as options), and
 when the data has enough classes, validation holds out whole classes (``val_by_class``), so the
 validation AUC measures what the user wants: verification of identities the model never saw.
 """
@@ -36,12 +40,14 @@ from explorer.models._metric import MetricModel, contrastive_loss
 from explorer.models._proxy import PROXY_LOSSES, Proxies, proxy_loss
 from explorer.models.augment import Augment, augment_images
 from explorer.models.base import register
+from explorer.models.glyphs import glyph_images
 from explorer.models.sampling import class_balanced_batches
 from explorer.models.towers import make_tower
 from explorer.models.virtual_classes import symmetry_count, virtual_class_batches, virtual_class_images
 
-LOSSES = ("triplet", "contrastive", "supcon", *PROXY_LOSSES)
+LOSSES = ("triplet", "contrastive", "supcon", "multisim", *PROXY_LOSSES)
 MININGS = ("semihard", "distance", "hard", "all")
+GLYPH_LABEL = 1 << 40  # labels of glyph classes start here
 
 
 @dataclass
@@ -72,12 +78,20 @@ class TripletConfig:
     splice: bool = False
     augment: float = 1.0  # strength of the augmentation (0 = off; 1 = shifts 10%, turns 12 deg, ...)
     elastic: float = 0.0  # elastic displacement in pixels at augment 1 (0 = none)
+    shear: float = 0.0  # largest slant x += shear * y at augment 1 (0 = none)
+    thickness: float = 0.0  # largest blend towards a 3x3 dilation / erosion at augment 1 (0 = none)
     val_by_class: bool = True  # hold out whole classes for validation (when there are 4 or more)
     # proxy losses (normsoftmax, arcface, proxyanchor): one proxy per training class
     classes: int = 0  # how many classes have proxies (set from the training data)
     learn_temperature: bool = True  # learn the proxy softmax's temperature (from ``temperature``)
     proxy_lr: float = 10.0  # the proxies' learning rate, times the model's
     lr_schedule: str = "constant"  # "constant" | "cosine" (to 0 over the run)
+    # an added reconstruction loss: a small decoder must redraw each (augmented) image from its
+    # code, so the code keeps what the images hold beyond what tells the training classes apart
+    recon_weight: float = 0.0
+    # made-up classes of random pen strokes added to every batch (models/glyphs.py): this many
+    # glyph classes x ``per_class`` items, each batch new ones, for a metric of strokes in general
+    glyph_classes: int = 0
 
 
 def distance_weighted_negatives(
@@ -174,6 +188,40 @@ def supcon_loss(
     return per.mean(), {"active": float(has.float().mean())}
 
 
+def multi_similarity_loss(
+    codes: torch.Tensor,
+    labels: torch.Tensor,
+    alpha: float = 2.0,
+    beta: float = 50.0,
+    base: float = 0.5,
+    eps: float = 0.1,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Multi-similarity loss (Wang et al. 2019) of unit codes (B, D) with labels (B,): each anchor's
+    positives less similar than its most similar negative + ``eps`` and negatives more similar than
+    its least similar positive − ``eps`` (the pair mining), then
+    1/alpha log(1 + sum_p exp(−alpha (s_p − base))) + 1/beta log(1 + sum_n exp(beta (s_n − base)))."""
+    b = len(labels)
+    sim = codes @ codes.T  # (B, B)
+    eye = torch.eye(b, dtype=torch.bool, device=codes.device)
+    pos = (labels[:, None] == labels[None, :]) & ~eye
+    neg = labels[:, None] != labels[None, :]
+    has = pos.any(1) & neg.any(1)
+    if not bool(has.any()):
+        return codes.sum() * 0.0, {"active": 0.0}
+    s = sim.detach()
+    hardest_neg = torch.where(neg, s, torch.full_like(s, -2.0)).max(1, keepdim=True).values
+    easiest_pos = torch.where(pos, s, torch.full_like(s, 2.0)).min(1, keepdim=True).values
+    pos_kept = pos & (s - eps < hardest_neg)
+    neg_kept = neg & (s + eps > easiest_pos)
+    none = torch.full_like(sim, -1e4)  # finite, so empty rows have a zero (not NaN) gradient
+    zero = torch.zeros(b, 1, device=codes.device, dtype=codes.dtype)  # the "1 +" inside each log
+    pos_term = torch.logsumexp(torch.cat([zero, torch.where(pos_kept, -alpha * (sim - base), none)], 1), 1)
+    neg_term = torch.logsumexp(torch.cat([zero, torch.where(neg_kept, beta * (sim - base), none)], 1), 1)
+    per = pos_term / alpha + neg_term / beta
+    active = float((pos_kept.any(1) | neg_kept.any(1))[has].float().mean())
+    return per[has].mean(), {"active": active}
+
+
 @register
 class Triplet(MetricModel):
     key = "triplet"
@@ -196,6 +244,8 @@ class Triplet(MetricModel):
         )
         self.proxies = None
         if config.loss in PROXY_LOSSES:
+            if config.glyph_classes > 0:
+                raise ValueError(f"loss {config.loss} has no proxies for glyph classes")
             if config.classes < 2:
                 raise ValueError(f"loss {config.loss} needs classes (the training classes) of 2 or more")
             n = (
@@ -204,6 +254,12 @@ class Triplet(MetricModel):
                 * (config.classes if config.splice else 1)
             )
             self.proxies = Proxies(n, config.code_dim, config.temperature, config.learn_temperature)
+        self.decoder = None
+        if config.recon_weight > 0:
+            size = int(np.prod(self.input_shape))
+            self.decoder = torch.nn.Sequential(
+                torch.nn.Linear(config.code_dim, 256), torch.nn.ReLU(), torch.nn.Linear(256, size)
+            )
 
     @classmethod
     def data_options(cls, data) -> dict:
@@ -231,6 +287,16 @@ class Triplet(MetricModel):
         return max(1, -(-int((data.labels >= 0).sum()) // batch_size))
 
     def batches(self, data, batch_size, rng):
+        g = int(self.config.glyph_classes)
+        for batch in self._data_batches(data, batch_size, rng):
+            if g > 0:
+                k = max(2, int(self.config.per_class))
+                x = glyph_images(g, k, data.shape, rng)
+                y = GLYPH_LABEL + np.repeat(np.arange(g), k)  # above every data class's label
+                batch = {"x": np.concatenate([batch["x"], x]), "y": np.concatenate([batch["y"], y])}
+            yield batch
+
+    def _data_batches(self, data, batch_size, rng):
         k = symmetry_count(self.config.class_symmetries, data.shape)
         if k <= 1 and not self.config.splice:
             for idx in class_balanced_batches(data.labels, batch_size, rng, self.config.per_class):
@@ -247,6 +313,8 @@ class Triplet(MetricModel):
             return proxy_loss(self.config.loss, self.proxies, codes, labels, self.config.margin)
         if self.config.loss == "supcon":
             return supcon_loss(codes, labels, self.config.temperature)
+        if self.config.loss == "multisim":
+            return multi_similarity_loss(codes, labels)
         if self.config.loss == "contrastive":
             return batch_contrastive_loss(codes, labels, self.config.margin)
         return triplet_loss(codes, labels, self.config.margin, self.config.mining)
@@ -269,6 +337,11 @@ class Triplet(MetricModel):
             inst, _ = supcon_loss(F.normalize(codes, dim=1), ids, self.config.temperature)
             loss = loss + self.config.instance_weight * inst
             extra = {**extra, "instance": float(inst.detach())}
+        if self.decoder is not None:
+            redrawn = torch.sigmoid(self.decoder(codes)).view_as(x)
+            recon = F.mse_loss(redrawn, x)
+            loss = loss + self.config.recon_weight * recon
+            extra = {**extra, "recon": float(recon.detach())}
         return loss, extra
 
     def augmentation(self) -> Augment:
@@ -281,6 +354,8 @@ class Triplet(MetricModel):
             base.brightness * s,
             base.contrast * s,
             float(self.config.elastic) * s,
+            float(self.config.shear) * s,
+            float(self.config.thickness) * s,
         )
 
     @torch.no_grad()

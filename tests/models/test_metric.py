@@ -33,6 +33,10 @@ def stereo():
         ({"loss": "proxyanchor", "views": 1, "instance_weight": 0.0, "augment": 0.0}, 0.95),
         ({"tower": "bn", "channels": [8, 16], "hidden": 0}, 0.9),
         ({"lr_schedule": "cosine"}, 0.9),
+        ({"loss": "multisim"}, 0.9),
+        ({"recon_weight": 1.0}, 0.9),
+        ({"shear": 0.3, "thickness": 0.5}, 0.9),
+        ({"glyph_classes": 4}, 0.9),
     ],
 )
 def test_new_metric_losses_train_and_fall(digits, options, fall):
@@ -127,3 +131,43 @@ def test_untied_siamese_on_stereo_from_the_command_line(tmp_path, capsys):
     for r in results.values():
         assert r["protocol"] == "partners" and r["genuine_pairs"] == 4000 and r["impostor_pairs"] == 200_000
     assert results[out]["auc"] > 0.7 and results[out]["tar_at_far_1e_2"] is not None  # one short epoch
+
+
+def test_thickness_and_shear_augmentation():
+    from explorer.models.augment import Augment, augment_images, change_thickness
+
+    x = torch.zeros(4, 1, 28, 28)
+    x[:, :, 4:24, 13:15] = 1.0  # a vertical bar, 2 px wide
+    thick = change_thickness(x, torch.tensor([1.0, 0.5, 0.0, -1.0]))
+    mass = thick.sum((1, 2, 3))
+    assert float(mass[0]) == pytest.approx(22 * 4)  # 3x3 dilation: 4 px wide, a row longer each end
+    assert float(mass[1]) == pytest.approx((22 * 4 + 40) / 2)
+    assert torch.equal(thick[2], x[2]) and float(mass[3]) == 0.0  # a 2 px bar erodes away
+    torch.manual_seed(0)
+    y = augment_images(x, Augment(0, 0, 0, 0, 0, shear=0.3))
+    assert y.shape == x.shape and float(y.min()) >= 0 and float(y.max()) <= 1
+    # a slant moves the bar's top and bottom sideways in opposite directions; its middle stays
+    cols = torch.arange(28.0)
+    top, mid, bottom = (
+        float((y[:, 0, r] * cols).sum(1).div(y[:, 0, r].sum(1)).sub(13.5).abs().max()) for r in (5, 14, 22)
+    )
+    assert top > 0.5 and bottom > 0.5 and mid < 0.5
+
+
+def test_glyph_classes_are_consistent_within_and_differ_between():
+    from explorer.models.glyphs import glyph_images
+
+    x = glyph_images(6, 5, (1, 28, 28), np.random.default_rng(0))
+    assert x.shape == (30, 1, 28, 28) and x.dtype == np.float32
+    assert float(x.min()) >= 0 and float(x.max()) == 1.0
+    assert np.array_equal(x, glyph_images(6, 5, (1, 28, 28), np.random.default_rng(0)))  # seeded
+    ink = x.reshape(30, -1).mean(1)
+    assert 0.05 < float(ink.mean()) < 0.3  # about as much ink as an MNIST digit (0.13)
+    f = x.reshape(6, 5, -1)
+    f = f / np.linalg.norm(f, axis=2, keepdims=True)
+    sims = np.einsum("apd,bqd->abpq", f, f).mean((2, 3))  # (6, 6) mean cosine between classes
+    within = np.diag(sims)
+    between = sims[~np.eye(6, dtype=bool)]
+    assert within.min() > between.mean() + 0.15
+    rgb = glyph_images(2, 2, (3, 16, 20), np.random.default_rng(1))
+    assert rgb.shape == (4, 3, 16, 20) and np.array_equal(rgb[:, 0], rgb[:, 2])
