@@ -89,65 +89,77 @@ def add_points(xs, ys, scodes, palette, starts, g, cx0, cx1, cy0, cy1, x0, ytop,
 
 
 @_jit
+def _shares(first, size, n, out_ix, out_n, out_f):  # pragma: no cover (numba)
+    """For ``n`` cells of ``size`` pixels (<= 2) whose first starts at pixel coordinate
+    ``first``: each cell's first pixel, how many pixels it overlaps (1..3) and its share of
+    each by length (the shares of a cell add up to 1)."""
+    for c in range(n):
+        left = first + c * size
+        right = left + size
+        ix = int(np.floor(left))
+        out_ix[c] = ix
+        rest = 1.0
+        k = 0
+        while k < 2 and ix + k + 1 < right:  # the cell goes on past this pixel
+            f = (min(right, ix + k + 1) - max(left, ix + k)) / size
+            out_f[c, k] = f
+            rest -= f
+            k += 1
+        out_f[c, k] = max(0.0, rest)
+        out_n[c] = k + 1
+
+
+@_jit
 def add_cells(
     count, sums, g, lo_x, lo_y, cw, ch, cx0, cx1, cy0, cy1, x0, ytop, sx, sy, cnt, acc
 ):  # pragma: no cover
-    """Accumulate the visible cells of one pyramid level, each cell (no bigger than a pixel)
-    shared between the up to 2 x 2 pixels it overlaps by area, so the density has no stripes
-    where cells and pixels do not line up. Each column's pixel and share are worked out once;
-    a cell whose 2 x 2 pixels are all in the image adds to them without bounds tests (a share of
-    0 adds nothing)."""
+    """Accumulate the visible cells of one pyramid level, each cell (up to 2 pixels a side)
+    shared between the up to 3 x 3 pixels it overlaps by area, so the density has no stripes
+    where cells and pixels do not line up. Each column's and row's pixels and shares are worked
+    out once; a cell whose pixels are all in the image adds to them without bounds tests."""
     h, w = cnt.shape
-    pw, ph = cw * sx, ch * sy  # a cell's size in pixels (<= 1)
-    nx = cx1 - cx0 + 1
-    col_ix = np.empty(nx, np.int64)
-    col_fx = np.empty(nx, np.float64)
-    for cx in range(cx0, cx1 + 1):
-        left = (lo_x + cx * cw - x0) * sx
-        ix = int(np.floor(left))
-        col_ix[cx - cx0] = ix
-        col_fx[cx - cx0] = min(1.0, (ix + 1 - left) / pw)  # share in column ix, the rest in ix + 1
-    for cy in range(cy0, cy1 + 1):
-        top = (ytop - (lo_y + (cy + 1) * ch)) * sy  # the cell's upper edge, in pixel rows
-        iy = int(np.floor(top))
-        fy = min(1.0, (iy + 1 - top) / ph)  # share in row iy, the rest in iy + 1
-        row_inside = iy >= 0 and iy + 1 < h
+    nx, ny = cx1 - cx0 + 1, cy1 - cy0 + 1
+    col_ix, col_n, col_f = np.empty(nx, np.int64), np.empty(nx, np.int64), np.zeros((nx, 3))
+    row_iy, row_n, row_f = np.empty(ny, np.int64), np.empty(ny, np.int64), np.zeros((ny, 3))
+    _shares((lo_x + cx0 * cw - x0) * sx, cw * sx, nx, col_ix, col_n, col_f)
+    # rows from the top of the image down: cell row cy's upper edge is at lo_y + (cy + 1) * ch
+    _shares((ytop - (lo_y + (cy1 + 1) * ch)) * sy, ch * sy, ny, row_iy, row_n, row_f)
+    for j in range(ny):
+        cy = cy1 - j
+        iy, my = row_iy[j], row_n[j]
+        row_inside = iy >= 0 and iy + my <= h
         base = cy * g
         for cx in range(cx0, cx1 + 1):
-            n = count[base + cx]
+            c = base + cx
+            n = count[c]
             if n == 0:
                 continue
-            c = base + cx
-            ix = col_ix[cx - cx0]
-            fx = col_fx[cx - cx0]
-            if row_inside and ix >= 0 and ix + 1 < w:
-                for dy in range(2):
-                    wy = fy if dy == 0 else 1.0 - fy
-                    for dx in range(2):
-                        wgt = wy * (fx if dx == 0 else 1.0 - fx)
-                        cnt[iy + dy, ix + dx] += n * wgt
-                        for k in range(4):
-                            acc[iy + dy, ix + dx, k] += sums[c, k] * wgt
-                continue
-            for dy in range(2):
+            i = cx - cx0
+            ix, mx = col_ix[i], col_n[i]
+            s0, s1, s2, s3 = sums[c, 0], sums[c, 1], sums[c, 2], sums[c, 3]
+            inside = row_inside and ix >= 0 and ix + mx <= w
+            for dy in range(my):
                 yy = iy + dy
-                wy = fy if dy == 0 else 1.0 - fy
-                if wy <= 0 or yy < 0 or yy >= h:
+                if not inside and (yy < 0 or yy >= h):
                     continue
-                for dx in range(2):
+                wy = row_f[j, dy]
+                for dx in range(mx):
                     xx = ix + dx
-                    wgt = wy * (fx if dx == 0 else 1.0 - fx)
-                    if wgt <= 0 or xx < 0 or xx >= w:
+                    if not inside and (xx < 0 or xx >= w):
                         continue
+                    wgt = wy * col_f[i, dx]
                     cnt[yy, xx] += n * wgt
-                    for k in range(4):
-                        acc[yy, xx, k] += sums[c, k] * wgt
+                    acc[yy, xx, 0] += s0 * wgt
+                    acc[yy, xx, 1] += s1 * wgt
+                    acc[yy, xx, 2] += s2 * wgt
+                    acc[yy, xx, 3] += s3 * wgt
 
 
 @_jit
 def shade(cnt, acc, out, min_alpha):  # pragma: no cover (numba)
     """(h, w) counts and colour sums -> ``out`` (h, w, 4) uint8 RGBA: the mean colour, opacity
-    min_alpha .. 1 by log(1 + count) / log(1 + densest count of the frame). In float32 (a
+    min_alpha .. 1 by log(1 + count) / log(1 + densest count of the frame) (a count under one,
+    a share of a point: that share of one point's opacity). In float32 (a
     float32 log and one reciprocal a pixel: 2.3x faster than float64 log1p and four divisions;
     at most 1 in 255 apart, on a pixel in about 10^5)."""
     h, w = cnt.shape
@@ -158,13 +170,17 @@ def shade(cnt, acc, out, min_alpha):  # pragma: no cover (numba)
     one, half, full = np.float32(1.0), np.float32(0.5), np.float32(255.0)
     scale = np.float32(np.log1p(np.float64(top))) if top > 1.0 else one
     lo = np.float32(min_alpha)
+    # a pixel holding a share c < 1 of a point (a cell spread over the pixels it overlaps) takes
+    # that share of one point's opacity, so a lone point spread over 4-9 pixels shows about as
+    # much ink as the one pixel it would cover (without this, each share took at least min_alpha)
+    a_one = lo + (one - lo) * min(one, np.log(one + one) / scale) if top > 1.0 else one
     for iy in range(h):
         for ix in range(w):
             c = cnt[iy, ix]
             if c <= 0:
                 continue
             t = np.log(one + c) / scale if top > 1.0 else one
-            a = lo + (one - lo) * min(one, t)
+            a = lo + (one - lo) * min(one, t) if c >= one else c * a_one
             inv = one / c
             out[iy, ix, 0] = np.uint8(min(full, acc[iy, ix, 0] * inv + half))
             out[iy, ix, 1] = np.uint8(min(full, acc[iy, ix, 1] * inv + half))
@@ -193,6 +209,11 @@ class DensityLayers:
     points, so a zoomed-in view sums only what it shows and a recolour costs the visible points."""
 
     TILE = 64
+    # a frame draws the coarsest level whose cells are at most CELL_PX pixels a side, each cell
+    # spread by area over the 2 x 2 or 3 x 3 pixels it overlaps (1.0 took levels 4x finer: at
+    # 10^7 points in a 1200-px plot 1.5*10^6 cells a frame instead of 3.8*10^5; the picture
+    # stays as close to the points' own as before, docs/performance.md)
+    CELL_PX = 1.5
 
     def __init__(self, grid: CellGrid, xy: np.ndarray, codes: np.ndarray, palette: np.ndarray) -> None:
         self.grid = grid
@@ -242,9 +263,9 @@ class DensityLayers:
         while (base >> shifts[-1]) > 64:
             shifts.append(shifts[-1] + 1)
         shift = None
-        for s in shifts:  # the coarsest level whose cells are still under a pixel
+        for s in shifts:  # the coarsest level whose cells are at most CELL_PX pixels
             f = 1 << s
-            if grid.cell[0] * f * sx <= 1.0 and grid.cell[1] * f * sy <= 1.0:
+            if grid.cell[0] * f * sx <= self.CELL_PX and grid.cell[1] * f * sy <= self.CELL_PX:
                 shift = s
             elif shift is not None:
                 break
