@@ -13,7 +13,7 @@ Above ``LANDMARK_ABOVE`` points, :func:`landmark_job` runs in four stages, each 
    neighbours, as openTSNE's ``transform``) or UMAP's fuzzy memberships as weights;
 4. a refinement (:mod:`explorer.projection.landmark_refine`): by default ("graph") the method
    run over all points with their approximate kNN graph, searched through the landmarks as the
-   cells of an inverted file (:func:`~explorer.projection.landmarks.knn_graph`): t-SNE 50
+   cells of an inverted file (:func:`~explorer.projection.ivf_graph.ivf_knn_graph`): t-SNE 50
    iterations of early exaggeration 12 then 150 (a short t-SNE from the placed start: at
    100,000 codes 10-NN label accuracy 0.891 against 0.803 for the former 50 plain iterations),
    UMAP 30 epochs; the points sorted by cell so that the optimiser's memory accesses stay local.
@@ -40,11 +40,12 @@ from explorer.projection.landmark_search import (
     cell_order,
     landmark_neighbours,
 )
+from explorer.projection.ivf_graph import ivf_knn_graph
 from explorer.projection.landmarks import (
     cells_to_probe,
     choose_landmarks,
     duplicates,
-    knn_graph,
+    free_cores,
     landmark_count,
     nearest_landmarks,
 )
@@ -108,12 +109,13 @@ def _graph(x, chosen, near_i, landmark_xy, k: int, cells: int, probes: int, rela
     """The kNN graph of every point, the points sorted by cell: (perm (N,), indices (N, k) and
     distances (N, k), rows and indices in the order perm gives), a generator. ``probes`` > 0:
     each point searches the cells of its own ``probes`` nearest landmarks (``near_i[:, :probes]``,
-    :func:`knn_graph`); else the cells near its cell's landmark (:func:`cell_knn_graph`)."""
+    :func:`~explorer.projection.ivf_graph.ivf_knn_graph`); else the cells near its cell's landmark
+    (:func:`cell_knn_graph`)."""
     n, m = len(x), len(chosen)
     cell = near_i[:, 0].copy()
     cell[chosen] = np.arange(m)  # a landmark is in its own cell
     if probes:
-        g_i, g_d = yield from drain(knn_graph(x, x[chosen], near_i[:, :probes], k), relabel)
+        g_i, g_d = yield from drain(ivf_knn_graph(x, near_i[:, :probes], k, free_cores()), relabel)
         bad = g_i < 0  # a row that found fewer than k: repeat its last neighbour found
         if bad.any():
             last = np.maximum((~bad).sum(axis=1) - 1, 0)

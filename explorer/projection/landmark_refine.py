@@ -10,9 +10,9 @@ thread, calls ``emit(step, layout)`` every few steps and ends (raising
   exaggeration 1.5, gradients clipped at 0.25; umap-learn's ``optimize_layout_euclidean`` with the
   landmarks as the fixed tail, ``move_other=False``). Both also return the weighted-mean placement.
 - *graph* (``tsne_graph_work`` / ``umap_graph_work``): a few iterations of the method over all
-  points with their approximate kNN graph (openTSNE's ``TSNEEmbedding.optimize`` with
-  perplexity affinities of the graph; umap-learn's optimiser with ``fuzzy_simplicial_set`` of the
-  graph, ``move_other=True``).
+  points with their approximate kNN graph (t-SNE: :func:`explorer.projection.tsne_loop.optimise`,
+  openTSNE's gradient kernels without its KL evaluation, with perplexity affinities of the
+  graph; umap-learn's optimiser with ``fuzzy_simplicial_set`` of the graph, ``move_other=True``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from explorer.projection.stream import Cancelled
 
 TSNE_PLACE_PERPLEXITY = 5.0
 GRAPH_PERPLEXITY = 10.0  # t-SNE's refinement over all points: 30 neighbours each (3 x perplexity)
-MAX_INTERVALS = 200  # FFT intervals a side in the refinement's repulsion (openTSNE: 1 a unit)
 
 
 # ---- t-SNE ----------------------------------------------------------------------------------
@@ -54,24 +53,6 @@ def _tsne_optimise(embedding, n_iter: int, emit, stop, chunk: int = 4, **params)
         )
     except OptimizationInterrupt:
         raise Cancelled from None
-
-
-def _tsne_phases(embedding, n_iter: int, emit, stop, start: int = 0, part: int = 50, **params) -> None:
-    """:func:`_tsne_optimise` in calls of ``part`` iterations, each with an FFT grid of at most
-    MAX_INTERVALS intervals a side (``ints_in_interval`` from the current spread): openTSNE's
-    grid has one interval per unit of the layout, and a wide layout of 10^6 points cost 4.1 CPU s
-    an iteration at a spread of 470 against 1.5 s with three units an interval. Frames are
-    numbered from ``start``."""
-    done = 0
-    while done < n_iter:
-        steps = min(part, n_iter - done)
-        spread = float(np.ptp(np.asarray(embedding), axis=0).max())
-        ints = max(1, int(np.ceil(spread / MAX_INTERVALS)))
-        offset = start + done
-        _tsne_optimise(
-            embedding, steps, lambda i, xy, o=offset: emit(o + i, xy), stop, ints_in_interval=ints, **params
-        )
-        done += steps
 
 
 def tsne_place_weights(neighbours: np.ndarray, distances: np.ndarray, n_reference: int):
@@ -141,10 +122,10 @@ def tsne_graph_work(
     affinities of the approximate kNN graph (N, k): points settle among their own neighbours,
     not only their landmarks'. ``early_iter`` > 0: that many iterations at
     ``early_exaggeration`` (momentum 0.5, as openTSNE's early phase) before them."""
-    from openTSNE import TSNEEmbedding
-    from openTSNE.affinity import PrecomputedAffinities, joint_probabilities_nn
+    from openTSNE.affinity import joint_probabilities_nn
 
     from explorer.projection.tsne import free_cores
+    from explorer.projection.tsne_loop import Descent, optimise
 
     P = joint_probabilities_nn(
         neighbours,
@@ -156,17 +137,16 @@ def tsne_graph_work(
     )
 
     def work(emit, stop):
-        emb = TSNEEmbedding(
-            layout.astype(np.float64),
-            PrecomputedAffinities(P, normalize=False),
-            random_state=seed,
-            n_jobs=free_cores(),
-        )
+        y = np.array(layout, dtype=np.float64)
+        state = Descent()
         lr = {} if learning_rate is None else {"learning_rate": learning_rate}
+        cores = free_cores()
         if early_iter > 0:
-            _tsne_phases(emb, early_iter, emit, stop, exaggeration=early_exaggeration, momentum=0.5, **lr)
-        _tsne_phases(emb, n_iter, emit, stop, start=early_iter, exaggeration=exaggeration, momentum=0.8, **lr)
-        return np.array(emb, dtype=np.float32)
+            optimise(
+                y, P, early_iter, state, early_exaggeration, 0.5, emit=emit, stop=stop, n_jobs=cores, **lr
+            )
+        optimise(y, P, n_iter, state, exaggeration, 0.8, emit=emit, stop=stop, n_jobs=cores, **lr)
+        return y.astype(np.float32)
 
     return work
 

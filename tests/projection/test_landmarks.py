@@ -185,3 +185,42 @@ def test_knn_graph_cell_by_cell_finds_most_true_neighbours(blobs):
     assert np.array_equal(np.sort(perm), np.arange(len(x)))
     runs = np.flatnonzero(np.diff(cell[perm])) + 1  # each cell one contiguous run
     assert len(runs) == len(np.unique(cell)) - 1
+
+
+def test_the_numba_ivf_graph_finds_what_faiss_ivf_finds(blobs):
+    from explorer.projection.ivf_graph import ivf_knn_graph
+
+    x, _ = blobs
+    x = np.concatenate([x[:1000], x[:10]])  # ten duplicates: their twin at distance exactly 0
+    lm = choose_landmarks(x, 50, seed=0)
+    cells, _ = run_to_end(nearest_landmarks(x, x[lm], 6))
+    want_i, want_d = run_to_end(knn_graph(x, x[lm], cells, 12))
+    got_i, got_d = run_to_end(ivf_knn_graph(x, cells, 12, threads=2))
+    np.testing.assert_allclose(got_d, want_d, rtol=1e-4, atol=1e-4)
+    assert (np.sort(got_i, axis=1) == np.sort(want_i, axis=1)).mean() > 0.999  # ties may swap
+    assert not (got_i == np.arange(len(x))[:, None]).any()
+    np.testing.assert_array_equal(got_d[np.arange(1000, 1010), 0], 0.0)
+    np.testing.assert_array_equal(got_i[np.arange(1000, 1010), 0], np.arange(10))
+
+
+def test_the_refinements_gradient_loop_is_opentsnes_descent():
+    """tsne_loop.optimise (no KL evaluation) = openTSNE's TSNEEmbedding.optimize on one grid."""
+    from openTSNE import TSNEEmbedding
+    from openTSNE.affinity import PrecomputedAffinities, joint_probabilities_nn
+
+    from explorer.projection.tsne_loop import Descent, optimise
+
+    x = np.random.default_rng(0).normal(size=(600, 5))
+    idx, dist = run_to_end(nearest_landmarks(x.astype(np.float32), x.astype(np.float32), 16))
+    P = joint_probabilities_nn(idx[:, 1:], dist[:, 1:].astype(np.float64), [5.0], symmetrize=True)
+    y0 = np.random.default_rng(1).normal(size=(600, 2)) * 1e-2
+    ref = TSNEEmbedding(
+        y0.copy(), PrecomputedAffinities(P, normalize=False), n_jobs=1, negative_gradient_method="fft"
+    )
+    ref.optimize(8, exaggeration=12, momentum=0.5, inplace=True)
+    ref.optimize(12, exaggeration=1, momentum=0.8, inplace=True)
+    y, state, frames = y0.copy(), Descent(), []
+    optimise(y, P, 8, state, 12.0, 0.5, emit=lambda i, _: frames.append(i), max_intervals=10**6)
+    optimise(y, P, 12, state, 1.0, 0.8, emit=lambda i, _: frames.append(i), max_intervals=10**6)
+    np.testing.assert_allclose(y, np.asarray(ref), rtol=1e-6, atol=1e-6)
+    assert frames == list(range(4, 21, 4)) and state.done == 20

@@ -1,0 +1,116 @@
+"""A t-SNE gradient loop over a sparse affinity graph, on openTSNE's own gradient kernels.
+
+The refinement of a landmark layout (:mod:`explorer.projection.landmark_refine`) runs a few
+hundred t-SNE iterations over 10^5-10^7 points. openTSNE's ``TSNEEmbedding.optimize`` spends
+much of that on things the refinement does not need: the KL divergence, evaluated at every
+callback (at 10^6 points its attraction pass costs 1.34 CPU s with the divergence against 0.49 s
+without), the exaggerated copy of P at every call, and an FFT grid of one interval per unit of
+the layout. :func:`optimise` is the same gradient descent (openTSNE's delta-bar-delta gains,
+momentum, step-norm clip at 5, re-centring each iteration) calling the same two kernels,
+``openTSNE._tsne.estimate_negative_gradient_fft_2d`` (repulsion: interpolation on an FFT grid)
+and ``estimate_positive_gradient_nn`` (attraction over the rows of P), never evaluating the
+divergence, with a grid of at most ``max_intervals`` intervals a side (MAX_INTERVALS = 64: at
+100,000 codes the refinement's 10-NN label accuracy 0.890 against 0.889 with openTSNE's one
+interval a unit, its CPU 33 against 50 s; one 10^6 repulsion pass 0.21 against 0.42 CPU s).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from threading import Event
+
+import numpy as np
+
+from explorer.projection.stream import Cancelled
+
+MAX_INTERVALS = 64  # FFT intervals a side (openTSNE: one a unit of the layout, at least 50)
+MIN_GAIN = 0.01
+MAX_STEP = 5.0  # openTSNE's max_step_norm
+
+
+@dataclass
+class Descent:
+    """The optimiser's state, kept between phases as openTSNE keeps its ``gradient_descent``:
+    ``update`` and ``gains`` (N, 2) float64 (created on the first call)."""
+
+    update: np.ndarray | None = None
+    gains: np.ndarray | None = None
+    done: int = field(default=0)  # iterations run so far (frames are numbered by it)
+
+
+def grid_intervals(y: np.ndarray, max_intervals: int = MAX_INTERVALS) -> int:
+    """openTSNE's ``ints_in_interval`` for a layout (N, 2): units of the layout per FFT interval,
+    so that the grid has at most ``max_intervals`` intervals a side."""
+    spread = float(np.ptp(y, axis=0).max()) if len(y) else 0.0
+    return max(1, int(np.ceil(spread / max_intervals)))
+
+
+def optimise(
+    y: np.ndarray,
+    P,
+    n_iter: int,
+    state: Descent,
+    exaggeration: float = 1.0,
+    momentum: float = 0.8,
+    learning_rate: float | None = None,
+    emit: Callable[[int, np.ndarray], None] | None = None,
+    stop: Event | None = None,
+    every: int = 4,
+    n_jobs: int = 1,
+    max_intervals: int | None = None,
+) -> np.ndarray:
+    """``n_iter`` iterations of t-SNE's gradient descent on ``y`` (N, 2) float64, in place.
+
+    ``P``: the symmetric (N, N) CSR affinities (summing to 1), multiplied by ``exaggeration``
+    for these iterations; ``learning_rate`` default N / exaggeration (openTSNE's "auto").
+    ``emit(iteration, y)`` every ``every`` iterations (numbered from ``state.done``); a set
+    ``stop`` raises :class:`Cancelled` at the next iteration. ``n_jobs`` threads for the
+    attraction; ``max_intervals`` default MAX_INTERVALS. Returns ``y``.
+    """
+    from openTSNE import _tsne
+
+    n = len(y)
+    max_intervals = max_intervals or MAX_INTERVALS
+    if n_iter <= 0 or n == 0:
+        return y
+    if state.update is None:
+        state.update = np.zeros_like(y)
+        state.gains = np.ones_like(y)
+    lr = float(learning_rate) if learning_rate else n / exaggeration
+    indices = np.asarray(P.indices, np.int32)
+    indptr = np.asarray(P.indptr, np.int32)
+    data = np.asarray(P.data, np.float64) * exaggeration
+    grad = np.empty_like(y)
+    update, gains = state.update, state.gains
+    for _ in range(n_iter):
+        if stop is not None and stop.is_set():
+            raise Cancelled
+        grad[:] = 0.0
+        _tsne.estimate_negative_gradient_fft_2d(
+            y,
+            grad,
+            n_interpolation_points=3,
+            min_num_intervals=50,
+            ints_in_interval=grid_intervals(y, max_intervals),
+            dof=1,
+        )
+        _tsne.estimate_positive_gradient_nn(
+            indices, indptr, data, y, y, grad, 1, num_threads=n_jobs, should_eval_error=False
+        )
+        flipped = np.sign(update) != np.sign(grad)
+        gains[flipped] += 0.2
+        same = ~flipped
+        gains[same] = gains[same] * 0.8 + MIN_GAIN
+        update *= momentum
+        update -= lr * gains * grad
+        norms = np.sqrt((update**2).sum(axis=1))
+        big = norms > MAX_STEP
+        if big.any():
+            update[big] *= (MAX_STEP / norms[big])[:, None]
+        y += update
+        y -= y.mean(axis=0)
+        state.done += 1
+        if emit is not None and state.done % every == 0:
+            emit(state.done, y)
+    return y
