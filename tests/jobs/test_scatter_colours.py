@@ -46,6 +46,26 @@ def test_point_colours_index_classes_grey_and_the_dimmed_half():
     assert cidx.tolist() == [0, 19 + 21, 20 + 21, 5 + 21]
 
 
+def test_point_colours_one_pass_equals_the_numpy_passes(monkeypatch):
+    """The numba pass (int labels by class) gives the codes and palette of the numpy passes, with
+    unlabelled rows, labels past the classes, emphasis on and off, uint8 and uint16 codes."""
+    import explorer.jobs.scatter.colours as colours
+
+    rng = np.random.default_rng(1)
+    for k in (10, 200):
+        labels = rng.integers(-1, k + 3, 100_000)
+        labels[labels > k] = -1  # (labels past the classes are -1 in a dataset)
+        labels[:5] = (k, k - 1, 0, -1, 3)
+        for emph in (np.zeros(len(labels), bool), rng.random(len(labels)) < 0.4):
+            got = point_colours(labels, k, None, emph)
+            with monkeypatch.context() as m:
+                m.setattr(colours, "numba", None)
+                want = point_colours(labels, k, None, emph)
+            assert got[0].dtype == want[0].dtype == (np.uint8 if k == 10 else np.uint16)
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[1], want[1])
+
+
 def test_in_classes_is_np_isin_for_few_and_many_classes():
     from explorer.jobs.scatter.colours import in_classes
 

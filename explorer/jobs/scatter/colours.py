@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from explorer.jobs.scatter.grid import _jit, numba
+
 # Categorical colours for up to 30 classes. The first ten are Tableau 10 (what a plot of <= 10
 # classes looked like before); the other twenty were picked greedily, glasbey-style: each the
 # colour (CIELAB lightness 32..80, so it shows on white; chroma <= 60, so it is not garish) that is
@@ -62,6 +64,17 @@ def code_dtype(n_colours: int) -> type:
     return np.uint8 if n_colours < 255 else np.uint16 if n_colours < 65535 else np.uint32
 
 
+@_jit
+def _class_codes(labels, grey, others, offset, out):  # pragma: no cover (numba)
+    """``out[i]`` = the label, or ``grey`` for a label outside [0, grey), plus ``offset`` where
+    ``others[i]`` (the points outside the emphasis): one pass instead of numpy's four (a cast,
+    a minimum, an invert and a multiply-add: 19-27 ms at 10^7 int64 labels)."""
+    for i in range(labels.shape[0]):
+        v = labels[i]
+        c = v if 0 <= v < grey else grey
+        out[i] = c + offset if others is not None and not others[i] else c
+
+
 def point_colours(
     labels: np.ndarray, n_classes: int, faith_per_point: np.ndarray | None, emphasis: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -69,8 +82,8 @@ def point_colours(
 
     labels: (N,) int in [-1, n_classes), -1 for none; faith_per_point: (N,) in [0, 1] (NaN unknown)
     to colour by faithfulness, or None to colour by class; emphasis: (N,) bool, the points drawn in
-    full colour while any is set (the others take the dimmed half of the palette). A few passes
-    over small integers (about 20 ms at 10^7 points), no per-point Python."""
+    full colour while any is set (the others take the dimmed half of the palette). By class with
+    numba: one pass (about 8 ms CPU at 10^7 int64 labels); else a few numpy passes."""
     if faith_per_point is not None:
         base = ramp_palette(11)
         per = faith_per_point
@@ -81,17 +94,29 @@ def point_colours(
         grey = max(1, n_classes)
         base = class_palette(grey)
         dtype = code_dtype(2 * (grey + 1))
+        labels = np.asarray(labels)
+        if numba is not None and labels.dtype.kind in "iu":
+            cidx = np.empty(len(labels), dtype)
+            emph = np.ascontiguousarray(emphasis, dtype=bool) if emphasis.any() else None
+            _class_codes(labels, grey, emph, grey + 1, cidx)
+            return cidx, _with_dimmed(base)
         # -1 wraps to the type's largest value, which the minimum turns into grey's index
-        cidx = np.asarray(labels).astype(dtype)
+        cidx = labels.astype(dtype)
         np.minimum(cidx, dtype(grey), out=cidx)
+    palette = _with_dimmed(base)
+    if emphasis.any():  # the others + len(base): a multiply-add, not a where (5x faster at 10^7)
+        others = np.invert(np.asarray(emphasis, dtype=bool)).view(np.uint8)
+        cidx += np.multiply(others, dtype(len(palette) // 2), dtype=dtype)
+    return cidx, palette
+
+
+def _with_dimmed(base: np.ndarray) -> np.ndarray:
+    """(P, 4) colours -> (2P + 2, 4): them, grey, then the same washed out (the dimmed half)."""
     base = np.vstack([base, GREY])
     dim = base.copy()
     dim[:, :3] = (dim[:, :3].astype(np.int32) + 2 * 235) // 3  # washed out towards white
     dim[:, 3] = DIM_ALPHA
-    if emphasis.any():  # the others + len(base): a multiply-add, not a where (5x faster at 10^7)
-        others = np.invert(np.asarray(emphasis, dtype=bool)).view(np.uint8)
-        cidx += np.multiply(others, dtype(len(base)), dtype=dtype)
-    return cidx, np.vstack([base, dim])
+    return np.vstack([base, dim])
 
 
 def in_classes(labels: np.ndarray, classes) -> np.ndarray:
