@@ -66,9 +66,9 @@ def _staged(gen) -> tuple[np.ndarray, dict]:
             metrics = dict(rec.metrics)
 
 
-def landmark_rows(plan: Plan) -> list[Row]:
-    """t-SNE and UMAP of ``plan.million_landmark_n`` codes: the landmark path against the full
-    fit (time ratio, 10-NN label accuracy)."""
+def landmark_rows(plan: Plan, methods: tuple[str, ...] = ("tsne", "umap")) -> list[Row]:
+    """t-SNE and UMAP (``methods``) of ``plan.million_landmark_n`` codes: the landmark path
+    against the full fit (time ratio, 10-NN label accuracy)."""
     from explorer.projection.landmark_layout import landmark_job
     from explorer.projection.tsne import tsne_job
     from explorer.projection.umap_layout import umap_job
@@ -81,6 +81,8 @@ def landmark_rows(plan: Plan) -> list[Row]:
     rows = []
     codes_acc = _acc(codes, labels)
     for method, label in (("tsne", "t-SNE"), ("umap", "UMAP")):
+        if method not in methods:
+            continue
         with _Clock() as ours_c:
             ours, stages = _staged(
                 landmark_job(codes, method, seed=0, labels=labels, landmarks=m, threshold=0)
@@ -125,9 +127,10 @@ def landmark_rows(plan: Plan) -> list[Row]:
     return rows
 
 
-def million_layout_rows(plan: Plan) -> list[Row]:
-    """t-SNE and UMAP of ``plan.million_layout_n`` codes (the `explorer project` path): seconds
-    to the first frame, to the landmark layout and to the finished layout; 10-NN accuracy."""
+def million_layout_rows(plan: Plan, methods: tuple[str, ...] = ("tsne", "umap")) -> list[Row]:
+    """t-SNE and UMAP (``methods``) of ``plan.million_layout_n`` codes (the `explorer project`
+    path): seconds to the first frame, to the landmark layout and to the finished layout; 10-NN
+    accuracy."""
     from explorer.projection import project_job
 
     n = plan.million_layout_n
@@ -137,6 +140,8 @@ def million_layout_rows(plan: Plan) -> list[Row]:
     codes_acc = _acc(codes, labels)
     rows = []
     for method, label in (("tsne", "t-SNE"), ("umap", "UMAP")):
+        if method not in methods:
+            continue
         with _Clock() as clock:
             layout, st = _staged(project_job(codes, method, seed=0, labels=labels))
         done = clock.wall

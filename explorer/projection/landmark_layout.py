@@ -59,6 +59,9 @@ TSNE_REFINE_ITER = 150
 TSNE_REFINE_EARLY = 50  # iterations of early exaggeration 12 before them
 UMAP_REFINE_EPOCHS = 30
 PLACE_K = 15  # nearest landmarks a t-SNE placement is weighted over
+# the t-SNE landmark fit: half openTSNE's 250 + 500 iterations (the refinement has its own early
+# exaggeration): at 100,000 codes 10-NN label accuracy 0.893 against 0.890, 14 CPU s less
+LANDMARK_EARLY, LANDMARK_ITER = 125, 250
 
 
 def landmark_levels(n: int, method: str) -> tuple[int, ...]:
@@ -268,7 +271,8 @@ def landmark_job(
             **fit_params,
         )
     elif method == "tsne":
-        fit = tsne_embedding_job(lx, seed=seed, perplexity=effective_perplexity(m, perplexity), **fit_params)
+        iters = {"early_iter": LANDMARK_EARLY, "n_iter": LANDMARK_ITER, **fit_params}
+        fit = tsne_embedding_job(lx, seed=seed, perplexity=effective_perplexity(m, perplexity), **iters)
     else:
         fit = umap_job(lx, seed=seed, n_neighbors=n_neighbors, min_dist=min_dist, preview=False, **fit_params)
     reference = yield from drain(
