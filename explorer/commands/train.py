@@ -58,6 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--device", choices=DEVICES, default="auto", help="auto picks CUDA, then MPS, then the CPU"
     )
+    parser.add_argument(
+        "--weight-decay",
+        type=real(0, 1, what="a weight decay"),
+        default=0.0,
+        help="Adam weight decay (default 0)",
+    )
     parser.add_argument("--seed", type=seed, default=0, help="random seed (runs repeat exactly)")
     parser.add_argument(
         "--val-fraction",
@@ -217,6 +223,7 @@ def run(args: argparse.Namespace) -> int:
         code_dim=args.code_dim,
         device=args.device,
         seed=args.seed,
+        weight_decay=args.weight_decay,
         val_fraction=args.val_fraction,
         augment=args.augment,
         image_size=args.image_size,

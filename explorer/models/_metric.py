@@ -28,6 +28,8 @@ def contrastive_loss(d: torch.Tensor, same: torch.Tensor, margin: float) -> torc
 
 class MetricModel(TrainableModel):
     needs_labels = True
+    # the validation figure the engine keeps the best epoch by (higher is better; see keep_best)
+    selection_metric = "auc"
     defaults = {"epochs": 20, "batch_size": 128, "lr": 1e-3}
 
     @classmethod

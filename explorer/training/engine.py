@@ -70,6 +70,11 @@ class TrainConfig:
     threads:          CPU threads for torch (None: one on a busy machine, else all cores;
                       see devices.set_cpu_threads).
     weight_decay:     Adam weight decay.
+    keep_best:        end with the weights of the epoch whose validation scored best on the model's
+                      selection metric (metric models: the pair AUC), not the last epoch's; None =
+                      automatic: on when the validation split holds out whole classes (identities
+                      the model never saw, so the score is the one a user cares about), off when it
+                      splits within classes (a score on seen classes would pick the overfit epoch).
     image_size:       the shorter side, in pixels, to train at (aspect ratio kept; the model
                       remembers it and encodes any data by the same resize); None = automatic
                       (images of at most 64x64 pixels as they are, larger ones at 64); 0 = as they
@@ -95,6 +100,7 @@ class TrainConfig:
     threads: int | None = None
     weight_decay: float = 0.0
     image_size: int | None = None
+    keep_best: bool | None = None
 
 
 @dataclass
@@ -221,7 +227,10 @@ def train(config: TrainConfig, data: ImageSet, model=None) -> Generator[Progress
         model = build_model(config.model, data.shape, config.code_dim, options)
         model.preprocess = size_spec
     model.to(device).train()
-    run = TrainRun(config, data, train_set, val_set, model, device, threads, epochs, batch_size, lr, rng)
+    keep_best = split is not None if config.keep_best is None else bool(config.keep_best)
+    run = TrainRun(
+        config, data, train_set, val_set, model, device, threads, epochs, batch_size, lr, rng, keep_best
+    )
     try:
         # the untrained model's probe codes, and a first record (step 0)
         run.probe()
@@ -244,6 +253,7 @@ def train(config: TrainConfig, data: ImageSet, model=None) -> Generator[Progress
         run.cancel()
         raise
     run.stopped = "completed"  # checkpoints written during the run say "running"
+    run.restore_best()
     if config.checkpoint and run.saved:
         run.save()
     model.eval()

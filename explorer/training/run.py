@@ -41,6 +41,7 @@ class TrainRun:
         batch_size: int,
         lr: float,
         rng: np.random.Generator,
+        keep_best: bool = False,
     ) -> None:
         self.config, self.data, self.train_set, self.val_set = config, data, train_set, val_set
         self.model, self.device, self.threads, self.rng = model, device, threads, rng
@@ -79,6 +80,13 @@ class TrainRun:
         self.train_seconds = 0.0  # time in training steps (not probes, validation, checkpoints)
         self.stopped = "running"  # checkpoints written during the run say so; the end: "completed"
         self.best_val: float | None = None
+        # best-epoch keeping (validation on held-out identities): the model's selection metric
+        # (higher is better), the best epoch's weights (on the CPU) and validation figures
+        self.keep_best = bool(keep_best and getattr(model, "selection_metric", None))
+        self.best_score: float | None = None
+        self.best_epoch: int | None = None
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.best_metrics: dict[str, float] = {}
         self.saved = False  # a checkpoint has been written
         self.halved = False  # the batch size was halved after running out of memory
         self.started = time.perf_counter()
@@ -98,6 +106,7 @@ class TrainRun:
             "steps": self.step,
             "batch_size": self.batch_size,
             "lr": self.lr,
+            "weight_decay": self.config.weight_decay,
             "seed": self.config.seed,
             "device": str(self.device),
             "threads": self.threads,
@@ -107,6 +116,7 @@ class TrainRun:
             "items_per_s": round(self.items / max(self.train_seconds, 1e-9), 1),
             "loss": last.get("loss"),
             **dict(self.val_metrics),
+            **({"best_epoch": self.best_epoch} if self.keep_best else {}),
             "stopped": self.stopped,
         }
 
@@ -279,13 +289,35 @@ class TrainRun:
             )
         if val_loss is not None:
             self.best_val = val_loss if best is None else min(best, val_loss)
+        self.note_best(epoch + 1)
         if not self.save():
             raise self.diverged(f"the weights became NaN or infinite in epoch {epoch + 1}")
         return self.record(mean_loss, f"epoch {epoch + 1}/{self.epochs} done", {}, epoch_end=True)
 
+    def note_best(self, epoch: int) -> None:
+        """Remember the weights of ``epoch`` (1-based) when its selection metric is the best yet."""
+        if not self.keep_best:
+            return
+        score = self.val_metrics.get(self.model.selection_metric)
+        if score is None or not math.isfinite(score):
+            return
+        if self.best_score is None or score > self.best_score:
+            self.best_score, self.best_epoch = float(score), epoch
+            self.best_state = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
+            self.best_metrics = dict(self.val_metrics)
+
+    def restore_best(self) -> None:
+        """Put the best epoch's weights back (and its validation figures in the summary), when an
+        epoch after it was worse; the checkpoint written next holds them."""
+        if self.best_state is None or self.best_epoch == self.epoch:
+            return
+        self.model.load_state_dict(self.best_state)
+        self.val_metrics = dict(self.best_metrics)
+
     def cancel(self) -> None:
         """Stopped between two steps: keep what was learnt (a checkpoint, when one is asked for)."""
         self.stopped = "cancelled"
+        self.restore_best()
         if self.step > 0:
             self.save()
         self.model.eval()

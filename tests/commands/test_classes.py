@@ -32,10 +32,10 @@ def test_select_classes_keeps_labels_and_names_the_subset():
 def test_train_on_some_classes_verify_on_the_others(tmp_path, capsys):
     out = tmp_path / "t.safetensors"
     args = ["train", "--model", "triplet", "--data", "sample:digits", "--classes", "0-4", "--epochs", "1"]
-    args += ["--out", str(out), "--option", "channels=[8]", "--option", "hidden=16"]
+    args += ["--out", str(out), "--option", "channels=[8]", "--option", "hidden=16", "--weight-decay", "1e-3"]
     assert main(args) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert summary["data"].endswith("[classes 0-4]")
+    assert summary["data"].endswith("[classes 0-4]") and summary["weight_decay"] == 1e-3
     ev = ["evaluate", "verification", "--model", str(out), "--data", "sample:digits", "--classes", "5-9"]
     assert main(ev) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

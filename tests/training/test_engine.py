@@ -221,3 +221,41 @@ def test_a_pair_model_trains_on_a_folder_of_sequences(tmp_path):
     result = run_to_end(train(TrainConfig(model="gae", epochs=1, val_fraction=0.0), data))
     assert result.summary["train_items"] == 3 * 10
     assert np.isfinite(result.summary["loss"])
+
+
+def test_a_metric_run_ends_with_its_best_epoch_on_held_out_classes(tmp_path, monkeypatch):
+    """Ten classes: validation holds out whole ones, so the run keeps the epoch whose pair AUC on
+    them was best (scripted here: 0.6, 0.9, 0.7), weights, figures and checkpoint alike."""
+    from explorer.models import load_encoder
+    from explorer.models.triplet import Triplet
+
+    data = load_data("sample:digits").subset(np.arange(400))
+    scores, states = iter([0.6, 0.9, 0.7]), []
+
+    def scripted(self, val):
+        states.append({k: v.clone() for k, v in self.state_dict().items()})
+        return {"val_loss": 1.0, "auc": next(scores)}
+
+    monkeypatch.setattr(Triplet, "validate", scripted)
+    options = {"channels": [4], "hidden": 8, "class_symmetries": 1}
+    path = tmp_path / "t.safetensors"
+    config = TrainConfig(
+        model="triplet", epochs=3, batch_size=32, code_dim=4, seed=0, options=options, checkpoint=str(path)
+    )
+    result = run_to_end(train(config, data))
+    assert result.summary["best_epoch"] == 2 and result.summary["auc"] == 0.9
+    assert result.summary["epochs"] == 3 and [h["auc"] for h in result.history] == [0.6, 0.9, 0.7]
+    final = result.model.state_dict()
+    assert all(torch.equal(final[k], states[1][k]) for k in final)
+    assert not all(torch.equal(final[k], states[2][k]) for k in final)
+    x = data.float_images(slice(0, 16))
+    with torch.no_grad():
+        ours = result.model.encode(torch.from_numpy(x)).numpy()
+    assert np.abs(load_encoder(str(path)).encode(x) - ours).max() < 1e-5
+
+    # five classes: validation within the classes, so no best-epoch keeping unless asked
+    five = data.subset(data.labels <= 4)
+    scores = iter([0.9, 0.6])
+    config = TrainConfig(model="triplet", epochs=2, batch_size=32, code_dim=4, seed=0, options=options)
+    result = run_to_end(train(config, five))
+    assert "best_epoch" not in result.summary and result.summary["auc"] == 0.6
