@@ -137,15 +137,36 @@ def add_cells(
             i = cx - cx0
             ix, mx = col_ix[i], col_n[i]
             s0, s1, s2, s3 = sums[c, 0], sums[c, 1], sums[c, 2], sums[c, 3]
-            inside = row_inside and ix >= 0 and ix + mx <= w
+            if row_inside and ix >= 0 and ix + mx <= w:  # all its pixels in the image
+                if my == 2 and mx == 2:  # (cells under a pixel: fixed loops, unrolled)
+                    for dy in range(2):
+                        wy = row_f[j, dy]
+                        for dx in range(2):
+                            wgt = wy * col_f[i, dx]
+                            cnt[iy + dy, ix + dx] += n * wgt
+                            acc[iy + dy, ix + dx, 0] += s0 * wgt
+                            acc[iy + dy, ix + dx, 1] += s1 * wgt
+                            acc[iy + dy, ix + dx, 2] += s2 * wgt
+                            acc[iy + dy, ix + dx, 3] += s3 * wgt
+                    continue
+                for dy in range(my):
+                    wy = row_f[j, dy]
+                    for dx in range(mx):
+                        wgt = wy * col_f[i, dx]
+                        cnt[iy + dy, ix + dx] += n * wgt
+                        acc[iy + dy, ix + dx, 0] += s0 * wgt
+                        acc[iy + dy, ix + dx, 1] += s1 * wgt
+                        acc[iy + dy, ix + dx, 2] += s2 * wgt
+                        acc[iy + dy, ix + dx, 3] += s3 * wgt
+                continue
             for dy in range(my):
                 yy = iy + dy
-                if not inside and (yy < 0 or yy >= h):
+                if yy < 0 or yy >= h:
                     continue
                 wy = row_f[j, dy]
                 for dx in range(mx):
                     xx = ix + dx
-                    if not inside and (xx < 0 or xx >= w):
+                    if xx < 0 or xx >= w:
                         continue
                     wgt = wy * col_f[i, dx]
                     cnt[yy, xx] += n * wgt
