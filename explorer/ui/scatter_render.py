@@ -105,6 +105,7 @@ class PointCloud:
         self._xy = np.zeros((0, 2), np.float32)  # raster: the layout, its grid and drawing
         self._grid: CellGrid | None = None
         self._density: DensityLayers | None = None
+        self._colourings: list = []  # (codes, palette bytes, DensityLayers): the current, the one before
         self._codes = np.zeros(0, np.uint8)  # palette index of each row (len(palette): not drawn)
         self._palette = np.zeros((0, 4), np.uint8)
         self._packed_palette = np.zeros(1, np.uint32)
@@ -164,6 +165,7 @@ class PointCloud:
         self._y = np.ascontiguousarray(xy[order, 1])
         self._bounds = None
         self._density = None
+        self._colourings.clear()
         if self.image.isVisible() or not self.image._blank:
             self.image.hide()
             self.image.clear()
@@ -274,8 +276,8 @@ class PointCloud:
         self._grid = grid_for(xy)  # the same array: the same grid (and its sorted coordinates)
         skip = len(palette)  # the code of a point not drawn
         dtype = np.uint8 if skip < 255 else np.uint16 if skip < 65535 else np.uint32
-        codes = np.asarray(colour_index)
-        codes = codes if codes.dtype == dtype else codes.astype(dtype)
+        given = np.asarray(colour_index)
+        codes = given if given.dtype == dtype else given.astype(dtype)
         self._top = None
         self._rank = None
         if order is not None:  # rows in a given order: codes of the others marked not drawn
@@ -293,7 +295,7 @@ class PointCloud:
         self._codes = codes
         self._palette = palette
         self._packed_palette = np.append(np.maximum(pack_rgba(palette), 1), np.uint32(0))  # [skip] = 0
-        self._density = DensityLayers(self._grid, xy, codes, palette)
+        self._density = self._colouring(xy, codes, palette, codes is given)
         lo, hi = self._grid.finite_bounds
         self._bounds = QRectF(
             float(lo[0]), float(lo[1]), max(float(hi[0] - lo[0]), 1e-6), max(float(hi[1] - lo[1]), 1e-6)
@@ -304,6 +306,23 @@ class PointCloud:
         self.scatter.hide()
         self.image.show()
         self.render()
+
+    def _colouring(self, xy, codes: np.ndarray, palette: np.ndarray, shared: bool) -> DensityLayers:
+        """The density layers of ``codes`` (N,) in ``palette``: the current or the previous
+        colouring's when the codes are the same (a selection cleared, a search undone, a redraw:
+        one comparison of the codes, ~3 ms at 10^7, instead of putting them into cell order and
+        summing the levels again, ~90 ms), else new ones. The current and the previous colouring
+        are kept (at 10^7 points 20 MB of codes each and the levels their frames summed).
+        ``shared``: ``codes`` is the caller's array (copied before it is kept)."""
+        key = palette.tobytes()
+        kept = [c for c in self._colourings if c[2].grid is self._grid]
+        for i, (held, held_key, layers) in enumerate(kept):
+            if held_key == key and len(held) == len(codes) and np.array_equal(held, codes):
+                self._colourings = [kept[i]] + kept[:i] + kept[i + 1 : 2]
+                return layers
+        layers = DensityLayers(self._grid, xy, codes, palette)
+        self._colourings = [(codes.copy() if shared else codes, key, layers)] + kept[:1]
+        return layers
 
     def _draw_order(self, rows: np.ndarray) -> np.ndarray:
         """``rows`` (drawn, any order) in draw order: later ones on top."""

@@ -544,3 +544,47 @@ def test_legend_cuts_long_class_names_instead_of_scrolling_sideways(qtbot):
     assert legend.horizontalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAlwaysOff
     assert legend.textElideMode() == Qt.TextElideMode.ElideRight
     assert legend.item(2).toolTip().startswith("motorcycle_left_side_view")
+
+
+def test_going_back_to_the_colouring_before_reuses_its_density_layers(qtbot):
+    """A selection cleared (or a search undone) gives back the colouring drawn before: its density
+    layers (codes in cell order, summed levels) are reused after one comparison of the codes, and
+    the picture is what a fresh cloud draws; changed codes, also changed in place in the caller's
+    array, make new layers."""
+    import pyqtgraph as pg
+
+    from explorer.jobs.scatter.colours import point_colours
+    from explorer.ui.scatter_render import PointCloud
+
+    rng = np.random.default_rng(1)
+    n = 60_000
+    labels = rng.integers(0, 6, n)
+    xy = (rng.normal(size=(n, 2)) + labels[:, None] % 3).astype(np.float32)
+    plain, palette = point_colours(labels, 6, None, np.zeros(n, bool))
+    lasso, palette2 = point_colours(labels, 6, None, xy[:, 0] > 1.0)
+    assert np.array_equal(palette, palette2)
+    widgets = []
+    for _ in range(2):
+        w = pg.PlotWidget()
+        qtbot.addWidget(w)
+        w.resize(400, 300)
+        w.show()
+        widgets.append(w)
+    qtbot.waitExposed(widgets[1])
+    cloud, fresh = (PointCloud(w.getPlotItem(), raster_above=1000) for w in widgets)
+    cloud.set_points(xy, plain, palette)
+    first = cloud._density
+    cloud.set_points(xy, lasso, palette)
+    assert cloud._density is not first
+    cloud.set_points(xy, plain.copy(), palette)  # the selection cleared: equal codes, a new array
+    assert cloud._density is first
+    fresh.set_points(xy, plain, palette)
+    for c in (cloud, fresh):
+        c.render()
+    assert (cloud.image._buffer[..., 3] > 0).sum() > 1000
+    np.testing.assert_array_equal(cloud.image._buffer, fresh.image._buffer)
+    plain[:5000] = 0  # the caller's array changed in place: not the colouring kept
+    cloud.set_points(xy, plain, palette)
+    assert cloud._density is not first
+    cloud.set_points(xy, lasso, palette)  # two back: only the current and the one before are kept
+    assert len(cloud._colourings) == 2
