@@ -58,6 +58,7 @@ PLACES = ("mean", "median", "nearest")
 TSNE_REFINE_ITER = 150
 TSNE_REFINE_EARLY = 50  # iterations of early exaggeration 12 before them
 UMAP_REFINE_EPOCHS = 30
+UMAP_OUTER_MAX = 100_000  # UMAP's outer landmark level: 10% of the points, at most this many
 PLACE_K = 15  # nearest landmarks a t-SNE placement is weighted over
 # the t-SNE landmark fit: half openTSNE's 250 + 500 iterations (the refinement has its own early
 # exaggeration): at 100,000 codes 10-NN label accuracy 0.893 against 0.890, 14 CPU s less
@@ -71,7 +72,7 @@ def landmark_levels(n: int, method: str) -> tuple[int, ...]:
     level of 1,569 (table in docs/performance.md)."""
     if method != "umap":
         return (landmark_count(n),)
-    outer = int(min(n, max(landmark_count(n), min(n // 10, 100_000))))
+    outer = int(min(n, max(landmark_count(n), min(n // 10, UMAP_OUTER_MAX))))
     return (outer, max(1_000, outer // 10))
 
 

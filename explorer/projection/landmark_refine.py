@@ -23,6 +23,7 @@ from explorer.projection.landmarks import weighted_place
 from explorer.projection.stream import Cancelled
 
 TSNE_PLACE_PERPLEXITY = 5.0
+NEGATIVE_RATE = 5  # UMAP refinement: negative samples per positive one (umap-learn's default)
 GRAPH_PERPLEXITY = 10.0  # t-SNE's refinement over all points: 30 neighbours each (3 x perplexity)
 
 
@@ -202,7 +203,7 @@ def _umap_optimise(head, tail, graph, n_epochs, ab, rng_state, move_other: bool,
             rng_state,
             1.0,
             0.25,
-            5.0,
+            float(NEGATIVE_RATE),
             False,
             tqdm_kwds={"disable": True},
             move_other=move_other,

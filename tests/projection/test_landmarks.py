@@ -224,3 +224,17 @@ def test_the_refinements_gradient_loop_is_opentsnes_descent():
     optimise(y, P, 12, state, 1.0, 0.8, emit=lambda i, _: frames.append(i), max_intervals=10**6)
     np.testing.assert_allclose(y, np.asarray(ref), rtol=1e-6, atol=1e-6)
     assert frames == list(range(4, 21, 4)) and state.done == 20
+
+
+def test_grouped_landmark_search_beyond_the_exact_columns(blobs):
+    """Columns past EXACT_COLS keep matrix-product distances: still nearest first, close."""
+    from explorer.projection.landmark_search import EXACT_COLS, approx_nearest_landmarks
+
+    x, _ = blobs
+    few = x[choose_landmarks(x, 300, seed=0)]
+    want_i, want_d = run_to_end(nearest_landmarks(x, few, 40))
+    got_i, got_d = run_to_end(approx_nearest_landmarks(x, few, 40))
+    np.testing.assert_array_equal(got_i[:, :EXACT_COLS], want_i[:, :EXACT_COLS])
+    np.testing.assert_allclose(got_d[:, :EXACT_COLS], want_d[:, :EXACT_COLS], rtol=1e-4, atol=1e-4)
+    assert (got_i == want_i).mean() > 0.99
+    np.testing.assert_allclose(got_d, want_d, rtol=1e-3, atol=1e-2)
