@@ -4,6 +4,12 @@ Debugging aid of the stall rows (``EXPLORER_STALL_TRACE=1 python -m explorer.ben
 MOMENT PLAN``): after the moment, the longest gaps between timer ticks are printed to standard
 error with the stacks sampled inside them, so the thread that held the GIL (or the GUI thread's
 own slow call) can be named.
+
+On Linux each gap is also split by the kernel's per-thread scheduler counters
+(``/proc/<pid>/task/<tid>/schedstat``: time on a core, time runnable but waiting for one): the GUI
+thread's own CPU, its wait for a core, and the rest (blocked: waiting for the GIL, or idle in the
+event loop's poll), beside the CPU time every other thread of the process (Python workers, and
+native ones such as torch's intra-op pool) used in the gap.
 """
 
 from __future__ import annotations
@@ -15,10 +21,30 @@ import time
 import traceback
 
 _samples: list[tuple[float, list[tuple[str, list[str]]]]] = []
+_sched: list[tuple[float, dict[int, tuple[int, int]]]] = []  # (time, tid -> (ns on a core, ns waiting))
+_names: dict[int, str] = {}  # native thread id -> Python thread name
 
 
 def enabled() -> bool:
     return bool(os.environ.get("EXPLORER_STALL_TRACE"))
+
+
+def _read_sched() -> dict[int, tuple[int, int]]:
+    """Per thread of this process: (ns on a core, ns runnable and waiting for one) so far."""
+    out = {}
+    base = f"/proc/{os.getpid()}/task"
+    try:
+        tids = os.listdir(base)
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"{base}/{tid}/schedstat") as f:
+                run, wait = f.read().split()[:2]
+            out[int(tid)] = (int(run), int(wait))
+        except (OSError, ValueError):
+            continue
+    return out
 
 
 def _sample(main: int) -> None:
@@ -31,7 +57,10 @@ def _sample(main: int) -> None:
         time.sleep(0.005)
         now = time.perf_counter()
         cpu = time.clock_gettime(main_clock) if main_clock is not None else float("nan")
-        names = {t.ident: t.name for t in threading.enumerate()}
+        threads = threading.enumerate()
+        names = {t.ident: t.name for t in threads}
+        _names.update({t.native_id: t.name for t in threads if t.native_id is not None})
+        _sched.append((now, _read_sched()))
         snap = []
         for ident, frame in sys._current_frames().items():
             if ident != me:
@@ -70,6 +99,49 @@ def report(
                     print(f"  [{t - begin:+.3f} s] {name}: {' > '.join(where[-6:])}", file=stream)
         for where, ms in _gui_cpu_by_stack(inside)[:4]:
             print(f"  GUI thread CPU {ms:.0f} ms in: {' > '.join(where)}", file=stream)
+        for (name, where), n in _common_stacks(inside)[:3]:
+            print(f"  most sampled ({n} of {len(inside)}): {name}: {' > '.join(where)}", file=stream)
+        split = _sched_split(begin, end)
+        if split:
+            print(f"  {split}", file=stream)
+
+
+def _common_stacks(inside) -> list[tuple[tuple[str, tuple[str, ...]], int]]:
+    """The other threads' stacks (last 4 frames) seen most often in ``inside``, idle waits left out."""
+    idle = ("wait", "_worker", "read_message", "select", "get", "_sample", "run")
+    counts: dict = {}
+    for _, snap, _ in inside:
+        for name, where in snap:
+            if name != "MainThread" and where and where[-1].rsplit(":", 1)[-1] not in idle:
+                key = (name, tuple(where[-4:]))
+                counts[key] = counts.get(key, 0) + 1
+    return sorted(counts.items(), key=lambda kv: -kv[1])
+
+
+def _sched_split(begin: float, end: float) -> str:
+    """The gap [begin, end] split by the scheduler counters of the samples around it: the GUI
+    thread's CPU, its wait for a core, the rest; and the CPU time of the busiest other threads."""
+    before = [s for s in _sched if s[0] <= begin]
+    after = [s for s in _sched if s[0] >= end]
+    if not before or not after:
+        return ""
+    (t0, a), (t1, b) = before[-1], after[0]
+    main = threading.main_thread().native_id
+    span = 1e3 * (t1 - t0)
+
+    def delta(tid: int) -> tuple[float, float]:
+        r0, w0 = a.get(tid, (0, 0))
+        r1, w1 = b.get(tid, (r0, w0))
+        return (r1 - r0) / 1e6, (w1 - w0) / 1e6
+
+    run, wait = delta(main)
+    others = sorted(((delta(t)[0], t) for t in b if t != main), reverse=True)
+    busy = ", ".join(f"{_names.get(t, f'native {t}')} {ms:.0f}" for ms, t in others[:5] if ms >= 1)
+    return (
+        f"scheduler, over {span:.0f} ms: GUI thread on a core {run:.0f} ms, waiting for a core "
+        f"{wait:.0f} ms, blocked (GIL or idle) {max(0.0, span - run - wait):.0f} ms; other threads' "
+        f"CPU (ms): {busy or 'none'}; all others {sum(ms for ms, _ in others):.0f}"
+    )
 
 
 def _gui_cpu_by_stack(inside) -> list[tuple[tuple[str, ...], float]]:

@@ -1,16 +1,19 @@
-"""Start the app: one QApplication, pyqtgraph configured once, the main window shown at once.
+"""Start the app: one QApplication, pyqtgraph configured once, a splash screen at once while the
+engines import on the GUI thread (:mod:`explorer.ui.splash`), then the main window with its views.
 
-Heavy work (importing torch, loading models, encoding) happens after the window is on screen, in
-worker threads, with progress in the status bar.
+Imports holding the GIL for seconds must not run while the window answers the mouse (they froze its
+event loop for 1-2.7 s at a time); loading the data and models and encoding happen after the window
+is on screen, in worker threads, with progress in the status bar.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 import traceback
 
-from PySide6.QtCore import QCoreApplication, QEvent, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QTimer
 
 # the QApplication and pyqtgraph set-up live in the leaf module ui/qt_setup.py, so the main window
 # and its dialogs use them without importing this module (which imports the main window)
@@ -37,9 +40,8 @@ def create_main_window(
     the views other than the data browser load in the background (``lazy_views``). ``autosave``:
     keep the autosave session (only the interactive app does; snapshots and tests do not).
     ``hold_gc``: no cycle-collector passes until the views are ready, then the objects alive are
-    frozen (``ui/startup_gc.py``; the app and its start-up bench row do, tests need not)."""
+    frozen (``ui/startup_gc.py``; tests need not: :func:`open_main_window` holds it itself)."""
     from explorer.ui.main_window import MainWindow
-    from explorer.ui.services import SAMPLE_DATA, default_model_specs
 
     from explorer.ui import startup_gc
 
@@ -49,11 +51,75 @@ def create_main_window(
         win.views_ready.connect(startup_gc.release)
         win.destroyed.connect(startup_gc.release)
         QTimer.singleShot(int(startup_gc.HOLD_MAX_S * 1000), startup_gc.release)
-    data = data or SAMPLE_DATA
+    win.start_loading(*_startup_specs(data, models))
+    return win
+
+
+def _startup_specs(data: str | None, models: list[str] | None) -> tuple[str, list[str]]:
+    """What the window opens first: ``data`` (default: the sample data) and ``models`` (default:
+    the default models), with the pixels always among them."""
+    from explorer.ui.services import SAMPLE_DATA, default_model_specs
+
     specs = list(models) if models else default_model_specs()
     if "pixels" not in specs:
         specs.insert(0, "pixels")
-    win.start_loading(data, specs)
+    return data or SAMPLE_DATA, specs
+
+
+VIEWS_TIMEOUT_S = 120.0  # the window shows after this long even if a view never finishes building
+
+
+def open_main_window(
+    data: str | None = None,
+    models: list[str] | None = None,
+    autosave: bool = False,
+    splash: bool = True,
+    marks: dict | None = None,
+):
+    """The app's start-up, as ``explorer`` runs it: a splash screen at once, the engines imported
+    on this (the GUI) thread stage by stage (:func:`explorer.ui.splash.preload`), then the main
+    window made, its data and models starting to load in workers while its views are built one per
+    event-loop turn, and the window shown once they are in. The cycle collector is off until the
+    views are built (then what is alive is frozen: ``ui/startup_gc.py``). ``marks`` gets
+    ``perf_counter`` times "splash", "imported", "views_ready", "shown", "opened" (the data set,
+    once it has opened), and "stages" (message -> seconds). Returns the window."""
+    from explorer.ui import splash as splash_mod
+    from explorer.ui import startup_gc
+
+    ensure_app()
+    marks = marks if marks is not None else {}
+    screen = None
+    if splash:
+        screen = splash_mod.Splash()
+        screen.show()
+        screen.show_stage("Starting…", 0, 1)
+    marks["splash"] = time.perf_counter()
+    held = startup_gc.hold()
+    try:
+        marks["stages"] = splash_mod.preload(screen.show_stage if screen is not None else None)
+        marks["imported"] = time.perf_counter()
+        if screen is not None:
+            screen.show_stage("Opening the window…", 1, 1)
+        win = create_main_window(data, models, autosave=autosave)
+        win.opened.connect(lambda spec: marks.setdefault("opened", time.perf_counter()))
+        loop = QEventLoop()
+        win.views_ready.connect(loop.quit)
+        timeout = QTimer(loop)
+        timeout.setSingleShot(True)
+        timeout.timeout.connect(loop.quit)
+        timeout.start(int(VIEWS_TIMEOUT_S * 1000))
+        if win.busy():
+            loop.exec()
+        timeout.stop()
+        marks["views_ready"] = time.perf_counter()
+    finally:
+        if held:
+            startup_gc.release()
+    win.show()
+    if screen is not None:
+        screen.finish(win)
+        screen.deleteLater()
+    marks["shown"] = time.perf_counter()
     return win
 
 
@@ -61,9 +127,8 @@ def run_gui(data: str | None = None, models: list[str] | None = None) -> int:
     """Open the main window and run the event loop until it closes; returns the exit status."""
     app = ensure_app()
     autosave = not os.environ.get(NO_AUTOSAVE_ENV)
-    win = create_main_window(data, models, autosave=autosave, hold_gc=True)
+    win = open_main_window(data, models, autosave=autosave)
     previous_hook = install_excepthook(win)
-    win.show()
     if win.recovery_available:  # the last run crashed: offer its autosave (non-blocking)
         QTimer.singleShot(0, win.offer_recovery)
     if os.environ.get("EXPLORER_EXIT_AFTER_SHOW"):  # startup timing: quit once the window is up

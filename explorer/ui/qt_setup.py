@@ -53,12 +53,18 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
         app = QApplication(list(argv) if argv is not None else sys.argv[:1])
         app.setStyle("Fusion")
         app.setStyleSheet(load_style_sheet())
+        from PySide6.QtGui import QIcon
+
+        app.setWindowIcon(QIcon(os.path.join(RESOURCES, "icon.png")))
     keep_gui_responsive()
     return app
 
 
+RESOURCES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources")
+
+
 def load_style_sheet() -> str:
-    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "style.qss")
+    path = os.path.join(RESOURCES, "style.qss")
     try:
         with open(path, encoding="utf-8") as f:
             return f.read()

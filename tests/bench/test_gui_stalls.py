@@ -27,3 +27,20 @@ def test_the_trace_report_names_the_gaps_with_their_cpu():
     text = out.getvalue()
     assert "gap 300 ms, GUI thread CPU 12 ms" in text  # the longest
     assert "gap 80 ms, GUI thread CPU 70 ms" in text  # the busiest
+
+
+def test_the_trace_splits_a_gap_by_the_schedulers_counters(monkeypatch):
+    import threading
+
+    main = threading.main_thread().native_id
+    ms = 1_000_000  # ns
+    before = {main: (10 * ms, 5 * ms), 4242: (0, 0)}
+    after = {main: (40 * ms, 205 * ms), 4242: (150 * ms, 1 * ms)}  # GUI: 30 on a core, 200 waiting
+    monkeypatch.setattr(stall_trace, "_sched", [(0.9, before), (1.31, after)])
+    monkeypatch.setitem(stall_trace._names, 4242, "explorer-worker-7")
+    text = stall_trace._sched_split(1.0, 1.3)
+    assert "over 410 ms: GUI thread on a core 30 ms, waiting for a core 200 ms" in text
+    assert "blocked (GIL or idle) 180 ms" in text and "explorer-worker-7 150" in text
+    assert stall_trace._sched_split(0.5, 0.8) == ""  # no counters read before the gap
+    counters = stall_trace._read_sched()  # this process's threads, from /proc (Linux)
+    assert main in counters and counters[main][0] > 0
