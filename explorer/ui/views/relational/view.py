@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from explorer.core.errors import ExplorerError
@@ -39,8 +39,14 @@ class View(QWidget):
         self.prediction: np.ndarray | None = None  # ŷ' as shown (before clipping for display)
         self.truth: np.ndarray | None = None
         self.score: dict | None = None  # the data-wide figures shown
+        # the workspace's changes set the model at once and show it over the next event-loop turns
+        # (:meth:`_schedule_render`): shown in one handler, a new data set's source, analogy and
+        # code tabs held the GUI thread 100-230 ms at start-up
+        self._render_step = len(self._RENDER_STEPS)  # next step to run; all done
+        self._render_pending = False
+        self._render_filters = False
         self._build()
-        ctx.qws.models_changed.connect(self._on_models_changed)
+        ctx.qws.models_changed.connect(self._on_workspace_models_changed)
         ctx.qws.dataset_changed.connect(self._on_dataset_changed)
         self._on_models_changed()
 
@@ -96,7 +102,10 @@ class View(QWidget):
     _y_file = property(lambda self: self.form.y_file, lambda self, v: setattr(self.form, "y_file", v))
 
     # ---- models ---------------------------------------------------------------------------
-    def _on_models_changed(self) -> None:
+    def _on_workspace_models_changed(self) -> None:
+        self._on_models_changed(render=False)
+
+    def _on_models_changed(self, render: bool = True) -> None:
         self._models = find_relational_models(self.ctx.workspace.models)
         names = list(self._models)
         data = self.ctx.workspace.dataset
@@ -116,9 +125,9 @@ class View(QWidget):
                 "`explorer train --model gae --data sample:shifts`."
             )
             return
-        self._on_model_chosen(self.model_box.currentText())
+        self._on_model_chosen(self.model_box.currentText(), render)
 
-    def _on_model_chosen(self, name: str) -> None:
+    def _on_model_chosen(self, name: str, render: bool = True) -> None:
         if not name or (name == self.model_name and self.model is not None):
             return
         if name in self._models:
@@ -133,10 +142,11 @@ class View(QWidget):
                 return
         else:
             return
-        self.set_model(model, name)
+        self.set_model(model, name, render)
 
-    def set_model(self, model, name: str = "gae") -> None:
-        """Use ``model`` (a gated autoencoder) in every panel."""
+    def set_model(self, model, name: str = "gae", render: bool = True) -> None:
+        """Use ``model`` (a gated autoencoder) in every panel: shown now, or with ``render=False``
+        over the next event-loop turns (``self.model`` is set at once either way)."""
         self.model = model
         self.model_name = name
         self.model_box.blockSignals(True)
@@ -145,18 +155,48 @@ class View(QWidget):
         self.model_box.setCurrentText(name)
         self.model_box.blockSignals(False)
         self._pool = None
+        if not render:
+            self._schedule_render(filters=True)
+            return
+        self._render_step = len(self._RENDER_STEPS)  # (a pending render has nothing left to do)
+        self._render_filters = False
         self._refresh_source()
         self.update_analogy()
         self.tabs.show_model(model, self.dataset())
 
     def _on_dataset_changed(self) -> None:
         if not self._models:  # the shipped models: the one for the new data's images
-            self._on_models_changed()
+            self._on_models_changed(render=False)
         self._pool = None
-        self._refresh_source()
-        self.update_analogy()
-        if self.model is not None:
-            self.tabs.show_model(self.model, self.dataset(), filters=False)
+        self._schedule_render(filters=False)
+
+    # ---- showing a new model or data set over event-loop turns ------------------------------
+    _RENDER_STEPS = ("_refresh_source", "update_analogy", "_show_tabs")
+
+    def _schedule_render(self, filters: bool) -> None:
+        """Show the model and data from the first step on, one step per event-loop turn (each
+        10-80 ms of GUI-thread CPU); ``filters``: the code tabs show the model's filters again."""
+        self._render_filters = self._render_filters or filters
+        self._render_step = 0
+        if not self._render_pending:
+            self._render_pending = True
+            QTimer.singleShot(0, self, self._render_turn)
+
+    def _render_turn(self) -> None:
+        step = self._render_step
+        if self.model is None or step >= len(self._RENDER_STEPS):
+            self._render_pending = False
+            return
+        self._render_step = step + 1
+        getattr(self, self._RENDER_STEPS[step])()
+        if self._render_step < len(self._RENDER_STEPS):
+            QTimer.singleShot(0, self, self._render_turn)
+        else:
+            self._render_pending = False
+
+    def _show_tabs(self) -> None:
+        filters, self._render_filters = self._render_filters, False
+        self.tabs.show_model(self.model, self.dataset(), filters=filters)
 
     # ---- where the images come from (the form's host) -------------------------------------
     def dataset(self):
@@ -346,7 +386,7 @@ class View(QWidget):
 
     # ---- app hooks ------------------------------------------------------------------------
     def busy(self) -> bool:
-        return self.runner.is_running()
+        return self.runner.is_running() or self._render_pending
 
     def prepare_snapshot(self) -> None:
         if self.model is None:
