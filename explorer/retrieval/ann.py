@@ -233,6 +233,8 @@ def build_job(
         index.cp.niter = 10
         size = int(min(n, train_size or max(10_000, 32 * nlist)))
         index.cp.max_points_per_centroid = max(1, size // nlist + 1)  # no silent resampling
+        # 32 a cell is our choice (FAISS asks 39 and prints a warning below it): say so to it
+        index.cp.min_points_per_centroid = max(1, min(39, size // nlist))
         sample = x[np.sort(rng.choice(n, size, replace=False))]
         index.train(sample)
         del sample
