@@ -588,3 +588,15 @@ def test_going_back_to_the_colouring_before_reuses_its_density_layers(qtbot):
     assert cloud._density is not first
     cloud.set_points(xy, lasso, palette)  # two back: only the current and the one before are kept
     assert len(cloud._colourings) == 2
+
+
+def test_the_class_count_follows_a_label_edit(view):
+    """The labels' maximum is taken once per labels array; an edit (a new array) is seen."""
+    ws = view.ctx.workspace
+    assert view._n_classes() == 10
+    ws.set_labels([0, 1], "a new class")
+    assert view._n_classes() == 11 and ws.dataset.class_names[10] == "a new class"
+    labels = ws.dataset.labels.copy()
+    labels[5] = 14  # a label past the names, in a new labels array
+    ws.dataset.labels = labels
+    assert view._n_classes() == 15
