@@ -196,9 +196,16 @@ def shutdown_services(ctx: AppContext) -> None:
 
 
 def any_busy(ctx: AppContext, views: list[Any] = ()) -> bool:
-    """True while a service or a view (``busy()``) still has background work."""
+    """True while a service or a view (``busy()``) still has background work. A hidden view
+    whose workspace events wait until it is shown (explorer/ui/view_updates.py) is not busy: its
+    work has not started."""
     for svc in ctx.services.values():
         busy = getattr(svc, "busy", None)
         if callable(busy) and busy():
             return True
-    return any(callable(getattr(v, "busy", None)) and v.busy() for v in views)
+    return any(callable(getattr(v, "busy", None)) and not _deferred(v) and v.busy() for v in views)
+
+
+def _deferred(view) -> bool:
+    channel = getattr(getattr(view, "ctx", None), "qws", None)
+    return bool(getattr(channel, "waiting", None) and channel.waiting() and channel.hidden())

@@ -63,6 +63,7 @@ def render_snapshots(
     started = time.perf_counter()
     if not wait_until_idle(win, timeout_s):
         log(f"snapshot: still busy after {timeout_s:.0f}s; taking the pictures anyway")
+    _flush_views(win)
     for view in win.views.values():
         prepare = getattr(view, "prepare_snapshot", None)
         if callable(prepare):
@@ -99,6 +100,7 @@ def render_snapshots(
             win.loader.load_models(extra)
         shown = other
         wait_until_idle(win, timeout_s)
+        _flush_views(win)
         prepare = getattr(view, "prepare_snapshot", None)
         if callable(prepare):
             prepare()
@@ -138,6 +140,13 @@ def snapshot_training_dialog(win, path: str, epochs: int, timeout_s: float, mode
     save_png(dlg, path)
     dlg.close()
     return True
+
+
+def _flush_views(win) -> None:
+    """Deliver the hidden views' waiting workspace events (explorer/ui/view_updates.py)."""
+    updates = win.ctx.services.get("view_updates")
+    if updates is not None:
+        updates.flush()
 
 
 def _show_view(win, view) -> None:

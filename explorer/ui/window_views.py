@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDockWidget, QScrollArea, QWidget
 
 from explorer.core.progress import Progress
 from explorer.ui.view_loading import SHELL_VIEWS, scrolling_page, view_key
+from explorer.ui.view_updates import build_view
 
 
 class ViewPlacement:
@@ -63,7 +64,7 @@ class ViewPlacement:
             area = getattr(mod, "AREA", "center")
             key = view_key(mod)
             try:
-                widget = mod.View(self.ctx, None)
+                widget = build_view(self.ctx, mod.View)  # its events: explorer/ui/view_updates.py
             except Exception as err:  # a broken view is left out; the app goes on
                 traceback.print_exc()
                 self.show_error(f"The {key} view could not be opened ({type(err).__name__}: {err}).")

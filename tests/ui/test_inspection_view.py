@@ -122,6 +122,13 @@ def _open(qtbot, win, spec):
         win.open_data(spec)
 
 
+def _look_at(qtbot, win, key):
+    """Bring view ``key`` forward, as a user does before using it: a hidden view gets the
+    workspace's news when it is shown (explorer/ui/view_updates.py)."""
+    win.show_view(key)
+    assert not win.views[key].ctx.qws.waiting()
+
+
 def test_accepting_a_suggestion_changes_the_label_everywhere_and_survives_reopening(qtbot, window, tmp_path):
     from explorer.jobs.scatter.colours import class_palette
 
@@ -136,6 +143,7 @@ def test_accepting_a_suggestion_changes_the_label_everywhere_and_survives_reopen
     window.loader.load_models(["pixels"])
     qtbot.waitUntil(lambda: "pixels" in ws.codes, timeout=90000)
     inspect = window.views["inspection"]
+    _look_at(qtbot, window, "inspection")
     inspect.model_combo.setCurrentText("pixels")
     assert inspect.issues.item_label.isHidden()  # no empty black square before an item is chosen
     inspect.run()
@@ -151,8 +159,10 @@ def test_accepting_a_suggestion_changes_the_label_everywhere_and_survives_reopen
     assert inspect.issues.neighbours.count() == 8
 
     scatter, retrieval, browser = window.views["scatter"], window.views["retrieval"], window.views["browser"]
+    _look_at(qtbot, window, "scatter")
     qtbot.waitUntil(lambda: scatter.sides[0].faith is not None and not scatter.busy(), timeout=90000)
     ws.set_query(0)  # an ant: is item 7 among its results, and ticked?
+    _look_at(qtbot, window, "retrieval")
     retrieval.set_column_model(0, "pixels")
     qtbot.waitUntil(lambda: retrieval.columns[0].list.count() > 0, timeout=10000)
 
@@ -167,13 +177,17 @@ def test_accepting_a_suggestion_changes_the_label_everywhere_and_survives_reopen
     browser.set_class_filter(0)
     assert flipped not in browser.shown_indices()
 
+    _look_at(qtbot, window, "inspection")
     inspect.issues.accept_button.click()  # --------------------------------------------- the fix
     assert ws.dataset.labels[flipped] == 0
+    _look_at(qtbot, window, "scatter")
     assert flipped in browser.shown_indices()  # browser filter
     data_ = scatter.panel.cloud.scatter.data  # scatter colour
     row = np.flatnonzero(data_["data"].astype(int) == flipped)[0]
     assert data_["brush"][row].color().getRgb()[:3] == tuple(int(v) for v in class_palette(3)[0][:3])
+    _look_at(qtbot, window, "retrieval")
     assert tick_of(flipped) == "✓"  # retrieval ticks
+    _look_at(qtbot, window, "inspection")
     assert flipped not in inspect.issue_indices()  # off the list
     assert inspect.issues.current != flipped  # the panel moved on to the next issue (or says none left)
     assert (tmp_path / "blobs.npz.labels.json").exists()  # saved beside the data, the data untouched
@@ -182,6 +196,7 @@ def test_accepting_a_suggestion_changes_the_label_everywhere_and_survives_reopen
     _open(qtbot, window, "sample:digits")  # close it ...
     assert ws.dataset.count == 1797
     _open(qtbot, window, str(path))  # ... and open it again
+    _look_at(qtbot, window, "scatter")
     assert ws.dataset.labels[flipped] == 0
     browser.set_class_filter(0)
     assert flipped in browser.shown_indices()
