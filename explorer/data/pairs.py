@@ -179,3 +179,29 @@ def as_pair_set(data: ImageSet) -> ImageSet:
         notes=list(data.notes)
         + [f"{len(first)} pairs of consecutive frames from {len(sequence_order(data))} sequences"],
     )
+
+
+def looks_like_sequences(data: ImageSet, sequences: int = 8, frames: int = 8, share: float = 0.6) -> bool:
+    """Whether ``data`` is a folder of sequences (a video or a turning object per sub-folder, what a
+    relational model learns from) rather than a folder of classes: a folder set without partners,
+    at least three frames per sub-folder, and for at least ``share`` of the frames of up to
+    ``sequences`` sub-folders (spread over the set; their first ``frames`` frames), the closest
+    other frame of the sub-folder (mean squared pixel difference) is a neighbour in natural file
+    order. In a class's pictures that happens by chance (about 2 in ``frames - 1``). Reads at
+    most ``sequences * frames`` images."""
+    if not data.has_images or data.partners is not None or not data.format.startswith("folder"):
+        return False
+    seqs = sequence_order(data)
+    if len(seqs) < 2 or min(len(s) for s in seqs) < 3:
+        return False
+    picked = [seqs[int(i)] for i in np.linspace(0, len(seqs) - 1, min(sequences, len(seqs))).round()]
+    hits = total = 0
+    for idx in picked:
+        x = data.float_images(idx[:frames]).reshape(min(frames, len(idx)), -1).astype(np.float64)
+        sq = (x * x).sum(1)
+        d = sq[:, None] + sq[None, :] - 2 * x @ x.T
+        np.fill_diagonal(d, np.inf)
+        nearest = np.argmin(d, axis=1)
+        hits += int((np.abs(nearest - np.arange(len(x))) == 1).sum())
+        total += len(x)
+    return hits >= share * total

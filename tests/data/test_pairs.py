@@ -97,3 +97,26 @@ def test_pair_sets_from_sequences_give_quadruples_within_a_sequence():
 def test_where_keys_do_not_count_as_transforms():
     keys = transform_keys({"disparity": np.array([1, 1, 2]), "row": np.array([0, 5, 9])})
     assert keys[0] == keys[1] != keys[2]
+
+
+def test_looks_like_sequences_tells_turning_objects_from_classes(tmp_path):
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    from explorer.data import load_data
+    from explorer.data.pairs import looks_like_sequences
+    from explorer.data.sequences import render_sequences, write_sequence_folder
+
+    seqs, _ = render_sequences(6, np.random.default_rng(0), 8, 16, motion="turn")
+    write_sequence_folder(str(tmp_path / "turning"), seqs, prefix="obj")
+    turning = load_data(str(tmp_path / "turning"))
+    assert looks_like_sequences(turning)
+    d = load_digits()
+    for k in range(4):  # numbered pictures of one class per sub-folder: not a sequence
+        (tmp_path / "classes" / f"c{k}").mkdir(parents=True)
+        for j, i in enumerate(np.flatnonzero(d.target == k)[:8]):
+            img = (d.images[i] * 255 / 16).astype(np.uint8)
+            Image.fromarray(img).save(tmp_path / "classes" / f"c{k}" / f"img_{j:03d}.png")
+    assert not looks_like_sequences(load_data(str(tmp_path / "classes")))
+    assert not looks_like_sequences(turning.subset(np.arange(0, turning.count, 4)))  # 2 frames each
+    assert not looks_like_sequences(ImageSet(images=seqs.reshape(-1, 1, 16, 16), name="array"))

@@ -282,3 +282,55 @@ def test_photos_offer_training_sizes_and_train_small_by_default(qtbot, dialog, c
     ctx.workspace.set_dataset(photos.subset(np.arange(3)))  # another set of the same shape keeps it
     dialog._on_dataset_changed()
     assert dialog.train_config().image_size == 32
+
+
+def _turning_objects(folder, count=6, frames=8):
+    """A folder of sequences: ``count`` textured objects turning, one sub-folder each."""
+    from explorer.data.sequences import render_sequences, write_sequence_folder
+
+    seqs, _ = render_sequences(count, np.random.default_rng(0), frames, 16, motion="turn")
+    write_sequence_folder(str(folder), seqs, prefix="obj")
+    return folder
+
+
+def _class_folder(folder, digits, per_class=6):
+    """A folder of classes: digit pictures, one sub-folder per digit, numbered files."""
+    from PIL import Image
+
+    for k in range(4):
+        (folder / f"digit{k}").mkdir(parents=True)
+        for j, i in enumerate(np.flatnonzero(digits.labels == k)[:per_class]):
+            img = (digits.images[i, 0] * 255).astype(np.uint8)
+            Image.fromarray(img).save(folder / f"digit{k}" / f"img_{j:03d}.png")
+    return folder
+
+
+def test_a_folder_of_sequences_opens_the_dialog_on_the_relational_model(qtbot, ctx, digits_set, tmp_path):
+    """On turning objects the dialog's default kind is bgae with bgae's defaults; on a folder of
+    classes (or other data) it stays dae; a kind the user chose stays when the data change."""
+    from explorer.data import load_data
+    from explorer.models.base import model_class
+
+    ws = ctx.workspace
+    ws.set_dataset(load_data(str(_turning_objects(tmp_path / "turning"))))
+    dlg = TrainingDialog(ctx)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    qtbot.waitUntil(dlg.ready, timeout=60000)
+    try:
+        assert dlg.model_box.currentData() == "bgae"
+        defaults = model_class("bgae").defaults
+        assert dlg.epochs.value() == defaults["epochs"] and dlg.batch_size.value() == defaults["batch_size"]
+        assert dlg.lr.value() == pytest.approx(defaults["lr"])
+        assert dlg.start_button.isEnabled()  # consecutive frames are its pairs
+        ws.set_dataset(load_data(str(_class_folder(tmp_path / "classes", digits_set))))
+        assert dlg.model_box.currentData() == "dae"
+        assert dlg.epochs.value() == model_class("dae").defaults.get("epochs", 10)
+        ws.set_dataset(load_data(str(tmp_path / "turning")))
+        assert dlg.model_box.currentData() == "bgae"
+        dlg.model_box.activated.emit(dlg.model_box.findData("ae"))  # the user's own choice
+        dlg.model_box.setCurrentIndex(dlg.model_box.findData("ae"))
+        ws.set_dataset(digits_set)
+        assert dlg.model_box.currentData() == "ae"
+    finally:
+        dlg.shutdown()

@@ -100,7 +100,10 @@ class TrainingDialog(TrainingForm, TrainingResults, QDialog):
         self._auto_path = ""
         self._awaiting_codes: str | None = None  # the finished run whose codes are being computed
         self._finished_text = ""
+        self._kind_picked = False  # the user chose a model kind: a new data set keeps it
+        self._sequences_of: tuple[int, bool] = (0, False)  # (id of the data set, a folder of sequences)
         self._build()
+        self.model_box.activated.connect(lambda _i: setattr(self, "_kind_picked", True))
         self._set_running(False)
         ctx.qws.dataset_changed.connect(self._on_dataset_changed)
         ctx.qws.models_changed.connect(self._refresh_backbones)
@@ -124,9 +127,23 @@ class TrainingDialog(TrainingForm, TrainingResults, QDialog):
         self.device_box.clear()
         for name, label in cat.devices:
             self.device_box.addItem(label, name)
-        i = self.model_box.findData("dae")
+        i = self.model_box.findData(self.default_kind())
         self.model_box.setCurrentIndex(max(i, 0))
         self._on_model_chosen()
+
+    def default_kind(self) -> str:
+        """The model kind the dialog opens on for the open data set: the relational model
+        (``TURNTABLE_MODEL``, bgae) on a folder of sequences (turning objects, videos: what
+        ``explorer.data.pairs.looks_like_sequences`` recognises), else the denoising autoencoder."""
+        from explorer.data.pairs import looks_like_sequences
+        from explorer.relational.defaults import TURNTABLE_MODEL
+
+        ds = self.ctx.workspace.dataset
+        if ds is not None and id(ds) != self._sequences_of[0]:
+            self._sequences_of = (id(ds), looks_like_sequences(ds))
+        if ds is not None and self._sequences_of[1] and self.model_box.findData(TURNTABLE_MODEL) >= 0:
+            return TURNTABLE_MODEL
+        return "dae"
 
     def ready(self) -> bool:
         """True once the model types are known (they are read in the background)."""
@@ -141,6 +158,7 @@ class TrainingDialog(TrainingForm, TrainingResults, QDialog):
     def set_model(self, key: str) -> None:
         i = self.model_box.findData(key)
         if i >= 0:
+            self._kind_picked = True
             self.model_box.setCurrentIndex(i)
 
     def _on_model_chosen(self, *_args) -> None:
@@ -205,6 +223,8 @@ class TrainingDialog(TrainingForm, TrainingResults, QDialog):
                 facts += ", image pairs"
             self.data_label.setText(facts)
         fill_image_sizes(self.image_size, None if ds is None else ds.shape)
+        if self.ready() and not self._kind_picked and not self.runner.is_running():
+            self.model_box.setCurrentIndex(max(0, self.model_box.findData(self.default_kind())))
         self._update_start_enabled()
 
     def _data_problem(self) -> str | None:
