@@ -5,7 +5,8 @@ blobs. Here each pixel gets the mean colour of its points (a per-class blend: a 
 classes mix shows the mix) and an opacity that grows with ``log(1 + count)`` up to the densest
 pixel of the frame, so cores and fringes of a cluster stay apart. Counts come either from the
 points themselves (zoomed in) or from per-cell sums over a coarser level of a
-:class:`~explorer.jobs.scatter.grid.CellGrid` (zoomed out, when a cell is smaller than a pixel),
+:class:`~explorer.jobs.scatter.grid.CellGrid` (zoomed out: the coarsest level whose cells are at most
+``DensityLayers.CELL_PX`` = 1.5 pixels, each cell spread by area over the pixels it overlaps),
 so a frame costs at most about the pixels plus the points of the visible cells.
 
 Colours are a small palette and one code per point (uint8 or uint16; a code past the palette is

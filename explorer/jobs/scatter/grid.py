@@ -6,7 +6,7 @@ sort (numba, O(N): about 0.2 s at 10^7 points where a k-d tree takes 6-7 s), so
 - the points of a rectangle of cells are a few contiguous runs of the sorted order (cells are
   numbered row by row), which is what a frame draws when zoomed in, and
 - a pyramid of per-cell counts and colour sums (G, G/2, G/4, ...) stands for the points when a
-  cell is smaller than a screen pixel, so a zoomed-out frame costs the pixels, not the points.
+  cell is at most about a screen pixel, so a zoomed-out frame costs the pixels, not the points.
 
 Non-finite points (a layout still being placed) are left out of every cell. No Qt here.
 """
