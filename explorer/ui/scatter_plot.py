@@ -199,13 +199,13 @@ class ScatterPanel(QWidget):
         colour_index: np.ndarray,
         palette: np.ndarray,
         order: np.ndarray | None,
-        allowed: np.ndarray,
+        allowed: np.ndarray | None,
         ring_rows: np.ndarray | None = None,
         on_top: np.ndarray | None = None,
     ) -> None:
         """Show layout ``xy`` (N, 2); draw rows ``order``, or (``order`` None) the ``allowed`` rows
-        in row order with the ``on_top`` (N,) bool ones last; only ``allowed`` rows can be picked;
-        ``ring_rows`` get an outline (the selection, when small enough to ring)."""
+        in row order with the ``on_top`` (N,) bool ones last; only ``allowed`` rows (None: all) can
+        be picked; ``ring_rows`` get an outline (the selection, when small enough to ring)."""
         if xy is not self.xy:
             self._index = None
         self.xy = np.asarray(xy, dtype=np.float32)

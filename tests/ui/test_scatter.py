@@ -77,6 +77,13 @@ def test_box_selection_and_hidden_classes(view):
     view.box_finished(x0, y0, x1, y1)
     np.testing.assert_array_equal(view.ctx.workspace.selection, np.flatnonzero(labels != 3))
     assert 3 not in set(labels[view.panel.cloud.scatter.data["data"].astype(int)])
+    around = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+    view.lasso_finished(around)
+    np.testing.assert_array_equal(view.ctx.workspace.selection, np.flatnonzero(labels != 3))
+    view.set_class_visible(3, True)  # nothing hidden: no mask at all
+    assert view._allowed(view.sides[0]) is None and view.panel.allowed is None
+    view.lasso_finished(around)
+    np.testing.assert_array_equal(view.ctx.workspace.selection, np.arange(len(labels)))
 
 
 def _isolated_row(xy: np.ndarray) -> int:

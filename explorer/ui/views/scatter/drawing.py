@@ -67,11 +67,12 @@ class Drawing:
             self._label_max = held
         return max(len(ds.class_names), held[2] + 1)
 
-    def _allowed(self, side: PanelSide) -> np.ndarray:
-        labels = self._labels(side)
+    def _allowed(self, side: PanelSide) -> np.ndarray | None:
+        """(N,) bool: the rows of shown classes; None while no class is hidden (every row: no
+        10^7-row mask to make and test at each redraw and lasso)."""
         if not self.state.hidden:
-            return np.ones(len(labels), dtype=bool)
-        return ~in_classes(labels, self.state.hidden)
+            return None
+        return ~in_classes(self._labels(side), self.state.hidden)
 
     def _search_classes(self) -> set[int]:
         text = self.search_edit.text().strip().lower()

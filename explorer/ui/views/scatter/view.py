@@ -158,8 +158,7 @@ class View(LiveTraining, Drawing, Exports, QWidget):
         side = side or self.sides[0]
         if side.layout is None:
             return
-        allowed = self._allowed(side)
-        rows = side.panel.index().in_polygon(polygon, None if allowed.all() else allowed)
+        rows = side.panel.index().in_polygon(polygon, self._allowed(side))
         self.ws.set_selection(side.items_of(rows))
 
     def box_finished(self, x0: float, y0: float, x1: float, y1: float, side: PanelSide | None = None) -> None:
