@@ -37,6 +37,7 @@ def stereo():
         ({"recon_weight": 1.0}, 0.9),
         ({"shear": 0.3, "thickness": 0.5}, 0.9),
         ({"glyph_classes": 4}, 0.9),
+        ({"loss": "normsoftmax", "temperature": 0.05, "glyph_classes": 2}, 0.9),  # glyphs: no proxies
     ],
 )
 def test_new_metric_losses_train_and_fall(digits, options, fall):
