@@ -23,14 +23,20 @@ import os
 
 import numpy as np
 
-SHAPES = ("ellipsoid", "box", "cylinder", "blob", "bumpy", "torus", "pinched")
-TEXTURES = ("stripes", "checks", "noise", "rings", "spots", "marble")
+SHAPES = ("ellipsoid", "box", "cylinder", "blob", "bumpy", "drilled", "dumbbell", "torus", "pinched")
+TEXTURES = ("stripes", "checks", "noise", "rings", "cells", "spots", "marble")
 TRAIN_SHAPES, TEST_SHAPES = ("ellipsoid", "box", "cylinder"), ("torus", "pinched")
 TRAIN_TEXTURES, TEST_TEXTURES = ("stripes", "checks"), ("spots", "marble")
 # more training families (still none of the test's): rounded boxes and bumpy ellipsoids, blotchy
 # noise and concentric rings
 WIDE_SHAPES = TRAIN_SHAPES + ("blob", "bumpy")
 WIDE_TEXTURES = TRAIN_TEXTURES + ("noise", "rings")
+# and holes, concavities and patches (still none of the test's): boxes bored through by one or two
+# straight round holes (not a ring: a torus is a circle swept round an axis), two ellipsoids joined
+# by a smooth neck (not a star: convex lobes), and cells of random grey with dark borders (not
+# spots: flat patches tiling the surface, not bright blobs on a dark ground)
+HOLES_SHAPES = WIDE_SHAPES + ("drilled", "dumbbell")
+HOLES_TEXTURES = WIDE_TEXTURES + ("cells",)
 LIGHT = np.array(
     [-0.45, 0.55, 0.70], np.float32
 )  # towards the light, camera frame (x right, y up, z to viewer)
@@ -68,6 +74,9 @@ def _object(rng: np.random.Generator, shape: str, texture: str, colour: bool) ->
             "pinched": (rng.uniform(1.4, 2.2), rng.uniform(1.4, 2.2)),
             "blob": (rng.uniform(0.4, 1.2), rng.uniform(0.4, 1.2)),
             "bumpy": (1.0, 1.0),
+            # drawn below, after every draw the older families make (their sets stay the same)
+            "drilled": (1.0, 1.0),
+            "dumbbell": (1.0, 1.0),
         }[shape]
         obj["e"] = (float(e[0]), float(e[1]))
         big = 0.78 if shape != "pinched" else 0.92  # stars reach their axes' ends only at the tips
@@ -76,7 +85,7 @@ def _object(rng: np.random.Generator, shape: str, texture: str, colour: bool) ->
         # boxes and cylinders reach out to their corners: shrink them into the view's sphere
         reach = (
             np.sqrt((axes**2).sum())
-            if shape in ("box", "blob")
+            if shape in ("box", "blob", "drilled")
             else (np.sqrt(axes[0] ** 2 + axes[1] ** 2) if shape == "cylinder" else axes.max())
         )
         if shape == "bumpy":  # radial bumps reach out by up to 3 amplitudes
@@ -102,7 +111,31 @@ def _object(rng: np.random.Generator, shape: str, texture: str, colour: bool) ->
         obj["hi"] = (hi * tint / tint.max()).clip(0, 1).astype(np.float32)
     else:
         obj["lo"], obj["hi"] = np.float32([lo]), np.float32([hi])
+    _more(obj, rng)
     return obj
+
+
+def _more(obj: dict, rng: np.random.Generator) -> None:
+    """The parameters only the holes families have, drawn last (the older families' objects, hence
+    their sample sets, are what they were)."""
+    a = np.asarray(obj.get("axes", (1.0, 1.0, 1.0)))
+    if obj["shape"] == "drilled":  # a rounded box bored through along one or two of its axes
+        obj["e"] = (float(rng.uniform(0.15, 0.5)), float(rng.uniform(0.15, 0.5)))
+        bores = []
+        for axis in rng.permutation(3)[: int(rng.integers(1, 3))]:
+            across = np.delete(a, axis)
+            centre = rng.uniform(-0.15, 0.15, 2) * across
+            bores.append((int(axis), *map(float, centre), float(rng.uniform(0.35, 0.6) * across.min())))
+        obj["bores"] = bores
+    elif obj["shape"] == "dumbbell":  # two ellipsoidal lobes along the longest axis, a smooth neck
+        long = int(np.argmax(a))
+        obj["lobes"] = (long, float(0.45 * a[long]), float(rng.uniform(0.75, 1.0)))
+        obj["neck"] = float(rng.uniform(0.02, 0.05))
+        obj["axes"] = tuple(float(v) for v in a * 0.55)
+    if obj["texture"] == "cells":  # 40 cell centres in the object's box and a grey level for each
+        obj["cells"] = rng.uniform(-0.9, 0.9, (40, 3)).astype(np.float32)
+        obj["levels"] = rng.uniform(0.0, 1.0, 40).astype(np.float32)
+    obj["radius"] = _radius(obj)
 
 
 def _radius(obj: dict) -> float:
@@ -110,8 +143,10 @@ def _radius(obj: dict) -> float:
     if obj["shape"] == "torus":
         return obj["major"] + obj["minor"]
     a = np.asarray(obj["axes"])
-    if obj["shape"] in ("box", "blob"):
+    if obj["shape"] in ("box", "blob", "drilled"):
         return float(np.sqrt((a**2).sum()))
+    if obj["shape"] == "dumbbell" and "lobes" in obj:
+        return float(obj["lobes"][1] + a.max())
     if obj["shape"] == "cylinder":
         return float(np.sqrt(max(a[0], a[2]) ** 2 + a[1] ** 2))
     if obj["shape"] == "bumpy":
@@ -126,9 +161,25 @@ def _inside(obj: dict, q: np.ndarray) -> np.ndarray:
     if obj["shape"] == "torus":
         ring = np.sqrt(x * x + z * z) - obj["major"]
         return np.sqrt(ring * ring + y * y) - obj["minor"]
+    if obj["shape"] == "dumbbell":
+        axis, off, second = obj["lobes"]
+        shift = np.zeros(3, np.float32)
+        shift[axis] = off
+        axes = np.asarray(obj["axes"], np.float32)
+        one = (np.linalg.norm((q - shift) / axes, axis=-1) - 1.0) * axes.min()
+        two = (np.linalg.norm((q + shift) / (axes * second), axis=-1) - 1.0) * axes.min() * second
+        k = obj["neck"]
+        return -k * np.logaddexp(-one / k, -two / k)  # a smooth union: the neck is concave
     e1, e2 = obj["e"]
     a, b, c = obj["axes"]
     tiny = np.float32(1e-12)
+    if obj["shape"] == "drilled":
+        h = (np.abs(x / a) + tiny) ** (2 / e2) + (np.abs(z / c) + tiny) ** (2 / e2)
+        body = ((h ** (e2 / e1) + (np.abs(y / b) + tiny) ** (2 / e1)) ** (e1 / 2) - 1.0) * min(obj["axes"])
+        for axis, u0, v0, r in obj["bores"]:  # minus a round hole along the axis through (u0, v0)
+            u, v = np.delete(np.moveaxis(q, -1, 0), axis, axis=0)
+            body = np.maximum(body, r - np.sqrt((u - u0) ** 2 + (v - v0) ** 2))
+        return body
     if obj["shape"] == "bumpy":  # an ellipsoid whose radius waves with the direction
         r = np.sqrt((x / a) ** 2 + (y / b) ** 2 + (z / c) ** 2) + tiny
         d = q / np.asarray(obj["axes"], np.float32) / r[..., None]  # unit direction (scaled frame)
@@ -159,6 +210,13 @@ def _albedo(obj: dict, q: np.ndarray) -> np.ndarray:
         v = 0.5 + 0.5 * np.tanh(1.5 * s)
     elif t == "rings":  # concentric shells about a point inside the object
         v = 0.5 + 0.5 * np.sin(1.2 * f * np.linalg.norm(q - 0.5 * obj["spots"][0], axis=1) + ph[0])
+    elif t == "cells":  # flat patches (the grey of the nearest cell centre), dark where cells meet
+        d = np.sqrt(((q[:, None, :] - obj["cells"][None]) ** 2).sum(-1))  # (n, cells)
+        near = np.argpartition(d, 1, axis=1)[:, :2]
+        d1, d2 = np.take_along_axis(d, near, 1).T
+        first = np.where(d1 <= d2, near[:, 0], near[:, 1])
+        edge = np.clip(np.abs(d2 - d1) * (0.6 * f), 0, 1)
+        v = (0.15 + 0.85 * obj["levels"][first]) * edge
     elif t == "marble":
         turb = sum(np.sin(0.6 * f * (k + 1) * (q @ w[k]) + ph[k]) / (k + 1) for k in range(1, 4))
         v = 0.5 + 0.5 * np.tanh(2.5 * np.sin(0.6 * f * (q @ w[0]) + 1.8 * turb))
@@ -268,6 +326,8 @@ def families(split: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         return TRAIN_SHAPES, TRAIN_TEXTURES
     if split == "wide":
         return WIDE_SHAPES, WIDE_TEXTURES
+    if split == "holes":
+        return HOLES_SHAPES, HOLES_TEXTURES
     if split == "test":
         return TEST_SHAPES, TEST_TEXTURES
     raise ValueError(f"unknown split {split!r}")
@@ -289,7 +349,7 @@ def write_turntable(
 
     from explorer.core.atomic import atomic_write
 
-    seed = {"train": 18_002, "test": 18_003, "wide": 18_004}[split] if seed is None else seed
+    seed = {"train": 18_002, "test": 18_003, "wide": 18_004, "holes": 18_005}[split] if seed is None else seed
     shapes, textures = families(split)
     data, info = render_turntable(count, np.random.default_rng(seed), frames, size, shapes, textures, colour)
     os.makedirs(folder, exist_ok=True)

@@ -46,7 +46,43 @@ def test_train_and_test_families_do_not_overlap():
     # the wide training split has train's families and more, still none of the test's
     (sw, tw) = tt.families("wide")
     assert set(s1) < set(sw) and set(t1) < set(tw) and not set(sw) & set(s2) and not set(tw) & set(t2)
-    assert set(sw) | set(s2) == set(tt.SHAPES) and set(tw) | set(t2) == set(tt.TEXTURES)
+    # the holes split: the wide families and more, still none of the test's
+    (sh, th) = tt.families("holes")
+    assert set(sw) < set(sh) and set(tw) < set(th) and not set(sh) & set(s2) and not set(th) & set(t2)
+    assert set(sh) | set(s2) == set(tt.SHAPES) and set(th) | set(t2) == set(tt.TEXTURES)
+
+
+def test_the_holes_families_have_holes_necks_and_cells_and_leave_the_older_sets_as_they_were():
+    rng = np.random.default_rng(5)
+    drilled = tt._object(rng, "drilled", "cells", colour=False)
+    for axis, u0, v0, _ in drilled["bores"]:  # on a bore's axis: outside, though inside the body
+        q = np.zeros((1, 3), np.float32)
+        q[0, [k for k in range(3) if k != axis]] = (u0, v0)
+        assert tt._inside(drilled, q)[0] > 0
+        plain = dict(drilled, bores=[])
+        assert tt._inside(plain, q)[0] < 0
+    bell = tt._object(rng, "dumbbell", "stripes", colour=False)
+    axis, off, _ = bell["lobes"]
+    centre, neck_side = np.zeros((2, 3), np.float32), np.zeros((1, 3), np.float32)
+    centre[0, axis], centre[1, axis] = off, -off
+    assert (tt._inside(bell, centre) < 0).all()  # both lobes solid
+    side = [k for k in range(3) if k != axis][0]
+    neck_side[0, side] = 0.9 * bell["axes"][side]  # beside the neck, as far out as a lobe reaches
+    assert tt._inside(bell, neck_side)[0] > 0  # concave: the neck is thinner than the lobes
+    frames, info = tt.render_turntable(
+        2, np.random.default_rng(3), 4, 32, ("drilled", "dumbbell"), ("cells",)
+    )
+    for seq in frames:
+        background = np.median(seq[:, 0, :3, :3])
+        assert 0.1 < (np.abs(seq - background) > 0.05).mean() < 0.8
+        assert 0 < float(((seq[1:] - seq[:-1]) ** 2).mean())
+    # the older families draw what they drew: their objects (and sample sets) are unchanged
+    old = tt._object(np.random.default_rng(7), "torus", "spots", colour=False)
+    assert "bores" not in old and "cells" not in old
+    assert set(old) == {
+        "shape", "texture", "major", "minor", "tilt", "elevation", "step", "start", "waves", "freq",
+        "phase", "spots", "radius", "lo", "hi",
+    }  # fmt: skip
 
 
 def test_the_wide_families_render_whole_objects_in_view():
