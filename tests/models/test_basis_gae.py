@@ -56,3 +56,36 @@ def test_bgae_trains_and_its_analogies_beat_copying():
     q = generated_quadruples("shifts", 400, 9, seed=12)
     ours = nmse(analogy(result.model, q["x"], q["y"], q["x2"]), q["y2"])
     assert ours < 0.9 * nmse(q["x2"], q["y2"])
+
+
+def test_warp_moves_an_image_by_its_flow_in_pixels():
+    from explorer.models.basis_gae import warp
+
+    s = torch.from_numpy(np.random.default_rng(1).random((2, 1, 8, 9)).astype(np.float32))
+    flow = torch.zeros(2, 2, 8, 9)
+    np.testing.assert_allclose(warp(s, flow).numpy(), s.numpy(), atol=1e-6)  # no flow: the image
+    flow[0, 0], flow[1, 1] = 1.0, -2.0  # one pixel right / two up: read from there
+    out = warp(s, flow).numpy()
+    np.testing.assert_allclose(out[0, :, :, :-1], s[0, :, :, 1:].numpy(), atol=1e-5)
+    np.testing.assert_allclose(out[1, :, 2:], s[1, :, :-2].numpy(), atol=1e-5)
+    flow[0, 0] = 0.25  # a quarter pixel: bilinear between neighbours
+    mid = warp(s, flow).numpy()[0, :, :, :-1]
+    np.testing.assert_allclose(mid, 0.75 * s[0, :, :, :-1].numpy() + 0.25 * s[0, :, :, 1:].numpy(), atol=1e-5)
+
+
+def test_warp_model_copies_at_zero_weights_and_trains():
+    m = BasisGatedAutoencoder(BasisGaeConfig(width=6, depth=2, warp=True), (1, 10, 10))
+    x = torch.from_numpy(np.random.default_rng(2).random((6, 1, 10, 10)).astype(np.float32))
+    y = torch.roll(x, 1, -1)
+    with torch.no_grad():
+        np.testing.assert_allclose(m.apply(torch.zeros(6, 2), x).numpy(), x.numpy(), atol=1e-5)
+        assert m.mappings(x, y).shape == (6, 2)
+    opt = torch.optim.Adam(m.parameters(), lr=1e-2)
+    batch = {"x": x, "y": y, "x2": x.flip(0), "y2": y.flip(0)}
+    first = m.loss(batch)[1]["recon_y"]
+    for _ in range(30):
+        loss = m.loss(batch)[0]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert m.loss(batch)[1]["recon_y"] < 0.7 * first
