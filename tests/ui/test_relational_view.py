@@ -356,3 +356,25 @@ def test_the_analogy_rows_are_above_the_fold_at_1280x800(qtbot, ctx, model):
     assert (
         top_of_next >= view.panel.pred_slots[0].mapTo(view, view.panel.pred_slots[0].rect().bottomLeft()).y()
     )
+
+
+def test_the_snapshot_of_sequences_applies_z_to_later_views_of_the_same_object(qtbot, model, sequences):
+    """A turn's speed differs between objects: the picture's x' are later views of x's own sequence
+    (as `explorer evaluate analogy` scores), each with its next frame as the truth."""
+    from explorer.data.pairs import sequence_order
+    from explorer.ui.views.relational import View
+
+    ctx = AppContext.standalone()
+    ctx.workspace.set_dataset(sequences)
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.set_model(model, "toy gae")
+    view.prepare_snapshot()
+    first = [int(i) for i in sequence_order(sequences)[0]]
+    assert view.x_index.value() == first[0]
+    shown = [int(i) for i in view.panel.items(sequences.count)]
+    assert len(shown) >= 3 and all(i in first[1:-1] for i in shown)
+    np.testing.assert_array_equal(
+        view.truth, sequences.float_images([first[first.index(i) + 1] for i in shown])
+    )
+    view.runner.shutdown()

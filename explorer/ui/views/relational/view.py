@@ -398,11 +398,13 @@ class View(QWidget):
         elif data is not None and self.y_mode.findText(NEXT) >= 0:
             from explorer.data.pairs import sequence_order
 
-            seqs = sequence_order(data)
-            self.x_index.setValue(int(seqs[0][0]))
+            # x' are later views of x's own object, as in `explorer evaluate analogy` (a turn's
+            # speed differs between objects, so z of one object would misstate another's next view)
+            seq = sequence_order(data)[0]
+            self.x_index.setValue(int(seq[0]))
             self.set_y_item(NEXT)
-            other = seqs[len(seqs) // 2] if len(seqs) > 1 else seqs[0]
-            self.set_apply_items([int(i) for i in other[: N_APPLY * 3 : 3]])
+            step = max(1, (len(seq) - 2) // N_APPLY)
+            self.set_apply_items([int(i) for i in seq[1 : len(seq) - 1 : step][:N_APPLY]])
         elif "rot" in str(getattr(self.model, "trained_on", "")):
             self.set_pair(0, "rotation", angle=45.0)
             self.set_apply_start(1)
