@@ -375,3 +375,32 @@ def test_the_grid_of_a_layout_that_is_gone_is_let_go():
     grid_for(_points(5000, seed=17))  # the next layout's grid
     gc.collect()
     assert gone() is None
+
+
+def test_lassos_with_edges_along_cell_sides_and_through_corners_match_brute_force():
+    """The outline's band of cells (sampled edges, a sample's neighbour marked only near a side)
+    holds every cell an edge touches: polygons with vertices on cell corners (edges along cell
+    sides, through corners, at 45 degrees) and random thin ones select exactly what
+    points_in_poly does, on the one-pass scan."""
+    from skimage.measure import points_in_poly
+
+    rng = np.random.default_rng(21)
+    xy = rng.uniform(0, 1, (400_000, 2)).astype(np.float32)
+    index = PointIndex(xy)
+    grid = index.grid
+    corners = lambda k: grid.lo + np.asarray(k, float) * grid.cell  # noqa: E731 (cell corners)
+    polys = [
+        corners([[10, 10], [200, 10], [200, 150], [10, 150]]),  # sides along cell sides
+        corners([[20, 20], [220, 220], [20, 220]]),  # a diagonal through corners
+        corners([[5, 100], [100, 5], [195, 100], [100, 195]]),
+    ]
+    for _ in range(6):  # thin random slivers and wiggles over most of the data
+        m = int(rng.integers(3, 40))
+        c = rng.uniform(0.3, 0.7, 2)
+        r = rng.uniform(0.05, 0.45, m) * rng.choice([1.0, 0.2], m)
+        t = np.sort(rng.uniform(0, 2 * np.pi, m))
+        polys.append(np.stack([c[0] + r * np.cos(t), c[1] + r * np.sin(t)], 1))
+    for poly in polys:
+        want = np.flatnonzero(points_in_poly(xy.astype(np.float64), poly))
+        assert len(want) > len(xy) // 40  # big enough for the one-pass scan
+        np.testing.assert_array_equal(index.in_polygon(poly), want)

@@ -38,9 +38,10 @@ def grid_for(xy: np.ndarray) -> CellGrid:
 def _cell_states(u, v, a, b, nx, ny, cx0, cy0, g, table):  # pragma: no cover (numba)
     """Mark the block's cells in ``table`` ((g*g + 1,) uint8, entry c + 1 for flat cell c): 1 for
     a cell whose centre is inside the polygon (vertices ``u``, ``v`` in cell units of the block;
-    even-odd rule, by scanlines), then 2 for every cell within one cell of the outline (its edges
-    clipped to the block, ``a`` -> ``b`` (E, 2), sampled at a quarter cell), so a cell left at 1
-    lies wholly inside."""
+    even-odd rule, by scanlines), then 2 for every cell the outline touches (its edges clipped to
+    the block, ``a`` -> ``b`` (E, 2), sampled at a quarter cell; with the neighbours of a sample
+    near a side, a band about 1.5 cells wide instead of 3), so a cell left at 1 lies wholly inside
+    and one left at 0 wholly outside."""
     m = u.shape[0]
     xs = np.empty(m, np.float64)
     for j in range(ny):
@@ -66,12 +67,18 @@ def _cell_states(u, v, a, b, nx, ny, cx0, cy0, g, table):  # pragma: no cover (n
         steps = int(np.ceil(max(abs(du), abs(dv)) * 4.0)) + 1
         for t in range(steps + 1):
             w = t / steps
-            ci = int(np.floor(a[e, 0] + w * du))
-            cj = int(np.floor(a[e, 1] + w * dv))
+            x, y = a[e, 0] + w * du, a[e, 1] + w * dv
+            ci, cj = int(np.floor(x)), int(np.floor(y))
             if ci < -1 or ci > nx or cj < -1 or cj > ny:
                 continue
-            for jj in range(max(0, cj - 1), min(ny, cj + 2)):
-                for ii in range(max(0, ci - 1), min(nx, ci + 2)):
+            # samples are at most 1/4 cell apart along each axis, so every point of the edge is
+            # within 1/8 of one: its cell is the sample's or a neighbour across a side less than
+            # 1/4 away from the sample (those are marked too; 2x the margin for rounding)
+            fx, fy = x - ci, y - cj
+            i0, i1 = ci - (fx < 0.25), ci + (fx > 0.75)
+            j0, j1 = cj - (fy < 0.25), cj + (fy > 0.75)
+            for jj in range(max(0, j0), min(ny, j1 + 1)):
+                for ii in range(max(0, i0), min(nx, i1 + 1)):
                     table[(jj + cy0) * g + ii + cx0 + 1] = 2
 
 
