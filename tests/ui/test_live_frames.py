@@ -180,3 +180,43 @@ def test_the_numpy_filled_point_table_is_what_setdata_makes_and_draws_the_same(q
     assert colours == [br.color().getRgb() for br in b["brush"]]
     images = [p.plot_widget.grab().toImage() for p in panels]
     assert images[0] == images[1]
+
+
+def test_a_glide_ends_on_time_when_its_frames_are_slow(qtbot, digits_set, monkeypatch):
+    """Each glide step is a redraw; when redraws are slow (a busy machine) the glide takes fewer
+    steps and still ends about GLIDE_S after it began, on the new frame's layout."""
+    import time
+
+    from explorer.ui.views.scatter import View
+    from explorer.ui.views.scatter.live import GLIDE_FRAMES, GLIDE_S
+
+    ds = digits_set.subset(np.arange(300))
+    ctx = AppContext.standalone()
+    ctx.workspace.set_dataset(ds)
+    ctx.workspace.set_codes("pixels", ds.float_images().reshape(300, -1))
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    side = view.sides[0]
+    ws, idx, codes = ctx.workspace, np.arange(300), ctx.workspace.codes["pixels"]
+    ws.add_probe_frame("run1", idx, 10, codes)
+    qtbot.waitUntil(lambda: not view.busy() and view._live_prev is not None, timeout=20000)
+    draws = []
+    slow = side.panel.set_layout
+
+    def slow_draw(*args, **kwargs):
+        draws.append(time.perf_counter())
+        time.sleep(0.07)  # a redraw that takes more than two glide intervals
+        return slow(*args, **kwargs)
+
+    monkeypatch.setattr(side.panel, "set_layout", slow_draw)
+    ws.add_probe_frame("run1", idx, 20, codes * 1.3 + 0.05)
+    qtbot.waitUntil(lambda: side.glide_timer.isActive(), timeout=20000)
+    qtbot.waitUntil(lambda: not side.glide_timer.isActive(), timeout=5000)
+    steps = side.glide_step
+    assert steps < GLIDE_FRAMES - 2  # frames were dropped, not waited for
+    assert draws[-1] - draws[0] < GLIDE_S + 0.2
+    np.testing.assert_array_equal(np.column_stack(side.panel.cloud.scatter.getData()), side.layout)
+    for s in view.sides:
+        s.runner.shutdown()

@@ -334,3 +334,26 @@ def test_a_folder_of_sequences_opens_the_dialog_on_the_relational_model(qtbot, c
         assert dlg.model_box.currentData() == "ae"
     finally:
         dlg.shutdown()
+
+
+def test_the_loss_plot_keeps_its_axes_while_points_arrive(qtbot):
+    """x spans the run's epochs from the start; y changes in a few steps as the loss falls (an
+    axis whose range changes redraws its ticks: most of the plot's cost per update), and every
+    point stays in view."""
+    from explorer.core.progress import Progress
+    from explorer.ui.dialogs.training_panels import LossPlot
+
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    changes = []
+    plot.getPlotItem().getViewBox().sigRangeChanged.connect(lambda *_: changes.append(1))
+    steps, total, epochs = [], 400, 4
+    for k in range(1, 61):
+        steps.extend((s + 1, total, 2.0 / (1 + 0.05 * s)) for s in range(len(steps), 6 * k))
+        metrics = {"val_loss": 2.0 / (1 + 0.3 * k), "val_epoch": k / 15} if k % 15 == 0 else {}
+        plot.add(Progress(step=6 * k, total=total, loss=steps[-1][2], metrics=metrics), epochs, steps)
+    (x0, x1), (y0, y1) = plot.getPlotItem().getViewBox().viewRange()
+    assert x0 <= 0 < epochs <= x1 < epochs * 1.1
+    ys = plot.train_y + plot.val_y
+    assert y0 <= min(ys) and max(ys) <= y1
+    assert len(changes) <= 8  # of 60 updates
