@@ -18,6 +18,13 @@ time for one panel, in the manner of Orange's ``ConcurrentMixin``:
   which then waited seconds between its own 100-300 ms of work. A waiting job holds no GIL and
   is cancelled like a running one.
 
+- a job steps aside while the GUI thread is in a long event-loop turn (:class:`GuiTurns`): at
+  its next ``yield`` it waits until the turn ends (at most ``PAUSE_S``), so a paint or a
+  handler that has run ``LONG_TURN_S`` gets the cores and the GIL instead of sharing them with
+  the app's own training, encoding and layouts (at a load of 2 on 2 cores, most of a stall
+  during training was the GUI thread waiting for a core). Turns longer than ``MAX_TURN_S`` are
+  not waited for: the GUI thread may be waiting for the job.
+
 Results arrive on the GUI thread through queued signals: ``partial(tag, record)``,
 ``done(tag, result)``, ``failed(tag, message)``, ``cancelled(tag)``.
 """
@@ -31,7 +38,7 @@ import time
 import traceback
 from typing import Any, Callable, Iterator
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QAbstractEventDispatcher, QCoreApplication, QObject, QThread, Signal
 
 from explorer.core.errors import ExplorerError
 
@@ -70,6 +77,63 @@ class _Worker(threading.Thread):
                 if len(_idle) >= MAX_IDLE_WORKERS:
                     return
                 _idle.append(self)
+
+
+LONG_TURN_S = 0.012  # a GUI turn this long has jobs wait at their next yield ...
+PAUSE_S = 0.05  # ... for at most this long (each yield)
+MAX_TURN_S = 0.5  # a turn longer than this is not waited for (the GUI thread may wait for a job)
+
+
+class GuiTurns(QObject):
+    """When the GUI thread's current event-loop turn began, for jobs to step aside in long turns
+    (see the module docstring): the first event it delivers (an event filter on the application:
+    one Python call per event) after its event dispatcher's ``aboutToBlock`` or ``awake`` begins
+    a turn, the next of those signals ends it. (The glib dispatcher delivers an iteration's
+    events between the two, the others after ``awake``: either way between two signals.)"""
+
+    _installed: GuiTurns | None = None
+
+    def __init__(self, app, dispatcher) -> None:
+        super().__init__(dispatcher)
+        self.began: float | None = None
+        self.idle = threading.Event()  # set while the GUI thread is between turns
+        self.idle.set()
+        self.pauses = 0  # how often a job stepped aside (for tests)
+        dispatcher.aboutToBlock.connect(self._between_turns)
+        dispatcher.awake.connect(self._between_turns)
+        app.installEventFilter(self)
+
+    @classmethod
+    def install(cls) -> None:
+        """Watch the GUI thread's event loop (once; call on the GUI thread)."""
+        app = QCoreApplication.instance()
+        if cls._installed is not None or app is None or QThread.currentThread() is not app.thread():
+            return
+        dispatcher = QAbstractEventDispatcher.instance(QThread.currentThread())
+        if dispatcher is not None:
+            cls._installed = cls(app, dispatcher)
+
+    def eventFilter(self, obj, event) -> bool:
+        if self.began is None:
+            self.began = time.perf_counter()
+            self.idle.clear()
+        return False
+
+    def _between_turns(self) -> None:
+        self.began = None
+        self.idle.set()
+
+    @classmethod
+    def step_aside(cls) -> None:
+        """In a worker: wait while the GUI thread is in a long turn (see the module docstring)."""
+        turns = cls._installed
+        began = turns.began if turns is not None else None
+        if began is None:
+            return
+        age = time.perf_counter() - began
+        if LONG_TURN_S <= age <= MAX_TURN_S and not turns.idle.is_set():
+            turns.pauses += 1
+            turns.idle.wait(PAUSE_S)
 
 
 def _submit(job) -> None:
@@ -157,6 +221,7 @@ class _JobThread(QObject):
                     gen.close()
                     self.cancelled.emit(self, self.tag)
                     return
+                GuiTurns.step_aside()
                 try:
                     record = next(gen)
                 except StopIteration as stop:
@@ -195,6 +260,7 @@ class TaskRunner(QObject):
         super().__init__(parent)
         self.min_interval = min_interval
         self.background = background  # jobs wait for the app's one background slot
+        GuiTurns.install()
         self._thread: _JobThread | None = None
         self._old: list[_JobThread] = []  # cancelled threads still finishing their step
         self.tag: Any = None

@@ -107,3 +107,38 @@ def test_progress_is_rate_limited_and_keeps_the_last_record(qtbot):
     assert 1 <= len(steps) < 200 and steps[-1] == 20_000
     assert steps == sorted(steps)
     r.shutdown()
+
+
+def test_a_job_steps_aside_while_the_gui_thread_is_in_a_long_turn(qtbot, runner):
+    """A worker's job waits at its yields while one GUI-thread handler runs long (the handler
+    gets the cores and the GIL), and goes on when the turn ends; short turns do not stop it."""
+    from PySide6.QtCore import QTimer
+
+    from explorer.ui.workers import LONG_TURN_S, GuiTurns
+
+    stamps = []
+
+    def job():
+        while True:
+            time.sleep(0.001)
+            stamps.append(time.perf_counter())
+            yield Progress(step=len(stamps), total=0)
+
+    runner.start(job, tag="steps")
+    qtbot.waitUntil(lambda: len(stamps) > 20, timeout=5000)
+    turn = {}
+
+    def long_handler():  # 150 ms of GUI-thread work in one event-loop turn
+        turn["begin"] = time.perf_counter()
+        while time.perf_counter() - turn["begin"] < 0.15:
+            pass
+        turn["end"] = time.perf_counter()
+
+    pauses = GuiTurns._installed.pauses
+    QTimer.singleShot(0, long_handler)
+    qtbot.waitUntil(lambda: "end" in turn and stamps[-1] > turn["end"] + 0.02, timeout=5000)
+    inside = [t for t in stamps if turn["begin"] + LONG_TURN_S + 0.005 < t < turn["end"]]
+    after = [t for t in stamps if turn["end"] < t < turn["end"] + 0.02]
+    assert len(inside) <= 5  # (each wait is at most PAUSE_S; ~130 steps without stepping aside)
+    assert len(after) >= 3 and GuiTurns._installed.pauses > pauses
+    runner.cancel()
