@@ -4,9 +4,10 @@ Above ``LANDMARK_ABOVE`` points, :func:`landmark_job` runs in four stages, each 
 
 1. a PCA frame at once (:func:`~explorer.projection.pca.sampled_pca`: PCA of a 20,000-point
    sample applied to every point);
-2. the landmark layout forming live: openTSNE / umap-learn on the landmarks of
-   :func:`~explorer.projection.landmarks.choose_landmarks` (stratified by label when there are
-   labels, plus D²-sampled outliers), the other points NaN (not placed yet) in those frames;
+2. the landmark layout forming live: openTSNE (125 + 250 iterations) / umap-learn on the
+   landmarks of :func:`~explorer.projection.landmarks.choose_landmarks` (stratified by label
+   when there are labels, plus D²-sampled outliers), the other points NaN (not placed yet) in
+   those frames;
 3. every other point placed from its nearest landmarks
    (:func:`~explorer.projection.landmark_search.approx_nearest_landmarks`) at the weighted mean
    of their positions, with t-SNE's point-wise perplexity affinities (perplexity 5 over 15
@@ -14,9 +15,10 @@ Above ``LANDMARK_ABOVE`` points, :func:`landmark_job` runs in four stages, each 
 4. a refinement (:mod:`explorer.projection.landmark_refine`): by default ("graph") the method
    run over all points with their approximate kNN graph, searched through the landmarks as the
    cells of an inverted file (:func:`~explorer.projection.ivf_graph.ivf_knn_graph`): t-SNE 50
-   iterations of early exaggeration 12 then 150 (a short t-SNE from the placed start: at
-   100,000 codes 10-NN label accuracy 0.891 against 0.803 for the former 50 plain iterations),
-   UMAP 30 epochs; the points sorted by cell so that the optimiser's memory accesses stay local.
+   iterations of early exaggeration 12 then 150 (a short t-SNE from the placed start, run by
+   :func:`~explorer.projection.tsne_loop.optimise`: at 100,000 codes 10-NN label accuracy 0.89
+   against 0.80 for the former 50 plain iterations), UMAP 30 epochs; the points sorted by cell
+   so that the optimiser's memory accesses stay local.
    Or ("transform") the libraries' own ``transform`` with the landmarks held fixed.
 
 Points that duplicate a landmark (distance 0) sit exactly on it. Progress ``metrics`` carry the
