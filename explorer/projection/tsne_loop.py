@@ -4,14 +4,16 @@ The refinement of a landmark layout (:mod:`explorer.projection.landmark_refine`)
 hundred t-SNE iterations over 10^5-10^7 points. openTSNE's ``TSNEEmbedding.optimize`` spends
 much of that on things the refinement does not need: the KL divergence, evaluated at every
 callback (at 10^6 points its attraction pass costs 1.34 CPU s with the divergence against 0.49 s
-without), the exaggerated copy of P at every call, and an FFT grid of one interval per unit of
-the layout. :func:`optimise` is the same gradient descent (openTSNE's delta-bar-delta gains,
-momentum, step-norm clip at 5, re-centring each iteration):
+without) and the exaggerated copy of P at every call. :func:`optimise` is the same gradient
+descent (openTSNE's delta-bar-delta gains, momentum, step-norm clip at 5, re-centring each
+iteration):
 
 - the repulsion is openTSNE's own ``_tsne.estimate_negative_gradient_fft_2d`` (interpolation
-  on an FFT grid), with at most ``max_intervals`` intervals a side (MAX_INTERVALS = 64: at
-  100,000 codes the refinement's 10-NN label accuracy 0.890 against 0.889 with one interval a
-  unit, its CPU 33 against 50 s; one 10^6 repulsion pass 0.21 against 0.42 CPU s);
+  on an FFT grid), with at most ``max_intervals`` intervals a side (MAX_INTERVALS = 200: a
+  layout up to 200 units wide keeps openTSNE's one interval a unit; 64 intervals, two or three
+  units each, cost half (one 10^6 repulsion pass 0.21 against 0.42 CPU s, same 10-NN accuracy
+  at 10^5) but drew the interpolation grid as a square of stripes into the mixed-up points in
+  the middle of the map, at 10^5 and at 10^6);
 - the attraction over the rows of P and the update are numba kernels (openTSNE's
   ``estimate_positive_gradient_nn`` took 0.066 CPU s a pass at 10^5 points x 55 neighbours,
   the kernel 0.022 s, equal to 1e-19); the divergence is never evaluated.
@@ -27,7 +29,7 @@ import numpy as np
 
 from explorer.projection.stream import Cancelled
 
-MAX_INTERVALS = 64  # FFT intervals a side (openTSNE: one a unit of the layout, at least 50)
+MAX_INTERVALS = 200  # FFT intervals a side (openTSNE: one a unit of the layout, at least 50)
 MIN_GAIN = 0.01
 MAX_STEP = 5.0  # openTSNE's max_step_norm
 
