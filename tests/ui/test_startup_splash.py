@@ -30,6 +30,12 @@ def test_preload_runs_every_stage_in_order_and_leaves_the_engines_and_views_impo
     views = [n for n in VIEW_MODULES if n not in SHELL_VIEWS]  # (the shell's come with the window)
     for name in ["torch", "sklearn.metrics", "sklearn.neighbors", "explorer.jobs.scatter.index", *views]:
         assert name in sys.modules, name
+    # numba's runtime is up and the scatter's start-up kernels are loaded (their first call on
+    # the GUI thread, colouring the first scatter, had taken 340-540 ms of CPU with the GIL)
+    from explorer.jobs.scatter import colours, grid
+
+    if grid.numba is not None:
+        assert colours._class_codes.signatures and grid._counting_sort.signatures
 
 
 def test_the_splash_shows_the_icon_the_stage_and_a_progress_bar(qtbot):
