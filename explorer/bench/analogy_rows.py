@@ -2,7 +2,7 @@
 
 The shipped change-basis model (``sample_data/models/bgae_turntable.safetensors``, trained on
 sample:turntable-wide by ``python -m explorer.relational.defaults turntable FILE``) predicts the next
-view of 12 objects of shapes and textures it never saw (sample:turntable-test), from the speed it
+view of 48 objects of shapes and textures it never saw (sample:turntable-test), from the speed it
 reads off another pair of the same object; the reference is copying the previous view, in the same
 run on the same quadruples. No training here: the row costs a render (first use) and an evaluation.
 """

@@ -24,7 +24,7 @@ TABLES = {"docs": "docs.csv.gz"}  # sets stored as a table of documents, not as 
 # sets rendered by explorer.data.turntable into the cache on first use (folders of sequences)
 GENERATED = {
     "turntable": "24 textured shaded objects (ellipsoids, boxes, cylinders) turning, 50 views each, 32x32",
-    "turntable-test": "12 other objects (tori, pinched stars; spots, marble) turning, 50 views, 32x32",
+    "turntable-test": "48 other objects (tori, pinched stars; spots, marble) turning, 50 views, 32x32",
     "turntable64": "the turntable objects at 64x64",
     "turntable64-test": "the turntable test objects at 64x64",
     "turntable-wide": "96 objects of more families (also rounded boxes, bumpy ellipsoids; noise, rings), "

@@ -144,7 +144,7 @@ def turntable_job(
     path: str, model: str = TURNTABLE_MODEL, seed: int = 0, data: str = TURNTABLE_TRAIN, **options
 ) -> Iterator[Progress]:
     """Train ``model`` on ``data`` (sample:turntable-wide: 96 turning objects) into ``path`` and score
-    next-view analogies on sample:turntable-test (12 objects of shapes and textures it never saw):
+    next-view analogies on sample:turntable-test (48 objects of shapes and textures it never saw):
     returns {nmse, nmse_copy, nmse_mean, ratio, seconds} (ratio = nmse / nmse_copy; below 1 beats
     copying; the default bgae reaches about 0.5)."""
     from explorer.data import load_data
