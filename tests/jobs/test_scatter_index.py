@@ -404,3 +404,28 @@ def test_lassos_with_edges_along_cell_sides_and_through_corners_match_brute_forc
         want = np.flatnonzero(points_in_poly(xy.astype(np.float64), poly))
         assert len(want) > len(xy) // 40  # big enough for the one-pass scan
         np.testing.assert_array_equal(index.in_polygon(poly), want)
+
+
+def test_frames_reuse_their_scratch_images_and_each_equals_a_first_frame():
+    """A frame's count and colour-sum images are kept for the next (shade zeroes them as it reads
+    them): frames at other views, zoomed out (cell sums) and in (points), then a smaller frame,
+    each equal the same frame drawn first by fresh layers, and the images are left all zero."""
+    rng = np.random.default_rng(5)
+    xy = np.concatenate([rng.normal(0, 1, (150_000, 2)), rng.normal(2, 0.3, (150_000, 2))]).astype(np.float32)
+    codes = rng.integers(0, 4, len(xy)).astype(np.uint8)
+    palette = np.array(
+        [[200, 30, 30, 255], [30, 200, 30, 255], [30, 30, 200, 255], [90, 90, 90, 70]], np.uint8
+    )
+    grid = CellGrid(xy)
+    kept = DensityLayers(grid, xy, codes, palette)
+    views = [
+        (-4.0, 4.0, 40.0, 40.0, 320, 320),
+        (1.5, 2.6, 400.0, 400.0, 240, 200),
+        (-4.0, 4.0, 25.0, 25.0, 200, 200),
+    ]
+    for view in views + views[:1]:
+        img = kept.draw(*view)
+        assert img[..., 3].any()
+        np.testing.assert_array_equal(img, DensityLayers(grid, xy, codes, palette).draw(*view))
+        cnt, acc = kept._scratch
+        assert cnt.shape == view[:-3:-1] and not cnt.any() and not acc.any()
