@@ -9,6 +9,11 @@ from PySide6.QtWidgets import QComboBox, QLabel, QToolBar
 
 from explorer.ui.dialogs.messages import show_about
 
+# QStandardItemModel keeps an item's flags under this role (Qt::UserRole - 1); a greyed entry is
+# listed but neither enabled nor selectable
+ITEM_FLAGS_ROLE = int(Qt.ItemDataRole.UserRole) - 1
+GREYED_FLAGS = 0
+
 
 class WindowMenus:
     """Mixin of :class:`explorer.ui.main_window.MainWindow`: File, Models, View and Help menus, the
@@ -87,10 +92,12 @@ class WindowMenus:
         self.model_box.clear()
         self.model_box.addItems(names)
         usable = set(ws.models_for_dataset())
-        items = self.model_box.model()
         for i, name in enumerate(names):
             if name not in usable:  # greyed: it takes images of another size
-                items.item(i).setEnabled(False)
+                # the item's flags through its data role, not model().item(i): that Python wrapper
+                # stays alive with the model and points at freed memory after the next clear()
+                # (a QAction allocated there later came back as a QStandardItem)
+                self.model_box.setItemData(i, GREYED_FLAGS, ITEM_FLAGS_ROLE)
                 self.model_box.setItemData(
                     i,
                     "This model takes images of another size than the open data set",

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import shiboken6
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QStandardItem
 
 import explorer.ui.main_window as mw
 from explorer.ui.main_window import MainWindow
@@ -40,8 +43,12 @@ def test_the_toolbar_model_is_one_that_can_encode_the_open_data(qtbot, ctx, digi
 
     ws.set_dataset(digits_300)  # 8x8: the 13x13 gated AE cannot encode it
     assert ws.current_model == "pixels" and win.model_box.currentText() == "pixels"
-    item = win.model_box.model().item(win.model_box.findText(gae))
-    assert not item.isEnabled()  # listed, greyed
+    items = win.model_box.model()
+    flags = items.flags(items.index(win.model_box.findText(gae), 0))
+    assert not flags & Qt.ItemFlag.ItemIsEnabled  # listed, greyed
+    assert items.flags(items.index(win.model_box.findText("pixels"), 0)) & Qt.ItemFlag.ItemIsEnabled
+    # no Python wrapper of a combo item outlives its C++ item (the next clear() frees them)
+    assert not [w for w in shiboken6.getAllValidWrappers() if isinstance(w, QStandardItem)]
     qtbot.waitUntil(lambda: "pixels" in ws.codes and not codes.busy(), timeout=30000)
     assert gae not in ws.codes
     assert "No codes for" not in win.statusBar().currentMessage()  # it was never tried
