@@ -20,6 +20,7 @@ gated autoencoders.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -32,6 +33,16 @@ from explorer.models.gae import GaeConfig, GatedAutoencoder, ImageSpaceModel
 
 @dataclass
 class BasisGaeConfig(GaeConfig):
+    # the gated autoencoder's factor-filter fields: this model has a basis net, no factors, so
+    # the training dialog does not offer them (they stay fields, so saved configs still load)
+    unused: ClassVar[tuple[str, ...]] = (
+        "factors",
+        "tied",
+        "corruption",
+        "normalize_filters",
+        "init_scale",
+        "same_init",
+    )
     mapping: int = 2  # K: basis images of change (the code of a change: speed, and its square)
     width: int = 24  # channels of the basis net
     depth: int = 4  # 3x3 layers, dilated 1, 2, 4, 8, ... (receptive field about 2^depth pixels)

@@ -44,6 +44,20 @@ def dialog(qtbot, ctx, digits_set):
     dlg.shutdown()
 
 
+def test_options_a_model_ignores_are_not_offered(dialog):
+    """bgae is a gated autoencoder's subclass without its factor filters: the dialog listed
+    factors 256, tied, init scale ... that change nothing."""
+    from explorer.models.basis_gae import BasisGaeConfig
+
+    dialog.set_model("bgae")
+    assert dialog.options.editor("width").value() == BasisGaeConfig.width
+    for name in BasisGaeConfig.unused:
+        with pytest.raises(KeyError):
+            dialog.options.editor(name)
+    dialog.set_model("gae")
+    assert dialog.options.editor("factors").value() == 256  # the gated autoencoder's own
+
+
 def test_defaults_follow_the_model(dialog):
     keys = [dialog.model_box.itemData(i) for i in range(dialog.model_box.count())]
     assert {"ae", "dae", "siamese"} <= set(keys)

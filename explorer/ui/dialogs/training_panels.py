@@ -68,7 +68,10 @@ def catalogue_job() -> Iterator[Progress]:
     for key in model_keys():
         cls = model_class(key)
         options = []
+        unused = set(getattr(cls.Config, "unused", ()))  # fields a subclass's model ignores
         for f in dataclasses.fields(cls.Config):
+            if f.name in unused:
+                continue
             if f.default is not dataclasses.MISSING:
                 options.append((f.name, f.default))
             elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
