@@ -73,7 +73,7 @@ def render_snapshots(
     tabs = win.tabs
     # each view in its own picture, the main window showing the first tab
     for key, view in win.views.items():
-        _show_view(win, view)
+        _show_view(win, view, timeout_s)
         path = os.path.join(outdir, f"{key}.png")
         save_png(view, path)
         written.append(path)
@@ -105,7 +105,7 @@ def render_snapshots(
         if callable(prepare):
             prepare()
             wait_until_idle(win, timeout_s)
-        _show_view(win, view)
+        _show_view(win, view, timeout_s)
         save_png(view, os.path.join(outdir, f"{key}.png"))
     log(f"snapshot: {len(written)} pictures in {time.perf_counter() - started:.1f}s")
     win.close()
@@ -149,8 +149,12 @@ def _flush_views(win) -> None:
         updates.flush()
 
 
-def _show_view(win, view) -> None:
+def _show_view(win, view, timeout_s: float = 120.0) -> None:
+    """Turn to ``view`` and wait until it is idle: a hidden view gets its waiting workspace events
+    when shown (ui/view_updates.py), and the work they start (the relational view's mapping-code
+    layout) must be in the picture, not its "computing ..." note over an empty plot."""
     i = win.tab_index(view)
     if i >= 0:
         win.tabs.setCurrentIndex(i)
     QApplication.instance().processEvents()
+    wait_until_idle(win, timeout_s)
