@@ -37,6 +37,12 @@ def _app_stalls(plan: Plan) -> list[Row]:
     return app_stall_rows(plan)
 
 
+def _startup(plan: Plan) -> list[Row]:
+    from explorer.bench.gui_startup import startup_rows
+
+    return startup_rows(plan)
+
+
 def _collections(plan: Plan) -> list[Row]:
     from explorer.bench.collection_rows import collection_rows
 
@@ -136,7 +142,7 @@ SECTIONS: list[tuple[str, str, str, str, bool, Callable[[Plan], list[Row]]]] = [
         "s",
         "< 2 s",
         True,
-        _gui("startup_rows"),
+        _startup,
     ),
     ("isolation", "external model in a child process vs in-process", "s", "(none)", True, _isolation),
     ("million", "landmark layouts vs full fits, layouts of 10^6 codes", "s", "ratio <= 0.2", True, _million),
