@@ -17,6 +17,7 @@ import numpy as np
 
 from explorer.core.errors import DataError
 from explorer.core.imageset import ImageSet
+from explorer.core.preprocess import to_float
 
 
 def natural_key(text: str) -> list:
@@ -181,6 +182,10 @@ def as_pair_set(data: ImageSet) -> ImageSet:
     )
 
 
+SEQUENCE_PX = 32  # looks_like_sequences compares frames subsampled to this size: on the GUI thread,
+# 64 photos of 267x397 at full size took 240 ms
+
+
 def looks_like_sequences(data: ImageSet, sequences: int = 8, frames: int = 8, share: float = 0.6) -> bool:
     """Whether ``data`` is a folder of sequences (a video or a turning object per sub-folder, what a
     relational model learns from) rather than a folder of classes: a folder set without partners,
@@ -197,7 +202,9 @@ def looks_like_sequences(data: ImageSet, sequences: int = 8, frames: int = 8, sh
     picked = [seqs[int(i)] for i in np.linspace(0, len(seqs) - 1, min(sequences, len(seqs))).round()]
     hits = total = 0
     for idx in picked:
-        x = data.float_images(idx[:frames]).reshape(min(frames, len(idx)), -1).astype(np.float64)
+        raw = np.asarray(data.images[idx[:frames]])
+        step = max(1, -(-max(raw.shape[-2:]) // SEQUENCE_PX))  # nearest frames at <= 32 px a side
+        x = to_float(raw[..., ::step, ::step]).reshape(len(raw), -1).astype(np.float64)
         sq = (x * x).sum(1)
         d = sq[:, None] + sq[None, :] - 2 * x @ x.T
         np.fill_diagonal(d, np.inf)
