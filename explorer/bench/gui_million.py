@@ -97,9 +97,10 @@ def scatter_million_rows(plan: Plan) -> list[Row]:
             float(np.median(lasso)) < 100,
             True,
             f"a 59-vertex wobbly lasso holding {len(sel):,} points (same rows as the reference: "
-            f"{bool(np.array_equal(sel, want))}), CPU {np.median(lasso_cpu):.1f} ms; cells wholly "
-            "inside taken whole, one branch-free pass over the rows (2-bit cell states), the rows "
-            "near the outline tested after; reference: skimage points_in_poly over every point",
+            f"{bool(np.array_equal(sel, want))}), CPU {np.median(lasso_cpu):.1f} ms; the points of "
+            "the cells the outline crosses tested first (a bit each), then one pass over the rows "
+            "reading each row's 16x16-cell tile (a 16 KB table; its cell only in tiles the outline "
+            "crosses); reference: skimage points_in_poly over every point",
         ),
         Row(
             f"scatter of {n:,} points: recolour",

@@ -429,3 +429,41 @@ def test_frames_reuse_their_scratch_images_and_each_equals_a_first_frame():
         np.testing.assert_array_equal(img, DensityLayers(grid, xy, codes, palette).draw(*view))
         cnt, acc = kept._scratch
         assert cnt.shape == view[:-3:-1] and not cnt.any() and not acc.any()
+
+
+def test_the_tiled_one_pass_lasso_and_box_match_brute_force_for_every_tile_size():
+    """Grids of 16 (tiles of one cell: a band tile is wholly of state 2), 200 (not a power of
+    two: tiles of 2 cells, the last tile row and column short) and 1024 cells (tiles of 8, mixed
+    tiles looked up cell by cell), with and without allowed rows."""
+    from skimage.measure import points_in_poly
+
+    xy = _points(120_000, seed=5)
+    finite = np.isfinite(xy).all(axis=1)
+    pts = np.nan_to_num(xy).astype(np.float64)
+    allowed = np.random.default_rng(2).random(len(xy)) < 0.7
+    t = np.linspace(0, 2 * np.pi, 90)[:-1]
+    blob = np.stack([1.5 + 2.2 * np.cos(t) * (1 + 0.25 * np.sin(5 * t)), 1.5 + 2.0 * np.sin(t)], 1)
+    for size in (16, 200, 1024):
+        index = PointIndex(xy)
+        index.grid = CellGrid(xy, size=size)
+        grid = index.grid
+        assert grid.n_tiles <= CellGrid.MAX_TILES and grid.tile * grid.n_tiles >= size
+        assert (grid.tile_of[~finite] == grid.n_tiles**2).all()
+        cy, cx = grid.cell_of[finite] // size, grid.cell_of[finite] % size
+        np.testing.assert_array_equal(
+            grid.tile_of[finite], (cy // grid.tile) * grid.n_tiles + cx // grid.tile
+        )
+        inside = finite & points_in_poly(pts, blob)
+        np.testing.assert_array_equal(index.in_polygon(blob), np.flatnonzero(inside))
+        np.testing.assert_array_equal(index.in_polygon(blob, allowed), np.flatnonzero(inside & allowed))
+        # a box whose edges pass through points: closed, compared in float32 as numpy does
+        xs, ys = np.sort(xy[finite, 0]), np.sort(xy[finite, 1])
+        m = len(xs)
+        lo_x, hi_x, lo_y, hi_y = (float(v) for v in (xs[m // 5], xs[4 * m // 5], ys[m // 6], ys[5 * m // 6]))
+        with np.errstate(invalid="ignore"):
+            want = (xy[:, 0] >= lo_x) & (xy[:, 0] <= hi_x) & (xy[:, 1] >= lo_y) & (xy[:, 1] <= hi_y)
+        assert want.sum() > len(xy) // 32  # the one-pass path
+        np.testing.assert_array_equal(index.in_rect(lo_x, lo_y, hi_x, hi_y), np.flatnonzero(want))
+        np.testing.assert_array_equal(
+            index.in_rect(lo_x, lo_y, hi_x, hi_y, allowed), np.flatnonzero(want & allowed)
+        )

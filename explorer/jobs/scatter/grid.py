@@ -68,27 +68,33 @@ def _bounds_numpy(x, y):
 
 
 @_jit
-def _cells(x, y, lo_x, lo_y, cell_x, cell_y, g):  # pragma: no cover (numba)
-    """Flat cell number of each point (-1 when not finite), in one pass."""
+def _cells(x, y, lo_x, lo_y, cell_x, cell_y, g, col_tile, row_tile, no_tile):  # pragma: no cover
+    """Flat cell number (int32, -1 when not finite) and tile (uint16, ``no_tile`` when not
+    finite; ``row_tile[iy] + col_tile[ix]``, tables instead of two divisions a point) of each
+    point, in one pass."""
     out = np.empty(x.shape[0], np.int32)
+    tiles = np.empty(x.shape[0], np.uint16)
     for i in range(x.shape[0]):
         fx = (x[i] - lo_x) / cell_x
         fy = (y[i] - lo_y) / cell_y
         if not (np.isfinite(fx) and np.isfinite(fy)):
             out[i] = -1
+            tiles[i] = no_tile
             continue
         ix = min(max(int(np.floor(fx)), 0), g - 1)
         iy = min(max(int(np.floor(fy)), 0), g - 1)
         out[i] = iy * g + ix
-    return out
+        tiles[i] = row_tile[iy] + col_tile[ix]
+    return out, tiles
 
 
-def _cells_numpy(x, y, lo_x, lo_y, cell_x, cell_y, g):
+def _cells_numpy(x, y, lo_x, lo_y, cell_x, cell_y, g, col_tile, row_tile, no_tile):
     fx, fy = (x - lo_x) / cell_x, (y - lo_y) / cell_y
     ok = np.isfinite(fx) & np.isfinite(fy)
     ix = np.clip(np.floor(np.nan_to_num(fx)), 0, g - 1).astype(np.int64)
     iy = np.clip(np.floor(np.nan_to_num(fy)), 0, g - 1).astype(np.int64)
-    return np.where(ok, iy * g + ix, -1).astype(np.int32)
+    tiles = np.where(ok, row_tile[iy] + col_tile[ix], no_tile).astype(np.uint16)
+    return np.where(ok, iy * g + ix, -1).astype(np.int32), tiles
 
 
 def _counting_sort_numpy(cell, n_cells):
@@ -177,8 +183,13 @@ class CellGrid:
 
     order: (M,) int64 rows of the finite points, sorted by cell (stable: rows keep their order
     within a cell); starts: (size*size + 1,) where each cell's run begins in ``order``;
-    cell_of: (N,) int32 flat cell number of each row (-1: not finite), for one-pass scans.
+    cell_of: (N,) int32 flat cell number of each row (-1: not finite), for one-pass scans;
+    tile_of: (N,) uint16 the tile of each row (tiles of ``tile`` x ``tile`` cells, at most 128 a
+    side: ``n_tiles`` x ``n_tiles``, numbered row by row; ``n_tiles**2`` for a row not placed),
+    so a scan looks up a table of at most 16 KB (stays in L1) and half the bytes a row.
     """
+
+    MAX_TILES = 128  # tiles a side
 
     def __init__(self, xy: np.ndarray, size: int | None = None) -> None:
         xy = np.asarray(xy, dtype=np.float32)
@@ -195,7 +206,13 @@ class CellGrid:
         g = self.size
         self.lo, self.cell = lo, span * (1 + 1e-6) / g  # data units per cell along x, y
         cells, sort = (_cells, _counting_sort) if numba is not None else (_cells_numpy, _counting_sort_numpy)
-        cell = cells(x, y, float(lo[0]), float(lo[1]), float(self.cell[0]), float(self.cell[1]), g)
+        self.tile = -(-g // self.MAX_TILES)  # cells a tile side
+        self.n_tiles = nt = -(-g // self.tile)
+        col_tile = (np.arange(g) // self.tile).astype(np.uint16)
+        cell, self.tile_of = cells(
+            x, y, float(lo[0]), float(lo[1]), float(self.cell[0]), float(self.cell[1]), g,
+            col_tile, col_tile * np.uint16(nt), nt * nt,
+        )  # fmt: skip
         self.order, self.starts = sort(cell, g * g)
         self.cell_of = cell
         self._perm: tuple[np.ndarray, np.ndarray] | None = None

@@ -113,63 +113,79 @@ def _pack_states(table):  # pragma: no cover (numba)
 
 
 @_jit
-def _scan_states(cell_of, packed, allowed, out, at):  # pragma: no cover (numba)
-    """One branch-free pass over the rows (they are in no spatial order, so a branch on
-    inside/outside would be mispredicted half the time): every row whose cell's state (``packed``,
-    see _pack_states: 1 wholly inside, 2 near the outline) is not 0 goes to ``out`` (N,) int64, in
-    order, and the places in ``out`` of those of state 2 to ``at`` (N,) int64 (both written only
-    as far as they fill). Only rows where ``allowed`` (N,) bool (empty: all). Returns (how many in
-    ``out``, how many in ``at``)."""
+def _tile_states(table, g, tile, nt, cx0, cx1, cy0, cy1, out):  # pragma: no cover (numba)
+    """``out`` ((nt * nt + 1,) uint8, zero) for the tiles (``tile`` x ``tile`` cells) meeting the
+    block of cells: the state all its cells share in ``table`` (see _cell_states: 0 outside, 1
+    wholly inside, 2 near the outline), or 3 where they differ (a row there looks up its cell).
+    A tile's cells share a state when the OR and the AND of their states agree (two reductions
+    over contiguous bytes, which the compiler vectorises)."""
+    for ty in range(cy0 // tile, cy1 // tile + 1):
+        for tx in range(cx0 // tile, cx1 // tile + 1):
+            lo, hi = tx * tile + 1, min(g, (tx + 1) * tile) + 1
+            any_, all_ = np.uint8(0), np.uint8(255)
+            for cy in range(ty * tile, min(g, (ty + 1) * tile)):
+                row = cy * g
+                for c in range(row + lo, row + hi):
+                    any_ |= table[c]
+                    all_ &= table[c]
+                if any_ != all_:
+                    break
+            out[ty * nt + tx] = any_ if any_ == all_ else 3
+
+
+@_jit
+def _band_verdicts(table, tiles, tile, nt, starts, order, xy, g, cy0, rect, px, py, es, ei, bits):
+    """Test the points of the cells of state 2 (``table``, see _cell_states; they lie in the
+    tiles of state 2 or 3, ``tiles``: see _tile_states) one by one and set bit ``r % 8`` of
+    ``bits[r // 8]`` for each row r inside: inside the closed rectangle ``rect`` = (x0, x1, y0, y1)
+    float32 when given (4,), else inside the polygon (``px``, ``py``), from the edges crossing its
+    cell row (``es``, ``ei``, see _edges_by_row: rows from ``cy0``). The band is about 1.5 cells
+    wide, so these are a few points in a hundred."""
+    by_rect = rect.shape[0] == 4
+    for t in range(nt * nt):
+        if tiles[t] < 2:
+            continue
+        ty, tx = t // nt, t % nt
+        for cy in range(ty * tile, min(g, (ty + 1) * tile)):
+            j = cy - cy0
+            for c in range(cy * g + tx * tile, cy * g + min(g, (tx + 1) * tile)):
+                if table[c + 1] != 2:
+                    continue
+                for p in range(starts[c], starts[c + 1]):
+                    r = order[p]
+                    x, y = xy[r, 0], xy[r, 1]
+                    if by_rect:
+                        inside = rect[0] <= x <= rect[1] and rect[2] <= y <= rect[3]
+                    else:
+                        inside = _inside(np.float64(x), np.float64(y), j, px, py, es, ei) == 1
+                    if inside:
+                        bits[r >> 3] |= np.uint8(1 << (r & 7))
+
+
+@_jit
+def _scan_states(tile_of, cell_of, tiles, packed, bits, allowed, out):  # pragma: no cover (numba)
+    """One pass over the rows, in order, written without a branch on inside/outside (the rows
+    are in no spatial order: such a branch would be mispredicted half the time): a row's state is
+    its tile's (``tiles``, see _tile_states: at most 16 KB, so the lookups stay in L1 and the pass
+    reads 2 bytes a row), or for a row of a mixed tile (3) its cell's (``packed``, see
+    _pack_states); a row of state 1 is inside, one of state 2 where its bit in ``bits`` is set
+    (see _band_verdicts). Rows inside, and where ``allowed`` (N,) bool (empty: all), go to
+    ``out`` (N,) int64 in order (written only as far as it fills). Returns how many."""
     k = 0
-    nb = 0
     use_allowed = allowed.shape[0] > 0
-    for i in range(cell_of.shape[0]):
-        c = cell_of[i] + 1
-        s = (packed[c >> 2] >> ((c & 3) << 1)) & 3
+    for i in range(tile_of.shape[0]):
+        s = np.int64(tiles[tile_of[i]])
+        if s >= 2:  # (a few rows in a hundred: those of tiles near the outline)
+            if s == 3:
+                c = cell_of[i] + 1
+                s = np.int64((packed[c >> 2] >> ((c & 3) << 1)) & 3)
+            if s == 2:
+                s = np.int64((bits[i >> 3] >> (i & 7)) & 1)
         if use_allowed:
-            s = s * allowed[i]
+            s &= np.int64(allowed[i])
         out[k] = i
-        at[nb] = k
-        nb += np.int64(s == 2)
-        k += np.int64(s != 0)
-    return k, nb
-
-
-@_jit
-def _test_in_polygon(
-    out, at, nb, cell_of, g, cy0, xy, px, py, edge_starts, edge_ids, keep
-):  # pragma: no cover
-    """``keep[q]``: whether the row ``out[at[q]]`` is inside the polygon (``px``, ``py``), from the
-    edges that cross its cell row (see _edges_by_row)."""
-    for q in range(nb):
-        i = out[at[q]]
-        j = cell_of[i] // g - cy0
-        keep[q] = _inside(np.float64(xy[i, 0]), np.float64(xy[i, 1]), j, px, py, edge_starts, edge_ids)
-
-
-@_jit
-def _drop_outside(out, k, at, nb, keep):  # pragma: no cover (numba)
-    """Drop the rows ``out[at[q]]`` whose ``keep[q]`` is False from ``out[:k]`` by moving the runs
-    between them down (no merge, no sort); returns the new length."""
-    w = -1  # where the next kept row goes once one was dropped (-1: none dropped yet)
-    for q in range(nb):
-        p = at[q]
-        if w >= 0:  # the rows since the previous candidate move down
-            for t in range(at[q - 1] + 1, p):
-                out[w] = out[t]
-                w += 1
-        if keep[q]:
-            if w >= 0:
-                out[w] = out[p]
-                w += 1
-        elif w < 0:
-            w = p
-    if w < 0:
-        return k
-    for t in range(at[nb - 1] + 1, k):
-        out[w] = out[t]
-        w += 1
-    return w
+        k += s
+    return k
 
 
 def _clip_segments(a: np.ndarray, b: np.ndarray, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray]:
@@ -289,13 +305,10 @@ class PointIndex:
         _cell_states(u, v, a, b, nx, ny, cx0, cy0, g, table)
         if grid.count_in_range(cx0, cx1, cy0, cy1) > len(self.xy) // 32:
             edge_starts, edge_ids = _edges_by_row(v, ny)
-            out, at, k, nb = self._scan(table, allowed)
-            keep = np.empty(nb, np.bool_)
-            _test_in_polygon(
-                out, at, nb, grid.cell_of, g, cy0, self.xy, poly[:, 0].copy(), poly[:, 1].copy(),
-                edge_starts, edge_ids, keep,
+            return self._scan(
+                table, (cx0, cx1, cy0, cy1), allowed, np.zeros(0, np.float32),
+                poly[:, 0].copy(), poly[:, 1].copy(), edge_starts, edge_ids,
             )  # fmt: skip
-            return out[: _drop_outside(out, k, at, nb, keep)]
         states = table[1:].reshape(g, g)[cy0 : cy1 + 1, cx0 : cx1 + 1]
         return self._gather(states == 1, states == 2, (cx0, cy0), poly, allowed)
 
@@ -327,14 +340,25 @@ class PointIndex:
             rows = rows[allowed[rows]]
         return self._sorted(rows)
 
-    def _scan(self, table: np.ndarray, allowed: np.ndarray | None):
-        """_scan_states over every row for cell states ``table`` ((G*G + 1,) uint8, entry c + 1
-        for cell c): (out, at, k, nb)."""
-        # np.empty of N rows: only the pages written are ever touched
-        out, at = np.empty(len(self.xy), np.int64), np.empty(len(self.xy), np.int64)
+    def _scan(self, table, block, allowed, rect, px=None, py=None, es=None, ei=None) -> np.ndarray:
+        """Sorted rows inside, for cell states ``table`` ((G*G + 1,) uint8, entry c + 1 for cell
+        c, nonzero only in ``block`` = (cx0, cx1, cy0, cy1)): the band's points tested (inside
+        ``rect`` (4,) float32 = (x0, x1, y0, y1), or when it is empty inside the polygon ``px``,
+        ``py`` with its edges by cell row ``es``, ``ei``), then one pass over every row."""
+        grid = self.grid
+        none = np.zeros(1, np.float64)
+        px, py = (none, none) if px is None else (px, py)
+        es, ei = (np.zeros(2, np.int64), np.zeros(0, np.int64)) if es is None else (es, ei)
+        g, tile, nt = grid.size, grid.tile, grid.n_tiles
+        tiles = np.zeros(nt * nt + 1, np.uint8)  # the last: rows not placed
+        _tile_states(table, g, tile, nt, *block, tiles)
+        bits = np.zeros((len(self.xy) + 7) // 8, np.uint8)  # the band's rows inside, a bit each
+        _band_verdicts(
+            table, tiles, tile, nt, grid.starts, grid.order, self.xy, g, block[2], rect, px, py, es, ei, bits
+        )
+        out = np.empty(len(self.xy), np.int64)  # (np.empty: only the pages written are touched)
         keep = np.zeros(0, bool) if allowed is None else np.asarray(allowed, dtype=bool)
-        k, nb = _scan_states(self.grid.cell_of, _pack_states(table), keep, out, at)
-        return out, at, int(k), int(nb)
+        return out[: _scan_states(grid.tile_of, grid.cell_of, tiles, _pack_states(table), bits, keep, out)]
 
     def in_rect(
         self, x0: float, y0: float, x1: float, y1: float, allowed: np.ndarray | None = None
@@ -354,11 +378,10 @@ class PointIndex:
             states = np.zeros((g, g), np.uint8)
             states[cy0 : cy1 + 1, cx0 : cx1 + 1] = 2  # the ring: points there are tested
             states[cy0 + 1 : cy1, cx0 + 1 : cx1] = 1  # strictly inside the ring: inside the box
-            out, at, k, nb = self._scan(np.concatenate([[0], states.ravel()]).astype(np.uint8), allowed)
-            rows = out[at[:nb]]
-            px, py = self.xy[rows, 0], self.xy[rows, 1]
-            keep = (px >= lo_x) & (px <= hi_x) & (py >= lo_y) & (py <= hi_y)
-            return out[: _drop_outside(out, k, at, nb, keep)]
+            table = np.concatenate([[0], states.ravel()]).astype(np.uint8)
+            # (float32 bounds: what numpy compares float32 points with a Python float in)
+            rect = np.array([lo_x, hi_x, lo_y, hi_y], np.float32)
+            return self._scan(table, (cx0, cx1, cy0, cy1), allowed, rect)
         rows = grid.rows_in_range(cx0, cx1, cy0, cy1)
         px, py = self.xy[rows, 0], self.xy[rows, 1]
         rows = rows[(px >= lo_x) & (px <= hi_x) & (py >= lo_y) & (py <= hi_y)]
