@@ -97,3 +97,26 @@ def pytest_report_header(config):
 def pytest_terminal_summary(terminalreporter):
     if _ignored:
         terminalreporter.write_line(f"without Qt, not collected: {', '.join(sorted(set(_ignored)))}")
+
+
+# ---- the cycle collector ------------------------------------------------------------------------
+# GUI tests run as the app does (ui/gui_gc.py): Python's automatic collector off, collections on the
+# GUI thread from a timer between events, never inside a Qt call (an automatic pass freeing garbage
+# QMenus inside pyqtgraph's re-parenting deadlocked a relational-view test). Once a GUI test has run,
+# the process holds Qt objects, so the rest of the run keeps it so; every test's end is a safe point
+# on the GUI thread, where what is due is collected (the tests before the first GUI test keep
+# Python's automatic collector).
+@pytest.fixture(autouse=True)
+def _gui_cycle_collector(request):
+    import sys
+
+    if HAVE_QT and request.node.get_closest_marker("gui") is not None:
+        request.getfixturevalue("qapp")
+        from explorer.ui import gui_gc
+
+        gui_gc.install()
+    yield
+    gui_gc = sys.modules.get("explorer.ui.gui_gc")
+    collector = gui_gc.installed() if gui_gc is not None else None
+    if collector is not None:
+        collector.collect_due()

@@ -40,17 +40,17 @@ def create_main_window(
     the views other than the data browser load in the background (``lazy_views``). ``autosave``:
     keep the autosave session (only the interactive app does; snapshots and tests do not).
     ``hold_gc``: no cycle-collector passes until the views are ready, then the objects alive are
-    frozen (``ui/startup_gc.py``; tests need not: :func:`open_main_window` holds it itself)."""
+    frozen (``ui/gui_gc.py``; tests need not: :func:`open_main_window` holds it itself)."""
     from explorer.ui.main_window import MainWindow
 
-    from explorer.ui import startup_gc
+    from explorer.ui import gui_gc
 
     ctx = ctx if ctx is not None else build_context()
     win = MainWindow(ctx, lazy_views=lazy_views, autosave=autosave)
-    if hold_gc and lazy_views and startup_gc.hold():  # no collector passes while the views import and build
-        win.views_ready.connect(startup_gc.release)
-        win.destroyed.connect(startup_gc.release)
-        QTimer.singleShot(int(startup_gc.HOLD_MAX_S * 1000), startup_gc.release)
+    if hold_gc and lazy_views and gui_gc.hold():  # no collector passes while the views import and build
+        win.views_ready.connect(gui_gc.release)
+        win.destroyed.connect(gui_gc.release)
+        QTimer.singleShot(int(gui_gc.HOLD_MAX_S * 1000), gui_gc.release)
     win.start_loading(*_startup_specs(data, models))
     return win
 
@@ -80,11 +80,11 @@ def open_main_window(
     on this (the GUI) thread stage by stage (:func:`explorer.ui.splash.preload`), then the main
     window made, its data and models starting to load in workers while its views are built one per
     event-loop turn, and the window shown once they are in. The cycle collector is off until the
-    views are built (then what is alive is frozen: ``ui/startup_gc.py``). ``marks`` gets
+    views are built (then what is alive is frozen: ``ui/gui_gc.py``). ``marks`` gets
     ``perf_counter`` times "splash", "imported", "views_ready", "shown", "opened" (the data set,
     once it has opened), and "stages" (message -> seconds). Returns the window."""
     from explorer.ui import splash as splash_mod
-    from explorer.ui import startup_gc
+    from explorer.ui import gui_gc
 
     ensure_app()
     marks = marks if marks is not None else {}
@@ -94,7 +94,7 @@ def open_main_window(
         screen.show()
         screen.show_stage("Starting…", 0, 1)
     marks["splash"] = time.perf_counter()
-    held = startup_gc.hold()
+    held = gui_gc.hold()
     try:
         marks["stages"] = splash_mod.preload(screen.show_stage if screen is not None else None)
         marks["imported"] = time.perf_counter()
@@ -114,7 +114,7 @@ def open_main_window(
         marks["views_ready"] = time.perf_counter()
     finally:
         if held:
-            startup_gc.release()
+            gui_gc.release()
     win.show()
     if screen is not None:
         screen.finish(win)
@@ -144,9 +144,9 @@ def run_gui(data: str | None = None, models: list[str] | None = None) -> int:
     # a quit posted but not yet delivered would end the next event loop of this process at once
     # (a second window, a test's wait): drop it with the loop it was for
     QCoreApplication.removePostedEvents(None, QEvent.Type.Quit)
-    from explorer.ui import startup_gc
+    from explorer.ui import gui_gc
 
-    startup_gc.release()  # the event loop ended before the views were ready: the collector back on
+    gui_gc.release()  # the event loop ended before the views were ready: collect again
     if win.isVisible():  # quit without closing (e.g. from the session manager): stop the workers
         win.close()
     sys.excepthook = previous_hook

@@ -1,5 +1,6 @@
 """Qt set-up shared by the app, its windows and dialogs, and the bench: the QApplication, pyqtgraph's
-global options, and the GIL switch interval. A leaf module: it imports no other part of the app.
+global options, the GIL switch interval and the GUI thread's cycle collector (``ui/gui_gc.py``). A
+leaf module: it imports no other part of the app but gui_gc (itself a leaf).
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
 
         app.setWindowIcon(QIcon(os.path.join(RESOURCES, "icon.png")))
     keep_gui_responsive()
+    from explorer.ui import gui_gc
+
+    gui_gc.install()  # cycles collected between events on this thread, never inside a Qt call
     return app
 
 

@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication
 
 from explorer.ui import splash as splash_mod
-from explorer.ui import startup_gc
+from explorer.ui import gui_gc
 
 
 def test_preload_runs_every_stage_in_order_and_leaves_the_engines_and_views_imported():
@@ -81,7 +81,7 @@ def test_the_window_shows_after_the_imports_with_every_view_built(qtbot, monkeyp
     real = splash_mod.Splash.show_stage
 
     def spy(self, message, i=0, n=1):
-        stages.append((message, gc.isenabled(), self.isVisible()))
+        stages.append((message, gui_gc.collecting(), self.isVisible()))
         real(self, message, i, n)
 
     monkeypatch.setattr(splash_mod.Splash, "show_stage", spy)
@@ -95,8 +95,7 @@ def test_the_window_shows_after_the_imports_with_every_view_built(qtbot, monkeyp
         qtbot.addWidget(win)
     finally:
         app.removeEventFilter(watcher)
-        startup_gc.release()
-        gc.enable()
+        gui_gc.release()
         gc.unfreeze()
     assert [m for m, _, _ in stages][:3] == ["Starting…", "Loading the plotting library…", "Loading PyTorch…"]
     assert stages[-1][0] == "Opening the window…"
@@ -105,5 +104,5 @@ def test_the_window_shows_after_the_imports_with_every_view_built(qtbot, monkeyp
     expected = {view_key(m) for m in load_view_modules()}
     assert watcher.at_show == [(expected, False)]  # shown once, with all its views, none pending
     assert marks["splash"] < marks["imported"] < marks["views_ready"] <= marks["shown"]
-    assert win.isVisible() and gc.isenabled()
+    assert win.isVisible() and gui_gc.collecting()
     win.close()
