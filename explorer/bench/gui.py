@@ -152,6 +152,7 @@ def _run_in_worker(make_job, timeout_s: float = 3600.0):
 def training_rows(plan: Plan) -> list[Row]:
     from explorer.bench.rows import train_headless_seconds, train_setup
     from explorer.training.engine import train
+    from explorer.ui import gui_gc
 
     _app()
     data, config, items = train_setup(plan)
@@ -169,7 +170,8 @@ def training_rows(plan: Plan) -> list[Row]:
             gui_t.append(_run_in_worker(timed_job)[0])
         else:
             t = time.thread_time()
-            cli_t.append(train_headless_seconds(data, config))
+            with gui_gc.automatic():  # Python's own collector, as in the `explorer train` process
+                cli_t.append(train_headless_seconds(data, config))
             cli_cpu.append(time.thread_time() - t)
     gui, cli = items / statistics.median(gui_t), items / statistics.median(cli_t)
     gc, cc = statistics.median(gui_cpu), statistics.median(cli_cpu)
