@@ -9,11 +9,14 @@ On Linux each gap is also split by the kernel's per-thread scheduler counters
 (``/proc/<pid>/task/<tid>/schedstat``: time on a core, time runnable but waiting for one): the GUI
 thread's own CPU, its wait for a core, and the rest (blocked: waiting for the GIL, or idle in the
 event loop's poll), beside the CPU time every other thread of the process (Python workers, and
-native ones such as torch's intra-op pool) used in the gap.
+native ones such as torch's intra-op pool) used in the gap. Every cycle-collector pass is timed
+(``gc.callbacks``: its generation, thread, wall and CPU time); those inside a gap are listed with it,
+and a summary per generation and thread comes first.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -23,6 +26,28 @@ import traceback
 _samples: list[tuple[float, list[tuple[str, list[str]]]]] = []
 _sched: list[tuple[float, dict[int, tuple[int, int]]]] = []  # (time, tid -> (ns on a core, ns waiting))
 _names: dict[int, str] = {}  # native thread id -> Python thread name
+# cycle-collector passes: (start, end (perf_counter), generation, thread name, thread CPU ms, collected)
+_gc_passes: list[tuple[float, float, int, str, float, int]] = []
+_gc_open: dict[int, tuple[float, float]] = {}
+
+
+def _on_gc(phase: str, info: dict) -> None:
+    ident = threading.get_ident()
+    if phase == "start":
+        _gc_open[ident] = (time.perf_counter(), time.thread_time())
+        return
+    t0, c0 = _gc_open.pop(ident, (float("nan"), float("nan")))
+    name = threading.current_thread().name
+    _gc_passes.append(
+        (
+            t0,
+            time.perf_counter(),
+            info["generation"],
+            name,
+            1e3 * (time.thread_time() - c0),
+            info["collected"],
+        )
+    )
 
 
 def enabled() -> bool:
@@ -73,6 +98,7 @@ def _sample(main: int) -> None:
 def start() -> None:
     """Start sampling (call on the GUI thread: its CPU clock is read with each sample)."""
     main = threading.get_ident()
+    gc.callbacks.append(_on_gc)
     threading.Thread(target=_sample, args=(main,), name="stall-trace", daemon=True).start()
 
 
@@ -85,6 +111,7 @@ def report(
     stream = stream or sys.stderr
     cpu = cpu if cpu is not None and len(cpu) == len(gaps) else [float("nan")] * len(gaps)
     rows = [(end, gap, c) for (end, gap), c in zip(gaps, cpu)]
+    print(gc_summary(), file=stream)
     longest = sorted(rows, key=lambda g: -g[1])[:top]
     busiest = [r for r in sorted(rows, key=lambda g: -g[2] if g[2] == g[2] else 0)[:top] if r not in longest]
     for end, gap, c in longest + busiest:
@@ -101,6 +128,13 @@ def report(
             print(f"  GUI thread CPU {ms:.0f} ms in: {' > '.join(where)}", file=stream)
         for (name, where), n in _common_stacks(inside)[:3]:
             print(f"  most sampled ({n} of {len(inside)}): {name}: {' > '.join(where)}", file=stream)
+        for t0, t1, gen, name, ms, found in _gc_passes:
+            if t1 >= begin and t0 <= end:
+                print(
+                    f"  collector pass, generation {gen}, {name}: {1e3 * (t1 - t0):.0f} ms "
+                    f"({ms:.0f} ms CPU), {found} freed",
+                    file=stream,
+                )
         split = _sched_split(begin, end)
         if split:
             print(f"  {split}", file=stream)
@@ -154,3 +188,16 @@ def _gui_cpu_by_stack(inside) -> list[tuple[tuple[str, ...], float]]:
             key = tuple(main[-6:])
             total[key] = total.get(key, 0.0) + 1e3 * (c1 - c0)
     return sorted(total.items(), key=lambda kv: -kv[1])
+
+
+def gc_summary() -> str:
+    """The collector's passes since :func:`start`, per generation and thread: how many, their total
+    and longest wall time (ms)."""
+    groups: dict[tuple[int, str], list[float]] = {}
+    for t0, t1, gen, name, _, _ in _gc_passes:
+        groups.setdefault((gen, name), []).append(1e3 * (t1 - t0))
+    parts = [
+        f"gen {gen} on {name}: {len(ms)} passes, {sum(ms):.0f} ms, longest {max(ms):.0f}"
+        for (gen, name), ms in sorted(groups.items())
+    ]
+    return "=== collector passes: " + ("; ".join(parts) or "none")
