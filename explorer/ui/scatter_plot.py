@@ -202,15 +202,20 @@ class ScatterPanel(QWidget):
         allowed: np.ndarray | None,
         ring_rows: np.ndarray | None = None,
         on_top: np.ndarray | None = None,
+        in_cell_order: bool = False,
     ) -> None:
         """Show layout ``xy`` (N, 2); draw rows ``order``, or (``order`` None) the ``allowed`` rows
         in row order with the ``on_top`` (N,) bool ones last; only ``allowed`` rows (None: all) can
-        be picked; ``ring_rows`` get an outline (the selection, when small enough to ring)."""
+        be picked; ``ring_rows`` get an outline (the selection, when small enough to ring).
+        ``in_cell_order``: ``colour_index`` and ``on_top`` are (M,) in the cell order of ``xy``'s
+        grid, the rows not drawn already coded so (:meth:`PointCloud.set_points`)."""
         if xy is not self.xy:
             self._index = None
         self.xy = np.asarray(xy, dtype=np.float32)
         self.allowed = allowed
-        if order is None:
+        if in_cell_order:
+            self.cloud.set_points(self.xy, colour_index, palette, on_top=on_top, in_cell_order=True)
+        elif order is None:
             drawn = None if allowed is None or allowed.all() else allowed
             self.cloud.set_points(self.xy, colour_index, palette, drawn=drawn, on_top=on_top)
         else:
@@ -250,6 +255,10 @@ class ScatterPanel(QWidget):
         """Use a point index built elsewhere (a worker) for the layout on show."""
         if len(index.xy) == len(self.xy) and np.array_equal(index.xy, self.xy):
             self._index = index
+
+    def held_index(self) -> PointIndex | None:
+        """The point index of the layout on show if one was made or given (None: not yet)."""
+        return self._index
 
     def index(self) -> PointIndex:
         if self._index is None:  # built on first use after a layout change (hover, click, lasso)

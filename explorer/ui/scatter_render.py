@@ -106,11 +106,11 @@ class PointCloud:
         self._grid: CellGrid | None = None
         self._density: DensityLayers | None = None
         self._colourings: list = []  # (codes, palette bytes, DensityLayers): the current, the one before
-        self._codes = np.zeros(0, np.uint8)  # palette index of each row (len(palette): not drawn)
         self._palette = np.zeros((0, 4), np.uint8)
         self._packed_palette = np.zeros(1, np.uint32)
         self._order: np.ndarray | None = None  # the rows in a given draw order, or None: row order
         self._top: np.ndarray | None = None  # with row order: rows drawn after the others
+        self._top_cells: np.ndarray | None = None  # the same in cell order (codes given so)
         self._rank: np.ndarray | None = None  # each row's place in ``_order``, made when needed
         self._bounds: QRectF | None = None
         self._args = None  # the last set_points arguments
@@ -131,17 +131,25 @@ class PointCloud:
         order: np.ndarray | None = None,
         drawn: np.ndarray | None = None,
         on_top: np.ndarray | None = None,
+        in_cell_order: bool = False,
     ) -> None:
         """Draw points of ``xy`` (N, 2), point i in colour ``palette[colour_index[i]]`` ((K, 4)
         uint8 RGBA). Which and in what order (later ones on top): ``order`` (rows), or else the
         rows where ``drawn`` (N,) bool (default all) is True in row order, those where ``on_top``
         (N,) bool is True after the others. Rows that are not finite (not placed yet) are not drawn.
         Above ``raster_above`` points, a new colouring of the same ``xy`` array costs about one
-        pass over uint8 codes (the grid and the coordinates in cell order are kept)."""
+        pass over uint8 codes (the grid and the coordinates in cell order are kept).
+
+        ``in_cell_order``: ``colour_index`` (M,) and ``on_top`` (M,) are given in the cell order
+        of ``xy``'s grid (:func:`~explorer.jobs.scatter.index.grid_for`; code ``len(palette)``:
+        not drawn) and ``order``, ``drawn`` are None: no permutation of 10^7 codes a colouring."""
         xy = np.asarray(xy, dtype=np.float32)
         n = len(xy)
         palette = np.asarray(palette, dtype=np.uint8)
-        self._args = (xy, colour_index, palette, order, drawn, on_top)  # to draw again (export)
+        self._args = (xy, colour_index, palette, order, drawn, on_top, in_cell_order)  # (export)
+        if in_cell_order:
+            self._set_cells(xy, np.asarray(colour_index), palette, on_top)
+            return
         shown = n if order is None and drawn is None else None
         if shown is None:
             shown = len(order) if order is not None else int(np.count_nonzero(drawn))
@@ -270,7 +278,30 @@ class PointCloud:
         sc.invalidate()
         sc.sigPlotChanged.emit(sc)
 
-    def _set_raster(self, xy, colour_index, palette, order, drawn, on_top) -> None:
+    def _set_cells(self, xy: np.ndarray, codes: np.ndarray, palette: np.ndarray, on_top) -> None:
+        """set_points with codes in cell order: the raster, or (when at most ``raster_above`` are
+        drawn) the same points per row for the ScatterPlotItem."""
+        grid = grid_for(xy)
+        skip = len(palette)
+        drawn = codes < skip
+        shown = int(np.count_nonzero(drawn))
+        if shown > self.raster_above:
+            self.raster = True
+            self._set_raster(xy, codes, palette, None, None, on_top, in_cell_order=True)
+            return
+        pos = np.flatnonzero(drawn)  # few: back to rows
+        rows = grid.order[pos]
+        per_row = np.zeros(len(xy), codes.dtype)
+        per_row[rows] = codes[pos]
+        mask = np.zeros(len(xy), bool)
+        mask[rows] = True
+        top = None
+        if on_top is not None:
+            top = np.zeros(len(xy), bool)
+            top[rows] = np.asarray(on_top, bool)[pos]
+        self.set_points(xy, per_row, palette, drawn=mask, on_top=top)
+
+    def _set_raster(self, xy, colour_index, palette, order, drawn, on_top, in_cell_order=False) -> None:
         n = len(xy)
         self._xy = xy
         self._grid = grid_for(xy)  # the same array: the same grid (and its sorted coordinates)
@@ -278,9 +309,12 @@ class PointCloud:
         dtype = np.uint8 if skip < 255 else np.uint16 if skip < 65535 else np.uint32
         given = np.asarray(colour_index)
         codes = given if given.dtype == dtype else given.astype(dtype)
-        self._top = None
+        self._top = self._top_cells = None
         self._rank = None
-        if order is not None:  # rows in a given order: codes of the others marked not drawn
+        if in_cell_order:
+            self._order = None
+            self._top_cells = None if on_top is None or not np.any(on_top) else np.asarray(on_top, bool)
+        elif order is not None:  # rows in a given order: codes of the others marked not drawn
             order = np.asarray(order, dtype=np.int64)
             if len(order) != n or drawn is not None:
                 mask = np.zeros(n, bool)
@@ -292,10 +326,9 @@ class PointCloud:
                 codes = np.where(drawn, codes, dtype(skip))
             self._order = None
             self._top = None if on_top is None or not np.any(on_top) else np.asarray(on_top, bool)
-        self._codes = codes
         self._palette = palette
         self._packed_palette = np.append(np.maximum(pack_rgba(palette), 1), np.uint32(0))  # [skip] = 0
-        self._density = self._colouring(xy, codes, palette, codes is given)
+        self._density = self._colouring(xy, codes, palette, codes is given, in_cell_order)
         lo, hi = self._grid.finite_bounds
         self._bounds = QRectF(
             float(lo[0]), float(lo[1]), max(float(hi[0] - lo[0]), 1e-6), max(float(hi[1] - lo[1]), 1e-6)
@@ -307,14 +340,17 @@ class PointCloud:
         self.image.show()
         self.render()
 
-    def _colouring(self, xy, codes: np.ndarray, palette: np.ndarray, shared: bool) -> DensityLayers:
+    def _colouring(
+        self, xy, codes: np.ndarray, palette: np.ndarray, shared: bool, in_cell_order: bool = False
+    ) -> DensityLayers:
         """The density layers of ``codes`` (N,) in ``palette``: the current or the previous
         colouring's when the codes are the same (a selection cleared, a search undone, a redraw:
         one comparison of the codes, ~3 ms at 10^7, instead of putting them into cell order and
         summing the levels again, ~90 ms), else new ones. The current and the previous colouring
         are kept (at 10^7 points 20 MB of codes each and the levels their frames summed).
-        ``shared``: ``codes`` is the caller's array (copied before it is kept)."""
-        key = palette.tobytes()
+        ``shared``: ``codes`` is the caller's array (copied before it is kept); ``in_cell_order``:
+        ``codes`` (M,) are in the grid's cell order (kept, a copy, as the layers' own)."""
+        key = (in_cell_order, palette.tobytes())
         kept = [c for c in self._colourings if c[2].grid is self._grid]
         for i, (held, held_key, layers) in enumerate(kept):
             if held_key != key or len(held) != len(codes):
@@ -324,22 +360,24 @@ class PointCloud:
             ):  # (a sample first)
                 self._colourings = [kept[i]] + kept[:i] + kept[i + 1 : 2]
                 return layers
-        layers = DensityLayers(self._grid, xy, codes, palette)
-        self._colourings = [(codes.copy() if shared else codes, key, layers)] + kept[:1]
+        codes = codes.copy() if shared else codes
+        layers = DensityLayers(self._grid, xy, codes, palette, in_cell_order=in_cell_order)
+        self._colourings = [(codes, key, layers)] + kept[:1]
         return layers
 
-    def _draw_order(self, rows: np.ndarray) -> np.ndarray:
-        """``rows`` (drawn, any order) in draw order: later ones on top."""
+    def _draw_order(self, rows: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        """Draw order (later ones on top) of drawn points ``rows`` at places ``pos`` of the cell
+        order (any order): indices into them."""
         if self._order is not None:
             if self._rank is None:
                 self._rank = np.zeros(len(self._xy), np.int64)
                 self._rank[self._order] = np.arange(len(self._order))
-            return rows[np.argsort(self._rank[rows], kind="stable")]
-        rows = np.sort(rows)
-        if self._top is None:
-            return rows
-        top = self._top[rows]
-        return np.concatenate([rows[~top], rows[top]])
+            return np.argsort(self._rank[rows], kind="stable")
+        first = np.argsort(rows, kind="stable")
+        if self._top is None and self._top_cells is None:
+            return first
+        top = self._top[rows[first]] if self._top is not None else self._top_cells[pos[first]]
+        return np.concatenate([first[~top], first[top]])
 
     def shown_count(self) -> int:
         """How many points are drawn (finite ones among those asked for)."""
@@ -397,11 +435,13 @@ class PointCloud:
         if grid.count_in_range(*cells) >= self.STAMP_BELOW:
             self.image.set_image(self._density.draw(x0, ytop, sx, sy, w, h))
             return
-        rows = grid.rows_in_range(*cells)
-        rows = self._draw_order(rows[self._codes[rows] < len(self._palette)])
+        layers = self._density
+        pos = grid.positions_in_range(*cells)
+        pos = pos[layers.scodes[pos] < len(self._palette)]
+        pos = pos[self._draw_order(grid.order[pos], pos)]
         out = np.zeros((h, w), dtype=np.uint32)
-        xs, ys = np.ascontiguousarray(self._xy[rows, 0]), np.ascontiguousarray(self._xy[rows, 1])
-        packed = self._packed_palette[self._codes[rows]]
+        xs, ys = layers.xs[pos], layers.ys[pos]
+        packed = self._packed_palette[layers.scodes[pos]]
         kernel = _raster_kernel()
         if kernel is not None:
             kernel(

@@ -72,3 +72,39 @@ def test_in_classes_is_np_isin_for_few_and_many_classes():
     labels = np.random.default_rng(0).integers(-1, 40, 50_000)
     for classes in (set(), {3}, {3, -1}, set(range(10)), set(range(35))):
         np.testing.assert_array_equal(in_classes(labels, classes), np.isin(labels, list(classes)))
+
+
+def test_class_codes_made_in_cell_order_equal_the_codes_per_row_put_in_cell_order():
+    from explorer.jobs.scatter.colours import cell_class_codes, cell_labels, in_classes
+    from explorer.jobs.scatter.grid import CellGrid
+
+    rng = np.random.default_rng(7)
+    n = 150_000
+    xy = rng.normal(size=(n, 2)).astype(np.float32)
+    xy[::101] = np.nan  # not placed: not in the cell order
+    labels = rng.integers(-1, 7, n)  # -1 and 6 (past the 6 classes): grey
+    grid = CellGrid(xy, size=256)
+    slabels = cell_labels(grid, labels, 6)
+    assert cell_labels(grid, labels, 6) is slabels  # kept on the grid
+    assert cell_labels(grid, labels.copy(), 6) is not slabels and cell_labels(grid, labels, 7) is not slabels
+    emph = rng.random(n) < 0.3
+    cases = [
+        (None, (), (), ()),
+        (emph, (), (), ()),
+        (emph, (2,), (), ()),
+        (None, (1, 4), (3,), ()),
+        (emph, (), (0, 5), (1,)),  # emphasis of class 1 does not count (it was hidden at the lasso)
+    ]
+    for e, picked, hidden, not_emph in cases:
+        row_emph = np.zeros(n, bool) if e is None else e & ~in_classes(labels, not_emph)
+        if picked:
+            row_emph |= in_classes(labels, picked)
+        want, want_palette = point_colours(labels, 6, None, row_emph)
+        want = want.copy()
+        want[in_classes(labels, hidden)] = len(want_palette)  # not drawn
+        got, palette = cell_class_codes(
+            slabels, 6, None if e is None else grid.to_cell_order(e), picked, hidden, not_emph
+        )
+        np.testing.assert_array_equal(palette, want_palette)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want[grid.order])

@@ -467,3 +467,24 @@ def test_the_tiled_one_pass_lasso_and_box_match_brute_force_for_every_tile_size(
         np.testing.assert_array_equal(
             index.in_rect(lo_x, lo_y, hi_x, hi_y, allowed), np.flatnonzero(want & allowed)
         )
+
+
+def test_the_last_big_lasso_or_box_gives_its_points_in_cell_order():
+    xy = _points(100_000, seed=8)
+    index = PointIndex(xy)
+    grid = index.grid
+    t = np.linspace(0, 2 * np.pi, 50)[:-1]
+    blob = np.stack([0.2 + 1.8 * np.cos(t) * (1 + 0.2 * np.sin(4 * t)), 1.5 * np.sin(t)], 1)
+    allowed = np.random.default_rng(3).random(len(xy)) < 0.6
+    for query in (lambda a: index.in_polygon(blob, a), lambda a: index.in_rect(-1.0, -1.2, 1.5, 4.5, a)):
+        rows = query(None)
+        assert index.last_rows() is rows and len(rows) > len(xy) // 32
+        mask = np.zeros(len(xy), bool)
+        mask[rows] = True
+        np.testing.assert_array_equal(index.cell_mask(rows.copy()), mask[grid.order])
+        assert index.cell_mask(rows[1:]) is None and index.cell_mask(rows[::-1].copy()) is None
+        picked = query(allowed)  # allowed left out of the rows, not of the mask
+        np.testing.assert_array_equal(index.cell_mask(picked), mask[grid.order])
+        np.testing.assert_array_equal(picked, np.flatnonzero(mask & allowed))
+    index.in_polygon(blob / 100)  # a small lasso: no mask to give
+    assert index.last_rows() is not None and index.cell_mask(np.zeros(0, np.int64)) is None

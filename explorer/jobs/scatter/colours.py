@@ -125,3 +125,79 @@ def in_classes(labels: np.ndarray, classes) -> np.ndarray:
     class at 10^7), more go to np.isin's table."""
     classes = list(classes)
     return np.isin(labels, classes, kind="sort" if len(classes) <= 6 else None)
+
+
+# ---- colouring in cell order (10^7 points: no permutation of the codes per colouring) ----------
+def cell_labels(grid, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """(M,) the class of each placed point in ``grid``'s cell order (``grid.order``), as
+    palette codes: the label, or ``max(1, n_classes)`` (grey) for a label outside
+    [0, n_classes), in :func:`code_dtype`. Made once per grid, labels array and class count (the
+    permutation into cell order, ~50 ms at 10^7 rows) and kept on the grid; every colouring by
+    class after that reads these in order."""
+    import weakref
+
+    held = getattr(grid, "_cell_labels", None)
+    if held is not None and held[0]() is labels and held[1] == (len(labels), n_classes):
+        return held[2]
+    grey = max(1, n_classes)
+    dtype = code_dtype(2 * (grey + 1))
+    codes = np.empty(len(labels), dtype)
+    if numba is not None and labels.dtype.kind in "iu":
+        _class_codes(labels, grey, None, 0, codes)
+    else:
+        codes[...] = np.where((labels >= 0) & (labels < grey), labels, grey)
+    out = grid.to_cell_order(codes)
+    try:
+        grid._cell_labels = (weakref.ref(labels), (len(labels), n_classes), out)
+    except TypeError:  # not weak-referenceable: not kept
+        pass
+    return out
+
+
+@_jit
+def _cell_codes(slabels, emph, counts, any_emph, picked, shown, offset, skip, out):  # pragma: no cover
+    """``out[p]``: ``skip`` where the class is not ``shown`` (per class, bool), else the class,
+    plus ``offset`` (dimmed) while ``any_emph`` unless the point is emphasised: ``emph[p]``
+    (empty: none) where its class ``counts`` (per class, bool), or its class ``picked``. One
+    pass in cell order."""
+    use = emph.shape[0] > 0
+    for p in range(slabels.shape[0]):
+        k = slabels[p]
+        if not shown[k]:
+            out[p] = skip
+        elif any_emph and not (picked[k] or (use and emph[p] and counts[k])):
+            out[p] = k + offset
+        else:
+            out[p] = k
+
+
+def cell_class_codes(
+    slabels: np.ndarray,
+    n_classes: int,
+    emphasis: np.ndarray | None,
+    picked=(),
+    hidden=(),
+    not_emphasised=(),
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`point_colours` by class, in cell order: (codes (M,), palette (P, 4) uint8), from
+    :func:`cell_labels` ``slabels``. ``emphasis`` (M,) bool in cell order (None: none) and the
+    ``picked`` classes (a search) are drawn in full colour while either is set, the rest dimmed;
+    points of ``hidden`` classes get code P (not drawn); ``emphasis`` does not count for points
+    of the ``not_emphasised`` classes. One pass (about 10 ms at 10^7)."""
+    grey = max(1, n_classes)
+    palette = _with_dimmed(class_palette(grey))
+    classes = len(palette) // 2  # the classes and grey
+    picked_t, shown_t, counts_t = np.zeros(classes, bool), np.ones(classes, bool), np.ones(classes, bool)
+    picked_t[[k for k in picked if 0 <= k < classes]] = True
+    shown_t[[k for k in hidden if 0 <= k < classes]] = False
+    counts_t[[k for k in not_emphasised if 0 <= k < classes]] = False
+    any_emph = bool(picked_t.any()) or (emphasis is not None and bool(emphasis.any()))
+    emph = np.zeros(0, bool) if emphasis is None else np.ascontiguousarray(emphasis, dtype=bool)
+    out = np.empty(len(slabels), slabels.dtype)
+    skip = slabels.dtype.type(len(palette))
+    if numba is not None:
+        _cell_codes(slabels, emph, counts_t, any_emph, picked_t, shown_t, classes, skip, out)
+        return out, palette
+    dim = any_emph & ~(picked_t[slabels] | ((emph & counts_t[slabels]) if len(emph) else False))
+    out[...] = np.where(shown_t[slabels], slabels + dim * classes, skip)
+    return out, palette

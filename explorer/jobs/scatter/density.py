@@ -232,9 +232,10 @@ def sorted_coordinates(grid: CellGrid, xy: np.ndarray) -> tuple[np.ndarray, np.n
 
 class DensityLayers:
     """One colouring of a :class:`CellGrid`'s points: ``codes`` (N,) uint8/uint16 palette index
-    per row (>= len(palette): not drawn) and ``palette`` (P, 4) uint8 RGBA.
+    per row (>= len(palette): not drawn), or (M,) already in cell order, and ``palette`` (P, 4)
+    uint8 RGBA.
 
-    The codes are put in cell order once (``scodes`` (M,), two streaming passes); the per-cell
+    Codes per row are put in cell order once (``scodes`` (M,), two streaming passes); the per-cell
     counts and colour sums of each level (G, G/2, ... cells per side, down to 64) are summed tile
     by tile (TILE x TILE cells) as frames first show them, each tile from the runs of its own
     points, so a zoomed-in view sums only what it shows and a recolour costs the visible points."""
@@ -246,12 +247,26 @@ class DensityLayers:
     # stays as close to the points' own as before, docs/performance.md)
     CELL_PX = 1.5
 
-    def __init__(self, grid: CellGrid, xy: np.ndarray, codes: np.ndarray, palette: np.ndarray) -> None:
+    def __init__(
+        self,
+        grid: CellGrid,
+        xy: np.ndarray,
+        codes: np.ndarray,
+        palette: np.ndarray,
+        in_cell_order: bool = False,
+    ) -> None:
+        """``in_cell_order``: ``codes`` (M,) are already in the grid's cell order (kept as given,
+        not copied), else (N,) per row."""
         self.grid = grid
         self.xs, self.ys = sorted_coordinates(grid, xy)
         self.palette = np.ascontiguousarray(palette, dtype=np.float32)
         self._palette64 = self.palette.astype(np.float64)
-        self.scodes = grid.to_cell_order(np.ascontiguousarray(codes))
+        if in_cell_order:
+            if len(codes) != len(grid.order):
+                raise ValueError(f"{len(codes)} codes in cell order for {len(grid.order)} placed points")
+            self.scodes = np.ascontiguousarray(codes)
+        else:
+            self.scodes = grid.to_cell_order(np.ascontiguousarray(codes))
         self._levels: dict[
             int, tuple[np.ndarray, np.ndarray, np.ndarray]
         ] = {}  # shift -> (counts, sums, done)

@@ -260,15 +260,21 @@ class CellGrid:
         mark = _mark_runs if numba is not None else _mark_runs_numpy
         mark(self.order, self.starts, np.ascontiguousarray(cells, dtype=np.int64), mask)
 
-    def rows_in_range(self, cx0: int, cx1: int, cy0: int, cy1: int) -> np.ndarray:
-        """Rows of the points in the block of cells (inclusive ranges)."""
+    def positions_in_range(self, cx0: int, cx1: int, cy0: int, cy1: int) -> np.ndarray:
+        """Places in the cell order (in ``order``, and in anything put in cell order) of the
+        points in the block of cells (inclusive ranges): one run per row of cells."""
         if cx0 > cx1 or cy0 > cy1:
             return np.zeros(0, np.int64)
-        g = self.size
-        rows = np.arange(cy0, cy1 + 1) * g
-        a, b = self.starts[rows + cx0], self.starts[rows + cx1 + 1]  # one run per row of cells
-        parts = [self.order[s:e] for s, e in zip(a.tolist(), b.tolist()) if e > s]
-        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+        rows = np.arange(cy0, cy1 + 1) * self.size
+        a, b = self.starts[rows + cx0], self.starts[rows + cx1 + 1]
+        lengths = b - a
+        total = int(lengths.sum())
+        # runs [a, b) laid end to end: a running index that jumps at each run's start
+        return np.repeat(a - (np.cumsum(lengths) - lengths), lengths) + np.arange(total)
+
+    def rows_in_range(self, cx0: int, cx1: int, cy0: int, cy1: int) -> np.ndarray:
+        """Rows of the points in the block of cells (inclusive ranges)."""
+        return self.order[self.positions_in_range(cx0, cx1, cy0, cy1)]
 
     def count_in_range(self, cx0: int, cx1: int, cy0: int, cy1: int) -> int:
         if cx0 > cx1 or cy0 > cy1:

@@ -188,6 +188,31 @@ def _scan_states(tile_of, cell_of, tiles, packed, bits, allowed, out):  # pragma
     return k
 
 
+@_jit
+def _cell_mask(table, bits, starts, order, cx0, cx1, cy0, cy1, g, out):  # pragma: no cover (numba)
+    """``out`` (M,) bool in cell order, all False: True at the points inside, from a one-pass
+    query's cell states ``table`` (its runs of state-1 cells set whole, a run of cells a row) and
+    band verdicts ``bits`` (see _band_verdicts), over the block of cells. Writes are in order."""
+    for cy in range(cy0, cy1 + 1):
+        row = cy * g
+        cx = cx0
+        while cx <= cx1:
+            c = row + cx
+            s = table[c + 1]
+            if s == 1:
+                e = cx
+                while e < cx1 and table[c + e - cx + 2] == 1:
+                    e += 1
+                out[starts[c] : starts[row + e + 1]] = True
+                cx = e + 1
+                continue
+            if s == 2:
+                for p in range(starts[c], starts[c + 1]):
+                    r = order[p]
+                    out[p] = (bits[r >> 3] >> (r & 7)) & 1 != 0
+            cx += 1
+
+
 def _clip_segments(a: np.ndarray, b: np.ndarray, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray]:
     """The parts of segments a -> b ((E, 2) each) inside [-1, nx + 1] x [-1, ny + 1] (Liang-Barsky);
     segments wholly outside shrink to a point outside."""
@@ -246,6 +271,7 @@ class PointIndex:
     def __init__(self, xy: np.ndarray) -> None:
         self.xy = np.asarray(xy, dtype=np.float32)
         self.grid = grid_for(self.xy) if len(self.xy) else None
+        self._last: tuple | None = None  # the last one-pass query: (rows, table, block, bits)
 
     def nearest(
         self,
@@ -358,7 +384,33 @@ class PointIndex:
         )
         out = np.empty(len(self.xy), np.int64)  # (np.empty: only the pages written are touched)
         keep = np.zeros(0, bool) if allowed is None else np.asarray(allowed, dtype=bool)
-        return out[: _scan_states(grid.tile_of, grid.cell_of, tiles, _pack_states(table), bits, keep, out)]
+        rows = out[: _scan_states(grid.tile_of, grid.cell_of, tiles, _pack_states(table), bits, keep, out)]
+        self._last = (rows, table, block, bits)
+        return rows
+
+    def last_rows(self) -> np.ndarray | None:
+        """The rows the last lasso or box that held many points returned (the very array), or
+        None: what :meth:`cell_mask` can give the mask of."""
+        return None if self._last is None else self._last[0]
+
+    def cell_mask(self, rows: np.ndarray) -> np.ndarray | None:
+        """(M,) bool in the grid's cell order (``grid.order``): the points inside the last lasso
+        or box that held many points, when ``rows`` are what it returned (compared: a selection
+        made elsewhere gets None), so a colouring in cell order needs no 10^7-row permutation.
+        Rows left out by that query's ``allowed`` are True here if inside (the caller knows
+        which rows it does not draw). About 10-20 ms at 10^7 points: memory set runs of the
+        cells wholly inside, a bit looked up for each point near the outline."""
+        last = self._last
+        if last is None or self.grid is None or len(rows) != len(last[0]):
+            return None
+        held = last[0]
+        if len(rows) and (rows[0] != held[0] or rows[-1] != held[-1] or not np.array_equal(rows, held)):
+            return None
+        _, table, block, bits = last
+        grid = self.grid
+        out = np.zeros(len(grid.order), np.bool_)
+        _cell_mask(table, bits, grid.starts, grid.order, *block, grid.size, out)
+        return out
 
     def in_rect(
         self, x0: float, y0: float, x1: float, y1: float, allowed: np.ndarray | None = None

@@ -159,6 +159,7 @@ class View(LiveTraining, Drawing, Exports, QWidget):
         if side.layout is None:
             return
         rows = side.panel.index().in_polygon(polygon, self._allowed(side))
+        self._hint_lasso(side, rows)
         self.ws.set_selection(side.items_of(rows))
 
     def box_finished(self, x0: float, y0: float, x1: float, y1: float, side: PanelSide | None = None) -> None:
@@ -166,7 +167,21 @@ class View(LiveTraining, Drawing, Exports, QWidget):
         if side.layout is None:
             return
         rows = side.panel.index().in_rect(x0, y0, x1, y1, self._allowed(side))
+        self._hint_lasso(side, rows)
         self.ws.set_selection(side.items_of(rows))
+
+    def _hint_lasso(self, side: PanelSide, rows: np.ndarray) -> None:
+        """What the drawing needs to take a lasso's mask from the index: the rows it returned,
+        the classes hidden as it was drawn and the labels it was drawn with (Drawing._lasso_mask)."""
+        import weakref
+
+        ds = self.ws.dataset
+        labels = None if ds is None else ds.labels
+        side.lasso_hint = (
+            rows,
+            frozenset(self.state.hidden),
+            None if labels is None else weakref.ref(labels),
+        )
 
     # ---- workspace events ---------------------------------------------------------------
     def _on_dataset_changed(self) -> None:
