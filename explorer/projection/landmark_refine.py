@@ -24,6 +24,9 @@ from explorer.projection.stream import Cancelled
 
 TSNE_PLACE_PERPLEXITY = 5.0
 NEGATIVE_RATE = 5  # UMAP refinement: negative samples per positive one (umap-learn's default)
+UMAP_OPTIMISER = "sgd"  # "sgd": explorer.projection.umap_sgd; "umap-learn": its optimiser
+UMAP_ALPHA = 0.25  # the refinement's initial learning rate
+UMAP_LOCAL, UMAP_WINDOW = 0.0, 2048  # share of negatives drawn within that many rows
 GRAPH_PERPLEXITY = 10.0  # t-SNE's refinement over all points: 30 neighbours each (3 x perplexity)
 
 
@@ -284,7 +287,30 @@ def umap_graph_work(
 
     def work(emit, stop):
         head = np.ascontiguousarray(layout, dtype=np.float32).copy()
-        _umap_optimise(head, head, graph, n_epochs, (a, b), rng_state, True, emit, stop)
-        return head
+        if UMAP_OPTIMISER == "umap-learn":
+            _umap_optimise(head, head, graph, n_epochs, (a, b), rng_state, True, emit, stop)
+            return head
+        from explorer.projection.landmarks import free_cores
+        from explorer.projection.umap_sgd import optimise
+
+        csr = graph.tocsr()
+        csr.sort_indices()
+        return optimise(
+            head,
+            csr.indptr,
+            csr.indices,
+            csr.data,
+            n_epochs,
+            a,
+            b,
+            seed=seed,
+            negative_rate=NEGATIVE_RATE,
+            initial_alpha=UMAP_ALPHA,
+            local=UMAP_LOCAL,
+            window=UMAP_WINDOW,
+            threads=free_cores(),
+            emit=emit,
+            stop=stop,
+        )
 
     return work
