@@ -15,6 +15,11 @@ Trained on analogies: z fitted on one pair of a sequence predicts another pair o
 sequence. Pairs also appear time-reversed (x and y swapped, both pairs alike: a turn the other
 way). ``mappings`` / ``apply`` are what the relational engine and view call, like the other
 gated autoencoders.
+
+Options: ``refine`` adds a small net that corrects ŷ' from (s_x', the fitted change, z) (a change
+not linear in the speed); ``nets`` > 1 makes an ensemble of basis nets initialised apart, each
+fitted and trained on its own, ŷ' their average (z: K weights per net); ``work_size`` runs the
+basis net on images pooled to that size and upsamples its basis (bilinear) to the input's.
 """
 
 from __future__ import annotations
@@ -56,6 +61,13 @@ class BasisGaeConfig(GaeConfig):
     # z is still fitted on the first-order basis (a K x K solve)
     warp: bool = False
     reverse: bool = True  # training pairs also time-reversed
+    # channels of a refinement net (0: none) that corrects the first-order prediction from the
+    # image, the fitted change and z: a change that is not linear in the speed (an edge moving by
+    # more than a pixel); its last layer starts at zero (the plain model)
+    refine: int = 0
+    # an ensemble in one model: this many basis nets (and refinement nets), each initialised
+    # differently, trained on its own loss, their predictions averaged (z: K weights per net)
+    nets: int = 1
     lr_schedule: str = "cosine"  # "constant" | "cosine" (the engine lowers the rate to 0 over the run)
     analogy: bool = True
     symmetries: bool = False
@@ -120,6 +132,26 @@ class _BasisNet(nn.Module):
         return self.head(torch.cat([self.body(inp), inp], 1)).reshape(len(s), self.k, self.c, *s.shape[2:])
 
 
+class _Refine(nn.Module):
+    """(B, C, H, W) image, (B, C, H, W) first-order change and (B, K) weights -> (B, C, H, W)
+    correction: 3x3 layers dilated 1, 2, 4, the last one zero at the start."""
+
+    def __init__(self, channels: int, k: int, width: int, depth: int = 3) -> None:
+        super().__init__()
+        layers, cin = [], 2 * channels + k
+        for i in range(depth):
+            layers += [nn.Conv2d(cin, width, 3, padding=2**i, dilation=2**i), nn.ReLU()]
+            cin = width
+        self.body = nn.Sequential(*layers)
+        self.out = nn.Conv2d(width, channels, 3, padding=1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, s: torch.Tensor, change: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        zz = z[:, :, None, None].expand(-1, -1, *s.shape[2:])
+        return self.out(self.body(torch.cat([s, change, zz], 1)))
+
+
 @register
 class BasisGatedAutoencoder(ImageSpaceModel, GatedAutoencoder):
     key = "bgae"
@@ -131,18 +163,31 @@ class BasisGatedAutoencoder(ImageSpaceModel, GatedAutoencoder):
     def __init__(self, config: BasisGaeConfig, input_shape: tuple[int, int, int]) -> None:
         TrainableModel.__init__(self, config, input_shape)  # no dense factors: not the parent's
         c, h, w = self.input_shape
-        self.work_shape = (c, h, w)
-        with torch.random.fork_rng(devices=[]):  # a fixed initial net, the global stream untouched
-            torch.manual_seed(0)
-            flow = bool(config.flow or config.warp)
-            self.net = _BasisNet(c, config.hidden, int(config.width), int(config.depth), flow)
+        k = int(config.work_size)
+        # the basis net works on images pooled to work_size; its basis is upsampled (bilinear)
+        self.work_shape = (c, k, k) if 0 < k and (k, k) != (h, w) else (c, h, w)
+        flow, k = bool(config.flow or config.warp), int(config.hidden)
+        nets, refines = [], []
+        for i in range(max(1, int(config.nets))):
+            with torch.random.fork_rng(devices=[]):  # fixed initial nets, the global stream untouched
+                torch.manual_seed(i)
+                nets.append(_BasisNet(c, k, int(config.width), int(config.depth), flow))
+                refines.append(_Refine(c, k, int(config.refine)) if config.refine else None)
+        self.net, self.refiner = nets[0], refines[0]  # member 0 (the names a single model saves)
+        self.more_nets = nn.ModuleList(nets[1:])
+        self.more_refiners = nn.ModuleList([r for r in refines[1:] if r is not None])
         self.register_buffer("fitted", torch.ones((), dtype=torch.bool))
         self.register_buffer("steps", torch.zeros((), dtype=torch.int64))
         self._warmup = 0
 
     @property
     def code_dim(self) -> int:
-        return int(self.config.hidden)
+        return int(self.config.hidden) * (1 + len(self.more_nets))
+
+    def _members(self) -> list[tuple[nn.Module, nn.Module | None]]:
+        """(basis net, refinement net or None) of each member of the ensemble."""
+        refiners = [self.refiner, *self.more_refiners] if self.refiner is not None else [None] * 99
+        return list(zip([self.net, *self.more_nets], refiners))
 
     def _fit(self, basis: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
         """Least-squares weights z (B, K) of basis (B, K, C, H, W) for the change delta (B, C, H, W)."""
@@ -153,31 +198,71 @@ class BasisGatedAutoencoder(ImageSpaceModel, GatedAutoencoder):
         lam = float(self.config.ridge) * a.shape[2]
         return torch.linalg.solve(gram + lam * eye, rhs)
 
+    def _basis(self, s: torch.Tensor, net: nn.Module | None = None) -> torch.Tensor:
+        """Basis images (B, K, C, H, W) of standardised images s (B, C, H, W), at the input's size."""
+        return self._parts(s, net)[0]
+
+    def _parts(
+        self, s: torch.Tensor, net: nn.Module | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """(basis, flow in input pixels, residual) of s by ``net`` (member 0's by default): the
+        net's parts at the working size upsampled to the input's (flow, residual None without flow)."""
+        net = self.net if net is None else net
+        size = s.shape[2:]
+        low = s if self.work_shape[1:] == tuple(size) else tf.adaptive_avg_pool2d(s, self.work_shape[1:])
+        parts = list(net.parts(low)) if net.flow else [net(low), None, None]
+        if low is s:
+            return parts[0], parts[1], parts[2]
+        gain = size[1] / low.shape[3]  # a flow of one working pixel is this many input pixels
+
+        def up(t, scale=1.0):
+            if t is None:
+                return None
+            b, k, c = t.shape[:3]
+            t = tf.interpolate(
+                t.reshape(b, k * c, *t.shape[3:]), size=size, mode="bilinear", align_corners=False
+            )
+            return t.reshape(b, k, c, *size) * scale
+
+        return up(parts[0]), up(parts[1], gain), up(parts[2])
+
     def _change(self, basis: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return (basis * z[:, :, None, None, None]).sum(1)  # (B, C, H, W)
 
-    def _predict(self, s: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """Standardised image s (B, C, H, W) and weights z (B, K) -> its standardised successor."""
+    def _predict(self, s: torch.Tensor, z: torch.Tensor, net=None, refiner=None) -> torch.Tensor:
+        """Standardised image s (B, C, H, W) and one member's weights z (B, K) -> its standardised
+        successor by that member (``net``, ``refiner``; member 0 by default)."""
+        if net is None:
+            net, refiner = self.net, self.refiner
         if not self.config.warp:
-            return s + self._change(self.net(s), z)
-        _, flow, res = self.net.parts(s)
-        return warp(s, self._change(flow, z)) + self._change(res, z)
+            change = self._change(self._basis(s, net), z)
+            out = s + change
+        else:
+            _, flow, res = self._parts(s, net)
+            change = self._change(res, z)
+            out = warp(s, self._change(flow, z)) + change
+        return out if refiner is None else out + refiner(s, change, z)
+
+    def _member_fits(self, sx: torch.Tensor, sy: torch.Tensor) -> list[torch.Tensor]:
+        return [self._fit(self._basis(sx, net), sy - sx) for net, _ in self._members()]
 
     # ---- what the relational engine calls -------------------------------------------------
     def mappings(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """(B, C, H, W) images in [0, 1] -> (B, K) weights of the change."""
+        """(B, C, H, W) images in [0, 1] -> (B, K x nets) weights of the change."""
         sx, sy = self._std(x)[0], self._std(y)[0]
-        return self._fit(self.net(sx), sy - sx)
+        return torch.cat(self._member_fits(sx, sy), 1)
 
     def apply(self, z: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
-        """Weights z (B, K) applied to x2 (B, C, H, W) in [0, 1]: ŷ2 in pixel units."""
+        """Weights z (B, K x nets) applied to x2 (B, C, H, W) in [0, 1]: ŷ2 in pixel units (the
+        members' predictions averaged)."""
         s, mean, std = self._std(x2)
-        out = self._predict(s, z)
+        zs = z.split(int(self.config.hidden), 1)
+        out = torch.stack([self._predict(s, zk, *m) for zk, m in zip(zs, self._members())]).mean(0)
         return (out.reshape(len(s), -1) * std + mean).reshape(x2.shape)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """One image's code: its mean basis responses (B, K) (a pair's code is :meth:`mappings`)."""
-        return self.net(self._std(x)[0]).flatten(2).abs().mean(2)
+        return self._basis(self._std(x)[0]).flatten(2).abs().mean(2)
 
     # ---- what the engine calls ------------------------------------------------------------
     def batches(self, data, batch_size: int, rng: np.random.Generator):
@@ -197,11 +282,14 @@ class BasisGatedAutoencoder(ImageSpaceModel, GatedAutoencoder):
 
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         sx, sy = self._std(batch["x"])[0], self._std(batch["y"])[0]
-        z = self._fit(self.net(sx), sy - sx)
+        zs = self._member_fits(sx, sy)
         if "x2" in batch:  # an analogy: z of (x, y) predicts another pair of the same change
             sx, sy = self._std(batch["x2"])[0], self._std(batch["y2"])[0]
-        err = ((sy - self._predict(sx, z)) ** 2).mean((1, 2, 3))
-        return err.mean(), {"recon_y": float(err.detach().mean())}
+        # each member on its own loss (an ensemble, not one wider model); recon_y: the average's
+        preds = [self._predict(sx, z, *m) for z, m in zip(zs, self._members())]
+        loss = torch.stack([((sy - p) ** 2).mean() for p in preds]).mean()
+        err = ((sy - torch.stack(preds).mean(0)) ** 2).mean((1, 2, 3))
+        return loss, {"recon_y": float(err.detach().mean())}
 
     @torch.no_grad()
     def after_step(self) -> None:
@@ -213,7 +301,7 @@ class BasisGatedAutoencoder(ImageSpaceModel, GatedAutoencoder):
         first basis image of each (how it changes per unit of z_1), both float32 (N, C, H, W) in
         [0, 1], the change at mid-grey = 0, each scaled by its own largest value."""
         x = torch.from_numpy(np.asarray(images, np.float32)).to(next(self.parameters()).device)
-        b = self.net(self._std(x)[0])[:, 0].cpu().numpy()  # (N, C, H, W)
+        b = self._basis(self._std(x)[0])[:, 0].cpu().numpy()  # (N, C, H, W)
         scale = np.maximum(np.abs(b).reshape(len(b), -1).max(1), 1e-8)[:, None, None, None]
         return np.asarray(images, np.float32), (0.5 + 0.5 * b / scale).astype(np.float32)
 

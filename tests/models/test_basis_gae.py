@@ -89,3 +89,45 @@ def test_warp_model_copies_at_zero_weights_and_trains():
         loss.backward()
         opt.step()
     assert m.loss(batch)[1]["recon_y"] < 0.7 * first
+
+
+def test_refined_ensemble_copies_at_zero_weights_splits_z_by_member_and_trains():
+    """Two members with refinement nets: at the start each refinement is zero (the plain model),
+    z holds K weights per member, the prediction is the members' average, and the loss falls."""
+    cfg = BasisGaeConfig(width=6, depth=2, refine=4, nets=2)
+    m = BasisGatedAutoencoder(cfg, (1, 10, 10))
+    x = torch.from_numpy(np.random.default_rng(3).random((6, 1, 10, 10)).astype(np.float32))
+    y = torch.roll(x, 1, -1)
+    assert len(m._members()) == 2 and m.code_dim == 4
+    assert not torch.equal(m.net.head.weight, m.more_nets[0].head.weight)  # initialised apart
+    with torch.no_grad():
+        np.testing.assert_allclose(m.apply(torch.zeros(6, 4), x).numpy(), x.numpy(), atol=1e-5)
+        z = m.mappings(x, y)
+        assert z.shape == (6, 4)
+        s, mean, std = m._std(x)
+        one = [m._predict(s, zk, *mem) for zk, mem in zip(z.split(2, 1), m._members())]
+        avg = (torch.stack(one).mean(0).reshape(6, -1) * std + mean).reshape(x.shape)
+        np.testing.assert_allclose(m.apply(z, x).numpy(), avg.numpy(), atol=1e-5)
+    opt = torch.optim.Adam(m.parameters(), lr=1e-2)
+    batch = {"x": x, "y": y, "x2": x.flip(0), "y2": y.flip(0)}
+    first = m.loss(batch)[1]["recon_y"]
+    for _ in range(30):
+        loss = m.loss(batch)[0]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert m.loss(batch)[1]["recon_y"] < 0.7 * first
+    assert m.refiner.out.weight.abs().max() > 0  # the refinement learned something
+
+
+def test_working_size_pools_the_basis_nets_input_and_upsamples_its_basis():
+    m = BasisGatedAutoencoder(BasisGaeConfig(width=6, depth=2, work_size=8), (1, 16, 16))
+    x = torch.from_numpy(np.random.default_rng(4).random((3, 1, 16, 16)).astype(np.float32))
+    with torch.no_grad():
+        s = m._std(x)[0]
+        basis = m._basis(s)
+        assert m.work_shape == (1, 8, 8) and basis.shape == (3, 2, 1, 16, 16)
+        low = m.net(torch.nn.functional.avg_pool2d(s, 2))  # (3, 2, 1, 8, 8) at the working size
+        up = torch.nn.functional.interpolate(low[:, :, 0], size=(16, 16), mode="bilinear")
+        np.testing.assert_allclose(basis[:, :, 0].numpy(), up.numpy(), atol=1e-6)
+        np.testing.assert_allclose(m.apply(torch.zeros(3, 2), x).numpy(), x.numpy(), atol=1e-5)
