@@ -70,11 +70,13 @@ def fill_tiles(scodes, starts, palette, g, shift, tile, tx0, tx1, ty0, ty1, done
 
 
 @_jit
-def add_points(xs, ys, scodes, palette, starts, g, cx0, cx1, cy0, cy1, x0, ytop, sx, sy, cnt, acc):
+def add_points(xs, ys, scodes, palette, starts, g, cx0, cx1, cy0, cy1, x0, ytop, sx, sy, acc):
     """Accumulate the drawn points of the visible cells (runs of the cell-sorted coordinates and
-    codes, read in order) into the (h, w) count and (h, w, 4) colour-sum images."""
-    h, w = cnt.shape
+    codes, read in order) into the (h, w, 5) image of colour sums (0-3) and counts (4). Returns
+    the largest count."""
+    h, w = acc.shape[0], acc.shape[1]
     n_pal = palette.shape[0]
+    top = np.float32(0.0)
     for cy in range(cy0, cy1 + 1):
         for i in range(starts[cy * g + cx0], starts[cy * g + cx1 + 1]):
             k = scodes[i]
@@ -84,9 +86,11 @@ def add_points(xs, ys, scodes, palette, starts, g, cx0, cx1, cy0, cy1, x0, ytop,
             py = (ytop - ys[i]) * sy
             if px >= 0 and px < w and py >= 0 and py < h:
                 ix, iy = int(px), int(py)
-                cnt[iy, ix] += 1.0
                 for j in range(4):
                     acc[iy, ix, j] += palette[k, j]
+                acc[iy, ix, 4] += 1.0
+                top = max(top, acc[iy, ix, 4])
+    return top
 
 
 @_jit
@@ -112,13 +116,16 @@ def _shares(first, size, n, out_ix, out_n, out_f):  # pragma: no cover (numba)
 
 @_jit
 def add_cells(
-    count, sums, g, lo_x, lo_y, cw, ch, cx0, cx1, cy0, cy1, x0, ytop, sx, sy, cnt, acc
+    count, sums, g, lo_x, lo_y, cw, ch, cx0, cx1, cy0, cy1, x0, ytop, sx, sy, acc
 ):  # pragma: no cover
-    """Accumulate the visible cells of one pyramid level, each cell (up to 2 pixels a side)
-    shared between the up to 3 x 3 pixels it overlaps by area, so the density has no stripes
-    where cells and pixels do not line up. Each column's and row's pixels and shares are worked
-    out once; a cell whose pixels are all in the image adds to them without bounds tests."""
-    h, w = cnt.shape
+    """Accumulate the visible cells of one pyramid level into the (h, w, 5) image of colour sums
+    (0-3) and counts (4; one image, so a cell's writes to a pixel are one stream, not two), each
+    cell (up to 2 pixels a side) shared between the up to 3 x 3 pixels it overlaps by area, so
+    the density has no stripes where cells and pixels do not line up. Each column's and row's
+    pixels and shares are worked out once; a cell whose pixels are all in the image adds to them
+    without bounds tests. Returns the largest count (so shade needs no pass to find it)."""
+    h, w = acc.shape[0], acc.shape[1]
+    top = np.float32(0.0)
     nx, ny = cx1 - cx0 + 1, cy1 - cy0 + 1
     col_ix, col_n, col_f = np.empty(nx, np.int64), np.empty(nx, np.int64), np.zeros((nx, 3))
     row_iy, row_n, row_f = np.empty(ny, np.int64), np.empty(ny, np.int64), np.zeros((ny, 3))
@@ -144,21 +151,23 @@ def add_cells(
                         wy = row_f[j, dy]
                         for dx in range(2):
                             wgt = wy * col_f[i, dx]
-                            cnt[iy + dy, ix + dx] += n * wgt
                             acc[iy + dy, ix + dx, 0] += s0 * wgt
                             acc[iy + dy, ix + dx, 1] += s1 * wgt
                             acc[iy + dy, ix + dx, 2] += s2 * wgt
                             acc[iy + dy, ix + dx, 3] += s3 * wgt
+                            acc[iy + dy, ix + dx, 4] += n * wgt
+                            top = max(top, acc[iy + dy, ix + dx, 4])
                     continue
                 for dy in range(my):
                     wy = row_f[j, dy]
                     for dx in range(mx):
                         wgt = wy * col_f[i, dx]
-                        cnt[iy + dy, ix + dx] += n * wgt
                         acc[iy + dy, ix + dx, 0] += s0 * wgt
                         acc[iy + dy, ix + dx, 1] += s1 * wgt
                         acc[iy + dy, ix + dx, 2] += s2 * wgt
                         acc[iy + dy, ix + dx, 3] += s3 * wgt
+                        acc[iy + dy, ix + dx, 4] += n * wgt
+                        top = max(top, acc[iy + dy, ix + dx, 4])
                 continue
             for dy in range(my):
                 yy = iy + dy
@@ -170,27 +179,26 @@ def add_cells(
                     if xx < 0 or xx >= w:
                         continue
                     wgt = wy * col_f[i, dx]
-                    cnt[yy, xx] += n * wgt
                     acc[yy, xx, 0] += s0 * wgt
                     acc[yy, xx, 1] += s1 * wgt
                     acc[yy, xx, 2] += s2 * wgt
                     acc[yy, xx, 3] += s3 * wgt
+                    acc[yy, xx, 4] += n * wgt
+                    top = max(top, acc[yy, xx, 4])
+    return top
 
 
 @_jit
-def shade(cnt, acc, out, min_alpha):  # pragma: no cover (numba)
-    """(h, w) counts and colour sums -> ``out`` (h, w, 4) uint8 RGBA (every pixel written: an
-    empty pixel is 0, 0, 0, 0), and ``cnt`` and ``acc`` left all zero, ready for the next frame
-    (zeroed as they are read, so no separate pass clears them). The mean colour, opacity
-    min_alpha .. 1 by log(1 + count) / log(1 + densest count of the frame) (a count under one,
-    a share of a point: that share of one point's opacity). In float32 (a
-    float32 log and one reciprocal a pixel: 2.3x faster than float64 log1p and four divisions;
-    at most 1 in 255 apart, on a pixel in about 10^5)."""
-    h, w = cnt.shape
-    top = np.float32(0.0)
-    for iy in range(h):
-        for ix in range(w):
-            top = max(top, cnt[iy, ix])
+def shade(acc, top, out, min_alpha):  # pragma: no cover (numba)
+    """(h, w, 5) colour sums (0-3) and counts (4), the largest count ``top`` -> ``out`` (h, w, 4)
+    uint8 RGBA (every pixel written: an empty pixel is 0, 0, 0, 0), and ``acc`` left all zero,
+    ready for the next frame (zeroed as it is read, so no separate pass clears it). The mean
+    colour, opacity min_alpha .. 1 by log(1 + count) / log(1 + top) (a count under one, a share
+    of a point: that share of one point's opacity). In float32 (a float32 log and one reciprocal
+    a pixel: 2.3x faster than float64 log1p and four divisions; at most 1 in 255 apart, on a
+    pixel in about 10^5)."""
+    h, w = acc.shape[0], acc.shape[1]
+    top = np.float32(top)
     one, half, full = np.float32(1.0), np.float32(0.5), np.float32(255.0)
     scale = np.float32(np.log1p(np.float64(top))) if top > 1.0 else one
     lo = np.float32(min_alpha)
@@ -200,12 +208,12 @@ def shade(cnt, acc, out, min_alpha):  # pragma: no cover (numba)
     a_one = lo + (one - lo) * min(one, np.log(one + one) / scale) if top > 1.0 else one
     for iy in range(h):
         for ix in range(w):
-            c = cnt[iy, ix]
+            c = acc[iy, ix, 4]
             if c <= 0:
                 for j in range(4):
                     out[iy, ix, j] = 0
+                for j in range(5):
                     acc[iy, ix, j] = 0.0
-                cnt[iy, ix] = 0.0
                 continue
             t = np.log(one + c) / scale if top > 1.0 else one
             a = lo + (one - lo) * min(one, t) if c >= one else c * a_one
@@ -214,8 +222,7 @@ def shade(cnt, acc, out, min_alpha):  # pragma: no cover (numba)
             out[iy, ix, 1] = np.uint8(min(full, acc[iy, ix, 1] * inv + half))
             out[iy, ix, 2] = np.uint8(min(full, acc[iy, ix, 2] * inv + half))
             out[iy, ix, 3] = np.uint8(min(full, a * acc[iy, ix, 3] * inv + half))
-            cnt[iy, ix] = 0.0
-            for j in range(4):
+            for j in range(5):
                 acc[iy, ix, j] = 0.0
 
 
@@ -270,7 +277,7 @@ class DensityLayers:
         self._levels: dict[
             int, tuple[np.ndarray, np.ndarray, np.ndarray]
         ] = {}  # shift -> (counts, sums, done)
-        self._scratch: tuple[np.ndarray, np.ndarray] | None = None  # see _scratch_images
+        self._scratch: np.ndarray | None = None  # see _scratch_images
 
     def drawn_count(self) -> int:
         """How many placed points have a code inside the palette."""
@@ -302,7 +309,8 @@ class DensityLayers:
         """(h, w, 4) uint8 RGBA of the view whose left edge is x0, top edge ytop (data units) at
         sx, sy pixels per data unit."""
         grid = self.grid
-        cnt, acc = self._scratch_images(w, h)
+        acc = self._scratch_images(w, h)
+        top = 0.0
         x1, ybottom = x0 + w / sx, ytop - h / sy
         base = grid.size
         shifts = [0]  # levels G, G/2, ... down to 64 cells per side
@@ -318,9 +326,9 @@ class DensityLayers:
         if shift is None:
             cx0, cx1, cy0, cy1 = grid.cell_range(x0, x1, ybottom, ytop)
             if cx0 <= cx1 and cy0 <= cy1:
-                add_points(
+                top = add_points(
                     self.xs, self.ys, self.scodes, self.palette, grid.starts, base, cx0, cx1, cy0, cy1,
-                    np.float32(x0), np.float32(ytop), np.float32(sx), np.float32(sy), cnt, acc,
+                    np.float32(x0), np.float32(ytop), np.float32(sx), np.float32(sy), acc,
                 )  # fmt: skip
         else:
             g, f = base >> shift, 1 << shift
@@ -331,21 +339,21 @@ class DensityLayers:
             cy1 = int(min(g - 1, np.floor((ytop - grid.lo[1]) / ch)))
             if cx0 <= cx1 and cy0 <= cy1:
                 count, sums = self.level(shift, (cx0, cx1, cy0, cy1))
-                add_cells(
+                top = add_cells(
                     count, sums, g, grid.lo[0], grid.lo[1], cw, ch, cx0, cx1, cy0, cy1,
-                    x0, ytop, sx, sy, cnt, acc,
+                    x0, ytop, sx, sy, acc,
                 )  # fmt: skip
         out = np.empty((h, w, 4), np.uint8)
-        shade(cnt, acc, out, MIN_ALPHA)  # (writes every pixel of out, leaves cnt and acc zero)
+        shade(acc, top, out, MIN_ALPHA)  # (writes every pixel of out, leaves acc zero)
         return out
 
-    def _scratch_images(self, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
-        """The (h, w) float32 count and (h, w, 4) float32 colour-sum images a frame accumulates
-        into, all zero: kept from frame to frame (:func:`shade` zeroes them as it reads them) instead
-        of 9.6 MB of fresh zeros a frame at 800 x 600. One pair per size last used."""
+    def _scratch_images(self, w: int, h: int) -> np.ndarray:
+        """The (h, w, 5) float32 image (colour sums, count) a frame accumulates into, all zero:
+        kept from frame to frame (:func:`shade` zeroes it as it reads it) instead of 9.6 MB of
+        fresh zeros a frame at 800 x 600. One per size last used."""
         held = self._scratch
-        if held is None or held[0].shape != (h, w):
-            held = self._scratch = (np.zeros((h, w), np.float32), np.zeros((h, w, 4), np.float32))
+        if held is None or held.shape[:2] != (h, w):
+            held = self._scratch = np.zeros((h, w, 5), np.float32)
         return held
 
 
