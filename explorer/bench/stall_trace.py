@@ -117,7 +117,12 @@ def report(
     for end, gap, c in longest + busiest:
         begin = end - gap / 1e3
         inside = [s for s in _samples if begin <= s[0] <= end + 0.01]
-        print(f"=== gap {gap:.0f} ms, GUI thread CPU {c:.0f} ms, {len(inside)} samples", file=stream)
+        at = begin - (gaps[0][0] - gaps[0][1] / 1e3)  # from the first tick
+        print(
+            f"=== gap {gap:.0f} ms at +{at:.3f} s (ends at {end:.4f}), GUI thread CPU {c:.0f} ms, "
+            f"{len(inside)} samples",
+            file=stream,
+        )
         seen = set()
         for t, snap, _ in inside[:3] + inside[-2:]:
             for name, where in snap:
@@ -192,12 +197,14 @@ def _gui_cpu_by_stack(inside) -> list[tuple[tuple[str, ...], float]]:
 
 def gc_summary() -> str:
     """The collector's passes since :func:`start`, per generation and thread: how many, their total
-    and longest wall time (ms)."""
-    groups: dict[tuple[int, str], list[float]] = {}
-    for t0, t1, gen, name, _, _ in _gc_passes:
-        groups.setdefault((gen, name), []).append(1e3 * (t1 - t0))
+    and longest wall time, and CPU time (ms)."""
+    groups: dict[tuple[int, str], list[tuple[float, float]]] = {}
+    for t0, t1, gen, name, cpu, _ in _gc_passes:
+        groups.setdefault((gen, name), []).append((1e3 * (t1 - t0), cpu))
     parts = [
-        f"gen {gen} on {name}: {len(ms)} passes, {sum(ms):.0f} ms, longest {max(ms):.0f}"
+        f"gen {gen} on {name}: {len(ms)} passes, {sum(w for w, _ in ms):.0f} ms "
+        f"({sum(c for _, c in ms):.0f} CPU), longest {max(w for w, _ in ms):.0f} "
+        f"(most CPU {max(c for _, c in ms):.0f})"
         for (gen, name), ms in sorted(groups.items())
     ]
     return "=== collector passes: " + ("; ".join(parts) or "none")

@@ -41,9 +41,11 @@ from typing import Any, Callable, Iterator
 from PySide6.QtCore import QAbstractEventDispatcher, QCoreApplication, QObject, QThread, Signal
 
 from explorer.core.errors import ExplorerError
+from explorer.ui import gui_gc
 
 
 _LIVE: set = set()  # threads started and not yet ended, whatever happens to their runner
+gui_gc.defer_full_while(lambda: bool(_LIVE))  # full collector passes wait for the jobs to end
 _BACKGROUND = threading.Semaphore(1)  # background jobs run one at a time (see the module docstring)
 
 

@@ -49,7 +49,7 @@ def passes():
 def test_automatic_collection_is_off_and_the_timer_collects_cycles_on_the_gui_thread(qtbot, passes):
     collector = gui_gc.installed()
     assert collector is not None and not gc.isenabled() and gui_gc.collecting()
-    assert collector.timer.isActive() and collector.timer.interval() == gui_gc.INTERVAL_MS
+    assert collector.timer.isActive() and collector.timer.interval() <= gui_gc.INTERVAL_MS
     gc.collect()
     refs = [weakref.ref(Cycle()) for _ in range(2 * gc.get_threshold()[0])]
     assert all(r() is not None for r in refs)  # garbage, but nothing collects it automatically
@@ -57,6 +57,10 @@ def test_automatic_collection_is_off_and_the_timer_collects_cycles_on_the_gui_th
     qtbot.waitUntil(lambda: all(r() is None for r in refs), timeout=3000)
     assert passes and all(ident == threading.main_thread().ident for _, ident in passes)
     assert collector.due() == -1
+    more = [[] for _ in range(2 * gc.get_threshold()[0])]
+    assert collector.collect_due() == 0 and len(more)
+    assert collector.timer.interval() == gui_gc.BUSY_INTERVAL_MS  # a pass was due: it looks often
+    qtbot.waitUntil(lambda: collector.timer.interval() == gui_gc.INTERVAL_MS, timeout=3000)  # then backs off
 
 
 def test_the_timer_takes_the_generation_cpythons_rule_takes(qtbot):
@@ -86,6 +90,14 @@ def test_the_timer_takes_the_generation_cpythons_rule_takes(qtbot):
         for _ in range(t1 + 1):
             gc.collect(0)
         keep += [[] for _ in range(t0 + 1)]
+        busy = [True]
+        gui_gc.defer_full_while(lambda: busy[0])  # a job runs: the full pass waits ...
+        assert collector.due() == 1
+        collector._full_waiting_since -= gui_gc.FULL_DEFER_MAX_S + 1  # ... at most FULL_DEFER_MAX_S
+        assert collector.due() == 2
+        collector._full_waiting_since = None
+        assert collector.due() == 1
+        busy[0] = False  # the jobs ended
         full = collector.passes[2]
         assert collector.due() == 2 and collector.collect_due() == 2 and collector.passes[2] == full + 1
         assert gc.get_count()[2] == 0 and len(grown) and len(keep)
