@@ -21,12 +21,19 @@ def test_stats_give_the_longest_gap_and_the_gui_threads_cpu_in_it_and_at_most():
     assert _stats([])["ticks"] == 0
 
 
-def test_the_trace_report_names_the_gaps_with_their_cpu():
+def test_the_trace_report_names_the_gaps_with_their_cpu_and_the_collector_passes_in_them(monkeypatch):
+    # passes: (start, end, generation, thread, CPU ms, freed); the first is inside the 300 ms gap
+    passes = [(0.80, 0.95, 2, "MainThread", 139.0, 0), (1.5, 1.501, 0, "MainThread", 1.0, 12)]
+    monkeypatch.setattr(stall_trace, "_gc_passes", passes)
     out = io.StringIO()
     stall_trace.report([(1.0, 300.0), (2.0, 80.0), (3.0, 5.0)], [12.0, 70.0, 1.0], top=1, stream=out)
     text = out.getvalue()
-    assert "gap 300 ms, GUI thread CPU 12 ms" in text  # the longest
-    assert "gap 80 ms, GUI thread CPU 70 ms" in text  # the busiest
+    assert "gap 300 ms at +0.000 s (ends at 1.0000), GUI thread CPU 12 ms" in text  # the longest
+    assert "gap 80 ms at +1.220 s (ends at 2.0000), GUI thread CPU 70 ms" in text  # the busiest
+    assert "collector pass, generation 2, MainThread: 150 ms (139 ms CPU), 0 freed" in text
+    assert "generation 0" not in text.split("=== gap 80")[0].split("=== gap 300")[1]  # not in that gap
+    assert "gen 0 on MainThread: 1 passes, 1 ms (1 CPU), longest 1 (most CPU 1)" in text
+    assert "gen 2 on MainThread: 1 passes, 150 ms (139 CPU), longest 150 (most CPU 139)" in text
 
 
 def test_the_trace_splits_a_gap_by_the_schedulers_counters(monkeypatch):
