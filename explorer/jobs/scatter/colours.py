@@ -171,6 +171,14 @@ def _cell_codes(slabels, emph, counts, any_emph, picked, shown, offset, skip, ou
             out[p] = k
 
 
+@_jit
+def _cell_codes_plain(slabels, emph, offset, out):  # pragma: no cover (numba)
+    """``out[p] = slabels[p] + offset`` unless ``emph[p]`` (bytes 0/1): no class picked or
+    hidden, so no branch and no table, and the pass vectorises (16 bytes at a time)."""
+    for p in range(slabels.shape[0]):
+        out[p] = slabels[p] + offset * (1 - emph[p])
+
+
 def cell_class_codes(
     slabels: np.ndarray,
     n_classes: int,
@@ -196,7 +204,12 @@ def cell_class_codes(
     out = np.empty(len(slabels), slabels.dtype)
     skip = slabels.dtype.type(len(palette))
     if numba is not None:
-        _cell_codes(slabels, emph, counts_t, any_emph, picked_t, shown_t, classes, skip, out)
+        if not any_emph and not len(hidden):  # (the codes are the classes)
+            np.copyto(out, slabels)
+        elif len(emph) and any_emph and not (len(picked) or len(hidden) or len(not_emphasised)):
+            _cell_codes_plain(slabels, emph.view(np.uint8), slabels.dtype.type(classes), out)
+        else:
+            _cell_codes(slabels, emph, counts_t, any_emph, picked_t, shown_t, classes, skip, out)
         return out, palette
     dim = any_emph & ~(picked_t[slabels] | ((emph & counts_t[slabels]) if len(emph) else False))
     out[...] = np.where(shown_t[slabels], slabels + dim * classes, skip)

@@ -30,10 +30,11 @@ class PanelSide:
         self.glide_step = 0
 
     def rows_of(self, indices: np.ndarray) -> np.ndarray:
-        """Rows of this panel showing data set items ``indices``."""
+        """Rows of this panel showing data set items ``indices`` (sorted: the workspace's
+        selection, or one item)."""
         if self.items is None:
             n = 0 if self.layout is None else len(self.layout)
-            if len(indices) == 0 or (indices.min() >= 0 and indices.max() < n):
+            if len(indices) == 0 or (indices[0] >= 0 and indices[-1] < n):  # (sorted: its ends)
                 return indices  # all on this panel (a lasso of 5 * 10^6: no mask and copy)
             return indices[(indices >= 0) & (indices < n)]
         return np.flatnonzero(np.isin(self.items, indices))
