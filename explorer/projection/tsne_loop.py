@@ -8,12 +8,14 @@ without) and the exaggerated copy of P at every call. :func:`optimise` is the sa
 descent (openTSNE's delta-bar-delta gains, momentum, step-norm clip at 5, re-centring each
 iteration):
 
-- the repulsion is openTSNE's own ``_tsne.estimate_negative_gradient_fft_2d`` (interpolation
-  on an FFT grid), with at most ``max_intervals`` intervals a side (MAX_INTERVALS = 200: a
-  layout up to 200 units wide keeps openTSNE's one interval a unit; 64 intervals, two or three
-  units each, cost half (one 10^6 repulsion pass 0.21 against 0.42 CPU s, same 10-NN accuracy
-  at 10^5) but drew the interpolation grid as a square of stripes into the mixed-up points in
-  the middle of the map, at 10^5 and at 10^6);
+- the repulsion is openTSNE's FFT interpolation (``_tsne.estimate_negative_gradient_fft_2d``)
+  re-done as numba kernels and a threaded scipy FFT (:func:`explorer.projection.tsne_fft.negative_gradient`:
+  equal to openTSNE's to 1e-9, on ``n_jobs`` threads where openTSNE's runs on one holding the
+  GIL), with at most ``max_intervals`` intervals a side (MAX_INTERVALS = 200: a layout up to 200
+  units wide keeps openTSNE's one interval a unit; 64 intervals, two or three units each, cost
+  half (one 10^6 repulsion pass 0.21 against 0.42 CPU s, same 10-NN accuracy at 10^5) but drew
+  the interpolation grid as a square of stripes into the mixed-up points in the middle of the
+  map, at 10^5 and at 10^6);
 - the attraction over the rows of P and the update are numba kernels (openTSNE's
   ``estimate_positive_gradient_nn`` took 0.066 CPU s a pass at 10^5 points x 55 neighbours,
   the kernel 0.022 s, equal to 1e-19); the divergence is never evaluated.
@@ -129,7 +131,8 @@ def optimise(
     attraction; ``max_intervals`` default MAX_INTERVALS. Returns ``y``.
     """
     import numba
-    from openTSNE import _tsne
+
+    from explorer.projection.tsne_fft import negative_gradient
 
     attract, step = _compile()
     n = len(y)
@@ -145,20 +148,14 @@ def optimise(
     data = np.asarray(P.data, np.float64)
     grad = np.empty_like(y)
     before = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(int(n_jobs), numba.config.NUMBA_NUM_THREADS)))
+    threads = max(1, min(int(n_jobs), numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(threads)
     try:
         for _ in range(n_iter):
             if stop is not None and stop.is_set():
                 raise Cancelled
             grad[:] = 0.0
-            _tsne.estimate_negative_gradient_fft_2d(
-                y,
-                grad,
-                n_interpolation_points=3,
-                min_num_intervals=50,
-                ints_in_interval=grid_intervals(y, max_intervals),
-                dof=1,
-            )
+            negative_gradient(y, grad, 3, 50, grid_intervals(y, max_intervals), workers=threads)
             attract(indptr, indices, data, float(exaggeration), y, grad)
             step(y, grad, state.update, state.gains, float(momentum), lr, MIN_GAIN, MAX_STEP)
             y -= y.mean(axis=0)
