@@ -11,7 +11,9 @@ so a frame costs at most about the pixels plus the points of the visible cells.
 
 Colours are a small palette and one code per point (uint8 or uint16; a code past the palette is
 a point not drawn). A new colouring puts the codes in cell order once (two streaming passes,
-:meth:`CellGrid.to_cell_order`); after that every sum reads its points in order: the points of a
+:meth:`CellGrid.to_cell_order`), or is given them in cell order (a colouring by class of 10^7
+points: :func:`~explorer.jobs.scatter.colours.cell_class_codes`); after that every sum reads its
+points in order: the points of a
 zoomed-in view are runs of the cell order, and a level's sums are made tile by tile as frames
 first show them, from the runs of the tile's own cells (no scattered writes over the whole
 level, which at 10^7 points cost 0.4-0.8 s per colouring). No Qt here.
