@@ -29,12 +29,18 @@ def test_a_big_layout_coloured_in_cell_order_draws_what_the_colouring_per_row_dr
     v.resize(900, 600)
     v.show()
     qtbot.waitExposed(v)
-    qtbot.waitUntil(lambda: not v.busy() and v.sides[0].layout is not None, timeout=20000)
+    qtbot.waitUntil(lambda: not v.busy() and v.sides[0].layout is not None, timeout=60000)  # (a busy machine)
     side = v.sides[0]
     cloud = v.panel.cloud
     masks = []
     real_mask = PointIndex.cell_mask
-    monkeypatch.setattr(PointIndex, "cell_mask", lambda self, rows: masks.append(1) or real_mask(self, rows))
+
+    def cell_mask(self, rows):
+        mask = real_mask(self, rows)
+        masks.append(mask is not None)
+        return mask
+
+    monkeypatch.setattr(PointIndex, "cell_mask", cell_mask)
 
     def same_as_per_row(covered: float = 0.05) -> None:
         v._redraw()
@@ -56,7 +62,7 @@ def test_a_big_layout_coloured_in_cell_order_draws_what_the_colouring_per_row_dr
     v.lasso_finished(poly)
     assert 0 < len(ws.selection) < n and v.panel.held_index().last_rows() is not None
     same_as_per_row()
-    assert len(masks) == 2  # the mask came from the index (the redraw on selection, and ours)
+    assert masks and all(masks)  # the mask came from the index (each redraw since the lasso)
     v.box_finished(float(lo[0]), float(lo[1]), float(c[0]), float(c[1]))
     same_as_per_row()
     ws.set_selection(np.arange(0, n, 3))  # made elsewhere: put in cell order
