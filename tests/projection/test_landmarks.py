@@ -220,8 +220,8 @@ def test_the_refinements_gradient_loop_is_opentsnes_descent():
     ref.optimize(8, exaggeration=12, momentum=0.5, inplace=True)
     ref.optimize(12, exaggeration=1, momentum=0.8, inplace=True)
     y, state, frames = y0.copy(), Descent(), []
-    optimise(y, P, 8, state, 12.0, 0.5, emit=lambda i, _: frames.append(i), max_intervals=10**6)
-    optimise(y, P, 12, state, 1.0, 0.8, emit=lambda i, _: frames.append(i), max_intervals=10**6)
+    optimise(y, P, 8, state, 12.0, 0.5, emit=lambda i, _: frames.append(i), max_intervals=10**6, single=False)
+    optimise(y, P, 12, state, 1.0, 0.8, emit=lambda i, _: frames.append(i), max_intervals=10**6, single=False)
     np.testing.assert_allclose(y, np.asarray(ref), rtol=1e-6, atol=1e-6)
     assert frames == list(range(4, 21, 4)) and state.done == 20
 

@@ -32,3 +32,26 @@ def test_box_count_is_opentsnes_rule():
     assert box_count(137.2, 50, 1.0) == 140  # next FFT-friendly count
     assert box_count(400.0, 50, 2.0) == 200
     assert box_count(5000.0, 50, 1.0) == 1000
+
+
+def test_the_loops_float32_attraction_stays_with_float64():
+    """optimise(single=True) (P and y float32 in the attraction) follows the float64 descent."""
+    from openTSNE.affinity import joint_probabilities_nn
+
+    from explorer.projection.tsne_loop import Descent, optimise
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(size=(300, 5)), rng.normal(size=(300, 5)) + 4.0])
+    d = np.linalg.norm(x[:, None] - x[None], axis=2)
+    idx = np.argsort(d, axis=1)[:, 1:16]
+    P = joint_probabilities_nn(idx, np.take_along_axis(d, idx, axis=1), [5.0], symmetrize=True)
+    y0 = rng.normal(size=(600, 2)) * 1e-2
+    out = {}
+    for single in (False, True):
+        y, state = y0.copy(), Descent()
+        optimise(y, P, 10, state, 12.0, 0.5, single=single)
+        optimise(y, P, 20, state, 1.0, 0.8, single=single)
+        out[single] = y
+    spread = np.ptp(out[False], axis=0).max()
+    assert spread > 1.0
+    np.testing.assert_allclose(out[True], out[False], atol=1e-3 * spread)
