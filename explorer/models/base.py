@@ -140,6 +140,12 @@ class TrainableModel(nn.Module):
     def after_step(self) -> None:
         """Hook after each optimiser step (filter normalisation in the gated autoencoder)."""
 
+    def fit_data(self, data: ImageSet) -> None:
+        """Hook with the training images at the end of a run (finished or stopped, before the
+        checkpoint) and, when validation picks the best epoch, before each validation: statistics
+        encode() depends on, such as the whitening of the triplet model's features, are fitted
+        here. Default: nothing."""
+
     def param_groups(self, lr: float) -> list[dict]:
         """Optimiser parameter groups; fine-tuning overrides this to give new layers more lr."""
         return [{"params": [p for p in self.parameters() if p.requires_grad], "lr": lr}]

@@ -43,10 +43,13 @@ from explorer.models.base import register
 from explorer.models.glyphs import glyph_images
 from explorer.models.sampling import class_balanced_batches
 from explorer.models.towers import make_tower
+from explorer.models.whitening import Whitening
 from explorer.models.virtual_classes import symmetry_count, virtual_class_batches, virtual_class_images
 
 LOSSES = ("triplet", "contrastive", "supcon", "multisim", *PROXY_LOSSES)
 MININGS = ("semihard", "distance", "hard", "all")
+EMBEDDINGS = ("code", "features")
+WHITEN_ITEMS = 4096  # training items the whitening is fitted on (a seeded subsample beyond that)
 GLYPH_LABEL = 1 << 40  # labels of glyph classes start here
 
 
@@ -94,6 +97,11 @@ class TripletConfig:
     # Off by default: on unseen digits 11 gave AUC 0.887 / 0.848 at seeds 0 / 1 against 0.869 /
     # 0.859 without, at ~2.7x the compute (README, unseen classes)
     glyph_classes: int = 0
+    # what encode() returns: "code" (the head's output, which the loss sees) or "features" (the
+    # conv backbone's pooled features before the head, whitened on the training images; the head
+    # serves only the loss). On unseen digits "features" carries over better (README)
+    embedding: str = "code"
+    whiten_shrink: float = 3.0  # of "features": eigenvalues + shrink x their mean (models/whitening.py)
 
 
 def distance_weighted_negatives(
@@ -241,9 +249,19 @@ class Triplet(MetricModel):
             raise ValueError(f"mining must be one of {', '.join(MININGS)}, not {config.mining!r}")
         if config.loss not in LOSSES:
             raise ValueError(f"loss must be one of {', '.join(LOSSES)}, not {config.loss!r}")
+        if config.embedding not in EMBEDDINGS:
+            raise ValueError(f"embedding must be one of {', '.join(EMBEDDINGS)}, not {config.embedding!r}")
         self.tower = make_tower(
             config.tower, self.input_shape, config.code_dim, tuple(config.channels), config.hidden
         )
+        self.whitening = None
+        if config.embedding == "features":
+            if config.tower == "mlp":
+                raise ValueError("embedding=features needs a conv tower (tower conv or bn), not mlp")
+            self._split = [type(m) for m in self.tower].index(torch.nn.Flatten) + 1
+            with torch.no_grad():
+                dim = self.tower[: self._split](torch.zeros(1, *self.input_shape)).shape[1]
+            self.whitening = Whitening(dim, config.whiten_shrink)
         self.proxies = None
         if config.loss in PROXY_LOSSES:
             if config.classes < 2:
@@ -279,9 +297,39 @@ class Triplet(MetricModel):
             },
         ]
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        z = self.tower(x)  # (B, code_dim)
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, code_dim): the head's codes, which the losses train."""
+        z = self.tower(x)
         return F.normalize(z, dim=1) if self.config.normalize else z
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, code_dim) codes, or with embedding "features" the (B, D) whitened
+        pooled features of the backbone (D = channels[-1] x 4 x 4 for the conv tower)."""
+        if self.whitening is None:
+            return self.embed(x)
+        return self.whitening(self.tower[: self._split](x))
+
+    @property
+    def code_dim(self) -> int:
+        return int(self.config.code_dim) if self.whitening is None else int(self.whitening.mean.numel())
+
+    @torch.no_grad()
+    def fit_data(self, data) -> None:
+        """Fit the whitening of embedding "features" on (at most WHITEN_ITEMS of) the training
+        images, in eval mode; nothing for embedding "code"."""
+        if self.whitening is None:
+            return
+        idx = np.arange(data.count)
+        if len(idx) > WHITEN_ITEMS:
+            idx = np.sort(np.random.default_rng(0).choice(idx, WHITEN_ITEMS, replace=False))
+        was_training = self.training
+        self.eval()
+        feats = [
+            self.tower[: self._split](torch.from_numpy(data.float_images(idx[s : s + 512])).to(self.device))
+            for s in range(0, len(idx), 512)
+        ]
+        self.whitening.fit(torch.cat(feats))
+        self.train(was_training)
 
     def num_batches(self, data, batch_size: int) -> int:
         return max(1, -(-int((data.labels >= 0).sum()) // batch_size))
@@ -327,7 +375,7 @@ class Triplet(MetricModel):
             x, y = x.repeat(views, 1, 1, 1), y.repeat(views)
         if self.training and self.config.augment > 0:
             x = augment_images(x, self.augmentation())
-        codes = self.encode(x)
+        codes = self.embed(x)
         if self.config.label_weight > 0:
             loss, extra = self.batch_loss(codes, y)
             loss = self.config.label_weight * loss
@@ -370,7 +418,7 @@ class Triplet(MetricModel):
                 break
             x = torch.from_numpy(data.float_images(idx)).to(self.device)
             y = torch.as_tensor(data.labels[idx], device=self.device)
-            codes = self.encode(x)
+            codes = self.embed(x)
             if self.proxies is not None:  # classes held out for validation have no proxies
                 losses.append(float(supcon_loss(codes, y, 0.1)[0]))
             else:

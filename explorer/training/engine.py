@@ -254,6 +254,7 @@ def train(config: TrainConfig, data: ImageSet, model=None) -> Generator[Progress
         raise
     run.stopped = "completed"  # checkpoints written during the run say "running"
     run.restore_best()
+    model.fit_data(train_set)  # statistics encode() depends on (a whitening), for the final weights
     if config.checkpoint and run.saved:
         run.save()
     model.eval()

@@ -262,6 +262,8 @@ class TrainRun:
         model = self.model
         self.epoch = epoch + 1
         model.eval()
+        if self.keep_best:  # validation picks the epoch: it measures what encode() will give
+            model.fit_data(self.train_set)
         if self.val_set is not None:
             self.val_metrics = {k: float(v) for k, v in model.validate(self.val_set).items()}
             self.val_metrics["val_epoch"] = float(epoch + 1)
@@ -319,6 +321,7 @@ class TrainRun:
         self.stopped = "cancelled"
         self.restore_best()
         if self.step > 0:
+            self.model.fit_data(self.train_set)  # what encode() depends on, for these weights
             self.save()
         self.model.eval()
 

@@ -1,0 +1,82 @@
+"""The triplet model's whitened backbone features (embedding "features"): the whitening is fitted on
+the training images, goes into the checkpoint and the encoder loaded back gives the same codes."""
+
+import numpy as np
+import pytest
+import torch
+
+from explorer.core.progress import run_to_end
+from explorer.data import load_data
+from explorer.models import load_encoder
+from explorer.models.base import build_model
+from explorer.models.whitening import Whitening
+from explorer.training.engine import TrainConfig, train
+
+OPTIONS = {"channels": [8, 16], "hidden": 32, "val_by_class": False, "embedding": "features"}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_data("sample:digits").subset(np.arange(480))
+
+
+def test_whitening_gives_unit_covariance_on_its_training_features():
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.normal(size=(4000, 6)) @ rng.normal(size=(6, 6)) + 3.0)
+    full = Whitening(6, shrink=0.0)
+    full.fit(x)
+    z = full(x.float()).double()
+    assert z.mean(0).abs().max() < 1e-4
+    np.testing.assert_allclose(np.cov(z.numpy().T), np.eye(6), atol=2e-3)
+    # shrunk: each component's variance is lambda / (lambda + shrink * mean lambda) < 1, in order
+    shrunk = Whitening(6, shrink=3.0)
+    shrunk.fit(x)
+    var = np.sort(np.linalg.eigvalsh(np.cov(shrunk(x.float()).double().numpy().T)))
+    f = torch.nn.functional.normalize(x, dim=1)
+    lam = np.sort(np.linalg.eigvalsh(np.cov(f.numpy().T)))
+    np.testing.assert_allclose(var, lam / (lam + 3.0 * lam.mean()), atol=2e-3)
+
+
+def test_features_embedding_is_whitened_and_survives_the_checkpoint(digits, tmp_path):
+    path = tmp_path / "t.safetensors"
+    config = TrainConfig(
+        model="triplet", epochs=3, lr=3e-3, code_dim=8, seed=1, checkpoint=str(path), options=OPTIONS
+    )
+    result = run_to_end(train(config, digits))
+    model = result.model
+    losses = [h["loss"] for h in result.history]
+    assert losses[-1] < 0.95 * losses[0], losses
+    assert model.code_dim == 16 * 2 * 2  # 8x8 digits: two pools to 2x2, 16 channels
+    x = torch.from_numpy(digits.float_images(np.arange(200)))
+    with torch.no_grad():
+        codes = model.encode(x).numpy()
+        head = model.embed(x).numpy()
+    assert codes.shape == (200, 64) and head.shape == (200, 8)
+    assert not torch.equal(model.whitening.projection, torch.eye(64))
+    loaded = load_encoder(str(path))
+    assert loaded.code_dim == 64
+    np.testing.assert_allclose(loaded.encode(digits.float_images(np.arange(200))), codes, atol=1e-5)
+    # fitted on a set, its codes are centred there
+    model.fit_data(digits)
+    with torch.no_grad():
+        again = model.encode(torch.from_numpy(digits.float_images(np.arange(digits.count)))).numpy()
+    assert np.abs(again.mean(0)).max() < 1e-4
+
+
+def test_a_stopped_run_saves_the_whitening_of_its_weights(digits, tmp_path):
+    path = tmp_path / "t.safetensors"
+    config = TrainConfig(
+        model="triplet", epochs=3, lr=3e-3, code_dim=8, seed=1, checkpoint=str(path), options=OPTIONS
+    )
+    gen = train(config, digits)
+    for _ in range(5):  # a few steps into the first epoch, before any whitening was fitted
+        next(gen)
+    gen.close()
+    whitening = load_encoder(str(path)).module.whitening
+    assert not torch.equal(whitening.projection, torch.eye(64))  # fitted when the run stopped
+    assert float(whitening.mean.norm()) > 0.5  # the mean of unit features: near 1 when they agree
+
+
+def test_features_embedding_needs_a_conv_tower(digits):
+    with pytest.raises(ValueError, match="conv tower"):
+        build_model("triplet", digits.shape, 8, {"embedding": "features", "tower": "mlp"})
