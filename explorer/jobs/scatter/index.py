@@ -134,7 +134,9 @@ def _tile_states(table, g, tile, nt, cx0, cx1, cy0, cy1, out):  # pragma: no cov
 
 
 @_jit
-def _band_verdicts(table, tiles, tile, nt, starts, order, xy, g, cy0, rect, px, py, es, ei, bits):
+def _band_verdicts(
+    table, tiles, tile, nt, starts, order, xy, g, cy0, rect, px, py, es, ei, bits
+):  # pragma: no cover
     """Test the points of the cells of state 2 (``table``, see _cell_states; they lie in the
     tiles of state 2 or 3, ``tiles``: see _tile_states) one by one and set bit ``r % 8`` of
     ``bits[r // 8]`` for each row r inside: inside the closed rectangle ``rect`` = (x0, x1, y0, y1)
