@@ -18,7 +18,8 @@ from torch import nn
 
 
 class Whitening(nn.Module):
-    """Unit-normalise, centre on the training mean and whiten: (B, D) -> (B, D).
+    """Unit-normalise, centre on the training mean, whiten and unit-normalise again:
+    (B, D) -> (B, D) codes on the unit sphere (``transform`` is the same without the last step).
 
     ``shrink`` adds shrink * (mean eigenvalue) to every eigenvalue before dividing by its square
     root (0: full whitening; large: close to centring alone). Until :meth:`fit` is called the
@@ -45,5 +46,11 @@ class Whitening(nn.Module):
         self.mean.copy_(mean.to(self.mean.dtype))
         self.projection.copy_((eigvec * scale).to(self.projection.dtype))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def transform(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, D) features -> (B, D) whitened (unit covariance on the training features at shrink 0)."""
         return (F.normalize(x, dim=1) - self.mean) @ self.projection
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # on the sphere: the cosine of whitened features is what carries over (0.90 AUC on unseen
+        # digits against 0.83 for their Euclidean distance), and every code is of length 1
+        return F.normalize(self.transform(x), dim=1)

@@ -25,13 +25,13 @@ def test_whitening_gives_unit_covariance_on_its_training_features():
     x = torch.from_numpy(rng.normal(size=(4000, 6)) @ rng.normal(size=(6, 6)) + 3.0)
     full = Whitening(6, shrink=0.0)
     full.fit(x)
-    z = full(x.float()).double()
+    z = full.transform(x.float()).double()
     assert z.mean(0).abs().max() < 1e-4
     np.testing.assert_allclose(np.cov(z.numpy().T), np.eye(6), atol=2e-3)
     # shrunk: each component's variance is lambda / (lambda + shrink * mean lambda) < 1, in order
     shrunk = Whitening(6, shrink=3.0)
     shrunk.fit(x)
-    var = np.sort(np.linalg.eigvalsh(np.cov(shrunk(x.float()).double().numpy().T)))
+    var = np.sort(np.linalg.eigvalsh(np.cov(shrunk.transform(x.float()).double().numpy().T)))
     f = torch.nn.functional.normalize(x, dim=1)
     lam = np.sort(np.linalg.eigvalsh(np.cov(f.numpy().T)))
     np.testing.assert_allclose(var, lam / (lam + 3.0 * lam.mean()), atol=2e-3)
@@ -52,14 +52,16 @@ def test_features_embedding_is_whitened_and_survives_the_checkpoint(digits, tmp_
         codes = model.encode(x).numpy()
         head = model.embed(x).numpy()
     assert codes.shape == (200, 64) and head.shape == (200, 8)
+    np.testing.assert_allclose(np.linalg.norm(codes, axis=1), 1.0, atol=1e-5)  # on the unit sphere
     assert not torch.equal(model.whitening.projection, torch.eye(64))
     loaded = load_encoder(str(path))
     assert loaded.code_dim == 64
     np.testing.assert_allclose(loaded.encode(digits.float_images(np.arange(200))), codes, atol=1e-5)
-    # fitted on a set, its codes are centred there
+    # fitted on a set, its whitened features are centred there
     model.fit_data(digits)
     with torch.no_grad():
-        again = model.encode(torch.from_numpy(digits.float_images(np.arange(digits.count)))).numpy()
+        x = torch.from_numpy(digits.float_images(np.arange(digits.count)))
+        again = model.whitening.transform(model.tower[: model._split](x)).numpy()
     assert np.abs(again.mean(0)).max() < 1e-4
 
 
