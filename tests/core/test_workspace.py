@@ -47,3 +47,19 @@ def test_selection_is_sorted_unique_whatever_order_and_repeats_come_in():
         ws.set_selection(rows)
         np.testing.assert_array_equal(ws.selection, np.unique(rows))
         assert ws.selection.dtype == np.int64 and ws.selection is not rows
+
+
+def test_a_presorted_selection_is_taken_as_it_is_and_made_read_only():
+    """A lasso's rows (sorted, unique int64) are handed over, not checked or copied; anything
+    else marked presorted is put in order as any selection."""
+    ws, seen = Workspace(), []
+    ws.events.connect("selection", lambda **kw: seen.append(1))
+    rows = np.arange(2, 5000, 7, dtype=np.int64)
+    ws.set_selection(rows, presorted=True)
+    assert ws.selection is rows and not rows.flags.writeable and seen == [1]
+    ws.set_selection(rows, presorted=True)  # the same array again: no event
+    ws.set_selection(rows.copy(), presorted=True)  # equal rows: no event
+    assert seen == [1]
+    ws.set_selection([9, 3, 3], presorted=True)  # not an int64 array: sorted and made unique
+    np.testing.assert_array_equal(ws.selection, [3, 9])
+    assert seen == [1, 1]

@@ -61,6 +61,7 @@ def test_a_big_layout_coloured_in_cell_order_draws_what_the_colouring_per_row_dr
     poly = np.stack([c[0] + r[0] * np.cos(t) * (1 + 0.3 * np.sin(3 * t)), c[1] + r[1] * np.sin(t)], 1)
     v.lasso_finished(poly)
     assert 0 < len(ws.selection) < n and v.panel.held_index().last_rows() is not None
+    assert ws.selection is v.panel.held_index().last_rows()  # handed over: no check, copy or comparison
     same_as_per_row()
     assert masks and all(masks)  # the mask came from the index (each redraw since the lasso)
     v.box_finished(float(lo[0]), float(lo[1]), float(c[0]), float(c[1]))

@@ -406,7 +406,9 @@ class PointIndex:
         if last is None or self.grid is None or len(rows) != len(last[0]):
             return None
         held = last[0]
-        if len(rows) and (rows[0] != held[0] or rows[-1] != held[-1] or not np.array_equal(rows, held)):
+        if rows is held:  # (the very array: the workspace holds what the lasso returned)
+            pass
+        elif len(rows) and (rows[0] != held[0] or rows[-1] != held[-1] or not np.array_equal(rows, held)):
             return None
         _, table, block, bits = last
         grid = self.grid

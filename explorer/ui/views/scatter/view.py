@@ -160,7 +160,7 @@ class View(LiveTraining, Drawing, Exports, QWidget):
             return
         rows = side.panel.index().in_polygon(polygon, self._allowed(side))
         self._hint_lasso(side, rows)
-        self.ws.set_selection(side.items_of(rows))
+        self._select(side, rows)
 
     def box_finished(self, x0: float, y0: float, x1: float, y1: float, side: PanelSide | None = None) -> None:
         side = side or self.sides[0]
@@ -168,7 +168,17 @@ class View(LiveTraining, Drawing, Exports, QWidget):
             return
         rows = side.panel.index().in_rect(x0, y0, x1, y1, self._allowed(side))
         self._hint_lasso(side, rows)
-        self.ws.set_selection(side.items_of(rows))
+        self._select(side, rows)
+
+    def _select(self, side: PanelSide, rows: np.ndarray) -> None:
+        """Make the items of a lasso's or box's ``rows`` (sorted, unique int64: what the index
+        returns) the workspace's selection: handed over as they are when rows are items (the
+        index's very array, so the redraw's Drawing._lasso_mask knows it without a 10^7-row
+        comparison), else the items of the rows (put in order by the workspace)."""
+        if side.items is None:
+            self.ws.set_selection(rows, presorted=True)
+        else:
+            self.ws.set_selection(side.items_of(rows))
 
     def _hint_lasso(self, side: PanelSide, rows: np.ndarray) -> None:
         """What the drawing needs to take a lasso's mask from the index: the rows it returned,
