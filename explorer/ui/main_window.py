@@ -15,7 +15,7 @@ import importlib
 import os
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QTabWidget, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QStatusBar, QTabWidget, QWidget
 
 from explorer.ui.context import AppContext
 from explorer.ui.dialogs.messages import show_error
@@ -57,7 +57,7 @@ class MainWindow(ViewPlacement, WindowMenus, FileActions, QMainWindow):
         self.resize(1400, 880)
         self.last_error: str | None = None
         ctx.show_error = self.show_error
-        ctx.show_status = lambda message: self.statusBar().showMessage(message, 8000)
+        ctx.show_status = lambda message: self.status_bar.showMessage(message, 8000)
         from explorer.ui.services import install_services
 
         install_services(ctx)
@@ -114,7 +114,11 @@ class MainWindow(ViewPlacement, WindowMenus, FileActions, QMainWindow):
         return self._view_loader is not None or self.views_pending()
 
     def _build_status_bar(self) -> None:
-        bar = self.statusBar()
+        # made here, not by statusBar(): a QStatusBar that Qt creates is looked up by its address, and
+        # a start-up once got the stale wrapper of a deleted QWidget at that address ("'QWidget' object
+        # has no attribute 'addWidget'"); a wrapper made by its constructor replaces any stale one
+        bar = self.status_bar = QStatusBar(self)
+        self.setStatusBar(bar)
         self.facts_label = QLabel()
         self.facts_label.setObjectName("factsLabel")
         self.jobs = JobIndicator()
@@ -174,7 +178,7 @@ class MainWindow(ViewPlacement, WindowMenus, FileActions, QMainWindow):
 
     def show_error(self, message: str) -> None:
         self.last_error = message
-        self.statusBar().showMessage(message.splitlines()[0] if message else "", 10000)
+        self.status_bar.showMessage(message.splitlines()[0] if message else "", 10000)
         show_error(self, message)
 
     # ---- workspace -> window ----------------------------------------------------------------

@@ -218,7 +218,7 @@ class SessionController(QObject):
                 self.ctx.workspace, self.win.data_spec, specs, clean_exit=clean_exit, path=self.autosave_path
             )
         except (SessionError, OSError) as err:
-            self.win.statusBar().showMessage(f"Autosave failed: {err}", 10000)
+            self.win.status_bar.showMessage(f"Autosave failed: {err}", 10000)
             return None
         self._dirty = False
         return self.autosave_path
