@@ -27,6 +27,7 @@ QUICK = {
         "views": 1,
         "instance_weight": 0.0,
         "augment": 0.0,
+        "embedding": "code",  # the head's code (the default's whitened features: test_whitening)
     },
 }
 
@@ -68,8 +69,9 @@ def test_cae_reconstructs_any_size(shape, decoder):
 @pytest.mark.parametrize("key", ["siamese", "triplet"])
 def test_metric_towers_take_odd_sizes(key):
     for shape in [(1, 8, 8), (1, 13, 13), (1, 28, 28)]:
-        model = build_model(key, shape, code_dim=4, options={"tower": "conv"})
-        assert model.encode(torch.rand(3, *shape)).shape == (3, 4)
+        model = build_model(key, shape, code_dim=4, options={"tower": "conv", "channels": [8, 16]})
+        dim = 4 if key == "siamese" else 16 * min(4, -(-shape[1] // 4)) ** 2  # triplet: pooled features
+        assert model.encode(torch.rand(3, *shape)).shape == (3, dim) and model.code_dim == dim
 
 
 def test_linear_ae_matches_pca(digits):

@@ -79,6 +79,7 @@ def test_a_stopped_run_saves_the_whitening_of_its_weights(digits, tmp_path):
     assert float(whitening.mean.norm()) > 0.5  # the mean of unit features: near 1 when they agree
 
 
-def test_features_embedding_needs_a_conv_tower(digits):
-    with pytest.raises(ValueError, match="conv tower"):
-        build_model("triplet", digits.shape, 8, {"embedding": "features", "tower": "mlp"})
+def test_an_mlp_tower_gives_its_code_with_embedding_features(digits):
+    model = build_model("triplet", digits.shape, 8, {"embedding": "features", "tower": "mlp"})
+    assert model.whitening is None and model.code_dim == 8
+    assert model.encode(torch.rand(3, *digits.shape)).shape == (3, 8)
