@@ -95,6 +95,12 @@ class TrainableModel(nn.Module):
         return None
 
     @classmethod
+    def saved_config(cls, config: dict) -> dict:
+        """A checkpoint's config as saved -> the options to rebuild it with: fields whose default
+        changed since older files were written get the value those files meant. Default: as is."""
+        return config
+
+    @classmethod
     def data_options(cls, data: ImageSet) -> dict:
         """Options the training data decides (the user's own options win), e.g. how many classes
         a proxy loss needs a proxy for; the engine applies them when it builds the model."""

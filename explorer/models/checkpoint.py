@@ -96,7 +96,7 @@ def load(path: str | os.PathLike, device: str = "cpu") -> Checkpoint:
         raise ModelFileError(f"{_short(path)} is damaged: its tensors cannot be read ({err}).") from None
     try:
         cls = model_class(meta["architecture"])
-        config = make_config(meta["architecture"], options=meta["config"])
+        config = make_config(meta["architecture"], options=cls.saved_config(dict(meta["config"])))
         # built under an allocation budget: metadata claiming a huge input or code would otherwise
         # allocate gigabytes before the weights are found not to fit
         model = _build_checked(path, meta["architecture"], cls, config, meta["input_shape"], tensors)

@@ -165,7 +165,8 @@ def _from_weights(obj, name: str, path: str, device: str) -> TorchEncoder:
         from explorer.models.checkpoint import checked_input_shape
 
         shape = checked_input_shape(list(obj["input_shape"]), name)
-        model = model_class(key)(make_config(key, options=dict(obj.get("config", {}))), tuple(shape))
+        cls = model_class(key)
+        model = cls(make_config(key, options=cls.saved_config(dict(obj.get("config", {})))), tuple(shape))
         model.load_state_dict(obj["state_dict"])
     except ModelFileError:
         raise

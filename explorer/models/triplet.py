@@ -290,6 +290,11 @@ class Triplet(MetricModel):
             return {}
         return {"classes": int(data.labels.max()) + 1}  # labels index class_names
 
+    @classmethod
+    def saved_config(cls, config: dict) -> dict:
+        # files written before the embedding option encode with their head's code
+        return config if "embedding" in config else {**config, "embedding": "code"}
+
     def param_groups(self, lr: float) -> list[dict]:
         if self.proxies is None:
             return super().param_groups(lr)

@@ -1,6 +1,8 @@
 """The triplet model's whitened backbone features (embedding "features"): the whitening is fitted on
 the training images, goes into the checkpoint and the encoder loaded back gives the same codes."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -83,3 +85,25 @@ def test_an_mlp_tower_gives_its_code_with_embedding_features(digits):
     model = build_model("triplet", digits.shape, 8, {"embedding": "features", "tower": "mlp"})
     assert model.whitening is None and model.code_dim == 8
     assert model.encode(torch.rand(3, *digits.shape)).shape == (3, 8)
+
+
+def test_a_triplet_file_from_before_the_embedding_option_loads_with_its_code(tmp_path):
+    from safetensors.torch import save_file
+
+    from explorer.models.checkpoint import load, save
+
+    torch.manual_seed(0)
+    old = build_model("triplet", (1, 8, 8), 5, {"channels": [4, 8], "embedding": "code"}).eval()
+    path = tmp_path / "old.safetensors"
+    save(path, old)
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+    config = json.loads(meta["config"])
+    del config["embedding"], config["whiten_shrink"]  # as written before the option existed
+    save_file(tensors, str(path), metadata={**meta, "config": json.dumps(config)})
+    ck = load(path)
+    assert ck.model.config.embedding == "code" and ck.model.whitening is None
+    x = torch.rand(3, 1, 8, 8)
+    assert torch.equal(ck.model.encode(x), old.encode(x)) and ck.model.encode(x).shape == (3, 5)
