@@ -9,16 +9,20 @@ Above ``LANDMARK_ABOVE`` points, :func:`landmark_job` runs in four stages, each 
    when there are labels, plus D²-sampled outliers), the other points NaN (not placed yet) in
    those frames;
 3. every other point placed from its nearest landmarks
-   (:func:`~explorer.projection.landmark_search.approx_nearest_landmarks`) at the weighted mean
-   of their positions, with t-SNE's point-wise perplexity affinities (perplexity 5 over 15
-   neighbours, as openTSNE's ``transform``) or UMAP's fuzzy memberships as weights;
+   (:func:`~explorer.projection.landmark_search.approx_nearest_landmarks`): t-SNE at the
+   weighted mean of their positions, with point-wise perplexity affinities (perplexity 5 over
+   15 neighbours, as openTSNE's ``transform``); UMAP on its nearest landmark, spread by half the
+   landmarks' spacing (a weighted mean of landmarks of two clusters lands in the gap between
+   them, and the refinement drew those points out as streaks toward the middle of the map);
 4. a refinement (:mod:`explorer.projection.landmark_refine`): by default ("graph") the method
    run over all points with their approximate kNN graph, searched through the landmarks as the
    cells of an inverted file (:func:`~explorer.projection.ivf_graph.ivf_knn_graph`): t-SNE 50
    iterations of early exaggeration 12 then 150, 200 + 200 up to 300,000 points
    (:func:`tsne_refine_schedule`; a short t-SNE from the placed start, run by
-   :func:`~explorer.projection.tsne_loop.optimise`), UMAP 30 epochs; the points sorted by cell
-   so that the optimiser's memory accesses stay local.
+   :func:`~explorer.projection.tsne_loop.optimise`), UMAP 60 epochs of our own SGD
+   (:func:`~explorer.projection.umap_sgd.optimise`, on the free cores, 80% of the negatives
+   drawn near the point in memory); the points sorted by cell so that the optimiser's memory
+   accesses stay local.
    Or ("transform") the libraries' own ``transform`` with the landmarks held fixed.
 
 Points that duplicate a landmark (distance 0) sit exactly on it. Progress ``metrics`` carry the
@@ -64,9 +68,13 @@ TSNE_REFINE_EARLY = 50  # iterations of early exaggeration 12 before them
 # codes 10-NN label accuracy 0.918 against 0.894
 TSNE_LONG_UPTO = 300_000
 TSNE_LONG_EARLY, TSNE_LONG_ITER, TSNE_LONG_PERPLEXITY = 200, 200, 30.0
-UMAP_REFINE_EPOCHS = 30
-UMAP_OUTER_MAX = 100_000  # UMAP's outer landmark level: 10% of the points, at most this many
+UMAP_REFINE_EPOCHS = 60  # our SGD (umap_sgd): at 10^5 0.886 against 0.868 for 30 epochs
+UMAP_OUTER_MAX = 30_000  # UMAP's outer landmark level: 10% of the points, at most this many
 PLACE_K = 15  # nearest landmarks a t-SNE placement is weighted over
+# UMAP places a point on its nearest landmark, spread by half the landmarks' spacing: a weighted
+# mean of landmarks from two clusters puts it in the gap between them, on the line joining
+# them, and the refinement's few epochs leave it there (the streaks of the 10^6 map)
+UMAP_JITTER = 0.5
 # the t-SNE landmark fit: half openTSNE's 250 + 500 iterations (the refinement has its own early
 # exaggeration): at 100,000 codes 10-NN label accuracy 0.893 against 0.890, 14 CPU s less
 LANDMARK_EARLY, LANDMARK_ITER = 125, 250
@@ -89,9 +97,10 @@ def tsne_refine_schedule(n: int) -> tuple[int, int, float]:
 
 def landmark_levels(n: int, method: str) -> tuple[int, ...]:
     """Landmark counts, outermost first, for an ``n``-point layout. t-SNE: one level
-    (:func:`landmark_count`). UMAP: two, 10% of the points (up to 100,000) laid out from a tenth
-    of those (at least 1,000): at 50,000 codes 10-NN label accuracy 0.818 against 0.741 for one
-    level of 1,569 (table in docs/performance.md)."""
+    (:func:`landmark_count`). UMAP: two, 10% of the points (up to ``UMAP_OUTER_MAX``, 30,000)
+    laid out from a tenth of those (at least 1,000): at 50,000 codes 10-NN label accuracy 0.818
+    against 0.741 for one level of 1,569 (table in docs/performance.md). At 10^6 codes 30,000
+    landmarks cost 15 CPU s to lay out and 65 s to search against 61 s and 128 s for 100,000."""
     if method != "umap":
         return (landmark_count(n),)
     outer = int(min(n, max(landmark_count(n), min(n // 10, UMAP_OUTER_MAX))))
@@ -184,14 +193,14 @@ def landmark_job(
     n_neighbors: int = 15,
     min_dist: float = 0.1,
     search: Callable[..., Iterator[Progress]] | None = None,
-    place: str = "mean",
+    place: str | None = None,
     refine_exaggeration: float = 1.0,
     refine_perplexity: float | None = None,
     landmark_search: str = "approx",
     graph: str = "ivf",
     reorder: bool = True,
     smooth_rounds: int = 0,
-    jitter: float = 0.0,
+    jitter: float | None = None,
     inner_steps: int | None = None,
     refine_scale: float = 1.0,
     refine_lr: float | None = None,
@@ -208,13 +217,14 @@ def landmark_job(
     method over all points with an approximate kNN graph found through the landmarks),
     "transform" (the libraries' transform: placed points move, landmarks stay) or "none"
     (placement only); ``refine_steps`` its iterations (t-SNE, default
-    :func:`tsne_refine_schedule`) or epochs (UMAP, default 30); ``refine_early`` iterations of
+    :func:`tsne_refine_schedule`) or epochs (UMAP, default 60); ``refine_early`` iterations of
     t-SNE's graph refinement at ``refine_early_exaggeration`` come first (default
     :func:`tsne_refine_schedule`, or a third of ``refine_steps`` when that is given);
     ``refine_exaggeration`` and ``refine_perplexity`` (t-SNE's graph refinement; default
     :func:`tsne_refine_schedule`).
-    ``place``: "mean" | "median" | "nearest" (where a point starts from its nearest landmarks),
-    ``jitter`` (a spread of the start, x the landmarks' spacing), ``smooth_rounds`` (mean of the
+    ``place``: "mean" | "median" | "nearest" (where a point starts from its nearest landmarks;
+    default "mean" for t-SNE, "nearest" for UMAP), ``jitter`` (a spread of the start, x the
+    landmarks' spacing; default 0 for t-SNE, ``UMAP_JITTER`` for UMAP), ``smooth_rounds`` (mean of the
     graph neighbours before refining), ``refine_scale``/``refine_lr`` (t-SNE start scale and
     learning rate), ``inner_steps`` (inner levels' refinement), ``landmark_search`` ("approx" |
     "exact"), ``graph`` ("ivf": per-point cells | "cells": cell by cell) and ``reorder`` (points
@@ -234,6 +244,10 @@ def landmark_job(
             emb = yield from tsne_embedding_job(x, seed=seed, perplexity=perplexity, **fit_params)
             return np.array(emb, dtype=np.float32)
         return (yield from umap_job(x, seed=seed, n_neighbors=n_neighbors, min_dist=min_dist, **fit_params))
+    if place is None:
+        place = "nearest" if method == "umap" else "mean"
+    if jitter is None:
+        jitter = UMAP_JITTER if method == "umap" else 0.0
     if refine not in REFINES:
         raise ValueError(f"refine must be one of {REFINES}, got {refine!r}")
     if place not in PLACES:
@@ -326,13 +340,15 @@ def landmark_job(
     others = np.setdiff1d(np.arange(n), chosen, assume_unique=True)
     neighbours, distances = near_i[others, :k_place], near_d[others, :k_place]
     pinned = duplicates(distances)
-    if method == "tsne":
-        init, transform_work = refiners.tsne_transform(reference, neighbours, distances, steps, pinned)
-    else:
-        init, transform_work = refiners.umap_transform(
-            landmark_xy, neighbours, distances, n_neighbors, min_dist, steps, seed, pinned
-        )
-    if place != "mean":  # the transform refinement starts from the weighted mean regardless
+    transform_work = None
+    if place == "mean" or refine == "transform":  # the transform starts from the weighted mean
+        if method == "tsne":
+            init, transform_work = refiners.tsne_transform(reference, neighbours, distances, steps, pinned)
+        else:
+            init, transform_work = refiners.umap_transform(
+                landmark_xy, neighbours, distances, n_neighbors, min_dist, steps, seed, pinned
+            )
+    if place != "mean":
         init = _place(place, neighbours, landmark_xy)
         init[pinned] = landmark_xy[neighbours[pinned, 0]]
     if jitter > 0:  # points on one spot get one repulsive force and never part: spread them

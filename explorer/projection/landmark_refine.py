@@ -12,7 +12,9 @@ thread, calls ``emit(step, layout)`` every few steps and ends (raising
 - *graph* (``tsne_graph_work`` / ``umap_graph_work``): a few iterations of the method over all
   points with their approximate kNN graph (t-SNE: :func:`explorer.projection.tsne_loop.optimise`,
   openTSNE's gradient kernels without its KL evaluation, with perplexity affinities of the
-  graph; umap-learn's optimiser with ``fuzzy_simplicial_set`` of the graph, ``move_other=True``).
+  graph; UMAP: :func:`explorer.projection.umap_sgd.optimise`, umap-learn's SGD as our parallel
+  kernel, over ``fuzzy_simplicial_set`` of the graph; ``UMAP_OPTIMISER = "umap-learn"`` runs
+  umap-learn's own optimiser instead).
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from explorer.projection.stream import Cancelled
 TSNE_PLACE_PERPLEXITY = 5.0
 NEGATIVE_RATE = 5  # UMAP refinement: negative samples per positive one (umap-learn's default)
 UMAP_OPTIMISER = "sgd"  # "sgd": explorer.projection.umap_sgd; "umap-learn": its optimiser
-UMAP_ALPHA = 0.25  # the refinement's initial learning rate
-UMAP_LOCAL, UMAP_WINDOW = 0.0, 2048  # share of negatives drawn within that many rows
+UMAP_ALPHA = 1.0  # the refinement's initial learning rate (umap-learn's; 0.25 measured the same)
+UMAP_LOCAL, UMAP_WINDOW = 0.8, 2048  # share of negatives drawn within that many rows
+UMAP_GAMMA = 1.0  # weight of the repulsion
 GRAPH_PERPLEXITY = 10.0  # t-SNE's refinement over all points: 30 neighbours each (3 x perplexity)
 
 
@@ -305,6 +308,7 @@ def umap_graph_work(
             b,
             seed=seed,
             negative_rate=NEGATIVE_RATE,
+            gamma=UMAP_GAMMA,
             initial_alpha=UMAP_ALPHA,
             local=UMAP_LOCAL,
             window=UMAP_WINDOW,

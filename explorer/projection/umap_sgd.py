@@ -17,6 +17,11 @@ negatives a sample) with two changes:
   (importance sampling of the uniform draw, so the expected gradient is UMAP's own); memory
   reads stay in cache.
 
+Cost (10^6 points, 2.3 x 10^7 edges, one thread, load 7-9): all negatives uniform 4.7 CPU s
+at the 5th epoch (random reads over the whole layout miss the caches), 80-90% local 1.8 s;
+at 10^5 0.2 s an epoch (umap-learn's 0.37 s). The per-edge arrays are 32-bit: an epoch streams
+them all.
+
 Inputs: ``y`` (N, 2) float32 start (changed in place and returned), the symmetric fuzzy graph
 as CSR (``indptr`` (N+1,), ``indices`` (E,), ``weights`` (E,)) with the same row order as
 ``y``. Pure numpy/numba: no Qt, no torch.
@@ -54,7 +59,7 @@ def _compile():
         eps,
         next_s,
         next_neg,
-        eps_neg,
+        rate,
         a,
         b,
         gamma,
@@ -100,7 +105,8 @@ def _compile():
                         y[k, 0] -= gx
                         y[k, 1] -= gy
                     next_s[e] += eps[e]
-                    negs = int((n - next_neg[e]) / eps_neg[e])
+                    eps_neg = eps[e] / rate
+                    negs = int((n - next_neg[e]) / eps_neg)
                     for _ in range(negs):
                         s ^= s >> np.uint64(12)
                         s ^= s << np.uint64(25)
@@ -124,7 +130,7 @@ def _compile():
                         coeff = w * rep / ((np.float32(0.001) + d2) * (a * d2**b + one))
                         yj0 += min(four, max(-four, coeff * dx)) * alpha
                         yj1 += min(four, max(-four, coeff * dy)) * alpha
-                    next_neg[e] += negs * eps_neg[e]
+                    next_neg[e] += negs * eps_neg
                 y[j, 0] = yj0
                 y[j, 1] = yj1
             seeds[blk] = np.int64(s >> np.uint64(1))
@@ -178,12 +184,14 @@ def optimise(
     f32 = np.float32
     n = len(y)
     indptr = np.ascontiguousarray(indptr, np.int64)
-    indices = np.ascontiguousarray(indices, np.int64)
-    eps = epochs_per_sample(weights, n_epochs)
+    # the per-edge arrays in 32 bits: an epoch streams them all, and at 10^6 points (2 x 10^7
+    # edges) that traffic, not the arithmetic, is what an epoch costs
+    indices = np.ascontiguousarray(indices, np.int32 if n < 2**31 else np.int64)
+    eps = epochs_per_sample(weights, n_epochs).astype(np.float32)
     eps[eps < 0] = np.inf  # never sampled
-    eps_neg = eps / float(negative_rate) if negative_rate > 0 else np.full_like(eps, np.inf)
+    rate = np.float32(negative_rate) if negative_rate > 0 else np.float32(1e-30)
     next_s = eps.copy()
-    next_neg = eps_neg.copy()
+    next_neg = eps / rate
     window = int(max(1, min(window, n)))
     local = float(min(max(local, 0.0), 1.0)) if n > 2 * window + 1 else 0.0
     # importance weights: a row outside the window is drawn with probability (1 - local) / n
@@ -206,7 +214,7 @@ def optimise(
                 eps,
                 next_s,
                 next_neg,
-                eps_neg,
+                rate,
                 f32(a),
                 f32(b),
                 f32(gamma),
