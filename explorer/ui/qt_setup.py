@@ -1,6 +1,6 @@
 """Qt set-up shared by the app, its windows and dialogs, and the bench: the QApplication, pyqtgraph's
 global options, the GIL switch interval and the GUI thread's cycle collector (``ui/gui_gc.py``). A
-leaf module: it imports no other part of the app but gui_gc (itself a leaf).
+leaf module: it imports no other part of the app but gui_gc and axis_labels (themselves leaves).
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ def configure_pyqtgraph() -> None:
     import pyqtgraph as pg
 
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=False, background="w", foreground="#333333")
+    from explorer.ui import axis_labels
+
+    axis_labels.install()  # axis labels re-laid out only when their text changes
     _pg_configured = True
 
 
