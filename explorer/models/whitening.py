@@ -19,18 +19,24 @@ from torch import nn
 
 class Whitening(nn.Module):
     """Unit-normalise, centre on the training mean, whiten and unit-normalise again:
-    (B, D) -> (B, D) codes on the unit sphere (``transform`` is the same without the last step).
+    (B, D) -> (B, K) codes on the unit sphere (``transform`` is the same without the last step),
+    K = ``components`` (the leading principal directions; 0 or None: all D).
 
     ``shrink`` adds shrink * (mean eigenvalue) to every eigenvalue before dividing by its square
     root (0: full whitening; large: close to centring alone). Until :meth:`fit` is called the
-    transform is the identity after normalisation.
+    transform keeps the first K coordinates after normalisation.
     """
 
-    def __init__(self, dim: int, shrink: float = 3.0) -> None:
+    def __init__(self, dim: int, shrink: float = 3.0, components: int | None = None) -> None:
         super().__init__()
         self.shrink = float(shrink)
+        k = dim if not components else min(int(components), dim)
         self.register_buffer("mean", torch.zeros(dim))
-        self.register_buffer("projection", torch.eye(dim))
+        self.register_buffer("projection", torch.eye(dim)[:, :k].contiguous())
+
+    @property
+    def out_dim(self) -> int:
+        return int(self.projection.shape[1])
 
     @torch.no_grad()
     def fit(self, features: torch.Tensor) -> None:
@@ -43,11 +49,13 @@ class Whitening(nn.Module):
         eigval, eigvec = torch.linalg.eigh(cov)
         eigval = eigval.clamp_min(0)
         scale = (eigval + self.shrink * eigval.mean()).clamp_min(1e-12).rsqrt()
+        k = self.out_dim  # eigh sorts ascending: the last k are the leading directions, largest first
+        projection = (eigvec * scale)[:, -k:].flip(1)
         self.mean.copy_(mean.to(self.mean.dtype))
-        self.projection.copy_((eigvec * scale).to(self.projection.dtype))
+        self.projection.copy_(projection.to(self.projection.dtype))
 
     def transform(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, D) features -> (B, D) whitened (unit covariance on the training features at shrink 0)."""
+        """(B, D) features -> (B, K) whitened (unit covariance on the training features at shrink 0)."""
         return (F.normalize(x, dim=1) - self.mean) @ self.projection
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -37,6 +37,13 @@ def test_whitening_gives_unit_covariance_on_its_training_features():
     f = torch.nn.functional.normalize(x, dim=1)
     lam = np.sort(np.linalg.eigvalsh(np.cov(f.numpy().T)))
     np.testing.assert_allclose(var, lam / (lam + 3.0 * lam.mean()), atol=2e-3)
+    # the leading components only: the same first columns as all of them, largest variance first
+    lead = Whitening(6, shrink=3.0, components=2)
+    lead.fit(x)
+    assert lead.out_dim == 2 and lead.forward(x.float()).shape == (4000, 2)
+    np.testing.assert_allclose(lead.transform(x.float()), shrunk.transform(x.float())[:, :2], atol=1e-5)
+    top = lead.transform(x.float()).double().numpy().var(0, ddof=1)
+    np.testing.assert_allclose(top, (lam / (lam + 3.0 * lam.mean()))[::-1][:2], atol=2e-3)
 
 
 def test_features_embedding_is_whitened_and_survives_the_checkpoint(digits, tmp_path):
@@ -79,6 +86,21 @@ def test_a_stopped_run_saves_the_whitening_of_its_weights(digits, tmp_path):
     whitening = load_encoder(str(path)).module.whitening
     assert not torch.equal(whitening.projection, torch.eye(64))  # fitted when the run stopped
     assert float(whitening.mean.norm()) > 0.5  # the mean of unit features: near 1 when they agree
+
+
+def test_whiten_dim_keeps_the_leading_directions_and_old_files_keep_all(digits, tmp_path):
+    path = tmp_path / "t.safetensors"
+    options = {**OPTIONS, "whiten_dim": 16}
+    config = TrainConfig(
+        model="triplet", epochs=1, lr=3e-3, code_dim=8, seed=1, checkpoint=str(path), options=options
+    )
+    model = run_to_end(train(config, digits)).model
+    assert model.code_dim == 16 and model.whitening.projection.shape == (64, 16)
+    assert load_encoder(str(path)).encode(digits.float_images(np.arange(5))).shape == (5, 16)
+    # a file written before whiten_dim existed kept every direction
+    from explorer.models.triplet import Triplet
+
+    assert Triplet.saved_config({"embedding": "features"})["whiten_dim"] == 0
 
 
 def test_an_mlp_tower_gives_its_code_with_embedding_features(digits):
