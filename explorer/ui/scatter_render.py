@@ -36,6 +36,8 @@ from explorer.jobs.scatter.index import grid_for
 from explorer.jobs.scatter.raster import _raster_kernel, _raster_numpy, pack_rgba
 
 RASTER_ABOVE = 50_000
+_BRUSHES: dict[tuple, object] = {}  # RGBA -> the QBrush every PointCloud draws it with
+_BRUSHES_MAX = 4096  # colours kept (a palette has tens)
 
 
 class RasterItem(QGraphicsItem):
@@ -214,8 +216,10 @@ class PointCloud:
             styles = [(sc.opts["symbol"], sc.opts["size"], sc.opts["pen"], b) for b in brushes]
             rects = np.array([tuple(r) for r in sc.fragmentAtlas[styles]], dtype=table["sourceRect"])
             data = sc.data
-            if len(data) != len(x):  # (np.empty of this table costs ~1 us a row: reuse it when we can)
-                data = np.empty(len(x), dtype=table)  # object fields start as None: default symbol, pen
+            if len(data) != len(x):  # (a new table costs ~0.2 us a row: reuse it when we can)
+                # object fields start as None (default symbol, pen); a repeated row, not np.empty,
+                # which fills a structured table's object fields field by field (~1 us a row)
+                data = np.repeat(np.empty(1, dtype=table), len(x))
             else:
                 data["item"][...] = None  # the spot items of the old points
                 data["symbol"][...] = None
@@ -243,12 +247,23 @@ class PointCloud:
         return True
 
     def _brushes(self, palette: np.ndarray) -> np.ndarray:
-        """One QBrush per palette colour ((K,) object array), made once per palette: pyqtgraph
-        keys its symbol atlas by brush object, so a fresh brush per frame also misses its cache."""
+        """One QBrush per palette colour ((K,) object array), made once per palette from a brush
+        table kept per colour (:data:`_BRUSHES`): pyqtgraph keys its symbol atlas by brush object,
+        so a fresh brush for a colour it has drawn before (a recolour, a selection's dimmed
+        palette and back) would miss its cache and grow the atlas by K symbols each time."""
         key = palette.tobytes()
         if self._brush_key != key:
+            if len(_BRUSHES) > _BRUSHES_MAX:
+                _BRUSHES.clear()
+            brushes = np.empty(len(palette), dtype=object)
+            for k, colour in enumerate(palette.tolist()):  # K colours, never a brush per point
+                c = tuple(colour)
+                brush = _BRUSHES.get(c)
+                if brush is None:
+                    brush = _BRUSHES[c] = pg.mkBrush(*c)
+                brushes[k] = brush
             self._brush_key = key
-            self._brush_array = np.array([pg.mkBrush(*map(int, c)) for c in palette], dtype=object)
+            self._brush_array = brushes
         return self._brush_array
 
     def _same_style(self, style) -> bool:

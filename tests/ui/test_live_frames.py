@@ -143,6 +143,28 @@ def test_brushes_are_made_once_per_palette(panel):
     assert isinstance(first[0], pg.QtGui.QBrush) and cloud._brushes(palette[::-1].copy()) is not first
 
 
+def test_a_colour_keeps_its_brush_across_palettes_so_the_symbol_atlas_stops_growing(panel):
+    """Recolouring back and forth (a selection's dimmed palette and back) reuses each colour's
+    brush, so pyqtgraph's symbol atlas (keyed by brush object) gets no new symbols after the first
+    round (a fresh brush per palette added K symbols, and a rebuilt atlas, every recolour)."""
+    cloud = panel.cloud
+    rng = np.random.default_rng(0)
+    xy = rng.normal(size=(300, 2)).astype(np.float32)
+    codes = rng.integers(0, 4, 300)
+    bright = np.array([[255, 0, 0, 255], [0, 0, 255, 255], [0, 160, 0, 255], [90, 90, 90, 255]], np.uint8)
+    dim = bright.copy()
+    dim[:, 3] = 60
+    sizes = []
+    for palette in (bright, dim, bright, dim, bright):
+        cloud.set_points(xy, codes, palette.copy())
+        sizes.append(len(cloud.scatter.fragmentAtlas))
+    assert sizes[1] == sizes[2] == sizes[3] == sizes[4] and sizes[1] > sizes[0]
+    again = cloud._brushes(bright.copy())
+    assert [b.color().getRgb() for b in again] == [tuple(c) for c in bright.tolist()]
+    assert all(a is b for a, b in zip(cloud._brushes(bright[::-1].copy()), again[::-1]))
+    assert cloud.scatter.data["brush"][0] is again[codes[cloud.scatter.data["data"][0]]]
+
+
 def test_the_numpy_filled_point_table_is_what_setdata_makes_and_draws_the_same(qtbot):
     """PointCloud fills pyqtgraph's point table itself (no per-point Python); the same points
     through pyqtgraph's own setData give the same table and the same pixels (a pyqtgraph whose
