@@ -27,7 +27,7 @@ GENERATED = {
     "turntable-test": "48 other objects (tori, pinched stars; spots, marble) turning, 50 views, 32x32",
     "turntable64": "the turntable objects at 64x64",
     "turntable64-test": "the turntable test objects at 64x64",
-    "turntable-wide": "96 objects of more families (also rounded boxes, bumpy ellipsoids; noise, rings), "
+    "turntable-wide": "384 objects of more families (also rounded boxes, bumpy ellipsoids; noise, rings), "
     "none of the test's, 50 views, 32x32",
 }
 
