@@ -157,7 +157,8 @@ class BasisGatedAutoencoder(ImageSpaceModel, GatedAutoencoder):
     key = "bgae"
     description = "change-basis relational model: a learned change of the image times a fitted speed"
     Config = BasisGaeConfig
-    # about 680 steps on sample:turntable-wide (96 objects), 170 on sample:turntable
+    # 8 epochs: about 2,700 steps on sample:turntable-wide (384 objects; the shipped model trains 3), 170
+    # on sample:turntable (24)
     defaults = {"epochs": 8, "batch_size": 50, "lr": 2e-3}
 
     def __init__(self, config: BasisGaeConfig, input_shape: tuple[int, int, int]) -> None:
