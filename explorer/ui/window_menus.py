@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QActionGroup, QKeySequence
-from PySide6.QtWidgets import QComboBox, QLabel, QToolBar
+from PySide6.QtWidgets import QComboBox, QLabel, QMenuBar, QToolBar
 
 from explorer.ui.dialogs.messages import show_about
 
@@ -20,7 +20,11 @@ class WindowMenus:
     tool bar with its Model box, and ``_on_models_changed`` that refills the model choices."""
 
     def _build_menus(self) -> None:
-        mb = self.menuBar()
+        # made here, not by menuBar() (which has Qt create it and looks its wrapper up by address):
+        # start-ups died 2 times in ~10 with "'QWidget' object has no attribute 'addMenu'", the stale
+        # wrapper of a deleted QWidget at that address (as the status bar did: main_window.py)
+        mb = self.menu_bar = QMenuBar(self)
+        self.setMenuBar(mb)
         file = mb.addMenu("&File")
         act = file.addAction("&Open data…", self.open_data_dialog)
         act.setShortcut(QKeySequence.StandardKey.Open)

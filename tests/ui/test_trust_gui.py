@@ -83,7 +83,7 @@ def test_cancel_opens_nothing(qtbot, ctx, tmp_path):
         win.loader.load_models([str(path)])
     _press(qtbot, win, "trustBox", "Cancel")
     assert "not opened" in win.statusBar().currentMessage()
-    assert win.statusBar() is win.status_bar  # the bar the window made, not one Qt made behind it
+    assert win.statusBar() is win.status_bar and win.menuBar() is win.menu_bar  # the window made them
     assert set(ctx.workspace.models) == {"pixels"} and gate.trusted_entries() == []
 
 
