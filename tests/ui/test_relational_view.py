@@ -378,3 +378,27 @@ def test_the_snapshot_of_sequences_applies_z_to_later_views_of_the_same_object(q
         view.truth, sequences.float_images([first[first.index(i) + 1] for i in shown])
     )
     view.runner.shutdown()
+
+
+def test_a_render_behind_another_tab_waits_until_the_view_is_shown(qtbot, ctx, model):
+    """A new model or data set shown over event-loop turns: with the window up and another tab in
+    front, the analogy (the model's conv passes) is not computed until the view is shown."""
+    from PySide6.QtWidgets import QLabel, QTabWidget
+
+    from explorer.ui.views.relational import View
+
+    tabs = QTabWidget()
+    qtbot.addWidget(tabs)
+    tabs.addTab(QLabel("in front"), "front")
+    view = View(ctx)
+    tabs.addTab(view, "relational")
+    qtbot.waitUntil(lambda: not view.busy(), timeout=10000)  # what it shows at first (a shipped model)
+    tabs.show()
+    qtbot.waitExposed(tabs)
+    before = view.prediction
+    view.set_model(model, "toy gae", render=False)
+    qtbot.waitUntil(lambda: view._render_paused, timeout=3000)
+    assert view.prediction is before and not view.busy()
+    tabs.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: view.prediction is not before and not view.busy(), timeout=3000)
+    assert view.prediction.shape[1:] == (1, 9, 9) and not view._render_paused

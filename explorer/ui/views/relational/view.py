@@ -44,6 +44,7 @@ class View(QWidget):
         # code tabs held the GUI thread 100-230 ms at start-up
         self._render_step = len(self._RENDER_STEPS)  # next step to run; all done
         self._render_pending = False
+        self._render_paused = False  # a render waits for the view to be shown (_render_turn)
         self._render_filters = False
         self._build()
         ctx.qws.models_changed.connect(self._on_workspace_models_changed)
@@ -187,12 +188,26 @@ class View(QWidget):
         if self.model is None or step >= len(self._RENDER_STEPS):
             self._render_pending = False
             return
+        if not self.isVisible() and self.window().isVisible():
+            # another tab is in front: the rest (the analogy's conv passes, 50 ms of GUI-thread CPU
+            # at start-up, when the data set opens behind the scatter) waits until this view shows
+            self._render_pending = False
+            self._render_paused = True
+            return
         self._render_step = step + 1
         getattr(self, self._RENDER_STEPS[step])()
         if self._render_step < len(self._RENDER_STEPS):
             QTimer.singleShot(0, self, self._render_turn)
         else:
             self._render_pending = False
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._render_paused:
+            self._render_paused = False
+            if not self._render_pending:
+                self._render_pending = True
+                QTimer.singleShot(0, self, self._render_turn)
 
     def _show_tabs(self) -> None:
         filters, self._render_filters = self._render_filters, False
