@@ -18,6 +18,8 @@ took 0.42 CPU s on one thread; numbers for this one in docs/performance.md.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 EPSILON = float(np.finfo(np.float64).eps)
@@ -47,14 +49,9 @@ def box_count(spread: float, min_num_intervals: int, ints_in_interval: float) ->
     return int(RECOMMENDED_BOXES[np.searchsorted(RECOMMENDED_BOXES, n)])
 
 
-_kernels = None
-
-
+@functools.cache
 def _compile():
-    """The numba kernels (compiled once per machine, cached on disk): (spread, gather)."""
-    global _kernels
-    if _kernels is not None:
-        return _kernels
+    """The numba kernels (compiled once per machine, cached on disk): (spread, gather, apply)."""
     import numba
 
     from explorer.projection.umap_layout import ensure_numba_cache_dir
@@ -141,8 +138,7 @@ def _compile():
             grad[i, 0] -= (y[i, 0] * phi[i, 0] - phi[i, 1]) * scale
             grad[i, 1] -= (y[i, 1] * phi[i, 0] - phi[i, 2]) * scale
 
-    _kernels = (spread, gather, apply)
-    return _kernels
+    return spread, gather, apply
 
 
 def _kernel_grid(n: int, spacing: float) -> np.ndarray:

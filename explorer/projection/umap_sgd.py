@@ -29,6 +29,7 @@ as CSR (``indptr`` (N+1,), ``indices`` (E,), ``weights`` (E,)) with the same row
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from threading import Event
 
@@ -37,14 +38,11 @@ import numpy as np
 from explorer.projection.stream import Cancelled
 
 BLOCK_ROWS = 4096  # rows per parallel block (each block has its own random stream)
-_kernel = None
 
 
+@functools.cache
 def _compile():
     """The epoch kernel (compiled once per machine, cached on disk)."""
-    global _kernel
-    if _kernel is not None:
-        return _kernel
     import numba
 
     from explorer.projection.umap_layout import ensure_numba_cache_dir
@@ -135,7 +133,6 @@ def _compile():
                 y[j, 1] = yj1
             seeds[blk] = np.int64(s >> np.uint64(1))
 
-    _kernel = epoch
     return epoch
 
 
