@@ -77,6 +77,7 @@ def _layout(head: dict, data: bytes, out: _Out, is_cancelled) -> None:
     else:
         gen = project_job(codes, method, seed=seed, **params)
     last_payload = last_sent = 0.0
+    skipped = None  # the newest layout not sent because one went out less than PAYLOAD_EVERY_S ago
     while True:
         if is_cancelled(job_id):
             gen.close()  # the engines stop their helper threads when closed
@@ -86,21 +87,18 @@ def _layout(head: dict, data: bytes, out: _Out, is_cancelled) -> None:
             rec = next(gen)
         except StopIteration as stop:
             layout = np.asarray(stop.value, dtype=np.float32)
+            if skipped is not None:  # a fast job's last frame still reaches the viewer as a frame
+                _send_progress(out, job_id, skipped, skipped.payload)
             break
         now = time.perf_counter()
         payload = rec.payload if rec.payload is not None and now - last_payload >= PAYLOAD_EVERY_S else None
+        if rec.payload is not None:
+            skipped = rec if payload is None else None
         if payload is None and now - last_sent < HEARTBEAT_EVERY_S:
             continue
-        head_out = {"id": job_id, "kind": "progress", "step": int(rec.step), "total": int(rec.total)}
-        head_out["message"] = str(rec.message)
+        _send_progress(out, job_id, rec, payload)
         if payload is not None:
-            payload = np.asarray(payload, dtype=np.float32)
-            head_out["n"] = int(len(payload))
-            out.send(head_out, payload)
             last_payload = now
-        else:
-            head_out["n"] = 0
-            out.send(head_out)
         last_sent = now
     if head.get("faith", True):
         if is_cancelled(job_id):
@@ -113,6 +111,18 @@ def _layout(head: dict, data: bytes, out: _Out, is_cancelled) -> None:
     else:
         mean, per_point = float("nan"), np.full(len(layout), np.nan, np.float32)
     out.send({"id": job_id, "kind": "done", "n": int(len(layout)), "mean": float(mean)}, layout, per_point)
+
+
+def _send_progress(out: _Out, job_id, rec, payload) -> None:
+    head_out = {"id": job_id, "kind": "progress", "step": int(rec.step), "total": int(rec.total)}
+    head_out["message"] = str(rec.message)
+    if payload is not None:
+        payload = np.asarray(payload, dtype=np.float32)
+        head_out["n"] = int(len(payload))
+        out.send(head_out, payload)
+    else:
+        head_out["n"] = 0
+        out.send(head_out)
 
 
 def _warm(head: dict, out: _Out) -> None:

@@ -158,3 +158,26 @@ def _spy(fn, calls):
         return fn(codes, method, *a, **k)
 
     return wrapped
+
+
+def test_a_fast_job_still_sends_its_last_frame(codes, monkeypatch):
+    """Frames within PAYLOAD_EVERY_S of the last one are skipped, but not the job's last frame: a
+    small layout that finishes inside one interval still streams preview + final (a cold numba
+    cache once made this test's first case see only the preview)."""
+    from explorer.jobs import _layout_child
+
+    monkeypatch.setattr(_layout_child, "PAYLOAD_EVERY_S", 3600.0)
+    monkeypatch.setattr(_layout_child.time, "perf_counter", lambda: 1e6)  # one instant, all job long
+    sent = []
+
+    class Out:
+        def send(self, head, *arrays):
+            sent.append((head, arrays))
+
+    head = {"id": 7, "method": "umap", "seed": 3, "shape": list(codes.shape), "previous": False}
+    head.update(params={"n_neighbors": 10, "n_epochs": 40, "every": 5}, faith=False)
+    _layout_child._layout(head, codes.tobytes(), Out(), lambda job: False)
+    frames = [arrays[0] for h, arrays in sent if h["kind"] == "progress" and h["n"]]
+    assert len(frames) == 2  # the PCA preview (first), then the last frame (flushed)
+    done = [arrays for h, arrays in sent if h["kind"] == "done"]
+    np.testing.assert_array_equal(frames[-1], done[0][0])
