@@ -24,11 +24,14 @@ def mapping_layout_job(model, data=None, count: int = N_LAYOUT, seed: int = 0, t
 
     yield Progress(step=0, total=3, message="mapping codes")
     if data is not None and data.partners is None and data.has_images:
-        # what the model trains on: a folder of sequences gives pairs of consecutive frames
+        from explorer.data.pairs import looks_like_sequences
+
+        # what the model trains on: a folder of sequences gives pairs of consecutive frames (a
+        # folder of classes does not: its next file is another photo, not a motion)
         try:
-            data = type(model).prepare_data(data)
+            data = type(model).prepare_data(data) if looks_like_sequences(data) else None
         except ExplorerError:
-            pass
+            data = None
     colour = None
     if data is not None and data.partners is not None and data.transforms:
         colour = transform_colour_values(data.transforms)

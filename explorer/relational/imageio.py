@@ -43,3 +43,55 @@ def write_image(path: str, image: np.ndarray, size: tuple[int, int] | None = Non
     if fmt is None:
         raise DataError(f"Cannot tell an image format from the name {path}; use .png.")
     atomic_write(path, lambda tmp: im.save(tmp, format=fmt))
+
+
+FIT_ITEMS = 4000  # items of a data set brought to a model's shape for the relational view
+
+
+def fit_dataset_job(data, shape: tuple[int, int, int], max_items: int = FIT_ITEMS, chunk: int = 256):
+    """``data`` (an ImageSet with images) as an in-memory ImageSet of float32 images of ``shape``
+    (C, H, W), a chunk of ``chunk`` images a step: the shorter side scaled to the model's and
+    centre-cropped, channels matched (grey by ITU-R 601 luma), as encoders get other data. Partners
+    are brought the same way; labels, paths and transforms are kept. Only the first ``max_items``
+    items are taken (a folder's first sequences, whole). Yields Progress; returns (ImageSet, a
+    sentence saying what was done), the data itself and "" when it already fits."""
+    from dataclasses import replace
+
+    from explorer.core.preprocess import InputSpec, resize_array
+    from explorer.core.progress import Progress
+
+    shape = tuple(int(s) for s in shape)
+    if data.shape == shape:
+        return data, ""
+    n = min(int(max_items), data.count)
+    part = data if n == data.count else data.subset(slice(0, n))
+    spec = InputSpec(*shape, resize="shorter")
+    sources = [part.images] + ([] if part.partners is None else [part.partners])
+    total = len(sources) * ((n + chunk - 1) // chunk)
+    fitted = []
+    for source in sources:
+        out = np.empty((n, *shape), np.float32)
+        for start in range(0, n, chunk):
+            yield Progress(
+                step=len(fitted) * total // len(sources) + start // chunk,
+                total=total,
+                message="bringing the images to the model's size",
+            )
+            stop = min(n, start + chunk)
+            out[start:stop] = resize_array(np.asarray(source[start:stop]), spec)
+        fitted.append(out)
+    c, h, w = shape
+    old_c, old_h, old_w = data.shape
+    sentence = f"{old_w}x{old_h} brought to the model's {w}x{h}"
+    if old_c != c:
+        sentence += " grey" if c == 1 else " colour"
+    if n < data.count:
+        sentence += f", its first {n:,} of {data.count:,} items"
+    result = replace(
+        part,
+        images=fitted[0],
+        partners=fitted[1] if len(fitted) > 1 else None,
+        codes=None,
+        notes=list(part.notes) + [sentence],
+    )
+    return result, sentence

@@ -125,7 +125,9 @@ def test_dropped_files_become_x_and_y(qtbot, ctx, model, tmp_path):
 
 @pytest.fixture
 def sequences(tmp_path):
-    """3 sequences (sub-folders) of 6 frames of a 9x9 pattern moving right one pixel a frame."""
+    """3 sequences (sub-folders) of 6 frames of a 9x9 pattern moving right one pixel a frame (the
+    pattern smoothed over 3 columns, as real frames are, so it looks like sequences: each frame's
+    nearest is a neighbour in time)."""
     from PIL import Image
 
     from explorer.data import load_data
@@ -134,6 +136,7 @@ def sequences(tmp_path):
     for s in range(3):
         (tmp_path / f"seq{s}").mkdir()
         base = rng.random((9, 20))
+        base = (np.roll(base, -1, axis=1) + base + np.roll(base, 1, axis=1)) / 3
         for t in range(6):  # frame10-style names sort naturally
             Image.fromarray((np.roll(base, t, axis=1)[:, :9] * 255).astype(np.uint8)).save(
                 tmp_path / f"seq{s}" / f"frame{t}.png"

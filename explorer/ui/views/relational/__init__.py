@@ -1,7 +1,8 @@
 """The relational view: infer the transformation between two images and apply it to others.
 
-Top left, the example pair (``pair_form``): x is an item of the open data set (or of generated
-random dots when the data set does not fit the model) or a dropped image; y is its partner in a
+Top left, the example pair (``pair_form``): x is an item of the open data set (images of another
+size or channels brought to the model's in a worker, as encoders get them; generated random dots
+only for data without images) or a dropped image; y is its partner in a
 pair set, the next frame of its sequence, any other item, x under a transformation picked here
 (shift dx, dy; rotation angle; scale) or a dropped image. Top right, the mapping units z that the
 gated autoencoder infers from (x, y), as a bar chart. Middle, the analogy (``analogy_panel``):

@@ -1,6 +1,6 @@
 """The example pair x -> y of the relational view, and the form that says what y is.
 
-x is an item of the open data set (or of generated random dots when it does not fit the model),
+x is an item of the open data set at the model's size (or of generated random dots without one),
 or a dropped image. y is x's partner in a pair set, the next frame of x's sequence (a folder of
 sequences), any other item, x under a transformation picked here (shift, rotation, scale), or a
 dropped image. The form shows only the fields that apply, and its note says what the pair is.
@@ -30,8 +30,8 @@ TRANSFORM = "x transformed"
 
 
 class PairForm(QGroupBox):
-    """The pair's slots and form. ``host`` gives the images: ``dataset()`` (the open set when it
-    fits the model, else None), ``image(i)`` (float32 (C, H, W)), ``count()`` and
+    """The pair's slots and form. ``host`` gives the images: ``dataset()`` (the open set at the
+    model's size, else None), ``image(i)`` (float32 (C, H, W)), ``count()`` and
     ``read_file(path)`` (an image of the model's shape, or None after telling the user)."""
 
     changed = Signal()  # the pair (x, y) is different now
@@ -42,11 +42,14 @@ class PairForm(QGroupBox):
         self.x_file: np.ndarray | None = None  # dropped images replace the chosen ones
         self.y_file: np.ndarray | None = None
         self._successor: np.ndarray | None = None  # the next frame of each item in its sequence
+        self._refreshed_for = None  # the data set the y modes were last chosen for
         form = QFormLayout()
         self.x_index = QSpinBox()
         self.x_index.setRange(0, 0)
         self.x_index.valueChanged.connect(lambda _: self.clear_file("x"))
         self.y_mode = QComboBox()
+        # its choices whole ("the next frame of x's sequence" was cut to "the next frame")
+        self.y_mode.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.y_mode.currentTextChanged.connect(self._on_y_mode)
         self.y_index = QSpinBox()  # y as any item (ITEM)
         self.y_index.setRange(0, 0)
@@ -108,12 +111,28 @@ class PairForm(QGroupBox):
         items = [PARTNER] if has_partners else ([NEXT, ITEM] if data is not None else [])
         self.y_mode.blockSignals(True)
         current = self.y_mode.currentText()
+        if data is not self._refreshed_for:  # other data: its own kind of pair first
+            self._refreshed_for = data
+            current = self._natural_mode(data, has_partners)
         self.y_mode.clear()
         self.y_mode.addItems(items + [TRANSFORM])
         if current in items + [TRANSFORM]:
             self.y_mode.setCurrentText(current)
         self.y_mode.blockSignals(False)
         self._on_y_mode(update=False)
+
+    @staticmethod
+    def _natural_mode(data, has_partners: bool) -> str:
+        """What y is on newly opened data: its partners, the next frame of a folder of sequences,
+        else x under a transformation (a photo's next file in a class folder is not its next frame)."""
+        if has_partners:
+            return PARTNER
+        if data is not None:
+            from explorer.data.pairs import looks_like_sequences
+
+            if looks_like_sequences(data):
+                return NEXT
+        return TRANSFORM
 
     def next_frame(self, i: int) -> int:
         """The item after ``i`` in its sequence (natural file order within a sub-folder); the last

@@ -17,10 +17,20 @@ from explorer.ui.views.relational.analogy_panel import N_APPLY, AnalogyPanel
 from explorer.ui.views.relational.mapping_codes import CodeTabs
 from explorer.ui.views.relational.pair_form import NEXT, PairForm
 from explorer.ui.views.relational.slots import default_model_path, default_models, find_relational_models
+from explorer.ui.workers import TaskRunner
 
 N_SCORE = 300  # analogies of the open data behind the panel's data-wide line
 Z_PLOT_MAX = 210  # px: the mapping units plot beside the example pair
 TABS_MIN = 220  # px: the filter and mapping-code tabs at the bottom
+
+
+def unit_ticks(n: int, most: int = 16) -> list[tuple[int, str]]:
+    """Ticks under ``n`` bars, one per unit: whole numbers only (pyqtgraph's own spacing put
+    -0.5, 0.5, 1.5 under 2 bars), every 1, 2, 5, 10, 20, ... units so at most ``most`` show."""
+    step = 1
+    while n > step * most:
+        step = step * 5 // 2 if str(step)[0] == "2" else step * 2  # 1, 2, 5, 10, 20, 50, ...
+    return [(i, str(i)) for i in range(0, max(n, 1), step)]
 
 
 class View(QWidget):
@@ -32,7 +42,13 @@ class View(QWidget):
         self.model = None
         self.model_name = ""
         self._models: dict[str, object] = {}
-        self._pool: np.ndarray | None = None  # generated images when the data set does not fit
+        self._pool: np.ndarray | None = None  # generated images when the data has none
+        # (data, model shape, the data brought to that shape, what was done): data of another size
+        # or channels is resized for the model in a worker (fit_dataset_job), as encoders get it
+        self._fit: tuple | None = None
+        self._fit_runner = TaskRunner(self)
+        self._fit_runner.done.connect(self._on_fitted)
+        self._fit_runner.failed.connect(self._on_fit_failed)
         self._score_tag = None
         self.z: np.ndarray | None = None
         self.x2: np.ndarray | None = None
@@ -148,6 +164,8 @@ class View(QWidget):
     def set_model(self, model, name: str = "gae", render: bool = True) -> None:
         """Use ``model`` (a gated autoencoder) in every panel: shown now, or with ``render=False``
         over the next event-loop turns (``self.model`` is set at once either way)."""
+        if self._fit is None or self._fit[1] != tuple(model.input_shape):
+            self._fit_runner.cancel()  # a fit for another shape (the start's shipped model)
         self.model = model
         self.model_name = name
         self.model_box.blockSignals(True)
@@ -160,12 +178,14 @@ class View(QWidget):
             self._schedule_render(filters=True)
             return
         self._render_step = len(self._RENDER_STEPS)  # (a pending render has nothing left to do)
-        self._render_filters = False
+        self._render_filters = True
         self._refresh_source()
         self.update_analogy()
-        self.tabs.show_model(model, self.dataset())
+        self._show_tabs()
 
     def _on_dataset_changed(self) -> None:
+        self._fit = None
+        self._fit_runner.cancel()
         if not self._models:  # the shipped models: the one for the new data's images
             self._on_models_changed(render=False)
         self._pool = None
@@ -210,16 +230,78 @@ class View(QWidget):
                 QTimer.singleShot(0, self, self._render_turn)
 
     def _show_tabs(self) -> None:
+        if self._fit_runner.is_running():
+            return  # the data at the model's size comes next (_on_fitted), not generated pairs
         filters, self._render_filters = self._render_filters, False
         self.tabs.show_model(self.model, self.dataset(), filters=filters)
 
     # ---- where the images come from (the form's host) -------------------------------------
     def dataset(self):
-        """The open data set when it holds images of the model's shape, else None."""
+        """The open data set's images at the model's shape: the set itself when they have it, else
+        the set brought to it (once :meth:`_start_fit`'s job is done); None before that or when
+        the data holds no images."""
         data = self.ctx.workspace.dataset
         if self.model is None or data is None or not data.has_images:
             return None
-        return data if data.shape == tuple(self.model.input_shape) else None
+        shape = tuple(self.model.input_shape)
+        if data.shape == shape:
+            return data
+        fit = self._fit
+        return fit[2] if fit is not None and fit[0] is data and fit[1] == shape else None
+
+    def _needs_fit(self):
+        """(data, shape) when the open data's images must be brought to the model's shape and are
+        not yet, else None."""
+        data = self.ctx.workspace.dataset
+        if self.model is None or data is None or not data.has_images:
+            return None
+        shape = tuple(self.model.input_shape)
+        if data.shape == shape or self.dataset() is not None:
+            return None
+        return data, shape
+
+    def _start_fit(self) -> bool:
+        """Start bringing the open data to the model's shape in a worker; True if it is under way."""
+        need = self._needs_fit()
+        if need is None:
+            return False
+        data, shape = need
+        tag = (id(data), shape)
+        if not (self._fit_runner.is_running() and self._fit_runner_tag == tag):
+            from explorer.relational.imageio import fit_dataset_job
+
+            self._fit_runner_tag = tag
+            self._fit_runner.start(lambda: fit_dataset_job(data, shape), tag=tag)
+        return True
+
+    _fit_runner_tag = None
+
+    def fit_now(self) -> None:
+        """Bring the open data to the model's shape on this thread (scripts, snapshots)."""
+        need = self._needs_fit()
+        if need is None:
+            return
+        from explorer.core.progress import run_to_end
+        from explorer.relational.imageio import fit_dataset_job
+
+        self._fit_runner.cancel()
+        self._store_fit(need[0], need[1], run_to_end(fit_dataset_job(*need)))
+
+    def _on_fitted(self, tag, result) -> None:
+        need = self._needs_fit()
+        if need is None or (id(need[0]), need[1]) != tag:
+            return  # for data or a model that is gone
+        self._store_fit(need[0], need[1], result)
+        self._schedule_render(filters=False)
+
+    def _store_fit(self, data, shape, result) -> None:
+        fitted, sentence = result
+        self._fit = (data, shape, fitted, sentence)
+        self._pool = None
+        self._score_tag = None
+
+    def _on_fit_failed(self, tag, message: str) -> None:
+        self.ctx.show_error(f"The images could not be brought to the model's size: {message}")
 
     _dataset = dataset
 
@@ -266,6 +348,7 @@ class View(QWidget):
     def _refresh_source(self) -> None:
         if self.model is None:
             return
+        fitting = self._start_fit()
         data = self.dataset()
         n = self.count()
         self.form.refresh(n)
@@ -274,12 +357,17 @@ class View(QWidget):
             self.x2_start.blockSignals(True)
             self.x2_start.setValue((self.x_index.value() + 1) % n)  # x' other than x
             self.x2_start.blockSignals(False)
-        src = (
-            f"{data.name or 'data set'} ({n} items)"
-            if data is not None
-            else "generated random dots (the open data set does not fit the model's "
-            f"{list(self.model.input_shape)})"
-        )
+        open_data = self.ctx.workspace.dataset
+        if data is not None:
+            fit = self._fit[3] if self._fit is not None and data is self._fit[2] else ""
+            src = f"{data.name or 'data set'} ({n} items{': ' + fit if fit else ''})"
+        elif fitting:
+            src = (
+                f"generated random dots until {open_data.name or 'the data set'} is brought to the "
+                f"model's {list(self.model.input_shape)}…"
+            )
+        else:
+            src = "generated random dots (the open data set holds no images)"
         units = (
             f"{self.model.config.hidden} basis images of change (z = their fitted weights)"
             if hasattr(self.model, "basis_pairs")
@@ -356,6 +444,9 @@ class View(QWidget):
         self.z = infer_mappings(self.model, x[None], y[None])[0]
         self.z_bars.setOpts(x=np.arange(len(self.z)), height=self.z, width=0.8)
         self.z_plot.setXRange(-1, len(self.z), padding=0)
+        self.z_plot.getAxis("bottom").setTicks([unit_ticks(len(self.z))])
+        fitted = hasattr(self.model, "basis_pairs")  # bgae: least-squares weights, not sigmoid units
+        self.z_plot.setLabel("left", "fitted weight" if fitted else "activation")
         lo, hi = min(0.0, float(self.z.min(initial=0.0))), max(1.0, float(self.z.max(initial=1.0)))
         self.z_plot.setYRange(lo, hi, padding=0.02)  # sigmoid units in [0, 1]; fitted weights (bgae) any
         items = self.panel.items(self.count())
@@ -379,8 +470,13 @@ class View(QWidget):
             return
         self._score_tag = tag
         self.score = None
-        # pairs with known transforms, or sequences (a folder): what gives true analogies
-        if data is not None and (data.partners is not None or data.format.startswith("folder")):
+        # pairs with known transforms, or a folder of sequences: what gives true analogies (a
+        # folder of classes does not: its next file is another photo)
+        if data is not None and data.partners is None:
+            from explorer.data.pairs import looks_like_sequences
+
+            data = data if looks_like_sequences(data) else None
+        if data is not None:
             from explorer.data.pairs import quadruple_images
             from explorer.relational.engine import analogy, nmse
 
@@ -401,16 +497,19 @@ class View(QWidget):
 
     # ---- app hooks ------------------------------------------------------------------------
     def busy(self) -> bool:
-        return self.runner.is_running() or self._render_pending
+        return self.runner.is_running() or self._render_pending or self._fit_runner.is_running()
 
     def prepare_snapshot(self) -> None:
         if self.model is None:
             return
+        if self._needs_fit() is not None:
+            self.fit_now()
+            self.set_model(self.model, self.model_name)
         data = self.dataset()
         if data is not None and data.partners is not None:
             self.set_pair(0)  # the data set's own pair
             self.set_apply_start(1)
-        elif data is not None and self.y_mode.findText(NEXT) >= 0:
+        elif data is not None and self.y_mode.currentText() == NEXT:  # a folder of sequences
             from explorer.data.pairs import sequence_order
 
             # x' are later views of x's own object, as in `explorer evaluate analogy` (a turn's
@@ -430,4 +529,5 @@ class View(QWidget):
 
     def closeEvent(self, event) -> None:
         self.runner.shutdown()
+        self._fit_runner.shutdown()
         super().closeEvent(event)

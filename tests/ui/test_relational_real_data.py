@@ -1,0 +1,176 @@
+"""The relational view on real folders whose images are not the model's size (issue 13 item 10,
+the user's look at it): a folder of 48x48 photo-pan sequences opened with a 32x32 model showed
+generated random dots and said the data did not fit; the mapping-unit bars had -0.5, 0.5, 1.5
+under 2 units."""
+
+import numpy as np
+import pytest
+import torch
+
+from explorer.models.gae import GaeConfig, GatedAutoencoder
+from explorer.relational.engine import infer_mappings
+from explorer.ui.context import AppContext
+
+
+@pytest.fixture
+def pans(tmp_path):
+    """4 sequences of 7 colour frames, 18x22: a crop moving 1 px a frame across a smooth image."""
+    from PIL import Image
+
+    from explorer.data import load_data
+
+    rng = np.random.default_rng(3)
+    for s in range(4):
+        (tmp_path / f"pan{s}").mkdir()
+        base = rng.random((3, 6, 12)).repeat(4, axis=1).repeat(4, axis=2)  # 24x48, blocky
+        for t in range(7):
+            frame = base[:, 2:20, t : t + 22]
+            Image.fromarray((frame.transpose(1, 2, 0) * 255).astype(np.uint8)).save(
+                tmp_path / f"pan{s}" / f"frame{t:02d}.png"
+            )
+    return load_data(str(tmp_path))
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    return GatedAutoencoder(GaeConfig(factors=12, mapping=2, whiten=0), (1, 9, 9)).eval()
+
+
+def test_a_folder_of_another_size_is_brought_to_the_models_shape(qtbot, pans, model):
+    from explorer.core.preprocess import InputSpec, resize_array
+    from explorer.ui.views.relational import NEXT, View
+
+    ctx = AppContext.standalone()
+    ctx.workspace.set_dataset(pans)  # 3x18x22 colour frames; the model takes 1x9x9 grey
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.set_model(model, "toy gae")
+    qtbot.waitUntil(lambda: view.dataset() is not None and not view.busy(), timeout=10000)
+    fitted = view.dataset()
+    assert fitted.shape == (1, 9, 9) and fitted.count == pans.count
+    np.testing.assert_allclose(fitted.images[5], resize_array(pans.images[5:6], InputSpec(1, 9, 9))[0])
+    assert list(fitted.labels) == list(pans.labels)
+    assert "22x18 brought to the model's 9x9 grey" in view.status.text()
+    assert "random dots" not in view.status.text()
+    # the folder's own pairs: y is the next frame, and x, y are its items at the model's size
+    assert view.y_mode.currentText() == NEXT
+    view.x_index.setValue(7)  # the first frame of the second pan
+    x, y = view.current_pair()
+    np.testing.assert_allclose(x, fitted.images[7])
+    np.testing.assert_allclose(y, fitted.images[8])
+    np.testing.assert_allclose(view.z, infer_mappings(model, x[None], y[None])[0], atol=1e-5)
+    assert view.score is not None and view.score["count"] > 0  # analogies of the folder, scored
+    view.runner.shutdown()
+
+
+def test_a_new_data_set_is_fitted_again_and_a_stale_fit_is_dropped(qtbot, pans, model):
+    from explorer.ui.views.relational import View
+
+    ctx = AppContext.standalone()
+    ctx.workspace.set_dataset(pans)
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.set_model(model, "toy gae")
+    qtbot.waitUntil(lambda: view.dataset() is not None and not view.busy(), timeout=10000)
+    other = pans.subset(slice(0, 14))
+    ctx.workspace.set_dataset(other)
+    assert view.dataset() is None  # not the old data's fit
+    qtbot.waitUntil(lambda: view.dataset() is not None and not view.busy(), timeout=10000)
+    assert view.dataset().count == 14
+    view.runner.shutdown()
+
+
+def test_the_snapshot_fits_the_data_before_choosing_its_pair(qtbot, pans, model):
+    from explorer.ui.views.relational import NEXT, View
+
+    ctx = AppContext.standalone()
+    ctx.workspace.set_dataset(pans)
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.set_model(model, "toy gae")
+    view.prepare_snapshot()  # at once, before the worker's fit arrives
+    assert view.dataset() is not None and view.y_mode.currentText() == NEXT
+    assert view.truth is not None  # the next frames, known
+    qtbot.waitUntil(lambda: not view.busy(), timeout=10000)
+    view.runner.shutdown()
+
+
+def test_a_folder_of_classes_opens_on_a_transformation_not_a_next_frame(qtbot, model, tmp_path):
+    """A class folder's next file is not x's next frame: y starts as x transformed."""
+    from PIL import Image
+
+    from explorer.data import load_data
+    from explorer.ui.views.relational import TRANSFORM, View
+
+    rng = np.random.default_rng(0)
+    for c in range(3):
+        (tmp_path / f"class{c}").mkdir()
+        for i in range(6):
+            Image.fromarray((rng.random((12, 12)) * 255).astype(np.uint8)).save(
+                tmp_path / f"class{c}" / f"{i}.png"
+            )
+    ctx = AppContext.standalone()
+    ctx.workspace.set_dataset(load_data(str(tmp_path)))
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.set_model(model, "toy gae")
+    qtbot.waitUntil(lambda: view.dataset() is not None and not view.busy(), timeout=10000)
+    assert view.y_mode.currentText() == TRANSFORM
+    view.runner.shutdown()
+
+
+@pytest.mark.parametrize("units", [2, 5, 64])
+def test_mapping_unit_ticks_are_whole_numbers(qtbot, units):
+    from explorer.ui.views.relational import View
+
+    torch.manual_seed(0)
+    m = GatedAutoencoder(GaeConfig(factors=12, mapping=units, whiten=0), (1, 9, 9)).eval()
+    view = View(AppContext.standalone())
+    qtbot.addWidget(view)
+    view.set_model(m, "toy gae")
+    view.resize(900, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    axis = view.z_plot.getAxis("bottom")
+    lo, hi = view.z_plot.getViewBox().viewRange()[0]
+    # what the axis draws: its fixed ticks, else pyqtgraph's own spacing
+    levels = axis._tickLevels
+    if levels is None:
+        levels = [[(v, "") for v in values] for _, values in axis.tickValues(lo, hi, axis.width())]
+    ticks = [v for level in levels for v, _ in level]
+    shown = [v for v in ticks if lo <= v <= hi]
+    assert shown and all(float(v).is_integer() for v in shown)
+    assert set(range(units)) >= {int(v) for v in shown} and 0 in shown
+    assert len(shown) <= 16 and (units > 16 or len(shown) == units)  # every unit while they fit
+    view.runner.shutdown()
+
+
+def test_a_folder_of_classes_is_not_scored_or_laid_out_as_sequences(qtbot, model, tmp_path):
+    """Photos of classes resized for the model: the data-wide line scored consecutive files of a
+    class as analogies and the Mapping codes tab coloured them 'by sequence (one motion each)'."""
+    from PIL import Image
+
+    from explorer.data import load_data
+    from explorer.jobs.relational import mapping_layout_job
+    from explorer.core.progress import run_to_end
+    from explorer.ui.views.relational import View
+
+    rng = np.random.default_rng(0)
+    for c in range(3):
+        (tmp_path / f"class{c}").mkdir()
+        for i in range(6):
+            Image.fromarray((rng.random((12, 12)) * 255).astype(np.uint8)).save(
+                tmp_path / f"class{c}" / f"{i}.png"
+            )
+    data = load_data(str(tmp_path))
+    ctx = AppContext.standalone()
+    ctx.workspace.set_dataset(data)
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.set_model(model, "toy gae")
+    qtbot.waitUntil(lambda: view.dataset() is not None and not view.busy(), timeout=10000)
+    assert view.score is None and not view.panel.score_label.text()
+    out = run_to_end(mapping_layout_job(model, view.dataset(), count=40, tsne=False))
+    assert "sequence" not in out["colour_label"] and out["source"].startswith("generated")
+    view.runner.shutdown()
