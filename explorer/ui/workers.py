@@ -88,10 +88,12 @@ MAX_TURN_S = 0.5  # a turn longer than this is not waited for (the GUI thread ma
 
 class GuiTurns(QObject):
     """When the GUI thread's current event-loop turn began, for jobs to step aside in long turns
-    (see the module docstring): the first event it delivers (an event filter on the application:
-    one Python call per event) after its event dispatcher's ``aboutToBlock`` or ``awake`` begins
-    a turn, the next of those signals ends it. (The glib dispatcher delivers an iteration's
-    events between the two, the others after ``awake``: either way between two signals.)"""
+    (see the module docstring): the first event it delivers (an event filter on the application)
+    after its event dispatcher's ``aboutToBlock`` or ``awake`` begins a turn, the next of those
+    signals ends it. (The glib dispatcher delivers an iteration's events between the two, the
+    others after ``awake``: either way between two signals.) The filter takes itself off at that
+    first event and goes back on between turns: on all events it was a Python call (and a take of
+    the GIL) per event, ~5,000 in the first seconds after start-up, up to ~1,000 in one turn."""
 
     _installed: GuiTurns | None = None
 
@@ -101,6 +103,9 @@ class GuiTurns(QObject):
         self.idle = threading.Event()  # set while the GUI thread is between turns
         self.idle.set()
         self.pauses = 0  # how often a job stepped aside (for tests)
+        self.filtered = 0  # events the filter saw (for tests)
+        self._app = app
+        self._filtering = True
         dispatcher.aboutToBlock.connect(self._between_turns)
         dispatcher.awake.connect(self._between_turns)
         app.installEventFilter(self)
@@ -116,14 +121,22 @@ class GuiTurns(QObject):
             cls._installed = cls(app, dispatcher)
 
     def eventFilter(self, obj, event) -> bool:
+        self.filtered += 1
         if self.began is None:
             self.began = time.perf_counter()
             self.idle.clear()
+        if self._filtering:  # the turn has begun: its other events go by without Python
+            self._filtering = False
+            self._app.removeEventFilter(self)
         return False
 
     def _between_turns(self) -> None:
-        self.began = None
-        self.idle.set()
+        if self.began is not None:
+            self.began = None
+            self.idle.set()
+        if not self._filtering:
+            self._filtering = True
+            self._app.installEventFilter(self)
 
     @classmethod
     def step_aside(cls) -> None:

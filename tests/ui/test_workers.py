@@ -109,6 +109,39 @@ def test_progress_is_rate_limited_and_keeps_the_last_record(qtbot):
     r.shutdown()
 
 
+def test_the_turn_watcher_sees_one_event_a_turn_not_every_event(qtbot, runner):
+    """GuiTurns' filter is a Python call per event it sees: it sees a turn's first event (the
+    turn's start) and not the 500 posted events delivered in the same turn."""
+    from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
+
+    from explorer.ui.workers import GuiTurns
+
+    class Sink(QObject):
+        def __init__(self):
+            super().__init__()
+            self.seen = 0
+
+        def event(self, e):
+            if e.type() == QEvent.Type.User:
+                self.seen += 1
+                return True
+            return super().event(e)
+
+    sink = Sink()
+    turns = GuiTurns._installed
+    marks = {}
+
+    def post_many():  # one handler posts 500 events: the next turn delivers them all
+        marks["before"] = turns.filtered
+        for _ in range(500):
+            QCoreApplication.postEvent(sink, QEvent(QEvent.Type.User))
+
+    QTimer.singleShot(0, post_many)
+    qtbot.waitUntil(lambda: sink.seen == 500, timeout=5000)
+    assert turns.filtered - marks["before"] < 20  # (500 before: one call per event)
+    assert turns.began is None or time.perf_counter() - turns.began < 1.0
+
+
 def test_a_job_steps_aside_while_the_gui_thread_is_in_a_long_turn(qtbot, runner):
     """A worker's job waits at its yields while one GUI-thread handler runs long (the handler
     gets the cores and the GIL), and goes on when the turn ends; short turns do not stop it."""
