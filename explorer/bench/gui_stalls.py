@@ -26,6 +26,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import numpy as np
@@ -67,12 +68,15 @@ class _Meter:
         self.meter.gaps, self.meter._last = [], None
         self.ends: list[float] = []
         self.cpu: list[float] = []  # GUI thread CPU seconds at each tick
+        self.sched0: tuple[int, int, int] | None = None  # the GUI thread's schedstat at the first tick
         self.meter.timer.timeout.connect(self._tick)
         self.meter.timer.start()
 
     def _tick(self) -> None:
         self.ends.append(time.perf_counter())
         self.cpu.append(time.thread_time())
+        if self.sched0 is None:
+            self.sched0 = _gui_schedstat()
 
     def stop(self) -> dict:
         self.meter.timer.stop()
@@ -81,7 +85,23 @@ class _Meter:
         cpu = list(1e3 * np.diff(self.cpu)) if len(self.cpu) > 1 else []
         if stall_trace.enabled():
             stall_trace.report(list(zip(self.ends[1:], self.meter.gaps)), cpu)
-        return _stats(self.meter.gaps, cpu)
+        out = _stats(self.meter.gaps, cpu)
+        end = _gui_schedstat()
+        if self.sched0 is not None and end is not None:  # from the first tick on
+            (r0, w0, n0), (r1, w1, n1) = self.sched0, end
+            out.update(gui_run_ms=(r1 - r0) / 1e6, gui_wait_ms=(w1 - w0) / 1e6, gui_slices=n1 - n0)
+        return out
+
+
+def _gui_schedstat() -> tuple[int, int, int] | None:
+    """The calling (GUI) thread's scheduler counters (Linux): ns on a core, ns runnable but waiting
+    for one, time slices; None elsewhere."""
+    try:
+        with open(f"/proc/self/task/{threading.get_native_id()}/schedstat") as f:
+            run, wait, slices = f.read().split()[:3]
+        return int(run), int(wait), int(slices)
+    except (OSError, ValueError):
+        return None
 
 
 def _spin_until(done, timeout_s: float, step_ms: int = 20) -> bool:
