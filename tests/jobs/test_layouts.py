@@ -46,3 +46,23 @@ def test_a_full_fit_and_a_sampled_measure_say_so():
     result = run_to_end(layout_job(big, "pca", 0, {}))
     assert result.measured == 20_000  # a seeded sample of a large set
     assert np.isfinite(result.per_point).sum() == 20_000
+
+
+def test_a_live_frame_runs_with_the_thread_pools_at_one_thread_and_gives_them_back():
+    from threadpoolctl import threadpool_info
+
+    def counts():
+        return {i["filepath"]: i["num_threads"] for i in threadpool_info()}
+
+    codes = _codes(n=600)
+    before = counts()
+    inside = {}
+    result = run_to_end(
+        layout_job(codes, "pca", 0, {}, live=True, make_index=lambda xy: inside.update(counts()))
+    )
+    assert result.layout.shape == (600, 2) and np.isfinite(result.faithfulness)
+    assert inside and set(inside.values()) == {1}  # BLAS and OpenMP, while the frame is made
+    after = counts()
+    assert {p: after[p] for p in before} == before  # given back
+    run_to_end(layout_job(codes, "pca", 0, {}, make_index=lambda xy: inside.update(counts())))
+    assert {p: inside[p] for p in before} == before  # a finished layout keeps the pools as they are
