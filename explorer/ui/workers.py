@@ -18,6 +18,8 @@ time for one panel, in the manner of Orange's ``ConcurrentMixin``:
   which then waited seconds between its own 100-300 ms of work. A waiting job holds no GIL and
   is cancelled like a running one.
 
+- worker threads run nicer than the GUI thread (``WORKER_NICE``, Linux): a GUI thread woken by
+  its timer or an event gets a core before the app's own training and layout threads;
 - a job steps aside while the GUI thread is in a long event-loop turn (:class:`GuiTurns`): at
   its next ``yield`` it waits until the turn ends (at most ``PAUSE_S``), so a paint or a
   handler that has run ``LONG_TURN_S`` gets the cores and the GIL instead of sharing them with
@@ -32,7 +34,9 @@ Results arrive on the GUI thread through queued signals: ``partial(tag, record)`
 from __future__ import annotations
 
 import itertools
+import os
 import queue
+import sys
 import threading
 import time
 import traceback
@@ -64,6 +68,7 @@ class _Worker(threading.Thread):
         self.jobs: queue.SimpleQueue = queue.SimpleQueue()
 
     def run(self) -> None:
+        lower_thread_priority(WORKER_NICE)
         while True:
             try:
                 job = self.jobs.get(timeout=IDLE_S)
@@ -79,6 +84,26 @@ class _Worker(threading.Thread):
                 if len(_idle) >= MAX_IDLE_WORKERS:
                     return
                 _idle.append(self)
+
+
+WORKER_NICE = 5  # worker threads run this much nicer than the GUI thread (Linux)
+
+
+def lower_thread_priority(steps: int) -> None:
+    """Make the calling thread ``steps`` nicer (Linux, where a nice value is a thread's own; the
+    threads it starts, such as torch's OpenMP team, inherit it); elsewhere nothing. Within the
+    process the scheduler then gives a waking GUI thread the core before a worker: traced during a
+    training run, most of each long gap was the GUI thread waiting for a core the app's own training
+    and layout threads held. Against other processes it changes little where the kernel weighs each
+    session's processes as one group (sched_autogroup, on by default). A pooled thread stays nicer
+    for its next jobs: only a privileged process may lower a nice value again."""
+    if steps <= 0 or not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + steps))
+    except OSError:  # (not allowed here: the thread keeps its priority)
+        pass
 
 
 LONG_TURN_S = 0.012  # a GUI turn this long has jobs wait at their next yield ...

@@ -3,7 +3,11 @@ per-thread set-up, ~30 ms of CPU, is paid once), jobs at the same time get threa
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
+
+import pytest
 
 from explorer.core.progress import Progress
 from explorer.ui import workers
@@ -53,3 +57,29 @@ def test_shutdown_waits_for_a_pooled_job_and_it_is_no_longer_running(qtbot):
     assert job.isRunning() and not job.wait(50)  # still held
     hold.set()
     assert r.shutdown(5000) and not job.isRunning()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own nice value is Linux's")
+def test_jobs_run_nicer_than_the_gui_thread_and_threads_they_start_inherit_it(qtbot):
+    def job():
+        tid = threading.get_native_id()
+        seen = {"job": os.getpriority(os.PRIO_PROCESS, tid)}
+        child = threading.Thread(
+            target=lambda: seen.__setitem__(
+                "child", os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+            )
+        )
+        child.start()
+        child.join()
+        yield Progress(step=0, total=1)
+        return seen
+
+    gui = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    r = TaskRunner()
+    out = []
+    r.done.connect(lambda tag, res: out.append(res))
+    r.start(job, tag=1)
+    qtbot.waitUntil(lambda: bool(out), timeout=5000)
+    want = min(19, gui + workers.WORKER_NICE)
+    assert out[0] == {"job": want, "child": want}
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == gui  # the GUI thread's own
