@@ -68,12 +68,13 @@ class View(QWidget):
         self.columns = [ResultColumn("Model"), ResultColumn("Pixels"), ResultColumn("Second model")]
         self.binary_column = ResultColumn("Binary codes")  # Hamming search over a binary model's bits
         self.binary_column.combo.setToolTip("A model with binary codes (binae), searched by Hamming distance")
-        grid = QHBoxLayout()
+        grid = self.column_row = QHBoxLayout()
         grid.setSpacing(8)
         for col in (*self.columns, self.binary_column):
             grid.addWidget(col, 1)
             col.model_chosen.connect(self._on_columns_changed)
             col.result_clicked.connect(self._on_result_clicked)
+            col.filled_changed.connect(self._share_width)
         top = QWidget()
         top_lay = QVBoxLayout(top)
         top_lay.setContentsMargins(4, 4, 4, 4)
@@ -94,6 +95,7 @@ class View(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(split)
 
+        self._share_width()
         self.back_button.clicked.connect(self.go_back)
         self.forward_button.clicked.connect(self.go_forward)
         self.open_button.clicked.connect(self._on_open_image)
@@ -152,6 +154,13 @@ class View(QWidget):
             return False
         self._set_external(image, f"{os.path.basename(path)}: " + (note or "used as is"))
         return True
+
+    def _share_width(self, *_args) -> None:
+        """Columns with results take the width; a column that only says why it is empty ("Choose a
+        second model", "No binary codes") takes a third of one (at 1280x800 the two empty ones held
+        half the row while the results showed two thumbnails a line)."""
+        for i, col in enumerate((*self.columns, self.binary_column)):
+            self.column_row.setStretch(i, 3 if col.filled else 1)
 
     def go_back(self) -> None:
         if self._pos > 0:

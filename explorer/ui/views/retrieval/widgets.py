@@ -31,6 +31,7 @@ NONE = "(none)"
 INDEX_ROLE = Qt.ItemDataRole.UserRole
 GOOD, BAD, NEUTRAL = QColor("#2e9d4f"), QColor("#d0342c"), QColor("#9a9a9a")
 THUMB, QUERY_THUMB = 64, 112
+RESULT_EXTRA = 16  # px beside a result's thumbnail: 3 a row in a 270-px column (22 gave 2)
 METRIC_COLUMNS = [
     ("precision_at_1", "P@1"),
     ("r_precision", "R-prec"),
@@ -203,19 +204,21 @@ class ResultColumn(QWidget):
 
     model_chosen = Signal()
     result_clicked = Signal(int)
+    filled_changed = Signal(bool)  # results shown (True) or a message in their place (False)
 
     def __init__(self, title: str, parent=None) -> None:
         super().__init__(parent)
+        self.filled = False
         self.combo = QComboBox()
         self.combo.setToolTip(f"Model of the {title.lower()} column")
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.combo.setMinimumContentsLength(12)
+        self.combo.setMinimumContentsLength(2)  # 12 once it shows results (_set_filled)
         self.info = QLabel()
         self.info.setObjectName("columnInfo")
         self.info.setWordWrap(True)  # a long line must not widen the view past the window
         self.info.setStyleSheet("color: #555;")
-        self.list = thumb_list(THUMB)
-        self.list.setMinimumWidth(2 * (THUMB + 22) + 8)
+        self.list = thumb_list(THUMB, extra_width=RESULT_EXTRA)
+        self.list.setMinimumWidth(2 * (THUMB + RESULT_EXTRA) + 8)
         self.text_mode = False
         head = QHBoxLayout()
         head.addWidget(QLabel(f"<b>{title}</b>"))
@@ -259,6 +262,15 @@ class ResultColumn(QWidget):
         self.placeholder.setText(text)
         self.stack.setCurrentWidget(self.placeholder)
         self.info.setText(info)
+        self._set_filled(False)
+
+    def _set_filled(self, filled: bool) -> None:
+        if filled != self.filled:
+            self.filled = filled
+            # an empty column's chooser may narrow to a few letters (its popup still shows whole
+            # names): its title and a 12-letter box held 250 px that the results lacked
+            self.combo.setMinimumContentsLength(12 if filled else 2)
+            self.filled_changed.emit(filled)
 
     def set_text_mode(self, on: bool) -> None:
         """Results as lines of text (documents: a snippet each) instead of a grid of thumbnails."""
@@ -275,7 +287,7 @@ class ResultColumn(QWidget):
         else:
             lst.setViewMode(QListWidget.ViewMode.IconMode)
             lst.setIconSize(QSize(THUMB + 8, THUMB + 8))
-            lst.setGridSize(QSize(THUMB + 22, THUMB + 48))
+            lst.setGridSize(QSize(THUMB + RESULT_EXTRA, THUMB + 48))
             lst.setUniformItemSizes(True)
             lst.setSpacing(0)
         lst.setWordWrap(True)
@@ -294,6 +306,7 @@ class ResultColumn(QWidget):
             self.list.addItem(item)
         self.stack.setCurrentWidget(self.list)
         self.info.setText(info)
+        self._set_filled(True)
 
     def results(self) -> list[int]:
         return [int(self.list.item(i).data(INDEX_ROLE)) for i in range(self.list.count())]
