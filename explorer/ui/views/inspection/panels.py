@@ -174,6 +174,7 @@ class DuplicatesPanel(QWidget):
         )
         self.plot.addItem(self.line)
         self.info = QLabel("Run Inspect to find near-duplicates.")
+        self.info.setWordWrap(True)  # a long line must not widen the view past the window
         self.grid = thumb_list(THUMB, rows_hint=2)
         self.grid.setSelectionMode(self.grid.SelectionMode.ExtendedSelection)
         self.grid.itemClicked.connect(lambda item: self.picked.emit(int(item.data(INDEX_ROLE))))
@@ -199,6 +200,7 @@ class OutliersPanel(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.info = QLabel("Run Inspect to find the most isolated items.")
+        self.info.setWordWrap(True)  # a long line must not widen the view past the window
         self.select_button = QPushButton("Select them all")
         self.grid = thumb_list(THUMB, rows_hint=2)
         self.grid.setSelectionMode(self.grid.SelectionMode.ExtendedSelection)

@@ -69,6 +69,9 @@ class View(QWidget):
             "re-saved copy and any item of the same class alike"
         )
         self.status = QLabel("")
+        # wraps: on one line the summary ("155 likely label mistakes, ... (near-duplicates searched
+        # in pixels ...)") widened the view past a 1280-px window, the fix buttons off its edge
+        self.status.setWordWrap(True)
         self.issues = IssuePanel()
         self.dups = DuplicatesPanel()
         self.outliers = OutliersPanel()

@@ -1,0 +1,37 @@
+"""The inspection view fits its tab in a 1280x800 window (seen on a photo folder: the one-line
+summary with its note widened the view past the window, the label fixes cut off at its edge)."""
+
+import numpy as np
+
+from explorer.ui.context import AppContext
+
+
+def test_the_summary_wraps_and_the_view_fits_950_px(qtbot, digits_300):
+    from explorer.ui.views.inspection import View
+
+    data = digits_300
+    ctx = AppContext.standalone()
+    ws = ctx.workspace
+    ws.set_dataset(data)
+    pixels = data.float_images().reshape(data.count, -1)
+    ws.set_codes("pixels", pixels)
+    w = np.random.default_rng(0).standard_normal((64, 6)).astype(np.float32)
+    ws.set_codes("a model with a rather long name (digits)", pixels @ w)
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.resize(950, 690)  # the view's tab beside the data dock
+    view.show()
+    view.model_combo.setCurrentText("a model with a rather long name (digits)")
+    view.pixels_check.setChecked(True)
+    view.run()
+    qtbot.waitUntil(lambda: view.report is not None and not view.runner.is_running(), timeout=60000)
+    qtbot.wait(20)
+    text = view.status.text()
+    assert "likely label mistakes" in text
+    view.status.setText(text + " (" + "a long note on how the near-duplicates were searched, " * 3 + ")")
+    qtbot.wait(20)
+    assert view.minimumSizeHint().width() <= 950
+    right = view.issues.correct_button
+    edge = right.mapTo(view, right.rect().topRight()).x()
+    assert edge <= view.width(), "the Mark correct button is off the view's edge"
+    view.runner.shutdown()
