@@ -81,22 +81,39 @@ class ThresholdSlider(QSlider):
         font.setPointSizeF(max(7.0, font.pointSizeF() * 0.9))
         p.setFont(font)
         y = groove.center().y() + 9
-        right = -1e9  # where the previous label ended: close marks get their labels side by side
-        for value, text, colour in sorted(self.marks):
-            x = (
-                groove.x()
-                + handle.width() / 2
-                + QStyle.sliderPositionFromValue(self.minimum(), self.maximum(), value, span)
-            )
+        marks = sorted(self.marks)
+        xs = [
+            groove.x()
+            + handle.width() / 2
+            + QStyle.sliderPositionFromValue(self.minimum(), self.maximum(), v, span)
+            for v, _, _ in marks
+        ]
+        widths = [p.fontMetrics().horizontalAdvance(text) for _, text, _ in marks]
+        self.label_spans = []  # (left, right) of each label as drawn, in the marks' order
+        for x, left, w, (_, text, colour) in zip(xs, label_lefts(xs, widths, self.width()), widths, marks):
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(QColor(colour))
             p.drawPolygon(QPolygonF([QPointF(x, y), QPointF(x - 5, y + 7), QPointF(x + 5, y + 7)]))
             p.setPen(QColor(colour))
-            w = p.fontMetrics().horizontalAdvance(text)
-            left = int(min(max(0, x - w / 2, right + 4), self.width() - w))
-            right = left + w
             p.drawText(QRect(left, int(y + 7), w + 2, p.fontMetrics().height()), 0, text)
+            self.label_spans.append((left, left + w))
         p.end()
+
+
+def label_lefts(centres: list[float], widths: list[int], total: int, gap: int = 4) -> list[int]:
+    """Left edges of labels of ``widths`` centred under ``centres`` (ascending) in ``total`` px,
+    none overlapping: pushed right past the one before, then back left from the far edge (one pass
+    only pushed right, and the clamp at the edge put two marks near the end on top of each other)."""
+    lefts, right = [], -1e9
+    for x, w in zip(centres, widths):
+        left = max(0.0, x - w / 2, right + gap)
+        lefts.append(left)
+        right = left + w
+    limit = float(total)
+    for i in range(len(lefts) - 1, -1, -1):
+        lefts[i] = min(lefts[i], limit - widths[i])
+        limit = lefts[i] - gap
+    return [int(round(max(0.0, v))) for v in lefts]
 
 
 PLOT_HINT = QSize(320, 170)  # small preferred sizes: the panel fits a 720-pixel window, the plots grow

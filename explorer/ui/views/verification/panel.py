@@ -317,7 +317,7 @@ class View(QWidget):
                 "", f"Put images in {' and '.join(missing)}." if missing else "Load a model to score pairs."
             )
             return
-        text = f"score {score:.4g}"
+        text = f"score {score + 0.0:.4g}"  # (+ 0.0: identical codes score 0, not "-0")
         if pair_scorer_of(self.ws.models[self.model_name()]) is not None:  # a logit: say p(same) too
             text += f"  ·  p(same) {1 / (1 + np.exp(-np.clip(score, -50, 50))):.2f}"
         self.score_label.setText(text)
