@@ -85,6 +85,8 @@ def test_compare_needs_a_second_model(qtbot, digits_300):
     qtbot.addWidget(v)
     v.show()
     assert not v.compare_check.isEnabled()
+    assert v.compare_combo.currentText() == "" and v.compare_combo.count() == 0  # not "pixels" again
+    assert v.compare_combo.placeholderText() == "no second model"
     v.compare_check.setChecked(True)  # (even if it were ticked)
     assert not v.sides[1].panel.isVisible()
     ctx.workspace.set_codes("half", digits_300.float_images().reshape(300, -1)[:, :32])

@@ -76,6 +76,7 @@ class ScatterControls:
         self.compare_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.compare_combo.setMinimumContentsLength(14)
         self.compare_combo.setEnabled(False)
+        self.compare_combo.setPlaceholderText("no second model")
         self.faith_label = QLabel("10-NN kept: –")
         widest = self.faith_label.fontMetrics().horizontalAdvance("10-NN kept: 0.00 | 0.00")
         self.faith_label.setMinimumWidth(widest + 8)

@@ -279,6 +279,8 @@ class View(LiveTraining, Drawing, Exports, QWidget):
                 combo.setCurrentText(current)
             elif prefer in names:
                 combo.setCurrentText(prefer)
+            elif combo.currentIndex() < 0 and names:
+                combo.setCurrentIndex(0)  # (a box with a placeholder text picks none by itself)
             if (
                 combo is self.compare_combo
                 and combo.currentText() == self.model_combo.currentText()
@@ -288,6 +290,10 @@ class View(LiveTraining, Drawing, Exports, QWidget):
             combo.blockSignals(False)
         # comparing needs a second model: with one, "Compare with" would show it twice
         self.compare_check.setEnabled(len(names) > 1)
+        if len(names) < 2:  # the box is empty, not the model itself greyed out beside it
+            self.compare_combo.blockSignals(True)
+            self.compare_combo.clear()
+            self.compare_combo.blockSignals(False)
         self.compare_check.setToolTip("" if len(names) > 1 else "Load a second model to compare with")
         return (self.model_combo.currentText(), self.compare_combo.currentText()) != before
 
@@ -311,7 +317,8 @@ class View(LiveTraining, Drawing, Exports, QWidget):
         method, seed, params = st.method, st.seed, st.params()
         live = self._live_source()
         for k, side in enumerate(self.sides):
-            same = self.compare_combo.currentText() == self.model_combo.currentText()
+            other = self.compare_combo.currentText()
+            same = not other or other == self.model_combo.currentText()  # (empty: no second model)
             if k == 1 and (not self.compare_check.isChecked() or live is not None or same):
                 side.runner.cancel()
                 side.panel.setVisible(False)
