@@ -12,7 +12,8 @@ longest gap between its ticks as the measure:
   click to the finished layout (frames drawn as they form); reference: the same with the layout in
   a worker thread of the GUI process (``EXPLORER_LAYOUT_CHILD=0``, how it ran before);
 - ``train``: an ``ae`` run of ``plan.app_train_epochs`` epochs started from the training dialog,
-  live scatter on, until its codes are in the views.
+  live scatter on, until its codes are in the views; then the same settings headless in the same
+  process, for a second row: the dialog run's training speed against it (>= 0.95x).
 
 The reference of the start-up and training rows is the same app idle for as long (the machine's
 scheduling alone). ``EXPLORER_STALL_TRACE=1`` prints what ran during the longest gaps
@@ -225,10 +226,35 @@ def moment_train(plan: Plan) -> dict:
     seconds = time.perf_counter() - t0
     out = meter.stop()
     summary = dialog.last_result.summary if dialog.last_result is not None else {}
-    out.update(seconds=seconds, finished=ok, idle=idle, items_per_s=float(summary.get("items_per_s", 0.0)))
+    out.update(
+        seconds=seconds,
+        finished=ok,
+        idle=idle,
+        items_per_s=float(summary.get("items_per_s", 0.0)),
+        run_seconds=float(summary.get("seconds", 0.0)),
+    )
+    if ok:
+        out["headless"] = _headless_run(dialog.train_config(), win.ctx.workspace.dataset, summary)
     dialog.shutdown()
     win.close()
     return out
+
+
+def _headless_run(config, data, summary: dict) -> dict:
+    """The dialog's run again with the same settings (and torch threads), driven as `explorer train`
+    drives it on this (now idle) GUI process's main thread with Python's own collector: items/s
+    of its training steps and its seconds, beside the dialog run's."""
+    import dataclasses
+    import io
+
+    from explorer.core.progress import drive
+    from explorer.training.engine import train
+    from explorer.ui import gui_gc
+
+    config = dataclasses.replace(config, threads=summary.get("threads") or config.threads)
+    with gui_gc.automatic():
+        result = drive(train(config, data), label="training", stream=io.StringIO())
+    return {"items_per_s": float(result.summary["items_per_s"]), "seconds": float(result.summary["seconds"])}
 
 
 MOMENTS = {"startup": moment_startup, "umap": moment_umap, "train": moment_train}
@@ -317,6 +343,25 @@ def app_stall_rows(plan: Plan) -> list[Row]:
             f"idle for 2 s, {_describe(train['idle'])}",
         )
     )
+    head = train.get("headless")
+    if head is not None:
+        rows.append(
+            Row(
+                "training in the app: the dialog's run vs the same settings headless",
+                train["items_per_s"],
+                head["items_per_s"],
+                "items/s",
+                "ratio >= 0.95",
+                train["items_per_s"] >= 0.95 * head["items_per_s"],
+                False,
+                f"the training run above (live scatter, loss plots and reconstructions on) against "
+                f"its TrainConfig driven as `explorer train` drives it, after it in the same "
+                f"process; items/s of the training steps (probes, validation and the time the "
+                f"worker steps aside left out); whole runs {train['run_seconds']:.1f} s vs "
+                f"{head['seconds']:.1f} s; at a load above the cores the app's own live views take "
+                f"a share of the process's cores, and one pair of runs varies +-20%",
+            )
+        )
     return rows
 
 
