@@ -232,3 +232,25 @@ def test_automatic_gives_pythons_own_collector_for_a_stretch_of_qt_free_work(qtb
     with gui_gc.automatic():
         assert gc.isenabled()  # the bench's `explorer train` reference, as in a CLI process
     assert not gc.isenabled() and gui_gc.installed() is not None
+
+
+def test_while_jobs_run_a_middle_pass_does_not_measure_the_oldest_generation(qtbot, monkeypatch):
+    collector = gui_gc.installed()
+    collector.timer.stop()
+    monkeypatch.setattr(gui_gc, "_busy_checks", [lambda: True])  # a job runs
+    collector._full_waiting_since = None
+    calls = []
+    real = gc.get_objects
+    monkeypatch.setattr(gc, "get_objects", lambda *a: calls.append(a) or real(*a))
+    try:
+        t0, t1, t2 = gc.get_threshold()
+        for _ in range(t2 + 1):
+            gc.collect(1)  # the oldest generation's count past its threshold
+        for _ in range(t1 + 1):
+            gc.collect(0)
+        keep = [[] for _ in range(2 * t0 + 1)]
+        assert collector.due() == 1  # the full pass waits for the job ...
+        assert calls == [] and len(keep)  # ... without listing the oldest generation's objects
+    finally:
+        collector._full_waiting_since = None
+        collector.timer.start()
