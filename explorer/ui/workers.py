@@ -86,7 +86,7 @@ class _Worker(threading.Thread):
                 _idle.append(self)
 
 
-WORKER_NICE = 5  # worker threads run this much nicer than the GUI thread (Linux)
+WORKER_NICE = 10  # worker threads run this much nicer than the GUI thread (Linux)
 
 
 def lower_thread_priority(steps: int) -> None:
