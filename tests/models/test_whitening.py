@@ -101,6 +101,9 @@ def test_whiten_dim_keeps_the_leading_directions_and_old_files_keep_all(digits, 
     from explorer.models.triplet import Triplet
 
     assert Triplet.saved_config({"embedding": "features"})["whiten_dim"] == 0
+    # and one from before whiten_by_class whitened by the spread of all features
+    assert Triplet.saved_config({"embedding": "features"})["whiten_by_class"] is False
+    assert Triplet.saved_config({"embedding": "features", "whiten_by_class": True})["whiten_by_class"] is True
 
 
 def test_an_mlp_tower_gives_its_code_with_embedding_features(digits):
@@ -129,3 +132,34 @@ def test_a_triplet_file_from_before_the_embedding_option_loads_with_its_code(tmp
     assert ck.model.config.embedding == "code" and ck.model.whitening is None
     x = torch.rand(3, 1, 8, 8)
     assert torch.equal(ck.model.encode(x), old.encode(x)) and ck.model.encode(x).shape == (3, 5)
+
+
+def test_within_class_whitening_discounts_the_spread_within_classes():
+    # classes differ along axis 0; every class spreads widely along axis 1 (a nuisance such as
+    # slant), and along axis 2 a little; axis 3 carries the common offset the normalisation sees
+    rng = np.random.default_rng(0)
+    n = 3000
+    labels = rng.integers(0, 6, n)
+    x = np.zeros((n, 4))
+    x[:, 0] = labels - 2.5 + rng.normal(0, 0.1, n)
+    x[:, 1] = rng.normal(0, 3.0, n)
+    x[:, 2] = rng.normal(0, 0.1, n)
+    x[:, 3] = 20.0
+    x = torch.from_numpy(x)
+    plain, within = Whitening(4, shrink=0.1, components=1), Whitening(4, shrink=0.1, components=1)
+    plain.fit(x)
+    within.fit(x, torch.from_numpy(labels))
+    lead = lambda w: np.abs(w.projection[:, 0].numpy()) / np.linalg.norm(w.projection[:, 0].numpy())  # noqa: E731
+    assert lead(plain)[1] > 0.99  # the widest spread leads the plain whitening
+    assert lead(within)[0] > 0.99  # the classes' axis leads the within-class one
+    # new classes along the same axis are told apart by the within-class code alone
+    new = np.stack([np.full(200, 0.3), rng.normal(0, 3.0, 200), np.zeros(200), np.full(200, 20.0)], 1)
+    new = torch.from_numpy(new)
+    other = new.clone()
+    other[:, 0] = 1.7
+    a, b = within.transform(new.float())[:, 0], within.transform(other.float())[:, 0]
+    assert float(a.max()) < float(b.min()) or float(b.max()) < float(a.min())
+    # unlabelled items (label -1) are left out of the class statistics; one class is not enough
+    one = Whitening(4, shrink=0.1, components=1)
+    one.fit(x, torch.from_numpy(np.where(labels == 0, 0, -1)))
+    torch.testing.assert_close(one.projection, plain.projection)
