@@ -174,3 +174,36 @@ def test_a_folder_of_classes_is_not_scored_or_laid_out_as_sequences(qtbot, model
     out = run_to_end(mapping_layout_job(model, view.dataset(), count=40, tsne=False))
     assert "sequence" not in out["colour_label"] and out["source"].startswith("generated")
     view.runner.shutdown()
+
+
+def test_a_loaded_model_made_for_the_open_images_is_shown_unless_the_user_chose(qtbot, pans):
+    """The app loads the shipped gae (13x13 shifts) and bgae (32x32 turning objects); on sample:shifts
+    the view showed the bgae (its model box's first) with the shifts resized, not the gae made for them."""
+    from explorer.ui.views.relational import View
+
+    torch.manual_seed(0)
+    big = GatedAutoencoder(GaeConfig(factors=8, mapping=2, whiten=0), (1, 9, 9)).eval()
+    small = GatedAutoencoder(GaeConfig(factors=8, mapping=3, whiten=0), (1, 7, 7)).eval()
+    ctx = AppContext.standalone()
+    ws = ctx.workspace
+    for name, m in (("gae (9x9)", big), ("gae (7x7)", small)):
+        m.key = "gae"
+        ws.add_model(name, m)
+    rng = np.random.default_rng(0)
+    from explorer.core.imageset import ImageSet
+
+    sevens = ImageSet(images=rng.random((20, 1, 7, 7)).astype(np.float32), name="sevens")
+    ws.set_dataset(sevens)
+    view = View(ctx)
+    qtbot.addWidget(view)
+    assert view.model_name == "gae (7x7)" and view.dataset() is sevens
+    ws.set_dataset(pans)  # fits neither: the shown one stays, and the data is brought to it
+    assert view.model_name == "gae (7x7)"
+    ws.set_dataset(sevens)
+    view.model_box.setCurrentText("gae (9x9)")  # the user's choice ...
+    view.model_box.activated.emit(view.model_box.currentIndex())
+    assert view.model_name == "gae (9x9)"
+    ws.set_dataset(sevens.subset(slice(0, 10)))  # ... stays on other data
+    assert view.model_name == "gae (9x9)"
+    qtbot.waitUntil(lambda: not view.busy(), timeout=10000)
+    view.runner.shutdown()

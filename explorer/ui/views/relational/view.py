@@ -42,6 +42,7 @@ class View(QWidget):
         self.model = None
         self.model_name = ""
         self._models: dict[str, object] = {}
+        self._picked = ""  # the model the user chose in the box: kept when the data change
         self._pool: np.ndarray | None = None  # generated images when the data has none
         # (data, model shape, the data brought to that shape, what was done): data of another size
         # or channels is resized for the model in a worker (fit_dataset_job), as encoders get it
@@ -73,6 +74,7 @@ class View(QWidget):
         self.model_box = QComboBox()
         self.model_box.setMinimumWidth(220)
         self.model_box.currentTextChanged.connect(self._on_model_chosen)
+        self.model_box.activated.connect(lambda _i: setattr(self, "_picked", self.model_box.currentText()))
         self.status = QLabel("")
         self.status.setWordWrap(True)
         top.addWidget(QLabel("Gated autoencoder:"))
@@ -130,6 +132,12 @@ class View(QWidget):
         if not names:
             names = list(self._defaults)  # the shipped model for the open data's images first
         current = self.model_box.currentText()
+        shape = data.shape if data is not None and data.has_images else None
+        fitting = [n for n in names if n in self._models and tuple(self._models[n].input_shape) == shape]
+        if self._picked in names:
+            current = self._picked  # the user's choice stays
+        elif fitting and current not in fitting:
+            current = fitting[0]  # a loaded model made for the open data's images (gae on shifts)
         self.model_box.blockSignals(True)
         self.model_box.clear()
         self.model_box.addItems(names)
@@ -186,8 +194,7 @@ class View(QWidget):
     def _on_dataset_changed(self) -> None:
         self._fit = None
         self._fit_runner.cancel()
-        if not self._models:  # the shipped models: the one for the new data's images
-            self._on_models_changed(render=False)
+        self._on_models_changed(render=False)  # the model made for the new data's images
         self._pool = None
         self._schedule_render(filters=False)
 
