@@ -136,11 +136,10 @@ class ThumbnailCache:
         """The item's pixmap, at most ``size`` px. For a file-backed set whose thumbnail is not
         decoded yet: decoded now (one file, a few ms) or, with ``wait=False`` (grids painting
         hundreds of tiles), a placeholder (not kept) while the item moves to the front of the build."""
-        key = (id(dataset), int(index), int(size))
-        pix = self._items.get(key)
+        pix = self.peek(dataset, index, size)
         if pix is not None:
-            self._items.move_to_end(key)
             return pix
+        key = (id(dataset), int(index), int(size))
         if dataset.file_backed:
             thumbs, ready = dataset.source.cached_thumbnails([int(index)])
             if not ready[0]:
@@ -154,6 +153,18 @@ class ThumbnailCache:
         if len(self._items) > self.max_items:
             self._items.popitem(last=False)
         return pix
+
+    def peek(self, dataset: ImageSet, index: int, size: int) -> QPixmap | None:
+        """The item's pixmap if one is made already, else None (nothing is made or decoded)."""
+        key = (id(dataset), int(index), int(size))
+        pix = self._items.get(key)
+        if pix is not None:
+            self._items.move_to_end(key)
+        return pix
+
+    def placeholder(self, size: int) -> QPixmap:
+        """The grey square shown where a thumbnail is not made yet (one per size, kept)."""
+        return self._placeholder(size)
 
     def _placeholder(self, size: int) -> QPixmap:
         pix = self._blank.get(size)

@@ -3,6 +3,7 @@ import time
 import numpy as np
 import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtGui import QColor
 
 from explorer.core.imageset import ImageSet
 from explorer.ui.views.browser import INDEX_ROLE, MIME_INDEX, View, filter_rows, indices_from_mime
@@ -167,3 +168,55 @@ def test_documents_are_rows_of_text_not_thumbnails(qtbot, ctx, tmp_path):
     assert model.rowCount() == 1 and "engines roar" in model.data(model.index(0), Qt.ItemDataRole.DisplayRole)
     pixmap = view.grid.viewport().grab()
     assert pixmap.width() > 0  # the delegate paints text rows without error
+
+
+def test_a_paint_makes_a_few_thumbnails_and_later_turns_the_rest(qtbot, ctx, digits_set):
+    """One paint of the grid makes at most NEW_THUMBS_PER_PAINT thumbnails (the others show the
+    placeholder), and the next event-loop turns make the rest: the window's first paint no longer
+    makes every visible thumbnail in one turn. In the end every visible cell shows its image."""
+    from PySide6.QtCore import QEvent, QObject
+
+    from explorer.ui.views.browser import NEW_THUMBS_PER_PAINT
+
+    ctx.workspace.set_dataset(digits_set)
+    view = View(ctx)
+    qtbot.addWidget(view)
+    cache = view.model.thumbnails
+    made_at_paint = []
+
+    class PaintLog(QObject):
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Paint:
+                made_at_paint.append(len(cache))
+            return False
+
+    log = PaintLog()
+    view.grid.viewport().installEventFilter(log)
+    view.resize(420, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    grid = view.grid
+    sizes = []
+
+    def settled():  # no thumbnail made in the last 100 ms
+        sizes.append(len(cache))
+        return len(sizes) > 10 and sizes[-1] == sizes[-11] > 0
+
+    qtbot.waitUntil(settled, timeout=5000)
+    made_at_paint.append(len(cache))
+    rows = range(view.model.rowCount())
+    visible = [r for r in rows if grid.viewport().rect().intersects(grid.visualRect(view.model.index(r)))]
+    assert len(visible) > 2 * NEW_THUMBS_PER_PAINT
+    steps = np.diff(made_at_paint)
+    assert steps.max() <= NEW_THUMBS_PER_PAINT and (steps > 0).sum() >= 3  # over several paints
+    assert len(cache) == len(visible)  # all on screen, and only those
+    shot = grid.viewport().grab().toImage()
+    grey = QColor("#d8d8d8").rgb()
+    for r in (visible[0], visible[-1]):
+        rect = grid.visualRect(view.model.index(r))
+        centre = [
+            shot.pixel(rect.center().x() + dx, rect.center().y() + dy)
+            for dx in (-6, 0, 6)
+            for dy in (-6, 0, 6)
+        ]
+        assert any(p != grey for p in centre)  # its image, not the placeholder

@@ -56,6 +56,9 @@ ORDER = 0
 MIME_INDEX = "application/x-explorer-index"
 INDEX_ROLE = Qt.ItemDataRole.UserRole
 DOC_SNIPPET_CHARS = 200  # of a document's text in its row (the rest is in the retrieval view)
+# thumbnails made in one paint of the grid; cells past it show a placeholder and are made in the
+# next event-loop turns (the window's first paint made all ~80-200 visible ones in one turn)
+NEW_THUMBS_PER_PAINT = 24
 
 
 def filter_rows(
@@ -107,6 +110,9 @@ class ThumbnailModel(QStringListModel):
         self.rows = np.zeros(0, dtype=np.int64)
         self.pos = np.zeros(0, dtype=np.int64)  # data set index -> row, -1 when filtered out
         self.thumb_size = 48
+        self.new_left = NEW_THUMBS_PER_PAINT  # thumbnails this paint may still make
+        self.repaint_later = None  # called once the event loop turns when a paint ran out of them
+        self._later_posted = False
 
     @property
     def data_set(self) -> ImageSet | None:
@@ -152,6 +158,32 @@ class ThumbnailModel(QStringListModel):
                 parts.append(ds.paths[i])
             return "\n".join(parts)
         return None
+
+    def painted_thumbnail(self, row: int):
+        """Row ``row``'s pixmap for a paint of the grid (``data``'s DecorationRole, within this
+        paint's budget): a thumbnail made already, else one made now while ``new_left`` lasts,
+        else the placeholder and a repaint on a later turn (``repaint_later``)."""
+        ds = self.data_set
+        if ds is None or not ds.has_images or is_documents(ds) or row >= len(self.rows):
+            return None
+        i = int(self.rows[row])
+        pix = self.thumbnails.peek(ds, i, self.thumb_size)
+        if pix is not None:
+            return pix
+        if self.new_left > 0:
+            pix = self.thumbnails.get(ds, i, self.thumb_size, wait=False)
+            if pix is not self.thumbnails.placeholder(self.thumb_size):  # (a file not decoded yet)
+                self.new_left -= 1
+            return pix
+        if not self._later_posted and self.repaint_later is not None:
+            self._later_posted = True
+            QTimer.singleShot(0, self._repaint_later)
+        return self.thumbnails.placeholder(self.thumb_size)
+
+    def _repaint_later(self) -> None:
+        self._later_posted = False
+        if self.repaint_later is not None:
+            self.repaint_later()
 
     def flags(self, index: QModelIndex):
         if not index.isValid():
@@ -204,9 +236,10 @@ class _ThumbDelegate(QStyledItemDelegate):
         return self.browser.grid.gridSize()
 
     def paint(self, painter: QPainter, option, index) -> None:
-        pix = index.data(Qt.ItemDataRole.DecorationRole)
+        model = self.browser.model
+        pix = model.painted_thumbnail(index.row())
         r: QRect = option.rect
-        caption = index.data(Qt.ItemDataRole.DisplayRole)
+        caption = index.data(Qt.ItemDataRole.DisplayRole) if pix is None else None
         if caption:  # a document: its number and class in bold, then the start of its text
             head, _, body = caption.partition("\n")
             inner = r.adjusted(6, 3, -6, -3)
@@ -229,7 +262,8 @@ class _ThumbDelegate(QStyledItemDelegate):
             y = r.y() + (r.height() - pix.height()) // 2
             painter.drawPixmap(x, y, pix)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        is_query = index.data(INDEX_ROLE) == self.browser.ctx.workspace.query_index
+        row = index.row()
+        is_query = row < len(model.rows) and int(model.rows[row]) == self.browser.ctx.workspace.query_index
         if selected or is_query:
             pen = QPen(QColor("#e67e22") if is_query else QColor("#1f77d0"), 3 if is_query else 2)
             pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
@@ -309,6 +343,7 @@ class View(QWidget):
         self._update_grid_size()
         self.setFocusProxy(self.grid)
         self.grid.viewport().installEventFilter(self)
+        self.model.repaint_later = self.grid.viewport().update
 
         q = ctx.qws
         q.dataset_changed.connect(self._on_dataset_changed)
@@ -477,8 +512,12 @@ class View(QWidget):
         self.grid.setIconSize(QSize(self.model.thumb_size, self.model.thumb_size))
 
     def eventFilter(self, obj, event) -> bool:
-        if obj is self.grid.viewport() and event.type() == QEvent.Type.Resize:
-            self._update_grid_size()
+        if obj is self.grid.viewport():
+            kind = event.type()
+            if kind == QEvent.Type.Paint:
+                self.model.new_left = NEW_THUMBS_PER_PAINT  # (see NEW_THUMBS_PER_PAINT)
+            elif kind == QEvent.Type.Resize:
+                self._update_grid_size()
         return False
 
     def _update_count(self) -> None:
