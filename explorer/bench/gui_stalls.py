@@ -87,6 +87,7 @@ class _Meter:
         if stall_trace.enabled():
             stall_trace.report(list(zip(self.ends[1:], self.meter.gaps)), cpu)
         out = _stats(self.meter.gaps, cpu)
+        out["cpu_first"] = float(cpu[0]) if cpu else float("nan")  # the first turn: the first paint
         end = _gui_schedstat()
         if self.sched0 is not None and end is not None:  # from the first tick on
             (r0, w0, n0), (r1, w1, n1) = self.sched0, end
