@@ -163,3 +163,24 @@ def test_within_class_whitening_discounts_the_spread_within_classes():
     one = Whitening(4, shrink=0.1, components=1)
     one.fit(x, torch.from_numpy(np.where(labels == 0, 0, -1)))
     torch.testing.assert_close(one.projection, plain.projection)
+
+
+def test_encode_shifts_averages_the_whitened_features_of_moved_images():
+    from explorer.models.triplet import shifted
+
+    x = torch.arange(2 * 16, dtype=torch.float32).view(2, 1, 4, 4)
+    down_right = shifted(x, 1, 2)
+    assert torch.equal(down_right[:, :, 1:, 2:], x[:, :, :3, :2])
+    assert down_right[:, :, 0].abs().sum() == 0 and down_right[:, :, :, :2].abs().sum() == 0
+    torch.manual_seed(0)
+    model = build_model("triplet", (1, 8, 8), 5, {"channels": [4, 8], "encode_shifts": 1}).eval()
+    imgs = torch.rand(6, 1, 8, 8)
+    model.whitening.fit(model.tower[: model._split](torch.rand(200, 1, 8, 8)), torch.arange(200) % 4)
+    moves = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))
+    with torch.no_grad():
+        codes = model.encode(imgs)
+        mean = sum(model.whitening.transform(model.tower[: model._split](shifted(imgs, *m))) for m in moves)
+        model.config.encode_shifts = 0
+        plain = model.encode(imgs)
+    torch.testing.assert_close(codes, torch.nn.functional.normalize(mean, dim=1))
+    assert codes.shape == plain.shape == (6, 32) and not torch.allclose(codes, plain)
