@@ -86,13 +86,21 @@ def _sample(main: int) -> None:
         names = {t.ident: t.name for t in threads}
         _names.update({t.native_id: t.name for t in threads if t.native_id is not None})
         _sched.append((now, _read_sched()))
-        snap = []
-        for ident, frame in sys._current_frames().items():
-            if ident != me:
-                stack = traceback.extract_stack(frame)[-8:]
-                where = [f"{os.path.basename(f.filename)}:{f.lineno}:{f.name}" for f in stack]
-                snap.append((names.get(ident, str(ident)), where))
-        _samples.append((now, snap, cpu))
+        _samples.append((now, _stacks(me, names), cpu))
+
+
+def _stacks(me: int, names: dict) -> list[tuple[str, list[str]]]:
+    """Every other thread's stack (last 8 frames) as text. In a function of its own so no frame
+    outlives the sample: a frame held while the sampler sleeps keeps its locals alive, such as the
+    widget the GUI thread's event filter was given mid-construction, whose wrapper then comes back
+    as a QWidget from addMenu() or statusBar() (``ui/window_menus.add_menu``)."""
+    snap = []
+    for ident, frame in sys._current_frames().items():
+        if ident != me:
+            stack = traceback.extract_stack(frame)[-8:]
+            where = [f"{os.path.basename(f.filename)}:{f.lineno}:{f.name}" for f in stack]
+            snap.append((names.get(ident, str(ident)), where))
+    return snap
 
 
 def start() -> None:

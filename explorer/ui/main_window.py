@@ -114,9 +114,8 @@ class MainWindow(ViewPlacement, WindowMenus, FileActions, QMainWindow):
         return self._view_loader is not None or self.views_pending()
 
     def _build_status_bar(self) -> None:
-        # made here, not by statusBar(): a QStatusBar that Qt creates is looked up by its address, and
-        # a start-up once got the stale wrapper of a deleted QWidget at that address ("'QWidget' object
-        # has no attribute 'addWidget'"); a wrapper made by its constructor replaces any stale one
+        # made here, not by statusBar(): a start-up once got it as a QWidget ("'QWidget' object has
+        # no attribute 'addWidget'"), the wrapper made while it was constructed (window_menus.add_menu)
         bar = self.status_bar = QStatusBar(self)
         self.setStatusBar(bar)
         self.facts_label = QLabel()

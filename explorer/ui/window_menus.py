@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QActionGroup, QKeySequence
-from PySide6.QtWidgets import QComboBox, QLabel, QMenuBar, QToolBar
+from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QMenuBar, QToolBar
 
 from explorer.ui.dialogs.messages import show_about
 
@@ -15,22 +15,36 @@ ITEM_FLAGS_ROLE = int(Qt.ItemDataRole.UserRole) - 1
 GREYED_FLAGS = 0
 
 
+def add_menu(parent: QMenuBar | QMenu, title: str) -> QMenu:
+    """A submenu of ``parent`` made in Python, not by ``parent.addMenu(title)``.
+
+    A widget Qt makes and returns (``addMenu(title)``, ``menuBar()``, ``statusBar()``,
+    ``addToolBar(title)``) is looked up by its address among Python's wrappers. While it is being
+    constructed it is only a QWidget, and events sent to it then reach the Python event filter on
+    the application (``workers.GuiTurns``), which wraps it as a QWidget; if that wrapper outlives
+    the filter's call (a frame kept by a stack sampler, a traceback), the finished menu comes back
+    as that QWidget ("'QWidget' object has no attribute 'addMenu'", 2 start-ups in ~10). With a
+    filter that keeps what it is given, 50 of 50 ``addMenu``, ``addToolBar`` and ``statusBar``
+    returns were QWidgets; a wrapper made by the constructor replaces any such one."""
+    menu = QMenu(title, parent)
+    parent.addMenu(menu)
+    return menu
+
+
 class WindowMenus:
     """Mixin of :class:`explorer.ui.main_window.MainWindow`: File, Models, View and Help menus, the
     tool bar with its Model box, and ``_on_models_changed`` that refills the model choices."""
 
     def _build_menus(self) -> None:
-        # made here, not by menuBar() (which has Qt create it and looks its wrapper up by address):
-        # start-ups died 2 times in ~10 with "'QWidget' object has no attribute 'addMenu'", the stale
-        # wrapper of a deleted QWidget at that address (as the status bar did: main_window.py)
+        # the bar and its menus made here, not by menuBar() and addMenu(title): see add_menu
         mb = self.menu_bar = QMenuBar(self)
         self.setMenuBar(mb)
-        file = mb.addMenu("&File")
+        file = add_menu(mb, "&File")
         act = file.addAction("&Open data…", self.open_data_dialog)
         act.setShortcut(QKeySequence.StandardKey.Open)
-        self.recent_menu = file.addMenu("Open &recent")
+        self.recent_menu = add_menu(file, "Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        samples = file.addMenu("Open &sample")
+        samples = add_menu(file, "Open &sample")
         for name in self._sample_names():
             samples.addAction(name, lambda n=name: self.open_data(n))
         file.addSeparator()
@@ -50,21 +64,21 @@ class WindowMenus:
         act = file.addAction("&Quit", self.close)
         act.setShortcut(QKeySequence.StandardKey.Quit)
 
-        models = mb.addMenu("&Models")
+        models = add_menu(mb, "&Models")
         act = models.addAction("&Train…", self.open_training_dialog)
         act.setShortcut(QKeySequence("Ctrl+T"))
         models.addAction("&Load model…", self.load_model_dialog)
         models.addSeparator()
-        self.model_menu = models.addMenu("&Current model")
+        self.model_menu = add_menu(models, "&Current model")
         self.model_group = QActionGroup(self)
         self.model_group.setExclusive(True)
-        self.remove_model_menu = models.addMenu("&Remove model")
+        self.remove_model_menu = add_menu(models, "&Remove model")
         models.addAction("Input &preprocessing…", self.preprocessing_dialog)
 
-        self.view_menu = mb.addMenu("&View")
+        self.view_menu = add_menu(mb, "&View")
         self.view_menu.aboutToShow.connect(self._fill_view_menu)
 
-        help_menu = mb.addMenu("&Help")
+        help_menu = add_menu(mb, "&Help")
         help_menu.addAction("&About Relate Explorer", lambda: show_about(self))
 
     def _build_tool_bar(self) -> None:
