@@ -106,8 +106,10 @@ class LoadService(QObject):
         self._models.done.connect(self._on_models_done)
         self._models.failed.connect(self._on_models_failed)
         # a request that came while the last job was ending (done delivered, thread not yet ended)
-        # waits in the queue: start it once the runner is free
-        self._models.running_changed.connect(self._on_models_running)
+        # waits in the queue: start it once both runners are free (the data job's end can come
+        # last: with the model job's end first, a queued request waited for good)
+        self._models.running_changed.connect(self._on_runner_free)
+        self._data.running_changed.connect(self._on_runner_free)
         self._model_queue: list[str] = []
         self._trust: dict[str, bool | str] = {}  # spec -> the user's say-so, for queued specs
         self._names: dict[str, str] = {}  # spec -> the workspace name it must get (a session's)
@@ -140,8 +142,13 @@ class LoadService(QObject):
         if not self._models.is_running() and not self._data.is_running():
             self._next_models()  # (else once the data set is in: 'pca' is fitted on it)
 
-    def _on_models_running(self, running: bool) -> None:
-        if not running and self._model_queue and not self._data.is_running():
+    def _on_runner_free(self, running: bool) -> None:
+        if (
+            not running
+            and self._model_queue
+            and not self._models.is_running()
+            and not self._data.is_running()
+        ):
             self._next_models()
 
     def shutdown(self) -> None:
