@@ -35,3 +35,35 @@ def test_the_summary_wraps_and_the_view_fits_950_px(qtbot, digits_300):
     edge = right.mapTo(view, right.rect().topRight()).x()
     assert edge <= view.width(), "the Mark correct button is off the view's edge"
     view.runner.shutdown()
+
+
+def test_a_label_issue_tile_shows_the_suggested_class_whole(qtbot):
+    """'astronaut→cat' on one line was elided to 'astronaut…' in a 78-px tile: the suggestion lost."""
+    from explorer.core.imageset import ImageSet
+    from explorer.ui.views.inspection import View
+
+    rng = np.random.default_rng(0)
+    base = rng.random((2, 64)).astype(np.float32)
+    labels = np.repeat([0, 1], 30)
+    codes = base[labels] + rng.normal(0, 0.05, (60, 64)).astype(np.float32)
+    labels[3] = 1  # an item of class 0 labelled 'motorcycle'
+    images = codes.reshape(60, 1, 8, 8).clip(0, 1)
+    ctx = AppContext.standalone()
+    ctx.workspace.set_dataset(ImageSet(images, labels=labels, class_names=["cat", "motorcycle"], name="two"))
+    ctx.workspace.set_codes("pixels", codes)
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.resize(950, 690)
+    view.show()
+    view.run()
+    qtbot.waitUntil(lambda: view.report is not None and not view.runner.is_running(), timeout=60000)
+    grid = view.issues.grid
+    texts = [grid.item(r).text() for r in range(grid.count())]
+    tile = next(t for t in texts if t.startswith("#3 "))
+    first, second = tile.split("\n")
+    assert second == "→ cat"
+    # each line fits the tile, so none wraps (a wrapped "#3 motorcycle" took both lines of the tile)
+    metrics, width = grid.fontMetrics(), grid.gridSize().width()
+    assert "#3 motorcycle".startswith(first.rstrip("…")) and first.endswith("…")
+    assert all(metrics.horizontalAdvance(line) < width for line in (first, second))
+    view.runner.shutdown()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -239,6 +240,9 @@ class View(QWidget):
             self.issues.facts.setText("This data set has no labels to check.")
             return
         ds = self.ws.dataset
+        grid = self.issues.grid
+        metrics, width = grid.fontMetrics(), grid.gridSize().width() - 8
+        fit = lambda line: metrics.elidedText(line, Qt.TextElideMode.ElideRight, width)  # noqa: E731
         tiles = []
         for r in self._open_issues()[:MAX_TILES]:
             i = int(issues.index[r])
@@ -247,7 +251,9 @@ class View(QWidget):
                 (
                     i,
                     self._pix(i, THUMB),
-                    f"#{i}\n{self._name(now)}→{self._name(sugg)}",
+                    # the suggestion on a line of its own: "astronaut→cat" on one was cut to
+                    # "astronaut…"; each line elided here (wrapped, "#8 astronaut" took both)
+                    "\n".join(fit(line) for line in (f"#{i} {self._name(now)}", f"→ {self._name(sugg)}")),
                     f"item #{i}: labelled {self._name(now)}, its neighbours say "
                     f"{self._name(sugg)} (score {issues.score[r]:.2f})",
                 )
