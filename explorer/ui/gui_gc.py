@@ -71,7 +71,8 @@ class Collector(QObject):
         super().__init__(app)
         self.passes = [0, 0, 0]
         self._full_size = len(gc.get_objects(2))  # objects in the oldest generation after its last pass
-        self._full_waiting_since: float | None = None  # a due full pass has waited for jobs since
+        # a middle pass has found jobs running since (reset when they end or a full pass runs)
+        self._full_waiting_since: float | None = None
         self.timer = QTimer(self)
         self.timer.setInterval(INTERVAL_MS)
         self.timer.timeout.connect(self.collect_due)
@@ -89,12 +90,20 @@ class Collector(QObject):
     def _full_due(self) -> bool:
         # jobs first: the oldest generation's size is a list of all its objects (12 ms of GUI CPU
         # in one of a training run's longest gaps), asked at every middle pass while jobs run
-        if _busy():
-            now = time.monotonic()
-            if self._full_waiting_since is None:
-                self._full_waiting_since = now
-            if now - self._full_waiting_since <= FULL_DEFER_MAX_S:
-                return False
+        if not _busy():
+            self._full_waiting_since = None  # (a wait begun while jobs ran ends with them)
+            return self._grown()
+        now = time.monotonic()
+        if self._full_waiting_since is None:
+            self._full_waiting_since = now
+        if now - self._full_waiting_since <= FULL_DEFER_MAX_S:
+            return False
+        if self._grown():
+            return True
+        self._full_waiting_since = now  # not due: measured again after another FULL_DEFER_MAX_S
+        return False
+
+    def _grown(self) -> bool:
         return len(gc.get_objects(2)) - self._full_size > FULL_GROWTH * self._full_size
 
     def collect_due(self) -> int:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 import weakref
 
 import pytest
@@ -252,5 +253,76 @@ def test_while_jobs_run_a_middle_pass_does_not_measure_the_oldest_generation(qtb
         assert collector.due() == 1  # the full pass waits for the job ...
         assert calls == [] and len(keep)  # ... without listing the oldest generation's objects
     finally:
+        collector._full_waiting_since = None
+        collector.timer.start()
+
+
+def _middle_pass_due():
+    """Counts that make the next look a middle pass with the oldest generation past its threshold
+    (returns what keeps the young objects alive)."""
+    t0, t1, t2 = gc.get_threshold()
+    for _ in range(t2 + 1):
+        gc.collect(1)
+    for _ in range(t1 + 1):
+        gc.collect(0)
+    return [[] for _ in range(2 * t0 + 1)]
+
+
+def test_a_full_pass_due_in_a_later_job_waits_even_if_an_earlier_job_began_the_clock(qtbot, monkeypatch):
+    """The wait for the jobs is timed from the jobs that run now: one begun by a job that ended
+    minutes ago does not let a due full pass run (140 ms on the GUI thread) in the middle of the
+    next training run."""
+    collector = gui_gc.installed()
+    collector.timer.stop()
+    busy = [True]
+    clock = [1000.0]
+    monkeypatch.setattr(gui_gc, "_busy_checks", [lambda: busy[0]])
+    monkeypatch.setattr(gui_gc, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    size = collector._full_size
+    try:
+        collector._full_waiting_since = None
+        collector._full_size = 10**9  # the oldest generation has not grown: no full pass due
+        keeps = []
+        keeps.append(_middle_pass_due())
+        assert collector.due() == 1  # a job runs: the clock starts
+        busy[0] = False
+        keeps.append(_middle_pass_due())
+        assert collector.due() == 1  # the job ended, nothing due
+        clock[0] += 10 * gui_gc.FULL_DEFER_MAX_S  # much later, another job
+        busy[0] = True
+        collector._full_size = 1  # now a full pass is due
+        keeps.append(_middle_pass_due())
+        assert collector.due() == 1 and keeps  # it waits for this job (was 2: it ran at once)
+        clock[0] += gui_gc.FULL_DEFER_MAX_S + 1
+        assert collector.due() == 2  # ... at most FULL_DEFER_MAX_S
+    finally:
+        collector._full_size = size
+        collector._full_waiting_since = None
+        collector.timer.start()
+
+
+def test_after_the_wait_a_job_that_keeps_running_lists_the_oldest_generation_once_a_wait(qtbot, monkeypatch):
+    collector = gui_gc.installed()
+    collector.timer.stop()
+    clock = [1000.0]
+    monkeypatch.setattr(gui_gc, "_busy_checks", [lambda: True])
+    monkeypatch.setattr(gui_gc, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    calls = []
+    real = gc.get_objects
+    size = collector._full_size
+    try:
+        collector._full_waiting_since = None
+        collector._full_size = 10**9  # never grown enough
+        keeps = []
+        monkeypatch.setattr(gc, "get_objects", lambda *a: calls.append(a) or real(*a))
+        keeps.append(_middle_pass_due())
+        assert collector.due() == 1
+        clock[0] += gui_gc.FULL_DEFER_MAX_S + 1
+        for _ in range(5):  # five middle passes after the wait ran out
+            keeps.append(_middle_pass_due())
+            assert collector.due() == 1 and keeps
+        assert len(calls) == 1  # measured once, then another wait (was 5: at every middle pass)
+    finally:
+        collector._full_size = size
         collector._full_waiting_since = None
         collector.timer.start()
