@@ -111,6 +111,7 @@ class LoadService(QObject):
         self._models.running_changed.connect(self._on_runner_free)
         self._data.running_changed.connect(self._on_runner_free)
         self._model_queue: list[str] = []
+        self._opening = False  # open_data is replacing a data job (its cancel is no runner's end)
         self._trust: dict[str, bool | str] = {}  # spec -> the user's say-so, for queued specs
         self._names: dict[str, str] = {}  # spec -> the workspace name it must get (a session's)
         self.model_specs: dict[str, str] = {}  # workspace name -> the spec it was loaded from
@@ -122,7 +123,13 @@ class LoadService(QObject):
         """Open ``spec`` in the background; on success it replaces the workspace's data set."""
         spec = os.fspath(spec)
         self.job_progress.emit("data", f"opening {_short(spec)}", -1.0)
-        self._data.start(lambda: load_data_job(spec), tag=spec)
+        # starting cancels a load still running, and its runner says 'not running' until the new
+        # job is in: the models queued behind that load wait for this one (see _on_runner_free)
+        self._opening = True
+        try:
+            self._data.start(lambda: load_data_job(spec), tag=spec)
+        finally:
+            self._opening = False
 
     def load_models(
         self, specs: list[str], trust: bool | str = False, names: dict[str, str] | None = None
@@ -145,6 +152,7 @@ class LoadService(QObject):
     def _on_runner_free(self, running: bool) -> None:
         if (
             not running
+            and not self._opening
             and self._model_queue
             and not self._models.is_running()
             and not self._data.is_running()

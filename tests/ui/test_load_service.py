@@ -3,6 +3,8 @@ waits until both runners are free, and starts when the last of them ends, data o
 
 from __future__ import annotations
 
+import time
+
 
 def test_a_queued_model_load_starts_when_the_data_job_ends_last(qtbot, ctx, digits_set):
     """The flaky trust test's hang: the model job's end came first (the data job was still
@@ -15,3 +17,34 @@ def test_a_queued_model_load_starts_when_the_data_job_ends_last(qtbot, ctx, digi
         svc._data.running_changed.emit(False)  # the data job's end, the last one
     assert got.args[0] == ["pixels"] and "pixels" in ctx.workspace.models
     assert svc._model_queue == []
+
+
+def test_opening_another_data_set_does_not_start_the_queued_models_before_it_is_in(
+    qtbot, ctx, digits_set, monkeypatch
+):
+    """Opening a data set cancels the one loading (its runner says 'not running' for a moment):
+    the models queued behind the first load keep waiting for the new one, so 'pca' is fitted on
+    the data the user opened, not on the one before it."""
+    import threading
+
+    from explorer.core.progress import Progress
+    from explorer.ui import load_service
+
+    release = threading.Event()
+
+    def slow_load(spec):
+        while not release.is_set():
+            time.sleep(0.01)
+            yield Progress(message=f"opening {spec}")
+        return digits_set
+
+    monkeypatch.setattr(load_service, "load_data_job", slow_load)
+    svc = ctx.services["loader"]
+    svc.open_data("first")
+    svc.load_models(["pixels"])
+    assert svc._model_queue == ["pixels"]  # waits for the data
+    svc.open_data("second")
+    assert not svc._models.is_running() and svc._model_queue == ["pixels"]  # (was: started)
+    with qtbot.waitSignal(svc.models_loaded, timeout=20000):
+        release.set()
+    assert ctx.workspace.dataset is digits_set and "pixels" in ctx.workspace.models
