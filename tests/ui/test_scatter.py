@@ -607,3 +607,33 @@ def test_the_class_count_follows_a_label_edit(view):
     labels[5] = 14  # a label past the names, in a new labels array
     ws.dataset.labels = labels
     assert view._n_classes() == 15
+
+
+def test_after_a_run_follow_training_is_not_left_ticked(view, qtbot):
+    """polish2 / issue 13: once a run had ended and the plot showed its model, "Follow training"
+    stayed ticked and the label read "step 30 (3/3)" over a plot that showed the Model box's choice.
+    Now the box is unticked and hidden, the label says the run has ended and how to replay it; a
+    replayed frame says so; a new run is followed again."""
+    ws = view.ctx.workspace
+    idx = np.arange(0, 300, 3)
+    run = "dae (photos)"
+    for step in (10, 20, 30):
+        ws.add_probe_frame(run, idx, step, ws.codes["pixels"][idx] * step)
+    qtbot.waitUntil(lambda: not view.busy() and view.sides[0].tag[0] == "live", timeout=20000)
+    assert view.live_check.isChecked() and view.live_check.isVisible()
+    ws.add_model(run, object())
+    ws.end_run(run)
+    assert view.live_check.isChecked() and "step 30 (3/3)" in view.frame_label.text()  # codes to come
+    ws.set_codes(run, ws.codes["pixels"][:, :16])
+    qtbot.waitUntil(lambda: not view.busy() and view.sides[0].tag[0] == run, timeout=20000)
+    assert not view.live_check.isChecked() and not view.live_check.isVisible()
+    assert "has ended" in view.frame_label.text() and "Model box" in view.frame_label.text()
+    assert view.frame_slider.isEnabled() and view.frame_slider.value() == view.frame_slider.maximum()
+    view.frame_slider.setValue(1)  # replay a frame: the label says it is a replay
+    assert view.sides[0].tag[0] == "live" and "replayed: step 20 (2/3)" in view.frame_label.text()
+    view.model_combo.activated.emit(view.model_combo.currentIndex())  # picking a model ends the replay
+    assert view.sides[0].tag[0] == run and view.frame_slider.value() == view.frame_slider.maximum()
+    ws.add_probe_frame("run2", idx, 5, ws.codes["pixels"][idx])  # a new run: followed again
+    qtbot.waitUntil(lambda: view.sides[0].tag[0] == "live", timeout=20000)
+    assert view.live_check.isChecked() and view.live_check.isVisible()
+    assert view.frame_label.text().startswith("run2: step 5")

@@ -24,33 +24,49 @@ class LiveTraining:
         """The user chose a model: the Model box decides what is shown, also during a run."""
         self._model_picked = True
         self._followed_run = None
-        if self._live_source() is not None:
+        run = getattr(self, "_live_run", None)
+        if run is not None and self._run_over(run) and self._live_source() is not None:
+            self.frame_slider.setValue(self.frame_slider.maximum())  # a replay ends at "now"
+        elif self._live_source() is not None:
             self.live_check.setChecked(False)  # (re-check it to watch the run again)
 
     def _on_probe_changed(self, run: str) -> None:
+        if run != getattr(self, "_live_run", None) and run in self.ws.training:
+            # a new run is followed (unticking the box, or the end of a run, was for the last one)
+            self.live_check.blockSignals(True)
+            self.live_check.setChecked(True)
+            self.live_check.blockSignals(False)
         self._live_run = run
+        following = self.live_check.isChecked()
         at_end = self.frame_slider.value() >= self.frame_slider.maximum()
         self._update_live_controls()
-        if self.live_check.isChecked():
+        if following:
             if at_end:
                 self.frame_slider.blockSignals(True)
                 self.frame_slider.setValue(self.frame_slider.maximum())
                 self.frame_slider.blockSignals(False)
             self._params_changed()
 
+    def _run_over(self, run) -> bool:
+        """True when ``run`` sends no more frames and the Model box decides again: its model has
+        its codes, or no model comes (a cancelled or failed run)."""
+        ws = self.ws
+        return run not in ws.training and (run in ws.codes or run not in ws.models)
+
     def _live_source(self):
         """(run, frame number, indices, step, codes) of the probe frame to show, or None."""
         run = getattr(self, "_live_run", None)
-        if not self.live_check.isChecked() or run is None or run not in self.ws.probes:
+        if run is None or run not in self.ws.probes:
             return None
         indices, frames = self.ws.probes[run]
         if not frames:
             return None
         i = min(self.frame_slider.value(), len(frames) - 1)
-        # the run is over and the slider is at its end ("now"): the Model box decides, once the
-        # run's own model has its codes (a cancelled run's model never comes)
-        over = run not in self.ws.training and i == len(frames) - 1
-        if over and (run in self.ws.codes or run not in self.ws.models):
+        if self._run_over(run):
+            # the run is over: the slider's end is "now" (the Model box); a frame before it replays
+            if i == len(frames) - 1:
+                return None
+        elif not self.live_check.isChecked():
             return None
         step, codes = frames[i]
         return run, i, indices, step, codes
@@ -58,16 +74,33 @@ class LiveTraining:
     def _update_live_controls(self) -> None:
         run = getattr(self, "_live_run", None)
         frames = self.ws.probes.get(run, (None, []))[1] if run else []
+        over = bool(frames) and self._run_over(run)
         self.frame_slider.blockSignals(True)
         self.frame_slider.setRange(0, max(0, len(frames) - 1))
         self.frame_slider.blockSignals(False)
-        self.frame_slider.setEnabled(len(frames) > 1 and self.live_check.isChecked())
-        self.live_check.setVisible(bool(frames))
+        self.frame_slider.setEnabled(len(frames) > 1 and (self.live_check.isChecked() or over))
+        if over and self.live_check.isChecked():
+            # nothing to follow any more: the box does not stay ticked (a new run ticks it again)
+            self.live_check.blockSignals(True)
+            self.live_check.setChecked(False)
+            self.live_check.blockSignals(False)
+        self.live_check.setVisible(bool(frames) and not over)
         self.frame_slider.setVisible(bool(frames))
         self.frame_label.setVisible(bool(frames))
         if frames:
             i = min(self.frame_slider.value(), len(frames) - 1)
-            text = f"{run}: step {frames[i][0]} ({i + 1}/{len(frames)})"
+            if not over:
+                text = f"{run}: step {frames[i][0]} ({i + 1}/{len(frames)})"
+            elif i == len(frames) - 1:
+                text = (
+                    f"{run} has ended (step {frames[i][0]}): the plot shows the Model box's choice; "
+                    f"drag the slider back to replay the run's {len(frames)} frames"
+                )
+            else:
+                text = (
+                    f"{run}, replayed: step {frames[i][0]} ({i + 1}/{len(frames)}); "
+                    "the slider's end shows the Model box's choice"
+                )
             self.frame_label.setText(text)
             self.frame_label.setToolTip(text)  # the label may be cut short: it never widens the tab
 
