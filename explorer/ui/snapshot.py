@@ -120,7 +120,7 @@ def snapshot_training_dialog(win, path: str, epochs: int, timeout_s: float, mode
 
     app = QApplication.instance()
     dlg = win.open_training_dialog()
-    dlg.resize(1100, 760)
+    dlg.resize(min(1100, win.width()), min(760, win.height()))  # as on a screen of the window's size
     deadline = time.perf_counter() + timeout_s
     while not dlg.ready() and time.perf_counter() < deadline:
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)

@@ -76,7 +76,6 @@ class TrainingDialog(TrainingForm, TrainingResults, QDialog):
         self.setWindowTitle("Train a model")
         self.setModal(False)
         self.setWindowFlag(Qt.WindowType.WindowContextHelpButtonHint, False)
-        self.resize(1100, 760)
         self.catalogue: Catalogue | None = None
         # two updates a second: the curves still get every step (record_steps), and repainting
         # the plots more often costs the training loop measurable speed
@@ -103,6 +102,7 @@ class TrainingDialog(TrainingForm, TrainingResults, QDialog):
         self._kind_picked = False  # the user chose a model kind: a new data set keeps it
         self._sequences_of: tuple[int, bool] = (0, False)  # (id of the data set, a folder of sequences)
         self._build()
+        self.fit_to_screen(1100, 760)  # or smaller: the screen's available area
         self.model_box.activated.connect(lambda _i: setattr(self, "_kind_picked", True))
         self._set_running(False)
         ctx.qws.dataset_changed.connect(self._on_dataset_changed)

@@ -29,6 +29,10 @@ from explorer.ui.qt_setup import configure_pyqtgraph
 configure_pyqtgraph()  # before the panels module creates pens and plots
 from explorer.ui.dialogs.training_panels import LossPlot, MetricPlot, OptionsForm, SamplePanel  # noqa: E402
 
+# the window frame a window manager adds (its sides; the title bar and bottom edge): a dialog sized
+# to the whole available area would have its title bar or its buttons off the screen
+FRAME_ALLOWANCE = (16, 40)
+
 
 class TrainingForm:
     """Mixin of :class:`explorer.ui.dialogs.training.TrainingDialog`: ``_build`` makes the widgets
@@ -188,6 +192,22 @@ class TrainingForm:
         lay = QVBoxLayout(self)
         lay.addWidget(split, 1)
         lay.addLayout(buttons)
+
+    def fit_to_screen(self, width: int = 1100, height: int = 760) -> None:
+        """Open at ``width`` x ``height``, or smaller to fit the screen's available area (less a
+        title bar): on a 1280x720 screen a 760-px dialog put its buttons below the screen's edge.
+        The settings column scrolls, the plots share what is left."""
+        from PySide6.QtGui import QGuiApplication
+
+        parent = self.parentWidget()
+        screen = (parent.screen() if parent is not None else None) or self.screen()
+        screen = screen or QGuiApplication.primaryScreen()
+        if screen is not None:
+            area = screen.availableGeometry()
+            width = min(width, area.width() - FRAME_ALLOWANCE[0])
+            height = min(height, area.height() - FRAME_ALLOWANCE[1])
+        hint = self.minimumSizeHint()
+        self.resize(max(width, hint.width()), max(height, hint.height()))
 
     def _fit_left(self) -> None:
         """Make the settings column wide enough for its widest row (it never scrolls sideways)."""
