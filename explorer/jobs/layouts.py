@@ -93,15 +93,21 @@ def _in_one_thread(job):
     between steps. A live frame (PCA, align and faithfulness of the ~1,000 probe codes) took 57 ms
     of its thread's CPU and 127 ms of the process's: the pools' threads split matrices of 1,000 rows
     and spun in wait after each call, beside the training run the frame shows; at one thread 11 ms
-    and 11 ms. (OpenBLAS's count is the process's while a step runs; OpenMP's this thread's.)"""
+    and 11 ms. (OpenBLAS's count is the process's while a step runs; OpenMP's this thread's.) One
+    such step runs at a time in the process: a cancelled frame's step may still run when the next
+    frame starts on another worker, and of two limits at once the one that ended last gave back
+    the count it found, 1, for good (threadpoolctl lets one thread at a time set OpenBLAS's)."""
     controller = _pools()
     while True:
-        with controller.limit(limits=1):
+        with _one_step_at_a_time, controller.limit(limits=1):
             try:
                 rec = next(job)
             except StopIteration as stop:
                 return stop.value
         yield rec
+
+
+_one_step_at_a_time = threading.Lock()  # of live frames (see _in_one_thread)
 
 
 @functools.cache

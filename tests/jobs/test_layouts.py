@@ -4,6 +4,7 @@ landmark path (issue 16 item 2)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from explorer.core.progress import run_to_end
 from explorer.jobs.layouts import layout_job
@@ -66,3 +67,46 @@ def test_a_live_frame_runs_with_the_thread_pools_at_one_thread_and_gives_them_ba
     assert {p: after[p] for p in before} == before  # given back
     run_to_end(layout_job(codes, "pca", 0, {}, make_index=lambda xy: inside.update(counts())))
     assert {p: inside[p] for p in before} == before  # a finished layout keeps the pools as they are
+
+
+def test_live_frames_on_two_threads_at_once_take_turns_and_give_the_pools_back():
+    """A cancelled live frame's step may still run when the next frame starts on another worker.
+    OpenBLAS's thread count is the process's: the steps take turns, and the count from before is
+    given back (with two limits at once the one that ended last left OpenBLAS at 1 for good)."""
+    import threading
+
+    from threadpoolctl import threadpool_info
+
+    from explorer.jobs.layouts import _in_one_thread
+
+    def blas():
+        return sorted(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+    before = blas()
+    if not before or min(before) < 2:
+        pytest.skip("OpenBLAS runs one thread here: nothing to give back")
+    log = []
+
+    def frame(k, entered, leave):
+        def job():
+            log.append(("in", k, blas()))
+            entered.set()
+            assert leave.wait(10)
+            log.append(("out", k))
+            yield "step"
+
+        return _in_one_thread(job())
+
+    events = {k: (threading.Event(), threading.Event()) for k in "ab"}
+    threads = {k: threading.Thread(target=lambda k=k: list(frame(k, *events[k]))) for k in "ab"}
+    threads["a"].start()
+    assert events["a"][0].wait(10)
+    threads["b"].start()  # the next frame, while the cancelled one's step runs
+    assert not events["b"][0].wait(0.2)  # it waits for that step ...
+    events["a"][1].set()
+    assert events["b"][0].wait(10)  # ... then runs its own
+    events["b"][1].set()
+    for t in threads.values():
+        t.join(10)
+    assert log == [("in", "a", [1] * len(before)), ("out", "a"), ("in", "b", [1] * len(before)), ("out", "b")]
+    assert blas() == before  # given back (was [1, 1] when b's limit ended after a's)
