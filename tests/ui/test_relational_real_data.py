@@ -3,10 +3,13 @@ the user's look at it): a folder of 48x48 photo-pan sequences opened with a 32x3
 generated random dots and said the data did not fit; the mapping-unit bars had -0.5, 0.5, 1.5
 under 2 units."""
 
+import time
+
 import numpy as np
 import pytest
 import torch
 
+from explorer.core.progress import Progress
 from explorer.models.gae import GaeConfig, GatedAutoencoder
 from explorer.relational.engine import infer_mappings
 from explorer.ui.context import AppContext
@@ -206,4 +209,39 @@ def test_a_loaded_model_made_for_the_open_images_is_shown_unless_the_user_chose(
     ws.set_dataset(sevens.subset(slice(0, 10)))  # ... stays on other data
     assert view.model_name == "gae (9x9)"
     qtbot.waitUntil(lambda: not view.busy(), timeout=10000)
+    view.runner.shutdown()
+
+
+def test_setting_the_same_model_again_keeps_its_fit_under_way(qtbot, pans, model, monkeypatch):
+    """set_model for a model of the shape being fitted (models arriving at start-up set the shown
+    one again) does not cancel the fit and start it over."""
+    import threading
+
+    from explorer.relational import imageio
+    from explorer.ui.views.relational import View
+
+    release = threading.Event()
+    real = imageio.fit_dataset_job
+    starts = []
+
+    def held(data, shape, *args, **kwargs):
+        starts.append(shape)
+        while not release.is_set():
+            time.sleep(0.01)
+            yield Progress(message="held")
+        return (yield from real(data, shape, *args, **kwargs))
+
+    monkeypatch.setattr(imageio, "fit_dataset_job", held)
+    ctx = AppContext.standalone()
+    ctx.workspace.set_dataset(pans)
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.set_model(model, "toy gae")
+    job = view._fit_runner._thread
+    assert job is not None and view.busy()
+    view.set_model(model, "toy gae")  # the same model again, its fit under way
+    assert view._fit_runner._thread is job and not job.aborted  # (was: cancelled, started over)
+    release.set()
+    qtbot.waitUntil(lambda: view.dataset() is not None and not view.busy(), timeout=10000)
+    assert starts == [(1, 9, 9)] and view.dataset().shape == (1, 9, 9)
     view.runner.shutdown()

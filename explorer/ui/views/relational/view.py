@@ -172,7 +172,8 @@ class View(QWidget):
     def set_model(self, model, name: str = "gae", render: bool = True) -> None:
         """Use ``model`` (a gated autoencoder) in every panel: shown now, or with ``render=False``
         over the next event-loop turns (``self.model`` is set at once either way)."""
-        if self._fit is None or self._fit[1] != tuple(model.input_shape):
+        under_way = self._fit_runner_tag if self._fit_runner.is_running() else None
+        if under_way is not None and under_way[1] != tuple(model.input_shape):
             self._fit_runner.cancel()  # a fit for another shape (the start's shipped model)
         self.model = model
         self.model_name = name
