@@ -169,8 +169,11 @@ def _paired_validation(groups: np.ndarray, fraction: float, rng: np.random.Gener
     return np.sort(np.asarray(val, dtype=np.int64))
 
 
-def train(config: TrainConfig, data: ImageSet, model=None) -> Generator[Progress, None, TrainResult]:
-    """Train ``config.model`` (or the given ``model``) on ``data``; see the module docstring."""
+def train(
+    config: TrainConfig, data: ImageSet, model=None, live_budget=None
+) -> Generator[Progress, None, TrainResult]:
+    """Train ``config.model`` (or the given ``model``) on ``data``; see the module docstring.
+    ``live_budget`` (a :class:`explorer.core.live_budget.LiveBudget`) paces the probe frames."""
     from explorer.models.base import build_model, model_class
 
     # the data must suit the model (images; labels or pairs if it learns from them)
@@ -231,6 +234,7 @@ def train(config: TrainConfig, data: ImageSet, model=None) -> Generator[Progress
     run = TrainRun(
         config, data, train_set, val_set, model, device, threads, epochs, batch_size, lr, rng, keep_best
     )
+    run.live_budget = live_budget
     try:
         # the untrained model's probe codes, and a first record (step 0)
         run.probe()

@@ -25,7 +25,9 @@ class TrainRun:
 
     config: the TrainConfig; data / train_set / val_set: the (prepared) data set and its split;
     model: a TrainableModel already on ``device``; epochs, batch_size, lr: resolved values; rng:
-    the run's numpy generator (batch order, augmentation); threads: CPU threads torch uses.
+    the run's numpy generator (batch order, augmentation); threads: CPU threads torch uses;
+    live_budget: an :class:`explorer.core.live_budget.LiveBudget` that decides which probe points
+    probe (the training thread's CPU goes to it, and each probe's cost), or None: every one.
     """
 
     def __init__(
@@ -42,6 +44,7 @@ class TrainRun:
         lr: float,
         rng: np.random.Generator,
         keep_best: bool = False,
+        live_budget=None,
     ) -> None:
         self.config, self.data, self.train_set, self.val_set = config, data, train_set, val_set
         self.model, self.device, self.threads, self.rng = model, device, threads, rng
@@ -78,6 +81,8 @@ class TrainRun:
         self.epoch = 0  # epochs finished
         self.items = 0  # training items seen
         self.train_seconds = 0.0  # time in training steps (not probes, validation, checkpoints)
+        self.train_cpu = 0.0  # this thread's CPU seconds in training steps
+        self.live_budget = live_budget
         self.stopped = "running"  # checkpoints written during the run say so; the end: "completed"
         self.best_val: float | None = None
         # best-epoch keeping (validation on held-out identities): the model's selection metric
@@ -141,10 +146,15 @@ class TrainRun:
             payload=dict(self.payload, epoch_end=epoch_end),
         )
 
-    def probe(self) -> None:
-        """Encode the probe items into the payload (the live scatter's frame of this step)."""
+    def probe(self, last: bool = False) -> None:
+        """Encode the probe items into the payload (the live scatter's frame of this step), unless
+        the live budget skips this frame (the first and ``last`` frames always come)."""
         if self.n_probe == 0:
             return
+        budget = self.live_budget
+        if budget is not None and not budget.admit(force=last):
+            return
+        cpu0 = time.thread_time()
         self.model.eval()
         with torch.no_grad():
             parts = []
@@ -156,6 +166,8 @@ class TrainRun:
         self.model.train()
         self.payload["probe_codes"] = np.concatenate(parts).astype(np.float32)
         self.payload["probe_step"] = self.step
+        if budget is not None:
+            budget.spend(time.thread_time() - cpu0)
 
     # ---- saving and failing -----------------------------------------------------------------
     def save(self) -> bool:
@@ -243,17 +255,20 @@ class TrainRun:
         Probes and checkpoints every ``probe_every`` / ``checkpoint_every`` steps."""
         config = self.config
         losses: list[float] = []
-        tick = time.perf_counter()
+        tick, cpu = time.perf_counter(), time.thread_time()
         for batch in self.model.batches(self.train_set, self.batch_size, self.rng):
             value, extra = self.train_step(batch, epoch)
             losses.append(value)
             self.train_seconds += time.perf_counter() - tick
+            self.train_cpu += time.thread_time() - cpu
+            if self.live_budget is not None:
+                self.live_budget.work(self.train_cpu)
             if config.probe_every > 0 and self.step % config.probe_every == 0:
                 self.probe()
             if config.checkpoint_every > 0 and self.step % config.checkpoint_every == 0 and not self.save():
                 raise self.diverged(f"the weights became NaN or infinite at step {self.step}")
             yield self.record(value, f"epoch {epoch + 1}/{self.epochs}", extra)
-            tick = time.perf_counter()
+            tick, cpu = time.perf_counter(), time.thread_time()
         return losses
 
     def end_epoch(self, epoch: int, losses: list[float]) -> Progress:
@@ -270,7 +285,7 @@ class TrainRun:
         panel = model.sample_panel(self.panel_images)
         model.train()
         if self.config.probe_every > 0:
-            self.probe()
+            self.probe(last=epoch + 1 == self.epochs)
         if panel is not None:
             self.payload["samples"] = np.asarray(panel, dtype=np.float32)
             self.payload["samples_epoch"] = epoch + 1

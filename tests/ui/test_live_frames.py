@@ -242,3 +242,57 @@ def test_a_glide_ends_on_time_when_its_frames_are_slow(qtbot, digits_set, monkey
     np.testing.assert_array_equal(np.column_stack(side.panel.cloud.scatter.getData()), side.layout)
     for s in view.sides:
         s.runner.shutdown()
+
+
+def test_the_live_budget_sets_the_glide_steps_and_is_charged(qtbot, digits_set, monkeypatch):
+    """A live frame's glide gets as many steps as its run's LiveBudget allows: none (a jump, one
+    draw) when the budget is spent, all when it is ample; the frame's layout job and its draws are
+    charged to the budget."""
+    from explorer.core.live_budget import LiveBudget
+    from explorer.ui.views.scatter import View
+    from explorer.ui.views.scatter.live import GLIDE_FRAMES
+
+    ds = digits_set.subset(np.arange(300))
+    ctx = AppContext.standalone()
+    ctx.workspace.set_dataset(ds)
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    side = view.sides[0]
+    budget = LiveBudget(share=0.04)
+    ctx.services["live_budgets"] = {"run1": budget}
+    ws, idx = ctx.workspace, np.arange(300)
+    codes = ds.float_images().reshape(300, -1)
+    budget.admit()
+    ws.add_probe_frame("run1", idx, 0, codes)
+    qtbot.waitUntil(lambda: not view.busy() and view._live_prev is not None, timeout=20000)
+    assert budget.total_spent > 0  # the first frame's layout and draw
+    draws = []
+    real = side.panel.set_layout
+    monkeypatch.setattr(side.panel, "set_layout", lambda *a, **k: (draws.append(1), real(*a, **k))[1])
+
+    # spent: the training since the last frame bought 4% of 0.1 s = 4 ms, a frame costs more
+    budget.work(0.1)
+    budget.admit(force=True)
+    budget.spend(1.0)
+    ws.add_probe_frame("run1", idx, 10, codes * 1.3 + 0.05)
+    qtbot.waitUntil(
+        lambda: not view.busy() and side.shown_tag is not None and side.shown_tag[2] == 1, timeout=20000
+    )
+    qtbot.wait(100)
+    assert not side.glide_timer.isActive() and len(draws) == 1  # a jump: one draw, no glide
+
+    # ample: 100 s of training since the last frame
+    draws.clear()
+    budget.work(100.0)
+    budget.admit()
+    spent = budget.total_spent
+    ws.add_probe_frame("run1", idx, 20, codes * 0.7 - 0.05)
+    qtbot.waitUntil(lambda: side.glide_timer.isActive(), timeout=20000)
+    assert side.glide_steps == GLIDE_FRAMES
+    qtbot.waitUntil(lambda: not side.glide_timer.isActive(), timeout=5000)
+    assert len(draws) >= 2 and budget.total_spent > spent
+    np.testing.assert_array_equal(np.column_stack(side.panel.cloud.scatter.getData()), side.layout)
+    for s in view.sides:
+        s.runner.shutdown()

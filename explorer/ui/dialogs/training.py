@@ -20,6 +20,7 @@ import time
 from PySide6.QtCore import QStandardPaths, Qt, Signal
 from PySide6.QtWidgets import QDialog
 
+from explorer.core.live_budget import LiveBudget
 from explorer.core.progress import Progress
 from explorer.ui.context import AppContext
 from explorer.ui.dialogs.training_finetune import (
@@ -42,6 +43,11 @@ from explorer.ui.qt_setup import keep_gui_responsive
 from explorer.ui.workers import TaskRunner
 
 PROBE_SIZE = 1000  # items encoded for the live scatter (forward passes only: cheap)
+
+
+def live_budgets(ctx: AppContext) -> dict:
+    """Run name -> its LiveBudget (or None), shared with the scatter view (``ctx.services``)."""
+    return ctx.services.setdefault("live_budgets", {})
 
 
 def format_eta(seconds: float) -> str:
@@ -262,7 +268,6 @@ class TrainingDialog(TrainingForm, TrainingResults, QDialog):
         info = self.model_info()
         ds = self.ctx.workspace.dataset
         batch = self.batch_size.value()
-        steps_per_epoch = max(1, math.ceil(ds.count * (1 - self.val_fraction.value()) / batch))
         return TrainConfig(
             model=info.key,
             epochs=self.epochs.value(),
@@ -277,7 +282,8 @@ class TrainingDialog(TrainingForm, TrainingResults, QDialog):
             options=self.options.values(),
             checkpoint=self.save_path.text().strip() if self.save_check.isChecked() else None,
             probe_size=min(PROBE_SIZE, ds.count),
-            probe_every=max(1, steps_per_epoch // 2) if self.live_scatter.isChecked() else 0,
+            # every step may probe: the run's LiveBudget decides which do (see start)
+            probe_every=1 if self.live_scatter.isChecked() else 0,
         )
 
     def _code_dim(self, info) -> int | None:
@@ -318,12 +324,15 @@ class TrainingDialog(TrainingForm, TrainingResults, QDialog):
         self._set_state_text(f"Starting {config.model} on {config.device}…")
         steps: list = []
         self._steps = steps
+        # the live scatter's frames (probe, layout, glide) cost at most 4% of the training's CPU
+        budget = LiveBudget() if config.probe_every > 0 else None
+        live_budgets(self.ctx)[self.run_name] = budget
         if config.model == FINETUNE:
             encoder = self.ctx.workspace.models[self.backbone_box.currentData()]
             freeze = bool(config.options.get("freeze", False))
-            job = lambda: finetune_job(encoder, data, config, freeze, config.options)  # noqa: E731
+            job = lambda: finetune_job(encoder, data, config, freeze, config.options, budget)  # noqa: E731
         else:
-            job = lambda: train(config, data)  # noqa: E731
+            job = lambda: train(config, data, live_budget=budget)  # noqa: E731
         self.runner.start(lambda: record_steps(job(), steps), tag=(self.run_name, config))
         self._set_running(True)
 

@@ -44,7 +44,7 @@ def backbone_names(workspace) -> list[str]:
     return out
 
 
-def finetune_job(encoder, data, config, freeze: bool, options: dict) -> Iterator[Progress]:
+def finetune_job(encoder, data, config, freeze: bool, options: dict, live_budget=None) -> Iterator[Progress]:
     """Build a fine-tune of ``encoder`` (a loaded TorchEncoder) for ``data`` and train it with
     ``config`` (a TrainConfig whose model is "finetune"); runs in the worker thread.
 
@@ -66,4 +66,8 @@ def finetune_job(encoder, data, config, freeze: bool, options: dict) -> Iterator
         options={k: v for k, v in options.items() if k in ("objective", "margin")},
     )
     model.config.backbone = os.path.basename(getattr(encoder, "source", "") or "") or encoder.name
-    return (yield from train(replace(config, model=FINETUNE, options={}), data, model=model))
+    return (
+        yield from train(
+            replace(config, model=FINETUNE, options={}), data, model=model, live_budget=live_budget
+        )
+    )

@@ -10,11 +10,15 @@ import numpy as np
 
 from explorer.ui.views.scatter.side import PanelSide
 
-GLIDE_FRAMES = 8  # a new live frame moves the points there in 8 steps of 30 ms
+GLIDE_FRAMES = 8  # a new live frame moves the points there in (at most) 8 steps of 30 ms
 # ... and in this time however long a step takes: a step is a redraw of the scatter (10-20 ms of
 # GUI-thread CPU at 1,000 points, several times that in wall time when the cores are busy), and a
 # glide that waited for its 8 steps kept the GUI thread busy long after the frame came
-GLIDE_S = GLIDE_FRAMES * 0.030
+GLIDE_STEP_S = 0.030
+GLIDE_S = GLIDE_FRAMES * GLIDE_STEP_S  # a whole glide
+# a glide step's GUI-thread CPU (the draw and the paint) until one is measured: 2.1 ms a paint at
+# 1,000 points under load, plus the draw
+GLIDE_STEP_CPU_S = 0.003
 
 
 class LiveTraining:
@@ -104,18 +108,46 @@ class LiveTraining:
             self.frame_label.setText(text)
             self.frame_label.setToolTip(text)  # the label may be cut short: it never widens the tab
 
+    def _live_budget(self, tag):
+        """The LiveBudget of the run a live ``tag`` shows (set by the training dialog), or None."""
+        if tag is None or tag[0] != "live":
+            return None
+        return self.ctx.services.get("live_budgets", {}).get(tag[1])
+
+    def _charge_live(self, side: PanelSide, cpu_s: float) -> None:
+        """Charge ``cpu_s`` of GUI-thread CPU to the run ``side`` follows, if it is live."""
+        budget = self._live_budget(side.tag)
+        if budget is not None:
+            budget.spend(cpu_s)
+
+    def _glide_steps(self, side: PanelSide) -> int:
+        """How many steps the glide to a new live frame gets: GLIDE_FRAMES, fewer when the frame's
+        budget allows fewer (0: jump, no glide), at the GUI CPU a step took so far."""
+        budget = self._live_budget(side.tag)
+        if budget is None:
+            return GLIDE_FRAMES
+        per_step = getattr(self, "_glide_step_cpu", GLIDE_STEP_CPU_S)
+        steps = int(budget.allowance() / max(per_step, 1e-4))
+        return min(GLIDE_FRAMES, steps) if steps >= 2 else 0
+
     def _glide_frame(self, side: PanelSide) -> None:
         if side.layout is None or side.glide_from is None or len(side.glide_from) != len(side.layout):
             side.glide_timer.stop()  # the layout it glided to was replaced (e.g. a run ended)
             return
         side.glide_step += 1
+        steps = side.glide_steps or GLIDE_FRAMES
         now = time.perf_counter()
         if side.glide_step == 1:  # (the glide started one timer interval ago)
             side.glide_t0 = now - side.glide_timer.interval() / 1000
-        t = max(side.glide_step / GLIDE_FRAMES, (now - side.glide_t0) / GLIDE_S)
+        t = max(side.glide_step / steps, (now - side.glide_t0) / (steps * GLIDE_STEP_S))
         if t >= 1.0:
             side.glide_timer.stop()
             self._draw(side)
+            # the glide's GUI CPU (its draws and paints, and whatever else ran meanwhile: an
+            # overestimate) is the frame's
+            cpu = time.thread_time() - side.glide_cpu0
+            self._glide_step_cpu = cpu / max(side.glide_step, 1)
+            self._charge_live(side, cpu)
             return
         t = t * t * (3 - 2 * t)  # ease in and out
         self._draw(side, xy=side.glide_from + (side.layout - side.glide_from) * np.float32(t))

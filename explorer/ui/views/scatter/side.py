@@ -28,6 +28,8 @@ class PanelSide:
         self.glide_timer.setInterval(30)
         self.glide_from: np.ndarray | None = None
         self.glide_step = 0
+        self.glide_steps = 0  # steps of the glide under way (the live budget's choice)
+        self.glide_cpu0 = 0.0  # the GUI thread's CPU clock when it started
 
     def rows_of(self, indices: np.ndarray) -> np.ndarray:
         """Rows of this panel showing data set items ``indices`` (sorted: the workspace's

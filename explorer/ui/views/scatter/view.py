@@ -3,10 +3,13 @@ jobs it starts and the results it draws (the package docstring says what the use
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QSplitter, QVBoxLayout, QWidget
 
+from explorer.core.live_budget import charged
 from explorer.core.progress import Progress
 from explorer.core.view_state import ScatterState
 from explorer.ui.context import AppContext
@@ -412,9 +415,13 @@ class View(LiveTraining, Drawing, Exports, QWidget):
             shown = side.layout if same_run else None
             previous = shown if shown is not None and len(shown) == len(codes) else None
         job_params = {**params, **self.job_overrides}
+        budget = self._live_budget(tag)  # a live frame's layout is charged to its run's budget
         side.runner.start(
-            lambda: layout_job(
-                codes, method, seed, job_params, previous, live, make_index=drawing_index, given=given
+            lambda: charged(
+                layout_job(
+                    codes, method, seed, job_params, previous, live, make_index=drawing_index, given=given
+                ),
+                budget,
             ),
             tag=tag,
         )
@@ -437,8 +444,10 @@ class View(LiveTraining, Drawing, Exports, QWidget):
         layout, index = result.layout, result.index
         self._cache[tag] = result
         side.panel.status.setText("")
-        if side.glide_timer.isActive() and side.layout is not None and np.array_equal(side.layout, layout):
-            side.faith = _faith_of(result)  # the glide under way already ends at this layout
+        shown = side.layout is not None and np.array_equal(side.layout, layout)
+        if shown and (side.glide_timer.isActive() or tag[0] == "live"):
+            # the glide under way already ends at this layout, or a live frame's partial drew it
+            side.faith = _faith_of(result)
             self._show_faith()
         else:
             glide = (
@@ -467,11 +476,16 @@ class View(LiveTraining, Drawing, Exports, QWidget):
         side.layout = np.asarray(layout, dtype=np.float32)
         side.faith = faith
         side.glide_timer.stop()
-        if glide and before is not None and before.shape == side.layout.shape:
-            side.glide_from, side.glide_step = before, 0
+        glide = glide and before is not None and before.shape == side.layout.shape
+        steps = self._glide_steps(side) if glide else 0
+        if steps:
+            side.glide_from, side.glide_step, side.glide_steps = before, 0, steps
+            side.glide_cpu0 = time.thread_time()
             side.glide_timer.start()
         else:
+            cpu0 = time.thread_time()
             self._draw(side)
+            self._charge_live(side, time.thread_time() - cpu0)
         if side.follow:
             side.panel.reset_view()
         self._show_faith()
