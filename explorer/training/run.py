@@ -26,8 +26,9 @@ class TrainRun:
     config: the TrainConfig; data / train_set / val_set: the (prepared) data set and its split;
     model: a TrainableModel already on ``device``; epochs, batch_size, lr: resolved values; rng:
     the run's numpy generator (batch order, augmentation); threads: CPU threads torch uses;
-    live_budget: an :class:`explorer.core.live_budget.LiveBudget` that decides which probe points
-    probe (the training thread's CPU goes to it, and each probe's cost), or None: every one.
+    live_budget: an :class:`explorer.core.live_budget.LiveBudget` that decides at every step
+    whether to probe (the training thread's CPU goes to it, and each probe's cost), or None: every
+    ``config.probe_every`` steps.
     """
 
     def __init__(
@@ -263,7 +264,10 @@ class TrainRun:
             self.train_cpu += time.thread_time() - cpu
             if self.live_budget is not None:
                 self.live_budget.work(self.train_cpu)
-            if config.probe_every > 0 and self.step % config.probe_every == 0:
+            # with a live budget every step may probe (the budget decides), else every probe_every
+            if config.probe_every > 0 and (
+                self.live_budget is not None or self.step % config.probe_every == 0
+            ):
                 self.probe()
             if config.checkpoint_every > 0 and self.step % config.checkpoint_every == 0 and not self.save():
                 raise self.diverged(f"the weights became NaN or infinite at step {self.step}")

@@ -132,5 +132,5 @@ def test_training_probes_only_where_the_budget_admits():
     last = steps[-1]
     assert last == 18  # the run's last frame is its end (2 epochs of 9 steps)
     assert sorted(set(steps)) == [0, last]  # the first frame and the last: every other one skipped
-    assert budget.admitted == 2 and budget.skipped >= 17
+    assert budget.admitted == 2 and budget.skipped >= 17  # asked at every step, not every 100
     assert budget.total_spent > 0  # the probes' encodes were charged

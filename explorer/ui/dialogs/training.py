@@ -268,6 +268,7 @@ class TrainingDialog(TrainingForm, TrainingResults, QDialog):
         info = self.model_info()
         ds = self.ctx.workspace.dataset
         batch = self.batch_size.value()
+        steps_per_epoch = max(1, math.ceil(ds.count * (1 - self.val_fraction.value()) / batch))
         return TrainConfig(
             model=info.key,
             epochs=self.epochs.value(),
@@ -282,8 +283,9 @@ class TrainingDialog(TrainingForm, TrainingResults, QDialog):
             options=self.options.values(),
             checkpoint=self.save_path.text().strip() if self.save_check.isChecked() else None,
             probe_size=min(PROBE_SIZE, ds.count),
-            # every step may probe: the run's LiveBudget decides which do (see start)
-            probe_every=1 if self.live_scatter.isChecked() else 0,
+            # headless (the same settings from the CLI) twice an epoch; in the dialog the run's
+            # LiveBudget decides at every step (see start)
+            probe_every=max(1, steps_per_epoch // 2) if self.live_scatter.isChecked() else 0,
         )
 
     def _code_dim(self, info) -> int | None:
