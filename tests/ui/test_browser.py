@@ -220,3 +220,41 @@ def test_a_paint_makes_a_few_thumbnails_and_later_turns_the_rest(qtbot, ctx, dig
             for dy in (-6, 0, 6)
         ]
         assert any(p != grey for p in centre)  # its image, not the placeholder
+
+
+def test_a_grid_with_more_cells_than_the_cache_holds_settles(qtbot, ctx, digits_set):
+    """The thumbnail cache keeps at least what the grid shows: with fewer places than visible
+    cells (a large screen at the smallest size: 128 x 72 cells of 30 px at 3840 x 2160, the cache
+    4,000) every paint made 24 and dropped as many of the others, and the grid repainted for good."""
+    from PySide6.QtCore import QEvent, QObject
+
+    ctx.services["thumbnails"].max_items = 40  # fewer than the ~100 visible cells below
+    ctx.workspace.set_dataset(digits_set)
+    view = View(ctx)
+    qtbot.addWidget(view)
+    paints = []
+
+    class PaintLog(QObject):
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Paint:
+                paints.append(time.perf_counter())
+            return False
+
+    log = PaintLog()
+    view.grid.viewport().installEventFilter(log)
+    view.resize(420, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    grid, model = view.grid, view.model
+    visible = lambda: [  # noqa: E731
+        r
+        for r in range(model.rowCount())
+        if grid.viewport().rect().intersects(grid.visualRect(model.index(r)))
+    ]
+    qtbot.waitUntil(lambda: len(visible()) > 40 and len(model.thumbnails) >= len(visible()), timeout=5000)
+    qtbot.wait(300)
+    before = len(paints)
+    qtbot.wait(300)
+    assert len(paints) == before  # settled (was: a repaint every turn)
+    ds = model.data_set
+    assert all(model.thumbnails.peek(ds, int(model.rows[r]), model.thumb_size) is not None for r in visible())

@@ -510,6 +510,11 @@ class View(QWidget):
         if self.grid.gridSize() != QSize(width, cell.height()):
             self.grid.setGridSize(QSize(width, cell.height()))
         self.grid.setIconSize(QSize(self.model.thumb_size, self.model.thumb_size))
+        # the cache holds at least twice what the grid shows: with fewer places than visible cells
+        # each paint's new thumbnails dropped others on screen and the grid repainted for good
+        shown = cols * (self.grid.viewport().height() // max(1, cell.height()) + 2)
+        cache = self.model.thumbnails
+        cache.max_items = max(cache.max_items, 2 * shown)
 
     def eventFilter(self, obj, event) -> bool:
         if obj is self.grid.viewport():
