@@ -160,6 +160,8 @@ class LoadService(QObject):
             self._next_models()
 
     def shutdown(self) -> None:
+        # nothing queued starts: a runner's cancel says 'not running', which starts the queue
+        self._model_queue.clear()
         self._data.shutdown()
         self._models.shutdown()
 

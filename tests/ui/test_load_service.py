@@ -48,3 +48,34 @@ def test_opening_another_data_set_does_not_start_the_queued_models_before_it_is_
     with qtbot.waitSignal(svc.models_loaded, timeout=20000):
         release.set()
     assert ctx.workspace.dataset is digits_set and "pixels" in ctx.workspace.models
+
+
+def test_shutdown_starts_no_queued_model_job(qtbot, ctx, digits_set, monkeypatch):
+    """Shutting down cancels the running model job, and the runner's 'not running' that follows
+    does not start the requests queued behind it (a job left running after shutdown, unwaited)."""
+    import threading
+
+    from explorer.core.progress import Progress
+    from explorer.ui import load_service
+
+    release = threading.Event()
+    started = []
+
+    def slow_models(specs, data, trust):
+        started.append(list(specs))
+        while not release.is_set():
+            time.sleep(0.01)
+            yield Progress(message="loading")
+        return []
+
+    monkeypatch.setattr(load_service, "load_models_job", slow_models)
+    svc = ctx.services["loader"]
+    ctx.workspace.set_dataset(digits_set)
+    svc.load_models(["pixels"])
+    qtbot.waitUntil(lambda: started == [["pixels"]], timeout=5000)
+    svc.load_models(["pca"])  # queued behind the running job
+    try:
+        svc.shutdown()
+        assert not svc._models.is_running() and started == [["pixels"]]  # (was: 'pca' started)
+    finally:
+        release.set()
