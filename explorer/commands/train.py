@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 
 from explorer.commands._args import real, seed, whole
 from explorer.commands._common import drive, print_json
@@ -245,5 +246,7 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as err:
             raise ExplorerError(f"--option: {err}.") from None
     result = drive(train(config, data, model=model), label="training")
+    if result.summary.get("warning"):  # e.g. many images got the same code (a short run)
+        print(result.summary["warning"], file=sys.stderr)
     print_json({"out": args.out, **result.summary})
     return 0

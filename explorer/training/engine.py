@@ -43,6 +43,7 @@ from explorer.core.errors import TrainingError
 from explorer.core.imageset import ImageSet
 from explorer.core.progress import Progress
 from explorer.training.devices import resolve_device, set_cpu_threads
+from explorer.training.code_check import code_sentence, run_code_check
 from explorer.training.image_size import at_training_size, training_spec
 from explorer.training.run import TrainRun, is_out_of_memory, shift_images
 
@@ -111,7 +112,8 @@ class TrainResult:
     history:    one dict per finished epoch: epoch, step, loss (mean train loss), val_loss, metrics.
     summary:    JSON-able facts (also written into the checkpoint): model, epochs, steps, seconds,
                 items_per_s, device, data, final loss and validation figures, stopped ("completed"
-                or "cancelled").
+                or "cancelled"); a completed run's "code_check" (explorer.training.code_check) and,
+                when its codes collapsed, "warning": one sentence saying so.
     checkpoint: the path written, or None.
     """
 
@@ -262,4 +264,12 @@ def train(
     if config.checkpoint and run.saved:
         run.save()
     model.eval()
-    return TrainResult(model=model, history=run.history, summary=run.summary(), checkpoint=config.checkpoint)
+    summary = run.summary()
+    # did the images get distinct codes? (a short run can send many to one code: code_check)
+    check = run_code_check(model, data, config.seed, device)
+    if check is not None:
+        summary["code_check"] = check.as_dict()
+        warning = code_sentence(check, run.step)
+        if warning:
+            summary["warning"] = warning
+    return TrainResult(model=model, history=run.history, summary=summary, checkpoint=config.checkpoint)

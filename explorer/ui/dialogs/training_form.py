@@ -138,11 +138,11 @@ class TrainingForm:
         self.bar.setFormat("%p%")
         self.state_label = QLabel("Choose a model and press Start.")
         self.state_label.setObjectName("trainState")
-        # changing text must not re-lay out (and repaint) the plots below it: two lines, fixed
-        # (the end of a run says where its checkpoint went: one line cut the path off)
+        # changing text must not re-lay out (and repaint) the plots below it: three lines, fixed
+        # (the end of a run says where its checkpoint went, and whether its codes collapsed)
         self.state_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.state_label.setWordWrap(True)
-        self.state_label.setFixedHeight(2 * self.state_label.fontMetrics().lineSpacing() + 4)
+        self.state_label.setFixedHeight(3 * self.state_label.fontMetrics().lineSpacing() + 4)
         self.loss_plot = LossPlot()
         self.metric_plot = MetricPlot()
         self.samples = SamplePanel()

@@ -49,6 +49,8 @@ class TrainingResults:
             text += f", AUC {s['auc']:.3f}"
         where = result.checkpoint if result.checkpoint and os.path.exists(result.checkpoint) else None
         text += f". Saved to {where}" if where else ". Not saved (no checkpoint file)"
+        if s.get("warning"):  # the codes collapsed (explorer.training.code_check): said first
+            text = f"{s['warning']} {text}"
         self._finished_text = text
         self._awaiting_codes = name
         if name in self.ctx.workspace.codes:
