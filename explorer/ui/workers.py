@@ -334,7 +334,10 @@ class TaskRunner(QObject):
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Cancel and wait for every thread of this runner; True if all stopped in time."""
-        self.cancel()
+        for _ in range(10):  # a job that a running_changed(False) handler starts is cancelled too
+            self.cancel()
+            if self._thread is None:
+                break
         ok = True
         for thread in self._old:
             ok = thread.wait(timeout_ms) and ok

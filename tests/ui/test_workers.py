@@ -175,3 +175,29 @@ def test_a_job_steps_aside_while_the_gui_thread_is_in_a_long_turn(qtbot, runner)
     assert len(inside) <= 5  # (each wait is at most PAUSE_S; ~130 steps without stepping aside)
     assert len(after) >= 3 and GuiTurns._installed.pauses > pauses
     runner.cancel()
+
+
+def test_shutdown_also_stops_a_job_that_its_own_cancel_started(qtbot):
+    """A handler of running_changed(False) that starts the next job (a queue: the load service's)
+    runs inside shutdown's cancel; that job is cancelled and waited for too, not left running."""
+    import threading
+
+    from explorer.core.progress import Progress
+
+    hold = threading.Event()
+
+    def held():
+        while not hold.is_set():
+            time.sleep(0.01)
+            yield Progress(message="held")
+
+    r = TaskRunner(min_interval=0.0)
+    queue = [held]
+    r.running_changed.connect(lambda running: (not running and queue) and r.start(queue.pop(), tag="next"))
+    r.start(held, tag="first")
+    try:
+        ok = r.shutdown(5000)
+        assert queue == [] and ok  # the queued job started in the cancel ...
+        assert r.is_idle() and not r.is_running()  # ... and was stopped with the first (was: running)
+    finally:
+        hold.set()
