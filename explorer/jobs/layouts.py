@@ -7,8 +7,8 @@ index stay in the caller's (worker) thread."""
 
 from __future__ import annotations
 
-import functools
 import os
+import sys
 import threading
 
 from typing import NamedTuple
@@ -110,14 +110,23 @@ def _in_one_thread(job):
 _one_step_at_a_time = threading.Lock()  # of live frames (see _in_one_thread)
 
 
-@functools.cache
 def _pools():
-    """The process's thread pools (threadpoolctl; made once: 13 us a limit instead of 2.7 ms),
-    scikit-learn's neighbours (and its OpenMP library) loaded first."""
+    """The process's thread pools (threadpoolctl), scikit-learn's neighbours (and its OpenMP
+    library) loaded first. Made again only when modules were imported since (a new extension may
+    bring its own BLAS or OpenMP: a controller made before torch's or faiss's libgomp loaded left
+    that pool at 2 threads), else reused: 13 us a limit instead of 2.7 ms."""
     import sklearn.neighbors  # noqa: F401  (faithfulness's kNN)
     from threadpoolctl import ThreadpoolController
 
-    return ThreadpoolController()
+    with _pools_lock:
+        key = len(sys.modules)
+        if _pools_made.get("key") != key:
+            _pools_made.update(key=key, controller=ThreadpoolController())
+        return _pools_made["controller"]
+
+
+_pools_made: dict = {}
+_pools_lock = threading.Lock()
 
 
 def _layout_job(

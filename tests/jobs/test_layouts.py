@@ -110,3 +110,19 @@ def test_live_frames_on_two_threads_at_once_take_turns_and_give_the_pools_back()
         t.join(10)
     assert log == [("in", "a", [1] * len(before)), ("out", "a"), ("in", "b", [1] * len(before)), ("out", "b")]
     assert blas() == before  # given back (was [1, 1] when b's limit ended after a's)
+
+
+def test_the_pools_are_looked_up_again_after_an_import(monkeypatch):
+    """A controller made before an extension brought its own OpenMP missed that pool (it stayed at
+    2 threads inside live frames once tests/ui/test_scatter.py had run first); after new modules
+    the pools are listed again, otherwise the same controller serves."""
+    import sys
+    import types
+
+    from explorer.jobs import layouts
+
+    first = layouts._pools()
+    assert layouts._pools() is first
+    monkeypatch.setitem(sys.modules, "explorer_test_new_extension", types.ModuleType("x"))
+    again = layouts._pools()
+    assert again is not first and layouts._pools() is again
