@@ -69,7 +69,7 @@ TSNE_REFINE_EARLY = 50  # iterations of early exaggeration 12 before them
 # early exaggeration then 200, at perplexity 30 (90 neighbours; openTSNE's default): at 100,000
 # codes 10-NN label accuracy 0.918 against 0.894
 TSNE_LONG_UPTO = 300_000
-TSNE_LONG_EARLY, TSNE_LONG_ITER, TSNE_LONG_PERPLEXITY = 200, 200, 30.0
+TSNE_LONG_EARLY, TSNE_LONG_ITER, TSNE_LONG_PERPLEXITY = 125, 125, 30.0
 UMAP_REFINE_EPOCHS = 60  # our SGD (umap_sgd) above UMAP_LONG_UPTO points (3.5 CPU s an epoch at 10^6)
 # up to UMAP_LONG_UPTO points 120 epochs (at 10^5 ~0.07 CPU s each): with the graph's
 # neighbour-of-neighbour round and the learning rate 0.25, the refinement alone 0.899 / 0.892
@@ -101,11 +101,15 @@ def tsne_refine_schedule(n: int) -> tuple[int, int, float]:
     """(early-exaggeration iterations, plain iterations, perplexity) of t-SNE's refinement over
     ``n`` points.
 
-    Up to TSNE_LONG_UPTO points 200 + 200 at perplexity 30: the placed start is poor (its 10-NN
+    Up to TSNE_LONG_UPTO points 125 + 125 at perplexity 30: the placed start is poor (its 10-NN
     label accuracy ~0.50 at 100,000 codes) and a longer early-exaggeration phase untangles it
     (at 100,000 codes, perplexity 10: 50 + 150 0.894, 100 + 300 0.906, 150 + 300 0.905,
     200 + 200 0.909, 300 + 200 0.909; perplexity 30, 200 + 200: 0.918 for 83 against 67 CPU s;
-    the full fit 0.928). Above, 50 + 150 at perplexity 10 (0.967x the codes' accuracy at 10^6,
+    the full fit 0.928). On a quiet machine (2 Dec 2026, load 0-1.4), perplexity 30, seeds 0 / 1:
+    200 + 200 0.919 / 0.917 in 19-23 s (31-35 CPU s), 150 + 150 0.916 / 0.918 in 16-17 s,
+    125 + 125 0.913 / 0.916 in 15 s (25 CPU s); the full fit took 82-87 s there (0.927), and
+    200 + 200 made the time ratio 0.22, 150 + 150 0.198: 125 + 125 keeps both targets with margin.
+    Above, 50 + 150 at perplexity 10 (0.967x the codes' accuracy at 10^6,
     where each iteration costs ~0.7 CPU s)."""
     if n <= TSNE_LONG_UPTO:
         return TSNE_LONG_EARLY, TSNE_LONG_ITER, TSNE_LONG_PERPLEXITY
