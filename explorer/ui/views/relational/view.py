@@ -14,10 +14,10 @@ from explorer.core.errors import ExplorerError
 from explorer.ui.context import AppContext
 from explorer.ui.plots import PlotWidget
 from explorer.ui.views.relational.analogy_panel import N_APPLY, AnalogyPanel
+from explorer.ui.views.relational.data_fit import DataFit
 from explorer.ui.views.relational.mapping_codes import CodeTabs
 from explorer.ui.views.relational.pair_form import NEXT, PairForm
 from explorer.ui.views.relational.slots import default_model_path, default_models, find_relational_models
-from explorer.ui.workers import TaskRunner
 
 N_SCORE = 300  # analogies of the open data behind the panel's data-wide line
 Z_PLOT_MAX = 210  # px: the mapping units plot beside the example pair
@@ -33,7 +33,7 @@ def unit_ticks(n: int, most: int = 16) -> list[tuple[int, str]]:
     return [(i, str(i)) for i in range(0, max(n, 1), step)]
 
 
-class View(QWidget):
+class View(DataFit, QWidget):
     analogy_changed = Signal()  # the shown z / ŷ' were recomputed
 
     def __init__(self, ctx: AppContext, parent=None) -> None:
@@ -44,12 +44,7 @@ class View(QWidget):
         self._models: dict[str, object] = {}
         self._picked = ""  # the model the user chose in the box: kept when the data change
         self._pool: np.ndarray | None = None  # generated images when the data has none
-        # (data, model shape, the data brought to that shape, what was done): data of another size
-        # or channels is resized for the model in a worker (fit_dataset_job), as encoders get it
-        self._fit: tuple | None = None
-        self._fit_runner = TaskRunner(self)
-        self._fit_runner.done.connect(self._on_fitted)
-        self._fit_runner.failed.connect(self._on_fit_failed)
+        self._init_fit()
         self._score_tag = None
         self.z: np.ndarray | None = None
         self.x2: np.ndarray | None = None
@@ -244,75 +239,6 @@ class View(QWidget):
         self.tabs.show_model(self.model, self.dataset(), filters=filters)
 
     # ---- where the images come from (the form's host) -------------------------------------
-    def dataset(self):
-        """The open data set's images at the model's shape: the set itself when they have it, else
-        the set brought to it (once :meth:`_start_fit`'s job is done); None before that or when
-        the data holds no images."""
-        data = self.ctx.workspace.dataset
-        if self.model is None or data is None or not data.has_images:
-            return None
-        shape = tuple(self.model.input_shape)
-        if data.shape == shape:
-            return data
-        fit = self._fit
-        return fit[2] if fit is not None and fit[0] is data and fit[1] == shape else None
-
-    def _needs_fit(self):
-        """(data, shape) when the open data's images must be brought to the model's shape and are
-        not yet, else None."""
-        data = self.ctx.workspace.dataset
-        if self.model is None or data is None or not data.has_images:
-            return None
-        shape = tuple(self.model.input_shape)
-        if data.shape == shape or self.dataset() is not None:
-            return None
-        return data, shape
-
-    def _start_fit(self) -> bool:
-        """Start bringing the open data to the model's shape in a worker; True if it is under way."""
-        need = self._needs_fit()
-        if need is None:
-            return False
-        data, shape = need
-        tag = (id(data), shape)
-        if not (self._fit_runner.is_running() and self._fit_runner_tag == tag):
-            from explorer.relational.imageio import fit_dataset_job
-
-            self._fit_runner_tag = tag
-            self._fit_runner.start(lambda: fit_dataset_job(data, shape), tag=tag)
-        return True
-
-    _fit_runner_tag = None
-
-    def fit_now(self) -> None:
-        """Bring the open data to the model's shape on this thread (scripts, snapshots)."""
-        need = self._needs_fit()
-        if need is None:
-            return
-        from explorer.core.progress import run_to_end
-        from explorer.relational.imageio import fit_dataset_job
-
-        self._fit_runner.cancel()
-        self._store_fit(need[0], need[1], run_to_end(fit_dataset_job(*need)))
-
-    def _on_fitted(self, tag, result) -> None:
-        need = self._needs_fit()
-        if need is None or (id(need[0]), need[1]) != tag:
-            return  # for data or a model that is gone
-        self._store_fit(need[0], need[1], result)
-        self._schedule_render(filters=False)
-
-    def _store_fit(self, data, shape, result) -> None:
-        fitted, sentence = result
-        self._fit = (data, shape, fitted, sentence)
-        self._pool = None
-        self._score_tag = None
-
-    def _on_fit_failed(self, tag, message: str) -> None:
-        self.ctx.show_error(f"The images could not be brought to the model's size: {message}")
-
-    _dataset = dataset
-
     def _images(self) -> np.ndarray:
         """The images x and x' are chosen from: the data set, or generated random dots."""
         data = self.dataset()
