@@ -40,16 +40,24 @@ def model():
     return GatedAutoencoder(GaeConfig(factors=12, mapping=2, whiten=0), (1, 9, 9)).eval()
 
 
-def test_a_folder_of_another_size_is_brought_to_the_models_shape(qtbot, pans, model):
-    from explorer.core.preprocess import InputSpec, resize_array
-    from explorer.ui.views.relational import NEXT, View
+def _fitted_view(qtbot, data, model):
+    """A relational view on ``data`` with ``model`` set, once the data is at the model's shape."""
+    from explorer.ui.views.relational import View
 
     ctx = AppContext.standalone()
-    ctx.workspace.set_dataset(pans)  # 3x18x22 colour frames; the model takes 1x9x9 grey
+    ctx.workspace.set_dataset(data)
     view = View(ctx)
     qtbot.addWidget(view)
     view.set_model(model, "toy gae")
     qtbot.waitUntil(lambda: view.dataset() is not None and not view.busy(), timeout=10000)
+    return ctx, view
+
+
+def test_a_folder_of_another_size_is_brought_to_the_models_shape(qtbot, pans, model):
+    from explorer.core.preprocess import InputSpec, resize_array
+    from explorer.ui.views.relational import NEXT
+
+    ctx, view = _fitted_view(qtbot, pans, model)  # 3x18x22 colour frames; the model takes 1x9x9 grey
     fitted = view.dataset()
     assert fitted.shape == (1, 9, 9) and fitted.count == pans.count
     np.testing.assert_allclose(fitted.images[5], resize_array(pans.images[5:6], InputSpec(1, 9, 9))[0])
@@ -68,14 +76,8 @@ def test_a_folder_of_another_size_is_brought_to_the_models_shape(qtbot, pans, mo
 
 
 def test_a_new_data_set_is_fitted_again_and_a_stale_fit_is_dropped(qtbot, pans, model):
-    from explorer.ui.views.relational import View
 
-    ctx = AppContext.standalone()
-    ctx.workspace.set_dataset(pans)
-    view = View(ctx)
-    qtbot.addWidget(view)
-    view.set_model(model, "toy gae")
-    qtbot.waitUntil(lambda: view.dataset() is not None and not view.busy(), timeout=10000)
+    ctx, view = _fitted_view(qtbot, pans, model)
     other = pans.subset(slice(0, 14))
     ctx.workspace.set_dataset(other)
     assert view.dataset() is None  # not the old data's fit
@@ -104,7 +106,7 @@ def test_a_folder_of_classes_opens_on_a_transformation_not_a_next_frame(qtbot, m
     from PIL import Image
 
     from explorer.data import load_data
-    from explorer.ui.views.relational import TRANSFORM, View
+    from explorer.ui.views.relational import TRANSFORM
 
     rng = np.random.default_rng(0)
     for c in range(3):
@@ -113,12 +115,7 @@ def test_a_folder_of_classes_opens_on_a_transformation_not_a_next_frame(qtbot, m
             Image.fromarray((rng.random((12, 12)) * 255).astype(np.uint8)).save(
                 tmp_path / f"class{c}" / f"{i}.png"
             )
-    ctx = AppContext.standalone()
-    ctx.workspace.set_dataset(load_data(str(tmp_path)))
-    view = View(ctx)
-    qtbot.addWidget(view)
-    view.set_model(model, "toy gae")
-    qtbot.waitUntil(lambda: view.dataset() is not None and not view.busy(), timeout=10000)
+    ctx, view = _fitted_view(qtbot, load_data(str(tmp_path)), model)
     assert view.y_mode.currentText() == TRANSFORM
     view.runner.shutdown()
 
@@ -157,7 +154,6 @@ def test_a_folder_of_classes_is_not_scored_or_laid_out_as_sequences(qtbot, model
     from explorer.data import load_data
     from explorer.jobs.relational import mapping_layout_job
     from explorer.core.progress import run_to_end
-    from explorer.ui.views.relational import View
 
     rng = np.random.default_rng(0)
     for c in range(3):
@@ -167,12 +163,7 @@ def test_a_folder_of_classes_is_not_scored_or_laid_out_as_sequences(qtbot, model
                 tmp_path / f"class{c}" / f"{i}.png"
             )
     data = load_data(str(tmp_path))
-    ctx = AppContext.standalone()
-    ctx.workspace.set_dataset(data)
-    view = View(ctx)
-    qtbot.addWidget(view)
-    view.set_model(model, "toy gae")
-    qtbot.waitUntil(lambda: view.dataset() is not None and not view.busy(), timeout=10000)
+    ctx, view = _fitted_view(qtbot, data, model)
     assert view.score is None and not view.panel.score_label.text()
     out = run_to_end(mapping_layout_job(model, view.dataset(), count=40, tsne=False))
     assert "sequence" not in out["colour_label"] and out["source"].startswith("generated")
