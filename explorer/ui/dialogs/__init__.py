@@ -1,0 +1,1 @@
+"""The app's dialogs: opening data, training, input preprocessing, trust, messages."""
