@@ -93,6 +93,9 @@ def quadruple_indices(
 
     Pair sets with true transforms: two different pairs with equal transforms. Sequences: two
     different steps of the same sequence (constant motion assumed). None when none can be formed.
+    When the data holds fewer than ``ALL_QUADRUPLES`` times ``count`` distinct quadruples they are
+    drawn without repeats (so never more than there are: 6 frames gave "300 analogies" of 4);
+    past that, with repeats (few at that ratio), as the scores on record were drawn.
     """
     if data.partners is not None:
         keys = transform_keys(data.transforms)
@@ -106,6 +109,9 @@ def quadruple_indices(
         groups = [g for g in groups if len(g) >= 2]
         if not groups:
             return None
+        few = _distinct_quadruples(groups, count, rng)
+        if few is not None:
+            return few[0], few[0], few[1], few[1]
         i = rng.integers(0, n, size=count * 2)
         group_of = {int(j): g for g in groups for j in g}
         a, b = [], []
@@ -127,6 +133,10 @@ def quadruple_indices(
     for s, idx in enumerate(sequence_order(data)):
         seq_id[idx] = s
     pair_seq = seq_id[first]
+    per_sequence = np.split(np.arange(len(first)), np.flatnonzero(np.diff(pair_seq)) + 1)
+    few = _distinct_quadruples(per_sequence, count, rng)
+    if few is not None:
+        return (first[few[0]], second[few[0]], first[few[1]], second[few[1]]) if len(few[0]) else None
     a, b = [], []
     for _ in range(count * 4):
         p = int(rng.integers(0, len(first)))
@@ -141,6 +151,22 @@ def quadruple_indices(
         return None
     a, b = np.array(a, np.int64), np.array(b, np.int64)
     return first[a], second[a], first[b], second[b]
+
+
+ALL_QUADRUPLES = 10  # draw without repeats below this many distinct quadruples per one asked for
+
+
+def _distinct_quadruples(groups: list[np.ndarray], count: int, rng: np.random.Generator):
+    """(a, b) index arrays of up to ``count`` distinct ordered pairs a != b within one group, drawn
+    without repeats, when the groups hold fewer than ALL_QUADRUPLES * count of them; else None."""
+    sizes = np.array([len(g) for g in groups], np.int64)
+    if int((sizes * (sizes - 1)).sum()) >= ALL_QUADRUPLES * count:
+        return None
+    pairs = [(int(g[i]), int(g[j])) for g in groups for i in range(len(g)) for j in range(len(g)) if i != j]
+    pick = rng.permutation(len(pairs))[:count]
+    a = np.array([pairs[k][0] for k in pick], np.int64)
+    b = np.array([pairs[k][1] for k in pick], np.int64)
+    return a, b
 
 
 def quadruple_images(
@@ -186,14 +212,18 @@ SEQUENCE_PX = 32  # looks_like_sequences compares frames subsampled to this size
 # 64 photos of 267x397 at full size took 240 ms
 
 
-def looks_like_sequences(data: ImageSet, sequences: int = 8, frames: int = 8, share: float = 0.6) -> bool:
+def looks_like_sequences(
+    data: ImageSet, sequences: int = 8, frames: int = 8, share: float = 0.6, z: float = 3.0
+) -> bool:
     """Whether ``data`` is a folder of sequences (a video or a turning object per sub-folder, what a
     relational model learns from) rather than a folder of classes: a folder set without partners,
     at least three frames per sub-folder, and for at least ``share`` of the frames of up to
     ``sequences`` sub-folders (spread over the set; their first ``frames`` frames), the closest
     other frame of the sub-folder (mean squared pixel difference) is a neighbour in natural file
-    order. In a class's pictures that happens by chance (about 2 in ``frames - 1``). Reads at
-    most ``sequences * frames`` images."""
+    order. In a class's pictures that happens by chance (about 2 in ``frames - 1``), and so the
+    hits must also stand ``z`` standard deviations above what chance gives (2 per sub-folder): a
+    folder of two classes of three pictures each otherwise passed (chance alone gives 4 of its 6
+    frames). Reads at most ``sequences * frames`` images."""
     if not data.has_images or data.partners is not None or not data.format.startswith("folder"):
         return False
     seqs = sequence_order(data)
@@ -201,8 +231,14 @@ def looks_like_sequences(data: ImageSet, sequences: int = 8, frames: int = 8, sh
         return False
     picked = [seqs[int(i)] for i in np.linspace(0, len(seqs) - 1, min(sequences, len(seqs))).round()]
     hits = total = 0
+    chance = chance_var = 0.0  # hits by chance: frame k's nearest is one of its m - 1 others
     for idx in picked:
         raw = np.asarray(data.images[idx[:frames]])
+        m = len(raw)
+        p = np.full(m, 2 / (m - 1))
+        p[[0, -1]] = 1 / (m - 1)  # the first and last frames have one neighbour in order
+        chance += float(p.sum())
+        chance_var += float((p * (1 - p)).sum())
         step = max(1, -(-max(raw.shape[-2:]) // SEQUENCE_PX))  # nearest frames at <= 32 px a side
         x = to_float(raw[..., ::step, ::step]).reshape(len(raw), -1).astype(np.float64)
         sq = (x * x).sum(1)
@@ -211,4 +247,4 @@ def looks_like_sequences(data: ImageSet, sequences: int = 8, frames: int = 8, sh
         nearest = np.argmin(d, axis=1)
         hits += int((np.abs(nearest - np.arange(len(x))) == 1).sum())
         total += len(x)
-    return hits >= share * total
+    return hits >= share * total and hits - chance >= z * np.sqrt(chance_var)

@@ -120,3 +120,28 @@ def test_looks_like_sequences_tells_turning_objects_from_classes(tmp_path):
     assert not looks_like_sequences(load_data(str(tmp_path / "classes")))
     assert not looks_like_sequences(turning.subset(np.arange(0, turning.count, 4)))  # 2 frames each
     assert not looks_like_sequences(ImageSet(images=seqs.reshape(-1, 1, 16, 16), name="array"))
+
+
+def test_looks_like_sequences_is_not_fooled_by_chance_on_a_tiny_folder(tmp_path):
+    """Two classes of three noise pictures: chance alone puts 4 of the 6 frames' nearest next to
+    them in file order (the middle frame always), which passed the 60% share before."""
+    from PIL import Image
+
+    from explorer.data import load_data
+    from explorer.data.pairs import looks_like_sequences
+
+    rng = np.random.default_rng(0)
+    for c in "ab":
+        (tmp_path / c).mkdir()
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(tmp_path / c / f"{i}.png")
+    assert not looks_like_sequences(load_data(str(tmp_path)))
+    # a real panning sequence of the same size still is one when long enough
+    yy, xx = np.mgrid[0:64, 0:96]
+    big = 0.5 + 0.25 * np.sin(xx / 5.0) * np.cos(yy / 7.0) + 0.2 * np.sin((xx + 2 * yy) / 11.0)  # smooth
+    for s in range(3):
+        (tmp_path / "pan" / f"s{s}").mkdir(parents=True)
+        for t in range(8):
+            crop = (big[s * 8 : s * 8 + 16, 3 * t : 3 * t + 16] * 255).astype(np.uint8)
+            Image.fromarray(crop).save(tmp_path / "pan" / f"s{s}" / f"{t:02d}.png")
+    assert looks_like_sequences(load_data(str(tmp_path / "pan")))

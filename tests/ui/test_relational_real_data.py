@@ -1,7 +1,9 @@
 """The relational view on real folders whose images are not the model's size (issue 13 item 10,
 the user's look at it): a folder of 48x48 photo-pan sequences opened with a 32x32 model showed
 generated random dots and said the data did not fit; the mapping-unit bars had -0.5, 0.5, 1.5
-under 2 units."""
+under 2 units. Small folders (polish): a tiny folder of two classes of three noise pictures
+opened in "next frame" mode (chance fooled looks_like_sequences) and offered "300 analogies" of
+6 items; a model worse than a flat grey "beat copying"."""
 
 import time
 
@@ -237,3 +239,56 @@ def test_setting_the_same_model_again_keeps_its_fit_under_way(qtbot, pans, model
     qtbot.waitUntil(lambda: view.dataset() is not None and not view.busy(), timeout=10000)
     assert starts.count((1, 9, 9)) == 1 and view.dataset().shape == (1, 9, 9)
     view.runner.shutdown()
+
+
+def _small_folder(tmp_path, frames, seed=0):
+    """Sub-folders of ``frames`` pictures: noise when 3 or fewer, else a crop panning 1 px a frame."""
+    from PIL import Image
+
+    from explorer.data import load_data
+
+    rng = np.random.default_rng(seed)
+    for s, n in enumerate(frames):
+        (tmp_path / f"s{s}").mkdir()
+        base = rng.random((6, 12)).repeat(4, axis=0).repeat(4, axis=1)  # 24x48, blocky
+        for t in range(n):
+            frame = base[2:20, t : t + 22] if n > 3 else rng.random((18, 22))
+            Image.fromarray((frame * 255).astype(np.uint8)).save(tmp_path / f"s{s}" / f"{t:02d}.png")
+    return load_data(str(tmp_path))
+
+
+def test_a_tiny_folder_of_noise_classes_opens_on_a_transformation_and_is_not_scored(qtbot, model, tmp_path):
+    from explorer.ui.views.relational import TRANSFORM
+
+    from explorer.data.pairs import looks_like_sequences
+
+    data = _small_folder(tmp_path, (3, 3), seed=1)
+    assert looks_like_sequences(data, z=-np.inf)  # the share of hits alone: fooled by this draw
+    ctx, view = _fitted_view(qtbot, data, model)
+    assert view.count() == 6
+    assert view.y_mode.currentText() == TRANSFORM
+    assert view.score is None and view.panel.score_label.text() == ""
+    view.runner.shutdown()
+
+
+def test_the_analogies_scored_are_distinct_and_no_more_than_the_data_holds(qtbot, model, tmp_path):
+    from explorer.data.pairs import quadruple_indices
+    from explorer.ui.views.relational import NEXT
+
+    data = _small_folder(tmp_path, (7, 7, 7, 7))  # 6 steps a sequence: 4 x 6 x 5 = 120 quadruples
+    ctx, view = _fitted_view(qtbot, data, model)
+    assert view.y_mode.currentText() == NEXT
+    assert view.score["count"] == 120
+    assert view.panel.score_label.text().startswith("On 120 analogies of ")
+    q = quadruple_indices(view.dataset(), 300, np.random.default_rng(0))
+    assert len({tuple(int(a[k]) for a in q) for k in range(len(q[0]))}) == len(q[0]) == 120
+    assert len(quadruple_indices(view.dataset(), 50, np.random.default_rng(0))[0]) == 50
+    view.runner.shutdown()
+
+
+def test_a_model_worse_than_the_mean_is_not_said_to_succeed():
+    from explorer.ui.views.relational import verdict
+
+    said = verdict(1.451, 2.101)
+    assert "beats copying (69% of its error) but not a flat image of the mean (nmse 1.000)." in said
+    assert "mean" not in verdict(0.5, 2.0) and verdict(0.5, 2.0).endswith("(25% of its error).")
