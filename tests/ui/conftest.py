@@ -75,3 +75,17 @@ def image_folder(tmp_path):
             arr = (rng.random((12, 12)) * 60 + 60 * k).astype(np.uint8)
             Image.fromarray(arr, mode="L").save(root / name / f"{i}.png")
     return root
+
+
+@pytest.fixture
+def dialog(qtbot, ctx, digits_set):
+    """The training dialog on the 1797 digits, once it knows the model types."""
+    from explorer.ui.dialogs.training import TrainingDialog
+
+    ctx.workspace.set_dataset(digits_set)
+    dlg = TrainingDialog(ctx)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    qtbot.waitUntil(dlg.ready, timeout=60000)
+    yield dlg
+    dlg.shutdown()

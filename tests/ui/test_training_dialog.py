@@ -33,17 +33,6 @@ class StallMeter:
         return self.worst
 
 
-@pytest.fixture
-def dialog(qtbot, ctx, digits_set):
-    ctx.workspace.set_dataset(digits_set)
-    dlg = TrainingDialog(ctx)
-    qtbot.addWidget(dlg)
-    dlg.show()
-    qtbot.waitUntil(dlg.ready, timeout=60000)
-    yield dlg
-    dlg.shutdown()
-
-
 def test_options_a_model_ignores_are_not_offered(dialog):
     """bgae is a gated autoencoder's subclass without its factor filters: the dialog listed
     factors 256, tied, init scale ... that change nothing."""
@@ -339,7 +328,10 @@ def test_a_folder_of_sequences_opens_the_dialog_on_the_relational_model(qtbot, c
         assert dlg.start_button.isEnabled()  # consecutive frames are its pairs
         ws.set_dataset(load_data(str(_class_folder(tmp_path / "classes", digits_set))))
         assert dlg.model_box.currentData() == "dae"
-        assert dlg.epochs.value() == model_class("dae").defaults.get("epochs", 10)
+        from explorer.training.run_length import scaled_epochs
+
+        d = model_class("dae").defaults  # 24 pictures: the epochs for 300 steps (run_length)
+        assert dlg.epochs.value() == scaled_epochs(d["epochs"], 24, d["batch_size"], 0.1) == 200
         ws.set_dataset(load_data(str(tmp_path / "turning")))
         assert dlg.model_box.currentData() == "bgae"
         dlg.model_box.activated.emit(dlg.model_box.findData("ae"))  # the user's own choice

@@ -106,8 +106,11 @@ class TrainingDialog(TrainingForm, TrainingResults, QDialog):
         self._awaiting_codes: str | None = None  # the finished run whose codes are being computed
         self._finished_text = ""
         self._kind_picked = False  # the user chose a model kind: a new data set keeps it
+        self._offered: int | None = None  # the epochs the dialog offered (the user's own stay)
         self._sequences_of: tuple[int, bool] = (0, False)  # (id of the data set, a folder of sequences)
         self._build()
+        for box in (self.epochs, self.batch_size, self.val_fraction):
+            box.valueChanged.connect(lambda *_: self._show_steps())
         self.fit_to_screen(1100, 760)  # or smaller: the screen's available area
         self.model_box.activated.connect(lambda _i: setattr(self, "_kind_picked", True))
         self._set_running(False)
@@ -173,8 +176,8 @@ class TrainingDialog(TrainingForm, TrainingResults, QDialog):
             return
         self.description.setText(info.description)
         d = info.defaults
-        self.epochs.setValue(int(d.get("epochs", 10)))
         self.batch_size.setValue(int(d.get("batch_size", 128)))
+        self._offer_epochs(force=True)
         self.lr.setValue(float(d.get("lr", 1e-3)))
         self.code_dim.setValue(info.code_size or 1)
         self.code_dim.setEnabled(info.code_size is not None)
@@ -190,6 +193,39 @@ class TrainingDialog(TrainingForm, TrainingResults, QDialog):
         self.options_group.setVisible(self.options.has_options())
         self._new_default_path()
         self._update_start_enabled()
+
+    def _offer_epochs(self, force: bool = False) -> None:
+        """The model's default epochs, or (a model that learns without labels or pairs, on a small
+        data set) enough for ``run_length.MIN_STEPS`` steps: dae's 20 epochs were 100 steps on
+        354 photos. A number the user typed stays when the data change (``force``: a new kind)."""
+        from explorer.training.run_length import scaled_epochs
+
+        info = self.model_info()
+        ds = self.ctx.workspace.dataset
+        typed = self._offered is not None and self.epochs.value() != self._offered
+        if info is None or (typed and not force):
+            self._show_steps()  # (the same epochs on other data: other steps)
+            return
+        epochs = int(info.defaults.get("epochs", 10))
+        if ds is not None and not (info.needs_labels or info.needs_pairs):
+            epochs = scaled_epochs(epochs, ds.count, self.batch_size.value(), self.val_fraction.value())
+        self._offered = epochs
+        self.epochs.setValue(epochs)
+        self._show_steps()
+
+    def _show_steps(self) -> None:
+        """The epochs field says how many steps they are on the open data."""
+        from explorer.training.run_length import steps_per_epoch
+
+        ds, info = self.ctx.workspace.dataset, self.model_info()
+        if ds is None or info is None:
+            self.epochs.setSuffix("")
+            return
+        items = ds.count
+        if info.needs_pairs and ds.partners is None and ds.labels is not None:
+            items -= len(ds.class_names) or 1  # a folder of sequences: pairs of consecutive frames
+        per_epoch = steps_per_epoch(items, self.batch_size.value(), self.val_fraction.value())
+        self.epochs.setSuffix(f"   ({self.epochs.value() * per_epoch:,} steps)")
 
     def _refresh_backbones(self) -> None:
         """The loaded models a fine-tune can start from (kept selected across refreshes)."""
@@ -231,6 +267,8 @@ class TrainingDialog(TrainingForm, TrainingResults, QDialog):
         fill_image_sizes(self.image_size, None if ds is None else ds.shape)
         if self.ready() and not self._kind_picked and not self.runner.is_running():
             self.model_box.setCurrentIndex(max(0, self.model_box.findData(self.default_kind())))
+        if not self.runner.is_running():
+            self._offer_epochs()  # (the same kind: its epochs for this data's size)
         self._update_start_enabled()
 
     def _data_problem(self) -> str | None:
@@ -382,7 +420,8 @@ class TrainingDialog(TrainingForm, TrainingResults, QDialog):
 
     def _set_state_text(self, text: str) -> None:
         self.state_label.setText(text)
-        self.state_label.setToolTip(text)  # the line may be cut at the dialog's width
+        self.state_label.setToolTip(text)
+        self.fit_state_label()
 
     # ---- progress from the worker ---------------------------------------------------------------
     def _on_progress(self, tag, rec: Progress) -> None:

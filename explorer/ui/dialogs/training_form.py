@@ -3,7 +3,7 @@ checkpoint) beside the run's progress, curves and sample panel, and the buttons 
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -32,6 +32,7 @@ from explorer.ui.dialogs.training_panels import LossPlot, MetricPlot, OptionsFor
 # the window frame a window manager adds (its sides; the title bar and bottom edge): a dialog sized
 # to the whole available area would have its title bar or its buttons off the screen
 FRAME_ALLOWANCE = (16, 40)
+STATE_LINES = (3, 6)  # the state line's height in lines: while a run reports, and at most
 
 
 class TrainingForm:
@@ -138,11 +139,13 @@ class TrainingForm:
         self.bar.setFormat("%p%")
         self.state_label = QLabel("Choose a model and press Start.")
         self.state_label.setObjectName("trainState")
-        # changing text must not re-lay out (and repaint) the plots below it: three lines, fixed
-        # (the end of a run says where its checkpoint went, and whether its codes collapsed)
+        # changing text must not re-lay out (and repaint) the plots below it: three lines, fixed,
+        # while a run reports; the end of a run (where its checkpoint went, whether its codes
+        # collapsed) may take up to STATE_LINES[1] (fit_state_label: it was cut top and bottom)
         self.state_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.state_label.setWordWrap(True)
-        self.state_label.setFixedHeight(3 * self.state_label.fontMetrics().lineSpacing() + 4)
+        self.state_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.state_label.setFixedHeight(self._state_height(STATE_LINES[0]))
         self.loss_plot = LossPlot()
         self.metric_plot = MetricPlot()
         self.samples = SamplePanel()
@@ -208,6 +211,27 @@ class TrainingForm:
             height = min(height, area.height() - FRAME_ALLOWANCE[1])
         hint = self.minimumSizeHint()
         self.resize(max(width, hint.width()), max(height, hint.height()))
+
+    def _state_height(self, lines: int) -> int:
+        return lines * self.state_label.fontMetrics().lineSpacing() + 4
+
+    def fit_state_label(self) -> None:
+        """Make the state line as tall as its text needs at its width (STATE_LINES[0] to [1]
+        lines); its height changes only when that count of lines does, not with every report."""
+        label = self.state_label
+        width = label.width() if label.isVisible() else label.parentWidget().width()
+        m = label.contentsMargins()
+        # (not heightForWidth: a fixed-height label answers at least the height it has)
+        box = QRect(0, 0, max(width - m.left() - m.right(), 50), 10_000)
+        need = label.fontMetrics().boundingRect(box, Qt.TextFlag.TextWordWrap, label.text()).height()
+        lines = -(-need // max(label.fontMetrics().lineSpacing(), 1))
+        height = self._state_height(min(max(lines, STATE_LINES[0]), STATE_LINES[1]))
+        if height != label.height() or label.minimumHeight() != height:
+            label.setFixedHeight(height)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit_state_label()  # narrower: the same text takes more lines
 
     def _fit_left(self) -> None:
         """Make the settings column wide enough for its widest row (it never scrolls sideways)."""
