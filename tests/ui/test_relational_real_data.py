@@ -292,3 +292,35 @@ def test_a_model_worse_than_the_mean_is_not_said_to_succeed():
     said = verdict(1.451, 2.101)
     assert "beats copying (69% of its error) but not a flat image of the mean (nmse 1.000)." in said
     assert "mean" not in verdict(0.5, 2.0) and verdict(0.5, 2.0).endswith("(25% of its error).")
+
+
+def test_the_main_windows_close_stops_the_views_fit(qtbot, pans, model, monkeypatch):
+    """The main window stops its views' workers through view.shutdown() (a view in a tab gets no
+    closeEvent): the relational view had none, so a fit of up to 4,000 images (and the code tabs'
+    job) ran on after the window closed."""
+    import threading
+
+    from explorer.relational import imageio
+    from explorer.ui.views.relational import View
+
+    release = threading.Event()
+
+    def held(data, shape, *args, **kwargs):
+        while not release.is_set():
+            time.sleep(0.01)
+            yield Progress(message="held")
+        return data, ""
+
+    monkeypatch.setattr(imageio, "fit_dataset_job", held)
+    ctx = AppContext.standalone()
+    ctx.workspace.set_dataset(pans)
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.set_model(model, "toy gae")
+    assert view._fit_runner.is_running()
+    try:
+        view.shutdown()  # what MainWindow.closeEvent calls on each view
+        assert not view._fit_runner.is_running() and not view.runner.is_running()
+        assert all(not t.isRunning() for t in view._fit_runner._old)
+    finally:
+        release.set()

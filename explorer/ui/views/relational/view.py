@@ -461,7 +461,12 @@ class View(DataFit, QWidget):
             self.set_apply_start(1)
         self.tabs.setCurrentIndex(1)
 
-    def closeEvent(self, event) -> None:
+    def shutdown(self) -> None:
+        """Stop the view's workers (the main window calls this when it closes: a view in a tab
+        gets no closeEvent of its own then)."""
         self.runner.shutdown()
         self._fit_runner.shutdown()
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
         super().closeEvent(event)
