@@ -29,9 +29,7 @@ def _compile():
         return _kernel
     import numba
 
-    from explorer.projection.umap_layout import ensure_numba_cache_dir
-
-    ensure_numba_cache_dir()
+    from explorer.projection import knn_keep  # (it makes the numba cache directory)
 
     @numba.njit(parallel=True, cache=True, nogil=True, fastmath=True)
     def search(xs, starts, queries, probes, k, out_i, out_d):  # pragma: no cover (numba)
@@ -53,14 +51,7 @@ def _compile():
                         diff = xs[q, t] - xs[s, t]
                         d += diff * diff
                     if d < worst:
-                        j = k - 1
-                        while j > 0 and best_d[j - 1] > d:
-                            best_d[j] = best_d[j - 1]
-                            best_i[j] = best_i[j - 1]
-                            j -= 1
-                        best_d[j] = d
-                        best_i[j] = s
-                        worst = best_d[k - 1]
+                        worst = knn_keep.keep(best_d, best_i, d, s)
 
     _kernel = search
     return search

@@ -29,9 +29,7 @@ def _compile():
     """The join kernel (compiled once per machine, cached on disk)."""
     import numba
 
-    from explorer.projection.umap_layout import ensure_numba_cache_dir
-
-    ensure_numba_cache_dir()
+    from explorer.projection import knn_keep  # (it makes the numba cache directory)
 
     @numba.njit(parallel=True, cache=True, nogil=True, fastmath=True)
     def join(x, g_i, g_d, start, stop, out_i, out_d):  # pragma: no cover (numba)
@@ -67,14 +65,7 @@ def _compile():
                             break
                     if d >= worst:
                         continue
-                    c = k - 1
-                    while c > 0 and best_d[c - 1] > d:
-                        best_d[c] = best_d[c - 1]
-                        best_i[c] = best_i[c - 1]
-                        c -= 1
-                    best_d[c] = d
-                    best_i[c] = s
-                    worst = best_d[k - 1]
+                    worst = knn_keep.keep(best_d, best_i, d, s)
             for c in range(k):
                 best_d[c] = np.sqrt(best_d[c])
 
