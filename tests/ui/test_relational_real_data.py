@@ -324,3 +324,36 @@ def test_the_main_windows_close_stops_the_views_fit(qtbot, pans, model, monkeypa
         assert all(not t.isRunning() for t in view._fit_runner._old)
     finally:
         release.set()
+
+
+def test_a_failed_fit_is_said_once_and_the_view_shows_its_model(qtbot, pans, model, monkeypatch):
+    """A fit that fails (e.g. a folder's image that cannot be read) is said once: the view does not
+    go on saying the images are being brought to the model's size, shows its model's filters on
+    generated pairs, and setting the model again does not start the failing fit over."""
+    from explorer.core.errors import DataError
+    from explorer.relational import imageio
+    from explorer.ui.views.relational import View
+
+    starts = []
+
+    def failing(data, shape, *args, **kwargs):
+        starts.append(shape)
+        yield Progress(message="reading")
+        raise DataError("frame03.png could not be read")
+
+    monkeypatch.setattr(imageio, "fit_dataset_job", failing)
+    errors = []
+    ctx = AppContext.standalone()
+    ctx.show_error = errors.append
+    ctx.workspace.set_dataset(pans)
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.set_model(model, "toy gae")
+    qtbot.waitUntil(lambda: bool(errors) and not view.busy(), timeout=10000)
+    assert len(errors) == 1 and "frame03.png" in errors[0]
+    assert "until" not in view.status.text() and "could not be brought" in view.status.text()
+    assert view.tabs.model is model  # (was: the tabs never shown: skipped while the fit ran)
+    view.set_model(model, "toy gae")
+    qtbot.wait(200)
+    assert starts.count((1, 9, 9)) == 1 and len(errors) == 1  # (was: started over, said again)
+    view.shutdown()

@@ -14,6 +14,7 @@ class DataFit:
     def _init_fit(self) -> None:
         # (data, model shape, the data brought to that shape, what was done)
         self._fit: tuple | None = None
+        self._fit_failed: tuple | None = None  # (data, shape) whose fit failed: not tried again
         self._fit_runner = TaskRunner(self)
         self._fit_runner.done.connect(self._on_fitted)
         self._fit_runner.failed.connect(self._on_fit_failed)
@@ -48,6 +49,8 @@ class DataFit:
         if need is None:
             return False
         data, shape = need
+        if self.fit_failed():
+            return False  # said once (_on_fit_failed); the view shows generated pairs
         tag = (id(data), shape)
         if not (self._fit_runner.is_running() and self._fit_runner_tag == tag):
             from explorer.relational.imageio import fit_dataset_job
@@ -57,6 +60,11 @@ class DataFit:
         return True
 
     _fit_runner_tag = None
+
+    def fit_failed(self) -> bool:
+        """Whether bringing the open data to the model's shape failed (generated pairs shown)."""
+        need, failed = self._needs_fit(), self._fit_failed
+        return need is not None and failed is not None and failed[0] is need[0] and failed[1] == need[1]
 
     def fit_now(self) -> None:
         """Bring the open data to the model's shape on this thread (scripts, snapshots)."""
@@ -83,4 +91,9 @@ class DataFit:
         self._score_tag = None
 
     def _on_fit_failed(self, tag, message: str) -> None:
+        need = self._needs_fit()
+        if need is None or (id(need[0]), need[1]) != tag:
+            return  # for data or a model that is gone
+        self._fit_failed = need  # not started over at each new render (nor said again)
         self.ctx.show_error(f"The images could not be brought to the model's size: {message}")
+        self._schedule_render(filters=False)  # its status and tabs (skipped while it ran)

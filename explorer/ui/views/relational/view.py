@@ -188,7 +188,7 @@ class View(DataFit, QWidget):
         self._show_tabs()
 
     def _on_dataset_changed(self) -> None:
-        self._fit = None
+        self._fit = self._fit_failed = None
         self._fit_runner.cancel()
         self._on_models_changed(render=False)  # the model made for the new data's images
         self._pool = None
@@ -300,6 +300,8 @@ class View(DataFit, QWidget):
                 f"generated random dots until {open_data.name or 'the data set'} is brought to the "
                 f"model's {list(self.model.input_shape)}…"
             )
+        elif self.fit_failed():
+            src = "generated random dots (the open images could not be brought to the model's size)"
         else:
             src = "generated random dots (the open data set holds no images)"
         units = (
