@@ -261,15 +261,15 @@ def train(
     run.stopped = "completed"  # checkpoints written during the run say "running"
     run.restore_best()
     model.fit_data(train_set)  # statistics encode() depends on (a whitening), for the final weights
+    # did the images get distinct codes? (a short run can send many to one code: code_check); in
+    # the summary and so in the checkpoint written next
+    check = run_code_check(model, data, config.seed, device)
+    if check is not None:
+        run.end_facts["code_check"] = check.as_dict()
+        warning = code_sentence(check, run.step)
+        if warning:
+            run.end_facts["warning"] = warning
     if config.checkpoint and run.saved:
         run.save()
     model.eval()
-    summary = run.summary()
-    # did the images get distinct codes? (a short run can send many to one code: code_check)
-    check = run_code_check(model, data, config.seed, device)
-    if check is not None:
-        summary["code_check"] = check.as_dict()
-        warning = code_sentence(check, run.step)
-        if warning:
-            summary["warning"] = warning
-    return TrainResult(model=model, history=run.history, summary=summary, checkpoint=config.checkpoint)
+    return TrainResult(model=model, history=run.history, summary=run.summary(), checkpoint=config.checkpoint)

@@ -84,6 +84,7 @@ class TrainRun:
         self.train_seconds = 0.0  # time in training steps (not probes, validation, checkpoints)
         self.train_cpu = 0.0  # this thread's CPU seconds in training steps
         self.live_budget = live_budget
+        self.end_facts: dict = {}  # what a completed run adds to its summary (the code check)
         self.stopped = "running"  # checkpoints written during the run say so; the end: "completed"
         self.best_val: float | None = None
         # best-epoch keeping (validation on held-out identities): the model's selection metric
@@ -124,6 +125,7 @@ class TrainRun:
             **dict(self.val_metrics),
             **({"best_epoch": self.best_epoch} if self.keep_best else {}),
             "stopped": self.stopped,
+            **self.end_facts,
         }
 
     def record(self, loss: float | None, message: str, extra: dict, epoch_end: bool = False) -> Progress:

@@ -86,3 +86,21 @@ def test_a_collapsed_run_says_so_in_its_summary_and_the_cli_prints_it(tmp_path, 
     summary = json.loads(captured.out.strip().splitlines()[-1])
     assert "the run was short (26 steps)" in summary["warning"]
     assert summary["warning"] in captured.err.splitlines()
+
+
+def test_the_checkpoint_holds_the_code_check_and_its_warning(tmp_path):
+    """The summary is also written into the checkpoint: with the code check and its sentence
+    (the checkpoint was written before the check, so its summary had neither)."""
+    from explorer.core.progress import run_to_end
+    from explorer.data import load_data
+    from explorer.models.checkpoint import load
+    from explorer.training.engine import TrainConfig, train
+
+    digits = load_data("sample:digits").subset(np.arange(300))
+    path = str(tmp_path / "collapsed.safetensors")
+    config = TrainConfig(model="dae", epochs=3, lr=0.05, seed=0, checkpoint=path)
+    result = run_to_end(train(config, digits))
+    saved = load(path).summary
+    assert saved["code_check"] == result.summary["code_check"]
+    assert saved["code_check"]["same_code_share"] > 0.5
+    assert saved["warning"] == result.summary["warning"] and saved["stopped"] == "completed"
