@@ -67,3 +67,44 @@ def test_a_label_issue_tile_shows_the_suggested_class_whole(qtbot):
     assert "#3 motorcycle".startswith(first.rstrip("…")) and first.endswith("…")
     assert all(metrics.horizontalAdvance(line) < width for line in (first, second))
     view.runner.shutdown()
+
+
+def test_label_issue_captions_fit_the_width_their_tiles_lay_text_in(qtbot):
+    """On 354 photos the captions were elided to the grid's 78-px cell, but the tiles lay their
+    text in about 56 px: "#16 astronaut" wrapped and showed "#16" over "astr……", its suggested
+    class gone (polish). Every caption line now fits its tile's text width."""
+    from PySide6.QtWidgets import QStyle
+
+    from explorer.core.imageset import ImageSet
+    from explorer.ui.views.inspection import View
+
+    rng = np.random.default_rng(0)
+    names = ["astronaut", "coffee", "immunohistochemistry"]
+    base = rng.random((3, 64)).astype(np.float32)
+    labels = np.repeat([0, 1, 2], 30)
+    codes = base[labels] + rng.normal(0, 0.05, (90, 64)).astype(np.float32)
+    for i, wrong in ((16, 2), (47, 0)):  # an astronaut labelled immunohistochemistry, a coffee astronaut
+        labels[i] = wrong
+    ctx = AppContext.standalone()
+    images = codes.reshape(90, 1, 8, 8).clip(0, 1)
+    ctx.workspace.set_dataset(ImageSet(images, labels=labels, class_names=names))
+    ctx.workspace.set_codes("pixels", codes)
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.resize(950, 690)
+    view.show()
+    view.run()
+    qtbot.waitUntil(lambda: view.report is not None and not view.runner.is_running(), timeout=60000)
+    qtbot.wait(20)
+    grid = view.issues.grid
+    assert grid.count() >= 2
+    margin = 2 * (grid.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, grid) + 1)
+    metrics = grid.fontMetrics()
+    for r in range(grid.count()):
+        lines = grid.item(r).text().split("\n")
+        # the whole cell: with uniform sizes the tiles took the first caption's laid-out width
+        assert grid.visualItemRect(grid.item(r)).size() == grid.gridSize()
+        room = grid.visualItemRect(grid.item(r)).width() - margin
+        assert len(lines) == 2 and lines[1].startswith("→ ")
+        assert all(metrics.horizontalAdvance(line) <= room for line in lines), (room, lines)
+    view.runner.shutdown()

@@ -30,6 +30,9 @@ def fill_grid(grid, tiles: list[tuple[int, object, str, str]]) -> None:
     grid.clear()
     for index, pix, caption, tip in tiles:
         item = QListWidgetItem(pix, caption)
+        # the whole cell, whose width captions are elided to: left to uniform sizes, every tile took
+        # the first caption's laid-out width (62 px on photos) and longer lines wrapped ("astr……")
+        item.setSizeHint(grid.gridSize())
         item.setData(INDEX_ROLE, int(index))
         item.setToolTip(tip)
         item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QStyle,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -241,7 +242,8 @@ class View(QWidget):
             return
         ds = self.ws.dataset
         grid = self.issues.grid
-        metrics, width = grid.fontMetrics(), grid.gridSize().width() - 8
+        margin = grid.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, grid) + 1
+        metrics, width = grid.fontMetrics(), grid.gridSize().width() - 2 * margin  # a tile's text
         fit = lambda line: metrics.elidedText(line, Qt.TextElideMode.ElideRight, width)  # noqa: E731
         tiles = []
         for r in self._open_issues()[:MAX_TILES]:
