@@ -151,8 +151,10 @@ def _damaged(path: str, err: BaseException) -> ImageFileError:
     text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     if "truncated" in text.lower():
         text = "truncated image file"
+    # a skip list showed Pillow's words alone ("cannot load this image": what, not why)
+    reason = text if text == "truncated image file" else f"damaged image file (Pillow: {text[:160]})"
     return ImageFileError(
-        path, text, f"{os.path.basename(path)} could not be read: it is damaged ({text[:200]})."
+        path, reason, f"{os.path.basename(path)} could not be read: it is damaged ({text[:200]})."
     )
 
 

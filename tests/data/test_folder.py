@@ -43,6 +43,23 @@ def test_bad_files_are_skipped_and_counted(tmp_path):
     assert "not an image" in reasons[str(tmp_path / "notes.txt")]
 
 
+def test_a_damaged_jpeg_is_skipped_as_damaged(tmp_path):
+    """A JPEG cut after its headers and padded with zeros: Pillow says "cannot load this image",
+    which a skip list showed as the whole reason (polish, on a folder of broken files)."""
+    import io
+
+    rng = np.random.default_rng(3)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(buf, "JPEG")
+    for i in range(3):
+        write_png(tmp_path / f"good{i}.png", rng.integers(0, 256, (16, 16), dtype=np.uint8))
+    (tmp_path / "corrupt.jpg").write_bytes(buf.getvalue()[:600] + bytes(50))
+    data = load_data(str(tmp_path))
+    assert data.count == 3
+    reasons = dict(s.split(": ", 1) for s in data.skipped)
+    assert reasons[str(tmp_path / "corrupt.jpg")] == "damaged image file (Pillow: cannot load this image)"
+
+
 def test_hidden_and_undecodable_files_are_skipped(tmp_path):
     rng = np.random.default_rng(2)
     write_png(tmp_path / "a.png", rng.integers(0, 256, (8, 8), dtype=np.uint8))
