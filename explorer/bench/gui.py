@@ -173,19 +173,23 @@ def training_rows(plan: Plan) -> list[Row]:
             with gui_gc.automatic():  # Python's own collector, as in the `explorer train` process
                 cli_t.append(train_headless_seconds(data, config))
             cli_cpu.append(time.thread_time() - t)
-    gui, cli = items / statistics.median(gui_t), items / statistics.median(cli_t)
     gc, cc = statistics.median(gui_cpu), statistics.median(cli_cpu)
     # each GUI run against the reference run beside it (_order runs them in adjacent pairs), so a
-    # load that changes over the row moves both of a pair alike
+    # load that changes over the row moves both of a pair alike: the row's figure is the reference's
+    # throughput times the median pair ratio (the ratio of the two medians is in the note)
     pair_wall = statistics.median(c / g for g, c in zip(gui_t, cli_t))
     pair_cpu = statistics.median(c / g for g, c in zip(gui_cpu, cli_cpu))
+    cli = items / statistics.median(cli_t)
+    gui = cli * pair_wall
+    medians = statistics.median(cli_t) / statistics.median(gui_t)
     note = (
         f"ae on {plan.train_data}, {plan.train_epochs} epoch(s), {config.threads} torch thread(s), "
         f"CPU; items/s over the whole run (validation included), median of {plan.train_repeats}; "
         f"the training thread's CPU time a run: GUI worker {gc:.2f} s, main thread {cc:.2f} s "
         f"(ratio {cc / gc:.3f}; at a load above the cores both the wall and the CPU times vary "
         f"+-15% run to run); the median of the {len(gui_t)} adjacent pairs' ratios: wall "
-        f"{pair_wall:.3f}, training thread CPU {pair_cpu:.3f}"
+        f"{pair_wall:.3f} (the row's ratio), training thread CPU {pair_cpu:.3f}; the ratio of the "
+        f"medians {medians:.3f}"
     )
     return [
         Row(
