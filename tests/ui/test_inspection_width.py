@@ -108,3 +108,27 @@ def test_label_issue_captions_fit_the_width_their_tiles_lay_text_in(qtbot):
         assert len(lines) == 2 and lines[1].startswith("→ ")
         assert all(metrics.horizontalAdvance(line) <= room for line in lines), (room, lines)
     view.runner.shutdown()
+
+
+def test_the_summary_counts_what_the_grid_lists(qtbot, digits_300):
+    """The summary said '11 likely label mistakes' over a grid of dozens (it counted only the
+    confident-rule items; the grid also lists those the neighbours vote against)."""
+    import re
+
+    from explorer.ui.views.inspection import View
+
+    ctx = AppContext.standalone()
+    ctx.workspace.set_dataset(digits_300)
+    ctx.workspace.set_codes("pixels", digits_300.float_images().reshape(digits_300.count, -1))
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.pixels_check.setChecked(True)
+    view.run()
+    qtbot.waitUntil(lambda: view.report is not None and not view.runner.is_running(), timeout=60000)
+    text = view.status.text()
+    m = re.match(r"(\d+) likely label mistakes(?: \(\+(\d+) doubted by their neighbours\))?", text)
+    assert m, text
+    listed = int(m.group(1)) + int(m.group(2) or 0)
+    assert listed > int(m.group(1)), "pixels of 300 digits leave items the neighbours doubt"
+    assert view.issues.grid.count() == listed
+    view.runner.shutdown()
