@@ -6,6 +6,11 @@ pair counts and protocol. On a pair set (``sample:stereo``) each image is matche
 partner and 50 others' (``--pairs partners``), the partners encoded by an untied model's gallery
 tower. Encoders are scored by the negative distance between codes; a pair
 classifier (``pairnet``) scores each pair itself.
+
+``--norm as-norm`` normalises each code score against a cohort (verification/norm.py):
+``--cohort train`` the model's training images (``--cohort-classes``, of ``--cohort-data``,
+default ``--data``: non-transductive), ``--cohort gallery`` the evaluated items themselves
+(transductive). The JSON's ``score`` says which normalisation produced the figures.
 """
 
 from __future__ import annotations
@@ -47,7 +52,49 @@ def add_arguments(parser) -> None:
         help="labels: pairs of items by class; partners (a pair set such as sample:stereo): each "
         "image against its own partner and 50 others' (auto: partners when the data has them)",
     )
+    parser.add_argument(
+        "--norm",
+        choices=("none", "as-norm"),
+        default="none",
+        help="score normalisation: as-norm judges each side's score against its top-k scores to a cohort",
+    )
+    parser.add_argument(
+        "--cohort",
+        choices=("train", "gallery"),
+        default=None,
+        help="as-norm's cohort: train (images the model was trained on: --cohort-classes of "
+        "--cohort-data) or gallery (the evaluated items themselves: transductive)",
+    )
+    parser.add_argument("--cohort-data", default=None, help="the cohort's data set (default: --data)")
+    parser.add_argument(
+        "--cohort-classes", default=None, help="the cohort's classes, e.g. 0-4 (the training classes)"
+    )
+    parser.add_argument(
+        "--top-k",
+        type=whole(2, 1_000_000, "a cohort size"),
+        default=100,
+        help="as-norm's top-k cohort scores",
+    )
     add_trust_argument(parser)
+
+
+def cohort_codes(model, args, data):
+    """The codes of ``--cohort train``'s images, or None for ``--cohort gallery``."""
+    from explorer.core.encoder import encode_dataset
+    from explorer.data import load_data
+
+    if args.cohort == "gallery":
+        return None
+    if args.cohort_data is None and args.cohort_classes is None:
+        raise DataError(
+            "--cohort train needs the training images: --cohort-classes (e.g. 0-4) and/or --cohort-data."
+        )
+    cohort = load_data(args.cohort_data or args.data)
+    if args.cohort_classes:
+        cohort = select_classes(cohort, args.cohort_classes)
+    if not cohort.has_images:
+        return cohort.codes
+    return drive(encode_dataset(model, cohort), "encoding the cohort")
 
 
 def load_scorer_or_encoder(spec: str, data, trust: bool = False):
@@ -94,7 +141,17 @@ def run(args) -> int:
     if args.classes:
         data = select_classes(data, args.classes)
     model = load_scorer_or_encoder(args.model, data, trust=args.trust_model)
+    if args.norm != "none" and args.cohort is None:
+        raise DataError("--norm as-norm needs --cohort train (training images) or gallery (transductive).")
     try:
+        if args.norm != "none" and (
+            is_pair_scorer(model)
+            or args.pairs == "partners"
+            or (args.pairs == "auto" and data.partners is not None)
+        ):
+            raise DataError(
+                "--norm as-norm applies to codes of a labelled set, not to pair classifiers or partners."
+            )
         if is_pair_scorer(model):
             if not data.has_images:
                 raise DataError(f"{args.data} holds codes, not images; a pair classifier needs images.")
@@ -109,8 +166,12 @@ def run(args) -> int:
             result = drive(cross_domain(model, data, args), "verification")
         else:
             codes = data.codes if not data.has_images else drive(encode_dataset(model, data), "encoding")
+            cohort = cohort_codes(model, args, data) if args.norm != "none" else None
+            norm = {"norm": args.norm, "cohort": cohort, "top_k": args.top_k}
             result = drive(
-                evaluate_codes(codes, data.labels, args.metric, seed=args.seed, max_pairs=args.max_pairs),
+                evaluate_codes(
+                    codes, data.labels, args.metric, seed=args.seed, max_pairs=args.max_pairs, **norm
+                ),
                 "verification",
             )
     except ValueError as err:  # too few classes / pairs: say so in one line

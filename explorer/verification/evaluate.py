@@ -10,6 +10,7 @@ import numpy as np
 from explorer.core.imageset import ImageSet
 from explorer.core.progress import Progress
 from explorer.verification import metrics
+from explorer.verification import norm as norms
 from explorer.verification.pairs import Pairs, make_pairs
 from explorer.verification.scores import PairScorer, all_pair_code_scores, pair_code_scores, pair_model_scores
 
@@ -37,6 +38,7 @@ class VerificationResult:
     accuracy: float = float("nan")
     accuracy_std: float = float("nan")
     metric: str = ""
+    score: str = "raw"  # how scores were normalised (verification/norm.py): "raw" or its label
 
     def threshold_at_far(self, far: float) -> float:
         return self.tar[far][1]
@@ -57,6 +59,7 @@ class VerificationResult:
             "impostor_pairs": self.pairs.impostor,
             "protocol": self.pairs.protocol,
             "metric": self.metric,
+            "score": self.score,
         }
         return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in out.items()}
 
@@ -67,7 +70,9 @@ class VerificationResult:
         return pick(fa), pick(fr)
 
 
-def summarise(pairs: Pairs, scores: np.ndarray, metric: str = "", seed: int = 0) -> VerificationResult:
+def summarise(
+    pairs: Pairs, scores: np.ndarray, metric: str = "", seed: int = 0, score: str = "raw"
+) -> VerificationResult:
     """All figures of scored pairs (no progress: this part takes well under a second per 1M pairs)."""
     roc = metrics.roc_points(scores, pairs.same)
     rate, thr = metrics.eer(roc)
@@ -83,6 +88,7 @@ def summarise(pairs: Pairs, scores: np.ndarray, metric: str = "", seed: int = 0)
         accuracy=acc,
         accuracy_std=acc_std,
         metric=metric,
+        score=score,
     )
 
 
@@ -103,19 +109,29 @@ def evaluate_codes(
     seed: int = 0,
     pairs: Pairs | None = None,
     max_pairs: int | None = None,
+    norm: str = "none",
+    cohort: np.ndarray | None = None,
+    top_k: int = norms.TOP_K,
 ) -> Iterator[Progress]:
     """Verification of codes (N, D) of a labelled set; yields Progress, returns VerificationResult.
 
     ``pairs`` fixes the pairs (e.g. to compare two models on the same ones); otherwise they come
-    from :func:`make_pairs` (``max_pairs`` caps them)."""
+    from :func:`make_pairs` (``max_pairs`` caps them). ``norm="as-norm"`` normalises each score
+    against ``cohort`` codes (M, D) (verification/norm.py), or, with ``cohort`` None, against the
+    evaluated codes themselves (transductive; the result's ``score`` says which)."""
+    norms.check_norm(norm, "gallery" if cohort is None else "train")
     pairs = pairs if pairs is not None else _pairs_for(labels, seed, max_pairs)
     if pairs.protocol == "all":  # every pair of the labelled items: Gram blocks, much faster
         known = np.flatnonzero(np.asarray(labels) >= 0)
         scores = yield from all_pair_code_scores(np.asarray(codes)[known], metric)
     else:
         scores = yield from pair_code_scores(codes, pairs.i, pairs.j, metric)
+    label = "raw"
+    if norm != "none":
+        stats = yield from norms.cohort_stats(codes, cohort, metric, top_k)
+        scores, label = norms.as_norm(scores, pairs.i, pairs.j, stats), stats.label()
     yield Progress(step=1, total=1, message="computing ROC")
-    return summarise(pairs, scores, metric, seed)
+    return summarise(pairs, scores, metric, seed, label)
 
 
 def evaluate_scorer(
