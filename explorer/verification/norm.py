@@ -27,7 +27,7 @@ from typing import Iterator
 import numpy as np
 
 from explorer.core.progress import Progress
-from explorer.verification.scores import METRICS, _normalise
+from explorer.verification.scores import block_scores, prepared_codes
 
 NORMS = ("none", "as-norm")
 COHORTS = ("train", "gallery")
@@ -50,20 +50,6 @@ class CohortStats:
         return f"AS-norm, top {self.top_k} of a cohort of {kind}"
 
 
-def _prepare(codes: np.ndarray, metric: str) -> np.ndarray:
-    if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
-    x = np.asarray(codes, dtype=np.float64)
-    return _normalise(x) if metric == "cosine" else x
-
-
-def _block_scores(a: np.ndarray, b: np.ndarray, sq_a, sq_b, metric: str) -> np.ndarray:
-    g = a @ b.T
-    if metric == "cosine":
-        return -(1.0 - g)
-    return -np.sqrt(np.maximum(sq_a[:, None] + sq_b[None, :] - 2.0 * g, 0.0))
-
-
 def cohort_stats(
     codes: np.ndarray,
     cohort: np.ndarray | None,
@@ -75,9 +61,9 @@ def cohort_stats(
 
     ``cohort`` (m, D) codes of other items (``train``), or None: the rows of ``codes`` themselves,
     each without itself (``gallery``, transductive)."""
-    x = _prepare(codes, metric)
+    x = prepared_codes(codes, metric)
     own = cohort is None
-    c = x if own else _prepare(cohort, metric)
+    c = x if own else prepared_codes(cohort, metric)
     if c.ndim != 2 or c.shape[1] != x.shape[1]:
         raise ValueError(f"cohort codes {c.shape} do not match the codes {x.shape}")
     size = len(c) - (1 if own else 0)
@@ -89,7 +75,7 @@ def cohort_stats(
     rows = max(1, budget // max(1, len(c)))
     for r0 in range(0, len(x), rows):
         r1 = min(len(x), r0 + rows)
-        s = _block_scores(x[r0:r1], c, sq_x[r0:r1], sq_c, metric)
+        s = block_scores(x[r0:r1], c, sq_x[r0:r1], sq_c, metric)
         if own:  # an item is not its own cohort
             s[np.arange(r1 - r0), np.arange(r0, r1)] = -np.inf
         top = -np.partition(-s, k - 1, axis=1)[:, :k]

@@ -68,17 +68,31 @@ def pair_code_scores(
     return out
 
 
+def prepared_codes(codes: np.ndarray, metric: str) -> np.ndarray:
+    """``codes`` as float64 rows ready for Gram-block scores: unit rows for cosine."""
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
+    x = np.asarray(codes, dtype=np.float64)
+    return _normalise(x) if metric == "cosine" else x
+
+
+def block_scores(a: np.ndarray, b: np.ndarray, sq_a, sq_b, metric: str) -> np.ndarray:
+    """Scores (len(a), len(b)) of every row of ``a`` against every row of ``b`` (both from
+    :func:`prepared_codes`; ``sq_*`` their squared norms) by one Gram product:
+    d^2 = |a|^2 + |b|^2 - 2 a.b in float64."""
+    g = a @ b.T
+    if metric == "cosine":
+        return -(1.0 - g)
+    return -np.sqrt(np.maximum(sq_a[:, None] + sq_b[None, :] - 2.0 * g, 0.0))
+
+
 def all_pair_code_scores(
     codes: np.ndarray, metric: str = "l2", budget: int = 4_000_000
 ) -> Iterator[Progress]:
     """Scores of every pair a < b of the rows of ``codes`` (n, D), in ``np.triu_indices(n, 1)``
     order; yields Progress, returns (n(n-1)/2,). Row blocks of Gram products (BLAS) instead of
     gathering each pair: d^2 = |a|^2 + |b|^2 - 2 a.b in float64."""
-    if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
-    x = np.asarray(codes, dtype=np.float64)
-    if metric == "cosine":
-        x = _normalise(x)
+    x = prepared_codes(codes, metric)
     n = len(x)
     sq = np.einsum("ij,ij->i", x, x)
     out = np.empty(n * (n - 1) // 2, dtype=np.float64)
@@ -86,13 +100,8 @@ def all_pair_code_scores(
     pos = 0
     for r0 in range(0, n - 1, rows):
         r1 = min(n - 1, r0 + rows)
-        g = x[r0:r1] @ x[r0:].T  # (b, n - r0): columns from r0 on
         upper = np.arange(r0, n)[None, :] > np.arange(r0, r1)[:, None]  # only b > a
-        if metric == "cosine":
-            block = -(1.0 - g[upper])
-        else:
-            d2 = sq[r0:r1, None] + sq[None, r0:] - 2.0 * g
-            block = -np.sqrt(np.maximum(d2[upper], 0.0))
+        block = block_scores(x[r0:r1], x[r0:], sq[r0:r1], sq[r0:], metric)[upper]  # columns from r0 on
         out[pos : pos + len(block)] = block
         pos += len(block)
         yield Progress(step=pos, total=len(out), message="scoring pairs")
