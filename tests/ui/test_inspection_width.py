@@ -6,8 +6,22 @@ import numpy as np
 from explorer.ui.context import AppContext
 
 
-def test_the_summary_wraps_and_the_view_fits_950_px(qtbot, digits_300):
+def _inspected(qtbot, ctx, before_run=None):
+    """The inspection view of ``ctx`` at 950x690, run on its codes until the report is in."""
     from explorer.ui.views.inspection import View
+
+    view = View(ctx)
+    qtbot.addWidget(view)
+    view.resize(950, 690)  # the view's tab beside the data dock
+    view.show()
+    if before_run is not None:
+        before_run(view)
+    view.run()
+    qtbot.waitUntil(lambda: view.report is not None and not view.runner.is_running(), timeout=60000)
+    return view
+
+
+def test_the_summary_wraps_and_the_view_fits_950_px(qtbot, digits_300):
 
     data = digits_300
     ctx = AppContext.standalone()
@@ -17,14 +31,12 @@ def test_the_summary_wraps_and_the_view_fits_950_px(qtbot, digits_300):
     ws.set_codes("pixels", pixels)
     w = np.random.default_rng(0).standard_normal((64, 6)).astype(np.float32)
     ws.set_codes("a model with a rather long name (digits)", pixels @ w)
-    view = View(ctx)
-    qtbot.addWidget(view)
-    view.resize(950, 690)  # the view's tab beside the data dock
-    view.show()
-    view.model_combo.setCurrentText("a model with a rather long name (digits)")
-    view.pixels_check.setChecked(True)
-    view.run()
-    qtbot.waitUntil(lambda: view.report is not None and not view.runner.is_running(), timeout=60000)
+
+    def choose(view):
+        view.model_combo.setCurrentText("a model with a rather long name (digits)")
+        view.pixels_check.setChecked(True)
+
+    view = _inspected(qtbot, ctx, choose)
     qtbot.wait(20)
     text = view.status.text()
     assert "likely label mistakes" in text
@@ -40,7 +52,6 @@ def test_the_summary_wraps_and_the_view_fits_950_px(qtbot, digits_300):
 def test_a_label_issue_tile_shows_the_suggested_class_whole(qtbot):
     """'astronaut→cat' on one line was elided to 'astronaut…' in a 78-px tile: the suggestion lost."""
     from explorer.core.imageset import ImageSet
-    from explorer.ui.views.inspection import View
 
     rng = np.random.default_rng(0)
     base = rng.random((2, 64)).astype(np.float32)
@@ -51,12 +62,7 @@ def test_a_label_issue_tile_shows_the_suggested_class_whole(qtbot):
     ctx = AppContext.standalone()
     ctx.workspace.set_dataset(ImageSet(images, labels=labels, class_names=["cat", "motorcycle"], name="two"))
     ctx.workspace.set_codes("pixels", codes)
-    view = View(ctx)
-    qtbot.addWidget(view)
-    view.resize(950, 690)
-    view.show()
-    view.run()
-    qtbot.waitUntil(lambda: view.report is not None and not view.runner.is_running(), timeout=60000)
+    view = _inspected(qtbot, ctx)
     grid = view.issues.grid
     texts = [grid.item(r).text() for r in range(grid.count())]
     tile = next(t for t in texts if t.startswith("#3 "))
@@ -76,7 +82,6 @@ def test_label_issue_captions_fit_the_width_their_tiles_lay_text_in(qtbot):
     from PySide6.QtWidgets import QStyle
 
     from explorer.core.imageset import ImageSet
-    from explorer.ui.views.inspection import View
 
     rng = np.random.default_rng(0)
     names = ["astronaut", "coffee", "immunohistochemistry"]
@@ -89,12 +94,7 @@ def test_label_issue_captions_fit_the_width_their_tiles_lay_text_in(qtbot):
     images = codes.reshape(90, 1, 8, 8).clip(0, 1)
     ctx.workspace.set_dataset(ImageSet(images, labels=labels, class_names=names))
     ctx.workspace.set_codes("pixels", codes)
-    view = View(ctx)
-    qtbot.addWidget(view)
-    view.resize(950, 690)
-    view.show()
-    view.run()
-    qtbot.waitUntil(lambda: view.report is not None and not view.runner.is_running(), timeout=60000)
+    view = _inspected(qtbot, ctx)
     qtbot.wait(20)
     grid = view.issues.grid
     assert grid.count() >= 2
@@ -115,16 +115,10 @@ def test_the_summary_counts_what_the_grid_lists(qtbot, digits_300):
     confident-rule items; the grid also lists those the neighbours vote against)."""
     import re
 
-    from explorer.ui.views.inspection import View
-
     ctx = AppContext.standalone()
     ctx.workspace.set_dataset(digits_300)
     ctx.workspace.set_codes("pixels", digits_300.float_images().reshape(digits_300.count, -1))
-    view = View(ctx)
-    qtbot.addWidget(view)
-    view.pixels_check.setChecked(True)
-    view.run()
-    qtbot.waitUntil(lambda: view.report is not None and not view.runner.is_running(), timeout=60000)
+    view = _inspected(qtbot, ctx, lambda v: v.pixels_check.setChecked(True))
     text = view.status.text()
     m = re.match(r"(\d+) likely label mistakes(?: \(\+(\d+) doubted by their neighbours\))?", text)
     assert m, text
