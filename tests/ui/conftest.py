@@ -78,14 +78,28 @@ def image_folder(tmp_path):
 
 
 @pytest.fixture
-def dialog(qtbot, ctx, digits_set):
-    """The training dialog on the 1797 digits, once it knows the model types."""
+def open_dialog(qtbot, ctx):
+    """A function: the training dialog on a data set, shown, once it knows the model types (shut
+    down after the test)."""
     from explorer.ui.dialogs.training import TrainingDialog
 
-    ctx.workspace.set_dataset(digits_set)
-    dlg = TrainingDialog(ctx)
-    qtbot.addWidget(dlg)
-    dlg.show()
-    qtbot.waitUntil(dlg.ready, timeout=60000)
-    yield dlg
-    dlg.shutdown()
+    opened = []
+
+    def open_on(data):
+        ctx.workspace.set_dataset(data)
+        dlg = TrainingDialog(ctx)
+        qtbot.addWidget(dlg)
+        dlg.show()
+        qtbot.waitUntil(dlg.ready, timeout=60000)
+        opened.append(dlg)
+        return dlg
+
+    yield open_on
+    for dlg in opened:
+        dlg.shutdown()
+
+
+@pytest.fixture
+def dialog(open_dialog, digits_set):
+    """The training dialog on the 1797 digits, once it knows the model types."""
+    return open_dialog(digits_set)

@@ -135,16 +135,8 @@ def test_thousands_of_pans_and_zooms_keep_none_counted(qtbot, digits_set):
 
 
 @pytest.fixture
-def dialog(qtbot, ctx, digits_set):
-    from explorer.ui.dialogs.training import TrainingDialog
-
-    ctx.workspace.set_dataset(digits_set.subset(np.arange(600)))
-    dlg = TrainingDialog(ctx)
-    qtbot.addWidget(dlg)
-    dlg.show()
-    qtbot.waitUntil(dlg.ready, timeout=60000)
-    yield dlg
-    dlg.shutdown()
+def dialog(open_dialog, digits_set):
+    return open_dialog(digits_set.subset(np.arange(600)))
 
 
 def test_training_runs_in_one_process_keep_none_counted(qtbot, dialog, tmp_path):
