@@ -248,3 +248,40 @@ def looks_like_sequences(
         hits += int((np.abs(nearest - np.arange(len(x))) == 1).sum())
         total += len(x)
     return hits >= share * total and hits - chance >= z * np.sqrt(chance_var)
+
+
+RUN_FRAMES = 8  # a sample of sequences keeps at least this many consecutive frames of each it takes
+
+
+def spread_sample(data: ImageSet, count: int, seed: int = 0, runs: bool = False) -> np.ndarray:
+    """Sorted indices of up to ``count`` items of ``data`` spread evenly over its classes (the
+    sequences of :func:`sequence_order`; an unlabelled set is one), seeded. Each class gets an equal
+    share (a smaller one all it has, the rest shared among the others). With ``runs`` (a folder of
+    sequences, whose pairs are consecutive frames) a sequence's share is one run of consecutive
+    frames in natural order at a seeded start, and when the shares would be shorter than
+    RUN_FRAMES, a seeded choice of the sequences gets runs of that length instead; without, a
+    class's share is a seeded random choice of its items."""
+    rng = np.random.default_rng(seed)
+    count = int(count)
+    if count >= data.count:
+        return np.arange(data.count, dtype=np.int64)
+    groups = sequence_order(data)
+    least = RUN_FRAMES if runs else 1
+    if count < least * len(groups):
+        keep = max(1, count // least)
+        groups = [groups[int(i)] for i in np.sort(rng.choice(len(groups), keep, replace=False))]
+    shares = {}
+    left = count
+    by_size = sorted(range(len(groups)), key=lambda g: len(groups[g]))
+    for k, g in enumerate(by_size):
+        shares[g] = min(len(groups[g]), left // (len(groups) - k))
+        left -= shares[g]
+    picks = []
+    for g, idx in enumerate(groups):
+        m = shares[g]
+        if runs:
+            start = int(rng.integers(0, len(idx) - m + 1))
+            picks.append(idx[start : start + m])
+        else:
+            picks.append(rng.choice(idx, m, replace=False))
+    return np.sort(np.concatenate(picks)).astype(np.int64)

@@ -48,13 +48,18 @@ def write_image(path: str, image: np.ndarray, size: tuple[int, int] | None = Non
 FIT_ITEMS = 4000  # items of a data set brought to a model's shape for the relational view
 
 
-def fit_dataset_job(data, shape: tuple[int, int, int], max_items: int = FIT_ITEMS, chunk: int = 256):
+def fit_dataset_job(
+    data, shape: tuple[int, int, int], max_items: int = FIT_ITEMS, chunk: int = 256, seed: int = 0
+):
     """``data`` (an ImageSet with images) as an in-memory ImageSet of float32 images of ``shape``
     (C, H, W), a chunk of ``chunk`` images a step: the shorter side scaled to the model's and
     centre-cropped, channels matched (grey by ITU-R 601 luma), as encoders get other data. Partners
-    are brought the same way; labels, paths and transforms are kept. Only the first ``max_items``
-    items are taken (a folder's first sequences, whole). Yields Progress; returns (ImageSet, a
-    sentence saying what was done), the data itself and "" when it already fits."""
+    are brought the same way; labels, paths and transforms are kept. Of a larger set ``max_items`` items
+    are taken, a seeded sample spread evenly over its classes or sequences
+    (:func:`explorer.data.pairs.spread_sample`; a folder of sequences gives runs of consecutive
+    frames, the pairs its model learns from): its first 4,000 items had been a folder's first
+    classes only. Yields Progress; returns (ImageSet, a sentence saying what was done), the data
+    itself and "" when it already fits."""
     from dataclasses import replace
 
     from explorer.core.preprocess import InputSpec, resize_array
@@ -64,7 +69,15 @@ def fit_dataset_job(data, shape: tuple[int, int, int], max_items: int = FIT_ITEM
     if data.shape == shape:
         return data, ""
     n = min(int(max_items), data.count)
-    part = data if n == data.count else data.subset(slice(0, n))
+    part, groups = data, 0
+    if n < data.count:
+        from explorer.data.pairs import looks_like_sequences, spread_sample
+
+        runs = data.partners is None and looks_like_sequences(data)
+        part = data.subset(spread_sample(data, n, seed=seed, runs=runs))
+        n = part.count
+        groups = len(np.unique(part.labels)) if part.labels is not None else 0
+        kinds = "sequences" if runs else "classes"
     spec = InputSpec(*shape, resize="shorter")
     sources = [part.images] + ([] if part.partners is None else [part.partners])
     total = len(sources) * ((n + chunk - 1) // chunk)
@@ -86,7 +99,9 @@ def fit_dataset_job(data, shape: tuple[int, int, int], max_items: int = FIT_ITEM
     if old_c != c:
         sentence += " grey" if c == 1 else " colour"
     if n < data.count:
-        sentence += f", its first {n:,} of {data.count:,} items"
+        sentence += f", {n:,} of its {data.count:,} items"
+        if groups > 1:
+            sentence += f" from {groups:,} {kinds}"
     result = replace(
         part,
         images=fitted[0],
