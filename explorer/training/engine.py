@@ -149,6 +149,16 @@ def split_indices(data: ImageSet, fraction: float, seed: int) -> tuple[np.ndarra
     return train_idx, val_idx
 
 
+def model_split(cls, data: ImageSet, fraction: float, seed: int, options: dict):
+    """The seeded (train, validation) index arrays a model of ``cls`` trains with, and whether
+    they are the model's own split (``validation_split``, e.g. whole classes held out) rather
+    than :func:`split_indices`."""
+    split = cls.validation_split(data, fraction, seed, options)
+    if split is not None:
+        return split[0], split[1], True
+    return (*split_indices(data, fraction, seed), False)
+
+
 def _has_same_label_pair(labels: np.ndarray) -> bool:
     """True when ``labels`` hold two labels, one of them at least twice (a same and a different pair)."""
     _, counts = np.unique(labels[labels >= 0], return_counts=True)
@@ -215,8 +225,9 @@ def train(
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
 
-    split = cls.validation_split(data, config.val_fraction, config.seed, dict(config.options))
-    train_idx, val_idx = split if split is not None else split_indices(data, config.val_fraction, config.seed)
+    train_idx, val_idx, own_split = model_split(
+        cls, data, config.val_fraction, config.seed, dict(config.options)
+    )
     train_set = data.subset(train_idx)
     val_set = data.subset(val_idx) if len(val_idx) else None
     if cls.needs_labels and len(np.unique(train_set.labels[train_set.labels >= 0])) < 2:
@@ -232,7 +243,7 @@ def train(
         model = build_model(config.model, data.shape, config.code_dim, options)
         model.preprocess = size_spec
     model.to(device).train()
-    keep_best = split is not None if config.keep_best is None else bool(config.keep_best)
+    keep_best = own_split if config.keep_best is None else bool(config.keep_best)
     run = TrainRun(
         config, data, train_set, val_set, model, device, threads, epochs, batch_size, lr, rng, keep_best
     )

@@ -139,6 +139,7 @@ def test_untouched_fields_train_what_the_cli_trains(dialog):
     """Issue 13 item 2: with nothing changed, every model's dialog run has the CLI's defaults
     (the gated autoencoder got code size 1 instead of its 64 mapping units)."""
     from explorer.models.base import make_config, model_class
+    from explorer.training.run_length import epoch_steps, scaled_epochs
 
     keys = [dialog.model_box.itemData(i) for i in range(dialog.model_box.count())]
     assert "gae" in keys
@@ -147,7 +148,9 @@ def test_untouched_fields_train_what_the_cli_trains(dialog):
         tc = dialog.train_config()
         assert make_config(key, tc.code_dim, tc.options) == make_config(key), key
         d = model_class(key).defaults
-        assert (tc.epochs, tc.batch_size) == (d["epochs"], d["batch_size"]), key
+        per_epoch = epoch_steps(key, dialog.ctx.workspace.dataset, d["batch_size"], tc.val_fraction)
+        epochs = d["epochs"] if per_epoch is None else scaled_epochs(d["epochs"], per_epoch)  # small data
+        assert (tc.epochs, tc.batch_size) == (epochs, d["batch_size"]), key
         assert tc.lr == pytest.approx(d["lr"]), key
     dialog.set_model("gae")
     assert dialog.code_dim.isEnabled() and dialog.code_dim.value() == 64
@@ -322,8 +325,11 @@ def test_a_folder_of_sequences_opens_the_dialog_on_the_relational_model(qtbot, c
     qtbot.waitUntil(dlg.ready, timeout=60000)
     try:
         assert dlg.model_box.currentData() == "bgae"
-        defaults = model_class("bgae").defaults
-        assert dlg.epochs.value() == defaults["epochs"] and dlg.batch_size.value() == defaults["batch_size"]
+        defaults = model_class("bgae").defaults  # 42 pairs of frames, 1 step an epoch: 10x the epochs
+        assert (
+            dlg.epochs.value() == 10 * defaults["epochs"] and dlg.batch_size.value() == defaults["batch_size"]
+        )
+        assert dlg.epochs.suffix().strip() == f"({10 * defaults['epochs']} steps)"
         assert dlg.lr.value() == pytest.approx(defaults["lr"])
         assert dlg.start_button.isEnabled()  # consecutive frames are its pairs
         ws.set_dataset(load_data(str(_class_folder(tmp_path / "classes", digits_set))))
@@ -331,7 +337,7 @@ def test_a_folder_of_sequences_opens_the_dialog_on_the_relational_model(qtbot, c
         from explorer.training.run_length import scaled_epochs
 
         d = model_class("dae").defaults  # 24 pictures: the epochs for 300 steps (run_length)
-        assert dlg.epochs.value() == scaled_epochs(d["epochs"], 24, d["batch_size"], 0.1) == 200
+        assert dlg.epochs.value() == scaled_epochs(d["epochs"], 1) == 200
         ws.set_dataset(load_data(str(tmp_path / "turning")))
         assert dlg.model_box.currentData() == "bgae"
         dlg.model_box.activated.emit(dlg.model_box.findData("ae"))  # the user's own choice

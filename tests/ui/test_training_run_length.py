@@ -1,6 +1,8 @@
 """polish: the dialog offered dae's 20 epochs on any data: 100 steps on 354 photos (and a run of
 ~36 steps collapsed their codes). On small data it now offers the epochs for 300 steps, says
-how many steps the epochs are, and keeps a number the user typed."""
+how many steps the epochs are, and keeps a number the user typed. polish27: for every model kind
+(siamese, triplet and the gated autoencoders had their defaults: bgae on a small folder of
+sequences, 24 objects of 10 frames, trained 32 steps), its steps counted as the engine plans them."""
 
 
 def test_small_data_is_offered_enough_epochs_and_their_steps_are_shown(dialog, ctx, digits_300, digits_set):
@@ -11,8 +13,10 @@ def test_small_data_is_offered_enough_epochs_and_their_steps_are_shown(dialog, c
     assert dlg.train_config().epochs == 60
     dlg.batch_size.setValue(32)  # the steps follow the fields
     assert dlg.epochs.suffix().strip() == "(540 steps)"
-    dlg.set_model("siamese")  # a model that learns from labels keeps its own default
-    assert dlg.epochs.value() == 20 and dlg.epochs.suffix().strip() == "(60 steps)"
+    dlg.set_model("siamese")  # learning from labels too (polish27): two pairs an item, 5 steps an epoch
+    assert dlg.epochs.value() == 60 and dlg.epochs.suffix().strip() == "(300 steps)"
+    dlg.set_model("triplet")  # its labelled training items in batches of 128: 2 steps an epoch
+    assert dlg.epochs.value() == 150 and dlg.epochs.suffix().strip() == "(300 steps)"
     dlg.set_model("dae")
     ctx.workspace.set_dataset(digits_set)  # 1797 digits: the default is 520 steps already
     assert dlg.epochs.value() == 20 and dlg.epochs.suffix().strip() == "(520 steps)"
