@@ -14,7 +14,9 @@ def mapping_layout_job(model, data=None, count: int = N_LAYOUT, seed: int = 0, t
 
     Pairs come from ``data`` when it has partners with known transforms, else fresh generated
     pairs of the kind the model was trained on. Yields Progress with payload dicts
-    {layout, colour, colour_label, method, source, note}; returns the last one. The t-SNE runs in
+    {layout, colour, colour_label, colour_names, method, source, note}; returns the last one.
+    ``colour_names``: the names of the sequences (or classes) when the colour is one, by its
+    value (a folder's sub-folder names, as the scatter's legend shows them), else None. The t-SNE runs in
     a layout process (:mod:`explorer.jobs.layout_child`) unless those are turned off.
     """
     from explorer.core.progress import Progress
@@ -23,21 +25,27 @@ def mapping_layout_job(model, data=None, count: int = N_LAYOUT, seed: int = 0, t
     from explorer.relational.transforms import transform_colour_values
 
     yield Progress(step=0, total=3, message="mapping codes")
+    sequences = False
     if data is not None and data.partners is None and data.has_images:
         from explorer.data.pairs import looks_like_sequences
 
         # what the model trains on: a folder of sequences gives pairs of consecutive frames (a
         # folder of classes does not: its next file is another photo, not a motion)
         try:
-            data = type(model).prepare_data(data) if looks_like_sequences(data) else None
+            sequences = looks_like_sequences(data)
+            data = type(model).prepare_data(data) if sequences else None
         except ExplorerError:
             data = None
-    colour = None
+    colour, names = None, None
     if data is not None and data.partners is not None and data.transforms:
         colour = transform_colour_values(data.transforms)
     if colour is None and data is not None and data.partners is not None and data.labels is not None:
-        # pairs of sequences (as_pair_set): each sequence moves one way, so colour by sequence
-        colour = (data.labels.astype(np.float32), "sequence (one motion each)")
+        # pairs of sequences (as_pair_set): each sequence moves one way, so colour by sequence,
+        # named as the scatter's legend names classes (their folders)
+        label = "sequence (one motion each)" if sequences else "class"
+        colour = (data.labels.astype(np.float32), label)
+        k = int(data.labels.max()) + 1 if data.count else 0
+        names = [data.class_names[i] if i < len(data.class_names) else str(i) for i in range(k)]
     if colour is not None:
         n = min(count, data.count)
         pick = np.sort(np.random.default_rng(seed).permutation(data.count)[:n])
@@ -59,7 +67,7 @@ def mapping_layout_job(model, data=None, count: int = N_LAYOUT, seed: int = 0, t
         values, label = transform_colour_values(q["transforms"])
         source = f"generated {kind}"
     z = infer_mappings(model, x, y)
-    base = {"colour": values, "colour_label": label, "source": source}
+    base = {"colour": values, "colour_label": label, "colour_names": names, "source": source}
     first = dict(base, layout=pca_layout(z, seed=seed), method="PCA", note="t-SNE is forming ...")
     yield Progress(step=1, total=3, message="PCA", payload=first)
     if not tsne:

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+from PySide6.QtCore import Qt
 
 from explorer.core.imageset import ImageSet
 from explorer.models.gae import GaeConfig, GatedAutoencoder
@@ -256,21 +257,46 @@ def test_x_prime_from_any_items_and_a_single_third_image(qtbot, ctx, model, tmp_
     view.runner.shutdown()
 
 
-def test_mapping_codes_tab_lays_out_the_open_sequences(qtbot, model, sequences):
-    """Issue 13 item 10: the Mapping codes tab shows the open data's pairs, not random dots."""
+def _laid_out(qtbot, model, data):
+    """A relational view on ``data`` with ``model``, its Mapping codes tab shown and laid out."""
     from explorer.ui.views.relational import View
 
     ctx = AppContext.standalone()
-    ctx.workspace.set_dataset(sequences)
+    ctx.workspace.set_dataset(data)
     view = View(ctx)
     qtbot.addWidget(view)
     view.set_model(model, "toy gae")
     with qtbot.waitSignal(view.runner.done, timeout=60000):
         view.tabs.setCurrentIndex(1)
+    return view
+
+
+def test_mapping_codes_tab_lays_out_the_open_sequences(qtbot, model, sequences):
+    """Issue 13 item 10: the Mapping codes tab shows the open data's pairs, not random dots."""
+    view = _laid_out(qtbot, model, sequences)
     payload = view.tabs.layout_payload
     assert payload["source"] == sequences.name and payload["layout"].shape == (15, 2)
     assert "sequence" in payload["colour_label"]
     assert len(view.tabs.code_scatter.data) == 15
+    view.runner.shutdown()
+
+
+def test_mapping_codes_name_their_sequences_in_a_legend(qtbot, model, sequences):
+    """polish27: the colour scale numbered the sequences (0..2, 0..23 on turntable); they are named
+    by their folders in a legend, in the scatter's class colours, and a click hides one."""
+    from explorer.jobs.scatter.colours import class_palette
+
+    view = _laid_out(qtbot, model, sequences)
+    tabs = view.tabs
+    names = [tabs.legend.item(i).text() for i in range(tabs.legend.count())]
+    assert names == ["seq0", "seq1", "seq2"] == tabs.layout_payload["colour_names"]
+    assert not tabs.legend.isHidden() and not tabs.colour_bar.isVisible()  # no numbered scale
+    seq = tabs.layout_payload["colour"].astype(int)  # 5 pairs of each
+    pal = class_palette(3)
+    got = [b.color().getRgb()[:3] for b in tabs.code_scatter.data["brush"]]
+    assert got == [tuple(int(v) for v in pal[k][:3]) for k in seq]
+    tabs.legend.item(1).setCheckState(Qt.CheckState.Unchecked)  # "seq1" hidden
+    assert sorted(seq[tabs.code_scatter.data["data"].astype(int)]) == [0] * 5 + [2] * 5
     view.runner.shutdown()
 
 

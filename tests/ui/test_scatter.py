@@ -540,7 +540,7 @@ def test_legend_cuts_long_class_names_instead_of_scrolling_sideways(qtbot):
     entry's tooltip has the full name."""
     from PySide6.QtCore import Qt
 
-    from explorer.ui.views.scatter.legend import MAX_WIDTH, MIN_WIDTH, ClassLegend
+    from explorer.ui.class_legend import MAX_WIDTH, MIN_WIDTH, ClassLegend
 
     legend = ClassLegend()
     qtbot.addWidget(legend)

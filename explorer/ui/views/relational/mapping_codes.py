@@ -1,15 +1,18 @@
 """The lower tabs of the relational view: the factor filter pairs, and the mapping codes of many
 pairs of the open data laid out in 2-D (PCA at once, then t-SNE as it forms, in a worker),
-coloured by the true transformation or, for a folder of sequences, by sequence."""
+coloured by the true transformation or, for a folder of sequences, by sequence (named in a legend
+as the scatter names classes; the colour scale had numbered them 0..23)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QScrollArea, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from explorer.jobs.relational import mapping_layout_job
+from explorer.jobs.scatter.colours import GREY, class_palette
+from explorer.ui.class_legend import ClassLegend
 from explorer.ui.imaging import to_pixmap
 from explorer.ui.plots import PlotWidget
 from explorer.ui.workers import TaskRunner
@@ -59,7 +62,15 @@ class CodeTabs(QTabWidget):
             values=(0, 1), colorMap=pg.colormap.get("CET-C6"), interactive=False, width=12
         )
         self.colour_bar.setImageItem(pg.ImageItem(), insert_in=self.code_plot.getPlotItem())
-        ll.addWidget(self.code_plot, 1)
+        # sequences (or classes) by name, as the scatter's legend shows them; a click hides one
+        self.legend = ClassLegend()
+        self.legend.setVisible(False)
+        self.legend.class_toggled.connect(self._on_class_toggled)
+        self.hidden: set[int] = set()
+        row = QHBoxLayout()
+        row.addWidget(self.code_plot, 1)
+        row.addWidget(self.legend)
+        ll.addLayout(row, 1)
         self.addTab(lay, "Mapping codes")
         self.layout_payload: dict | None = None
         self._layout_tag = None  # what the shown layout was made from
@@ -127,17 +138,31 @@ class CodeTabs(QTabWidget):
         self.layout_note.setText(f"layout failed: {message}")
 
     def _show_layout(self, payload: dict) -> None:
+        new_names = payload.get("colour_names") != (self.layout_payload or {}).get("colour_names")
         self.layout_payload = payload
         xy = payload["layout"]
-        values, label = payload["colour"], payload["colour_label"]
-        lo, hi = float(np.min(values)), float(np.max(values))
-        cmap = pg.colormap.get("CET-C6" if "direction" in label or "angle" in label else "viridis")
-        norm = (values - lo) / max(hi - lo, 1e-9)
-        brushes = [pg.mkBrush(c) for c in cmap.map(norm, mode="qcolor")]
-        self.code_scatter.setData(pos=xy, brush=brushes, data=np.arange(len(xy)))
-        self.colour_bar.setColorMap(cmap)
-        self.colour_bar.setLevels((lo, hi))
-        self.colour_bar.axis.setLabel(label)
+        values, label, names = payload["colour"], payload["colour_label"], payload.get("colour_names")
+        if names is not None:  # categories: a colour and a name each, no colour scale
+            if new_names:
+                self.hidden = set()
+                self.legend.fill(names, hidden=self.hidden)
+            pal = np.vstack([class_palette(max(len(names), 1)), np.array(GREY, np.uint8)[None]])
+            k = np.asarray(values).astype(np.int64)
+            shown = np.flatnonzero(~np.isin(k, list(self.hidden)))
+            colours = pal[np.where((k >= 0) & (k < len(names)), k, len(names))[shown]]
+            brushes = [pg.mkBrush(*map(int, c)) for c in colours]
+        else:
+            shown = np.arange(len(xy))
+            lo, hi = float(np.min(values)), float(np.max(values))
+            cmap = pg.colormap.get("CET-C6" if "direction" in label or "angle" in label else "viridis")
+            norm = (values - lo) / max(hi - lo, 1e-9)
+            brushes = [pg.mkBrush(c) for c in cmap.map(norm, mode="qcolor")]
+            self.colour_bar.setColorMap(cmap)
+            self.colour_bar.setLevels((lo, hi))
+            self.colour_bar.axis.setLabel(label)
+        self.legend.setVisible(names is not None)
+        self.colour_bar.setVisible(names is None)
+        self.code_scatter.setData(pos=xy[shown], brush=brushes, data=shown)
         self.code_plot.setTitle(
             f"{payload['method']} of the mapping units of {len(xy)} pairs "
             f"({payload['source']}), coloured by {label}",
@@ -146,3 +171,8 @@ class CodeTabs(QTabWidget):
         )
         self.layout_note.setText(payload.get("note", ""))
         self.code_plot.enableAutoRange()
+
+    def _on_class_toggled(self, k: int, visible: bool) -> None:
+        self.hidden = self.hidden - {k} if visible else self.hidden | {k}
+        if self.layout_payload is not None:
+            self._show_layout(self.layout_payload)

@@ -17,7 +17,7 @@ from explorer.ui.views.scatter.drawing import Drawing
 from explorer.ui.views.scatter.export import Exports, export_dialog
 from explorer.ui.views.scatter.controls import METHODS, ScatterControls
 from explorer.jobs.layouts import layout_job, warm_up_umap_in_background
-from explorer.ui.views.scatter.legend import ClassLegend
+from explorer.ui.class_legend import ClassLegend
 from explorer.ui.views.scatter.overlays import InspectionOverlays
 from explorer.ui.views.scatter.live import LiveTraining
 from explorer.ui.views.scatter.results import LayoutResults, faith_of

@@ -1,5 +1,6 @@
-"""The scatter's class legend: one checkable entry per class; a click anywhere on an entry toggles
-it. ``class_toggled(k, visible)`` says which class the user showed or hid."""
+"""The class legend of the scatter and of the relational view's mapping codes: one checkable entry
+per class (or sequence), by name, in the class palette's colours; a click anywhere on an entry
+toggles it. ``class_toggled(k, visible)`` says which class the user showed or hid."""
 
 from __future__ import annotations
 
