@@ -116,3 +116,28 @@ class ScatterState(ViewState):
         if name == "hidden":
             return frozenset(int(k) for k in value)
         return value
+
+
+VERIFICATION_SCORES = ("raw", "gallery", "unlabelled")  # explorer.jobs.verification.SCORES
+
+
+@dataclass(eq=False)
+class VerificationState(ViewState):
+    """How the verification view scores pairs: score "raw" | "gallery" (AS-norm against the open
+    data set itself, transductive) | "unlabelled" (AS-norm against its unlabelled items); top_k:
+    AS-norm's top-k cohort scores (clamped to the cohort's size when used)."""
+
+    score: str = "raw"
+    top_k: int = 300
+
+    def _clean(self, name: str, value: Any) -> Any:
+        if name == "score":
+            if value not in VERIFICATION_SCORES:
+                raise ValueError(f"unknown score {value!r}")
+            return str(value)
+        if name == "top_k":
+            value = int(value)
+            if value < 2:
+                raise ValueError("top-k must be at least 2")
+            return value
+        return value

@@ -10,10 +10,68 @@ import numpy as np
 from explorer.core.errors import ExplorerError
 from explorer.core.imageset import ImageSet
 from explorer.core.progress import Progress
+from explorer.core.view_state import VERIFICATION_SCORES
 from explorer.verification import evaluate_codes, evaluate_scorer, is_pair_scorer
+from explorer.verification import norm as norms
 
 GUI_SCORER_PAIRS = 50_000  # a pair classifier runs a network per pair: the panel samples this many
 HIST_BINS = 60
+# the panel's score choices (core/view_state.VerificationState.score): raw, or AS-norm against the
+# open data set itself (transductive) or against its unlabelled items (not in any measured pair)
+SCORES = VERIFICATION_SCORES
+UNLABELLED = "the open data set's unlabelled items (in no measured pair)"
+
+
+def unlabelled_cohort(labels) -> np.ndarray | None:
+    """Indices of the unlabelled items that can be a cohort (at least two), or None."""
+    if labels is None:
+        return None
+    idx = np.flatnonzero(np.asarray(labels) < 0)
+    return idx if len(idx) >= 2 and len(idx) < len(labels) else None
+
+
+def cohort_of(score: str, codes: np.ndarray, labels) -> np.ndarray | None:
+    """The cohort codes of a score choice: None for the open data set itself (``gallery``)."""
+    if score == "unlabelled":
+        idx = unlabelled_cohort(labels)
+        if idx is None:
+            raise ValueError("AS-norm against unlabelled items needs at least two of them")
+        return np.asarray(codes)[idx]
+    return None
+
+
+def norm_options(score: str, codes: np.ndarray, labels, top_k: int) -> dict:
+    """evaluate_codes' keyword arguments for a score choice of the panel."""
+    if score == "raw":
+        return {}
+    about = UNLABELLED if score == "unlabelled" else ""
+    cohort = cohort_of(score, codes, labels)
+    return {"norm": "as-norm", "cohort": cohort, "top_k": top_k, "cohort_about": about}
+
+
+def score_unit(score: str, metric: str) -> str:
+    """The unit of a shown score: what the number is."""
+    if metric == "pair":
+        return "logit"
+    if score != "raw":
+        return "AS-norm z"
+    return f"−{'cosine' if metric == 'cosine' else 'L2'} distance"
+
+
+def normalised_pair(raw: float, sides, codes, labels, result, score: str, metric: str) -> float:
+    """AS-norm of one pair's ``raw`` score as the evaluation ``result`` normalised its pairs.
+    ``sides``: (index in the data set or None, code (D,)) of A and B; an item of the data set has
+    its statistics in ``result.stats``, an image from outside is scored against the same cohort."""
+    stats = result.stats
+    cohort = cohort_of(score, codes, labels)
+    cohort = np.asarray(codes) if cohort is None else cohort
+    own = [
+        (float(stats.mean[i]), float(stats.std[i]))
+        if i is not None
+        else norms.item_stats(code, cohort, stats, metric)
+        for i, code in sides
+    ]
+    return norms.pair_norm(raw, own[0], own[1])
 
 
 class _ModuleScorer:
@@ -58,14 +116,14 @@ class Evaluation:
 
 
 def evaluation_job(jobs: list[tuple], data: ImageSet, scorer_max_pairs: int = GUI_SCORER_PAIRS):
-    """Evaluate each (key, kind, model-or-codes, metric); returns {key: Evaluation, or the
-    sentence saying why that model could not be evaluated}."""
+    """Evaluate each (key, kind, model-or-codes, metric[, evaluate_codes' norm options]); returns
+    {key: Evaluation, or the sentence saying why that model could not be evaluated}."""
     out = {}
-    for n, (key, kind, what, metric) in enumerate(jobs):
+    for n, (key, kind, what, metric, *norm) in enumerate(jobs):
         if kind == "scorer":
             gen = evaluate_scorer(what, data, seed=0, max_pairs=scorer_max_pairs)
         else:
-            gen = evaluate_codes(what, data.labels, metric, seed=0)
+            gen = evaluate_codes(what, data.labels, metric, seed=0, **(norm[0] if norm else {}))
         while True:
             try:
                 rec = next(gen)

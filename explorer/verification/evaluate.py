@@ -39,6 +39,7 @@ class VerificationResult:
     accuracy_std: float = float("nan")
     metric: str = ""
     score: str = "raw"  # how scores were normalised (verification/norm.py): "raw" or its label
+    stats: norms.CohortStats | None = None  # AS-norm's per-item cohort statistics (None: raw)
 
     def threshold_at_far(self, far: float) -> float:
         return self.tar[far][1]
@@ -71,7 +72,12 @@ class VerificationResult:
 
 
 def summarise(
-    pairs: Pairs, scores: np.ndarray, metric: str = "", seed: int = 0, score: str = "raw"
+    pairs: Pairs,
+    scores: np.ndarray,
+    metric: str = "",
+    seed: int = 0,
+    score: str = "raw",
+    stats: norms.CohortStats | None = None,
 ) -> VerificationResult:
     """All figures of scored pairs (no progress: this part takes well under a second per 1M pairs)."""
     roc = metrics.roc_points(scores, pairs.same)
@@ -89,6 +95,7 @@ def summarise(
         accuracy_std=acc_std,
         metric=metric,
         score=score,
+        stats=stats,
     )
 
 
@@ -112,13 +119,15 @@ def evaluate_codes(
     norm: str = "none",
     cohort: np.ndarray | None = None,
     top_k: int = norms.TOP_K,
+    cohort_about: str = "",
 ) -> Iterator[Progress]:
     """Verification of codes (N, D) of a labelled set; yields Progress, returns VerificationResult.
 
     ``pairs`` fixes the pairs (e.g. to compare two models on the same ones); otherwise they come
     from :func:`make_pairs` (``max_pairs`` caps them). ``norm="as-norm"`` normalises each score
     against ``cohort`` codes (M, D) (verification/norm.py), or, with ``cohort`` None, against the
-    evaluated codes themselves (transductive; the result's ``score`` says which)."""
+    evaluated codes themselves (transductive; the result's ``score`` says which; ``cohort_about``
+    names a cohort that is not the training images)."""
     norms.check_norm(norm, "gallery" if cohort is None else "train")
     pairs = pairs if pairs is not None else _pairs_for(labels, seed, max_pairs)
     if pairs.protocol == "all":  # every pair of the labelled items: Gram blocks, much faster
@@ -126,12 +135,12 @@ def evaluate_codes(
         scores = yield from all_pair_code_scores(np.asarray(codes)[known], metric)
     else:
         scores = yield from pair_code_scores(codes, pairs.i, pairs.j, metric)
-    label = "raw"
+    label, stats = "raw", None
     if norm != "none":
-        stats = yield from norms.cohort_stats(codes, cohort, metric, top_k)
+        stats = yield from norms.cohort_stats(codes, cohort, metric, top_k, about=cohort_about)
         scores, label = norms.as_norm(scores, pairs.i, pairs.j, stats), stats.label()
     yield Progress(step=1, total=1, message="computing ROC")
-    return summarise(pairs, scores, metric, seed, label)
+    return summarise(pairs, scores, metric, seed, label, stats)
 
 
 def evaluate_scorer(

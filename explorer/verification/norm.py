@@ -32,6 +32,7 @@ from explorer.verification.scores import block_scores, prepared_codes
 NORMS = ("none", "as-norm")
 COHORTS = ("train", "gallery")
 TOP_K = 100
+TOP_K_BEST = 300  # the best k measured (docs/performance.md "Score normalisation on unseen classes")
 TRANSDUCTIVE = "gallery"
 
 
@@ -43,11 +44,13 @@ class CohortStats:
     std: np.ndarray
     cohort: str
     top_k: int
+    floor: float = 0.0  # the least standard deviation (a cohort of equal scores divides by this)
+    about: str = ""  # what the cohort is, in words, when not the training images (e.g. a view's)
 
     def label(self) -> str:
         """How a normalised score was made, in words for a report or a view."""
         kind = "the evaluated set itself, transductive" if self.cohort == TRANSDUCTIVE else "training images"
-        return f"AS-norm, top {self.top_k} of a cohort of {kind}"
+        return f"AS-norm, top {self.top_k} of a cohort of {self.about or kind}"
 
 
 def cohort_stats(
@@ -56,11 +59,13 @@ def cohort_stats(
     metric: str = "l2",
     top_k: int = TOP_K,
     budget: int = 4_000_000,
+    about: str = "",
 ) -> Iterator[Progress]:
     """Top-k cohort statistics of each row of ``codes`` (n, D); yields Progress, returns CohortStats.
 
     ``cohort`` (m, D) codes of other items (``train``), or None: the rows of ``codes`` themselves,
-    each without itself (``gallery``, transductive)."""
+    each without itself (``gallery``, transductive). ``about`` names a ``train`` cohort that is
+    not the training images, for the label."""
     x = prepared_codes(codes, metric)
     own = cohort is None
     c = x if own else prepared_codes(cohort, metric)
@@ -70,20 +75,42 @@ def cohort_stats(
     if size < 2:
         raise ValueError("a cohort needs at least two items")
     k = int(min(max(2, top_k), size))
-    sq_x, sq_c = np.einsum("ij,ij->i", x, x), np.einsum("ij,ij->i", c, c)
+    sq_c = np.einsum("ij,ij->i", c, c)
     mean, std = np.empty(len(x)), np.empty(len(x))
     rows = max(1, budget // max(1, len(c)))
     for r0 in range(0, len(x), rows):
         r1 = min(len(x), r0 + rows)
-        s = block_scores(x[r0:r1], c, sq_x[r0:r1], sq_c, metric)
-        if own:  # an item is not its own cohort
-            s[np.arange(r1 - r0), np.arange(r0, r1)] = -np.inf
-        top = -np.partition(-s, k - 1, axis=1)[:, :k]
-        mean[r0:r1] = top.mean(1)
-        std[r0:r1] = top.std(1)
+        mean[r0:r1], std[r0:r1] = _top_stats(x[r0:r1], c, sq_c, metric, k, r0 if own else None)
         yield Progress(step=r1, total=len(x), message="cohort statistics")
-    std = np.maximum(std, 1e-12 + 1e-6 * np.median(std))
-    return CohortStats(mean, std, "gallery" if own else "train", k)
+    floor = 1e-12 + 1e-6 * float(np.median(std))
+    return CohortStats(mean, np.maximum(std, floor), "gallery" if own else "train", k, floor, about)
+
+
+def _top_stats(x, c, sq_c, metric, k, own_from=None):
+    """Mean and standard deviation of the ``k`` highest scores of each row of ``x`` (prepared)
+    against the cohort ``c``; ``own_from``: x's rows are c's rows from this one on (not their own
+    cohort)."""
+    s = block_scores(x, c, np.einsum("ij,ij->i", x, x), sq_c, metric)
+    if own_from is not None:  # an item is not its own cohort
+        s[np.arange(len(x)), np.arange(own_from, own_from + len(x))] = -np.inf
+    top = -np.partition(-s, k - 1, axis=1)[:, :k]
+    return top.mean(1), top.std(1)
+
+
+def item_stats(
+    code: np.ndarray, cohort: np.ndarray, stats: CohortStats, metric: str = "l2"
+) -> tuple[float, float]:
+    """(mean, sd) of the top ``stats.top_k`` scores of one code (D,) that is not in the cohort
+    (M, D) (an image dropped from outside the data set), as :func:`cohort_stats` made ``stats``."""
+    x = prepared_codes(np.asarray(code)[None], metric)
+    c = prepared_codes(cohort, metric)
+    mean, std = _top_stats(x, c, np.einsum("ij,ij->i", c, c), metric, min(stats.top_k, len(c)))
+    return float(mean[0]), float(max(std[0], stats.floor))
+
+
+def pair_norm(score: float, a: tuple[float, float], b: tuple[float, float]) -> float:
+    """AS-norm of one pair score with each side's (mean, sd), as :func:`as_norm` computes it."""
+    return float(0.5 * ((score - a[0]) / a[1] + (score - b[0]) / b[1]))
 
 
 def as_norm(scores: np.ndarray, i: np.ndarray, j: np.ndarray, stats: CohortStats, chunk: int = 1 << 20):

@@ -103,3 +103,38 @@ def open_dialog(qtbot, ctx):
 def dialog(open_dialog, digits_set):
     """The training dialog on the 1797 digits, once it knows the model types."""
     return open_dialog(digits_set)
+
+
+@pytest.fixture
+def open_verification(qtbot):
+    """Factory: a verification view on ``data`` with ``encoders`` loaded and their codes set
+    (``with_codes``: only those of these names), ``model`` chosen, waited for until its evaluation is in
+    (``wait=False``: not); settings a session restored (``settings``) are applied first."""
+    from explorer.ui.context import AppContext
+    from explorer.ui.views import verification as vv
+
+    views = []
+
+    def open_on(data, encoders, model=None, with_codes=True, wait=True, settings=None):
+        ctx = AppContext.standalone()
+        ws = ctx.workspace
+        ws.set_dataset(data)
+        if settings is not None:
+            ws.apply_view_settings(settings)
+        for enc in encoders:
+            ws.add_model(enc.name, enc)
+            if with_codes is True or enc.name in with_codes:
+                ws.set_codes(enc.name, enc.encode(data.float_images()))
+        v = vv.View(ctx)
+        views.append(v)
+        qtbot.addWidget(v)
+        v.resize(1200, 850)
+        v.show()
+        v.model_combo.setCurrentText(model or encoders[0].name)
+        if wait:
+            qtbot.waitUntil(lambda: v.evaluation() is not None, timeout=30000)
+        return v
+
+    yield open_on
+    for v in views:
+        v.shutdown()

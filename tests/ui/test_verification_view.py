@@ -27,22 +27,8 @@ class Projection:
 
 
 @pytest.fixture
-def view(qtbot, digits_300):
-    data = digits_300
-    ctx = AppContext.standalone()
-    ws = ctx.workspace
-    ws.set_dataset(data)
-    for enc in (PixelEncoder(), Projection()):
-        ws.add_model(enc.name, enc)
-        ws.set_codes(enc.name, enc.encode(data.float_images()))
-    v = vv.View(ctx)
-    qtbot.addWidget(v)
-    v.resize(1200, 850)
-    v.show()
-    v.model_combo.setCurrentText("pixels")
-    qtbot.waitUntil(lambda: v.evaluation() is not None, timeout=30000)
-    yield v
-    v.shutdown()
+def view(open_verification, digits_300):
+    return open_verification(digits_300, [PixelEncoder(), Projection()], "pixels")
 
 
 def _drop(widget, md):
@@ -80,7 +66,7 @@ def test_dropped_files_score_like_the_engine_and_the_threshold_flips_the_verdict
     enc = PixelEncoder()
     engine = float(code_scores(enc.encode(a), enc.encode(b), "l2")[0])
     assert view.pair_score() == pytest.approx(engine, abs=1e-9)
-    assert view.score_label.text() == f"score {engine:.4g}"
+    assert view.score_label.text() == f"score {engine:.4g} (−L2 distance)"
     # the threshold slider across the score flips the verdict
     view.set_threshold(engine - 1e-3)
     assert view.verdict_text() == "MATCH" and vv.GREEN in view.verdict.styleSheet()
@@ -208,7 +194,6 @@ def test_shows_the_current_model_against_pixels_until_the_user_picks(qtbot):
     import numpy as np
 
     from explorer.core.imageset import ImageSet
-    from explorer.ui.context import AppContext
     from explorer.ui.views.verification import View
 
     class Enc:

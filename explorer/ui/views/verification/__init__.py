@@ -14,7 +14,10 @@ AUC / EER / TAR@FAR / 10-fold accuracy, and the hardest false accepts and false 
 threshold (click one to load it into A and B).
 
 Scores are the negative distance between codes (L2 or cosine) for encoders, and the pair
-classifier's logit for a pair scorer such as ``pairnet``. Whole-set evaluation runs in a
+classifier's logit for a pair scorer such as ``pairnet``. The "Score" choice normalises code
+scores by AS-norm (verification/norm.py) against the open data set itself (transductive) or its
+unlabelled items, for the figures, the histograms, the threshold and the pair's score alike; each
+number names its unit. Whole-set evaluation runs in a
 TaskRunner worker whenever the data set, the codes, the models or the metric change.
 """
 

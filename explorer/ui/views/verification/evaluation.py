@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from explorer.core.progress import Progress
-from explorer.jobs.verification import Evaluation, evaluation_job, pair_scorer_of
+from explorer.jobs.verification import Evaluation, evaluation_job, norm_options, pair_scorer_of
 from explorer.ui.views.verification.charts import RED
 from explorer.ui.workers import TaskRunner
 
@@ -15,8 +15,9 @@ from explorer.ui.workers import TaskRunner
 class EvaluationWiring(QObject):
     """Evaluates the panel's chosen and compared models in a worker; ``finished`` when results came.
 
-    ``view`` gives ws, model_name(), compare_name(), distance(), scorer_max_pairs and the
-    ``progress`` bar and ``status`` label the wiring reports in.
+    ``view`` gives ws, model_name(), compare_name(), distance(), score_choice() (the score: raw
+    or AS-norm's cohort, and its top-k), scorer_max_pairs and the ``progress`` bar and ``status``
+    label the wiring reports in.
     """
 
     finished = Signal()
@@ -25,7 +26,8 @@ class EvaluationWiring(QObject):
         super().__init__(view)
         self.view = view
         self._ds_token = 0  # bumped when the data set changes: older results are dropped
-        self._results: dict[tuple, Evaluation] = {}  # (ds token, model, id(encoder), metric) -> ...
+        # (ds token, model, id(encoder), metric, score, top-k) -> its evaluation
+        self._results: dict[tuple, Evaluation] = {}
         self._failed: dict[tuple, str] = {}
         self._job_keys: tuple = ()
         self._runner = TaskRunner(self, min_interval=0.1, background=True)
@@ -54,8 +56,10 @@ class EvaluationWiring(QObject):
         if name is None:
             return None
         enc = self.ws.models[name]
-        metric = "pair" if pair_scorer_of(enc) is not None else self.view.distance()
-        return (self._ds_token, name, id(enc), metric)
+        if pair_scorer_of(enc) is not None:  # a pair classifier's logits: no normalisation
+            return (self._ds_token, name, id(enc), "pair", "raw", 0)
+        score, top_k = self.view.score_choice()
+        return (self._ds_token, name, id(enc), self.view.distance(), score, top_k if score != "raw" else 0)
 
     def wanted(self) -> list[tuple]:
         names = (self.view.model_name(), self.view.compare_name())
@@ -92,7 +96,8 @@ class EvaluationWiring(QObject):
                 if ds.has_images:
                     jobs.append((key, "scorer", scorer, "pair"))
             elif name in self.ws.codes:
-                jobs.append((key, "codes", self.ws.codes[name], key[3]))
+                codes = self.ws.codes[name]
+                jobs.append((key, "codes", codes, key[3], norm_options(key[4], codes, ds.labels, key[5])))
             else:
                 waiting.append(name)
         keys = tuple(j[0] for j in jobs)

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QProgressBar,
+    QSpinBox,
     QToolButton,
     QVBoxLayout,
 )
@@ -67,6 +68,7 @@ def build_panel(view) -> None:
         combo.setMinimumContentsLength(14)
     for combo in (view.model_combo, view.compare_combo, view.metric_combo):
         combo.currentTextChanged.connect(view._on_choice_changed)
+    _score_controls(view)
     load_btn = QToolButton(text="Load…", toolTip="Load a model file (.safetensors, .pt, .pt2, .onnx)")
     load_btn.clicked.connect(view._load_model)
     view.progress = QProgressBar(maximum=1000, textVisible=False, maximumHeight=10)
@@ -82,9 +84,14 @@ def build_panel(view) -> None:
     controls.addWidget(view.compare_combo, 1, 1)
     controls.addWidget(QLabel("Distance"), 2, 0)
     controls.addWidget(view.metric_combo, 2, 1)
-    controls.addWidget(view.progress, 3, 0, 1, 3)
-    controls.addWidget(view.status, 4, 0, 1, 3)
-    controls.setRowStretch(5, 1)
+    controls.addWidget(QLabel("Score"), 3, 0)
+    controls.addWidget(view.score_combo, 3, 1)
+    controls.addWidget(QLabel("AS-norm"), 4, 0)
+    controls.addWidget(view.top_k_spin, 4, 1)
+    controls.addWidget(view.score_note, 5, 0, 1, 3)
+    controls.addWidget(view.progress, 6, 0, 1, 3)
+    controls.addWidget(view.status, 7, 0, 1, 3)
+    controls.setRowStretch(8, 1)
     top = QHBoxLayout()
     top.addWidget(view.slot_a)
     top.addWidget(view.slot_b)
@@ -132,6 +139,44 @@ def build_panel(view) -> None:
     lay.addLayout(plots, 1)
     lay.addWidget(view.table)
     lay.addLayout(grids)
+
+
+SCORE_CHOICES = (  # (state value, text, tooltip)
+    ("raw", "raw", "The raw score: the negative distance between the codes (a pair model's logit)"),
+    (
+        "gallery",
+        "AS-norm · this data set (transductive)",
+        "Adaptive symmetric normalisation: each side's score is judged against the mean and spread of "
+        "its top-k scores against the open data set's other items. Transductive: the cohort is the "
+        "very set being measured, so its figures use the set's unlabelled structure.",
+    ),
+    (
+        "unlabelled",
+        "AS-norm · its unlabelled items",
+        "AS-norm against the open data set's unlabelled items only: they are in no measured pair, so "
+        "the figures do not use the measured items (offered when there are at least two)",
+    ),
+)
+
+
+def _score_controls(view) -> None:
+    """The score choice (raw or AS-norm against a cohort), its top-k and the line saying which."""
+    view.score_combo = QComboBox(toolTip="How pair scores are normalised (codes only)")
+    view.score_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    view.score_combo.setMinimumContentsLength(14)
+    for k, (value, text, tip) in enumerate(SCORE_CHOICES):
+        view.score_combo.addItem(text, value)
+        view.score_combo.setItemData(k, tip, Qt.ItemDataRole.ToolTipRole)
+    view.top_k_spin = QSpinBox(
+        minimum=2,
+        maximum=100_000,
+        value=300,
+        prefix="top ",
+        toolTip="AS-norm's top-k cohort scores (300 measured best; at most the cohort's size)",
+    )
+    view.score_note = QLabel("", wordWrap=True)
+    view.score_note.setStyleSheet("color: #555;")
+    _at_most_lines(view.score_note, 2)
 
 
 def _at_most_lines(label: QLabel, lines: int) -> None:

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.errors import DataError
+from explorer.core.view_state import VerificationState
 from explorer.ui.context import AppContext
 from explorer.ui.views.verification.charts import (
     GREEN,
@@ -23,8 +24,12 @@ from explorer.data.documents import document_snippet, is_documents
 from explorer.jobs.verification import (
     GUI_SCORER_PAIRS,
     Evaluation,
+    UNLABELLED,
     find_item,
+    normalised_pair,
     pair_scorer_of,
+    score_unit,
+    unlabelled_cohort,
 )
 from explorer.ui.views.verification.evaluation import EvaluationWiring
 from explorer.ui.views.verification.layout import build_panel
@@ -47,7 +52,11 @@ class View(QWidget):
         self.slots: list[SlotItem | None] = [None, None]
         self.threshold: float | None = None
         self._threshold_key = None  # the evaluation the threshold was last set from
+        self.state = VerificationState()  # the score choice; sessions save and restore it
         self._build()
+        self.score_combo.activated.connect(lambda _: self.state.update(score=self.score_combo.currentData()))
+        self.top_k_spin.editingFinished.connect(lambda: self.state.update(top_k=self.top_k_spin.value()))
+        self.state.events.connect("changed", self._on_state_changed)
         self.evaluations = EvaluationWiring(self)  # whole-set evaluations of the chosen models
         self.evaluations.finished.connect(self._refresh_all)
         self._grid_timer = QTimer(self, singleShot=True, interval=120)  # grids follow a dragged slider
@@ -57,6 +66,7 @@ class View(QWidget):
         ctx.qws.current_model_changed.connect(self._on_models_changed)
         ctx.qws.codes_changed.connect(self._on_codes_changed)
         self._on_models_changed()
+        self.ws.register_view_state("verification", self.state)
 
     # ---- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
@@ -75,6 +85,51 @@ class View(QWidget):
 
     def distance(self) -> str:
         return self.metric_combo.currentText() or "l2"
+
+    # ---- the score: raw or AS-norm (explorer/verification/norm.py) ----------------------------
+    def _on_state_changed(self, names=()) -> None:
+        self.score_combo.setCurrentIndex(max(0, self.score_combo.findData(self.state.score)))
+        self.top_k_spin.setValue(self.state.top_k)
+        self._on_choice_changed()
+
+    def score_choice(self) -> tuple[str, int]:
+        """(score, top-k) the panel's code scores are made with: the state's choice, or raw when
+        the open data set cannot give that cohort (the score note says why)."""
+        ds = self.ws.dataset
+        score = self.state.score
+        if ds is None or not ds.has_labels:
+            score = "raw"
+        elif score == "unlabelled" and unlabelled_cohort(ds.labels) is None:
+            score = "raw"
+        return score, self.state.top_k
+
+    def unit(self, name: str | None = None) -> str:
+        """The unit of model ``name``'s scores (default: the chosen model), as shown by numbers."""
+        name = name if name is not None else self.model_name()
+        if name is not None and pair_scorer_of(self.ws.models[name]) is not None:
+            return score_unit("raw", "pair")
+        return score_unit(self.score_choice()[0], self.distance())
+
+    def _score_note(self) -> str:
+        """One sentence on how the shown scores were made (under the score choice)."""
+        ds, want = self.ws.dataset, self.state.score
+        score, top_k = self.score_choice()
+        name = self.model_name()
+        if want == "raw":
+            return ""
+        if score != want:
+            if ds is None or not ds.has_labels:
+                return "AS-norm comes with the evaluation, which needs a labelled data set: scores are raw."
+            return "This data set has fewer than two unlabelled items to be a cohort: scores are raw."
+        if name is not None and pair_scorer_of(self.ws.models[name]) is not None:
+            return f"{name} scores pairs itself: its scores stay raw logits (AS-norm applies to codes)."
+        ev = self.evaluation()
+        if ev is not None and ev.result.stats is not None:
+            note = ev.result.score  # its label: "AS-norm, top k of a cohort of ..."
+        else:
+            cohort = UNLABELLED if score == "unlabelled" else "the evaluated set itself, transductive"
+            note = f"AS-norm, top {top_k} of a cohort of {cohort}"
+        return note + "; scores in AS-norm z (standard deviations of the cohort's top scores)."
 
     def _on_models_changed(self) -> None:
         names = self.ws.models_for_dataset()
@@ -132,6 +187,10 @@ class View(QWidget):
         # the distance applies to encoders only; a pair classifier scores pairs itself
         shown = [self.ws.models[n] for n in (self.model_name(), self.compare_name()) if n is not None]
         self.metric_combo.setEnabled(any(pair_scorer_of(e) is None for e in shown))
+        ds = self.ws.dataset
+        offered = ds is not None and unlabelled_cohort(ds.labels) is not None
+        self.score_combo.model().item(self.score_combo.findData("unlabelled")).setEnabled(offered)
+        self.top_k_spin.setEnabled(self.state.score != "raw")
         self._schedule()
         self._refresh_all()
 
@@ -244,7 +303,19 @@ class View(QWidget):
             else np.asarray(enc.encode(s.image[None]), dtype=np.float32)[0]
             for s in (a, b)
         )
-        return float(code_scores(ca[None], cb[None], self.distance())[0])
+        raw = float(code_scores(ca[None], cb[None], self.distance())[0])
+        score = self.score_choice()[0]
+        if score == "raw":
+            return raw
+        ev = self.evaluation()
+        if ev is None or ev.result.stats is None:
+            raise DataError(
+                f"The AS-norm score needs {name}'s cohort statistics, which come with its evaluation"
+                + (": waiting for its codes." if codes is None else ": under way.")
+            )
+        sides = [(s.index if s.index is not None else None, c) for s, c in ((a, ca), (b, cb))]
+        ds = self.ws.dataset
+        return normalised_pair(raw, sides, codes, ds.labels, ev.result, score, self.distance())
 
     # ---- threshold ------------------------------------------------------------------------
     def set_threshold(self, value: float) -> None:
@@ -281,6 +352,8 @@ class View(QWidget):
         else:
             self.slider.set_marks([])
         self.slider.setEnabled(ev is not None)
+        self.hist_plot.setLabel("bottom", f"score: {self.unit()} (higher = more alike)")
+        self.score_note.setText(self._score_note())
         shown = [(n, self.evaluation(n)) for n in (self.model_name(), self.compare_name()) if n is not None]
         self.roc_plot.show_curves(shown)
         self.hist_plot.show_evaluation(ev)
@@ -293,10 +366,12 @@ class View(QWidget):
         self.hist_plot.set_threshold(t)
         if ev is not None and t is not None:
             far, tar = ev.rates(t)
-            self.threshold_label.setText(f"threshold {t:.4g}  ·  FAR {far:.2%}  ·  TAR {tar:.2%}")
+            self.threshold_label.setText(
+                f"threshold {t:.4g} ({self.unit()})\nFAR {far:.2%}  ·  TAR {tar:.2%}"
+            )
             self.roc_plot.show_point(far, tar)
         else:
-            self.threshold_label.setText("threshold —" if t is None else f"threshold {t:.4g}")
+            self.threshold_label.setText("threshold —" if t is None else f"threshold {t:.4g} ({self.unit()})")
             self.roc_plot.show_point(None, None)
         self._refresh_pair()
         self._grid_timer.start()
@@ -317,7 +392,7 @@ class View(QWidget):
                 "", f"Put images in {' and '.join(missing)}." if missing else "Load a model to score pairs."
             )
             return
-        text = f"score {score + 0.0:.4g}"  # (+ 0.0: identical codes score 0, not "-0")
+        text = f"score {score + 0.0:.4g} ({self.unit()})"  # (+ 0.0: identical codes score 0, not "-0")
         if pair_scorer_of(self.ws.models[self.model_name()]) is not None:  # a logit: say p(same) too
             text += f"  ·  p(same) {1 / (1 + np.exp(-np.clip(score, -50, 50))):.2f}"
         self.score_label.setText(text)
@@ -327,7 +402,7 @@ class View(QWidget):
         match = score >= self.threshold
         self._set_verdict(
             "MATCH" if match else "MISMATCH",
-            f"score {'≥' if match else '<'} threshold {self.threshold:.4g}{self._truth(match)}",
+            f"score {'≥' if match else '<'} threshold {self.threshold:.4g} {self.unit()}{self._truth(match)}",
         )
 
     def _truth(self, match: bool) -> str:
