@@ -13,7 +13,10 @@ longest gap between its ticks as the measure:
   a worker thread of the GUI process (``EXPLORER_LAYOUT_CHILD=0``, how it ran before);
 - ``train``: an ``ae`` run of ``plan.app_train_epochs`` epochs started from the training dialog,
   live scatter on, until its codes are in the views; then the same settings headless in the same
-  process, for a second row: the dialog run's training speed against it (>= 0.95x).
+  process, and ``plan.app_train_pairs`` such pairs alternated, for a second row: the dialog run's
+  training speed against headless (>= 0.95x), the median of the pairs' ratios, with each thread's
+  CPU during the runs (``/proc/self/task/TID/schedstat``) so the live views' cost shows whatever
+  the load.
 
 The reference of the start-up and training rows is the same app idle for as long (the machine's
 scheduling alone). ``EXPLORER_STALL_TRACE=1`` prints what ran during the longest gaps
@@ -204,6 +207,9 @@ def moment_umap(plan: Plan) -> dict:
 
 
 def moment_train(plan: Plan) -> dict:
+    """The stall row's run (the first from the dialog), then the speed row's alternated pairs: the
+    dialog's run, the same settings headless, ``plan.app_train_pairs`` times (the first pair's
+    dialog run is the stall row's)."""
     win = _window(None, None)
     settled = _settled(win)
     if not _spin_until(lambda: win.ctx.workspace.dataset is not None and settled(), 300):
@@ -217,45 +223,149 @@ def moment_train(plan: Plan) -> dict:
     dialog.save_check.setChecked(False)
     _spin_until(lambda: False, 0.5)
     idle = _idle(2.0)
-    names = []
-    dialog.finished_model.connect(names.append)
-    meter = _Meter()
-    meter.start()
-    t0 = time.perf_counter()
-    dialog.start()
-    ok = _spin_until(lambda: bool(names) and names[0] in win.ctx.workspace.codes and settled(), 900)
-    seconds = time.perf_counter() - t0
-    out = meter.stop()
-    summary = dialog.last_result.summary if dialog.last_result is not None else {}
-    out.update(
-        seconds=seconds,
-        finished=ok,
-        idle=idle,
-        items_per_s=float(summary.get("items_per_s", 0.0)),
-        run_seconds=float(summary.get("seconds", 0.0)),
-    )
-    if ok:
-        out["headless"] = _headless_run(dialog.train_config(), win.ctx.workspace.dataset, summary)
+    out: dict = {}
+    pairs: list[dict] = []
+    for i in range(plan.app_train_pairs):
+        leg, stalls = _dialog_leg(win, dialog, meter=i == 0)
+        if i == 0:
+            out.update(stalls, idle=idle, seconds=leg["seconds"], finished=leg["finished"])
+            out.update(items_per_s=leg["items_per_s"], run_seconds=leg["run_seconds"])
+        if not leg["finished"]:
+            break
+        head = _headless_run(dialog.train_config(), win.ctx.workspace.dataset, leg["summary"])
+        pairs.append({"dialog": leg, "headless": head})
+        _spin_until(lambda: False, 0.5)  # the app catches up (paints, collector) before the next
+    out["pairs"] = pairs
+    out["speed"] = _speed(pairs)
     dialog.shutdown()
     win.close()
     return out
 
 
+def _dialog_leg(win, dialog, meter: bool) -> tuple[dict, dict]:
+    """One run from the dialog until its codes are in the views: its facts (items/s, whole-run
+    seconds, the threads' CPU from its start until the model joined, see :func:`_thread_use`), and
+    with ``meter`` the stall statistics over it."""
+    from explorer.bench.stall_trace import read_sched
+
+    settled = _settled(win)
+    names: list[str] = []
+    at_end: list = []
+
+    def joined(name: str) -> None:
+        at_end.append((read_sched(), time.process_time()))
+        names.append(name)
+
+    dialog.finished_model.connect(joined)
+    gauge = _Meter() if meter else None
+    load0 = os.getloadavg()[0]
+    before, cpu0 = read_sched(), time.process_time()
+    if gauge is not None:
+        gauge.start()
+    t0 = time.perf_counter()
+    dialog.start()
+    ok = _spin_until(lambda: bool(names) and names[0] in win.ctx.workspace.codes and settled(), 900)
+    seconds = time.perf_counter() - t0
+    stalls = gauge.stop() if gauge is not None else {}
+    dialog.finished_model.disconnect(joined)
+    summary = dialog.last_result.summary if dialog.last_result is not None else {}
+    leg = {
+        "finished": bool(ok),
+        "seconds": seconds,
+        "items_per_s": float(summary.get("items_per_s", 0.0)),
+        "run_seconds": float(summary.get("seconds", 0.0)),
+        "summary": {"threads": summary.get("threads")},
+        "load": [load0, os.getloadavg()[0]],
+    }
+    if at_end:
+        after, cpu1 = at_end[0]
+        leg.update(_thread_use(before, after, threading.get_native_id(), gui_trains=False))
+        leg["process_cpu_s"] = cpu1 - cpu0
+    return leg, stalls
+
+
+def _thread_use(before: dict, after: dict, gui: int, gui_trains: bool) -> dict:
+    """Seconds on a core (``*_cpu_s``) and runnable waiting for one (``*_wait_s``) between two
+    :func:`explorer.bench.stall_trace.read_sched` counters: the training thread (the GUI thread if
+    ``gui_trains``, else the busiest other thread), the GUI thread, and all other threads (torch's
+    intra-op team, layout and code workers) summed."""
+    use = {}
+    for tid, (run, wait) in after.items():
+        run0, wait0 = before.get(tid, (0, 0))
+        use[tid] = ((run - run0) / 1e9, (wait - wait0) / 1e9)
+    gui_use = use.pop(gui, (0.0, 0.0))
+    train = gui if gui_trains else max(use, key=lambda t: use[t][0], default=None)
+    train_use = gui_use if gui_trains else use.pop(train, (0.0, 0.0))
+    return {
+        "train_cpu_s": train_use[0],
+        "train_wait_s": train_use[1],
+        "gui_cpu_s": 0.0 if gui_trains else gui_use[0],
+        "gui_wait_s": 0.0 if gui_trains else gui_use[1],
+        "others_cpu_s": sum(u[0] for u in use.values()),
+        "others_wait_s": sum(u[1] for u in use.values()),
+    }
+
+
 def _headless_run(config, data, summary: dict) -> dict:
     """The dialog's run again with the same settings (and torch threads), driven as `explorer train`
     drives it on this (now idle) GUI process's main thread with Python's own collector: items/s
-    of its training steps and its seconds, beside the dialog run's."""
+    of its training steps, its seconds and the threads' CPU (:func:`_thread_use`)."""
     import dataclasses
     import io
 
+    from explorer.bench.stall_trace import read_sched
     from explorer.core.progress import drive
     from explorer.training.engine import train
     from explorer.ui import gui_gc
 
     config = dataclasses.replace(config, threads=summary.get("threads") or config.threads)
+    load0 = os.getloadavg()[0]
+    before, cpu0 = read_sched(), time.process_time()
     with gui_gc.automatic():
         result = drive(train(config, data), label="training", stream=io.StringIO())
-    return {"items_per_s": float(result.summary["items_per_s"]), "seconds": float(result.summary["seconds"])}
+    after, cpu1 = read_sched(), time.process_time()
+    return {
+        "items_per_s": float(result.summary["items_per_s"]),
+        "seconds": float(result.summary["seconds"]),
+        "process_cpu_s": cpu1 - cpu0,
+        "load": [load0, os.getloadavg()[0]],
+        **_thread_use(before, after, threading.get_native_id(), gui_trains=True),
+    }
+
+
+def _speed(pairs: list[dict]) -> dict:
+    """The speed row's figures from the alternated pairs: the median of the pairs' items/s ratios
+    (a load changing over the row moves both runs of a pair alike), the headless runs' median
+    items/s, and per run the medians of the training thread's CPU ratio (the same training: CPU
+    beyond 1 is spinning or live work on that thread), the GUI thread's CPU in the dialog's runs
+    and the training thread's wait for a core in both."""
+    if not pairs:
+        return {}
+
+    def median(values) -> float:
+        return float(np.median(values)) if len(values) else float("nan")
+
+    dialogs = [p["dialog"] for p in pairs]
+    heads = [p["headless"] for p in pairs]
+    measured = [p for p in pairs if "train_cpu_s" in p["dialog"]]
+    ratios = [d["items_per_s"] / max(h["items_per_s"], 1e-9) for d, h in zip(dialogs, heads)]
+    return {
+        "ratios": ratios,
+        "ratio": median(ratios),
+        "headless_items_per_s": median([h["items_per_s"] for h in heads]),
+        "run_seconds": median([d["run_seconds"] for d in dialogs]),
+        "headless_seconds": median([h["seconds"] for h in heads]),
+        "train_cpu_ratio": median(
+            [p["dialog"]["train_cpu_s"] / max(p["headless"]["train_cpu_s"], 1e-9) for p in measured]
+        ),
+        "process_cpu_ratio": median(
+            [p["dialog"]["process_cpu_s"] / max(p["headless"]["process_cpu_s"], 1e-9) for p in measured]
+        ),
+        "gui_cpu_s": median([p["dialog"]["gui_cpu_s"] for p in measured]),
+        "train_wait_s": median([p["dialog"]["train_wait_s"] for p in measured]),
+        "headless_wait_s": median([p["headless"]["train_wait_s"] for p in measured]),
+        "load": [min(d["load"][0] for d in dialogs), max(h["load"][1] for h in heads)],
+    }
 
 
 MOMENTS = {"startup": moment_startup, "umap": moment_umap, "train": moment_train}
@@ -344,26 +454,34 @@ def app_stall_rows(plan: Plan) -> list[Row]:
             f"idle for 2 s, {_describe(train['idle'])}",
         )
     )
-    head = train.get("headless")
-    if head is not None:
-        rows.append(
-            Row(
-                "training in the app: the dialog's run vs the same settings headless",
-                train["items_per_s"],
-                head["items_per_s"],
-                "items/s",
-                "ratio >= 0.95",
-                train["items_per_s"] >= 0.95 * head["items_per_s"],
-                False,
-                f"the training run above (live scatter, loss plots and reconstructions on) against "
-                f"its TrainConfig driven as `explorer train` drives it, after it in the same "
-                f"process; items/s of the training steps (probes, validation and the time the "
-                f"worker steps aside left out); whole runs {train['run_seconds']:.1f} s vs "
-                f"{head['seconds']:.1f} s; at a load above the cores the app's own live views take "
-                f"a share of the process's cores, and one pair of runs varies +-20%",
-            )
-        )
+    speed = train.get("speed") or {}
+    if speed:
+        rows.append(_speed_row(plan, speed))
     return rows
+
+
+def _speed_row(plan: Plan, sp: dict) -> Row:
+    """The dialog's run against the same settings headless (the moment's alternated pairs)."""
+    ratios = ", ".join(f"{r:.2f}" for r in sp["ratios"])
+    return Row(
+        "training in the app: the dialog's run vs the same settings headless",
+        sp["headless_items_per_s"] * sp["ratio"],
+        sp["headless_items_per_s"],
+        "items/s",
+        "ratio >= 0.95",
+        sp["ratio"] >= 0.95,
+        False,
+        f"ae on sample:mnist, {plan.app_train_epochs} epochs a run, {len(sp['ratios'])} alternated "
+        f"pairs in one process (the dialog's run with live scatter, loss plots and reconstructions, "
+        f"then its TrainConfig driven as `explorer train` drives it); the figure is the headless "
+        f"median x the median of the pairs' items/s ratios ({ratios}; items/s of the training "
+        f"steps: probes, validation and the time the worker steps aside left out); whole runs "
+        f"{sp['run_seconds']:.1f} s vs {sp['headless_seconds']:.1f} s; training thread CPU "
+        f"dialog / headless {sp['train_cpu_ratio']:.3f}, the process's {sp['process_cpu_ratio']:.2f}; "
+        f"GUI thread CPU in a dialog run {sp['gui_cpu_s']:.2f} s; the training thread waited for a "
+        f"core {sp['train_wait_s']:.2f} s a run vs {sp['headless_wait_s']:.2f} s headless; load "
+        f"average {sp['load'][0]:.1f}-{sp['load'][1]:.1f}",
+    )
 
 
 if __name__ == "__main__":

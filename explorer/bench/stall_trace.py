@@ -54,7 +54,7 @@ def enabled() -> bool:
     return bool(os.environ.get("EXPLORER_STALL_TRACE"))
 
 
-def _read_sched() -> dict[int, tuple[int, int]]:
+def read_sched() -> dict[int, tuple[int, int]]:
     """Per thread of this process: (ns on a core, ns runnable and waiting for one) so far."""
     out = {}
     base = f"/proc/{os.getpid()}/task"
@@ -85,7 +85,7 @@ def _sample(main: int) -> None:
         threads = threading.enumerate()
         names = {t.ident: t.name for t in threads}
         _names.update({t.native_id: t.name for t in threads if t.native_id is not None})
-        _sched.append((now, _read_sched()))
+        _sched.append((now, read_sched()))
         _samples.append((now, _stacks(me, names), cpu))
 
 

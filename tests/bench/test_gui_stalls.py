@@ -49,5 +49,48 @@ def test_the_trace_splits_a_gap_by_the_schedulers_counters(monkeypatch):
     assert "over 410 ms: GUI thread on a core 30 ms, waiting for a core 200 ms" in text
     assert "blocked (GIL or idle) 180 ms" in text and "explorer-worker-7 150" in text
     assert stall_trace._sched_split(0.5, 0.8) == ""  # no counters read before the gap
-    counters = stall_trace._read_sched()  # this process's threads, from /proc (Linux)
+    counters = stall_trace.read_sched()  # this process's threads, from /proc (Linux)
     assert main in counters and counters[main][0] > 0
+
+
+def test_thread_use_names_the_training_thread_the_gui_thread_and_the_rest():
+    from explorer.bench.gui_stalls import _thread_use
+
+    s = 1_000_000_000  # ns
+    before = {1: (1 * s, 0), 2: (0, 0), 3: (0, 0)}
+    after = {1: (2 * s, s // 10), 2: (5 * s, 2 * s), 3: (3 * s, s), 4: (s // 2, 0)}  # 4 began in the run
+    dialog = _thread_use(before, after, gui=1, gui_trains=False)  # the busiest other thread trains
+    assert dialog["train_cpu_s"] == 5.0 and dialog["train_wait_s"] == 2.0
+    assert dialog["gui_cpu_s"] == 1.0 and dialog["gui_wait_s"] == 0.1
+    assert dialog["others_cpu_s"] == 3.5 and dialog["others_wait_s"] == 1.0
+    headless = _thread_use(before, after, gui=1, gui_trains=True)  # the GUI thread trains
+    assert headless["train_cpu_s"] == 1.0 and headless["gui_cpu_s"] == 0.0
+    assert headless["others_cpu_s"] == 8.5
+
+
+def test_the_speed_row_is_the_median_of_the_pairs_ratios_times_the_headless_median():
+    from explorer.bench.gui_stalls import _speed, _speed_row
+    from explorer.bench.plan import QUICK
+
+    def leg(ips, train_cpu, gui_cpu=0.0):
+        return {
+            "items_per_s": ips,
+            "run_seconds": 10.0,
+            "seconds": 8.0,
+            "train_cpu_s": train_cpu,
+            "train_wait_s": 0.5,
+            "gui_cpu_s": gui_cpu,
+            "process_cpu_s": 2 * train_cpu,
+            "load": [1.0, 1.2],
+        }
+
+    # the load changes over the row: pairs alike within, not across
+    runs = ((900, 1000), (450, 500), (1900, 2000))
+    pairs = [{"dialog": leg(d, 3.0, 0.4), "headless": leg(h, 2.0)} for d, h in runs]
+    sp = _speed(pairs)
+    assert sp["ratios"] == [0.9, 0.9, 0.95] and sp["ratio"] == 0.9
+    assert sp["headless_items_per_s"] == 1000 and sp["train_cpu_ratio"] == 1.5 and sp["gui_cpu_s"] == 0.4
+    row = _speed_row(QUICK, sp)
+    assert row.ours == 900 and row.reference == 1000 and row.met is False
+    assert "3 alternated pairs" in row.note and "0.90, 0.90, 0.95" in row.note
+    assert _speed([]) == {}
