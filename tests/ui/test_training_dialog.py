@@ -369,3 +369,41 @@ def test_the_loss_plot_keeps_its_axes_while_points_arrive(qtbot):
     ys = plot.train_y + plot.val_y
     assert y0 <= min(ys) and max(ys) <= y1
     assert len(changes) <= 8  # of 60 updates
+
+
+def test_runs_let_their_live_budget_go_when_they_end(qtbot, open_dialog, digits_300):
+    """polish27: every run's LiveBudget stayed in ctx.services["live_budgets"] (a small leak over
+    runs). A run holds its own while it runs; when it ends (done or cancelled) it is let go."""
+    import gc
+    import weakref
+
+    from explorer.ui.dialogs.training_results import live_budgets
+
+    dlg = open_dialog(digits_300)
+    dlg.set_model("ae")
+    dlg.epochs.setValue(1)
+    dlg.save_check.setChecked(False)
+    assert dlg.live_scatter.isChecked()
+    seen = []  # (run, the budgets' runs, a weak reference to its budget) at each progress record
+    dlg.progress.connect(
+        lambda _rec: seen.append(
+            (dlg.run_name, sorted(live_budgets(dlg.ctx)), weakref.ref(live_budgets(dlg.ctx)[dlg.run_name]))
+        )
+    )
+    runs = 4
+    for _ in range(runs):
+        with qtbot.waitSignal(dlg.finished_model, timeout=60000):
+            dlg.start()
+        assert live_budgets(dlg.ctx) == {}
+        qtbot.waitUntil(lambda: dlg.start_button.isEnabled(), timeout=10000)  # its thread has ended
+    assert len({run for run, _, _ in seen}) == runs and all(names == [run] for run, names, _ in seen)
+    dlg.epochs.setValue(50)  # a cancelled run lets its budget go too
+    with qtbot.waitSignal(dlg.runner.cancelled, timeout=60000):
+        dlg.start()
+        qtbot.waitUntil(lambda: seen[-1][0] == dlg.run_name, timeout=30000)
+        dlg.cancel()
+    assert live_budgets(dlg.ctx) == {}
+    qtbot.waitUntil(lambda: not dlg.runner.is_running(), timeout=10000)
+    gc.collect()
+    alive = {run for run, _, ref in seen if ref() is not None}
+    assert len(alive) <= 1  # (the last job's thread may still hold its own)

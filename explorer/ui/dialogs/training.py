@@ -38,16 +38,11 @@ from explorer.ui.dialogs.training_panels import (
     model_metric_key,
     record_steps,
 )
-from explorer.ui.dialogs.training_results import TrainingResults
+from explorer.ui.dialogs.training_results import TrainingResults, live_budgets
 from explorer.ui.qt_setup import keep_gui_responsive
 from explorer.ui.workers import TaskRunner
 
 PROBE_SIZE = 1000  # items encoded for the live scatter (forward passes only: cheap)
-
-
-def live_budgets(ctx: AppContext) -> dict:
-    """Run name -> its LiveBudget (or None), shared with the scatter view (``ctx.services``)."""
-    return ctx.services.setdefault("live_budgets", {})
 
 
 def format_eta(seconds: float) -> str:

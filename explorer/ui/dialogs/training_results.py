@@ -15,6 +15,12 @@ from explorer.core.atomic import atomic_write
 from explorer.ui.dialogs.training_panels import model_metric_key
 
 
+def live_budgets(ctx) -> dict:
+    """Run name -> the LiveBudget (or None) of each run under way, shared with the scatter view
+    (``ctx.services``); a run's entry goes when it ends (:meth:`TrainingResults._end_run`)."""
+    return ctx.services.setdefault("live_budgets", {})
+
+
 class TrainingResults:
     """Mixin of :class:`explorer.ui.dialogs.training.TrainingDialog`: the runner's ``done``,
     ``failed`` and ``cancelled`` slots and the buttons used after a run."""
@@ -39,7 +45,7 @@ class TrainingResults:
         if result.checkpoint and os.path.exists(result.checkpoint):
             enc.source = os.path.abspath(result.checkpoint)  # sessions and the autosave reopen it
         self.ctx.workspace.add_model(name, enc)
-        self.ctx.workspace.end_run(tag[0])  # after add_model: views follow the run to its model
+        self._end_run(tag)  # after add_model: views follow the run to its model
         s = result.summary
         secs = s.get("seconds", time.perf_counter() - self._run_started)
         text = f"Finished: {name} in {secs:.0f}s, {s.get('items_per_s', 0):,.0f} items/s"
@@ -70,14 +76,21 @@ class TrainingResults:
             self._awaiting_codes = None
             self._set_state_text(self._finished_text + ". Its codes are ready in every view.")
 
-    def _on_failed(self, tag, message: str) -> None:
+    def _end_run(self, tag) -> None:
+        """The run of ``tag`` is over: the workspace says so, and its LiveBudget is let go (each
+        run's stayed in ``ctx.services["live_budgets"]``; the scatter charges no budget to a run
+        that has ended)."""
         self.ctx.workspace.end_run(tag[0])
+        live_budgets(self.ctx).pop(tag[0], None)
+
+    def _on_failed(self, tag, message: str) -> None:
+        self._end_run(tag)
         self._set_running(False)
         self._set_state_text(f"Training stopped: {message}")
         self.ctx.show_error(message)
 
     def _on_cancelled(self, tag) -> None:
-        self.ctx.workspace.end_run(tag[0])
+        self._end_run(tag)
         if tag[0] != self.run_name:
             return
         self._set_running(False)
