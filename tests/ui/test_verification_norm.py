@@ -61,8 +61,9 @@ def test_as_norm_gives_norm_py_figures_in_its_unit(pixels_view, qtbot):
     assert "AS-norm z" in view.hist_plot.getAxis("bottom").labelText
     assert view.threshold == pytest.approx(want.eer_threshold)  # the threshold is in the new unit
     assert view.threshold_label.text().startswith(f"threshold {view.threshold:.4g} (AS-norm z)")
-    assert "top 299" in view.score_note.text() and "transductive" in view.score_note.text()
-    assert "transductive" in view.score_combo.itemText(1)
+    assert view.score_note.text() == "Top 299 of this data set itself: transductive."
+    assert "transductive" in view.score_note.toolTip() and "AS-norm z" in view.score_note.toolTip()
+    assert view.roc_plot.plotItem.titleLabel.text == "ROC · AS-norm, transductive"
     assert "Transductive" in view.score_combo.itemData(1, 3)  # its tooltip (Qt.ToolTipRole)
     bins = view.evaluation().bins
     assert bins[0] == pytest.approx(want.scores.min()) and bins[-1] == pytest.approx(want.scores.max())
@@ -114,7 +115,7 @@ def test_a_data_set_smaller_than_top_k(open_verification, qtbot):
     res = _choose(view, qtbot, "gallery")
     assert res.stats.top_k == 11  # top 300 asked, 11 others there
     _same_figures(res, _expected(view, norm="as-norm", cohort=None, top_k=300))
-    assert "top 11" in view.score_note.text()
+    assert view.score_note.text().startswith("Top 11 of")
 
 
 def test_unlabelled_items_are_the_other_cohort(open_verification, digits_300, qtbot):
@@ -126,7 +127,8 @@ def test_unlabelled_items_are_the_other_cohort(open_verification, digits_300, qt
     res = _choose(view, qtbot, "unlabelled")
     codes = view.ws.codes["pixels"]
     _same_figures(res, _expected(view, norm="as-norm", cohort=codes[200:], top_k=300))
-    assert res.stats.top_k == 100 and "unlabelled items" in view.score_note.text()
+    assert res.stats.top_k == 100
+    assert view.score_note.text() == "Top 100 of its 100 unlabelled items (in no measured pair)."
     view.load_pair(3, 250)
     raw = code_scores(codes[[3]], codes[[250]])
     want = float(norms.as_norm(raw, np.array([3]), np.array([250]), res.stats)[0])

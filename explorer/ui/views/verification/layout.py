@@ -145,14 +145,14 @@ SCORE_CHOICES = (  # (state value, text, tooltip)
     ("raw", "raw", "The raw score: the negative distance between the codes (a pair model's logit)"),
     (
         "gallery",
-        "AS-norm · this data set (transductive)",
+        "AS-norm · this set",
         "Adaptive symmetric normalisation: each side's score is judged against the mean and spread of "
         "its top-k scores against the open data set's other items. Transductive: the cohort is the "
         "very set being measured, so its figures use the set's unlabelled structure.",
     ),
     (
         "unlabelled",
-        "AS-norm · its unlabelled items",
+        "AS-norm · unlabelled",
         "AS-norm against the open data set's unlabelled items only: they are in no measured pair, so "
         "the figures do not use the measured items (offered when there are at least two)",
     ),

@@ -24,7 +24,6 @@ from explorer.data.documents import document_snippet, is_documents
 from explorer.jobs.verification import (
     GUI_SCORER_PAIRS,
     Evaluation,
-    UNLABELLED,
     find_item,
     normalised_pair,
     pair_scorer_of,
@@ -124,12 +123,12 @@ class View(QWidget):
         if name is not None and pair_scorer_of(self.ws.models[name]) is not None:
             return f"{name} scores pairs itself: its scores stay raw logits (AS-norm applies to codes)."
         ev = self.evaluation()
-        if ev is not None and ev.result.stats is not None:
-            note = ev.result.score  # its label: "AS-norm, top k of a cohort of ..."
-        else:
-            cohort = UNLABELLED if score == "unlabelled" else "the evaluated set itself, transductive"
-            note = f"AS-norm, top {top_k} of a cohort of {cohort}"
-        return note + "; scores in AS-norm z (standard deviations of the cohort's top scores)."
+        stats = ev.result.stats if ev is not None else None
+        k = stats.top_k if stats is not None else top_k  # as used: at most the cohort's size
+        if score == "unlabelled":
+            n = len(unlabelled_cohort(ds.labels))
+            return f"Top {k} of its {n} unlabelled items (in no measured pair)."
+        return f"Top {k} of this data set itself: transductive."
 
     def _on_models_changed(self) -> None:
         names = self.ws.models_for_dataset()
@@ -354,6 +353,15 @@ class View(QWidget):
         self.slider.setEnabled(ev is not None)
         self.hist_plot.setLabel("bottom", f"score: {self.unit()} (higher = more alike)")
         self.score_note.setText(self._score_note())
+        score = self.score_choice()[0]
+        titles = {"raw": "ROC", "gallery": "ROC · AS-norm, transductive"}
+        self.roc_plot.setTitle(titles.get(score, "ROC · AS-norm"))
+        ev_stats = ev.result.stats if ev is not None else None
+        self.score_note.setToolTip(
+            f"{ev.result.score}; scores in AS-norm z: standard deviations of the cohort's top scores"
+            if ev_stats is not None
+            else ""
+        )
         shown = [(n, self.evaluation(n)) for n in (self.model_name(), self.compare_name()) if n is not None]
         self.roc_plot.show_curves(shown)
         self.hist_plot.show_evaluation(ev)
