@@ -97,7 +97,11 @@ def test_the_pair_score_is_norm_py_s_for_items_and_for_a_dropped_image(pixels_vi
 
 def test_the_choice_survives_a_session(open_verification, digits_300, qtbot):
     view = open_verification(digits_300, [PixelEncoder()])
-    _choose(view, qtbot, "gallery", top_k=50)
+    view.score_combo.setCurrentIndex(1)
+    view.score_combo.activated.emit(1)  # what a user's pick emits
+    view.top_k_spin.setValue(50)  # an arrow click or Enter
+    assert (view.state.score, view.state.top_k) == ("gallery", 50)
+    qtbot.waitUntil(lambda: view.evaluation() is not None, timeout=30000)
     saved = json.loads(json.dumps(view.ws.view_settings()))  # as a session file holds it
     assert saved["verification"] == {"score": "gallery", "top_k": 50}
     again = open_verification(digits_300, [PixelEncoder()], settings=saved)

@@ -158,6 +158,15 @@ def test_a_pair_classifier_scores_pairs_itself(view, qtbot):
     ds = view.ws.dataset
     expect = net.score_pairs(ds.float_images([2]), ds.float_images([7]))[0]
     assert view.pair_score() == pytest.approx(float(expect), abs=1e-6)
+    view.state.update(score="gallery")  # AS-norm is for code scores: a pair classifier's stay logits
+    assert view.evaluation("pairnet").result is res and view.pair_score() == pytest.approx(
+        float(expect), abs=1e-6
+    )
+    assert view.score_label.text().startswith(f"score {float(expect):.4g} (logit)")
+    assert (
+        view.score_note.text()
+        == "pairnet scores pairs itself: its scores stay raw logits (AS-norm applies to codes)."
+    )
 
 
 def test_one_class_and_unlabelled_sets_do_not_break_the_panel(view, qtbot, tmp_path):

@@ -54,7 +54,8 @@ class View(QWidget):
         self.state = VerificationState()  # the score choice; sessions save and restore it
         self._build()
         self.score_combo.activated.connect(lambda _: self.state.update(score=self.score_combo.currentData()))
-        self.top_k_spin.editingFinished.connect(lambda: self.state.update(top_k=self.top_k_spin.value()))
+        self.top_k_spin.setKeyboardTracking(False)  # typed digits count on Enter, arrows at once
+        self.top_k_spin.valueChanged.connect(lambda k: self.state.update(top_k=k))
         self.state.events.connect("changed", self._on_state_changed)
         self.evaluations = EvaluationWiring(self)  # whole-set evaluations of the chosen models
         self.evaluations.finished.connect(self._refresh_all)
