@@ -156,3 +156,13 @@ def test_bad_states_say_one_sentence(open_verification, digits_300, qtbot):
     assert view.score_note.text() == (
         "This data set has fewer than two unlabelled items to be a cohort: scores are raw."
     )
+
+
+def test_the_cohort_statistics_report_progress_in_the_worker(digits_300):
+    from explorer.jobs.verification import evaluation_job, norm_options
+
+    codes = PixelEncoder().encode(digits_300.float_images())
+    job = [(("t", "pixels"), "codes", codes, "l2", norm_options("gallery", codes, digits_300.labels, 300))]
+    messages = [rec.message for rec in evaluation_job(job, digits_300)]
+    assert "pixels: cohort statistics" in messages
+    assert messages.index("pixels: cohort statistics") < messages.index("pixels: computing ROC")
