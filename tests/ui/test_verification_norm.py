@@ -71,26 +71,27 @@ def test_as_norm_gives_norm_py_figures_in_its_unit(pixels_view, qtbot):
     _same_figures(view.evaluation().result, raw)
 
 
-def test_the_pair_score_is_norm_py_s_for_items_and_for_a_dropped_image(pixels_view, qtbot):
+@pytest.mark.parametrize("metric", ["l2", "cosine"])
+def test_the_pair_score_is_norm_py_s_for_items_and_for_a_dropped_image(pixels_view, qtbot, metric):
     view = pixels_view
+    view.metric_combo.setCurrentText(metric)
     _choose(view, qtbot, "gallery", top_k=40)
     codes = view.ws.codes["pixels"]
-    stats = run_to_end(norms.cohort_stats(codes, None, "l2", 40))
+    stats = run_to_end(norms.cohort_stats(codes, None, metric, 40))
     view.load_pair(5, 9)
-    raw = code_scores(codes[[5]], codes[[9]])
+    raw = code_scores(codes[[5]], codes[[9]], metric)
     want = float(norms.as_norm(raw, np.array([5]), np.array([9]), stats)[0])
     assert view.pair_score() == pytest.approx(want, abs=1e-9)
     assert view.score_label.text() == f"score {want:.4g} (AS-norm z)"
     assert f"threshold {view.threshold:.4g} AS-norm z" in view.verdict_note.text()
     # an image from outside the data set: its top 40 scores against all 300 items
-    rng = np.random.default_rng(0)
-    outside = rng.random((1, 8, 8)).astype(np.float32)
+    outside = np.random.default_rng(0).random((1, 8, 8)).astype(np.float32)
     from explorer.ui.views.verification import SlotItem
 
     view.set_slot(1, SlotItem(outside, "outside"))
     c = outside.reshape(1, -1).astype(np.float64)
-    top = np.sort(-np.linalg.norm(codes - c, axis=1))[-40:]
-    s = float(code_scores(codes[[5]], c)[0])
+    top = np.sort(code_scores(codes, np.repeat(c, len(codes), 0), metric))[-40:]
+    s = float(code_scores(codes[[5]], c, metric)[0])
     want = 0.5 * ((s - stats.mean[5]) / stats.std[5] + (s - top.mean()) / top.std())
     assert view.pair_score() == pytest.approx(want, abs=1e-9)
 
