@@ -22,13 +22,20 @@ def needed(label) -> int:
     return label.fontMetrics().boundingRect(box, Qt.TextFlag.TextWordWrap, label.text()).height()
 
 
-def test_the_state_line_shows_a_long_finished_text_whole(qtbot, ctx, digits_set):
-    ctx.workspace.set_dataset(digits_set)
+def _shown(qtbot, ctx, data, style: str = ""):
+    """The training dialog on ``data`` at 1100x700, shown (with ``style``: a style sheet)."""
+    ctx.workspace.set_dataset(data)
     dlg = TrainingDialog(ctx)
     qtbot.addWidget(dlg)
+    dlg.setStyleSheet(style)
     dlg.resize(1100, 700)
     dlg.show()
     qtbot.waitExposed(dlg)
+    return dlg
+
+
+def test_the_state_line_shows_a_long_finished_text_whole(qtbot, ctx, digits_set):
+    dlg = _shown(qtbot, ctx, digits_set)
     label = dlg.state_label
     line = label.fontMetrics().lineSpacing()
     try:
@@ -42,5 +49,30 @@ def test_the_state_line_shows_a_long_finished_text_whole(qtbot, ctx, digits_set)
         qtbot.waitUntil(lambda: needed(label) <= label.height(), timeout=2000)
         dlg._set_state_text("Starting dae on cpu…")
         qtbot.waitUntil(lambda: label.height() == STATE_LINES[0] * line + 4, timeout=2000)
+    finally:
+        dlg.shutdown()
+
+
+def test_in_the_apps_bold_style_the_state_line_is_as_tall_as_the_label_wraps(qtbot, ctx, digits_set):
+    """polish27: with the app's style sheet (the state line in bold) the font's own measure of a
+    finished text said 3 lines where the label wrapped it to 4: its last line ('Its codes are
+    being computed…') was cut off (seen on 300 photos and on a folder of sequences, 1280x800)."""
+    from explorer.ui.qt_setup import load_style_sheet
+
+    dlg = _shown(qtbot, ctx, digits_set, load_style_sheet())
+    label = dlg.state_label
+    try:
+        assert label.font().weight() > 500  # the style sheet's bold
+        text = FINISHED.replace("/models/a-long-folder-name/dae-photos-20261202-100315", "/dae")
+        for width in (1100, 1000, 900):
+            dlg.resize(width, 700)
+            dlg._set_state_text(text)
+            qtbot.wait(10)
+            fixed = label.height()
+            label.setMinimumHeight(0)
+            label.setMaximumHeight(10_000)
+            own = label.heightForWidth(label.width())  # what the label needs, as it wraps
+            assert own <= fixed <= STATE_LINES[1] * label.fontMetrics().lineSpacing() + 12, width
+            dlg._set_state_text(text)  # (fixed again)
     finally:
         dlg.shutdown()

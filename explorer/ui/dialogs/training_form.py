@@ -33,6 +33,7 @@ from explorer.ui.dialogs.training_panels import LossPlot, MetricPlot, OptionsFor
 # to the whole available area would have its title bar or its buttons off the screen
 FRAME_ALLOWANCE = (16, 40)
 STATE_LINES = (3, 6)  # the state line's height in lines: while a run reports, and at most
+WIDGET_SIZE_MAX = 16_777_215  # Qt's QWIDGETSIZE_MAX (not in PySide6)
 
 
 class TrainingForm:
@@ -221,12 +222,20 @@ class TrainingForm:
         label = self.state_label
         width = label.width() if label.isVisible() else label.parentWidget().width()
         m = label.contentsMargins()
-        # (not heightForWidth: a fixed-height label answers at least the height it has)
         box = QRect(0, 0, max(width - m.left() - m.right(), 50), 10_000)
         need = label.fontMetrics().boundingRect(box, Qt.TextFlag.TextWordWrap, label.text()).height()
         lines = -(-need // max(label.fontMetrics().lineSpacing(), 1))
         height = self._state_height(min(max(lines, STATE_LINES[0]), STATE_LINES[1]))
-        if height != label.height() or label.minimumHeight() != height:
+        if lines >= STATE_LINES[0] - 1:
+            # near the fixed lines: ask the label itself, as it wraps (the app's style sheet sets
+            # it in bold; the font's own measure said 3 lines where it wrapped to 4, the last cut
+            # off). A fixed-height label answers at least the height it has: freed first.
+            label.setMinimumHeight(0)
+            label.setMaximumHeight(WIDGET_SIZE_MAX)
+            own = label.heightForWidth(max(width, 50))
+            low, high = self._state_height(STATE_LINES[0]), self._state_height(STATE_LINES[1])
+            height = max(height, min(max(own, low), high))
+        if height != label.height() or label.minimumHeight() != height or label.maximumHeight() != height:
             label.setFixedHeight(height)
 
     def resizeEvent(self, event) -> None:
