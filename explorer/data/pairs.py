@@ -285,3 +285,9 @@ def spread_sample(data: ImageSet, count: int, seed: int = 0, runs: bool = False)
         else:
             picks.append(rng.choice(idx, m, replace=False))
     return np.sort(np.concatenate(picks)).astype(np.int64)
+
+
+def group_word(data: ImageSet) -> str:
+    """What the sub-folders of ``data`` are, for a count in the UI: "sequences" for a folder of
+    sequences (:func:`looks_like_sequences`), else "classes" (24 turning objects read "24 classes")."""
+    return "sequences" if looks_like_sequences(data) else "classes"

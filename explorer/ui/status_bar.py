@@ -48,7 +48,7 @@ class JobIndicator(QWidget):
 
 
 def dataset_facts_text(ds) -> str:
-    """One status line: name, count, shape, classes, format, skipped files, notes."""
+    """One status line: name, count, shape, classes (or sequences), format, skipped files, notes."""
     parts = [f"<b>{ds.name or 'data'}</b>", f"{ds.count:,} {'images' if ds.has_images else 'items'}"]
     if ds.shape:
         c, h, w = ds.shape
@@ -56,7 +56,9 @@ def dataset_facts_text(ds) -> str:
     elif ds.codes is not None:
         parts.append(f"{ds.codes.shape[1]}-D codes")
     if ds.labels is not None and ds.class_names:
-        parts.append(f"{len(ds.class_names)} classes")
+        from explorer.data.pairs import group_word  # (numpy only; a few ms: 64 small frames at most)
+
+        parts.append(f"{len(ds.class_names)} {group_word(ds)}")
     if ds.format:
         parts.append(ds.format)
     if ds.skipped:

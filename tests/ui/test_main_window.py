@@ -177,6 +177,18 @@ def test_facts_text_mentions_skipped_and_notes(digits_set):
     assert "1,797 images" in text and "1×8×8" in text and "1 skipped" in text and "grey" in text
 
 
+def test_facts_text_counts_a_folder_of_sequences_as_sequences(tmp_path, image_folder):
+    """polish27: 24 turning objects read "24 classes" in the status line."""
+    from explorer.data import load_data
+    from explorer.data.sequences import render_sequences, write_sequence_folder
+
+    seqs, _ = render_sequences(3, np.random.default_rng(0), 8, 16, motion="turn")
+    write_sequence_folder(str(tmp_path / "turning"), seqs, prefix="obj")
+    assert "3 sequences" in dataset_facts_text(load_data(str(tmp_path / "turning")))
+    folder = load_data(str(image_folder))
+    assert f"{len(folder.class_names)} classes" in dataset_facts_text(folder)
+
+
 def test_open_dialog_accepts_the_folder_it_shows(qtbot, image_folder):
     from explorer.ui.main_window import OpenDataDialog
 

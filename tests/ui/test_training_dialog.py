@@ -325,6 +325,7 @@ def test_a_folder_of_sequences_opens_the_dialog_on_the_relational_model(qtbot, c
     qtbot.waitUntil(dlg.ready, timeout=60000)
     try:
         assert dlg.model_box.currentData() == "bgae"
+        assert "6 sequences" in dlg.data_label.text()  # (it said "6 classes")
         defaults = model_class("bgae").defaults  # 42 pairs of frames, 1 step an epoch: 10x the epochs
         assert (
             dlg.epochs.value() == 10 * defaults["epochs"] and dlg.batch_size.value() == defaults["batch_size"]
@@ -333,7 +334,7 @@ def test_a_folder_of_sequences_opens_the_dialog_on_the_relational_model(qtbot, c
         assert dlg.lr.value() == pytest.approx(defaults["lr"])
         assert dlg.start_button.isEnabled()  # consecutive frames are its pairs
         ws.set_dataset(load_data(str(_class_folder(tmp_path / "classes", digits_set))))
-        assert dlg.model_box.currentData() == "dae"
+        assert dlg.model_box.currentData() == "dae" and "4 classes" in dlg.data_label.text()
         from explorer.training.run_length import scaled_epochs
 
         d = model_class("dae").defaults  # 24 pictures: the epochs for 300 steps (run_length)

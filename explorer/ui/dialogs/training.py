@@ -269,7 +269,8 @@ class TrainingDialog(TrainingForm, TrainingResults, QDialog):
             if ds.shape:
                 facts += f", {ds.shape[0]}×{ds.shape[1]}×{ds.shape[2]}"
             if ds.labels is not None and ds.class_names:
-                facts += f", {len(ds.class_names)} classes"
+                self.default_kind()  # (knows whether the sub-folders are sequences)
+                facts += f", {len(ds.class_names)} {'sequences' if self._sequences_of[1] else 'classes'}"
             if ds.partners is not None:
                 facts += ", image pairs"
             self.data_label.setText(facts)
