@@ -30,6 +30,7 @@ GREEN, RED, BLUE, ORANGE = "#2e9d4f", "#d0342c", "#1f77d0", "#e67e22"
 CURVE_COLOURS = (BLUE, ORANGE)  # the chosen model, the one compared with it
 SLIDER_STEPS = 1000
 THUMB = 40
+LEGEND_BRUSH = (255, 255, 255, 210)  # legends over the curves and the threshold line stay legible
 
 
 class ThresholdSlider(QSlider):
@@ -133,7 +134,7 @@ class RocPlot(PlotWidget):
         self.setTitle("ROC")
         self.showGrid(x=True, y=True, alpha=0.25)
         self.setYRange(0, 1.02, padding=0)
-        self.addLegend(offset=(-10, -10))
+        self.addLegend(offset=(-10, -10), brush=LEGEND_BRUSH)
         self.curves = [self.plot([], [], pen=pg.mkPen(c, width=2), name="") for c in CURVE_COLOURS]
         self.chance = self.plot([], [], pen=pg.mkPen("#aaaaaa", width=1, style=Qt.PenStyle.DashLine))
         self.point = pg.ScatterPlotItem(size=11, brush=pg.mkBrush(BLUE), pen=pg.mkPen("w"))
@@ -183,7 +184,7 @@ class ScoreHistogram(PlotWidget):
         for axis in ("left", "bottom"):
             self.getAxis(axis).enableAutoSIPrefix(False)
         self.setTitle("Genuine and impostor scores")
-        self.addLegend(offset=(10, 10))
+        self.addLegend(offset=(-10, 10), brush=LEGEND_BRUSH)  # top right: the high tail is low
         empty = (np.zeros(1), np.zeros(0))
         self.genuine = pg.PlotCurveItem(
             *empty,
@@ -218,7 +219,7 @@ class ScoreHistogram(PlotWidget):
             movable=False,
             pen=pg.mkPen(BLUE, width=2, style=Qt.PenStyle.DashLine),
             label="A·B",
-            labelOpts={"position": 0.8, "color": BLUE},
+            labelOpts={"position": 0.62, "color": BLUE},  # under the legend (top right)
         )
         self.addItem(self.line)
         self.addItem(self.pair)
