@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from explorer.core.progress import Progress
 from explorer.ui.context import AppContext
 from explorer.ui.imaging import to_pixmap
+from explorer.ui.numbers import caption_number
 from explorer.ui.views.inspection.panels import (
     DETAIL,
     NEIGHBOURS,
@@ -301,7 +302,9 @@ class View(QWidget):
                 graph.indices[q[0], :NEIGHBOURS].tolist(), graph.distances[q[0], :NEIGHBOURS].tolist()
             ):
                 name = self._name(int(ds.labels[j])) if ds.labels is not None and ds.labels[j] >= 0 else "?"
-                neigh.append((j, self._pix(j, THUMB - 8), f"{name}\nd {d:.3g}", f"item #{j}, class {name}"))
+                neigh.append(
+                    (j, self._pix(j, THUMB - 8), f"{name}\nd {caption_number(d)}", f"item #{j}, class {name}")
+                )
         self.issues.show_item(index, self._pix(index, DETAIL), facts, suggested, neigh)
         if select:
             self.ws.set_selection([index])

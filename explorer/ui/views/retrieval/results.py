@@ -7,6 +7,7 @@ import numpy as np
 
 from explorer.data.documents import document_snippet
 from explorer.ui.imaging import to_pixmap
+from explorer.ui.numbers import caption_number
 from explorer.ui.views.retrieval.indexes import HAMMING
 from explorer.ui.views.retrieval.widgets import THUMB, blank_tile, marked_tile, match_icon
 
@@ -88,7 +89,7 @@ def result_tiles(view, idx: np.ndarray, dist: np.ndarray) -> tuple[list[tuple], 
         )
         if docs:
             text = document_snippet(ds, i, 110)  # the longer text is in the tooltip
-            caption = f"{mark}#{i} · d {d:.3g}" + (f" · {cls}" if cls else "") + f"\n{text}"
+            caption = f"{mark}#{i} · d {caption_number(d)}" + (f" · {cls}" if cls else "") + f"\n{text}"
             tiles.append((i, match_icon(match), caption, tip + "\n\n" + document_snippet(ds, i, 1200)))
             continue
         pix = (
@@ -96,7 +97,7 @@ def result_tiles(view, idx: np.ndarray, dist: np.ndarray) -> tuple[list[tuple], 
             if ds.has_images
             else blank_tile(THUMB)
         )
-        tiles.append((i, marked_tile(pix, match, THUMB), f"{mark}#{i}\nd {d:.3g}", tip))
+        tiles.append((i, marked_tile(pix, match, THUMB), f"{mark}#{i}\nd {caption_number(d)}", tip))
     return tiles, hits
 
 
