@@ -258,3 +258,21 @@ def test_a_grid_with_more_cells_than_the_cache_holds_settles(qtbot, ctx, digits_
     assert len(paints) == before  # settled (was: a repaint every turn)
     ds = model.data_set
     assert all(model.thumbnails.peek(ds, int(model.rows[r]), model.thumb_size) is not None for r in visible())
+
+
+def test_long_class_names_leave_the_filter_box_its_placeholder(qtbot, browser, ctx, digits_set):
+    """polish27, 300 photos in 10 class folders at the dock's 320 px: the class box grew to
+    'immunohistochemistry (30)' and the filter box read 'Filter: name, pa…'. The box keeps the
+    width of 'All classes'; its list shows every name whole."""
+    from dataclasses import replace
+
+    names = ["astronaut", "hubble_deep_field", "immunohistochemistry"] + [f"c{k}" for k in range(7)]
+    ctx.workspace.set_dataset(replace(digits_set, class_names=names))
+    browser.resize(320, 500)
+    qtbot.waitUntil(lambda: browser.text_box.width() < 400, timeout=2000)
+    qtbot.wait(20)
+    box = browser.text_box
+    room = box.contentsRect().width() - 8  # less the frame's and the text's margins (no clear button: empty)
+    assert box.fontMetrics().horizontalAdvance(box.placeholderText()) <= room
+    widest = box.fontMetrics().horizontalAdvance("immunohistochemistry (180)")
+    assert browser.class_box.view().minimumWidth() >= widest

@@ -51,6 +51,7 @@ from explorer.ui.views.browser_grid import (  # noqa: F401  (INDEX_ROLE, MIME_IN
 TITLE = "Data"
 AREA = "left"
 ORDER = 0
+CLASS_BOX_CHARS = len("All classes")  # the class box is as wide as this many characters
 
 
 def filter_rows(
@@ -101,7 +102,11 @@ class View(QWidget):
 
         self.class_box = QComboBox()
         self.class_box.setToolTip("Show one class")
-        self.class_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # as wide as "All classes", not as its longest class: "immunohistochemistry (30)" took the
+        # filter box's room ("Filter: name, pa…" at the dock's width); the list shows names whole
+        self.class_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.class_box.setIconSize(QSize(0, 0))  # (no icons: no room kept for one)
+        self.class_box.setMinimumContentsLength(CLASS_BOX_CHARS)
         self.text_box = QLineEdit()
         self.text_box.setPlaceholderText("Filter: name, path or #index")
         self.text_box.setClearButtonEnabled(True)
@@ -226,6 +231,9 @@ class View(QWidget):
             if unlabelled:
                 self.class_box.addItem(f"unlabelled ({unlabelled:,})", -1)
         self.class_box.setEnabled(self.class_box.count() > 1)
+        names = [self.class_box.itemText(i) for i in range(self.class_box.count())]
+        widest = max((self.class_box.fontMetrics().horizontalAdvance(t) for t in names), default=0)
+        self.class_box.view().setMinimumWidth(widest + 32)  # (its margins and a scroll bar)
         documents = ds is not None and is_documents(ds)
         self.size_slider.setVisible(not documents)  # rows of text have no thumbnail size
         self.grid.setFlow(QListView.Flow.TopToBottom if documents else QListView.Flow.LeftToRight)
