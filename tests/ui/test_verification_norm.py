@@ -167,3 +167,24 @@ def test_the_cohort_statistics_report_progress_in_the_worker(digits_300):
     messages = [rec.message for rec in evaluation_job(job, digits_300)]
     assert "pixels: cohort statistics" in messages
     assert messages.index("pixels: cohort statistics") < messages.index("pixels: computing ROC")
+
+
+def test_moving_the_threshold_does_not_score_the_pair_again(pixels_view, qtbot):
+    from explorer.ui.views.verification import SlotItem
+
+    view = pixels_view
+    calls = []
+    enc = view.ws.models["pixels"]
+    encode = enc.encode
+    enc.encode = lambda images: calls.append(len(images)) or encode(images)
+    outside = np.random.default_rng(2).random((2, 1, 8, 8)).astype(np.float32)
+    view.set_slot(0, SlotItem(outside[0], "a"))
+    view.set_slot(1, SlotItem(outside[1], "b"))
+    first, n = view.pair_score(), len(calls)
+    for t in np.linspace(view.slider.lo, view.slider.hi, 20):
+        view.set_threshold(t)
+    assert len(calls) == n and view.pair_score() == first
+    view.metric_combo.setCurrentText("cosine")  # a new distance: scored again
+    assert view.pair_score() == pytest.approx(
+        float(code_scores(outside[:1].reshape(1, -1), outside[1:].reshape(1, -1), "cosine")[0])
+    )

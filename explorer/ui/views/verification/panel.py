@@ -49,6 +49,7 @@ class View(QWidget):
         self.ctx = ctx
         self.ws = ctx.workspace
         self.slots: list[SlotItem | None] = [None, None]
+        self._pair_memo: tuple | None = None  # (what the pair score was made from, its key, the score)
         self.threshold: float | None = None
         self._threshold_key = None  # the evaluation the threshold was last set from
         self.state = VerificationState()  # the score choice; sessions save and restore it
@@ -283,10 +284,19 @@ class View(QWidget):
 
     # ---- scoring the pair -----------------------------------------------------------------
     def pair_score(self) -> float | None:
-        """The score of the pair in A and B under the chosen model (None if it cannot be had)."""
+        """The score of the pair in A and B under the chosen model (None if it cannot be had).
+        Kept until the pair, the model, its codes, the distance or the score choice change, so
+        moving the threshold does not encode outside images and rank their cohort again."""
         name = self.model_name()
         if name is None or self.slots[0] is None or self.slots[1] is None:
             return None
+        made_of = (*self.slots, self.ws.codes.get(name), self.evaluation())  # compared by identity
+        key, memo = self.evaluations.key(name), self._pair_memo
+        if memo is None or memo[1] != key or any(x is not y for x, y in zip(memo[0], made_of)):
+            self._pair_memo = (made_of, key, self._score_pair(name))
+        return self._pair_memo[2]
+
+    def _score_pair(self, name: str) -> float:
         a, b = self.slots
         if a.image.shape != b.image.shape:
             raise DataError(
