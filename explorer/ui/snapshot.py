@@ -113,9 +113,11 @@ def render_snapshots(
     return written
 
 
-def snapshot_training_dialog(win, path: str, epochs: int, timeout_s: float, model: str = "dae") -> bool:
-    """Train ``model`` for ``epochs`` in the training dialog (checkpoint in a temp folder) and
-    picture the dialog when it has finished; False if it could not run."""
+def snapshot_training_dialog(win, path: str, epochs: int, timeout_s: float, model: str | None = None):
+    """Train ``model`` (default: the kind the dialog opens on for the open data, bgae on a folder
+    of sequences, else dae; it was dae on any data) for ``epochs`` in the training dialog
+    (checkpoint in a temp folder) and picture the dialog when it has finished; returns the kind
+    trained, or None if it could not run."""
     import tempfile
 
     app = QApplication.instance()
@@ -124,9 +126,12 @@ def snapshot_training_dialog(win, path: str, epochs: int, timeout_s: float, mode
     deadline = time.perf_counter() + timeout_s
     while not dlg.ready() and time.perf_counter() < deadline:
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    if not dlg.ready():
+        return None
+    model = model or dlg.default_kind()
     dlg.set_model(model)
-    if not dlg.ready() or not dlg.start_button.isEnabled():
-        return False
+    if not dlg.start_button.isEnabled():
+        return None
     dlg.epochs.setValue(epochs)
     with tempfile.TemporaryDirectory() as tmp:
         dlg.save_path.setText(os.path.join(tmp, f"{model}.safetensors"))
@@ -139,7 +144,7 @@ def snapshot_training_dialog(win, path: str, epochs: int, timeout_s: float, mode
     app.processEvents()
     save_png(dlg, path)
     dlg.close()
-    return True
+    return model
 
 
 def _flush_views(win) -> None:

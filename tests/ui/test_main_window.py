@@ -229,6 +229,29 @@ def test_snapshot_writes_pictures(qtbot, tmp_path, monkeypatch):
     assert len(colours) > 20  # thumbnails and text, not an empty frame
 
 
+def test_the_snapshots_training_picture_trains_the_kind_the_dialog_offers(qtbot, tmp_path, monkeypatch):
+    """polish27: the picture trained dae whatever the data; on a folder of sequences the dialog
+    opens on bgae, and so does the picture."""
+    import explorer.ui.main_window as mw
+    from explorer.data.sequences import render_sequences, write_sequence_folder
+    from explorer.ui.app import create_main_window
+    from explorer.ui.snapshot import snapshot_training_dialog, wait_until_idle
+
+    monkeypatch.setattr(mw, "VIEW_MODULES", ["explorer.ui.views.browser"])  # fast: the shell only
+    seqs, _ = render_sequences(3, np.random.default_rng(0), 8, 16, motion="turn")
+    write_sequence_folder(str(tmp_path / "turning"), seqs, prefix="obj")
+    win = create_main_window(str(tmp_path / "turning"), [])
+    qtbot.addWidget(win)
+    win.show()
+    assert wait_until_idle(win, 30) and win.ctx.workspace.dataset.count == 24
+    path = str(tmp_path / "training_dialog.png")
+    assert (
+        snapshot_training_dialog(win, path, 1, 60) == "bgae"
+        and (tmp_path / "training_dialog.png").stat().st_size > 0
+    )
+    assert "bgae (turning)" in win.ctx.workspace.models
+
+
 def test_pca_given_with_the_data_is_fitted_on_it(qtbot, window):
     window.start_loading("sample:digits", ["pca"])
     qtbot.waitUntil(lambda: any(n.startswith("pca") for n in window.ctx.workspace.models), timeout=30000)
