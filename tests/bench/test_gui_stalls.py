@@ -79,6 +79,7 @@ def test_the_speed_row_is_the_median_of_the_pairs_ratios_times_the_headless_medi
             "seconds": 8.0,
             "train_cpu_s": train_cpu,
             "train_wait_s": 0.5,
+            "others_cpu_s": 0.5,
             "gui_cpu_s": gui_cpu,
             "process_cpu_s": 2 * train_cpu,
             "load": [1.0, 1.2],
@@ -90,7 +91,8 @@ def test_the_speed_row_is_the_median_of_the_pairs_ratios_times_the_headless_medi
     sp = _speed(pairs)
     assert sp["ratios"] == [0.9, 0.9, 0.95] and sp["ratio"] == 0.9
     assert sp["headless_items_per_s"] == 1000 and sp["train_cpu_ratio"] == 1.5 and sp["gui_cpu_s"] == 0.4
+    assert abs(sp["live_cpu_share"] - 0.4 / 3.0) < 1e-9  # (the GUI thread's; others alike in both)
     row = _speed_row(QUICK, sp)
     assert row.ours == 900 and row.reference == 1000 and row.met is False
-    assert "3 alternated pairs" in row.note and "0.90, 0.90, 0.95" in row.note
+    assert "3 alternated pairs" in row.note and "0.90, 0.90, 0.95" in row.note and "13% of" in row.note
     assert _speed([]) == {}
