@@ -408,3 +408,18 @@ def test_runs_let_their_live_budget_go_when_they_end(qtbot, open_dialog, digits_
     gc.collect()
     alive = {run for run, _, ref in seen if ref() is not None}
     assert len(alive) <= 1  # (the last job's thread may still hold its own)
+
+
+def test_the_metric_plot_beside_the_samples_is_wide_enough_to_read(qtbot, dialog):
+    """polish27: bgae on 24 turning objects, 1100x760: the validation-NMSE plot, shown when the run
+    first reported it, got 70 px beside the sample panel, its title and axis cut."""
+    from explorer.ui.dialogs.training_panels import METRIC_PLOT_WIDTH
+
+    dialog.resize(1100, 760)
+    qtbot.waitExposed(dialog)
+    dialog.samples.show()
+    dialog.metric_plot.set_key("val_nmse")
+    dialog.metric_plot.show()  # as _on_progress does when the figure first comes
+    qtbot.waitUntil(lambda: dialog.metric_plot.width() > 0, timeout=2000)
+    qtbot.wait(20)
+    assert dialog.metric_plot.width() >= METRIC_PLOT_WIDTH and dialog.samples.width() > METRIC_PLOT_WIDTH

@@ -332,12 +332,18 @@ class LossPlot(PlotWidget):
             self._fit_y()
 
 
+METRIC_PLOT_WIDTH = 240  # px, at least
+
+
 class MetricPlot(PlotWidget):
     """The model's own validation figure per epoch (AUC for metric models, NMSE for gae, ...)."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setMinimumHeight(160)
+        # shown once a run reports its figure, beside the sample panel in a splitter, which gave
+        # it what was left: 70 px, its title and axis cut (bgae's validation NMSE)
+        self.setMinimumWidth(METRIC_PLOT_WIDTH)
         self.setLabel("bottom", "epoch")
         self.getAxis("left").enableAutoSIPrefix(False)
         self.curve = self.plot(
