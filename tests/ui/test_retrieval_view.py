@@ -249,3 +249,18 @@ def test_unscorable_labels_are_explained(qtbot):
     qtbot.waitUntil(lambda: not v.busy(), timeout=5000)
     assert "two or more labelled items" in v.metrics.note.text()
     v.shutdown()
+
+
+def test_on_a_folder_of_sequences_the_query_line_says_sequence(view, qtbot, tmp_path):
+    """polish27: turning objects read "class obj_011" and "same class as the query"."""
+    from explorer.data import load_data
+    from explorer.data.sequences import render_sequences, write_sequence_folder
+
+    view.ws.set_query(3)
+    assert "class <b>" in view.query_label.text() and "same class as the query" in view.query_label.text()
+    seqs, _ = render_sequences(3, np.random.default_rng(0), 8, 16, motion="turn")
+    write_sequence_folder(str(tmp_path / "turning"), seqs, prefix="obj")
+    view.ws.set_dataset(load_data(str(tmp_path / "turning")))
+    view.ws.set_query(9)
+    text = view.query_label.text()
+    assert "sequence <b>obj_001</b>" in text and "same sequence as the query" in text and "class" not in text

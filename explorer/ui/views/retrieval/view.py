@@ -384,20 +384,21 @@ class View(QWidget):
             self.query_slot.show_text(document_snippet(ds, ws.query_index, 110))
         else:
             self.query_slot.show_pixmap(None if image is None else to_pixmap(image, QUERY_THUMB))
+        one = self._group_word(ds)
         if ws.query_index is not None and ds is not None:
             name = ds.label_name(ws.query_index)
             parts = [f"<b>Query: item #{ws.query_index}</b>"]
             if name:
-                parts.append(f"class <b>{name}</b>")
+                parts.append(f"{one} <b>{name}</b>")
             if ds.paths is not None:
                 parts.append(html.escape(os.path.basename(ds.paths[ws.query_index])))
             text = " · ".join(parts)
             if docs:
                 text += f"<br><i>{html.escape(document_snippet(ds, ws.query_index, 400))}</i>"
-            self.query_label.setText(text + _LEGEND)
+            self.query_label.setText(text + _legend(one))
         elif ws.query_image is not None:
             self.query_label.setText(
-                "<b>Query: an external image</b> (encoded by each column's model)" + _LEGEND
+                "<b>Query: an external image</b> (encoded by each column's model)" + _legend(one)
             )
         else:
             self.query_label.setText(
@@ -445,6 +446,23 @@ class View(QWidget):
             return label if label >= 0 else None
         return self._query_label
 
+    def _group_word(self, ds) -> str:
+        """ "sequence" when the open data is a folder of sequences (its items' labels name
+        sequences: turning objects read "class obj_011" and "same class as the query"), else
+        "class"; worked out once per data set."""
+        if ds is None:
+            return "class"
+        if self._group_for[0]() is not ds:
+            import weakref
+
+            from explorer.data.pairs import group_word
+
+            word = "sequence" if group_word(ds) == "sequences" else "class"
+            self._group_for = (weakref.ref(ds), word)  # (not kept alive by this)
+        return self._group_for[1]
+
+    _group_for: tuple = (lambda: None, "class")
+
     def refresh(self) -> None:
         """Search every column for the current query and show the results."""
         self._update_query_slot()
@@ -454,11 +472,13 @@ class View(QWidget):
         self.scoring.fill_table()
 
 
-_LEGEND = (
-    f"<br><span style='color:{GOOD.name()}'>✓ green</span>: same class as the query · "
-    f"<span style='color:{BAD.name()}'>✗ red</span>: another class · d: distance in the "
-    "column's code space · click a result to make it the query"
-)
+def _legend(one: str = "class") -> str:
+    """What the marks mean, for labels that are classes (or sequences: ``one``)."""
+    return (
+        f"<br><span style='color:{GOOD.name()}'>✓ green</span>: same {one} as the query · "
+        f"<span style='color:{BAD.name()}'>✗ red</span>: another {one} · d: distance in the "
+        "column's code space · click a result to make it the query"
+    )
 
 
 def _same_entry(a, b) -> bool:
