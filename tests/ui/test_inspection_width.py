@@ -126,3 +126,23 @@ def test_the_summary_counts_what_the_grid_lists(qtbot, digits_300):
     assert listed > int(m.group(1)), "pixels of 300 digits leave items the neighbours doubt"
     assert view.issues.grid.count() == listed
     view.runner.shutdown()
+
+
+def test_the_typed_class_box_shows_its_placeholder_whole(qtbot):
+    """polish27, the inspection view at 950 px on a folder of sequences: the box to type a class
+    into, in one row with Accept "obj_018", Set and Mark correct, got 70 px ("or type …")."""
+    from explorer.ui.views.inspection.panels import IssuePanel
+
+    panel = IssuePanel()
+    qtbot.addWidget(panel)
+    panel.resize(950, 640)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.accept_button.setText("Accept “immunohistochemistry”")
+    qtbot.wait(20)
+    box = panel.other_edit
+    assert box.fontMetrics().horizontalAdvance(box.placeholderText()) <= box.contentsRect().width() - 8
+    assert (
+        panel.correct_button.isVisible()
+        and panel.correct_button.width() >= panel.correct_button.sizeHint().width()
+    )

@@ -86,7 +86,10 @@ class IssuePanel(QWidget):
         self.accept_button.setToolTip("Give the item the class its neighbours vote for")
         self.other_edit = QLineEdit()
         self.other_edit.setPlaceholderText("or type a class…")
-        self.other_edit.setMaximumWidth(140)
+        self.other_edit.setMaximumWidth(180)
+        self.other_edit.setMinimumWidth(
+            self.other_edit.fontMetrics().horizontalAdvance("or type a class…") + 16
+        )
         self.set_button = QPushButton("Set")
         self.correct_button = QPushButton("Mark correct")
         self.correct_button.setToolTip("The given label is right: take it off the list")
@@ -99,10 +102,15 @@ class IssuePanel(QWidget):
             lambda: self.current is not None and self.confirm.emit(self.current)
         )
 
+        # two rows: in one, at the view's 950 px the typed-class box got 70 px ("or type …")
         fixes = QHBoxLayout()
-        for w in (self.accept_button, self.other_edit, self.set_button, self.correct_button):
+        for w in (self.accept_button, self.correct_button):
             fixes.addWidget(w)
         fixes.addStretch(1)
+        typed = QHBoxLayout()
+        typed.addWidget(self.other_edit)
+        typed.addWidget(self.set_button)
+        typed.addStretch(1)
         right = QVBoxLayout()
         head = QHBoxLayout()
         head.addWidget(self.item_label)
@@ -111,6 +119,7 @@ class IssuePanel(QWidget):
         right.addWidget(QLabel("Nearest neighbours (their labels):"))
         right.addWidget(self.neighbours)
         right.addLayout(fixes)
+        right.addLayout(typed)
         right.addStretch(1)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
