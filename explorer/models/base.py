@@ -58,6 +58,8 @@ class TrainableModel(nn.Module):
     augment_keys: ClassVar[tuple[str, ...]] = ()
     # per-model defaults for the training dialog and `explorer train` (epochs, batch_size, lr)
     defaults: ClassVar[dict[str, Any]] = {"epochs": 10, "batch_size": 128, "lr": 1e-3}
+    # what the rows of sample_panel are, for the dialog's caption; None: inputs over reconstructions
+    sample_caption: ClassVar[str | None] = None
     # what encode() expects: None means float images in [0, 1] as they come
     normalisation: dict | None = None
     # the InputSpec (explorer.core.preprocess) the model trained at, when that was not the data's own

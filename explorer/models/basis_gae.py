@@ -156,6 +156,7 @@ class _Refine(nn.Module):
 class BasisGatedAutoencoder(ImageSpaceModel, GatedAutoencoder):
     key = "bgae"
     description = "change-basis relational model: a learned change of the image times a fitted speed"
+    sample_caption = "top: images, bottom: their first basis image of change; grey = 0"
     Config = BasisGaeConfig
     # 8 epochs: about 2,700 steps on sample:turntable-wide (384 objects; the shipped model trains 3), 170
     # on sample:turntable (24)

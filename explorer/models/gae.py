@@ -143,6 +143,7 @@ def same_change_partners(data: ImageSet, rng: np.random.Generator) -> np.ndarray
 class GatedAutoencoder(TrainableModel):
     key = "gae"
     description = "factored gated (relational) autoencoder: learns the transformation between image pairs"
+    sample_caption = "top: the strongest factor filters U, bottom: their partners V; grey = 0"
     Config = GaeConfig
     needs_pairs = True
     defaults = {"epochs": 60, "batch_size": 100, "lr": 3e-3}

@@ -295,6 +295,7 @@ class TrainRun:
         if panel is not None:
             self.payload["samples"] = np.asarray(panel, dtype=np.float32)
             self.payload["samples_epoch"] = epoch + 1
+            self.payload["samples_caption"] = getattr(model, "sample_caption", None)
         mean_loss = float(np.mean(losses)) if losses else math.nan
         self.history.append({"epoch": epoch + 1, "step": self.step, "loss": mean_loss, **self.val_metrics})
         val_loss = self.val_metrics.get("val_loss")

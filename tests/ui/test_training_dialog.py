@@ -423,3 +423,24 @@ def test_the_metric_plot_beside_the_samples_is_wide_enough_to_read(qtbot, dialog
     qtbot.waitUntil(lambda: dialog.metric_plot.width() > 0, timeout=2000)
     qtbot.wait(20)
     assert dialog.metric_plot.width() >= METRIC_PLOT_WIDTH and dialog.samples.width() > METRIC_PLOT_WIDTH
+
+
+def test_relational_models_caption_their_sample_panel(qtbot, tmp_path):
+    """polish27: bgae's panel (images over their first basis image of change) and gae's (filter
+    pairs U over V) were captioned 'top: input, bottom: reconstruction'."""
+    from explorer.data import load_data
+    from explorer.training.engine import TrainConfig, train
+    from explorer.ui.dialogs.training_panels import SamplePanel
+
+    folder = _turning_objects(tmp_path / "turning", count=3, frames=6)
+    gen = train(TrainConfig(model="bgae", epochs=1, batch_size=8), load_data(str(folder)))
+    caption = None
+    for rec in gen:
+        if isinstance(rec.payload, dict) and rec.payload.get("samples") is not None:
+            samples, caption = rec.payload["samples"], rec.payload.get("samples_caption")
+    panel = SamplePanel()
+    qtbot.addWidget(panel)
+    panel.set_samples(samples, 1, caption)
+    assert "basis image of change" in panel.title.text() and "reconstruction" not in panel.title.text()
+    panel.set_samples(np.zeros((2, 4, 1, 8, 8), np.float32), 2)  # an autoencoder's: as before
+    assert panel.title.text().endswith("(top: input, bottom: reconstruction)")

@@ -457,7 +457,7 @@ class TrainingDialog(TrainingForm, TrainingResults, QDialog):
         payload = rec.payload if isinstance(rec.payload, dict) else {}
         samples = payload.get("samples")
         if samples is not None and payload.get("samples_epoch", -1) != self.samples.epoch:
-            self.samples.set_samples(samples, int(payload["samples_epoch"]))
+            self.samples.set_samples(samples, int(payload["samples_epoch"]), payload.get("samples_caption"))
         elif samples is None and key is not None:
             self.samples.hide()  # a metric model: its figure is the panel
         probe = payload.get("probe_codes")

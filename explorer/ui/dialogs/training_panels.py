@@ -422,7 +422,7 @@ class SamplePanel(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.title = QLabel("Reconstructions appear after the first epoch")
+        self.title = QLabel("Validation samples appear after the first epoch")
         self.title.setObjectName("panelTitle")
         self.image = QLabel()
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -441,13 +441,16 @@ class SamplePanel(QWidget):
         self._tiled = None
         self.epoch = -1
         self.image.clear()
-        self.title.setText("Reconstructions appear after the first epoch")
+        self.title.setText("Validation samples appear after the first epoch")
 
-    def set_samples(self, samples: np.ndarray, epoch: int) -> None:
+    def set_samples(self, samples: np.ndarray, epoch: int, caption: str | None = None) -> None:
+        """``samples`` (rows, n, C, H, W); ``caption`` says what the rows are (the model's
+        ``sample_caption``; None: inputs over reconstructions). The gated autoencoders' filters
+        and change bases were captioned 'top: input, bottom: reconstruction'."""
         self._tiled = tile_samples(samples)
         self.epoch = epoch
         rows = samples.shape[0]
-        what = {
+        what = caption or {
             2: "top: input, bottom: reconstruction",
             3: "rows: input, corrupted input, reconstruction",
         }.get(rows, f"{rows} rows")
