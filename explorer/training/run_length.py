@@ -60,7 +60,7 @@ def epoch_steps(
         images=blank,
         labels=data.labels,
         class_names=list(data.class_names),
-        paths=data.paths,
+        paths=None,  # (the order of frames changes no count; sorting 20,000 names took 150 ms)
         name=data.name,
         format=data.format,
         partners=None if data.partners is None else blank,
