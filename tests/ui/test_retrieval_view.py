@@ -264,3 +264,7 @@ def test_on_a_folder_of_sequences_the_query_line_says_sequence(view, qtbot, tmp_
     view.ws.set_query(9)
     text = view.query_label.text()
     assert "sequence <b>obj_001</b>" in text and "same sequence as the query" in text and "class" not in text
+    view.ws.set_codes("pixels", view.ws.dataset.float_images().reshape(24, -1))  # a column with results
+    view.refresh()
+    qtbot.waitUntil(lambda: "of the query's" in view.columns[1].info.text(), timeout=5000)
+    assert view.columns[1].info.text().endswith("of the query's sequence")

@@ -65,7 +65,7 @@ def fill_column(view, col, name: str | None, metric: str) -> None:
     tiles, hits = result_tiles(view, *found)
     info = column_info(view, name, metric, what, status)
     if view.query_class() is not None and tiles:
-        info += f" · {hits}/{len(tiles)} of the query's class"
+        info += f" · {hits}/{len(tiles)} of the query's {view._group_word(ds)}"
     col.show_results(tiles, info, text=view.documents())
 
 
