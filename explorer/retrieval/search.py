@@ -70,6 +70,9 @@ class KnnIndex:
         self.codes = codes
         self._x = torch.from_numpy(codes)  # (N, D), shares memory
         self._sq = torch.from_numpy(np.einsum("nd,nd->n", codes, codes).astype(np.float32))  # (N,)
+        # squared distances under this are rounding (codes that differ in their last float32 bits,
+        # a dropped file decoded to the item's own pixels by another path): (1e-6 x the largest norm)²
+        self._resolution = float(1e-12 * self._sq.max()) if len(codes) else 0.0
 
     @property
     def count(self) -> int:
@@ -137,12 +140,18 @@ class KnnIndex:
             scores[torch.from_numpy(rows), torch.from_numpy(exclude[rows])] = float("inf")
         # a few spare candidates so ties at the k-th place can be settled by index below
         kk = min(self.count, k + 8)
-        vals, idx = torch.topk(scores, kk, dim=1, largest=False, sorted=True)
-        vals, idx = vals.numpy(), idx.numpy()
-        order = np.lexsort((idx, vals), axis=1)[:, :k]  # by score, then index
+        _, idx = torch.topk(scores, kk, dim=1, largest=False, sorted=False)
+        # the candidates' squared distances again from their differences: ||x||² - 2 q·x + ||q||²
+        # cancels to float32's rounding of ||x||² (a query's own image came back at d 0.0014 on
+        # 8x8 pixels), and near-ties could swap by it
+        diff = self._x[idx] - qt[:, None, :]  # (B, kk, D), a few rows a query
+        sq = torch.einsum("bkd,bkd->bk", diff, diff).numpy()
+        idx = idx.numpy()
+        order = np.lexsort((idx, sq), axis=1)[:, :k]  # by distance, then index
         idx = np.take_along_axis(idx, order, 1)
-        vals = torch.from_numpy(np.take_along_axis(vals, order, 1))
-        dist = self._finish(vals + (qt * qt).sum(1, keepdim=True)).numpy()
+        sq = np.take_along_axis(sq, order, 1)
+        sq[sq < self._resolution] = 0.0  # below float32's resolution at the codes' scale: equal
+        dist = self._finish(torch.from_numpy(sq)).numpy()
         return idx.astype(np.int64), dist.astype(np.float32)
 
     def search_job(

@@ -70,3 +70,19 @@ def test_single_query_path_matches_block_path_and_restores_threads():
     many = index.search(codes[:8], 5, np.arange(8))[0].tolist()  # 8 queries: the multi-thread path
     assert one == many
     assert torch.get_num_threads() == threads
+
+
+def test_distances_far_from_the_origin_are_exact():
+    # codes far from the origin: ||x||² - 2 q·x + ||q||² cancels to float32's rounding of ||x||²
+    # (a query's own code came back at d 0.0014), so the candidates' distances come from differences
+    rng = np.random.default_rng(0)
+    codes = (100.0 + rng.random((2_000, 64))).astype(np.float32)
+    query = codes[[5, 17]]
+    idx, dist = KnnIndex(codes).search(query, 5)
+    assert idx[:, 0].tolist() == [5, 17] and dist[:, 0].tolist() == [0.0, 0.0]
+    exact = np.linalg.norm(codes[idx[:, 1:]].astype(np.float64) - query[:, None].astype(np.float64), axis=2)
+    np.testing.assert_allclose(dist[:, 1:], exact, rtol=1e-5)
+    assert np.all(np.diff(dist, axis=1) >= 0)
+    # a copy off in its last bits is the same code
+    nudged = np.nextafter(codes[5], np.float32(np.inf))
+    assert KnnIndex(codes).search(nudged, 1)[1][0, 0] == 0.0
