@@ -63,8 +63,18 @@ def test_effective_rank_counts_directions():
     assert CodeCheck(1, 4, 0.0, 0.0, None).collapsed is False
 
 
+COLLAPSES = ("Many images got the same code (", "The codes vary along about one direction (")
+
+
+def _collapsed(code_check: dict) -> bool:
+    """dae at a learning rate of 0.05 collapses one of two ways, by the machine's float path: its
+    units all off (one code for every image), or all but one direction nearly off (one machine's
+    CPU, 2 Dec 2026, gave rank 1.0 and no two codes equal)."""
+    return code_check["same_code_share"] > 0.5 or code_check["code_rank"] < 1.5
+
+
 def test_a_collapsed_run_says_so_in_its_summary_and_the_cli_prints_it(tmp_path, capsys):
-    """dae on 300 digits, 3 epochs at a learning rate of 0.05: every item gets the same code."""
+    """dae on 300 digits, 3 epochs at a learning rate of 0.05: the codes collapse."""
     from explorer.cli import main
     from explorer.core.progress import run_to_end
     from explorer.data import load_data
@@ -72,8 +82,8 @@ def test_a_collapsed_run_says_so_in_its_summary_and_the_cli_prints_it(tmp_path, 
 
     digits = load_data("sample:digits").subset(np.arange(300))
     result = run_to_end(train(TrainConfig(model="dae", epochs=3, lr=0.05, seed=0), digits))
-    assert result.summary["code_check"]["same_code_share"] > 0.5
-    assert result.summary["warning"].startswith("Many images got the same code (")
+    assert _collapsed(result.summary["code_check"])
+    assert result.summary["warning"].startswith(COLLAPSES)
     assert "the run was short (15 steps)" in result.summary["warning"]
     healthy = run_to_end(train(TrainConfig(model="dae", epochs=3, seed=0), load_data("sample:digits")))
     assert healthy.summary["code_check"]["same_code_share"] == 0 and "warning" not in healthy.summary
@@ -102,5 +112,5 @@ def test_the_checkpoint_holds_the_code_check_and_its_warning(tmp_path):
     result = run_to_end(train(config, digits))
     saved = load(path).summary
     assert saved["code_check"] == result.summary["code_check"]
-    assert saved["code_check"]["same_code_share"] > 0.5
+    assert _collapsed(saved["code_check"])
     assert saved["warning"] == result.summary["warning"] and saved["stopped"] == "completed"
