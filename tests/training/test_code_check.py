@@ -69,8 +69,8 @@ COLLAPSES = ("Many images got the same code (", "The codes vary along about one 
 def _collapsed(code_check: dict) -> bool:
     """dae at a learning rate of 0.05 collapses one of two ways, by the machine's float path: its
     units all off (one code for every image), or all but one direction nearly off (one machine's
-    CPU, 2 Dec 2026, gave rank 1.0 and no two codes equal)."""
-    return code_check["same_code_share"] > 0.5 or code_check["code_rank"] < 1.5
+    CPU, 2 Dec 2026: rank 1.0, no two codes equal). Either is CodeCheck's collapse."""
+    return CodeCheck(**code_check).collapsed
 
 
 def test_a_collapsed_run_says_so_in_its_summary_and_the_cli_prints_it(tmp_path, capsys):

@@ -2,6 +2,7 @@
 pile in the scatter, "score 0" between classes) finished as if all was well. The finished state
 line now says it first, in one sentence (explorer.training.code_check)."""
 
+from explorer.training.code_check import CodeCheck
 from explorer.ui.dialogs.training import TrainingDialog
 
 
@@ -28,8 +29,9 @@ def _run(qtbot, ctx, digits_300, tmp_path, lr, epochs=3):
 
 def test_a_collapsed_run_says_so_when_it_finishes(qtbot, ctx, digits_300, tmp_path):
     text, summary = _run(qtbot, ctx, digits_300, tmp_path, lr=0.05)
-    assert summary["code_check"]["same_code_share"] > 0.5
-    assert text.startswith("Many images got the same code (")
+    # one code for every image, or (on another machine's float path) codes along one direction
+    assert CodeCheck(**summary["code_check"]).collapsed
+    assert text.startswith(("Many images got the same code (", "The codes vary along about one direction ("))
     assert "the run was short (15 steps); train longer or with a smaller learning rate." in text
     assert "Finished: dae (digits)" in text and text.endswith("Its codes are ready in every view.")
 
